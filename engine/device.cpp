@@ -1,0 +1,115 @@
+// Device selection and CPU memory. CUDA memory is in engine/device_cuda.cu;
+// in a build without CUDA the cuda branches fail with one clear sentence.
+#include "engine/device.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/check.h"
+
+namespace cg {
+
+#if COVERGAN_CUDA
+// Implemented in engine/device_cuda.cu.
+bool cuda_device_present();
+void* cuda_alloc(size_t bytes);
+void cuda_free(void* ptr, size_t bytes);
+void cuda_copy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t bytes);
+void cuda_memset_zero(void* ptr, size_t bytes);
+void cuda_synchronize();
+#endif
+
+namespace {
+[[noreturn, maybe_unused]] void no_cuda() {
+  throw Error("this covergan was built without the CUDA backend; rebuild with nvcc present "
+              "or use --device cpu");
+}
+}  // namespace
+
+const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
+
+bool cuda_available() {
+#if COVERGAN_CUDA
+  return cuda_device_present();
+#else
+  return false;
+#endif
+}
+
+Device resolve_device(const std::string& spec, bool announce) {
+  if (spec == "cpu") return Device::cpu;
+  if (spec == "cuda") {
+#if !COVERGAN_CUDA
+    no_cuda();
+#endif
+    if (!cuda_available()) throw Error("no CUDA GPU is available on this machine; use --device cpu or auto");
+    return Device::cuda;
+  }
+  if (spec == "auto") {
+    if (cuda_available()) return Device::cuda;
+    if (announce) std::fprintf(stderr, "covergan: no CUDA GPU found, using the CPU\n");
+    return Device::cpu;
+  }
+  throw Error("unknown device '" + spec + "': use cpu, cuda or auto");
+}
+
+void* device_alloc(Device d, size_t bytes) {
+  if (d == Device::cpu) {
+    // 64-byte alignment for vector loads; aligned_alloc needs a multiple of the alignment.
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
+    return p;
+  }
+#if COVERGAN_CUDA
+  return cuda_alloc(bytes);
+#else
+  no_cuda();
+#endif
+}
+
+void device_free(Device d, void* ptr, size_t bytes) {
+  if (d == Device::cpu) return std::free(ptr);
+#if COVERGAN_CUDA
+  cuda_free(ptr, bytes);
+#else
+  (void)ptr; (void)bytes;
+#endif
+}
+
+void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_dev == Device::cpu && src_dev == Device::cpu) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if COVERGAN_CUDA
+  cuda_copy(dst, dst_dev == Device::cuda, src, src_dev == Device::cuda, bytes);
+#else
+  no_cuda();
+#endif
+}
+
+void device_memset_zero(void* ptr, Device d, size_t bytes) {
+  if (bytes == 0) return;
+  if (d == Device::cpu) {
+    std::memset(ptr, 0, bytes);
+    return;
+  }
+#if COVERGAN_CUDA
+  cuda_memset_zero(ptr, bytes);
+#else
+  no_cuda();
+#endif
+}
+
+void device_synchronize(Device d) {
+#if COVERGAN_CUDA
+  if (d == Device::cuda) cuda_synchronize();
+#else
+  (void)d;
+#endif
+}
+
+}  // namespace cg

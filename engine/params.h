@@ -1,0 +1,47 @@
+// A model's parameters and buffers in flat storage: every trainable parameter is
+// a view into one buffer and its gradient a view into a second, so Adam is one
+// pass and zero_grad one memset. Non-trainable buffers (BatchNorm running stats)
+// live in a third flat buffer. Declare everything, then finalize() allocates.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace cg {
+
+class ParamStore {
+ public:
+  // Declares a trainable parameter (e.g. "G.fc.weight"); storage arrives at finalize().
+  Tensor param(const std::string& name, Shape shape);
+  // Declares a non-trainable buffer (e.g. "D.conv2.bn.running_var").
+  Tensor buffer(const std::string& name, Shape shape);
+  // Allocates the flat buffers and binds every declared tensor to its slice; grads zeroed.
+  void finalize(Device device, DType dtype = DType::f32);
+  bool finalized() const { return finalized_; }
+
+  void zero_grad();
+  // Turns gradient tracking on or off for all parameters (off: D during the G step).
+  void set_requires_grad(bool on);
+
+  Tensor& flat() { return flat_; }            // (P)
+  Tensor& flat_grad() { return flat_grad_; }  // (P)
+  Tensor& flat_buffers() { return flat_buf_; }
+  const std::vector<Tensor>& params() const { return params_; }
+  const std::vector<Tensor>& buffers() const { return buffers_; }
+  int64_t num_params() const { return n_params_; }
+  Device device() const { return device_; }
+  DType dtype() const { return dtype_; }
+  // Finds a parameter or buffer by name; undefined Tensor when absent.
+  Tensor find(const std::string& name) const;
+
+ private:
+  std::vector<Tensor> params_, buffers_;
+  Tensor flat_, flat_grad_, flat_buf_;
+  int64_t n_params_ = 0, n_buffers_ = 0;
+  bool finalized_ = false;
+  Device device_ = Device::cpu;
+  DType dtype_ = DType::f32;
+};
+
+}  // namespace cg

@@ -1,0 +1,32 @@
+// Philox4x32-10 (Salmon et al. 2011, Random123): a counter-based generator. The
+// n-th block of 4 words for a seed is philox(counter = n, key = seed), so the
+// same (seed, offset) gives the same numbers on the CPU and the GPU, and a run
+// is reproducible from its seed and the offset it has reached.
+#pragma once
+#include <cstdint>
+
+#include "engine/tensor.h"
+#include "kernels/common/philox.h"
+
+namespace cg {
+
+class Philox {
+ public:
+  explicit Philox(uint64_t seed = 0, uint64_t offset = 0) : seed_(seed), offset_(offset) {}
+  uint64_t seed() const { return seed_; }
+  uint64_t offset() const { return offset_; }  // in 32-bit draws consumed
+  void set_offset(uint64_t o) { offset_ = o; }
+
+  // Fill t (f32 or f64, CPU or CUDA) and advance the offset by t.numel() rounded up to 4.
+  void uniform(Tensor& t, double lo = 0.0, double hi = 1.0);
+  void normal(Tensor& t, double mean = 0.0, double std = 1.0);
+  // Host helpers for small things (labels, shuffles); they advance the offset too.
+  uint32_t next_u32();
+  double next_uniform();  // [0,1)
+  int64_t next_below(int64_t n);  // uniform integer in [0, n)
+
+ private:
+  uint64_t seed_, offset_;
+};
+
+}  // namespace cg

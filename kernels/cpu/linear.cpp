@@ -1,0 +1,36 @@
+// CPU fully connected layer: three GEMMs and a column sum (see linear.h).
+#include "kernels/cpu/linear.h"
+
+#include "engine/nvtx.h"
+#include "kernels/cpu/gemm.h"
+
+namespace cg::cpu {
+
+template <class T>
+void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC) {
+  NVTX_RANGE_FN();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t o = 0; o < OC; ++o) out[b * OC + o] = bias ? bias[o] : T(0);
+  gemm<T>(false, true, B, OC, C, T(1), inp, C, weight, C, T(1), out, OC);
+}
+
+template <class T>
+void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t B,
+                     int64_t C, int64_t OC) {
+  NVTX_RANGE_FN();
+  if (dinp) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);       // dout @ W
+  if (dweight) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);     // dout^T @ x
+  if (dbias)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t o = 0; o < OC; ++o) dbias[o] += dout[b * OC + o];
+}
+
+template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t);
+template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
+                                     int64_t);
+template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
+                                     int64_t, int64_t);
+template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*,
+                                      int64_t, int64_t, int64_t);
+
+}  // namespace cg::cpu

@@ -1,0 +1,30 @@
+// BatchNorm2d over (N,H,W) per channel, as PyTorch: training mode normalises with
+// the batch statistics (biased variance) and updates the running statistics with
+// momentum (unbiased variance); eval mode uses the running statistics.
+#pragma once
+#include <string>
+
+#include "engine/params.h"
+#include "engine/tape.h"
+
+namespace cg {
+
+// x (N,C,H,W) -> (N,C,H,W). Also accepts (N,C) (treated as H=W=1).
+// running_mean/var (C) are updated in place when training (they get no gradient).
+Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
+                    Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+
+struct BatchNorm2d {
+  Tensor weight, bias;               // gamma, beta (C): trainable
+  Tensor running_mean, running_var;  // (C): buffers
+  double momentum = 0.1, eps = 1e-5;
+  BatchNorm2d() = default;
+  BatchNorm2d(ParamStore& ps, const std::string& name, int64_t channels);
+  Tensor forward(Tape* tape, const Tensor& x, bool training) const {
+    return batch_norm2d(tape, x, weight, bias, running_mean, running_var, training, momentum, eps);
+  }
+  // gamma 1, beta 0, running mean 0, running var 1 (call after ParamStore::finalize).
+  void reset() const;
+};
+
+}  // namespace cg

@@ -1,0 +1,24 @@
+// 2-D transposed convolution (the adjoint of conv2d, as PyTorch's ConvTranspose2d):
+// the functional op and the module owning weight (C,OC,K,K) and bias (OC).
+#pragma once
+#include <string>
+
+#include "engine/params.h"
+#include "engine/tape.h"
+
+namespace cg {
+
+// out (N,OC,OH,OW) with OH = (H - 1)*stride - 2*pad + K; b may be undefined.
+Tensor conv_transpose2d(Tape* tape, const Tensor& x /*(N,C,H,W)*/, const Tensor& w /*(C,OC,K,K)*/,
+                        const Tensor& b, int stride, int pad);
+
+struct ConvTranspose2d {
+  Tensor weight, bias;
+  int stride = 2, pad = 1;
+  ConvTranspose2d() = default;
+  ConvTranspose2d(ParamStore& ps, const std::string& name, int64_t in, int64_t out, int kernel = 4,
+                  int stride = 2, int pad = 1, bool with_bias = true);
+  Tensor forward(Tape* tape, const Tensor& x) const { return conv_transpose2d(tape, x, weight, bias, stride, pad); }
+};
+
+}  // namespace cg

@@ -1,0 +1,62 @@
+// Linear: shape checks, device dispatch and the backward record (see linear.h).
+#include "layers/linear.h"
+
+#include "kernels/cpu/linear.h"
+#include "layers/dispatch.h"
+#if COVERGAN_CUDA
+#include "kernels/cuda/linear.h"
+#endif
+
+namespace cg {
+
+// inputs {x, w, b}; no saved tensors: x and w are inputs.
+static void linear_backward(Record& r) {
+  const Tensor &x = r.inputs[0], &w = r.inputs[1];
+  const int64_t B = x.dim(0), C = x.dim(1), OC = w.dim(0);
+  const Tensor dout = r.dout();
+  if (x.is_cuda()) {
+#if COVERGAN_CUDA
+    cuda::linear_backward(CG_GRAD_PTR(float, r, 0), CG_GRAD_PTR(float, r, 1), CG_GRAD_PTR(float, r, 2),
+                          dout.data<float>(), x.data<float>(), w.data<float>(), B, C, OC);
+    return;
+#else
+    no_cuda_backend("linear_backward");
+#endif
+  }
+  dispatch_float("linear_backward", x, [&]<class T>() {
+    cpu::linear_backward<T>(CG_GRAD_PTR(T, r, 0), CG_GRAD_PTR(T, r, 1), CG_GRAD_PTR(T, r, 2), dout.data<T>(),
+                            x.data<T>(), w.data<T>(), B, C, OC);
+  });
+}
+
+Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_ndim("linear", "input", x, 2);
+  check_ndim("linear", "weight", w, 2);
+  CG_CHECK(x.dim(1) == w.dim(1), "linear: input ", x.shape().str(), " does not match weight ", w.shape().str(),
+           " (in_features ", w.dim(1), ")");
+  if (b.defined()) check_shape("linear", "bias", b, Shape{w.dim(0)});
+  check_same_device("linear", {&x, &w, &b});
+  check_same_dtype("linear", {&x, &w, &b});
+  const int64_t B = x.dim(0), C = x.dim(1), OC = w.dim(0);
+  Tensor out = Tensor::empty(Shape{B, OC}, x.dtype(), x.device());
+  if (x.is_cuda()) {
+#if COVERGAN_CUDA
+    cuda::linear_forward(out.data<float>(), x.data<float>(), w.data<float>(), ptr_or_null<float>(b), B, C, OC);
+#else
+    no_cuda_backend("linear");
+#endif
+  } else {
+    dispatch_float("linear", x, [&]<class T>() {
+      cpu::linear_forward<T>(out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), B, C, OC);
+    });
+  }
+  TAPE_RECORD(tape, "linear", linear_backward, ({x, w, b}), out, ({}), ({}));
+  return out;
+}
+
+Linear::Linear(ParamStore& ps, const std::string& name, int64_t in, int64_t out, bool with_bias) {
+  weight = ps.param(name + ".weight", Shape{out, in});
+  if (with_bias) bias = ps.param(name + ".bias", Shape{out});
+}
+
+}  // namespace cg

@@ -1,0 +1,21 @@
+// The fully connected layer: the functional op (recorded on the tape) and the
+// Linear module that owns its weight (OC,C) and bias (OC), PyTorch layout.
+#pragma once
+#include <string>
+
+#include "engine/params.h"
+#include "engine/tape.h"
+
+namespace cg {
+
+// out (B,OC) = x (B,C) @ w (OC,C)^T + b (OC); b may be undefined.
+Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b);
+
+struct Linear {
+  Tensor weight, bias;
+  Linear() = default;
+  Linear(ParamStore& ps, const std::string& name, int64_t in, int64_t out, bool with_bias = true);
+  Tensor forward(Tape* tape, const Tensor& x) const { return linear(tape, x, weight, bias); }
+};
+
+}  // namespace cg

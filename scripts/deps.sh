@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs covergan's Debian build and test dependencies when any is missing.
+# Sourced by scripts/test and scripts/demo; needs root (or sudo) for apt-get.
+set -euo pipefail
+COVERGAN_DEPS=(build-essential cmake ninja-build pkg-config
+  libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev
+  nlohmann-json3-dev libcli11-dev doctest-dev libbenchmark-dev
+  python3 python3-numpy python3-torch python3-pil)
+missing=()
+for p in "${COVERGAN_DEPS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "covergan: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,116 @@
+// Implementation of the test helpers in check.h.
+#include "support/check.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace cgtest {
+
+std::string Compare::str() const {
+  std::ostringstream os;
+  os << (ok ? "ok" : "FAILED") << ", max |a-b| " << max_abs << ", nmse " << nmse;
+  if (worst_index >= 0)
+    os << ", worst element " << worst_index << ": " << a_at << " vs " << b_at << " (excess " << worst_excess << ")";
+  return os.str();
+}
+
+Compare compare(const std::vector<double>& a, const std::vector<double>& b, double atol, double rtol) {
+  Compare c;
+  if (a.size() != b.size()) {
+    c.ok = false;
+    c.worst_excess = INFINITY;
+    return c;
+  }
+  double num = 0, den = 0;
+  c.worst_excess = -INFINITY;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(a[i] - b[i]);
+    const double excess = std::isfinite(d) ? d - (atol + rtol * std::fabs(b[i])) : INFINITY;
+    if (excess > c.worst_excess || std::isnan(d)) {
+      c.worst_excess = std::isnan(d) ? INFINITY : excess;
+      c.worst_index = static_cast<int64_t>(i);
+      c.a_at = a[i];
+      c.b_at = b[i];
+    }
+    c.max_abs = std::max(c.max_abs, d);
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  c.nmse = den > 0 ? num / den : num;
+  c.ok = a.empty() || c.worst_excess <= 0;
+  return c;
+}
+
+Compare compare(const cg::Tensor& a, const cg::Tensor& b, double atol, double rtol) {
+  if (a.shape() != b.shape()) {
+    Compare c;
+    c.ok = false;
+    c.worst_excess = INFINITY;
+    return c;
+  }
+  return compare(a.to_vector(), b.to_vector(), atol, rtol);
+}
+
+cg::Tensor random_tensor(cg::Shape shape, std::mt19937& rng, double scale, cg::DType dt) {
+  std::uniform_real_distribution<double> u(-scale, scale);
+  std::vector<double> v(static_cast<size_t>(shape.numel()));
+  for (double& x : v) x = u(rng);
+  return cg::Tensor::from(v, shape, dt);
+}
+
+namespace {
+double weighted_sum(const cg::Tensor& out, const std::vector<double>& R) {
+  auto v = out.to_vector();
+  double s = 0;
+  for (size_t i = 0; i < v.size(); ++i) s += v[i] * R[i];
+  return s;
+}
+}  // namespace
+
+GradCheck gradcheck(const std::function<cg::Tensor(cg::Tape*)>& f, std::vector<cg::Tensor> inputs, double h,
+                    uint32_t seed) {
+  // Analytic gradients.
+  for (auto& t : inputs)
+    if (t.requires_grad() && t.grad().defined()) t.grad().zero_();
+  cg::Tape tape;
+  cg::Tensor out = f(&tape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<double> R(static_cast<size_t>(out.numel()));
+  for (double& r : R) r = u(rng);
+  tape.backward(out, cg::Tensor::from(R, out.shape(), out.dtype(), out.device()));
+
+  GradCheck res;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    cg::Tensor& x = inputs[k];
+    if (!x.requires_grad()) continue;
+    const auto analytic = x.grad().to_vector();
+    double gmax = 0;
+    for (double g : analytic) gmax = std::max(gmax, std::fabs(g));
+    double* p = x.data<double>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double saved = p[i];
+      p[i] = saved + h;
+      const double fp = weighted_sum(f(nullptr), R);
+      p[i] = saved - h;
+      const double fm = weighted_sum(f(nullptr), R);
+      p[i] = saved;
+      const double numeric = (fp - fm) / (2 * h);
+      const double a = analytic[static_cast<size_t>(i)];
+      // Relative to the element, floored at 1e-3 of the tensor's largest gradient so
+      // elements whose gradient is ~0 are judged on an absolute scale.
+      const double denom = std::max({std::fabs(a), std::fabs(numeric), 1e-3 * gmax, 1e-12});
+      const double rel = std::fabs(a - numeric) / denom;
+      if (rel > res.max_rel_err || std::isnan(rel)) {
+        res.max_rel_err = std::isnan(rel) ? INFINITY : rel;
+        std::ostringstream os;
+        os << "input " << k << " " << x.shape().str() << ", element " << i << ": analytic " << a << " numeric "
+           << numeric;
+        res.where = os.str();
+      }
+    }
+  }
+  return res;
+}
+
+}  // namespace cgtest
