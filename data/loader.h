@@ -1,0 +1,40 @@
+// The batch loader: shuffles each epoch from the run's seed, assembles uint8
+// batches on a background thread, and hands out float batches on the requested
+// device, normalised to [-1, 1] (x/127.5 - 1), NCHW.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "data/dataset.h"
+#include "engine/tensor.h"
+
+namespace cg::data {
+
+struct LoaderConfig {
+  int batch = 128;
+  uint64_t seed = 0;
+  Device device = Device::cpu;
+  bool hflip = false;  // random horizontal flip
+};
+
+class Loader {
+ public:
+  Loader(const Dataset& ds, LoaderConfig cfg);
+  ~Loader();
+  // Fills images (B,C,S,S) f32 in [-1,1] and labels i32 (B) (-1 when unlabeled) on cfg.device.
+  // Only full batches are returned; an epoch ends with the last full batch and the
+  // next call starts the next epoch (reshuffled).
+  void next(Tensor& images, Tensor& labels);
+  int64_t epoch() const;           // epochs completed so far
+  int64_t batches_per_epoch() const;
+  // Resume support: the position is (epoch, batch index within the epoch); setting it
+  // reproduces exactly the batches an uninterrupted run would have produced next.
+  int64_t batch_in_epoch() const;
+  void set_position(int64_t epoch, int64_t batch_in_epoch);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> p_;
+};
+
+}  // namespace cg::data
