@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The PyTorch peer of bench/bench_layers.cpp: the same ops at the same shapes
+and batches, forward and backward (input and parameter gradients), timed the
+same way (CUDA events on the GPU, perf_counter on the CPU, after warm-up).
+Prints JSON: {"benchmarks": [{"name": "D.conv2/cpu/B16/fwd", "seconds": ...}]}.
+Run with Debian's /usr/bin/python3 (python3-torch)."""
+import argparse
+import json
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def specs(B, K=5):
+    ch = 128
+    out = [("G.fc", [(B, 100), (16 * ch * 8, 100), (16 * ch * 8,)], lambda x, w, b: F.linear(x, w, b))]
+    for i, (C, OC, H) in enumerate([(1024, 512, 4), (512, 256, 8), (256, 128, 16), (128, 3, 32)]):
+        out.append((f"G.deconv{i+1}", [(B, C, H, H), (C, OC, 4, 4), (OC,)],
+                    lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1)))
+    for i, (C, OC, H) in enumerate([(3, 128, 64), (128, 256, 32), (256, 512, 16), (512, 1024, 8)]):
+        out.append((f"D.conv{i+1}", [(B, C, H, H), (OC, C, 4, 4), (OC,)],
+                    lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1)))
+    out.append(("D.heads", [(B, 16384), (1 + K + 2, 16384), (1 + K + 2,)], lambda x, w, b: F.linear(x, w, b)))
+
+    def bn(x, g, b):
+        rm = torch.zeros(x.shape[1], device=x.device)
+        rv = torch.ones(x.shape[1], device=x.device)
+        return F.batch_norm(x, rm, rv, g, b, training=True, momentum=0.1, eps=1e-5)
+    out.append(("G.bn1", [(B, 512, 8, 8), (512,), (512,)], bn))
+    out.append(("D.leaky_relu1", [(B, 128, 32, 32)], lambda x: F.leaky_relu(x, 0.2)))
+    out.append(("G.tanh", [(B, 3, 64, 64)], lambda x: torch.tanh(x)))
+    return out
+
+
+def timed(fn, device, min_time=0.5, min_iters=3):
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    fn()  # warm-up
+    sync()
+    total, n = 0.0, 0
+    while total < min_time or n < min_iters:
+        if device == "cuda":
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record(); fn(); e.record(); e.synchronize()
+            total += s.elapsed_time(e) / 1e3
+        else:
+            t0 = time.perf_counter(); fn(); total += time.perf_counter() - t0
+        n += 1
+    return total / n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch-cpu", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CPU", 16)))
+    ap.add_argument("--batch-cuda", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CUDA", 128)))
+    ap.add_argument("--filter", default="")
+    ap.add_argument("--min-time", type=float, default=0.5)
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    devs = [("cpu", args.batch_cpu)] + ([("cuda", args.batch_cuda)] if torch.cuda.is_available() else [])
+    results = []
+    for dev, B in devs:
+        g = torch.Generator().manual_seed(1)
+        for name, shapes, fn in specs(B):
+            base = f"{name}/{dev}/B{B}"
+            if args.filter and args.filter not in base:
+                continue
+            ins = [(torch.randn(s, generator=g) * 0.5).to(dev).requires_grad_(True) for s in shapes]
+            with torch.no_grad():
+                fwd = timed(lambda: fn(*ins), dev, args.min_time)
+            out = fn(*ins)
+            seed = torch.randn(out.shape, generator=g).to(dev)
+
+            def bwd():
+                o = fn(*ins)
+                torch.autograd.grad(o, ins, seed)
+            # backward alone = (forward+backward) - forward, as our tape times the sweep alone
+            both = timed(bwd, dev, args.min_time)
+            results.append({"name": base + "/fwd", "seconds": fwd})
+            results.append({"name": base + "/bwd", "seconds": max(both - fwd, 1e-9)})
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "benchmarks": results},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
