@@ -28,9 +28,15 @@ void ParamStore::finalize(Device device, DType dtype) {
   CG_CHECK(!finalized_, "ParamStore::finalize called twice");
   device_ = device;
   dtype_ = dtype;
-  flat_ = Tensor::zeros(Shape{n_params_}, dtype, device);
-  flat_grad_ = Tensor::zeros(Shape{n_params_}, dtype, device);
-  flat_buf_ = Tensor::zeros(Shape{n_buffers_}, dtype, device);
+  // Each tensor starts on a 64-element boundary (256 bytes in f32) so cuDNN and
+  // cuBLAS see aligned weights; the padding is zero and stays zero under Adam.
+  auto padded = [](int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+  int64_t total_p = 0, total_b = 0;
+  for (const Tensor& p : params_) total_p += padded(p.numel());
+  for (const Tensor& b : buffers_) total_b += padded(b.numel());
+  flat_ = Tensor::zeros(Shape{total_p}, dtype, device);
+  flat_grad_ = Tensor::zeros(Shape{total_p}, dtype, device);
+  flat_buf_ = Tensor::zeros(Shape{total_b}, dtype, device);
   flat_.set_name("flat_params");
   flat_grad_.set_name("flat_grads");
   const size_t es = dtype_size(dtype);
@@ -40,12 +46,12 @@ void ParamStore::finalize(Device device, DType dtype) {
     // Rebind the declared handle: every holder of it now sees the flat slice.
     p.bind_storage(flat_.storage(), static_cast<size_t>(off) * es, dtype);
     p.set_grad(flat_grad_.slice_view(off, p.shape()));
-    off += n;
+    off += padded(n);
   }
   off = 0;
   for (Tensor& b : buffers_) {
     b.bind_storage(flat_buf_.storage(), static_cast<size_t>(off) * es, dtype);
-    off += b.numel();
+    off += padded(b.numel());
   }
   finalized_ = true;
 }

@@ -12,6 +12,8 @@ namespace cg {
 
 class ParamStore {
  public:
+  static constexpr int64_t kAlign = 64;  // elements; every slice starts on this boundary
+
   // Declares a trainable parameter (e.g. "G.fc.weight"); storage arrives at finalize().
   Tensor param(const std::string& name, Shape shape);
   // Declares a non-trainable buffer (e.g. "D.conv2.bn.running_var").
@@ -24,12 +26,12 @@ class ParamStore {
   // Turns gradient tracking on or off for all parameters (off: D during the G step).
   void set_requires_grad(bool on);
 
-  Tensor& flat() { return flat_; }            // (P)
+  Tensor& flat() { return flat_; }            // (P) including alignment padding
   Tensor& flat_grad() { return flat_grad_; }  // (P)
   Tensor& flat_buffers() { return flat_buf_; }
   const std::vector<Tensor>& params() const { return params_; }
   const std::vector<Tensor>& buffers() const { return buffers_; }
-  int64_t num_params() const { return n_params_; }
+  int64_t num_params() const { return n_params_; }  // without padding
   Device device() const { return device_; }
   DType dtype() const { return dtype_; }
   // Finds a parameter or buffer by name; undefined Tensor when absent.

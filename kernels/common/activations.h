@@ -1,0 +1,98 @@
+// Scalar math of the pointwise activations, shared by the CPU loops and the CUDA
+// kernels: forward values and derivatives, plus the numerically stable sigmoid
+// and softplus that the losses build on. Float and double overloads throughout.
+#pragma once
+#include <math.h>
+
+#include "kernels/common/hd.h"
+
+namespace cg::common {
+
+// Type-overloaded libm calls: expf/exp etc. exist both on the host and in device code,
+// where std:: overloads are not guaranteed.
+CG_HD float cg_exp(float x) { return ::expf(x); }
+CG_HD double cg_exp(double x) { return ::exp(x); }
+CG_HD float cg_log(float x) { return ::logf(x); }
+CG_HD double cg_log(double x) { return ::log(x); }
+CG_HD float cg_log1p(float x) { return ::log1pf(x); }
+CG_HD double cg_log1p(double x) { return ::log1p(x); }
+CG_HD float cg_tanh(float x) { return ::tanhf(x); }
+CG_HD double cg_tanh(double x) { return ::tanh(x); }
+CG_HD float cg_abs(float x) { return ::fabsf(x); }
+CG_HD double cg_abs(double x) { return ::fabs(x); }
+
+template <class T>
+CG_HD T relu_fwd(T x) {
+  return x > T(0) ? x : T(0);
+}
+// d relu / dx at 0 is 0, as PyTorch.
+template <class T>
+CG_HD T relu_bwd(T x, T dy) {
+  return x > T(0) ? dy : T(0);
+}
+
+template <class T>
+CG_HD T leaky_relu_fwd(T x, T slope) {
+  return x > T(0) ? x : slope * x;
+}
+// At 0 the slope branch, as PyTorch.
+template <class T>
+CG_HD T leaky_relu_bwd(T x, T dy, T slope) {
+  return x > T(0) ? dy : slope * dy;
+}
+
+template <class T>
+CG_HD T tanh_fwd(T x) {
+  return cg_tanh(x);
+}
+// From the output y = tanh(x): 1 - y^2.
+template <class T>
+CG_HD T tanh_bwd(T y, T dy) {
+  return dy * (T(1) - y * y);
+}
+
+// exp of a non-positive argument only, so neither branch overflows.
+template <class T>
+CG_HD T sigmoid_fwd(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + cg_exp(-x));
+  const T e = cg_exp(x);
+  return e / (T(1) + e);
+}
+// From the output y = sigmoid(x): y (1 - y).
+template <class T>
+CG_HD T sigmoid_bwd(T y, T dy) {
+  return dy * y * (T(1) - y);
+}
+
+// Which activation a generic loop applies (one kernel serves all four).
+enum class Activation : int { relu = 0, leaky_relu = 1, tanh = 2, sigmoid = 3 };
+
+template <class T>
+CG_HD T activation_fwd(Activation a, T x, T slope) {
+  switch (a) {
+    case Activation::relu: return relu_fwd(x);
+    case Activation::leaky_relu: return leaky_relu_fwd(x, slope);
+    case Activation::tanh: return tanh_fwd(x);
+    case Activation::sigmoid: return sigmoid_fwd(x);
+  }
+  return x;
+}
+// relu/leaky differentiate from the input x, tanh/sigmoid from the output y.
+template <class T>
+CG_HD T activation_bwd(Activation a, T x, T y, T dy, T slope) {
+  switch (a) {
+    case Activation::relu: return relu_bwd(x, dy);
+    case Activation::leaky_relu: return leaky_relu_bwd(x, dy, slope);
+    case Activation::tanh: return tanh_bwd(y, dy);
+    case Activation::sigmoid: return sigmoid_bwd(y, dy);
+  }
+  return dy;
+}
+
+// log(1 + e^x) = max(x,0) + log1p(e^-|x|): finite for any finite x.
+template <class T>
+CG_HD T softplus(T x) {
+  return (x > T(0) ? x : T(0)) + cg_log1p(cg_exp(-cg_abs(x)));
+}
+
+}  // namespace cg::common

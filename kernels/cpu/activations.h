@@ -1,0 +1,19 @@
+// CPU loops for the pointwise activations, templated on float and double; the
+// scalar math is kernels/common/activations.h. Same contract as kernels/cuda/activations.h.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/activations.h"
+
+namespace cg::cpu {
+
+// out (n) = act(inp); slope is used by leaky_relu only.
+template <class T>
+void activation_forward(T* out, const T* inp, int64_t n, common::Activation act, T slope);
+
+// dinp (n) += act'(.) * dout, from the forward's input inp and output out (n).
+template <class T>
+void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, common::Activation act,
+                         T slope);
+
+}  // namespace cg::cpu
