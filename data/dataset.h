@@ -20,13 +20,22 @@ struct DatasetInfo {
 class Dataset {
  public:
   // Opens and validates (header, sizes, checksums); throws cg::Error naming the file.
-  static Dataset open(const std::string& path);
+  // verify_checksums = false still checks the header, sizes and labels, not the pixel CRCs.
+  static Dataset open(const std::string& path, bool verify_checksums = true);
+  // The same over a copy of bytes in memory (fuzzing, tests); name appears in messages.
+  static Dataset from_bytes(const uint8_t* data, size_t n, const std::string& name = "<memory>",
+                            bool verify_checksums = true);
   const DatasetInfo& info() const;
   // Pixels of image i, (H,W,C) interleaved RGB uint8.
   const uint8_t* pixels(int64_t i) const;
   // Genre index of image i, or -1 in an unlabeled set.
   int32_t label(int64_t i) const;
   const std::string& path() const;
+  // Recomputes every checksum: "" when all match, else one sentence naming the damaged part.
+  std::string verify_checksums() const;
+  int64_t file_bytes() const;
+  // Images per genre (empty for an unlabeled set).
+  std::vector<int64_t> genre_counts() const;
 
   Dataset();
   ~Dataset();
@@ -37,5 +46,31 @@ class Dataset {
   struct Impl;
   std::unique_ptr<Impl> p_;
 };
+
+// Streams images into PATH.tmp; finish() appends labels and checksums, writes the
+// header, flushes and renames to PATH, so a crash never leaves a torn dataset.
+class DatasetWriter {
+ public:
+  // info.count is ignored: images are counted as they are added.
+  DatasetWriter(const std::string& path, const DatasetInfo& info);
+  ~DatasetWriter();  // removes the temporary file unless finish() ran
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+
+  // pixels (size,size,channels); label in [0, genres) for a labeled set, -1 otherwise.
+  void add(const uint8_t* pixels, int32_t label);
+  int64_t count() const;
+  // Copies back the pixels of image i (already added): the deduper confirms exact matches.
+  void read_back(int64_t i, uint8_t* out);
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> p_;
+};
+
+// Whole dataset in one call; pixels holds count*size*size*channels bytes.
+void write_dataset(const std::string& path, const DatasetInfo& info, const uint8_t* pixels,
+                   const std::vector<int32_t>& labels);
 
 }  // namespace cg::data

@@ -22,6 +22,8 @@ class Loader {
   Loader(const Dataset& ds, LoaderConfig cfg);
   ~Loader();
   // Fills images (B,C,S,S) f32 in [-1,1] and labels i32 (B) (-1 when unlabeled) on cfg.device.
+  // Tensors that already have that shape, dtype and device are overwritten in place (the
+  // same buffers every step, as a captured CUDA graph needs); others are replaced.
   // Only full batches are returned; an epoch ends with the last full batch and the
   // next call starts the next epoch (reshuffled).
   void next(Tensor& images, Tensor& labels);

@@ -18,6 +18,9 @@ void cuda_free(void* ptr, size_t bytes);
 void cuda_copy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t bytes);
 void cuda_memset_zero(void* ptr, size_t bytes);
 void cuda_synchronize();
+DeviceMemoryStats cuda_memory_stats();
+void cuda_empty_cache();
+void cuda_reset_peak();
 #endif
 
 namespace {
@@ -109,6 +112,26 @@ void device_synchronize(Device d) {
   if (d == Device::cuda) cuda_synchronize();
 #else
   (void)d;
+#endif
+}
+
+DeviceMemoryStats device_memory_stats() {
+#if COVERGAN_CUDA
+  return cuda_memory_stats();
+#else
+  return {};
+#endif
+}
+
+void device_empty_cache() {
+#if COVERGAN_CUDA
+  cuda_empty_cache();
+#endif
+}
+
+void reset_peak_device_memory() {
+#if COVERGAN_CUDA
+  cuda_reset_peak();
 #endif
 }
 

@@ -3,6 +3,7 @@
 // build or a GPU, asking for cuda is an error that says so in one sentence.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace cg {
@@ -20,5 +21,21 @@ void device_free(Device d, void* ptr, size_t bytes);
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_memset_zero(void* ptr, Device d, size_t bytes);
 void device_synchronize(Device d);
+
+// The CUDA caching allocator's counters (all zero in a build without CUDA or before
+// the first CUDA allocation). Sizes are the rounded block sizes the cache hands out.
+struct DeviceMemoryStats {
+  size_t bytes_in_use = 0;       // blocks held by live tensors
+  size_t peak_bytes_in_use = 0;  // since start or reset_peak_device_memory()
+  size_t bytes_cached = 0;       // free blocks kept for reuse, not returned to the driver
+  uint64_t alloc_requests = 0;   // device_alloc calls on cuda
+  uint64_t cache_hits = 0;       // requests served from the cache
+  uint64_t cuda_malloc_count = 0;
+  uint64_t cuda_free_count = 0;
+};
+DeviceMemoryStats device_memory_stats();
+// Returns every cached (free) CUDA block to the driver; blocks in use are untouched.
+void device_empty_cache();
+void reset_peak_device_memory();
 
 }  // namespace cg

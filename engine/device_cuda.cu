@@ -1,10 +1,139 @@
-// CUDA memory for the engine: allocation, copies and zeroing on the engine stream.
-// (A caching allocator replaces plain cudaMalloc here: see issue 3.)
+// CUDA memory for the engine: a caching allocator, copies and zeroing on the
+// engine stream, and page-locked host buffers for uploads (engine/pinned.h).
+//
+// The caching allocator keeps freed blocks in free lists keyed by their rounded
+// size and hands them out again instead of calling cudaMalloc: a training step
+// has static shapes, so from the second step on it allocates nothing from the
+// driver. A block freed by the host may still be in use by kernels queued on
+// cuda::stream(); every kernel and copy of the engine runs on that one stream, so
+// a later user of the same block is ordered after them. cudaFree happens only in
+// device_empty_cache() and when a cudaMalloc fails (then the cache is emptied and
+// the cudaMalloc retried once).
+#include <cstdio>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
 #include "engine/check.h"
+#include "engine/device.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace cg {
+namespace {
+
+// Small blocks round up to 512 bytes; large ones to a quarter of their power of two
+// (at most 25% waste), so shapes that differ slightly still share a size class.
+size_t round_block(size_t bytes) {
+  constexpr size_t kSmall = 1 << 20;
+  if (bytes <= kSmall) return (bytes + 511) / 512 * 512;
+  size_t p = kSmall;
+  while (p * 2 <= bytes) p *= 2;
+  const size_t step = p / 4;
+  return (bytes + step - 1) / step * step;
+}
+
+class CachingAllocator {
+ public:
+  void* alloc(size_t bytes) {
+    const size_t r = round_block(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++st_.alloc_requests;
+    void* p = nullptr;
+    auto it = free_.find(r);
+    if (it != free_.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+      st_.bytes_cached -= r;
+      ++st_.cache_hits;
+    } else {
+      p = malloc_with_retry(r, bytes);
+    }
+    live_[p] = r;
+    st_.bytes_in_use += r;
+    if (st_.bytes_in_use > st_.peak_bytes_in_use) st_.peak_bytes_in_use = st_.bytes_in_use;
+    return p;
+  }
+
+  // Called from destructors: never throws.
+  void free(void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    if (it == live_.end()) {
+      std::fprintf(stderr, "covergan: internal error: freeing a CUDA pointer the allocator did not hand out\n");
+      return;
+    }
+    const size_t r = it->second;
+    live_.erase(it);
+    st_.bytes_in_use -= r;
+    free_[r].push_back(p);
+    st_.bytes_cached += r;
+  }
+
+  void empty_cache() {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_cached();
+  }
+
+  DeviceMemoryStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return st_;
+  }
+
+  void reset_peak() {
+    std::lock_guard<std::mutex> lock(mu_);
+    st_.peak_bytes_in_use = st_.bytes_in_use;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;  // rounded size -> free blocks
+  std::unordered_map<void*, size_t> live_;               // block -> rounded size
+  DeviceMemoryStats st_;
+
+  // Caller holds mu_.
+  void release_cached() {
+    if (st_.bytes_cached == 0) return;
+    cudaDeviceSynchronize();  // queued kernels may still read freed blocks
+    for (auto& [size, blocks] : free_) {
+      for (void* b : blocks) {
+        cudaFree(b);
+        ++st_.cuda_free_count;
+      }
+      blocks.clear();
+    }
+    free_.clear();
+    st_.bytes_cached = 0;
+  }
+
+  void* malloc_with_retry(size_t r, size_t asked) {
+    void* p = nullptr;
+    ++st_.cuda_malloc_count;
+    cudaError_t err = cudaMalloc(&p, r);
+    if (err == cudaSuccess) return p;
+    cudaGetLastError();  // clear the error before retrying
+    if (err == cudaErrorMemoryAllocation) {
+      release_cached();
+      ++st_.cuda_malloc_count;
+      err = cudaMalloc(&p, r);
+      if (err == cudaSuccess) return p;
+      cudaGetLastError();
+    }
+    if (err == cudaErrorMemoryAllocation)
+      throw Error("the GPU is out of memory allocating " + std::to_string(asked >> 20) + " MiB (" +
+                  std::to_string(st_.bytes_in_use >> 20) +
+                  " MiB already in use by covergan); try a smaller --batch or --base-channels");
+    throw Error("cannot allocate " + std::to_string(asked) + " bytes on the GPU: " + cudaGetErrorString(err));
+  }
+};
+
+// Never destroyed: tensors in static storage may free blocks during exit.
+CachingAllocator& allocator() {
+  static CachingAllocator* a = new CachingAllocator();
+  return *a;
+}
+
+}  // namespace
 
 bool cuda_device_present() {
   static int count = [] {
@@ -19,17 +148,17 @@ bool cuda_device_present() {
 }
 
 void* cuda_alloc(size_t bytes) {
-  void* p = nullptr;
-  cudaError_t err = cudaMalloc(&p, bytes);
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    throw Error("the GPU is out of memory allocating " + std::to_string(bytes >> 20) +
-                " MiB (try a smaller --batch or --base-channels)");
-  }
-  return p;
+  if (!cuda_device_present()) throw Error("no CUDA GPU is available on this machine; use --device cpu or auto");
+  return bytes ? allocator().alloc(bytes) : nullptr;
 }
 
-void cuda_free(void* ptr, size_t) { cudaFree(ptr); }
+void cuda_free(void* ptr, size_t) {
+  if (ptr) allocator().free(ptr);
+}
+
+DeviceMemoryStats cuda_memory_stats() { return allocator().stats(); }
+void cuda_empty_cache() { allocator().empty_cache(); }
+void cuda_reset_peak() { allocator().reset_peak(); }
 
 void cuda_copy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t bytes) {
   cudaMemcpyKind kind = dst_cuda ? (src_cuda ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
@@ -41,5 +170,42 @@ void cuda_copy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t 
 void cuda_memset_zero(void* ptr, size_t bytes) { cudaCheck(cudaMemsetAsync(ptr, 0, bytes, cuda::stream())); }
 
 void cuda_synchronize() { cudaCheck(cudaStreamSynchronize(cuda::stream())); }
+
+// ---- page-locked host memory (engine/pinned.cpp) ------------------------------
+
+// Null when there is no GPU or the driver refuses; the caller falls back to plain memory.
+void* cuda_host_alloc(size_t bytes) {
+  if (!cuda_device_present()) return nullptr;
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, bytes, cudaHostAllocDefault) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void cuda_host_free(void* p) {
+  if (p) cudaFreeHost(p);
+}
+
+// dst (device) <- src (pinned host), asynchronous on the engine stream; *event is
+// created on first use and recorded after the copy so the host can wait for it.
+void cuda_upload_async(void* dst, const void* src, size_t bytes, void** event) {
+  if (!*event) {
+    cudaEvent_t e = nullptr;
+    cudaCheck(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    *event = e;
+  }
+  cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cuda::stream()));
+  cudaCheck(cudaEventRecord(static_cast<cudaEvent_t>(*event), cuda::stream()));
+}
+
+void cuda_event_wait(void* event) {
+  if (event) cudaCheck(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
+}
+
+void cuda_event_destroy(void* event) {
+  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
 
 }  // namespace cg

@@ -18,8 +18,11 @@ class Philox {
   void set_offset(uint64_t o) { offset_ = o; }
 
   // Fill t (f32 or f64, CPU or CUDA) and advance the offset by t.numel() rounded up to 4.
+  // The exact mappings from words to values are in kernels/common/philox.h.
   void uniform(Tensor& t, double lo = 0.0, double hi = 1.0);
   void normal(Tensor& t, double mean = 0.0, double std = 1.0);
+  // Fill an i32 tensor (CPU or CUDA) with the raw 32-bit words (bit patterns); advances likewise.
+  void bits(Tensor& t);
   // Host helpers for small things (labels, shuffles); they advance the offset too.
   uint32_t next_u32();
   double next_uniform();  // [0,1)

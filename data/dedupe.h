@@ -1,0 +1,54 @@
+// Duplicate detection for `prepare`: exact duplicates by a 64-bit hash of the
+// fitted pixels, near-duplicates by a 64-bit difference hash (dHash) within a
+// Hamming distance, found through multi-index hashing (no all-pairs scan).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace cg::data {
+
+enum class DedupeMode { off, exact, perceptual };
+
+// 64-bit hash of n bytes (wyhash-style multiply-mix over 8-byte words).
+uint64_t hash64(const uint8_t* p, size_t n);
+
+// dHash of a (size,size,3) image: luma area-resized to 9x8, bit (r*8+c) set when
+// pixel (r,c) is brighter than pixel (r,c+1).
+uint64_t dhash64(const uint8_t* rgb, int size);
+inline int hamming64(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
+
+// Mean colour of a (size,size,3) image, the guard that keeps two flat covers of
+// different colours (same dHash: all zero bits) from being called duplicates.
+struct MeanColour {
+  uint8_t rgb[3];
+};
+MeanColour mean_colour(const uint8_t* rgb, int size);
+
+struct DedupeMatch {
+  int64_t kept = -1;  // id of the kept image this one duplicates; -1: not a duplicate (kept now)
+  bool exact = false;
+  int distance = 0;   // Hamming distance of the dHashes (0 for exact)
+};
+
+// Feed images in a fixed order; each is either kept (added to the index) or reported as a
+// duplicate of an earlier kept one. Deterministic for a given order.
+class Deduper {
+ public:
+  // fetch(kept_id, out) copies the fitted pixels of a kept image: exact matches by hash are
+  // confirmed byte for byte so a hash collision can never drop an image.
+  using Fetch = std::function<void(int64_t kept_id, uint8_t* out)>;
+  Deduper(DedupeMode mode, int max_distance, int size, Fetch fetch);
+  ~Deduper();
+  DedupeMatch check_and_add(int64_t id, const uint8_t* pixels);
+  static constexpr int kMaxDistance = 16;
+  static constexpr int kMaxColourDiff = 16;  // per channel, for near-duplicates
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> p_;
+};
+
+}  // namespace cg::data

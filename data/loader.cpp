@@ -1,0 +1,232 @@
+// The batch loader (data/loader.h). A producer thread gathers shuffled images from
+// the memory-mapped dataset into page-locked slots (pixels, then one flip byte per
+// image; labels in a second buffer); next() starts the slot's asynchronous upload,
+// normalises it on the device and hands the slot back at once: the producer waits
+// for the upload's event before refilling it, so the host never blocks on the GPU. The order, labels and flips are pure functions of (seed, epoch, position),
+// so set_position() resumes exactly.
+#include "data/loader.h"
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "engine/nvtx.h"
+#include "engine/philox.h"
+#include "engine/pinned.h"
+#include "kernels/common/philox.h"
+#include "kernels/cpu/normalize.h"
+#if COVERGAN_CUDA
+#include "kernels/cuda/normalize.h"
+#endif
+
+namespace cg::data {
+namespace {
+
+constexpr int kSlots = 4;  // one uploading, one being consumed, two ready ahead
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+struct Batch {
+  PinnedBuffer px;   // (B,S,S,C) pixels, then B flip bytes
+  PinnedBuffer lab;  // (B) int32 labels
+  int64_t epoch = 0, index = 0;
+};
+
+}  // namespace
+
+struct Loader::Impl {
+  const Dataset* ds = nullptr;
+  LoaderConfig cfg;
+  int64_t n = 0, S = 0, C = 0, img_bytes = 0, bpe = 0;
+  uint64_t shuffle_key = 0, flip_key = 0;
+
+  int64_t epoch = 0, batch = 0;  // the consumer's position: the next batch next() returns
+
+  std::vector<std::unique_ptr<Batch>> pool;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Batch*> ready, free_list;
+  bool stop = false;
+  std::exception_ptr error;
+  std::thread producer;
+  Tensor stage;                // CUDA: u8 (B*S*S*C + B) pixels and flips on the device
+
+  // The producer's own position and the permutation of its epoch.
+  int64_t p_epoch = 0, p_batch = 0, perm_epoch = -1;
+  std::vector<int64_t> perm;
+
+  void make_perm(int64_t e) {
+    perm.resize(size_t(n));
+    for (int64_t i = 0; i < n; ++i) perm[size_t(i)] = i;
+    Philox rng(shuffle_key, uint64_t(e) << 40);  // 2^40 draws per epoch: epochs never overlap
+    for (int64_t i = n - 1; i > 0; --i) std::swap(perm[size_t(i)], perm[size_t(rng.next_below(i + 1))]);
+    perm_epoch = e;
+  }
+
+  bool flip_of(int64_t e, int64_t pos) const {
+    const uint64_t draw = (uint64_t(e) << 40) + uint64_t(pos);
+    uint32_t w[4];
+    common::philox_block(flip_key, draw / 4, w);
+    return (w[draw % 4] >> 31) != 0;
+  }
+
+  void fill(Batch& b, int64_t e, int64_t bi) {
+    b.px.wait();  // a CUDA upload from this slot may still be reading it
+    b.lab.wait();
+    if (perm_epoch != e) make_perm(e);
+    const int64_t B = cfg.batch;
+    uint8_t* px = b.px.as<uint8_t>();
+    int32_t* lab = b.lab.as<int32_t>();
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t pos = bi * B + j, idx = perm[size_t(pos)];
+      std::memcpy(px + j * img_bytes, ds->pixels(idx), size_t(img_bytes));
+      lab[j] = ds->label(idx);
+      px[B * img_bytes + j] = cfg.hflip && flip_of(e, pos) ? 1 : 0;
+    }
+    b.epoch = e;
+    b.index = bi;
+  }
+
+  void produce() {
+    try {
+      for (;;) {
+        Batch* b;
+        {
+          std::unique_lock<std::mutex> lk(mu);
+          cv.wait(lk, [&] { return stop || !free_list.empty(); });
+          if (stop) return;
+          b = free_list.front();
+          free_list.pop_front();
+        }
+        fill(*b, p_epoch, p_batch);
+        if (++p_batch == bpe) p_batch = 0, ++p_epoch;
+        {
+          std::lock_guard<std::mutex> lk(mu);
+          ready.push_back(b);
+        }
+        cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(mu);
+      error = std::current_exception();
+      cv.notify_all();
+    }
+  }
+
+  void start() {
+    stop = false;
+    p_epoch = epoch;
+    p_batch = batch;
+    producer = std::thread([this] { produce(); });
+  }
+
+  void halt() {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    if (producer.joinable()) producer.join();
+    free_list.insert(free_list.end(), ready.begin(), ready.end());
+    ready.clear();
+  }
+};
+
+Loader::Loader(const Dataset& ds, LoaderConfig cfg) : p_(std::make_unique<Impl>()) {
+  Impl& L = *p_;
+  const DatasetInfo& info = ds.info();
+  CG_USER_CHECK(cfg.batch >= 1, "The batch size must be at least 1, got ", cfg.batch, ".");
+  CG_USER_CHECK(info.count >= cfg.batch, "The dataset ", ds.path(), " holds ", info.count,
+                " images, fewer than one batch of ", cfg.batch, ".");
+  CG_USER_CHECK(cfg.device == Device::cpu || COVERGAN_CUDA, "The loader cannot place batches on cuda: this build has "
+                                                            "no CUDA backend.");
+  L.ds = &ds;
+  L.cfg = cfg;
+  L.n = info.count;
+  L.S = info.size;
+  L.C = info.channels;
+  L.img_bytes = L.S * L.S * L.C;
+  L.bpe = L.n / cfg.batch;
+  L.shuffle_key = splitmix64(cfg.seed ^ 0x53485546464C45ull);  // "SHUFFLE"
+  L.flip_key = splitmix64(cfg.seed ^ 0x464C4950ull);           // "FLIP"
+  for (int s = 0; s < kSlots; ++s) {
+    auto b = std::make_unique<Batch>();
+    b->px.resize(size_t(cfg.batch) * size_t(L.img_bytes + 1));
+    b->lab.resize(size_t(cfg.batch) * 4);
+    L.free_list.push_back(b.get());
+    L.pool.push_back(std::move(b));
+  }
+  L.start();
+}
+
+Loader::~Loader() {
+  try {
+    p_->halt();
+  } catch (...) {
+  }
+}
+
+void Loader::next(Tensor& images, Tensor& labels) {
+  NVTX_RANGE_FN();
+  Impl& L = *p_;
+  Batch* b;
+  {
+    std::unique_lock<std::mutex> lk(L.mu);
+    L.cv.wait(lk, [&] { return !L.ready.empty() || L.error; });
+    if (L.error) std::rethrow_exception(L.error);
+    b = L.ready.front();
+    L.ready.pop_front();
+  }
+  CG_CHECK(b->epoch == L.epoch && b->index == L.batch, "Loader: producer out of step");
+  const int64_t B = L.cfg.batch, S = L.S, C = L.C;
+  const Device dev = L.cfg.device;
+  if (!images.defined() || images.shape() != Shape{B, C, S, S} || images.dtype() != DType::f32 ||
+      images.device() != dev)
+    images = Tensor::empty(Shape{B, C, S, S}, DType::f32, dev);
+  if (!labels.defined() || labels.shape() != Shape{B} || labels.dtype() != DType::i32 || labels.device() != dev)
+    labels = Tensor::empty(Shape{B}, DType::i32, dev);
+  const uint8_t* flips = L.cfg.hflip ? b->px.as<uint8_t>() + B * L.img_bytes : nullptr;
+  if (dev == Device::cuda) {
+#if COVERGAN_CUDA
+    if (!L.stage.defined()) L.stage = Tensor::empty(Shape{B * L.img_bytes + B}, DType::u8, Device::cuda);
+    b->px.upload(L.stage);
+    b->lab.upload(labels);
+    const uint8_t* d = L.stage.data<uint8_t>();
+    cuda::images_u8_to_float(images.data<float>(), d, flips ? d + B * L.img_bytes : nullptr, B, S, S, C);
+#endif
+  } else {
+    cpu::images_u8_to_float<float>(images.data<float>(), b->px.as<uint8_t>(), flips, B, S, S, C);
+    std::memcpy(labels.data<int32_t>(), b->lab.data(), size_t(B) * 4);
+  }
+  {  // back to the producer, which waits for the slot's uploads before refilling it
+    std::lock_guard<std::mutex> lk(L.mu);
+    L.free_list.push_back(b);
+  }
+  L.cv.notify_all();
+  if (++L.batch == L.bpe) L.batch = 0, ++L.epoch;
+}
+
+int64_t Loader::epoch() const { return p_->epoch; }
+int64_t Loader::batches_per_epoch() const { return p_->bpe; }
+int64_t Loader::batch_in_epoch() const { return p_->batch; }
+
+void Loader::set_position(int64_t epoch, int64_t batch_in_epoch) {
+  Impl& L = *p_;
+  CG_USER_CHECK(epoch >= 0 && batch_in_epoch >= 0 && batch_in_epoch <= L.bpe, "Cannot resume the loader at epoch ",
+                epoch, ", batch ", batch_in_epoch, ": an epoch here has ", L.bpe, " batches.");
+  L.halt();
+  L.epoch = epoch;
+  L.batch = batch_in_epoch;
+  if (L.batch == L.bpe) L.batch = 0, ++L.epoch;
+  L.start();
+}
+
+}  // namespace cg::data

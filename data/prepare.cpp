@@ -1,0 +1,234 @@
+// The `prepare` pipeline: worker threads read, decode and fit files in any order
+// into a bounded reorder window; the calling thread takes results in file order,
+// so dedupe decisions and the dataset are the same for any thread count.
+#include "data/prepare.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "data/dataset.h"
+#include "data/fit.h"
+
+namespace cg::data {
+
+namespace {
+
+struct Slot {
+  bool ready = false;
+  bool ok = false;
+  SkipKind kind = SkipKind::corrupt;
+  std::string reason;
+  std::vector<uint8_t> pixels;
+};
+
+// Shared between the workers (producers) and the calling thread (consumer).
+struct Window {
+  std::vector<Slot> slots;
+  std::mutex mu;
+  std::condition_variable cv_ready, cv_free;
+  int64_t consumed = 0;  // results taken so far, in file order
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> stop{false};
+};
+
+void process_file(Slot& s, const ScanEntry& e, const PrepareOptions& opt) {
+  DecodeOptions dopt;
+  dopt.max_pixels = opt.max_pixels;
+  dopt.fit_size = opt.dct_scaling ? opt.size : 0;
+  try {
+    const std::vector<uint8_t> bytes = read_file_bytes(e.path);
+    const Image img = decode_image(bytes.data(), bytes.size(), dopt);
+    s.pixels.resize(size_t(opt.size) * size_t(opt.size) * 3);
+    fit_square(s.pixels.data(), opt.size, img.rgb.data(), img.width, img.height);
+    s.ok = true;
+  } catch (const DecodeError& err) {
+    s.kind = err.kind();
+    s.reason = err.what();
+  } catch (const std::bad_alloc&) {
+    s.kind = SkipKind::too_large;
+    s.reason = "too large: out of memory while decoding";
+  } catch (const std::exception& err) {
+    s.kind = SkipKind::corrupt;
+    s.reason = std::string("corrupt: ") + err.what();
+  }
+}
+
+void worker(Window& w, const std::vector<ScanEntry>& entries, const PrepareOptions& opt) {
+  const int64_t n = int64_t(entries.size()), cap = int64_t(w.slots.size());
+  for (;;) {
+    const int64_t i = w.next.fetch_add(1);
+    if (i >= n) return;
+    {
+      std::unique_lock<std::mutex> lk(w.mu);
+      w.cv_free.wait(lk, [&] { return i < w.consumed + cap || w.stop.load(); });
+      if (w.stop.load()) return;
+    }
+    Slot local;
+    process_file(local, entries[size_t(i)], opt);
+    local.ready = true;
+    {
+      std::lock_guard<std::mutex> lk(w.mu);
+      w.slots[size_t(i % cap)] = std::move(local);
+    }
+    w.cv_ready.notify_all();
+  }
+}
+
+void check_options(const PrepareOptions& opt) {
+  CG_USER_CHECK(opt.size == 16 || opt.size == 32 || opt.size == 64 || opt.size == 128,
+                "The image size must be 16, 32, 64 or 128, got ", opt.size, ".");
+  CG_USER_CHECK(!opt.output.empty(), "Name the output dataset with -o FILE.");
+  CG_USER_CHECK(opt.max_pixels > 0, "The pixel limit must be positive.");
+  CG_USER_CHECK(opt.threads >= 0, "The thread count must be 0 (all cores) or more, got ", opt.threads, ".");
+  CG_USER_CHECK(opt.labels != LabelSource::csv || !opt.labels_csv.empty(), "Name the label manifest: --labels csv:FILE.");
+  CG_USER_CHECK(opt.max_distance >= 0 && opt.max_distance <= Deduper::kMaxDistance,
+                "The near-duplicate distance must be between 0 and ", Deduper::kMaxDistance, ", got ",
+                opt.max_distance, ".");
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string write_csvs(const std::string& want, const std::string& def, const std::string& header,
+                       const std::vector<std::string>& lines) {
+  if (want == "-") return "";
+  const std::string path = want.empty() ? def : want;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    CG_USER_CHECK(out.good(), "Cannot write ", tmp, ".");
+    out << header << '\n';
+    for (const auto& l : lines) out << l << '\n';
+    CG_USER_CHECK(out.good(), "Cannot write ", tmp, ".");
+  }
+  CG_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "Cannot rename ", tmp, " to ", path, ".");
+  return path;
+}
+
+[[noreturn]] void fail_empty(const PrepareOptions& opt, const PrepareReport& rep) {
+  int64_t unlabeled = 0;
+  for (const auto& s : rep.skipped) unlabeled += s.kind == SkipKind::unlabeled;
+  std::string hint;
+  if (opt.labels == LabelSource::folders && unlabeled > 0)
+    hint = detail::cat(" ", unlabeled, " files are not inside a genre folder (SOURCE/<genre>/...); use --labels none "
+                                       "for an unlabeled set.");
+  else if (rep.files == 0)
+    hint = " The sources hold no files.";
+  else
+    hint = detail::cat(" All ", rep.files, " files were skipped or duplicates; see the reasons above.");
+  throw Error("No usable images were found, so no dataset was written." + hint);
+}
+
+}  // namespace
+
+PrepareReport prepare_dataset(const PrepareOptions& opt) {
+  check_options(opt);
+  const auto t0 = std::chrono::steady_clock::now();
+  ScanResult scan = scan_sources(opt);
+  PrepareReport rep;
+  rep.files = scan.files;
+  rep.genres = scan.genres;
+  rep.per_genre.assign(scan.genres.size(), 0);
+  rep.skipped = std::move(scan.skipped);
+  rep.manifest_unmatched = std::move(scan.manifest_unmatched);
+  const auto& entries = scan.entries;
+  const int threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  rep.threads = threads;
+
+  DatasetInfo info;
+  info.size = opt.size;
+  info.genres = opt.labels == LabelSource::none ? std::vector<std::string>{} : scan.genres;
+  std::unique_ptr<DatasetWriter> writer;
+  if (!entries.empty()) writer = std::make_unique<DatasetWriter>(opt.output, info);
+  std::vector<int64_t> kept_entry;  // dataset index -> entry index
+  Deduper dedupe(opt.dedupe, opt.max_distance, opt.size,
+                 [&](int64_t kept, uint8_t* out) { writer->read_back(kept, out); });
+
+  Window w;
+  w.slots.resize(size_t(std::max(16, threads * 8)));
+  std::vector<std::thread> pool;
+  struct Joiner {  // stops and joins the pool on every exit path
+    Window& w;
+    std::vector<std::thread>& pool;
+    ~Joiner() {
+      w.stop = true;
+      w.cv_free.notify_all();
+      for (auto& t : pool) t.join();
+    }
+  } joiner{w, pool};
+  for (int t = 0; t < threads && !entries.empty(); ++t)
+    pool.emplace_back(worker, std::ref(w), std::cref(entries), std::cref(opt));
+
+  PrepareProgress prog;
+  prog.total = int64_t(entries.size());
+  auto last = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  const size_t cap = w.slots.size();
+  for (int64_t i = 0; i < int64_t(entries.size()); ++i) {
+    Slot s;
+    {
+      std::unique_lock<std::mutex> lk(w.mu);
+      w.cv_ready.wait(lk, [&] { return w.slots[size_t(i) % cap].ready; });
+      s = std::move(w.slots[size_t(i) % cap]);
+      w.slots[size_t(i) % cap] = Slot{};
+      w.consumed = i + 1;
+    }
+    w.cv_free.notify_all();
+    const ScanEntry& e = entries[size_t(i)];
+    if (!s.ok) {
+      rep.skipped.push_back({e.path, s.kind, s.reason});
+    } else {
+      const DedupeMatch m = dedupe.check_and_add(writer->count(), s.pixels.data());
+      if (m.kept >= 0) {
+        rep.duplicates.push_back({e.path, entries[size_t(kept_entry[size_t(m.kept)])].path, m.exact, m.distance});
+      } else {
+        const int32_t label = info.labeled() ? e.label : -1;
+        writer->add(s.pixels.data(), label);
+        kept_entry.push_back(i);
+        if (label >= 0) ++rep.per_genre[size_t(label)];
+      }
+    }
+    prog.done = i + 1;
+    const auto now = std::chrono::steady_clock::now();
+    if (opt.progress && std::chrono::duration<double>(now - last).count() >= opt.progress_interval) {
+      last = now;
+      prog.kept = int64_t(kept_entry.size()), prog.skipped = int64_t(rep.skipped.size());
+      prog.duplicates = int64_t(rep.duplicates.size()), prog.seconds = elapsed();
+      opt.progress(prog);
+    }
+  }
+  rep.images = int64_t(kept_entry.size());
+  prog.kept = rep.images, prog.skipped = int64_t(rep.skipped.size());
+  prog.duplicates = int64_t(rep.duplicates.size()), prog.seconds = elapsed();
+  if (opt.progress) opt.progress(prog);
+
+  for (size_t g = 0; g < rep.genres.size(); ++g)
+    if (rep.per_genre[g] < opt.min_per_genre) rep.small_genres.push_back(rep.genres[g]);
+  std::vector<std::string> lines;
+  for (const auto& s : rep.skipped) lines.push_back(csv_field(s.path) + "," + skip_kind_name(s.kind) + "," + csv_field(s.reason));
+  if (!rep.skipped.empty())
+    rep.skipped_csv = write_csvs(opt.skipped_csv, opt.output + ".skipped.csv", "path,kind,reason", lines);
+  lines.clear();
+  for (const auto& d : rep.duplicates)
+    lines.push_back(csv_field(d.path) + "," + csv_field(d.kept_path) + "," + (d.exact ? "exact" : "near") + "," +
+                    std::to_string(d.distance));
+  if (opt.dedupe != DedupeMode::off)
+    rep.duplicates_csv =
+        write_csvs(opt.duplicates_csv, opt.output + ".duplicates.csv", "removed,kept,match,distance", lines);
+  if (rep.images == 0) fail_empty(opt, rep);  // the writer's destructor removes the temporary file
+  writer->finish();
+  rep.seconds = elapsed();
+  return rep;
+}
+
+}  // namespace cg::data

@@ -1,0 +1,58 @@
+// Adam over a ParamStore's flat buffers: the per-step scalars in double on the
+// host, then one pass (CPU loop or CUDA kernel) over all parameters.
+#include "engine/adam.h"
+
+#include <cmath>
+
+#include "kernels/cpu/adam.h"
+#if COVERGAN_CUDA
+#include "kernels/cuda/adam.h"
+#endif
+
+namespace cg {
+namespace {
+
+template <class T>
+common::AdamScalars<T> scalars(const AdamConfig& c, int64_t t) {
+  const double bc1 = 1.0 - std::pow(c.beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(c.beta2, static_cast<double>(t));
+  return {static_cast<T>(c.beta1),        static_cast<T>(c.beta2),       static_cast<T>(1.0 - c.beta1),
+          static_cast<T>(1.0 - c.beta2),  static_cast<T>(c.lr / bc1),    static_cast<T>(std::sqrt(bc2)),
+          static_cast<T>(c.eps)};
+}
+
+}  // namespace
+
+Adam::Adam(ParamStore& params, AdamConfig cfg) : ps_(params), cfg_(cfg) {
+  CG_CHECK(ps_.finalized(), "Adam: the parameter store must be finalized before the optimizer is built");
+  m_ = Tensor::zeros(ps_.flat().shape(), ps_.dtype(), ps_.device());
+  v_ = Tensor::zeros(ps_.flat().shape(), ps_.dtype(), ps_.device());
+  m_.set_name("adam.m");
+  v_.set_name("adam.v");
+}
+
+void Adam::step() {
+  CG_USER_CHECK(cfg_.lr >= 0 && cfg_.eps >= 0 && cfg_.beta1 >= 0 && cfg_.beta1 < 1 && cfg_.beta2 >= 0 &&
+                    cfg_.beta2 < 1,
+                "Adam: invalid settings (lr ", cfg_.lr, ", betas ", cfg_.beta1, " ", cfg_.beta2, ", eps ", cfg_.eps,
+                "): need lr, eps >= 0 and betas in [0, 1)");
+  Tensor &p = ps_.flat(), &g = ps_.flat_grad();
+  check_shape("Adam::step", "moments", m_, p.shape());
+  check_same_device("Adam::step", {&p, &g, &m_, &v_});
+  ++t_;
+  const int64_t n = p.numel();
+  if (p.is_cuda()) {
+#if COVERGAN_CUDA
+    cuda::adam_step(p.data<float>(), m_.data<float>(), v_.data<float>(), g.data<float>(), n, scalars<float>(cfg_, t_));
+#else
+    CG_FAIL("Adam::step: parameters on cuda but this build has no CUDA backend");
+#endif
+  } else if (p.dtype() == DType::f64) {
+    cpu::adam_step(p.data<double>(), m_.data<double>(), v_.data<double>(), g.data<double>(), n,
+                   scalars<double>(cfg_, t_));
+  } else {
+    cpu::adam_step(p.data<float>(), m_.data<float>(), v_.data<float>(), g.data<float>(), n, scalars<float>(cfg_, t_));
+  }
+}
+
+}  // namespace cg

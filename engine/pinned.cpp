@@ -1,0 +1,92 @@
+// PinnedBuffer (see pinned.h): cudaHostAlloc through engine/device_cuda.cu when a
+// GPU is present, aligned host memory otherwise.
+#include "engine/pinned.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace cg {
+
+#if COVERGAN_CUDA
+// Implemented in engine/device_cuda.cu.
+void* cuda_host_alloc(size_t bytes);
+void cuda_host_free(void* p);
+void cuda_upload_async(void* dst, const void* src, size_t bytes, void** event);
+void cuda_event_wait(void* event);
+void cuda_event_destroy(void* event);
+#endif
+
+PinnedBuffer::~PinnedBuffer() { release(); }
+
+PinnedBuffer::PinnedBuffer(PinnedBuffer&& o) noexcept
+    : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)),
+      pinned_(std::exchange(o.pinned_, false)), event_(std::exchange(o.event_, nullptr)) {}
+
+PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
+  if (this != &o) {
+    release();
+    ptr_ = std::exchange(o.ptr_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    pinned_ = std::exchange(o.pinned_, false);
+    event_ = std::exchange(o.event_, nullptr);
+  }
+  return *this;
+}
+
+void PinnedBuffer::release() {
+  if (ptr_) {
+    try {
+      wait();  // an upload may still be reading the buffer
+    } catch (...) {
+    }
+#if COVERGAN_CUDA
+    if (pinned_) cuda_host_free(ptr_);
+#endif
+    if (!pinned_) std::free(ptr_);
+  }
+#if COVERGAN_CUDA
+  cuda_event_destroy(event_);
+#endif
+  ptr_ = nullptr;
+  size_ = 0;
+  pinned_ = false;
+  event_ = nullptr;
+}
+
+void PinnedBuffer::resize(size_t bytes) {
+  if (bytes <= size_ && ptr_) return;
+  release();
+  if (bytes == 0) return;
+#if COVERGAN_CUDA
+  ptr_ = cuda_host_alloc(bytes);
+  pinned_ = ptr_ != nullptr;
+#endif
+  if (!ptr_) {
+    ptr_ = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    CG_USER_CHECK(ptr_ != nullptr, "out of host memory allocating a ", bytes, "-byte upload buffer");
+  }
+  size_ = bytes;
+}
+
+void PinnedBuffer::upload(Tensor& dst) {
+  CG_CHECK(dst.defined() && dst.nbytes() <= size_, "PinnedBuffer::upload: ",
+           dst.defined() ? dst.describe() : std::string("undefined tensor"), " needs ",
+           dst.defined() ? dst.nbytes() : 0, " bytes, the buffer holds ", size_);
+  if (dst.nbytes() == 0) return;
+#if COVERGAN_CUDA
+  if (dst.is_cuda() && pinned_) {
+    cuda_upload_async(dst.raw(), ptr_, dst.nbytes(), &event_);
+    return;
+  }
+#endif
+  device_copy(dst.raw(), dst.device(), ptr_, Device::cpu, dst.nbytes());
+}
+
+void PinnedBuffer::wait() {
+#if COVERGAN_CUDA
+  cuda_event_wait(event_);
+#endif
+}
+
+}  // namespace cg

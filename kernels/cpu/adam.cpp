@@ -1,0 +1,19 @@
+// CPU Adam: one OpenMP loop over the flat parameter buffer (see adam.h).
+#include "kernels/cpu/adam.h"
+
+#include "engine/nvtx.h"
+
+namespace cg::cpu {
+
+template <class T>
+void adam_step(T* param, T* m, T* v, const T* grad, int64_t n, const common::AdamScalars<T>& s) {
+  NVTX_RANGE_FN();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) common::adam_update(param[i], m[i], v[i], grad[i], s);
+}
+
+template void adam_step<float>(float*, float*, float*, const float*, int64_t, const common::AdamScalars<float>&);
+template void adam_step<double>(double*, double*, double*, const double*, int64_t,
+                                const common::AdamScalars<double>&);
+
+}  // namespace cg::cpu
