@@ -142,7 +142,7 @@ std::string check_crcs(const Mapped& d) {
   const uint8_t* sums = p + l.checksums_offset;
   const int64_t nb = int64_t(l.blocks);
   int64_t bad = -1;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
     const uint64_t first = uint64_t(b) * block;
     const uint64_t n = std::min<uint64_t>(block, uint64_t(d.info.count) - first);

@@ -89,7 +89,8 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info) :
   p_->info.count = 0;
   p_->header_reserved = layout(genre_table_bytes(info.genres), 0, uint32_t(info.size), 3, kBlockImages).pixels_offset;
   p_->fd = ::open(p_->tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  CG_USER_CHECK(p_->fd >= 0, "Cannot create ", p_->tmp, ": ", std::strerror(errno), ".");
+  CG_USER_CHECK(p_->fd >= 0, "Cannot write the dataset ", path, " (creating ", p_->tmp, "): ", std::strerror(errno),
+                ".");
   p_->cur_crc = crc32(0L, Z_NULL, 0);
   p_->buf.reserve(size_t(4) << 20);
 }

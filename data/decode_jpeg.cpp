@@ -141,6 +141,8 @@ void cmyk_to_rgb(uint8_t* rgb, const uint8_t* cmyk, size_t pixels, bool inverted
 Image decode_jpeg(const uint8_t* data, size_t n, const DecodeOptions& opt) {
   if (n < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF)
     throw DecodeError(SkipKind::not_image, "not a JPEG file");
+  int64_t pw = 0, ph = 0;
+  if (probe_image_size(data, n, pw, ph)) check_pixel_limit(pw, ph, opt.max_pixels);  // before libjpeg allocates
   JpegCtx c;
   std::memset(&c.cinfo, 0, sizeof c.cinfo);
   c.cinfo.err = jpeg_std_error(&c.err);
@@ -152,10 +154,7 @@ Image decode_jpeg(const uint8_t* data, size_t n, const DecodeOptions& opt) {
   if (!jpeg_read_header_c(&c, data, n)) throw_jpeg(c);
 
   const int w = int(c.cinfo.image_width), h = int(c.cinfo.image_height);
-  const int64_t pixels = int64_t(w) * h;
-  if (pixels > opt.max_pixels)
-    throw DecodeError(SkipKind::too_large, detail::cat("too large: ", w, "x", h, " is ", pixels,
-                                                       " pixels, over the limit of ", opt.max_pixels));
+  check_pixel_limit(w, h, opt.max_pixels);
   const J_COLOR_SPACE in = c.cinfo.jpeg_color_space;
   const bool cmyk = in == JCS_CMYK || in == JCS_YCCK;
   c.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_RGB;  // libjpeg-turbo expands grey to RGB itself

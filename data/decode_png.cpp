@@ -83,6 +83,8 @@ struct PngGuard {
 
 Image decode_png(const uint8_t* data, size_t n, const DecodeOptions& opt) {
   if (n < 8 || png_sig_cmp(data, 0, 8) != 0) throw DecodeError(SkipKind::not_image, "not a PNG file");
+  int64_t pw = 0, ph = 0;
+  if (probe_image_size(data, n, pw, ph)) check_pixel_limit(pw, ph, opt.max_pixels);  // before libpng allocates
   PngCtx c;
   c.data = data;
   c.size = n;
@@ -94,9 +96,7 @@ Image decode_png(const uint8_t* data, size_t n, const DecodeOptions& opt) {
   if (!png_read_header_c(&c)) throw_png(c);
 
   const int64_t pixels = int64_t(c.width) * int64_t(c.height);
-  if (pixels > opt.max_pixels)
-    throw DecodeError(SkipKind::too_large, detail::cat("too large: ", c.width, "x", c.height, " is ", pixels,
-                                                       " pixels, over the limit of ", opt.max_pixels));
+  check_pixel_limit(c.width, c.height, opt.max_pixels);
   CG_CHECK(c.channels == 3 || c.channels == 4, "PNG transforms gave ", c.channels, " channels");
 
   Image img;

@@ -1,7 +1,5 @@
-// Hashes and the order-deterministic deduper of data/dedupe.h. Near-duplicate
-// search is multi-index hashing: the 64 bits are cut into d+1 bands, and two hashes
-// within Hamming distance d must agree exactly on at least one band (pigeonhole),
-// so a query only looks at the buckets of its own band values.
+// Hashes, the multi-index Hamming search and the order-deterministic deduper of
+// data/dedupe.h.
 #include "data/dedupe.h"
 
 #include <algorithm>
@@ -18,6 +16,9 @@ inline uint64_t mum(uint64_t a, uint64_t b) {
   const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
   return uint64_t(r) ^ uint64_t(r >> 64);
 }
+// Neighbours closer than this (in 0..255 luma) read as equal: flat areas, common on covers,
+// then give stable zero bits instead of bits that JPEG noise flips.
+constexpr float kFlatMargin = 2.0f;
 constexpr uint64_t K0 = 0xa0761d6478bd642full, K1 = 0xe7037ed1a0b428dbull, K2 = 0x8ebc6af09c88c6e3ull;
 
 }  // namespace
@@ -48,7 +49,7 @@ uint64_t dhash64(const uint8_t* rgb, int size) {
   uint64_t bits = 0;
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 8; ++c)
-      if (small[r * 9 + c] > small[r * 9 + c + 1]) bits |= uint64_t(1) << (r * 8 + c);
+      if (small[r * 9 + c] > small[r * 9 + c + 1] + kFlatMargin) bits |= uint64_t(1) << (r * 8 + c);
   return bits;
 }
 
@@ -62,25 +63,57 @@ MeanColour mean_colour(const uint8_t* rgb, int size) {
   return m;
 }
 
+HammingIndex::HammingIndex(int max_distance) : max_distance_(max_distance) {
+  CG_CHECK(max_distance >= 0 && max_distance < 64, "HammingIndex: distance ", max_distance, " out of range");
+  const int nb = max_distance + 1;
+  for (int b = 0, lo = 0; b < nb; ++b) {
+    const int bits = 64 / nb + (b < 64 % nb ? 1 : 0);
+    lo_.push_back(lo);
+    bits_.push_back(bits);
+    lo += bits;
+  }
+  bands_.resize(size_t(nb));
+}
+
+uint64_t HammingIndex::band_value(uint64_t h, size_t b) const {
+  const int bits = bits_[b];
+  return (h >> lo_[b]) & (bits == 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1));
+}
+
+void HammingIndex::add(uint32_t entry, uint64_t hash) {
+  if (hashes_.size() <= entry) {
+    hashes_.resize(size_t(entry) + 1);
+    stamp_.resize(size_t(entry) + 1, 0);
+  }
+  hashes_[entry] = hash;
+  for (size_t b = 0; b < bands_.size(); ++b) bands_[b][band_value(hash, b)].push_back(entry);
+}
+
+void HammingIndex::query(uint64_t hash, const std::function<void(uint32_t, int)>& visit) {
+  ++query_;
+  examined_ = 0;
+  for (size_t b = 0; b < bands_.size(); ++b) {
+    auto it = bands_[b].find(band_value(hash, b));
+    if (it == bands_[b].end()) continue;
+    for (uint32_t e : it->second) {
+      if (stamp_[e] == query_) continue;  // already seen through another band
+      stamp_[e] = query_;
+      ++examined_;
+      const int d = hamming64(hash, hashes_[e]);
+      if (d <= max_distance_) visit(e, d);
+    }
+  }
+}
+
 struct Deduper::Impl {
   DedupeMode mode;
   int max_distance, size;
   Fetch fetch;
   std::unordered_map<uint64_t, std::vector<int64_t>> exact;  // pixel hash -> kept ids
-  // Near-duplicate index over kept images.
-  std::vector<int64_t> ids;
-  std::vector<uint64_t> dh;
+  std::unique_ptr<HammingIndex> near;                          // over kept images' dHashes
+  std::vector<int64_t> ids;                                    // index entry -> kept id
   std::vector<MeanColour> colour;
-  std::vector<int> band_lo, band_bits;
-  std::vector<std::unordered_map<uint64_t, std::vector<uint32_t>>> bands;
-  std::vector<uint32_t> stamp;  // last query that looked at each entry
-  uint32_t query = 0;
   std::vector<uint8_t> scratch;
-
-  uint64_t band_value(uint64_t h, size_t b) const {
-    const int bits = band_bits[b];
-    return (h >> band_lo[b]) & (bits == 64 ? ~uint64_t(0) : ((uint64_t(1) << bits) - 1));
-  }
 
   int64_t find_exact(uint64_t h, const uint8_t* px) {
     auto it = exact.find(h);
@@ -94,36 +127,24 @@ struct Deduper::Impl {
     return -1;
   }
 
+  // The closest kept image (then the earliest) within the distance and the colour guard.
   DedupeMatch find_near(uint64_t h, const MeanColour& mc) {
     DedupeMatch best;
-    ++query;
-    for (size_t b = 0; b < bands.size(); ++b) {
-      auto it = bands[b].find(band_value(h, b));
-      if (it == bands[b].end()) continue;
-      for (uint32_t e : it->second) {
-        if (stamp[e] == query) continue;
-        stamp[e] = query;
-        const int d = hamming64(h, dh[e]);
-        if (d > max_distance) continue;
-        bool close = true;
-        for (int c = 0; c < 3; ++c) close &= std::abs(int(mc.rgb[c]) - int(colour[e].rgb[c])) <= kMaxColourDiff;
-        if (!close) continue;
-        if (best.kept < 0 || d < best.distance || (d == best.distance && ids[e] < best.kept)) {
-          best.kept = ids[e];
-          best.distance = d;
-        }
+    near->query(h, [&](uint32_t e, int d) {
+      for (int c = 0; c < 3; ++c)
+        if (std::abs(int(mc.rgb[c]) - int(colour[e].rgb[c])) > kMaxColourDiff) return;
+      if (best.kept < 0 || d < best.distance || (d == best.distance && ids[e] < best.kept)) {
+        best.kept = ids[e];
+        best.distance = d;
       }
-    }
+    });
     return best;
   }
 
   void add_near(int64_t id, uint64_t h, const MeanColour& mc) {
-    const uint32_t e = uint32_t(ids.size());
+    near->add(uint32_t(ids.size()), h);
     ids.push_back(id);
-    dh.push_back(h);
     colour.push_back(mc);
-    stamp.push_back(0);
-    for (size_t b = 0; b < bands.size(); ++b) bands[b][band_value(h, b)].push_back(e);
   }
 };
 
@@ -135,14 +156,7 @@ Deduper::Deduper(DedupeMode mode, int max_distance, int size, Fetch fetch) : p_(
   p_->max_distance = max_distance;
   p_->size = size;
   p_->fetch = std::move(fetch);
-  const int nb = max_distance + 1;
-  for (int b = 0, lo = 0; b < nb; ++b) {
-    const int bits = 64 / nb + (b < 64 % nb ? 1 : 0);
-    p_->band_lo.push_back(lo);
-    p_->band_bits.push_back(bits);
-    lo += bits;
-  }
-  p_->bands.resize(size_t(nb));
+  p_->near = std::make_unique<HammingIndex>(max_distance);
 }
 
 Deduper::~Deduper() = default;

@@ -16,7 +16,8 @@ enum class DedupeMode { off, exact, perceptual };
 uint64_t hash64(const uint8_t* p, size_t n);
 
 // dHash of a (size,size,3) image: luma area-resized to 9x8, bit (r*8+c) set when
-// pixel (r,c) is brighter than pixel (r,c+1).
+// pixel (r,c) is brighter than pixel (r,c+1) by more than 2 levels (so flat areas
+// give stable zeros rather than bits that noise flips).
 uint64_t dhash64(const uint8_t* rgb, int size);
 inline int hamming64(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
 
@@ -26,6 +27,28 @@ struct MeanColour {
   uint8_t rgb[3];
 };
 MeanColour mean_colour(const uint8_t* rgb, int size);
+
+// Multi-index hashing over 64-bit hashes: the bits are cut into d+1 bands; two hashes
+// within Hamming distance d agree exactly on at least one band (pigeonhole), so a query
+// only examines the entries sharing one of its band values, never all pairs.
+class HammingIndex {
+ public:
+  explicit HammingIndex(int max_distance);
+  void add(uint32_t entry, uint64_t hash);
+  // visit(entry, distance) once for each stored entry within max_distance of hash.
+  void query(uint64_t hash, const std::function<void(uint32_t entry, int distance)>& visit);
+  int64_t last_examined() const { return examined_; }  // entries looked at by the last query
+
+ private:
+  int max_distance_;
+  std::vector<int> lo_, bits_;
+  std::vector<std::unordered_map<uint64_t, std::vector<uint32_t>>> bands_;
+  std::vector<uint64_t> hashes_;
+  std::vector<uint32_t> stamp_;
+  uint32_t query_ = 0;
+  int64_t examined_ = 0;
+  uint64_t band_value(uint64_t h, size_t b) const;
+};
 
 struct DedupeMatch {
   int64_t kept = -1;  // id of the kept image this one duplicates; -1: not a duplicate (kept now)

@@ -30,6 +30,58 @@ const char* skip_kind_name(SkipKind k) {
   return "?";
 }
 
+namespace {
+uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+uint32_t be16(const uint8_t* p) { return uint32_t(p[0]) << 8 | p[1]; }
+
+// Walks the marker segments from SOI to the first SOFn (C0..CF but C4 DHT, C8 JPG, CC DAC).
+bool probe_jpeg(const uint8_t* d, size_t n, int64_t& w, int64_t& h) {
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (d[i] != 0xFF) return false;
+    const uint8_t m = d[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // no length
+      i += 2;
+      continue;
+    }
+    const size_t len = be16(d + i + 2);
+    if (len < 2) return false;
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+      if (i + 9 > n) return false;
+      h = be16(d + i + 5);
+      w = be16(d + i + 7);
+      return true;
+    }
+    if (m == 0xDA || m == 0xD9) return false;  // scan data or end before any frame header
+    i += 2 + len;
+  }
+  return false;
+}
+}  // namespace
+
+bool probe_image_size(const uint8_t* data, size_t n, int64_t& width, int64_t& height) {
+  switch (sniff_image(data, n)) {
+    case ImageKind::png:
+      if (n < 24 || std::memcmp(data + 12, "IHDR", 4) != 0) return false;
+      width = be32(data + 16);
+      height = be32(data + 20);
+      return true;
+    case ImageKind::jpeg: return probe_jpeg(data, n, width, height);
+    case ImageKind::unknown: break;
+  }
+  return false;
+}
+
+void check_pixel_limit(int64_t width, int64_t height, int64_t max_pixels) {
+  if (width * height > max_pixels)
+    throw DecodeError(SkipKind::too_large, detail::cat("too large: ", width, "x", height, " is ", width * height,
+                                                       " pixels, over the limit of ", max_pixels));
+}
+
 Image decode_image(const uint8_t* data, size_t n, const DecodeOptions& opt) {
   if (n == 0) throw DecodeError(SkipKind::empty, "empty file");
   switch (sniff_image(data, n)) {

@@ -44,6 +44,13 @@ struct DecodeOptions {
 
 Image decode_png(const uint8_t* data, size_t n, const DecodeOptions& opt = {});
 Image decode_jpeg(const uint8_t* data, size_t n, const DecodeOptions& opt = {});
+// Width and height read from the first header bytes alone (PNG IHDR, JPEG SOFn), without
+// libpng or libjpeg; false when they are not there. Lets a huge image be refused even
+// when the rest of its file is missing.
+bool probe_image_size(const uint8_t* data, size_t n, int64_t& width, int64_t& height);
+// DecodeError(too_large) when width*height is over max_pixels.
+void check_pixel_limit(int64_t width, int64_t height, int64_t max_pixels);
+
 // Sniffs the format and dispatches; anything else is DecodeError(not_image).
 Image decode_image(const uint8_t* data, size_t n, const DecodeOptions& opt = {});
 

@@ -42,11 +42,47 @@ struct Batch {
 
 }  // namespace
 
+BatchAssembler::BatchAssembler(const Dataset& ds, LoaderConfig cfg)
+    : ds_(&ds), cfg_(cfg), n_(ds.info().count),
+      img_bytes_(int64_t(ds.info().size) * ds.info().size * ds.info().channels) {
+  CG_USER_CHECK(cfg.batch >= 1, "The batch size must be at least 1, got ", cfg.batch, ".");
+  CG_USER_CHECK(n_ >= cfg.batch, "The dataset ", ds.path(), " holds ", n_, " images, fewer than one batch of ",
+                cfg.batch, ".");
+  bpe_ = n_ / cfg.batch;
+  shuffle_key_ = splitmix64(cfg.seed ^ 0x53485546464C45ull);  // "SHUFFLE"
+  flip_key_ = splitmix64(cfg.seed ^ 0x464C4950ull);           // "FLIP"
+}
+
+void BatchAssembler::make_perm(int64_t e) {
+  perm_.resize(size_t(n_));
+  for (int64_t i = 0; i < n_; ++i) perm_[size_t(i)] = i;
+  Philox rng(shuffle_key_, uint64_t(e) << 40);  // 2^40 draws per epoch: epochs never overlap
+  for (int64_t i = n_ - 1; i > 0; --i) std::swap(perm_[size_t(i)], perm_[size_t(rng.next_below(i + 1))]);
+  perm_epoch_ = e;
+}
+
+bool BatchAssembler::flip_of(int64_t e, int64_t pos) const {
+  const uint64_t draw = (uint64_t(e) << 40) + uint64_t(pos);
+  uint32_t w[4];
+  common::philox_block(flip_key_, draw / 4, w);
+  return (w[draw % 4] >> 31) != 0;
+}
+
+void BatchAssembler::fill(int64_t e, int64_t bi, uint8_t* px, int32_t* labels, uint8_t* flips) {
+  CG_CHECK(e >= 0 && bi >= 0 && bi < bpe_, "BatchAssembler::fill: batch ", bi, " of ", bpe_, " in epoch ", e);
+  if (perm_epoch_ != e) make_perm(e);
+  const int64_t B = cfg_.batch;
+  for (int64_t j = 0; j < B; ++j) {
+    const int64_t pos = bi * B + j, idx = perm_[size_t(pos)];
+    std::memcpy(px + j * img_bytes_, ds_->pixels(idx), size_t(img_bytes_));
+    labels[j] = ds_->label(idx);
+    flips[j] = cfg_.hflip && flip_of(e, pos) ? 1 : 0;
+  }
+}
+
 struct Loader::Impl {
-  const Dataset* ds = nullptr;
   LoaderConfig cfg;
-  int64_t n = 0, S = 0, C = 0, img_bytes = 0, bpe = 0;
-  uint64_t shuffle_key = 0, flip_key = 0;
+  int64_t S = 0, C = 0, img_bytes = 0, bpe = 0;
 
   int64_t epoch = 0, batch = 0;  // the consumer's position: the next batch next() returns
 
@@ -59,38 +95,15 @@ struct Loader::Impl {
   std::thread producer;
   Tensor stage;                // CUDA: u8 (B*S*S*C + B) pixels and flips on the device
 
-  // The producer's own position and the permutation of its epoch.
-  int64_t p_epoch = 0, p_batch = 0, perm_epoch = -1;
-  std::vector<int64_t> perm;
-
-  void make_perm(int64_t e) {
-    perm.resize(size_t(n));
-    for (int64_t i = 0; i < n; ++i) perm[size_t(i)] = i;
-    Philox rng(shuffle_key, uint64_t(e) << 40);  // 2^40 draws per epoch: epochs never overlap
-    for (int64_t i = n - 1; i > 0; --i) std::swap(perm[size_t(i)], perm[size_t(rng.next_below(i + 1))]);
-    perm_epoch = e;
-  }
-
-  bool flip_of(int64_t e, int64_t pos) const {
-    const uint64_t draw = (uint64_t(e) << 40) + uint64_t(pos);
-    uint32_t w[4];
-    common::philox_block(flip_key, draw / 4, w);
-    return (w[draw % 4] >> 31) != 0;
-  }
+  // The producer's own position and its assembler (which caches its epoch's order).
+  int64_t p_epoch = 0, p_batch = 0;
+  std::unique_ptr<BatchAssembler> assembler;
 
   void fill(Batch& b, int64_t e, int64_t bi) {
     b.px.wait();  // a CUDA upload from this slot may still be reading it
     b.lab.wait();
-    if (perm_epoch != e) make_perm(e);
-    const int64_t B = cfg.batch;
     uint8_t* px = b.px.as<uint8_t>();
-    int32_t* lab = b.lab.as<int32_t>();
-    for (int64_t j = 0; j < B; ++j) {
-      const int64_t pos = bi * B + j, idx = perm[size_t(pos)];
-      std::memcpy(px + j * img_bytes, ds->pixels(idx), size_t(img_bytes));
-      lab[j] = ds->label(idx);
-      px[B * img_bytes + j] = cfg.hflip && flip_of(e, pos) ? 1 : 0;
-    }
+    assembler->fill(e, bi, px, b.lab.as<int32_t>(), px + cfg.batch * img_bytes);
     b.epoch = e;
     b.index = bi;
   }
@@ -142,21 +155,15 @@ struct Loader::Impl {
 
 Loader::Loader(const Dataset& ds, LoaderConfig cfg) : p_(std::make_unique<Impl>()) {
   Impl& L = *p_;
+  L.assembler = std::make_unique<BatchAssembler>(ds, cfg);  // checks the batch against the dataset
   const DatasetInfo& info = ds.info();
-  CG_USER_CHECK(cfg.batch >= 1, "The batch size must be at least 1, got ", cfg.batch, ".");
-  CG_USER_CHECK(info.count >= cfg.batch, "The dataset ", ds.path(), " holds ", info.count,
-                " images, fewer than one batch of ", cfg.batch, ".");
   CG_USER_CHECK(cfg.device == Device::cpu || COVERGAN_CUDA, "The loader cannot place batches on cuda: this build has "
                                                             "no CUDA backend.");
-  L.ds = &ds;
   L.cfg = cfg;
-  L.n = info.count;
   L.S = info.size;
   L.C = info.channels;
   L.img_bytes = L.S * L.S * L.C;
-  L.bpe = L.n / cfg.batch;
-  L.shuffle_key = splitmix64(cfg.seed ^ 0x53485546464C45ull);  // "SHUFFLE"
-  L.flip_key = splitmix64(cfg.seed ^ 0x464C4950ull);           // "FLIP"
+  L.bpe = L.assembler->batches_per_epoch();
   for (int s = 0; s < kSlots; ++s) {
     auto b = std::make_unique<Batch>();
     b->px.resize(size_t(cfg.batch) * size_t(L.img_bytes + 1));

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "data/dataset.h"
 #include "engine/tensor.h"
@@ -15,6 +16,28 @@ struct LoaderConfig {
   uint64_t seed = 0;
   Device device = Device::cpu;
   bool hflip = false;  // random horizontal flip
+};
+
+// The host side of the loader, one batch at a time: the images at positions
+// [index*B, (index+1)*B) of epoch `epoch`'s shuffled order, copied into px (B,S,S,C)
+// uint8, with their labels and one flip flag per image (all 0 without hflip). A pure
+// function of (cfg.seed, epoch, index); the loader's producer thread runs it, and
+// tests and benchmarks can call it directly.
+class BatchAssembler {
+ public:
+  BatchAssembler(const Dataset& ds, LoaderConfig cfg);
+  void fill(int64_t epoch, int64_t index, uint8_t* px, int32_t* labels, uint8_t* flips);
+  int64_t batches_per_epoch() const { return bpe_; }
+
+ private:
+  const Dataset* ds_;
+  LoaderConfig cfg_;
+  int64_t n_, img_bytes_, bpe_;
+  uint64_t shuffle_key_, flip_key_;
+  int64_t perm_epoch_ = -1;
+  std::vector<int64_t> perm_;
+  void make_perm(int64_t epoch);
+  bool flip_of(int64_t epoch, int64_t pos) const;
 };
 
 class Loader {

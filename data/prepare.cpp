@@ -125,97 +125,99 @@ std::string write_csvs(const std::string& want, const std::string& def, const st
   else if (rep.files == 0)
     hint = " The sources hold no files.";
   else
-    hint = detail::cat(" All ", rep.files, " files were skipped or duplicates; see the reasons above.");
-  throw Error("No usable images were found, so no dataset was written." + hint);
+    hint = detail::cat(" All ", rep.files, " files were skipped or duplicates.");
+  throw EmptyDatasetError("No usable images were found, so no dataset was written." + hint, rep);
 }
 
 }  // namespace
 
-PrepareReport prepare_dataset(const PrepareOptions& opt) {
-  check_options(opt);
-  const auto t0 = std::chrono::steady_clock::now();
-  ScanResult scan = scan_sources(opt);
-  PrepareReport rep;
-  rep.files = scan.files;
-  rep.genres = scan.genres;
-  rep.per_genre.assign(scan.genres.size(), 0);
-  rep.skipped = std::move(scan.skipped);
-  rep.manifest_unmatched = std::move(scan.manifest_unmatched);
-  const auto& entries = scan.entries;
-  const int threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  rep.threads = threads;
+namespace {
 
-  DatasetInfo info;
-  info.size = opt.size;
-  info.genres = opt.labels == LabelSource::none ? std::vector<std::string>{} : scan.genres;
-  std::unique_ptr<DatasetWriter> writer;
-  if (!entries.empty()) writer = std::make_unique<DatasetWriter>(opt.output, info);
-  std::vector<int64_t> kept_entry;  // dataset index -> entry index
-  Deduper dedupe(opt.dedupe, opt.max_distance, opt.size,
-                 [&](int64_t kept, uint8_t* out) { writer->read_back(kept, out); });
-
-  Window w;
-  w.slots.resize(size_t(std::max(16, threads * 8)));
-  std::vector<std::thread> pool;
-  struct Joiner {  // stops and joins the pool on every exit path
-    Window& w;
-    std::vector<std::thread>& pool;
-    ~Joiner() {
-      w.stop = true;
-      w.cv_free.notify_all();
-      for (auto& t : pool) t.join();
+// The decoding threads and their reorder window; take(i) returns file i's result in order.
+class DecodePool {
+ public:
+  DecodePool(const std::vector<ScanEntry>& entries, const PrepareOptions& opt, int threads) {
+    w_.slots.resize(size_t(std::max(16, threads * 8)));
+    try {
+      for (int t = 0; t < threads && !entries.empty(); ++t)
+        pool_.emplace_back(worker, std::ref(w_), std::cref(entries), std::cref(opt));
+    } catch (...) {
+      stop();
+      throw;
     }
-  } joiner{w, pool};
-  for (int t = 0; t < threads && !entries.empty(); ++t)
-    pool.emplace_back(worker, std::ref(w), std::cref(entries), std::cref(opt));
+  }
+  ~DecodePool() { stop(); }
 
-  PrepareProgress prog;
-  prog.total = int64_t(entries.size());
-  auto last = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  const size_t cap = w.slots.size();
-  for (int64_t i = 0; i < int64_t(entries.size()); ++i) {
+  Slot take(int64_t i) {
+    const size_t cap = w_.slots.size();
     Slot s;
     {
-      std::unique_lock<std::mutex> lk(w.mu);
-      w.cv_ready.wait(lk, [&] { return w.slots[size_t(i) % cap].ready; });
-      s = std::move(w.slots[size_t(i) % cap]);
-      w.slots[size_t(i) % cap] = Slot{};
-      w.consumed = i + 1;
+      std::unique_lock<std::mutex> lk(w_.mu);
+      w_.cv_ready.wait(lk, [&] { return w_.slots[size_t(i) % cap].ready; });
+      s = std::move(w_.slots[size_t(i) % cap]);
+      w_.slots[size_t(i) % cap] = Slot{};
+      w_.consumed = i + 1;
     }
-    w.cv_free.notify_all();
+    w_.cv_free.notify_all();
+    return s;
+  }
+
+ private:
+  Window w_;
+  std::vector<std::thread> pool_;
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(w_.mu);
+      w_.stop = true;
+    }
+    w_.cv_free.notify_all();
+    for (auto& t : pool_) t.join();
+    pool_.clear();
+  }
+};
+
+// Takes results in file order: skipped, duplicate, or appended to the dataset.
+struct Collector {
+  const std::vector<ScanEntry>& entries;
+  PrepareReport& rep;
+  DatasetWriter* writer;
+  bool labeled;
+  Deduper dedupe;
+  std::vector<int64_t> kept_entry;  // dataset index -> entry index
+
+  Collector(const std::vector<ScanEntry>& e, PrepareReport& r, DatasetWriter* w, bool lab, const PrepareOptions& opt)
+      : entries(e), rep(r), writer(w), labeled(lab),
+        dedupe(opt.dedupe, opt.max_distance, opt.size, [this](int64_t kept, uint8_t* out) { writer->read_back(kept, out); }) {}
+
+  void take(int64_t i, const Slot& s) {
     const ScanEntry& e = entries[size_t(i)];
     if (!s.ok) {
       rep.skipped.push_back({e.path, s.kind, s.reason});
-    } else {
-      const DedupeMatch m = dedupe.check_and_add(writer->count(), s.pixels.data());
-      if (m.kept >= 0) {
-        rep.duplicates.push_back({e.path, entries[size_t(kept_entry[size_t(m.kept)])].path, m.exact, m.distance});
-      } else {
-        const int32_t label = info.labeled() ? e.label : -1;
-        writer->add(s.pixels.data(), label);
-        kept_entry.push_back(i);
-        if (label >= 0) ++rep.per_genre[size_t(label)];
-      }
+      return;
     }
-    prog.done = i + 1;
-    const auto now = std::chrono::steady_clock::now();
-    if (opt.progress && std::chrono::duration<double>(now - last).count() >= opt.progress_interval) {
-      last = now;
-      prog.kept = int64_t(kept_entry.size()), prog.skipped = int64_t(rep.skipped.size());
-      prog.duplicates = int64_t(rep.duplicates.size()), prog.seconds = elapsed();
-      opt.progress(prog);
+    const DedupeMatch m = dedupe.check_and_add(writer->count(), s.pixels.data());
+    if (m.kept >= 0) {
+      rep.duplicates.push_back({e.path, entries[size_t(kept_entry[size_t(m.kept)])].path, m.exact, m.distance});
+      return;
     }
+    const int32_t label = labeled ? e.label : -1;
+    writer->add(s.pixels.data(), label);
+    kept_entry.push_back(i);
+    if (label >= 0) ++rep.per_genre[size_t(label)];
   }
-  rep.images = int64_t(kept_entry.size());
-  prog.kept = rep.images, prog.skipped = int64_t(rep.skipped.size());
-  prog.duplicates = int64_t(rep.duplicates.size()), prog.seconds = elapsed();
-  if (opt.progress) opt.progress(prog);
 
-  for (size_t g = 0; g < rep.genres.size(); ++g)
-    if (rep.per_genre[g] < opt.min_per_genre) rep.small_genres.push_back(rep.genres[g]);
+  PrepareProgress progress(int64_t done, double seconds) const {
+    PrepareProgress p;
+    p.done = done, p.total = int64_t(entries.size()), p.kept = int64_t(kept_entry.size());
+    p.skipped = int64_t(rep.skipped.size()), p.duplicates = int64_t(rep.duplicates.size()), p.seconds = seconds;
+    return p;
+  }
+};
+
+void write_lists(const PrepareOptions& opt, PrepareReport& rep) {
   std::vector<std::string> lines;
-  for (const auto& s : rep.skipped) lines.push_back(csv_field(s.path) + "," + skip_kind_name(s.kind) + "," + csv_field(s.reason));
+  for (const auto& s : rep.skipped)
+    lines.push_back(csv_field(s.path) + "," + skip_kind_name(s.kind) + "," + csv_field(s.reason));
   if (!rep.skipped.empty())
     rep.skipped_csv = write_csvs(opt.skipped_csv, opt.output + ".skipped.csv", "path,kind,reason", lines);
   lines.clear();
@@ -225,6 +227,46 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
   if (opt.dedupe != DedupeMode::off)
     rep.duplicates_csv =
         write_csvs(opt.duplicates_csv, opt.output + ".duplicates.csv", "removed,kept,match,distance", lines);
+}
+
+}  // namespace
+
+PrepareReport prepare_dataset(const PrepareOptions& opt) {
+  check_options(opt);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  ScanResult scan = scan_sources(opt);
+  PrepareReport rep;
+  rep.files = scan.files;
+  rep.genres = scan.genres;
+  rep.per_genre.assign(scan.genres.size(), 0);
+  rep.skipped = std::move(scan.skipped);
+  rep.manifest_unmatched = std::move(scan.manifest_unmatched);
+  rep.threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const auto& entries = scan.entries;
+
+  DatasetInfo info;
+  info.size = opt.size;
+  if (opt.labels != LabelSource::none) info.genres = scan.genres;
+  std::unique_ptr<DatasetWriter> writer;  // created first: a bad output path fails before any decoding
+  if (!entries.empty()) writer = std::make_unique<DatasetWriter>(opt.output, info);
+  Collector col(entries, rep, writer.get(), info.labeled(), opt);
+  {
+    DecodePool pool(entries, opt, rep.threads);
+    double last = -1e9;
+    for (int64_t i = 0; i < int64_t(entries.size()); ++i) {
+      col.take(i, pool.take(i));
+      if (opt.progress && elapsed() - last >= opt.progress_interval) {
+        last = elapsed();
+        opt.progress(col.progress(i + 1, last));
+      }
+    }
+  }
+  rep.images = int64_t(col.kept_entry.size());
+  if (opt.progress) opt.progress(col.progress(int64_t(entries.size()), elapsed()));
+  for (size_t g = 0; g < rep.genres.size(); ++g)
+    if (rep.per_genre[g] < opt.min_per_genre) rep.small_genres.push_back(rep.genres[g]);
+  write_lists(opt, rep);
   if (rep.images == 0) fail_empty(opt, rep);  // the writer's destructor removes the temporary file
   writer->finish();
   rep.seconds = elapsed();

@@ -65,7 +65,15 @@ struct PrepareReport {
   int threads = 0;
 };
 
-// Throws cg::Error (one sentence) for bad options, a missing source or an empty result.
+// No image survived: nothing was written. Carries the report so callers can show why.
+class EmptyDatasetError : public Error {
+ public:
+  EmptyDatasetError(const std::string& msg, PrepareReport r) : Error(msg), report(std::move(r)) {}
+  PrepareReport report;
+};
+
+// Throws cg::Error (one sentence) for bad options or a missing source, and
+// EmptyDatasetError when no usable image was found.
 PrepareReport prepare_dataset(const PrepareOptions& opt);
 
 // Internal pieces, exposed for tests.

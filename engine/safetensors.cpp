@@ -86,6 +86,15 @@ std::string build_header(const std::vector<std::pair<std::string, Tensor>>& tens
   return h;
 }
 
+std::string build_header_checked(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                                 const std::vector<size_t>& order, const std::map<std::string, std::string>& metadata) {
+  try {
+    return build_header(tensors, order, metadata);
+  } catch (const nlohmann::json::exception&) {
+    throw Error("cannot write checkpoint " + path + ": a tensor name or metadata string is not valid UTF-8");
+  }
+}
+
 void fsync_dir_of(const std::string& path) {
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
@@ -221,7 +230,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return dtype_size(host[a].second.dtype()) > dtype_size(host[b].second.dtype());
   });
-  const std::string header = build_header(host, order, metadata);
+  const std::string header = build_header_checked(path, host, order, metadata);
 
   const std::string tmp = path + ".tmp";
   FileCloser fc;

@@ -1,0 +1,164 @@
+// `covergan generate`: images from a checkpoint's generator. One genre or all
+// (one row per genre), the paper's genre sweep (Fig. 3b: the same noise and codes,
+// one column per genre), a grid over the two latent codes, or one PNG per image.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "apps/commands.h"
+#include "data/grid.h"
+#include "engine/check.h"
+#include "gan/checkpoint.h"
+#include "gan/sampler.h"
+
+namespace covergan {
+namespace {
+
+struct Settings {
+  std::string ckpt, genre = "all", codes, output, separate, device = "cpu";
+  int n = 64, steps = 8;
+  uint64_t seed = 0;
+  bool sweep = false, interpolate = false, bn_eval = false;
+} s;
+
+CLI::App* app_ = nullptr;
+
+void add_options(CLI::App& app) {
+  app_ = &app;
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
+  app.add_option("--ckpt", s.ckpt, "A checkpoint written by `covergan train`")->required();
+  app.add_option("--genre", s.genre, "A genre name, or all (one row per genre)");
+  app.add_option("--n", s.n, "Images (all: in total, split over the genres; --sweep: rows, default 8)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--seed", s.seed, "Seed of the noise and codes");
+  app.add_option("--codes", s.codes, "Fix the latent codes for every image, e.g. 0.5,-1");
+  app.add_option("-o,--output", s.output, "The PNG grid to write");
+  app.add_flag("--sweep", s.sweep, "The same noise and codes in every genre, one column per genre (Fig. 3b)");
+  app.add_flag("--interpolate", s.interpolate, "One genre, one noise: code 1 across the columns, code 2 down the rows");
+  app.add_option("--steps", s.steps, "Points per code with --interpolate (default 8)")->check(CLI::Range(2, 64));
+  app.add_option("--separate", s.separate, "Also write every image as its own PNG into this folder");
+  app.add_flag("--bn-eval", s.bn_eval, "BatchNorm with the running statistics (default: the batch's, as in training)");
+  app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+}
+
+std::vector<double> parse_codes(const std::string& text) {
+  std::vector<double> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    CG_USER_CHECK(used > 0 && used == item.size() && std::isfinite(x), "--codes takes numbers separated by commas, "
+                                                                        "got \"", text, "\".");
+    v.push_back(x);
+  }
+  return v;
+}
+
+// The genre's index, exactly or ignoring case; one sentence listing the genres otherwise.
+int32_t genre_index(const std::vector<std::string>& genres, const std::string& name) {
+  auto lower = [](std::string x) {
+    for (char& c : x) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return x;
+  };
+  for (size_t i = 0; i < genres.size(); ++i)
+    if (genres[i] == name) return int32_t(i);
+  for (size_t i = 0; i < genres.size(); ++i)
+    if (lower(genres[i]) == lower(name)) return int32_t(i);
+  std::string known;
+  for (const auto& g : genres) known += (known.empty() ? "" : ", ") + g;
+  throw cg::Error("Unknown genre \"" + name + "\"; the checkpoint knows " + known + " (or all).");
+}
+
+void write_separate(const cg::Tensor& images, const std::vector<int32_t>& genre_of,
+                    const std::vector<std::string>& genres) {
+  std::error_code ec;
+  std::filesystem::create_directories(s.separate, ec);
+  CG_USER_CHECK(std::filesystem::is_directory(s.separate), "Cannot create the folder ", s.separate, ".");
+  const int64_t N = images.dim(0), S = images.dim(2);
+  const auto v = images.to_vector();
+  std::vector<uint8_t> rgb(size_t(S * S * 3));
+  for (int64_t i = 0; i < N; ++i) {
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t p = 0; p < S * S; ++p) {
+        const double x = v[size_t((i * 3 + c) * S * S + p)];
+        rgb[size_t(p * 3 + c)] = uint8_t(std::lround(std::fmin(255.0, std::fmax(0.0, (x + 1.0) * 127.5))));
+      }
+    char name[64];
+    std::snprintf(name, sizeof name, "_%04lld.png", static_cast<long long>(i));
+    cg::data::write_png_rgb(s.separate + "/" + genres[size_t(genre_of[size_t(i)])] + name, rgb.data(), int(S),
+                            int(S));
+  }
+}
+
+int run_generate() {
+  CG_USER_CHECK(!s.output.empty() || !s.separate.empty(), "Say where the images go: -o FILE.png and/or --separate DIR.");
+  CG_USER_CHECK(!(s.sweep && s.interpolate), "--sweep and --interpolate are different grids; pass one.");
+  if (!s.output.empty()) {
+    const auto parent = std::filesystem::path(s.output).parent_path();
+    CG_USER_CHECK(parent.empty() || std::filesystem::is_directory(parent), "The folder of ", s.output,
+                  " does not exist.");
+  }
+  const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(s.ckpt);
+  const auto& genres = ck.config().genres;
+  const cg::gan::ModelConfig& m = ck.config().model;
+  const bool all = s.genre == "all";
+  const int32_t g = all ? -1 : genre_index(genres, s.genre);
+  CG_USER_CHECK(!s.interpolate || !all, "--interpolate draws one genre's code grid: name the genre with --genre.");
+  const std::vector<double> codes = s.codes.empty() ? std::vector<double>{} : parse_codes(s.codes);
+  CG_USER_CHECK(codes.empty() || int(codes.size()) == m.n_codes, "The model has ", m.n_codes, " latent codes but --codes gives ",
+                codes.size(), ".");
+
+  const cg::Device dev = cg::resolve_device(s.device);
+  cg::gan::Generator G(m, dev);
+  ck.restore(G);
+  cg::Philox rng(s.seed);
+  cg::gan::Latents l;
+  int cols = 0;
+  std::vector<std::string> row_labels;
+  const int K = m.num_genres;
+  if (s.sweep) {
+    l = cg::gan::genre_sweep(m, app_->get_option("--n")->count() ? s.n : 8, rng);
+    cols = K;
+  } else if (s.interpolate) {
+    l = cg::gan::code_grid(m, g, s.steps, rng);
+    cols = s.steps;
+  } else if (all) {
+    cols = (s.n + K - 1) / K;
+    l = cg::gan::genre_rows(m, cols, /*shared=*/false, rng);
+    row_labels = genres;
+  } else {
+    l = cg::gan::draw_latents_for(m, std::vector<int32_t>(size_t(s.n), g), rng);
+    cols = int(std::ceil(std::sqrt(double(s.n))));
+  }
+  if (!codes.empty() && !s.interpolate) cg::gan::set_codes(l, codes);
+  const cg::Tensor images =
+      cg::gan::generate(G, l, s.bn_eval ? cg::gan::BnMode::eval : cg::gan::BnMode::batch);
+  if (!s.output.empty()) cg::data::write_grid_png(s.output, images, cols, row_labels);
+  if (!s.separate.empty()) write_separate(images, l.genres, genres);
+  std::printf("covergan generate: %lld images of %dx%d from %s (step %lld)\n", static_cast<long long>(l.size()),
+              m.image_size, m.image_size, s.ckpt.c_str(), static_cast<long long>(ck.state().step));
+  if (s.sweep) {
+    std::string order;
+    for (const auto& name : genres) order += (order.empty() ? "" : ", ") + name;
+    std::printf("  columns, left to right: %s\n", order.c_str());
+  }
+  if (s.interpolate)
+    std::printf("  %s: code 1 from -1 to 1 across the columns%s\n", genres[size_t(g)].c_str(),
+                m.n_codes >= 2 ? ", code 2 from -1 to 1 down the rows" : "");
+  if (!s.output.empty()) std::printf("  grid: %s\n", s.output.c_str());
+  if (!s.separate.empty()) std::printf("  one PNG per image in %s\n", s.separate.c_str());
+  return 0;
+}
+
+Registrar reg({"generate", "Generate covers from a checkpoint (a genre, all genres, a genre sweep, code grids)",
+               add_options, run_generate});
+
+}  // namespace
+}  // namespace covergan

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""The covergan AC-GAN in PyTorch: the same generator, discriminator, losses and
+iteration as gan/ (DESIGN.md section 1), with the same parameter names, so it
+loads covergan's safetensors checkpoints. It is the peer for parity and speed.
+
+  parity IN OUT        run the iterations described in IN (weights, inputs and
+                       settings written by tests/gan/test_parity.cpp) and write
+                       every loss term, gradient, updated weight and buffer to OUT
+  generate --ckpt F    generate from a covergan checkpoint (PNG grid, or the raw
+                       images of given inputs as safetensors)
+  bench                time training iterations (images/s), as `covergan bench`
+
+safetensors are read and written with json + numpy (no safetensors package).
+Run with Debian's /usr/bin/python3 (python3-torch) or any PyTorch >= 1.13."""
+import argparse
+import json
+import math
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# ---- safetensors ------------------------------------------------------------
+
+_DT = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "U8": np.uint8, "I64": np.int64}
+_DT_NAME = {np.dtype(v): k for k, v in _DT.items()}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {}) or {}
+    base = 8 + n
+    out = {}
+    for name, e in header.items():
+        a, b = e["data_offsets"]
+        arr = np.frombuffer(raw[base + a:base + b], dtype=_DT[e["dtype"]]).reshape(e["shape"])
+        out[name] = arr.copy()
+    return out, meta
+
+
+def write_safetensors(path, tensors, meta=None):
+    header, blobs, off = {}, [], 0
+    for name in sorted(tensors):
+        arr = np.ascontiguousarray(tensors[name])
+        data = arr.tobytes()
+        header[name] = {"dtype": _DT_NAME[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    if meta:
+        header["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+# ---- the model --------------------------------------------------------------
+
+
+def n_layers(size):
+    return int(round(math.log2(size))) - 2
+
+
+class Generator(nn.Module):
+    """Linear (no bias) -> (C0,4,4), BN, ReLU; transposed convs halving the channels; tanh."""
+
+    def __init__(self, m):
+        super().__init__()
+        L, self.c0 = n_layers(m["image_size"]), m["base_channels"] << (n_layers(m["image_size"]) - 1)
+        eps, mom = m["bn_eps"], m["bn_momentum"]
+        self.L = L
+        self.fc = nn.Linear(m["z_dim"], self.c0 * 16, bias=False)
+        self.bn0 = nn.BatchNorm2d(self.c0, eps=eps, momentum=mom)
+        for i in range(L):
+            cin = self.c0 >> i
+            cout = cin // 2 if i + 1 < L else 3
+            setattr(self, f"deconv{i + 1}", nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=(i + 1 == L)))
+            if i + 1 < L:
+                setattr(self, f"bn{i + 1}", nn.BatchNorm2d(cout, eps=eps, momentum=mom))
+
+    def forward(self, z, mode="train"):
+        h = self.fc(z).view(z.shape[0], self.c0, 4, 4)
+        h = F.relu(bn_apply(self.bn0, h, mode))
+        for i in range(self.L):
+            h = getattr(self, f"deconv{i + 1}")(h)
+            h = F.relu(bn_apply(getattr(self, f"bn{i + 1}"), h, mode)) if i + 1 < self.L else torch.tanh(h)
+        return h
+
+
+class Discriminator(nn.Module):
+    """Convs (the first with a bias and no BN), LeakyReLU, then three Linear heads."""
+
+    def __init__(self, m):
+        super().__init__()
+        L = n_layers(m["image_size"])
+        self.L, self.slope = L, m["leaky_slope"]
+        eps, mom, base = m["bn_eps"], m["bn_momentum"], m["base_channels"]
+        for i in range(L):
+            cin = 3 if i == 0 else base << (i - 1)
+            setattr(self, f"conv{i + 1}", nn.Conv2d(cin, base << i, 4, 2, 1, bias=(i == 0)))
+            if i > 0:
+                setattr(self, f"bn{i + 1}", nn.BatchNorm2d(base << i, eps=eps, momentum=mom))
+        feat = (base << (L - 1)) * 16
+        self.fc_src = nn.Linear(feat, 1)
+        self.fc_cls = nn.Linear(feat, m["num_genres"])
+        self.fc_code = nn.Linear(feat, m["n_codes"]) if m["n_codes"] > 0 else None
+
+    def forward(self, x, mode="train"):
+        h = x
+        for i in range(self.L):
+            h = getattr(self, f"conv{i + 1}")(h)
+            if i > 0:
+                h = bn_apply(getattr(self, f"bn{i + 1}"), h, mode)
+            h = F.leaky_relu(h, self.slope)
+        f = h.flatten(1)
+        return self.fc_src(f), self.fc_cls(f), (self.fc_code(f) if self.fc_code is not None else None)
+
+
+def bn_apply(bn, x, mode):
+    """train: batch stats, running ones updated; batch: batch stats only; eval: running stats."""
+    if mode == "batch":
+        return F.batch_norm(x, None, None, bn.weight, bn.bias, True, 0.0, bn.eps)
+    return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, mode == "train", bn.momentum, bn.eps)
+
+
+class ACGAN(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.G, self.D = Generator(m), Discriminator(m)
+
+
+def load_weights(model, tensors, device, need_d=True):
+    """Copies covergan's tensors into the model; every model tensor except BatchNorm's
+    num_batches_tracked (which covergan does not keep) must be present with its shape."""
+    sd = model.state_dict()
+    for name, t in sd.items():
+        if name.endswith("num_batches_tracked") or (not need_d and name.startswith("D.")):
+            continue
+        if name not in tensors:
+            raise SystemExit(f"acgan_torch: the checkpoint lacks {name}")
+        src = torch.from_numpy(np.asarray(tensors[name], dtype=np.float32))
+        if tuple(src.shape) != tuple(t.shape):
+            raise SystemExit(f"acgan_torch: {name} is {tuple(src.shape)} in the checkpoint, {tuple(t.shape)} here")
+        with torch.no_grad():
+            t.copy_(src.to(device))
+
+# ---- one iteration ----------------------------------------------------------
+
+
+def d_losses(model, real, real_labels, z, fake_labels, codes, genre_terms, lam):
+    with torch.no_grad():
+        fake = model.G(z, "train")
+    r = model.D(real, "train")
+    f = model.D(fake, "train")
+    ones, zeros = torch.ones_like(r[0]), torch.zeros_like(f[0])
+    terms = {"d_src_real": F.binary_cross_entropy_with_logits(r[0], ones),
+             "d_src_fake": F.binary_cross_entropy_with_logits(f[0], zeros)}
+    if genre_terms:
+        terms["d_cls_real"] = F.cross_entropy(r[1], real_labels)
+        terms["d_cls_fake"] = F.cross_entropy(f[1], fake_labels)
+    total = terms["d_src_real"] + terms["d_src_fake"]
+    if genre_terms:
+        total = total + terms["d_cls_real"] + terms["d_cls_fake"]
+    if f[2] is not None:
+        terms["d_code"] = F.mse_loss(f[2], codes)
+        total = total + lam * terms["d_code"]
+    terms["d_total"] = total
+    return terms, fake
+
+
+def g_losses(model, z, fake_labels, codes, genre_terms, lam):
+    fake = model.G(z, "train")
+    f = model.D(fake, "train")
+    terms = {"g_src": F.binary_cross_entropy_with_logits(f[0], torch.ones_like(f[0]))}
+    total = terms["g_src"]
+    if genre_terms:
+        terms["g_cls"] = F.cross_entropy(f[1], fake_labels)
+        total = total + terms["g_cls"]
+    if f[2] is not None:
+        terms["g_code"] = F.mse_loss(f[2], codes)
+        total = total + lam * terms["g_code"]
+    terms["g_total"] = total
+    return terms
+
+
+def grad_numpy(p):
+    """A parameter's gradient; zeros where none flowed (D's genre head in pretraining),
+    as covergan's flat gradient buffer holds."""
+    if p.grad is None:
+        return np.zeros(tuple(p.shape), np.float32)
+    return p.grad.detach().cpu().numpy().copy()
+
+
+def write_moments(out, prefix, model, opt_g, opt_d):
+    """Adam's moments per parameter (zeros where a parameter never had a gradient)."""
+    for which, net, opt in (("G", model.G, opt_g), ("D", model.D, opt_d)):
+        for n, p in net.named_parameters():
+            st = opt.state.get(p, {})
+            for key, name in (("exp_avg", "m"), ("exp_avg_sq", "v")):
+                t = st.get(key)
+                out[f"{prefix}adam.{which}.{name}.{which}.{n}"] = (
+                    t.detach().cpu().numpy().copy() if t is not None else np.zeros(tuple(p.shape), np.float32))
+
+
+def iteration(model, opt_g, opt_d, batch, genre_terms, lam, out=None, prefix=""):
+    real, real_labels, z, fake_labels, codes = batch
+    opt_d.zero_grad(set_to_none=False)
+    d_terms, fake = d_losses(model, real, real_labels, z, fake_labels, codes, genre_terms, lam)
+    d_terms["d_total"].backward()
+    if out is not None:
+        out[prefix + "fake"] = fake.detach().cpu().numpy()
+        for n, p in model.D.named_parameters():
+            out[f"{prefix}grad.D.{n}"] = grad_numpy(p)
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=False)
+    for p in model.D.parameters():
+        p.requires_grad_(False)
+    g_terms = g_losses(model, z, fake_labels, codes, genre_terms, lam)
+    g_terms["g_total"].backward()
+    for p in model.D.parameters():
+        p.requires_grad_(True)
+    if out is not None:
+        for n, p in model.G.named_parameters():
+            out[f"{prefix}grad.G.{n}"] = grad_numpy(p)
+    opt_g.step()
+    if out is not None:
+        for k, v in {**d_terms, **g_terms}.items():
+            out[f"{prefix}loss.{k}"] = np.array([v.item()], dtype=np.float32)
+        for n, t in model.state_dict().items():
+            if not n.endswith("num_batches_tracked"):
+                kind = "buffer" if ("running_" in n) else "param"
+                out[f"{prefix}{kind}.{n}"] = t.detach().cpu().numpy().copy()
+        write_moments(out, prefix, model, opt_g, opt_d)
+    return d_terms, g_terms
+
+
+def load_state(model, opt_g, opt_d, tensors, prefix, steps):
+    """Weights, buffers and Adam moments as the engine had them, Adam's step count set."""
+    load_weights(model, {n[len(prefix) + 6:]: v for n, v in tensors.items() if n.startswith(prefix + "state.")}, "cpu")
+    for which, net, opt in (("G", model.G, opt_g), ("D", model.D, opt_d)):
+        for n, p in net.named_parameters():
+            key = f"{prefix}adam.{which}.%s.{which}.{n}"
+            opt.state[p] = {"step": torch.tensor(float(steps)),
+                            "exp_avg": torch.from_numpy(tensors[key % "m"].copy()),
+                            "exp_avg_sq": torch.from_numpy(tensors[key % "v"].copy())}
+
+
+def cmd_parity(args):
+    tensors, meta = read_safetensors(args.input)
+    m = json.loads(meta["model"])
+    torch.manual_seed(0)
+    torch.use_deterministic_algorithms(True)
+    model = ACGAN(m)
+    load_weights(model, tensors, "cpu")
+    model.train()
+    betas = (float(meta["beta1"]), float(meta["beta2"]))
+    opt_g = torch.optim.Adam(model.G.parameters(), lr=float(meta["lr_g"]), betas=betas, eps=float(meta["eps"]))
+    opt_d = torch.optim.Adam(model.D.parameters(), lr=float(meta["lr_d"]), betas=betas, eps=float(meta["eps"]))
+    genre_terms, lam = meta["genre_terms"] == "1", float(meta["lambda_code"])
+    out = {}
+    for k in range(int(meta["iters"])):
+        p = f"it{k}."
+        if k > 0:  # start from the engine's state after iteration k-1 (see the test)
+            load_state(model, opt_g, opt_d, tensors, p, k)
+        codes = torch.from_numpy(tensors[p + "codes"]) if (p + "codes") in tensors else None
+        batch = (torch.from_numpy(tensors[p + "real"]), torch.from_numpy(tensors[p + "real_labels"]).long(),
+                 torch.from_numpy(tensors[p + "z"]), torch.from_numpy(tensors[p + "fake_labels"]).long(), codes)
+        iteration(model, opt_g, opt_d, batch, genre_terms, lam, out, p)
+    write_safetensors(args.output, out, {"torch": torch.__version__})
+    print(f"acgan_torch parity: {len(out)} tensors written to {args.output}")
+
+# ---- generation -------------------------------------------------------------
+
+
+def model_from_checkpoint(path, device):
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != "covergan.acgan":
+        raise SystemExit(f"acgan_torch: {path} is not a covergan checkpoint")
+    cfg = json.loads(meta["config"])
+    model = ACGAN(cfg["model"]).to(device)
+    load_weights(model, tensors, device, need_d="D.fc_src.weight" in tensors)
+    return model, cfg
+
+
+def save_grid_png(path, images, cols):
+    from PIL import Image
+    x = ((images.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    n, h, w, _ = x.shape
+    rows = (n + cols - 1) // cols
+    canvas = np.full((rows * (h + 2) + 2, cols * (w + 2) + 2, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[2 + r * (h + 2):2 + r * (h + 2) + h, 2 + c * (w + 2):2 + c * (w + 2) + w] = x[i]
+    Image.fromarray(canvas).save(path)
+
+
+def cmd_generate(args):
+    device = pick_device(args.device)
+    model, cfg = model_from_checkpoint(args.ckpt, device)
+    mode = "eval" if args.bn_eval else "batch"
+    if args.input:
+        t, _ = read_safetensors(args.input)
+        z = torch.from_numpy(t["z"]).to(device)
+        with torch.no_grad():
+            images = model.G(z, mode)
+        write_safetensors(args.output, {"images": images.cpu().numpy()})
+        print(f"acgan_torch: {images.shape[0]} images written to {args.output}")
+        return
+    m, genres = cfg["model"], cfg["genres"]
+    K, C = m["num_genres"], m["n_codes"]
+    if args.genre not in genres:
+        raise SystemExit(f"acgan_torch: unknown genre {args.genre!r}; the checkpoint knows {', '.join(genres)}")
+    g = torch.Generator().manual_seed(args.seed)
+    z = torch.rand(args.n, m["z_dim"], generator=g) * 2 - 1
+    z[:, :K] = 0
+    z[:, genres.index(args.genre)] = 1
+    with torch.no_grad():
+        images = model.G(z.to(device), mode)
+    save_grid_png(args.output, images, max(1, int(math.ceil(math.sqrt(args.n)))))
+    print(f"acgan_torch: {args.n} {args.genre} images in {args.output}")
+
+# ---- speed ------------------------------------------------------------------
+
+
+def pick_device(spec):
+    if spec == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return spec
+
+
+def cmd_bench(args):
+    device = pick_device(args.device)
+    m = {"image_size": args.size, "base_channels": args.base, "z_dim": 100, "n_codes": 2, "num_genres": 5,
+         "leaky_slope": 0.2, "bn_momentum": 0.1, "bn_eps": 1e-5}
+    model = ACGAN(m).to(device)
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    fwd = model
+    if args.compile:
+        if not hasattr(torch, "compile"):
+            raise SystemExit("acgan_torch: this PyTorch has no torch.compile")
+        model.G.forward = torch.compile(model.G.forward)
+        model.D.forward = torch.compile(model.D.forward)
+    opt_g = torch.optim.Adam(model.G.parameters(), lr=1e-5, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(model.D.parameters(), lr=2e-5, betas=(0.5, 0.999))
+    B = args.batch
+
+    def batch():
+        z = torch.rand(B, 100, device=device) * 2 - 1
+        lab = torch.randint(0, 5, (B,), device=device)
+        return (torch.rand(B, 3, args.size, args.size, device=device) * 2 - 1, lab, z, lab, z[:, 5:7].contiguous())
+
+    def run(n):
+        data = batch()
+        for _ in range(n):
+            iteration(fwd, opt_g, opt_d, data, True, 1.0)
+        if device == "cuda":
+            torch.cuda.synchronize()
+    run(args.warmup)
+    t0 = time.perf_counter()
+    run(args.iters)
+    dt = (time.perf_counter() - t0) / args.iters
+    print(json.dumps({"peer": "torch" + ("-compile" if args.compile else ""), "torch": torch.__version__,
+                      "device": device, "size": args.size, "base_channels": args.base, "batch": B,
+                      "threads": torch.get_num_threads(), "ms_per_iter": dt * 1e3, "images_per_s": B / dt}))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("parity")
+    p.add_argument("input")
+    p.add_argument("output")
+    g = sub.add_parser("generate")
+    g.add_argument("--ckpt", required=True)
+    g.add_argument("--input", help="safetensors with z (N, z_dim): write the raw images instead of a PNG")
+    g.add_argument("--genre", default=None)
+    g.add_argument("--n", type=int, default=16)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--bn-eval", action="store_true")
+    g.add_argument("--device", default="cpu")
+    g.add_argument("-o", "--output", required=True)
+    b = sub.add_parser("bench")
+    b.add_argument("--size", type=int, default=64)
+    b.add_argument("--base", type=int, default=128)
+    b.add_argument("--batch", type=int, default=16)
+    b.add_argument("--iters", type=int, default=5)
+    b.add_argument("--warmup", type=int, default=1)
+    b.add_argument("--device", default="auto")
+    b.add_argument("--threads", type=int, default=0)
+    b.add_argument("--compile", action="store_true")
+    args = ap.parse_args()
+    if getattr(args, "threads", 0):
+        torch.set_num_threads(args.threads)
+    if args.cmd == "generate" and not args.input and args.genre is None:
+        ap.error("generate needs --genre NAME (or --input Z.safetensors)")
+    {"parity": cmd_parity, "generate": cmd_generate, "bench": cmd_bench}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

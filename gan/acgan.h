@@ -1,0 +1,66 @@
+// One AC-GAN iteration (DESIGN.md section 1): the latent draws, D's loss and
+// backward on a real and a (detached) fake batch, then G's loss and backward
+// with G run again after D's update on the same inputs. The trainer, the parity
+// test and the benchmarks all call these same functions.
+#pragma once
+#include <string>
+
+#include "engine/adam.h"
+#include "gan/discriminator.h"
+#include "gan/generator.h"
+
+namespace cg::gan {
+
+// Everything one iteration consumes, on the models' device and dtype.
+struct StepBatch {
+  Tensor real;         // (B,3,S,S) in [-1,1]
+  Tensor real_labels;  // i32 (B); unused when the genre terms are off
+  Tensor z;            // (B,z_dim) generator input: one-hot genre | codes | noise
+  Tensor fake_labels;  // i32 (B) the genres in z's one-hot slots
+  Tensor codes;        // (B,n_codes) the codes in z (undefined when n_codes == 0)
+};
+
+struct LossConfig {
+  bool genre_terms = true;  // false in pretraining: no CE terms in either loss
+  double lambda_code = 1.0;
+};
+
+// Loss terms and batch statistics of one iteration (host values).
+struct StepStats {
+  double d_total = 0, d_src_real = 0, d_src_fake = 0, d_cls_real = 0, d_cls_fake = 0, d_code = 0;
+  double g_total = 0, g_src = 0, g_cls = 0, g_code = 0;
+  double d_real = 0, d_fake = 0;      // mean sigmoid(D(x)) and sigmoid(D(G(z))) in the D step
+  double acc_real = 0, acc_fake = 0;  // D's genre accuracy on the real / fake batch (D step)
+};
+
+// Thrown when a loss term is NaN or Inf, before the optimiser step that would spread it.
+class NonFiniteLoss : public Error {
+ public:
+  NonFiniteLoss(const std::string& term, double value);
+  std::string term;
+  double value;
+};
+
+// The generator input for given genres (N), codes (N,n_codes) and noise (N,noise_dim),
+// all on the host: returns (N, z_dim) [one-hot | codes | noise] on the host, dtype of noise.
+Tensor make_generator_input(const ModelConfig& cfg, const std::vector<int32_t>& genres, const Tensor& codes,
+                            const Tensor& noise);
+
+// Draws one iteration's genres (uniform), codes and noise (uniform(-1,1)) from rng, in
+// that order, on the host; fills b.z, b.fake_labels and b.codes on device/dtype.
+void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b);
+
+// D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and
+// on the fake batch (two calls), and backpropagates D's loss into D's gradients.
+// Fills the d_* fields of stats. Does not update the weights.
+void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats);
+// G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
+// D's parameters frozen, and backpropagates G's loss into G's gradients. Fills the g_* fields.
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats);
+
+// d_backward, Adam on D, g_backward, Adam on G. Throws NonFiniteLoss before an update
+// whose loss is not finite.
+StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
+                     const LossConfig& lc);
+
+}  // namespace cg::gan

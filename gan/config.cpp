@@ -1,0 +1,199 @@
+// ModelConfig / TrainConfig: validation and the JSON mapping (see config.h).
+#include "gan/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "engine/check.h"
+
+namespace cg::gan {
+
+int ModelConfig::n_layers() const {
+  int n = 0;
+  for (int s = image_size; s > 4; s /= 2) ++n;
+  return n;
+}
+
+int64_t ModelConfig::top_channels() const { return int64_t(base_channels) << (n_layers() - 1); }
+
+void ModelConfig::validate() const {
+  CG_USER_CHECK(image_size == 16 || image_size == 32 || image_size == 64 || image_size == 128,
+                "The image size must be 16, 32, 64 or 128, got ", image_size, ".");
+  CG_USER_CHECK(base_channels >= 1 && base_channels <= 4096, "base_channels must be between 1 and 4096, got ",
+                base_channels, ".");
+  CG_USER_CHECK(num_genres >= 1 && num_genres <= 1000, "The number of genres must be between 1 and 1000, got ",
+                num_genres, ".");
+  CG_USER_CHECK(n_codes >= 0 && n_codes <= 64, "n_codes must be between 0 and 64, got ", n_codes, ".");
+  CG_USER_CHECK(noise_dim() >= 1, "z_dim (", z_dim, ") must exceed the genres (", num_genres, ") plus the codes (",
+                n_codes, ") so that some noise remains.");
+  CG_USER_CHECK(init_std > 0 && std::isfinite(init_std), "init_std must be positive, got ", init_std, ".");
+  CG_USER_CHECK(leaky_slope >= 0 && leaky_slope < 1, "leaky_slope must be in [0, 1), got ", leaky_slope, ".");
+  CG_USER_CHECK(bn_momentum > 0 && bn_momentum <= 1, "bn_momentum must be in (0, 1], got ", bn_momentum, ".");
+  CG_USER_CHECK(bn_eps > 0, "bn_eps must be positive, got ", bn_eps, ".");
+}
+
+void TrainConfig::validate() const {
+  model.validate();
+  CG_USER_CHECK(!data.empty(), "No labeled dataset given (--data).");
+  CG_USER_CHECK(int(genres.size()) == model.num_genres, "The config names ", genres.size(), " genres but the model has ",
+                model.num_genres, ".");
+  CG_USER_CHECK(batch >= 1 && batch <= 65536, "The batch size must be between 1 and 65536, got ", batch, ".");
+  CG_USER_CHECK(epochs >= 0 && pretrain_epochs >= 0 && steps >= 0, "Epochs and steps cannot be negative.");
+  for (const auto& [what, v] : std::map<std::string, double>{{"lr_pretrain.g", lr_pretrain.g},
+                                                             {"lr_pretrain.d", lr_pretrain.d},
+                                                             {"lr_finetune.g", lr_finetune.g},
+                                                             {"lr_finetune.d", lr_finetune.d},
+                                                             {"adam_eps", adam_eps},
+                                                             {"lambda_code", lambda_code}})
+    CG_USER_CHECK(v >= 0 && std::isfinite(v), what, " must be a finite non-negative number, got ", v, ".");
+  CG_USER_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam's betas must be in [0, 1), got ", beta1,
+                " and ", beta2, ".");
+  CG_USER_CHECK(sample_every >= 0 && checkpoint_every >= 0 && log_every >= 1,
+                "sample_every and checkpoint_every must be >= 0 (0: off) and log_every >= 1.");
+  CG_USER_CHECK(keep_checkpoints >= 1, "keep_checkpoints must be at least 1, got ", keep_checkpoints, ".");
+  CG_USER_CHECK(sample_cols >= 1 && sample_cols <= 64, "sample_cols must be between 1 and 64, got ", sample_cols,
+                ".");
+}
+
+nlohmann::json to_json(const ModelConfig& m) {
+  return {{"image_size", m.image_size},   {"base_channels", m.base_channels}, {"z_dim", m.z_dim},
+          {"n_codes", m.n_codes},         {"num_genres", m.num_genres},       {"init_std", m.init_std},
+          {"leaky_slope", m.leaky_slope}, {"bn_momentum", m.bn_momentum},     {"bn_eps", m.bn_eps}};
+}
+
+namespace {
+
+// Reads j[key] into v when present; a wrong type becomes one sentence.
+template <class T>
+void get(const nlohmann::json& j, const char* key, T& v) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  try {
+    v = it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(detail::cat("The setting \"", key, "\" has the wrong type (", it->type_name(), ")."));
+  }
+}
+
+void reject_unknown(const nlohmann::json& j, std::initializer_list<const char*> known, const char* where) {
+  CG_USER_CHECK(j.is_object(), "The ", where, " settings must be a JSON object.");
+  for (const auto& [k, v] : j.items()) {
+    bool ok = false;
+    for (const char* name : known) ok = ok || k == name;
+    CG_USER_CHECK(ok, "Unknown ", where, " setting \"", k, "\".");
+  }
+}
+
+void get_lr(const nlohmann::json& j, const char* key, PhaseLr& lr) {
+  auto it = j.find(key);
+  if (it == j.end()) return;
+  reject_unknown(*it, {"g", "d"}, key);
+  get(*it, "g", lr.g);
+  get(*it, "d", lr.d);
+}
+
+}  // namespace
+
+ModelConfig model_from_json(const nlohmann::json& j) {
+  reject_unknown(j, {"image_size", "base_channels", "z_dim", "n_codes", "num_genres", "init_std", "leaky_slope",
+                     "bn_momentum", "bn_eps"},
+                 "model");
+  ModelConfig m;
+  get(j, "image_size", m.image_size);
+  get(j, "base_channels", m.base_channels);
+  get(j, "z_dim", m.z_dim);
+  get(j, "n_codes", m.n_codes);
+  get(j, "num_genres", m.num_genres);
+  get(j, "init_std", m.init_std);
+  get(j, "leaky_slope", m.leaky_slope);
+  get(j, "bn_momentum", m.bn_momentum);
+  get(j, "bn_eps", m.bn_eps);
+  return m;
+}
+
+nlohmann::json to_json(const TrainConfig& c) {
+  return {{"model", to_json(c.model)},
+          {"genres", c.genres},
+          {"data", c.data},
+          {"pretrain", c.pretrain},
+          {"init", c.init},
+          {"pretrain_epochs", c.pretrain_epochs},
+          {"epochs", c.epochs},
+          {"steps", c.steps},
+          {"batch", c.batch},
+          {"seed", c.seed},
+          {"device", c.device},
+          {"lr_pretrain", {{"g", c.lr_pretrain.g}, {"d", c.lr_pretrain.d}}},
+          {"lr_finetune", {{"g", c.lr_finetune.g}, {"d", c.lr_finetune.d}}},
+          {"beta1", c.beta1},
+          {"beta2", c.beta2},
+          {"adam_eps", c.adam_eps},
+          {"lambda_code", c.lambda_code},
+          {"hflip", c.hflip},
+          {"sample_every", c.sample_every},
+          {"checkpoint_every", c.checkpoint_every},
+          {"keep_checkpoints", c.keep_checkpoints},
+          {"log_every", c.log_every},
+          {"sample_cols", c.sample_cols}};
+}
+
+void apply_json(TrainConfig& c, const nlohmann::json& j) {
+  reject_unknown(j, {"model", "genres", "data", "pretrain", "init", "pretrain_epochs", "epochs", "steps", "batch",
+                     "seed", "device", "lr_pretrain", "lr_finetune", "beta1", "beta2", "adam_eps", "lambda_code",
+                     "hflip", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols"},
+                 "training");
+  if (j.contains("model")) {
+    // Keys absent from the file keep the values c already has.
+    nlohmann::json merged = to_json(c.model);
+    reject_unknown(j["model"], {"image_size", "base_channels", "z_dim", "n_codes", "num_genres", "init_std",
+                                "leaky_slope", "bn_momentum", "bn_eps"},
+                   "model");
+    for (const auto& [k, v] : j["model"].items()) merged[k] = v;
+    c.model = model_from_json(merged);
+  }
+  get(j, "genres", c.genres);
+  get(j, "data", c.data);
+  get(j, "pretrain", c.pretrain);
+  get(j, "init", c.init);
+  get(j, "pretrain_epochs", c.pretrain_epochs);
+  get(j, "epochs", c.epochs);
+  get(j, "steps", c.steps);
+  get(j, "batch", c.batch);
+  get(j, "seed", c.seed);
+  get(j, "device", c.device);
+  get_lr(j, "lr_pretrain", c.lr_pretrain);
+  get_lr(j, "lr_finetune", c.lr_finetune);
+  get(j, "beta1", c.beta1);
+  get(j, "beta2", c.beta2);
+  get(j, "adam_eps", c.adam_eps);
+  get(j, "lambda_code", c.lambda_code);
+  get(j, "hflip", c.hflip);
+  get(j, "sample_every", c.sample_every);
+  get(j, "checkpoint_every", c.checkpoint_every);
+  get(j, "keep_checkpoints", c.keep_checkpoints);
+  get(j, "log_every", c.log_every);
+  get(j, "sample_cols", c.sample_cols);
+}
+
+TrainConfig train_config_from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  apply_json(c, j);
+  return c;
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  CG_USER_CHECK(in.good(), "Cannot open the settings file ", path, ".");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(detail::cat("The settings file ", path, " is not valid JSON (", e.what(), ")."));
+  }
+}
+
+}  // namespace cg::gan

@@ -1,0 +1,73 @@
+// The AC-GAN's settings: the model's shape (ModelConfig) and a training run's
+// schedule and optimiser settings (TrainConfig), with the paper's defaults
+// (DESIGN.md section 1), JSON load/save and validation with one-sentence errors.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cg::gan {
+
+struct ModelConfig {
+  int image_size = 64;      // 16, 32, 64 or 128
+  int base_channels = 128;  // D's first conv width; G's last hidden width
+  int z_dim = 100;          // generator input: one-hot genre | codes | noise
+  int n_codes = 2;          // latent codes c, predicted back by D's code head
+  int num_genres = 5;       // K
+  double init_std = 0.02;
+  double leaky_slope = 0.2;
+  double bn_momentum = 0.1, bn_eps = 1e-5;
+
+  // Up-sampling (and down-sampling) layers: log2(image_size / 4).
+  int n_layers() const;
+  int noise_dim() const { return z_dim - num_genres - n_codes; }
+  // Channels of G's 4x4 input map (= D's last conv output): base_channels * 2^(n_layers-1).
+  int64_t top_channels() const;
+  void validate() const;  // throws cg::Error with one sentence
+  bool operator==(const ModelConfig&) const = default;
+};
+
+// One phase's Adam learning rates.
+struct PhaseLr {
+  double g = 0, d = 0;
+  bool operator==(const PhaseLr&) const = default;
+};
+
+struct TrainConfig {
+  ModelConfig model;
+  std::vector<std::string> genres;  // from the labeled dataset; model.num_genres = genres.size()
+  std::string data;                 // labeled set (.cgd)
+  std::string pretrain;             // unlabeled set for phase 1 ("" = no pretraining)
+  std::string init;                 // checkpoint whose weights start the run ("" = fresh init)
+  int64_t pretrain_epochs = 5;  // used only with a pretraining set
+  int64_t epochs = 25;
+  int64_t steps = 0;  // stop after this many iterations in all (0: run every epoch)
+  int batch = 128;
+  uint64_t seed = 1;
+  std::string device = "auto";
+  PhaseLr lr_pretrain{0.002, 0.001};
+  PhaseLr lr_finetune{1e-5, 2e-5};
+  double beta1 = 0.5, beta2 = 0.999, adam_eps = 1e-8;
+  double lambda_code = 1.0;
+  bool hflip = false;
+  int64_t sample_every = 500;
+  int64_t checkpoint_every = 1000;
+  int keep_checkpoints = 3;
+  int64_t log_every = 10;
+  int sample_cols = 8;
+
+  void validate() const;
+};
+
+nlohmann::json to_json(const ModelConfig& m);
+// Missing keys keep their defaults; unknown keys are an error (a typo must not pass silently).
+ModelConfig model_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const TrainConfig& c);
+// Applies the keys of j over c (so a --config file overrides the defaults).
+void apply_json(TrainConfig& c, const nlohmann::json& j);
+TrainConfig train_config_from_json(const nlohmann::json& j);
+// Reads a JSON file; errors name the file and the problem.
+nlohmann::json read_json_file(const std::string& path);
+
+}  // namespace cg::gan

@@ -1,0 +1,60 @@
+// The discriminator's layers, forward pass and initialisation (see discriminator.h).
+#include "gan/discriminator.h"
+
+#include <string>
+
+#include "layers/activations.h"
+#include "layers/shape_ops.h"
+
+namespace cg::gan {
+
+Discriminator::Discriminator(const ModelConfig& cfg, Device device, DType dtype) : cfg_(cfg) {
+  cfg_.validate();
+  const int L = cfg_.n_layers();
+  for (int i = 0; i < L; ++i) {
+    const int64_t in = i == 0 ? 3 : int64_t(cfg_.base_channels) << (i - 1);
+    const int64_t out = int64_t(cfg_.base_channels) << i;
+    const std::string n = std::to_string(i + 1);
+    conv_.emplace_back(ps_, "D.conv" + n, in, out, 4, 2, 1, /*with_bias=*/i == 0);
+    bn_.push_back(i == 0 ? BatchNorm2d() : BatchNorm2d(ps_, "D.bn" + n, out));
+  }
+  for (auto& bn : bn_) bn.momentum = cfg_.bn_momentum, bn.eps = cfg_.bn_eps;
+  const int64_t feat = cfg_.top_channels() * 16;
+  fc_src_ = Linear(ps_, "D.fc_src", feat, 1);
+  fc_cls_ = Linear(ps_, "D.fc_cls", feat, cfg_.num_genres);
+  if (cfg_.n_codes > 0) fc_code_ = Linear(ps_, "D.fc_code", feat, cfg_.n_codes);
+  ps_.finalize(device, dtype);
+}
+
+void Discriminator::init(Philox& rng) {
+  std::vector<Tensor> ws;
+  for (const auto& c : conv_) ws.push_back(c.weight);
+  for (const Linear* l : {&fc_src_, &fc_cls_, &fc_code_})
+    if (l->weight.defined()) ws.push_back(l->weight);
+  init_normal(rng, ws, cfg_.init_std);
+  for (const auto& c : conv_)
+    if (c.bias.defined()) Tensor(c.bias).zero_();
+  for (const Linear* l : {&fc_src_, &fc_cls_, &fc_code_})
+    if (l->bias.defined()) Tensor(l->bias).zero_();
+  for (size_t i = 1; i < bn_.size(); ++i) bn_[i].reset();
+}
+
+DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode) const {
+  const int64_t S = cfg_.image_size;
+  CG_CHECK(x.ndim() == 4 && x.dim(1) == 3 && x.dim(2) == S && x.dim(3) == S, "Discriminator: input ",
+           x.shape().str(), " but the model takes (B,3,", S, ",", S, ")");
+  Tensor h = x;
+  for (size_t i = 0; i < conv_.size(); ++i) {
+    h = conv_[i].forward(tape, h);  // (B, base*2^i, S/2^(i+1), S/2^(i+1))
+    if (i > 0) h = apply_bn(tape, bn_[i], h, mode);
+    h = leaky_relu(tape, h, cfg_.leaky_slope);
+  }
+  const Tensor f = flatten(tape, h);  // (B, C0*16)
+  DOut out;
+  out.src = fc_src_.forward(tape, f);
+  out.cls = fc_cls_.forward(tape, f);
+  if (fc_code_.weight.defined()) out.code = fc_code_.forward(tape, f);
+  return out;
+}
+
+}  // namespace cg::gan

@@ -1,0 +1,43 @@
+// The AC-GAN discriminator (DESIGN.md section 1): convolutions (kernel 4,
+// stride 2, padding 1) from 3 x S x S down to (C0,4,4), LeakyReLU, BatchNorm on
+// all but the first, then three Linear heads on the flattened features:
+// real/fake logit (1), genre logits (K) and the latent codes (n_codes).
+#pragma once
+#include <vector>
+
+#include "gan/generator.h"
+#include "layers/conv2d.h"
+
+namespace cg::gan {
+
+struct DOut {
+  Tensor src;   // (B,1) real/fake logit
+  Tensor cls;   // (B,K) genre logits
+  Tensor code;  // (B,n_codes) predicted codes (undefined when n_codes == 0)
+};
+
+class Discriminator {
+ public:
+  // Names: "D.conv1.weight", "D.conv1.bias", "D.conv2.weight", "D.bn2.weight", ...,
+  // "D.fc_src.weight", "D.fc_cls.weight", "D.fc_code.weight" (+ biases).
+  Discriminator(const ModelConfig& cfg, Device device, DType dtype = DType::f32);
+  Discriminator(const Discriminator&) = delete;
+  Discriminator& operator=(const Discriminator&) = delete;
+
+  // x (B,3,S,S). mode train: batch statistics, running ones updated (every call,
+  // so the real and the fake batch each normalise with their own statistics).
+  DOut forward(Tape* tape, const Tensor& x, BnMode mode = BnMode::train) const;
+  void init(Philox& rng);
+
+  ParamStore& params() { return ps_; }
+  const ModelConfig& config() const { return cfg_; }
+
+ private:
+  ModelConfig cfg_;
+  ParamStore ps_;
+  std::vector<Conv2d> conv_;     // conv1 (bias, no BN) .. convL (no bias: BN follows)
+  std::vector<BatchNorm2d> bn_;  // bn_[i] follows conv_[i]; bn_[0] unused
+  Linear fc_src_, fc_cls_, fc_code_;
+};
+
+}  // namespace cg::gan

@@ -1,0 +1,65 @@
+// The generator's layers, forward pass and initialisation (see generator.h).
+#include "gan/generator.h"
+
+#include <string>
+
+#include "layers/activations.h"
+#include "layers/shape_ops.h"
+
+namespace cg::gan {
+
+void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std) {
+  for (const Tensor& w : ws) {
+    Tensor host = Tensor::empty(w.shape(), w.dtype(), Device::cpu);
+    rng.normal(host, 0.0, std);
+    Tensor dst = w;
+    dst.copy_(host);
+  }
+}
+
+Tensor apply_bn(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode) {
+  if (mode == BnMode::batch)
+    return batch_norm2d(tape, x, bn.weight, bn.bias, Tensor(), Tensor(), true, bn.momentum, bn.eps);
+  return bn.forward(tape, x, mode == BnMode::train);
+}
+
+Generator::Generator(const ModelConfig& cfg, Device device, DType dtype) : cfg_(cfg) {
+  cfg_.validate();
+  const int L = cfg_.n_layers();
+  const int64_t c0 = cfg_.top_channels();
+  fc_ = Linear(ps_, "G.fc", cfg_.z_dim, c0 * 16, /*with_bias=*/false);
+  for (int i = 0; i < L; ++i) {
+    const int64_t in = c0 >> i, out = i + 1 < L ? in / 2 : 3;
+    if (i == 0) bn_.emplace_back(ps_, "G.bn0", c0);
+    deconv_.emplace_back(ps_, "G.deconv" + std::to_string(i + 1), in, out, 4, 2, 1, /*with_bias=*/i + 1 == L);
+    if (i + 1 < L) bn_.emplace_back(ps_, "G.bn" + std::to_string(i + 1), out);
+  }
+  for (auto& bn : bn_) bn.momentum = cfg_.bn_momentum, bn.eps = cfg_.bn_eps;
+  ps_.finalize(device, dtype);
+}
+
+void Generator::init(Philox& rng) {
+  std::vector<Tensor> ws{fc_.weight};
+  for (const auto& d : deconv_) ws.push_back(d.weight);
+  init_normal(rng, ws, cfg_.init_std);
+  for (const auto& d : deconv_)
+    if (d.bias.defined()) Tensor(d.bias).zero_();
+  for (const auto& bn : bn_) bn.reset();
+}
+
+Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
+  CG_CHECK(z.ndim() == 2 && z.dim(1) == cfg_.z_dim, "Generator: input ", z.shape().str(), " but z_dim is ",
+           cfg_.z_dim);
+  const int64_t B = z.dim(0), c0 = cfg_.top_channels();
+  Tensor h = fc_.forward(tape, z);                   // (B, C0*16)
+  h = reshape(tape, h, Shape{B, c0, 4, 4});          // (B,C0,4,4)
+  h = relu(tape, apply_bn(tape, bn_[0], h, mode));
+  const size_t L = deconv_.size();
+  for (size_t i = 0; i < L; ++i) {
+    h = deconv_[i].forward(tape, h);                 // (B, C0/2^(i+1), 8*2^i, 8*2^i)
+    h = i + 1 < L ? relu(tape, apply_bn(tape, bn_[i + 1], h, mode)) : cg::tanh(tape, h);
+  }
+  return h;                                          // (B,3,S,S)
+}
+
+}  // namespace cg::gan

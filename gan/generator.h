@@ -1,0 +1,49 @@
+// The AC-GAN generator (DESIGN.md section 1): Linear z -> (C0,4,4), BatchNorm,
+// ReLU, then transposed convolutions (kernel 4, stride 2, padding 1) that halve
+// the channels and double the size up to 3 x S x S, tanh at the end.
+#pragma once
+#include <vector>
+
+#include "engine/philox.h"
+#include "gan/config.h"
+#include "layers/batchnorm2d.h"
+#include "layers/conv_transpose2d.h"
+#include "layers/linear.h"
+
+namespace cg::gan {
+
+// How BatchNorm normalises: train (batch statistics, running ones updated), batch
+// (batch statistics, running ones untouched: sampling), eval (running statistics).
+enum class BnMode { train, batch, eval };
+
+class Generator {
+ public:
+  // Declares the parameters (names "G.fc.weight", "G.bn0.weight", "G.deconv1.weight", ...)
+  // and allocates them on device; call init() or load weights before use.
+  Generator(const ModelConfig& cfg, Device device, DType dtype = DType::f32);
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  // z (B, z_dim) -> images (B,3,S,S) in (-1,1).
+  Tensor forward(Tape* tape, const Tensor& z, BnMode mode) const;
+  // Weights N(0, init_std), biases 0, BatchNorm gamma 1 / beta 0, running mean 0 / var 1.
+  void init(Philox& rng);
+
+  ParamStore& params() { return ps_; }
+  const ModelConfig& config() const { return cfg_; }
+
+ private:
+  ModelConfig cfg_;
+  ParamStore ps_;
+  Linear fc_;                             // no bias: BatchNorm follows
+  std::vector<BatchNorm2d> bn_;           // bn0 .. bn(L-1)
+  std::vector<ConvTranspose2d> deconv_;   // deconv1 .. deconvL; only the last has a bias
+};
+
+// Fills every weight in ws with N(0, std) drawn on the host (so CPU and CUDA runs
+// start from identical weights).
+void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std);
+// Applies a BatchNorm layer in the given mode (BnMode::batch passes no running stats).
+Tensor apply_bn(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode);
+
+}  // namespace cg::gan

@@ -1,0 +1,162 @@
+// Run folder management and the metrics log (see run_dir.h).
+#include "gan/run_dir.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace cg::gan {
+namespace fs = std::filesystem;
+namespace {
+
+// "step_00001234.safetensors" -> 1234; -1 for anything else.
+int64_t step_of(const std::string& name) {
+  const std::string pre = "step_", suf = ".safetensors";
+  if (name.size() <= pre.size() + suf.size() || name.rfind(pre, 0) != 0 ||
+      name.compare(name.size() - suf.size(), suf.size(), suf) != 0)
+    return -1;
+  const std::string digits = name.substr(pre.size(), name.size() - pre.size() - suf.size());
+  if (digits.empty() || digits.size() > 15 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
+  return std::stoll(digits);
+}
+
+bool is_run_file(const fs::path& p) {
+  const std::string n = p.filename().string();
+  return n == "config.json" || n == "metrics.csv" || n == "loss.png";
+}
+
+}  // namespace
+
+bool RunDir::holds_run() const {
+  std::error_code ec;
+  for (const char* f : {"config.json", "metrics.csv"})
+    if (fs::exists(path(f), ec)) return true;
+  return !checkpoints().empty();
+}
+
+void RunDir::check_fresh(bool force) const {
+  CG_USER_CHECK(force || !holds_run(), "The folder ", root_,
+                " already holds a training run; pass --resume to continue it, --force to replace it, or choose "
+                "another --out.");
+}
+
+void RunDir::prepare_fresh(bool force) const {
+  std::error_code ec;
+  check_fresh(force);
+  if (holds_run()) {
+    // Only this program's own files go: the user's other files in the folder stay.
+    for (const auto& e : fs::directory_iterator(root_, ec))
+      if (e.is_regular_file() && is_run_file(e.path())) fs::remove(e.path(), ec);
+    for (const auto& [step, p] : checkpoints()) fs::remove(p, ec);
+    fs::remove(path("checkpoints/pretrained.safetensors"), ec);
+    if (fs::is_directory(path("samples"), ec))
+      for (const auto& e : fs::directory_iterator(path("samples"), ec)) {
+        const std::string n = e.path().filename().string();
+        if (n.rfind("step_", 0) == 0 && e.path().extension() == ".png") fs::remove(e.path(), ec);
+      }
+  }
+  for (const char* d : {"", "/checkpoints", "/samples"}) {
+    fs::create_directories(root_ + d, ec);
+    CG_USER_CHECK(fs::is_directory(root_ + d), "Cannot create the folder ", root_ + d, ": ", ec.message(), ".");
+  }
+}
+
+std::vector<std::pair<int64_t, std::string>> RunDir::checkpoints() const {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::error_code ec;
+  if (!fs::is_directory(path("checkpoints"), ec)) return out;
+  for (const auto& e : fs::directory_iterator(path("checkpoints"), ec)) {
+    const int64_t s = step_of(e.path().filename().string());
+    if (s >= 0 && e.is_regular_file()) out.emplace_back(s, e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string RunDir::latest_checkpoint() const {
+  const auto cks = checkpoints();
+  return cks.empty() ? std::string() : cks.back().second;
+}
+
+std::string RunDir::checkpoint_path(int64_t step) const {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "checkpoints/step_%08lld.safetensors", static_cast<long long>(step));
+  return path(buf);
+}
+
+std::string RunDir::sample_path(int64_t step) const {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "samples/step_%06lld.png", static_cast<long long>(step));
+  return path(buf);
+}
+
+void RunDir::rotate_checkpoints(int keep) const {
+  auto cks = checkpoints();
+  std::error_code ec;
+  for (size_t i = 0; i + size_t(keep) < cks.size(); ++i) fs::remove(cks[i].second, ec);
+}
+
+const char* MetricsLog::header() {
+  return "step,phase,epoch,d_loss,d_src_real,d_src_fake,d_cls_real,d_cls_fake,d_code,g_loss,g_src,g_cls,g_code,"
+         "d_x,d_g_z,acc_real,acc_fake,images_per_s,time_s";
+}
+
+MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(path) {
+  std::vector<std::string> keep;
+  if (resume_step >= 0) {
+    std::ifstream in(path);
+    std::string line;
+    bool first = true;
+    while (std::getline(in, line)) {
+      if (first) {
+        first = false;
+        continue;  // the header is rewritten below
+      }
+      std::istringstream row(line);
+      std::string cell;
+      std::vector<std::string> cells;
+      while (std::getline(row, cell, ',')) cells.push_back(cell);
+      if (cells.size() < 12) continue;
+      int64_t step = -1;
+      try {
+        step = std::stoll(cells[0]);
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (step > resume_step) break;  // rows from after the checkpoint: that work is redone
+      keep.push_back(line);
+      steps.push_back(double(step));
+      d_loss.push_back(std::strtod(cells[3].c_str(), nullptr));
+      g_loss.push_back(std::strtod(cells[9].c_str(), nullptr));
+    }
+  }
+  const std::string tmp = path + ".tmp";
+  f_ = std::fopen(tmp.c_str(), "w");
+  CG_USER_CHECK(f_ != nullptr, "Cannot write ", tmp, ".");
+  std::fprintf(f_, "%s\n", header());
+  for (const auto& l : keep) std::fprintf(f_, "%s\n", l.c_str());
+  std::fflush(f_);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  CG_USER_CHECK(!ec, "Cannot write ", path, ": ", ec.message(), ".");
+}
+
+MetricsLog::~MetricsLog() {
+  if (f_) std::fclose(f_);
+}
+
+void MetricsLog::append(int64_t step, const std::string& phase, int64_t epoch, const StepStats& s,
+                        double images_per_s, double time_s) {
+  std::fprintf(f_, "%lld,%s,%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.4f,%.4f,%.1f,%.2f\n",
+               static_cast<long long>(step), phase.c_str(), static_cast<long long>(epoch), s.d_total, s.d_src_real,
+               s.d_src_fake, s.d_cls_real, s.d_cls_fake, s.d_code, s.g_total, s.g_src, s.g_cls, s.g_code, s.d_real,
+               s.d_fake, s.acc_real, s.acc_fake, images_per_s, time_s);
+  steps.push_back(double(step));
+  d_loss.push_back(s.d_total);
+  g_loss.push_back(s.g_total);
+}
+
+void MetricsLog::flush() { std::fflush(f_); }
+
+}  // namespace cg::gan

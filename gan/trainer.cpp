@@ -1,0 +1,375 @@
+// The training loop (see trainer.h). A Run holds everything one invocation of
+// `covergan train` needs; its state between iterations (TrainState, the Adam
+// moments, the weights) is exactly what a checkpoint stores, so a resumed run
+// computes the same numbers as an uninterrupted one.
+#include "gan/trainer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "data/dataset.h"
+#include "data/grid.h"
+#include "data/loader.h"
+#include "gan/checkpoint.h"
+#include "gan/plot.h"
+#include "gan/progress.h"
+#include "gan/run_dir.h"
+#include "gan/sampler.h"
+
+namespace cg::gan {
+
+uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
+  const char msg[] = "\ncovergan: stopping after this step and writing a checkpoint (Ctrl-C again aborts)\n";
+  [[maybe_unused]] ssize_t n = ::write(2, msg, sizeof msg - 1);
+}
+
+struct SignalGuard {
+  bool on;
+  void (*old_int)(int) = SIG_DFL;
+  void (*old_term)(int) = SIG_DFL;
+  explicit SignalGuard(bool enable) : on(enable) {
+    g_signal = 0;
+    if (!on) return;
+    old_int = std::signal(SIGINT, on_stop_signal);
+    old_term = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~SignalGuard() {
+    if (!on) return;
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
+};
+
+const char* kPretrain = "pretrain";
+const char* kFinetune = "finetune";
+
+data::Dataset open_dataset(const std::string& path, const char* role) {
+  CG_USER_CHECK(std::filesystem::exists(path), "The ", role, " dataset ", path, " does not exist.");
+  data::Dataset ds = data::Dataset::open(path);
+  CG_USER_CHECK(ds.info().count > 0, "The ", role, " dataset ", path, " holds no images.");
+  CG_USER_CHECK(ds.info().channels == 3, "The ", role, " dataset ", path, " has ", ds.info().channels,
+                " channels; the model takes RGB (3).");
+  return ds;
+}
+
+class Run {
+ public:
+  Run(TrainConfig cfg, TrainOptions opt) : cfg_(std::move(cfg)), opt_(std::move(opt)), dir_(opt_.out) {}
+  TrainResult go();
+
+ private:
+  TrainConfig cfg_;
+  TrainOptions opt_;
+  RunDir dir_;
+  Device dev_ = Device::cpu;
+  data::Dataset labeled_;
+  std::optional<data::Dataset> unlabeled_;
+  std::unique_ptr<Generator> G_;
+  std::unique_ptr<Discriminator> D_;
+  std::unique_ptr<Adam> opt_g_, opt_d_;
+  std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<MetricsLog> log_;
+  TrainState st_;
+  Philox rng_;
+  Latents sample_latents_;
+  Tensor real_, labels_;
+  Progress progress_;
+  TrainResult res_;
+  int64_t last_ckpt_step_ = -1, last_sample_step_ = -1;
+
+  void open_data(bool resuming);
+  void build(const Checkpoint* resume_from);
+  void make_optimizers();
+  void make_loader(int64_t epoch, int64_t batch);
+  void switch_to_finetune();
+  void one_step();
+  void write_checkpoint(const std::string& path);
+  void write_samples();
+  void write_plot();
+  void announce() const;
+  bool pretraining() const { return st_.phase == kPretrain; }
+  int64_t phase_epochs() const { return pretraining() ? cfg_.pretrain_epochs : cfg_.epochs; }
+  int64_t planned_steps() const;
+};
+
+void Run::open_data(bool resuming) {
+  labeled_ = open_dataset(cfg_.data, "labeled");
+  const auto& info = labeled_.info();
+  CG_USER_CHECK(info.labeled(), "The dataset ", cfg_.data,
+                " has no genre labels; give the labeled set with --data and an unlabeled one with --pretrain.");
+  if (resuming) {
+    CG_USER_CHECK(info.genres == cfg_.genres && info.size == cfg_.model.image_size, "The dataset ", cfg_.data,
+                  " (", info.size, "x", info.size, ", ", info.genres.size(),
+                  " genres) is not the one this run was trained on (", cfg_.model.image_size, "x",
+                  cfg_.model.image_size, ", ", cfg_.genres.size(), " genres).");
+  } else {
+    cfg_.genres = info.genres;
+    cfg_.model.num_genres = int(info.genres.size());
+    cfg_.model.image_size = info.size;
+  }
+  if (!cfg_.pretrain.empty() && cfg_.pretrain_epochs > 0) {
+    unlabeled_ = open_dataset(cfg_.pretrain, "pretraining");
+    CG_USER_CHECK(unlabeled_->info().size == info.size, "The pretraining set ", cfg_.pretrain, " holds ",
+                  unlabeled_->info().size, "x", unlabeled_->info().size, " images but the labeled set ", cfg_.data,
+                  " holds ", info.size, "x", info.size, ".");
+  }
+  cfg_.validate();
+}
+
+void Run::make_optimizers() {
+  const PhaseLr lr = pretraining() ? cfg_.lr_pretrain : cfg_.lr_finetune;
+  opt_g_ = std::make_unique<Adam>(G_->params(), AdamConfig{lr.g, cfg_.beta1, cfg_.beta2, cfg_.adam_eps});
+  opt_d_ = std::make_unique<Adam>(D_->params(), AdamConfig{lr.d, cfg_.beta1, cfg_.beta2, cfg_.adam_eps});
+}
+
+void Run::make_loader(int64_t epoch, int64_t batch) {
+  loader_.reset();  // one producer thread at a time
+  const bool pre = pretraining();
+  const data::LoaderConfig lc{cfg_.batch, derive_seed(cfg_.seed, pre ? kSeedLoaderPretrain : kSeedLoaderFinetune),
+                              dev_, cfg_.hflip};
+  loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc);
+  if (epoch != 0 || batch != 0) loader_->set_position(epoch, batch);
+}
+
+void Run::build(const Checkpoint* ck) {
+  dev_ = resolve_device(cfg_.device, !opt_.quiet);
+  G_ = std::make_unique<Generator>(cfg_.model, dev_);
+  D_ = std::make_unique<Discriminator>(cfg_.model, dev_);
+  if (ck) {
+    ck->restore(*G_);
+    ck->restore(*D_);
+    st_ = ck->state();
+    CG_USER_CHECK(st_.phase == kFinetune || unlabeled_, "The checkpoint ", ck->path(),
+                  " stopped during pretraining but this run has no pretraining set.");
+    make_optimizers();
+    ck->restore_optimizers(*opt_g_, *opt_d_);
+    rng_ = Philox(st_.rng_seed, st_.rng_offset);
+    make_loader(st_.epoch, st_.batch_in_epoch);
+    last_ckpt_step_ = st_.step;
+  } else {
+    Philox init(derive_seed(cfg_.seed, kSeedInit));
+    G_->init(init);
+    D_->init(init);
+    if (!cfg_.init.empty()) {
+      const Checkpoint start = Checkpoint::load(cfg_.init);
+      start.check_fits(cfg_.model, cfg_.genres);
+      start.restore(*G_);
+      start.restore(*D_);
+    }
+    st_ = TrainState{};
+    st_.phase = unlabeled_ ? kPretrain : kFinetune;
+    st_.rng_seed = derive_seed(cfg_.seed, kSeedTrain);
+    rng_ = Philox(st_.rng_seed, 0);
+    make_optimizers();
+    make_loader(0, 0);
+  }
+  Philox srng(derive_seed(cfg_.seed, kSeedSamples));
+  sample_latents_ = genre_rows(cfg_.model, cfg_.sample_cols, /*shared=*/true, srng);
+}
+
+int64_t Run::planned_steps() const {
+  int64_t total = 0;
+  if (unlabeled_) total += cfg_.pretrain_epochs * (unlabeled_->info().count / cfg_.batch);
+  total += cfg_.epochs * (labeled_.info().count / cfg_.batch);
+  return cfg_.steps > 0 ? std::min(total, cfg_.steps) : total;
+}
+
+void Run::announce() const {
+  if (opt_.quiet) return;
+  const auto& m = cfg_.model;
+  std::string genres;
+  for (const auto& g : cfg_.genres) genres += (genres.empty() ? "" : ", ") + g;
+  std::printf("covergan train: %dx%d images, %d genres (%s), base %d channels\n", m.image_size, m.image_size,
+              m.num_genres, genres.c_str(), m.base_channels);
+  std::printf("  G %.2fM parameters, D %.2fM parameters, batch %d, device %s, seed %llu\n",
+              double(G_->params().num_params()) / 1e6, double(D_->params().num_params()) / 1e6, cfg_.batch,
+              device_name(dev_), static_cast<unsigned long long>(cfg_.seed));
+  if (unlabeled_)
+    std::printf("  phase 1 pretrain: %s, %lld images, %lld epochs, lr G %g D %g (no genre terms)\n",
+                cfg_.pretrain.c_str(), static_cast<long long>(unlabeled_->info().count),
+                static_cast<long long>(cfg_.pretrain_epochs), cfg_.lr_pretrain.g, cfg_.lr_pretrain.d);
+  std::printf("  phase 2 finetune: %s, %lld images, %lld epochs, lr G %g D %g\n", cfg_.data.c_str(),
+              static_cast<long long>(labeled_.info().count), static_cast<long long>(cfg_.epochs), cfg_.lr_finetune.g,
+              cfg_.lr_finetune.d);
+  std::printf("  run folder %s: %lld iterations planned%s\n", opt_.out.c_str(),
+              static_cast<long long>(planned_steps()),
+              st_.step > 0 ? (" (resuming at step " + std::to_string(st_.step) + ")").c_str() : "");
+  std::fflush(stdout);
+}
+
+void Run::switch_to_finetune() {
+  write_checkpoint(dir_.path("checkpoints/pretrained.safetensors"));
+  if (!opt_.quiet)
+    std::printf("\npretraining done after %lld iterations (checkpoints/pretrained.safetensors); fine-tuning on the "
+                "labeled set from the pretrained weights\n",
+                static_cast<long long>(st_.step));
+  st_.phase = kFinetune;
+  make_optimizers();  // fresh moments at the fine-tuning learning rates
+  make_loader(0, 0);
+}
+
+void Run::one_step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  loader_->next(real_, labels_);
+  StepBatch b;
+  b.real = real_;
+  b.real_labels = labels_;
+  draw_latents(rng_, cfg_.model, cfg_.batch, dev_, DType::f32, b);
+  const LossConfig lc{!pretraining(), cfg_.lambda_code};
+  StepStats s;
+  try {
+    s = train_step(*G_, *D_, *opt_g_, *opt_d_, b, lc);
+  } catch (const NonFiniteLoss& e) {
+    log_->flush();
+    const std::string good = dir_.latest_checkpoint();
+    throw Error(detail::cat("Training stopped at iteration ", st_.step + 1, " (", st_.phase, ", epoch ",
+                            std::min(loader_->epoch() + 1, phase_epochs()), "): the loss term ", e.term, " is ",
+                            e.value, " (not finite), so no weights were updated with it; ",
+                            good.empty() ? std::string("no checkpoint had been written yet")
+                                         : "the last good checkpoint is " + good,
+                            ". Lower the learning rates or check the data."));
+  }
+  ++st_.step;
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  progress_.tick(st_.step, cfg_.batch, dt);
+  log_->append(st_.step, st_.phase, loader_->epoch(), s, progress_.images_per_s(), progress_.elapsed());
+  if (!opt_.quiet && progress_.due(st_.step, cfg_.log_every)) {
+    progress_.print(st_.phase, loader_->epoch(), phase_epochs(), st_.step, planned_steps(), s, !pretraining());
+    log_->flush();
+  }
+  if (cfg_.sample_every > 0 && st_.step % cfg_.sample_every == 0) write_samples();
+  if (cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) {
+    write_checkpoint(dir_.checkpoint_path(st_.step));
+    dir_.rotate_checkpoints(cfg_.keep_checkpoints);
+  }
+}
+
+void Run::write_checkpoint(const std::string& path) {
+  st_.epoch = loader_->epoch();
+  st_.batch_in_epoch = loader_->batch_in_epoch();
+  st_.rng_offset = rng_.offset();
+  st_.adam_g_steps = opt_g_->steps();
+  st_.adam_d_steps = opt_d_->steps();
+  save_checkpoint(path, cfg_, *G_, D_.get(), opt_g_.get(), opt_d_.get(), st_);
+  if (path == dir_.checkpoint_path(st_.step)) last_ckpt_step_ = st_.step, res_.last_checkpoint = path;
+}
+
+void Run::write_samples() {
+  const Tensor images = generate(*G_, sample_latents_, BnMode::batch);
+  res_.samples = dir_.sample_path(st_.step);
+  data::write_grid_png(res_.samples, images, cfg_.sample_cols, cfg_.genres);
+  last_sample_step_ = st_.step;
+  write_plot();
+}
+
+void Run::write_plot() {
+  if (log_->steps.empty()) return;
+  write_line_plot(dir_.path("loss.png"),
+                  {{"D loss", {200, 40, 40}, log_->steps, log_->d_loss}, {"G loss", {40, 80, 200}, log_->steps, log_->g_loss}},
+                  "covergan losses over iterations");
+}
+
+TrainResult Run::go() {
+  std::optional<Checkpoint> ck;
+  if (opt_.resume) {
+    CG_USER_CHECK(std::filesystem::is_directory(opt_.out), "Cannot resume: the folder ", opt_.out,
+                  " does not exist.");
+    const std::string latest = dir_.latest_checkpoint();
+    CG_USER_CHECK(!latest.empty(), "Cannot resume: ", opt_.out, " holds no checkpoint (checkpoints/step_*.safetensors).");
+    ck = Checkpoint::load(latest);
+    cfg_ = resume_config(ck->config(), opt_.overrides);
+  }
+  if (!ck) dir_.check_fresh(opt_.force);  // refuse before any work...
+  open_data(ck.has_value());
+  build(ck ? &*ck : nullptr);
+  if (!ck) dir_.prepare_fresh(opt_.force);  // ...and touch the folder only once all input checked out
+  {
+    nlohmann::json j = to_json(cfg_);
+    j["device"] = device_name(dev_);
+    std::ofstream(dir_.path("config.json")) << j.dump(2) << "\n";
+  }
+  log_ = std::make_unique<MetricsLog>(dir_.path("metrics.csv"), ck ? st_.step : -1);
+  announce();
+  SignalGuard guard(opt_.handle_signals);
+  const int64_t start_step = st_.step;
+  for (;;) {
+    if (pretraining() && loader_->epoch() >= cfg_.pretrain_epochs) switch_to_finetune();
+    if (!pretraining() && loader_->epoch() >= cfg_.epochs) break;
+    if (cfg_.steps > 0 && st_.step >= cfg_.steps) break;
+    if (g_signal) {
+      res_.interrupted = true;
+      break;
+    }
+    one_step();
+  }
+  if (last_ckpt_step_ != st_.step || dir_.latest_checkpoint().empty()) {
+    write_checkpoint(dir_.checkpoint_path(st_.step));
+    dir_.rotate_checkpoints(cfg_.keep_checkpoints);
+  }
+  if (last_sample_step_ != st_.step) write_samples();
+  log_->flush();
+  res_.steps = st_.step;
+  res_.steps_this_run = st_.step - start_step;
+  res_.images_per_s = progress_.mean_images_per_s();
+  if (!opt_.quiet) progress_.finish();
+  return res_;
+}
+
+}  // namespace
+
+TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overrides) {
+  static const char* kMayChange[] = {"epochs",           "pretrain_epochs",  "steps",     "device",
+                                     "sample_every",     "checkpoint_every", "log_every", "keep_checkpoints",
+                                     "sample_cols",      "data",             "pretrain"};
+  const nlohmann::json was = to_json(saved);
+  nlohmann::json allowed = nlohmann::json::object();
+  for (const auto& [k, v] : overrides.items()) {
+    bool may = false;
+    for (const char* m : kMayChange) may = may || k == m;
+    if (may) {
+      allowed[k] = v;
+      continue;
+    }
+    const bool same = k == "model" ? [&] {
+      for (const auto& [mk, mv] : v.items())
+        if (!was["model"].contains(mk) || was["model"][mk] != mv) return false;
+      return true;
+    }()
+                                   : (was.contains(k) && was[k] == v);
+    CG_USER_CHECK(same, "--resume continues a run with its own settings: \"", k, "\" was ",
+                  was.contains(k) ? was[k].dump() : "unset", " and cannot become ", v.dump(), ".");
+  }
+  TrainConfig c = saved;
+  apply_json(c, allowed);
+  return c;
+}
+
+TrainResult train(const TrainConfig& cfg, const TrainOptions& opt) {
+  CG_USER_CHECK(!opt.out.empty(), "No run folder given (--out).");
+  Run run(cfg, opt);
+  return run.go();
+}
+
+}  // namespace cg::gan

@@ -1,0 +1,68 @@
+// CPU 2-D convolution (see conv2d.h). The batch runs in chunks whose columns sit side by
+// side: col = im2col(chunk) (C*K*K, nb*L), dcat = dout packed (OC, nb*L), L = OH*OW, and
+//   forward  out  = unpack(W (OC,CKK) @ col) + bias
+//   dinp     x   += col2im(W^T @ dcat)
+//   dweight  W   += dcat @ col^T
+// so each GEMM is wide (deep layers with 4x4 images too) and runs on BLAS's own threads,
+// called from one thread; OpenMP spreads im2col/col2im and the packing over the samples.
+#include "kernels/cpu/conv2d.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "engine/nvtx.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/im2col.h"
+
+namespace cg::cpu {
+
+template <class T>
+void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
+                    int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  NVTX_RANGE_FN();
+  const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
+  const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
+  std::vector<T> col(static_cast<size_t>(CKK * chunk * L)), ycat(static_cast<size_t>(OC * chunk * L));
+  fill_bias(out, bias, N, OC, L);
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t nb = std::min(chunk, N - n0), ld = nb * L;
+    im2col_batch(col.data(), inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
+    gemm<T>(false, false, OC, ld, CKK, T(1), weight, CKK, col.data(), ld, T(0), ycat.data(), ld);
+    unpack_batch_add(out + n0 * OC * L, ycat.data(), nb, OC, L);
+  }
+}
+
+template <class T>
+void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
+                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  NVTX_RANGE_FN();
+  const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
+  const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
+  if (dbias) bias_grad_add(dbias, dout, N, OC, L);
+  if (!dinp && !dweight) return;
+  std::vector<T> col(static_cast<size_t>(CKK * chunk * L)), dcat(static_cast<size_t>(OC * chunk * L));
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t nb = std::min(chunk, N - n0), ld = nb * L;
+    pack_batch(dcat.data(), dout + n0 * OC * L, nb, OC, L);
+    if (dinp) {
+      gemm<T>(true, false, CKK, ld, OC, T(1), weight, CKK, dcat.data(), ld, T(0), col.data(), ld);
+      col2im_add_batch(dinp + n0 * C * H * W, col.data(), nb, C, H, W, K, stride, pad, OH, OW);
+    }
+    if (dweight) {
+      im2col_batch(col.data(), inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
+      gemm<T>(false, true, OC, CKK, ld, T(1), dcat.data(), ld, col.data(), ld, T(1), dweight, CKK);
+    }
+  }
+}
+
+template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
+                                    int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+
+}  // namespace cg::cpu

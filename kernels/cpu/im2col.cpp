@@ -1,0 +1,158 @@
+// im2col / col2im, batch packing and the bias helpers shared by the CPU convolutions
+// (see im2col.h). Each (c, kh, kw) row of col is a strided copy of the image; the valid
+// output columns for a kernel offset are computed once so the inner loops carry no
+// bounds tests. Loops over samples or channels are OpenMP-parallel when large enough.
+#include "kernels/cpu/im2col.h"
+
+#include <algorithm>
+
+namespace cg::cpu {
+
+namespace {
+
+constexpr int64_t kParallelMin = 65536;  // elements; smaller loops stay on one thread
+int64_t g_chunk_budget = int64_t(1) << 24;  // scratch elements per batch chunk
+
+// Output positions o in [lo, hi) whose input index o*stride - pad + k lies in [0, n).
+struct Range {
+  int64_t lo, hi;
+};
+Range valid_range(int64_t n, int64_t k, int64_t stride, int64_t pad, int64_t out) {
+  const int64_t first = pad - k;  // need o*stride >= first
+  int64_t lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  const int64_t last = n - 1 + pad - k;  // need o*stride <= last
+  int64_t hi = last < 0 ? 0 : last / stride + 1;
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+  return {lo, hi};
+}
+
+}  // namespace
+
+template <class T>
+void im2col(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
+            int64_t pad, int64_t OH, int64_t OW) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < K; ++kh) {
+      const Range rh = valid_range(H, kh, stride, pad, OH);
+      for (int64_t kw = 0; kw < K; ++kw) {
+        const Range rw = valid_range(W, kw, stride, pad, OW);
+        T* dst = col + ((c * K + kh) * K + kw) * ldc;
+        std::fill(dst, dst + rh.lo * OW, T(0));
+        for (int64_t oh = rh.lo; oh < rh.hi; ++oh) {
+          const T* src = img + (c * H + oh * stride - pad + kh) * W;
+          T* row = dst + oh * OW;
+          std::fill(row, row + rw.lo, T(0));
+          for (int64_t ow = rw.lo; ow < rw.hi; ++ow) row[ow] = src[ow * stride + kw - pad];
+          std::fill(row + rw.hi, row + OW, T(0));
+        }
+        std::fill(dst + rh.hi * OW, dst + OH * OW, T(0));
+      }
+    }
+}
+
+template <class T>
+void col2im_add(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
+                int64_t pad, int64_t OH, int64_t OW) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < K; ++kh) {
+      const Range rh = valid_range(H, kh, stride, pad, OH);
+      for (int64_t kw = 0; kw < K; ++kw) {
+        const Range rw = valid_range(W, kw, stride, pad, OW);
+        const T* src = col + ((c * K + kh) * K + kw) * ldc;
+        for (int64_t oh = rh.lo; oh < rh.hi; ++oh) {
+          T* dst = img + (c * H + oh * stride - pad + kh) * W;
+          const T* row = src + oh * OW;
+          for (int64_t ow = rw.lo; ow < rw.hi; ++ow) dst[ow * stride + kw - pad] += row[ow];
+        }
+      }
+    }
+}
+
+template <class T>
+void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
+                  int64_t pad, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW;
+#pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
+  for (int64_t j = 0; j < nb; ++j) im2col(col + j * L, nb * L, img + j * C * H * W, C, H, W, K, stride, pad, OH, OW);
+}
+
+template <class T>
+void col2im_add_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
+                      int64_t pad, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW;
+#pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
+  for (int64_t j = 0; j < nb; ++j)
+    col2im_add(img + j * C * H * W, col + j * L, nb * L, C, H, W, K, stride, pad, OH, OW);
+}
+
+template <class T>
+void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
+#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
+  for (int64_t j = 0; j < nb; ++j)
+    for (int64_t c = 0; c < C; ++c) std::copy_n(src + (j * C + c) * L, L, dst + c * nb * L + j * L);
+}
+
+template <class T>
+void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
+#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
+  for (int64_t j = 0; j < nb; ++j)
+    for (int64_t c = 0; c < C; ++c) {
+      T* d = dst + (j * C + c) * L;
+      const T* s = src + c * nb * L + j * L;
+      for (int64_t l = 0; l < L; ++l) d[l] += s[l];
+    }
+}
+
+template <class T>
+void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
+#pragma omp parallel for collapse(2) if (N * OC * L > kParallelMin)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < OC; ++o) {
+      T* p = out + (n * OC + o) * L;
+      std::fill(p, p + L, bias ? bias[o] : T(0));
+    }
+}
+
+template <class T>
+void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
+  // One sum per channel in a fixed order: the result does not depend on the thread count.
+#pragma omp parallel for if (N * OC * L > kParallelMin)
+  for (int64_t o = 0; o < OC; ++o) {
+    T s = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* p = dout + (n * OC + o) * L;
+      for (int64_t l = 0; l < L; ++l) s += p[l];
+    }
+    dbias[o] += s;
+  }
+}
+
+int64_t batch_chunk(int64_t N, int64_t per_sample) {
+  return std::clamp<int64_t>(g_chunk_budget / std::max<int64_t>(per_sample, 1), 1, N);
+}
+
+int64_t set_batch_chunk_budget(int64_t elems) {
+  const int64_t old = g_chunk_budget;
+  g_chunk_budget = std::max<int64_t>(elems, 1);
+  return old;
+}
+
+#define CG_IM2COL_INSTANTIATE(T)                                                                                 \
+  template void im2col<T>(T*, int64_t, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                          int64_t);                                                                             \
+  template void col2im_add<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                              int64_t, int64_t);                                                                \
+  template void im2col_batch<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                int64_t, int64_t);                                                              \
+  template void col2im_add_batch<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                                    int64_t, int64_t);                                                          \
+  template void pack_batch<T>(T*, const T*, int64_t, int64_t, int64_t);                                        \
+  template void unpack_batch_add<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \
+  template void fill_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                         \
+  template void bias_grad_add<T>(T*, const T*, int64_t, int64_t, int64_t);
+CG_IM2COL_INSTANTIATE(float)
+CG_IM2COL_INSTANTIATE(double)
+#undef CG_IM2COL_INSTANTIATE
+
+}  // namespace cg::cpu

@@ -1,0 +1,83 @@
+// Conv2d: shape checks, device dispatch and the backward record (see conv2d.h).
+#include "layers/conv2d.h"
+
+#include "kernels/cpu/conv2d.h"
+#include "layers/dispatch.h"
+#if COVERGAN_CUDA
+#include "kernels/cuda/conv2d.h"
+#endif
+
+namespace cg {
+
+// inputs {x, w, b}; args {stride, pad}; no saved tensors: x and w are inputs.
+static void conv2d_backward(Record& r) {
+  const Tensor &x = r.inputs[0], &w = r.inputs[1];
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
+  const int stride = static_cast<int>(r.args[0]), pad = static_cast<int>(r.args[1]);
+  const Tensor dout = r.dout();
+  if (x.is_cuda()) {
+#if COVERGAN_CUDA
+    cuda::conv2d_backward(CG_GRAD_PTR(float, r, 0), CG_GRAD_PTR(float, r, 1), CG_GRAD_PTR(float, r, 2),
+                          dout.data<float>(), x.data<float>(), w.data<float>(), N, C, H, W, OC, K, stride, pad);
+    return;
+#else
+    no_cuda_backend("conv2d_backward");
+#endif
+  }
+  dispatch_float("conv2d_backward", x, [&]<class T>() {
+    cpu::conv2d_backward<T>(CG_GRAD_PTR(T, r, 0), CG_GRAD_PTR(T, r, 1), CG_GRAD_PTR(T, r, 2), dout.data<T>(),
+                            x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
+  });
+}
+
+// Checks everything a kernel relies on and returns the output shape.
+static Shape conv2d_out_shape(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad) {
+  check_ndim("conv2d", "input", x, 4);
+  check_ndim("conv2d", "weight", w, 4);
+  CG_CHECK(stride >= 1 && pad >= 0, "conv2d: stride ", stride, " must be >= 1 and padding ", pad, " >= 0");
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
+  CG_CHECK(N > 0 && C > 0 && H > 0 && W > 0, "conv2d: input ", x.shape().str(), " has an empty dimension");
+  CG_CHECK(OC > 0 && K > 0 && w.dim(3) == K, "conv2d: weight ", w.shape().str(),
+           " must be (out_channels,in_channels,K,K) with a square kernel");
+  CG_CHECK(w.dim(1) == C, "conv2d: input ", x.shape().str(), " has ", C, " channels but weight ", w.shape().str(),
+           " expects ", w.dim(1));
+  CG_CHECK(H + 2 * pad >= K && W + 2 * pad >= K, "conv2d: input ", x.shape().str(), " with padding ", pad,
+           " is smaller than the kernel ", K, "x", K);
+  if (b.defined()) check_shape("conv2d", "bias", b, Shape{OC});
+  check_same_device("conv2d", {&x, &w, &b});
+  check_same_dtype("conv2d", {&x, &w, &b});
+  check_float_dtype("conv2d", x);
+  return Shape{N, OC, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1};
+}
+
+Tensor conv2d(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad) {
+  const Shape os = conv2d_out_shape(x, w, b, stride, pad);
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
+  Tensor out = Tensor::empty(os, x.dtype(), x.device());
+  if (x.is_cuda()) {
+#if COVERGAN_CUDA
+    cuda::conv2d_forward(out.data<float>(), x.data<float>(), w.data<float>(), ptr_or_null<float>(b), N, C, H, W,
+                         OC, K, stride, pad);
+#else
+    no_cuda_backend("conv2d");
+#endif
+  } else {
+    dispatch_float("conv2d", x, [&]<class T>() {
+      cpu::conv2d_forward<T>(out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), N, C, H, W, OC, K, stride,
+                             pad);
+    });
+  }
+  TAPE_RECORD(tape, "conv2d", conv2d_backward, ({x, w, b}), out, ({}), ({double(stride), double(pad)}));
+  return out;
+}
+
+Conv2d::Conv2d(ParamStore& ps, const std::string& name, int64_t in, int64_t out, int kernel, int stride_, int pad_,
+               bool with_bias)
+    : stride(stride_), pad(pad_) {
+  CG_CHECK(in > 0 && out > 0 && kernel > 0 && stride_ >= 1 && pad_ >= 0, "Conv2d ", name, ": bad configuration in ",
+           in, " out ", out, " kernel ", kernel, " stride ", stride_, " padding ", pad_);
+  weight = ps.param(name + ".weight", Shape{out, in, kernel, kernel});
+  if (with_bias) bias = ps.param(name + ".bias", Shape{out});
+}
+
+}  // namespace cg

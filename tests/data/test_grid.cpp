@@ -1,0 +1,89 @@
+// Sample grids: tiles land where they should with the gap in white, genre names
+// are drawn in their rows' label column, and PNGs round-trip exactly.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/font5x7.h"
+#include "data/grid.h"
+#include "data/image.h"
+#include "data/temp_dir.h"
+
+using namespace cg::data;
+
+namespace {
+
+Image load(const std::string& path) {
+  const auto bytes = read_file_bytes(path);
+  return decode_png(bytes.data(), bytes.size());
+}
+
+const uint8_t* px(const Image& img, int x, int y) { return img.rgb.data() + (size_t(y) * img.width + x) * 3; }
+
+// Image n is flat: channel c holds the float (n * 40 + c * 10) / 127.5 - 1, i.e. byte n*40 + c*10.
+cg::Tensor flat_images(int n, int s) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int k = 0; k < s * s; ++k) v.push_back((i * 40 + c * 10) / 127.5 - 1.0);
+  return cg::Tensor::from(v, cg::Shape{n, 3, s, s});
+}
+
+}  // namespace
+
+TEST_CASE("grid: tiles and gaps are where they should be") {
+  cgtest::TempDir dir;
+  const std::string path = dir / "g.png";
+  write_grid_png(path, flat_images(5, 8), 3, {}, 2);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  const Image img = load(path);
+  REQUIRE(img.width == 3 * 8 + 4 * 2);
+  REQUIRE(img.height == 2 * 8 + 3 * 2);
+  for (int i = 0; i < 5; ++i) {
+    const int x0 = 2 + (i % 3) * 10, y0 = 2 + (i / 3) * 10;
+    for (int c = 0; c < 3; ++c) {
+      CHECK(px(img, x0, y0)[c] == i * 40 + c * 10);
+      CHECK(px(img, x0 + 7, y0 + 7)[c] == i * 40 + c * 10);
+    }
+  }
+  CHECK(px(img, 1, 1)[0] == 255);     // gap
+  CHECK(px(img, 10, 5)[1] == 255);    // gap between columns
+  CHECK(px(img, 25, 15)[2] == 255);   // the empty sixth tile
+}
+
+TEST_CASE("grid: genre names are drawn beside their rows") {
+  cgtest::TempDir dir;
+  const std::string path = dir / "labels.png";
+  write_grid_png(path, flat_images(4, 8), 2, {"jazz", "Rock"}, 2);
+  const Image img = load(path);
+  const int label_w = 4 * font::kAdvance + 2 * 2 + 2;
+  REQUIRE(img.width == label_w + 2 * 8 + 3 * 2);
+  for (int r = 0; r < 2; ++r) {
+    int black = 0;
+    for (int y = 2 + r * 10; y < 2 + r * 10 + 8; ++y)
+      for (int x = 0; x < label_w; ++x) black += px(img, x, y)[0] == 0;
+    INFO("row " << r);
+    CHECK(black > 15);
+  }
+  for (int x = 0; x < img.width; ++x) CHECK(px(img, x, 0)[0] == 255);  // nothing drawn in the top gap
+  CHECK_THROWS_AS(write_grid_png(path, flat_images(4, 8), 2, {"only one"}), cg::Error);
+}
+
+TEST_CASE("grid: write_png_rgb round-trips exactly") {
+  cgtest::TempDir dir;
+  std::vector<uint8_t> rgb(7 * 5 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13);
+  write_png_rgb(dir / "x.png", rgb.data(), 7, 5);
+  const Image img = load(dir / "x.png");
+  CHECK(img.width == 7);
+  CHECK(img.rgb == rgb);
+  CHECK_THROWS_AS(write_png_rgb(dir / "no/such/dir/x.png", rgb.data(), 7, 5), cg::Error);
+}
+
+TEST_CASE("font: every glyph fits in 5 columns and common characters are present") {
+  for (const auto& g : font::kGlyphs)
+    for (uint8_t row : g.rows) CHECK(row < 32);
+  for (char c : std::string("AZaz09-_ &"))
+    CHECK(font::glyph_rows(c) != font::kUnknown);
+}

@@ -1,0 +1,41 @@
+// Helpers for the AC-GAN tests: a scratch folder, a synthetic labeled dataset of
+// visually distinct classes, and running the built covergan binary.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gantest {
+
+// A fresh folder under the system temp dir, removed when the object goes.
+class Scratch {
+ public:
+  explicit Scratch(const std::string& tag);
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Writes a .cgd of n images of size x size in the given genres (labeled) or
+// unlabeled (genres empty). Genre g's images: class 0 bright red horizontal
+// stripes, class 1 dark blue vertical stripes, further classes other hues and
+// orientations, with random phase, stripe width and noise: easy to tell apart.
+void write_striped_dataset(const std::string& path, int64_t n, int size, const std::vector<std::string>& genres,
+                           uint32_t seed);
+
+struct CliResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs COVERGAN_BINARY_DIR/covergan with args (a shell word list, already quoted).
+CliResult run_covergan(const std::string& args);
+
+// Bytes of a file ("" when missing).
+std::string slurp(const std::string& path);
+
+}  // namespace gantest

@@ -1,0 +1,309 @@
+// Parity with PyTorch (bench/peers/acgan_torch.py): from identical weights and
+// inputs, saved by our engine as safetensors, two full AC-GAN iterations (D step,
+// G step, both Adam updates) in our CPU engine and in PyTorch must agree in every
+// loss term, every parameter gradient, every updated parameter and every BatchNorm
+// running statistic. Also: the peer loads our checkpoint and generates the same images.
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "gan/acgan.h"
+#include "gan/checkpoint.h"
+#include "gan/sampler.h"
+#include "gan_util.h"
+#include "support/check.h"
+
+using namespace cg;
+using namespace cg::gan;
+
+namespace {
+
+const char* kPython = "/usr/bin/python3";
+
+std::string peer() { return std::string(COVERGAN_SOURCE_DIR) + "/bench/peers/acgan_torch.py"; }
+
+// The test must fail, not skip, without torch: scripts/test installs python3-torch.
+void require_torch() {
+  const std::string cmd = std::string(kPython) + " -c 'import torch, numpy' >/dev/null 2>&1";
+  const bool ok = std::system(cmd.c_str()) == 0;
+  if (!ok)
+    FAIL("/usr/bin/python3 cannot import torch and numpy: install Debian's python3-torch and python3-numpy "
+         "(scripts/test does); the PyTorch parity tests cannot run without them");
+}
+
+struct ParityCase {
+  ModelConfig model;
+  int batch = 4;
+  bool genre_terms = true;
+  int iters = 2;
+  double lr_g = 2e-4, lr_d = 2e-4;
+  uint64_t seed = 11;
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+// Adds the state an iteration starts from under prefix: weights, buffers and each
+// parameter's Adam moments (slices of the flat moment buffers) with the step count.
+void add_state(std::vector<std::pair<std::string, Tensor>>& in, const std::string& prefix, ParamStore& ps,
+               Adam& opt, const char* which) {
+  const float* base = ps.flat().data<float>();
+  for (const Tensor& t : ps.params()) {
+    in.emplace_back(prefix + "state." + t.name(), t.clone());
+    const int64_t off = t.data<float>() - base;
+    in.emplace_back(prefix + "adam." + which + ".m." + t.name(), opt.m().slice_view(off, t.shape()).clone());
+    in.emplace_back(prefix + "adam." + which + ".v." + t.name(), opt.v().slice_view(off, t.shape()).clone());
+  }
+  for (const Tensor& t : ps.buffers()) in.emplace_back(prefix + "state." + t.name(), t.clone());
+}
+
+// Our side: runs the iterations, returns what the peer also writes, and fills `in`
+// with the weights and inputs for the peer. Iteration k >= 1 also carries the state
+// our engine starts it from: the peer starts there too, so each iteration is compared
+// from identical weights, running statistics and Adam moments. (Run freely, two
+// float32 engines part ways after one step: Adam moves a weight by about lr whatever
+// its gradient's size, so a gradient at float32 zero gets an update of either sign,
+// and the next gradients, through the curvature, differ by ~1e-3.)
+TensorMap run_ours(const ParityCase& pc, std::vector<std::pair<std::string, Tensor>>& in) {
+  const ModelConfig& m = pc.model;
+  Generator G(m, Device::cpu);
+  Discriminator D(m, Device::cpu);
+  Philox init(pc.seed);
+  G.init(init);
+  D.init(init);
+  for (ParamStore* ps : {&G.params(), &D.params()}) {
+    for (const Tensor& t : ps->params()) in.emplace_back(t.name(), t.clone());
+    for (const Tensor& t : ps->buffers()) in.emplace_back(t.name(), t.clone());
+  }
+  Adam opt_g(G.params(), AdamConfig{pc.lr_g, 0.5, 0.999, 1e-8});
+  Adam opt_d(D.params(), AdamConfig{pc.lr_d, 0.5, 0.999, 1e-8});
+  Philox rng(pc.seed + 1);
+  TensorMap out;
+  const int64_t B = pc.batch, S = m.image_size;
+  for (int k = 0; k < pc.iters; ++k) {
+    const std::string p = "it" + std::to_string(k) + ".";
+    if (k > 0) {
+      add_state(in, p, G.params(), opt_g, "G");
+      add_state(in, p, D.params(), opt_d, "D");
+    }
+    StepBatch b;
+    b.real = Tensor::empty(Shape{B, 3, S, S});
+    rng.uniform(b.real, -1.0, 1.0);
+    std::vector<int32_t> labels;
+    for (int64_t i = 0; i < B; ++i) labels.push_back(int32_t(rng.next_below(m.num_genres)));
+    b.real_labels = Tensor::from_labels(labels);
+    draw_latents(rng, m, B, Device::cpu, DType::f32, b);
+    for (auto [name, t] : {std::pair{"real", b.real}, {"real_labels", b.real_labels}, {"z", b.z},
+                           {"fake_labels", b.fake_labels}, {"codes", b.codes}})
+      if (t.defined()) in.emplace_back(p + name, t.clone());
+    const LossConfig lc{pc.genre_terms, 1.0};
+    StepStats st;
+    d_backward(G, D, b, lc, st);
+    for (const Tensor& t : D.params().params()) out[p + "grad." + t.name()] = t.grad().clone();
+    opt_d.step();
+    g_backward(G, D, b, lc, st);
+    for (const Tensor& t : G.params().params()) out[p + "grad." + t.name()] = t.grad().clone();
+    opt_g.step();
+    for (ParamStore* ps : {&G.params(), &D.params()}) {
+      for (const Tensor& t : ps->params()) out[p + "param." + t.name()] = t.clone();
+      for (const Tensor& t : ps->buffers()) out[p + "buffer." + t.name()] = t.clone();
+    }
+    // The Adam moments after the step: what the next iteration starts from.
+    std::vector<std::pair<std::string, Tensor>> moments;
+    add_state(moments, p, G.params(), opt_g, "G");
+    add_state(moments, p, D.params(), opt_d, "D");
+    for (auto& [name, t] : moments)
+      if (name.find(".adam.") != std::string::npos) out[name] = t;
+    std::vector<std::pair<const char*, double>> losses{
+        {"d_total", st.d_total}, {"d_src_real", st.d_src_real}, {"d_src_fake", st.d_src_fake},
+        {"g_total", st.g_total}, {"g_src", st.g_src}};
+    if (pc.genre_terms)
+      for (auto l : std::vector<std::pair<const char*, double>>{
+               {"d_cls_real", st.d_cls_real}, {"d_cls_fake", st.d_cls_fake}, {"g_cls", st.g_cls}})
+        losses.push_back(l);
+    if (m.n_codes > 0) losses.push_back({"d_code", st.d_code}), losses.push_back({"g_code", st.g_code});
+    for (auto [name, v] : losses) out[p + "loss." + name] = Tensor::from({v}, Shape{1});
+  }
+  return out;
+}
+
+// |ours - torch| <= atol + rtol*|torch| per element, atol a small fraction of the
+// tensor's largest magnitude (float32 sums in another order differ in the last bits).
+// Adam's first steps move a weight by about +-lr whatever the gradient's size, so where
+// a gradient is indistinguishable from zero at float32 precision its update's sign is
+// not determined: those elements (counted and reported) may differ by 2*lr per step.
+struct Verdict {
+  bool ok = true;
+  std::string worst;
+  double worst_excess = -1;
+  int64_t ambiguous = 0;
+  std::string failing;  // "name: k of n elements" per tensor that fails
+};
+
+void compare_into(Verdict& v, const std::string& name, const Tensor& ours, const Tensor& ref, double rtol,
+                  double atol_frac, const std::vector<double>* slack, double atol_abs = 0) {
+  const auto a = ours.to_vector(), b = ref.to_vector();
+  if (a.size() != b.size()) {
+    v.ok = false;
+    v.worst = name + ": sizes differ";
+    return;
+  }
+  double scale = 0;
+  for (double x : b) scale = std::max(scale, std::fabs(x));
+  const double atol = atol_frac * scale + atol_abs + 1e-30;
+  int64_t bad = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double allowed = atol + rtol * std::fabs(b[i]) + (slack ? (*slack)[i] : 0.0);
+    const double excess = (std::fabs(a[i] - b[i]) - allowed) / (atol + rtol * std::fabs(b[i]));
+    if (slack && (*slack)[i] > 0 && std::fabs(a[i] - b[i]) > allowed - (*slack)[i]) ++v.ambiguous;
+    if (excess > v.worst_excess) {
+      v.worst_excess = excess;
+      std::ostringstream os;
+      os << name << "[" << i << "]: ours " << a[i] << " torch " << b[i] << " |diff| " << std::fabs(a[i] - b[i])
+         << " allowed " << allowed;
+      v.worst = os.str();
+    }
+    if (!(std::fabs(a[i] - b[i]) <= allowed)) v.ok = false, ++bad;
+  }
+  if (bad > 0) v.failing += "\n  " + name + ": " + std::to_string(bad) + " of " + std::to_string(a.size());
+}
+
+void check_parity(const ParityCase& pc, double rtol) {
+  require_torch();
+  gantest::Scratch dir("parity");
+  std::vector<std::pair<std::string, Tensor>> in;
+  const TensorMap ours = run_ours(pc, in);
+  const std::map<std::string, std::string> meta{
+      {"model", to_json(pc.model).dump()},   {"iters", std::to_string(pc.iters)},
+      {"genre_terms", pc.genre_terms ? "1" : "0"}, {"lambda_code", "1.0"},
+      {"lr_g", std::to_string(pc.lr_g)},     {"lr_d", std::to_string(pc.lr_d)},
+      {"beta1", "0.5"}, {"beta2", "0.999"},  {"eps", "1e-8"}};
+  save_safetensors(dir / "in.safetensors", in, meta);
+  if (std::getenv("COVERGAN_KEEP_SCRATCH")) {  // debugging: our side too, for a look in Python
+    std::vector<std::pair<std::string, Tensor>> mine(ours.begin(), ours.end());
+    save_safetensors(dir / "ours.safetensors", mine);
+  }
+  const std::string cmd = std::string(kPython) + " " + peer() + " parity " + (dir / "in.safetensors") + " " +
+                          (dir / "out.safetensors") + " > " + (dir / "peer.log") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  INFO("peer output: " << gantest::slurp(dir / "peer.log"));
+  REQUIRE(rc == 0);
+  const SafeTensors torch = load_safetensors(dir / "out.safetensors");
+  // Gradients at float32 resolution of each tensor: where |g| is below this, Adam's sign may differ.
+  std::map<std::string, std::vector<double>> slack;
+  Verdict losses, grads, params, buffers, moments;
+  const double grad_atol = 3e-5;  // of the tensor's largest |gradient|: float32 sums over ~1e5 terms
+  for (const auto& [name, t] : ours) {
+    INFO(name);
+    auto it = torch.tensors.find(name);
+    REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not write " << name);
+    const Tensor& ref = it->second;
+    if (name.find(".adam.") != std::string::npos) {
+      // m ~ g and v ~ g^2: v's relative error is twice the gradient's.
+      const bool second = name.find(".v.") != std::string::npos;
+      compare_into(moments, name, t, ref, 2 * rtol, second ? 1e-4 : grad_atol, nullptr);
+    } else if (name.find(".loss.") != std::string::npos) {
+      compare_into(losses, name, t, ref, rtol, 0.0, nullptr);
+    } else if (name.find(".grad.") != std::string::npos) {
+      compare_into(grads, name, t, ref, rtol, grad_atol, nullptr);
+      const std::string pname = name.substr(name.find(".grad.") + 6);
+      auto& s = slack[name.substr(0, name.find(".grad.")) + "." + pname];
+      const auto g = ref.to_vector();
+      double scale = 0;
+      for (double x : g) scale = std::max(scale, std::fabs(x));
+      s.resize(g.size(), 0.0);
+      const double lr = pname[0] == 'G' ? pc.lr_g : pc.lr_d;
+      for (size_t i = 0; i < g.size(); ++i)
+        if (std::fabs(g[i]) <= 2 * grad_atol * scale + 1e-30) s[i] = 2.0 * lr;
+    } else if (name.find(".param.") != std::string::npos) {
+      const size_t at = name.find(".param.");
+      // An Adam update is about lr in size and inherits the relative error of a small
+      // gradient: updates must agree to 0.1% of lr on top of the relative tolerance.
+      const double lr = name[at + 7] == 'G' ? pc.lr_g : pc.lr_d;
+      compare_into(params, name, t, ref, rtol, 1e-6, &slack[name.substr(0, at) + "." + name.substr(at + 7)],
+                   1e-3 * lr);
+    } else {
+      compare_into(buffers, name, t, ref, rtol, 1e-5, nullptr);
+    }
+  }
+  MESSAGE("losses:  worst " << losses.worst);
+  MESSAGE("grads:   worst " << grads.worst);
+  MESSAGE("params:  worst " << params.worst << " (" << params.ambiguous
+                            << " updates needed Adam's sign slack)");
+  MESSAGE("buffers: worst " << buffers.worst);
+  MESSAGE("Adam moments: worst " << moments.worst);
+  CHECK_MESSAGE(losses.ok, "loss terms differ: " << losses.worst << losses.failing);
+  CHECK_MESSAGE(grads.ok, "gradients differ: " << grads.worst << grads.failing);
+  CHECK_MESSAGE(params.ok, "updated parameters differ: " << params.worst << params.failing);
+  CHECK_MESSAGE(buffers.ok, "BatchNorm running statistics differ: " << buffers.worst << buffers.failing);
+  CHECK_MESSAGE(moments.ok, "Adam moments differ: " << moments.worst << moments.failing);
+}
+
+ModelConfig small_model() {
+  ModelConfig m;
+  m.image_size = 16;
+  m.base_channels = 8;
+  m.num_genres = 3;
+  m.z_dim = 20;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("parity with PyTorch: small model, fine-tuning losses, two iterations") {
+  ParityCase pc;
+  pc.model = small_model();
+  pc.batch = 4;
+  check_parity(pc, 1e-4);
+}
+
+TEST_CASE("parity with PyTorch: small model, pretraining losses (no genre terms), 32x32") {
+  ParityCase pc;
+  pc.model = small_model();
+  pc.model.image_size = 32;
+  pc.genre_terms = false;
+  pc.batch = 3;
+  pc.lr_g = 0.002;
+  pc.lr_d = 0.001;
+  check_parity(pc, 1e-4);
+}
+
+TEST_CASE("parity with PyTorch: the paper's architecture (64x64, 128 base channels), batch 2 (slow)") {
+  ParityCase pc;  // ModelConfig defaults are the paper's
+  pc.batch = 2;
+  pc.lr_g = 1e-5;
+  pc.lr_d = 2e-5;
+  check_parity(pc, 1e-4);
+}
+
+TEST_CASE("the PyTorch peer loads our checkpoint and generates the same images") {
+  require_torch();
+  gantest::Scratch dir("peergen");
+  ModelConfig m = small_model();
+  TrainConfig cfg;
+  cfg.model = m;
+  cfg.genres = {"jazz", "rock", "rap"};
+  Generator G(m, Device::cpu);
+  Discriminator D(m, Device::cpu);
+  Philox init(5);
+  G.init(init);
+  D.init(init);
+  // Move the running statistics off their initial values so eval mode is tested for real.
+  Philox rl(9);
+  const Latents warm = draw_latents_for(m, {0, 1, 2, 0, 1, 2}, rl);
+  G.forward(nullptr, make_generator_input(m, warm.genres, warm.codes, warm.noise), BnMode::train);
+  save_checkpoint(dir / "ck.safetensors", cfg, G, &D, nullptr, nullptr, TrainState{});
+  Philox rng(3);
+  const Latents l = draw_latents_for(m, {0, 1, 2, 2, 1}, rng);
+  save_safetensors(dir / "z.safetensors", {{"z", make_generator_input(m, l.genres, l.codes, l.noise)}});
+  for (const bool eval : {false, true}) {
+    const std::string cmd = std::string(kPython) + " " + peer() + " generate --ckpt " + (dir / "ck.safetensors") +
+                            " --input " + (dir / "z.safetensors") + (eval ? " --bn-eval" : "") + " -o " +
+                            (dir / "img.safetensors") + " > " + (dir / "peer.log") + " 2>&1";
+    INFO("bn-eval " << eval << "; peer output: " << gantest::slurp(dir / "peer.log"));
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const Tensor ref = load_safetensors(dir / "img.safetensors").tensors.at("images");
+    const Tensor ours = generate(G, l, eval ? BnMode::eval : BnMode::batch);
+    CHECK_CLOSE_T(ours, ref, 1e-5, 1e-4);
+  }
+}
