@@ -54,6 +54,24 @@ bool all_zero(const uint8_t* p, uint64_t n) {
   return true;
 }
 
+// The genre table from offset `off` (advanced past it); it must end where the header CRC starts.
+std::vector<std::string> parse_genres(const uint8_t* p, uint64_t header_bytes, uint32_t genre_count,
+                                      const std::string& f, size_t& off) {
+  std::vector<std::string> genres;
+  for (uint32_t g = 0; g < genre_count; ++g) {
+    CG_USER_CHECK(off + 2 <= header_bytes - 4, "The dataset ", f, " is corrupt: the genre table overruns the header.");
+    const size_t len = get<uint16_t>(p, off);
+    off += 2;
+    CG_USER_CHECK(len >= 1 && len <= kMaxGenreName && off + len <= header_bytes - 4, "The dataset ", f,
+                  " is corrupt: genre name ", g, " has an impossible length.");
+    genres.emplace_back(reinterpret_cast<const char*>(p + off), len);
+    CG_USER_CHECK(genres.back().find('\0') == std::string::npos, "The dataset ", f, " is corrupt: genre ", g,
+                  " contains a NUL byte.");
+    off += len;
+  }
+  return genres;
+}
+
 // The fixed header and genre table; fills info and lay or throws.
 void parse_header(Mapped& d) {
   const uint8_t* p = d.base;
@@ -84,19 +102,8 @@ void parse_header(Mapped& d) {
                 " genres).");
   CG_USER_CHECK(count <= n / (uint64_t(size) * size * channels), "The dataset ", f, " is truncated: it declares ",
                 count, " images of ", size, "x", size, " but holds only ", n, " bytes.");
-  std::vector<std::string> genres;
   size_t off = kFixedHeader;
-  for (uint32_t g = 0; g < genre_count; ++g) {
-    CG_USER_CHECK(off + 2 <= header_bytes - 4, "The dataset ", f, " is corrupt: the genre table overruns the header.");
-    const size_t len = get<uint16_t>(p, off);
-    off += 2;
-    CG_USER_CHECK(len >= 1 && len <= kMaxGenreName && off + len <= header_bytes - 4, "The dataset ", f,
-                  " is corrupt: genre name ", g, " has an impossible length.");
-    genres.emplace_back(reinterpret_cast<const char*>(p + off), len);
-    CG_USER_CHECK(genres.back().find('\0') == std::string::npos, "The dataset ", f, " is corrupt: genre ", g,
-                  " contains a NUL byte.");
-    off += len;
-  }
+  std::vector<std::string> genres = parse_genres(p, header_bytes, genre_count, f, off);
   CG_USER_CHECK(off == header_bytes - 4, "The dataset ", f, " is corrupt: the genre table does not fill the header.");
 
   const Layout l = layout(off - kFixedHeader, count, size, channels, block);

@@ -90,8 +90,9 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
   cv.text(left, 6, title, ink);
   cv.text(4, top, fmt(y1), ink);
   cv.text(4, top + ph - 7, fmt(y0), ink);
-  cv.text(left, top + ph + 8, fmt(x0), ink);
-  const std::string xr = fmt(x1);
+  const auto fmt_x = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
+  cv.text(left, top + ph + 8, fmt_x(x0), ink);
+  const std::string xr = fmt_x(x1);
   cv.text(left + pw - int(xr.size()) * data::font::kAdvance, top + ph + 8, xr, ink);
   int legend_x = left + pw - 8;
   for (size_t k = series.size(); k-- > 0;) {

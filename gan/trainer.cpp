@@ -329,6 +329,7 @@ TrainResult Run::go() {
     dir_.rotate_checkpoints(cfg_.keep_checkpoints);
   }
   if (last_sample_step_ != st_.step) write_samples();
+  if (res_.last_checkpoint.empty()) res_.last_checkpoint = dir_.latest_checkpoint();
   log_->flush();
   res_.steps = st_.step;
   res_.steps_this_run = st_.step - start_step;

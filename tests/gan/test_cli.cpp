@@ -3,6 +3,7 @@
 // and bad input (a checkpoint that does not fit, truncated or corrupt checkpoints,
 // an empty or unlabeled dataset, an unknown genre, a folder holding another run):
 // one clear sentence, a non-zero exit, and no file overwritten.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,13 +211,15 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits cleanly; --resume continues from
   Fixture f;
   const std::string run = f.dir / "run";
   const std::string log = f.dir / "log.txt";
+  const std::string bin = std::string(COVERGAN_BINARY_DIR) + "/covergan";  // built before fork: no malloc after
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    const std::string bin = std::string(COVERGAN_BINARY_DIR) + "/covergan";
-    FILE* o = std::freopen(log.c_str(), "w", stdout);
-    (void)o;
-    ::dup2(::fileno(stdout), 2);
+    // Only async-signal-safe calls between fork and exec (this process has other threads).
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) ::_exit(126);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
     ::execl(bin.c_str(), bin.c_str(), "train", "--data", f.data.c_str(), "--out", run.c_str(), "--device", "cpu",
             "--batch", "8", "--base-channels", "4", "--steps", "1000000", "--checkpoint-every", "0", "--log-every",
             "1", static_cast<char*>(nullptr));

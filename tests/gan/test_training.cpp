@@ -119,11 +119,11 @@ TEST_CASE("smoke: a tiny model learns to tell two distinct genres apart on held-
   c.model.base_channels = 8;
   c.batch = 32;
   c.hflip = false;
-  c.sample_every = 100;
-  c.checkpoint_every = 100;
+  c.sample_every = 50;
+  c.checkpoint_every = 50;
   c.lr_finetune = {2e-4, 2e-4};
-  const TrainResult r = run(c, dir / "run", 200, false);
-  REQUIRE(r.steps == 200);
+  const TrainResult r = run(c, dir / "run", 100, false);
+  REQUIRE(r.steps == 100);
   // Every loss term finite in every row.
   std::ifstream in(dir / "run/metrics.csv");
   std::string line;
@@ -134,9 +134,9 @@ TEST_CASE("smoke: a tiny model learns to tell two distinct genres apart on held-
     REQUIRE_MESSAGE(line.find("nan") == std::string::npos, line);
     REQUIRE_MESSAGE(line.find("inf") == std::string::npos, line);
   }
-  CHECK(rows == 200);
-  for (const char* f : {"samples/step_000100.png", "samples/step_000200.png", "loss.png", "config.json",
-                        "checkpoints/step_00000200.safetensors"})
+  CHECK(rows == 100);
+  for (const char* f : {"samples/step_000050.png", "samples/step_000100.png", "loss.png", "config.json",
+                        "checkpoints/step_00000100.safetensors"})
     CHECK_MESSAGE(std::filesystem::exists(dir / ("run/" + std::string(f))), f);
   // D's genre head on held-out real images: chance is 50%.
   const Checkpoint ck = Checkpoint::load(r.last_checkpoint);
