@@ -29,8 +29,10 @@ void Progress::tick(int64_t, int batch, double dt) {
   batch_ = batch;
   images_ += batch;
   busy_s_ += dt;
+  ++ticks_;
   const double ips = dt > 0 ? batch / dt : 0;
-  ema_ = ema_ == 0 ? ips : 0.9 * ema_ + 0.1 * ips;
+  const double w = std::max(0.1, 1.0 / double(ticks_));  // the plain mean until it has 10 points
+  ema_ = (1 - w) * ema_ + w * ips;
 }
 
 double Progress::mean_images_per_s() const { return busy_s_ > 0 ? images_ / busy_s_ : 0; }

@@ -29,6 +29,7 @@ class Progress {
   bool open_line_ = false;
   double ema_ = 0, images_ = 0, busy_s_ = 0;
   int batch_ = 0;
+  int64_t ticks_ = 0;
 };
 
 // "1h02m" / "4m05s" / "12s".

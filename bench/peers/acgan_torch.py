@@ -32,27 +32,27 @@ _DT_NAME = {np.dtype(v): k for k, v in _DT.items()}
 
 def read_safetensors(path):
     with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {}) or {}
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        a, b = e["data_offsets"]
-        arr = np.frombuffer(raw[base + a:base + b], dtype=_DT[e["dtype"]]).reshape(e["shape"])
-        out[name] = arr.copy()
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n).decode("utf-8"))
+        meta = header.pop("__metadata__", {}) or {}
+        base = 8 + n
+        out = {}
+        for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+            a, b = e["data_offsets"]
+            dt = np.dtype(_DT[e["dtype"]])
+            f.seek(base + a)
+            out[name] = np.fromfile(f, dtype=dt, count=(b - a) // dt.itemsize).reshape(e["shape"])
     return out, meta
 
 
 def write_safetensors(path, tensors, meta=None):
-    header, blobs, off = {}, [], 0
+    header, arrays, off = {}, [], 0
     for name in sorted(tensors):
         arr = np.ascontiguousarray(tensors[name])
-        data = arr.tobytes()
-        header[name] = {"dtype": _DT_NAME[arr.dtype], "shape": list(arr.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
+        header[name] = {"dtype": _DT_NAME[arr.dtype], "shape": list(arr.shape),
+                        "data_offsets": [off, off + arr.nbytes]}
+        arrays.append(arr)
+        off += arr.nbytes
     if meta:
         header["__metadata__"] = {k: str(v) for k, v in meta.items()}
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -60,8 +60,8 @@ def write_safetensors(path, tensors, meta=None):
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
         f.write(h)
-        for b in blobs:
-            f.write(b)
+        for arr in arrays:
+            f.write(memoryview(arr).cast("B"))
 
 # ---- the model --------------------------------------------------------------
 

@@ -55,7 +55,7 @@ void check_one_sentence_error(const gantest::CliResult& r, const std::string& ne
 
 }  // namespace
 
-TEST_CASE("covergan train writes the run folder; generate draws every kind of grid from it") {
+TEST_CASE("covergan train writes the run folder and generate draws every kind of grid from it") {
   Fixture f;
   const std::string run = f.dir / "run";
   auto r = run_covergan(f.train(run, "--steps 6 --sample-every 3 --checkpoint-every 3"));
@@ -207,7 +207,7 @@ TEST_CASE("a NaN or Inf in a loss stops the run with a clear message and keeps t
   CHECK(g.exit_code == 0);
 }
 
-TEST_CASE("Ctrl-C writes a checkpoint and exits cleanly; --resume continues from it") {
+TEST_CASE("Ctrl-C writes a checkpoint and exits cleanly, and --resume continues from it") {
   Fixture f;
   const std::string run = f.dir / "run";
   const std::string log = f.dir / "log.txt";

@@ -114,7 +114,7 @@ TEST_CASE("CUDA: one AC-GAN iteration matches the CPU reference") {
   }
 }
 
-TEST_CASE("CUDA: a short training run on the GPU; its checkpoint loads and samples on the CPU") {
+TEST_CASE("CUDA: a short training run on the GPU whose checkpoint loads and samples on the CPU") {
   CG_SKIP_WITHOUT_CUDA();
   gantest::Scratch dir("cudarun");
   gantest::write_striped_dataset(dir / "d.cgd", 64, 32, {"red", "blue"}, 1);
