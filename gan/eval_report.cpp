@@ -87,7 +87,7 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 table.conf td{min-width:3.5em;text-align:center}
 .note{background:#fff8e0;border-left:4px solid #e0b000;padding:.5em 1em;margin:.8em 0}
 figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top} figcaption{font-size:.85em;color:#555}
-img{image-rendering:pixelated;max-width:100%} .wide img{width:900px} .grid img{width:520px} .curve img{width:520px}
+img{image-rendering:pixelated;max-width:100%} .wide img{width:900px} .grid img{width:520px} .sweep img{width:280px} .curve img{width:520px}
 .small{color:#666;font-size:.9em}
 )";
 
@@ -171,14 +171,15 @@ std::string report_html(const json& r) {
        "(source: " << esc(b["source"].get<std::string>()) << "). Never having seen G, does it recognise the genre of G's covers?</p>";
   h << "<h3>on held-out real covers (" << pct(at(b, {"real_held_out", "accuracy"})) << ")</h3>"
     << confusion_table(at(b, {"real_held_out", "confusion"}));
-  h << "<h3>on generated covers (" << pct(at(b, {"generated", "accuracy"})) << ")</h3>"
+  h << "<h3>on generated covers (" << pct(at(b, {"generated", "accuracy"}))
+    << "; confusion summed over the fold models, each judging every generated cover)</h3>"
     << confusion_table(at(b, {"generated", "confusion"}));
   const json& im = r["images"];
   h << "<h2>Covers</h2>" << img(im["real"], "real covers, one row per genre", "grid")
     << img(im["samples"], "generated covers, one row per genre", "grid")
     << "<h2>Genre sweep (Fig. 3b)</h2><p>Each row: one noise and code vector; each column: a genre ("
     << esc([&] { std::string s; for (const auto& g : ck["genres"]) s += (s.empty() ? "" : ", ") + g.get<std::string>(); return s; }())
-    << ").</p>" << img(im["genre_sweep"], "the same latent point in every genre", "grid");
+    << ").</p>" << img(im["genre_sweep"], "the same latent point in every genre", "sweep");
   if (im.contains("curves")) {
     h << "<h2>Training curves</h2>";
     for (const auto& c : im["curves"]) h << img(c.get<std::string>(), c.get<std::string>(), "curve");
