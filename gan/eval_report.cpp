@@ -87,7 +87,7 @@ th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 table.conf td{min-width:3.5em;text-align:center}
 .note{background:#fff8e0;border-left:4px solid #e0b000;padding:.5em 1em;margin:.8em 0}
 figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top} figcaption{font-size:.85em;color:#555}
-img{image-rendering:pixelated;max-width:100%} .wide img{width:900px} .grid img{width:520px} .sweep img{width:280px} .curve img{width:520px}
+img{image-rendering:pixelated;max-width:100%} .wide img{width:900px} .grid img{width:520px} .sweep img{width:280px} .curve img{width:800px}
 .small{color:#666;font-size:.9em}
 )";
 
