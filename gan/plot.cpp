@@ -34,6 +34,10 @@ struct Canvas {
       if (e2 <= dx) err += dx, y0 += sy;
     }
   }
+  void rect(int x0, int y0, int x1, int y1, std::array<uint8_t, 3> c) {  // filled
+    for (int y = std::min(y0, y1); y <= std::max(y0, y1); ++y)
+      for (int x = std::min(x0, x1); x <= std::max(x0, x1); ++x) set(x, y, c);
+  }
   void text(int x, int y, const std::string& s, std::array<uint8_t, 3> c) {
     for (char ch : s) {
       const uint8_t* rows = data::font::glyph_rows(ch);
@@ -111,6 +115,51 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
       else cv.set(x, y, series[k].color);
       px = x, py = y;
     }
+  }
+  data::write_png_rgb(path, cv.px.data(), width, height);
+}
+
+void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,
+                    const std::vector<std::string>& names, const std::vector<std::array<uint8_t, 3>>& colors,
+                    const std::string& title, double y0, double y1, double y_tick, int width, int height) {
+  CG_CHECK(!groups.empty() && names.size() == colors.size() && y1 > y0 && y_tick > 0, "write_box_plot: bad layout");
+  const int left = 48, right = 12, top = 34, bottom = 26, pw = width - left - right, ph = height - top - bottom;
+  Canvas cv(width, height);
+  const std::array<uint8_t, 3> axis{90, 90, 90}, grid{225, 225, 225}, ink{0, 0, 0};
+  auto ypix = [&](double v) { return top + int((y1 - std::clamp(v, y0, y1)) / (y1 - y0) * ph + 0.5); };
+  for (double t = y0; t <= y1 + 1e-9; t += y_tick) {
+    const int y = ypix(t);
+    for (int x = left + 1; x <= left + pw; x += 2) cv.set(x, y, grid);  // dotted grid line
+    cv.text(4, y - 3, fmt(t), ink);
+  }
+  cv.line(left, top, left, top + ph, axis);
+  cv.line(left, top + ph, left + pw, top + ph, axis);
+  cv.text(left, 6, title, ink);
+  int lx = left;
+  for (size_t k = 0; k < names.size(); ++k) {  // legend under the title
+    cv.rect(lx, 20, lx + 9, 27, colors[k]);
+    cv.text(lx + 13, 20, names[k], ink);
+    lx += 13 + int(names[k].size()) * data::font::kAdvance + 16;
+  }
+  const int gw = pw / int(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const int gx = left + int(g) * gw, nb = std::max<int>(1, int(groups[g].boxes.size()));
+    const int bw = std::max(4, std::min(40, (gw - 16) / nb - 6));
+    const int span = nb * (bw + 6) - 6, bx0 = gx + (gw - span) / 2;
+    for (size_t k = 0; k < groups[g].boxes.size(); ++k) {
+      const BoxStats& b = groups[g].boxes[k];
+      const auto col = colors[k % colors.size()];
+      const int x0 = bx0 + int(k) * (bw + 6), x1 = x0 + bw, xm = (x0 + x1) / 2;
+      cv.line(xm, ypix(b.max), xm, ypix(b.q3), col);  // whiskers: min and max
+      cv.line(xm, ypix(b.q1), xm, ypix(b.min), col);
+      cv.line(x0 + bw / 4, ypix(b.max), x1 - bw / 4, ypix(b.max), col);
+      cv.line(x0 + bw / 4, ypix(b.min), x1 - bw / 4, ypix(b.min), col);
+      cv.rect(x0, ypix(b.q3), x1, ypix(b.q1), col);
+      const int ym = ypix(b.median);
+      cv.rect(x0 + 1, ym - 1, x1 - 1, ym, {255, 255, 255});  // median: a white bar across the box
+    }
+    const std::string& lab = groups[g].label;
+    cv.text(gx + (gw - int(lab.size()) * data::font::kAdvance) / 2, top + ph + 9, lab, ink);
   }
   data::write_png_rgb(path, cv.px.data(), width, height);
 }

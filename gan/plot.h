@@ -1,6 +1,7 @@
-// A tiny line-plot rasteriser for RUN/loss.png: a few series over the training
-// steps, averaged into one point per pixel column, axes with their ranges
-// printed in the built-in bitmap font, written with the PNG writer of data/grid.
+// Tiny plot rasterisers: line plots for RUN/loss.png and `covergan plot` (a few
+// series over the training steps, averaged into one point per pixel column) and
+// box plots for the MS-SSIM figure of `covergan eval`; axes and labels in the
+// built-in bitmap font, written with the PNG writer of data/grid.
 #pragma once
 #include <array>
 #include <string>
@@ -17,5 +18,20 @@ struct PlotSeries {
 // Writes a width x height RGB PNG (temporary name, then rename).
 void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
                      int width = 800, int height = 400);
+
+// One box: the five numbers of a distribution (whiskers at min and max).
+struct BoxStats {
+  double min = 0, q1 = 0, median = 0, q3 = 0, max = 0;
+};
+struct BoxGroup {
+  std::string label;            // drawn under the group (a genre)
+  std::vector<BoxStats> boxes;  // one per series, in the order of series_names
+};
+// Groups of boxes side by side (the paper's Fig. 3a); y from y0 to y1 with a tick
+// every y_tick. series_names / colors: the legend, one per box of a group.
+void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,
+                    const std::vector<std::string>& series_names, const std::vector<std::array<uint8_t, 3>>& colors,
+                    const std::string& title, double y0 = 0.0, double y1 = 1.0, double y_tick = 0.1,
+                    int width = 900, int height = 420);
 
 }  // namespace cg::gan

@@ -1,0 +1,31 @@
+// `covergan eval` as a library call: MS-SSIM per genre (real-real, real-generated,
+// generated-generated), D's genre accuracy on generated and on real covers, the
+// baseline classifier on real held-out and on generated covers, the genre sweep,
+// sample grids and training curves. Every number goes into report.json, from which
+// eval_report.h writes report.html.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace cg::gan {
+
+struct EvalOptions {
+  std::string ckpt;        // a checkpoint file or a run folder (its newest checkpoint)
+  std::string data;        // the labeled set (.cgd)
+  std::string out;         // the report folder
+  std::string classifier;  // classifier file or folder; "" = cross-validate one here
+  int pairs = 1000;        // MS-SSIM pairs per genre and kind
+  int generated = 200;     // generated covers per genre
+  int folds = 5;           // baseline cross-validation folds, and the chunks of the accuracies' std
+  int classifier_epochs = 4;
+  int real_per_genre = 0;  // 0: all of a genre's covers in the MS-SSIM pool
+  uint64_t seed = 1;
+  std::string device = "cpu";
+  bool quiet = false;
+};
+
+// Runs the evaluation, writes the pictures, report.json and report.html into out;
+// returns the report's JSON.
+nlohmann::json run_eval(const EvalOptions& opt);
+
+}  // namespace cg::gan
