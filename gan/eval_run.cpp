@@ -95,8 +95,19 @@ std::vector<float> to_255(const float* x, int64_t n) {
   return out;
 }
 
+// Covers idx of ds as (n,3,S,S) floats on [0,255], what MS-SSIM takes.
+std::vector<float> real_planes(const data::Dataset& ds, const std::vector<int64_t>& idx) {
+  const size_t S = size_t(ds.info().size), plane = S * S;
+  std::vector<float> out(idx.size() * 3 * plane);
+  for (size_t i = 0; i < idx.size(); ++i) {
+    const uint8_t* px = ds.pixels(idx[i]);  // (S,S,3)
+    for (size_t p = 0; p < plane; ++p)
+      for (size_t ch = 0; ch < 3; ++ch) out[(i * 3 + ch) * plane + p] = px[p * 3 + ch];
+  }
+  return out;
+}
+
 json msssim_section(Ctx& c) {
-  const int64_t per = 3 * int64_t(c.S) * c.S;
   const std::vector<float> gen255 = to_255(c.gen.data<float>(), c.gen.numel());
   Philox rng(c.opt.seed * 31 + 5);
   json per_genre = json::array();
@@ -106,12 +117,7 @@ json msssim_section(Ctx& c) {
     for (int64_t i = int64_t(pool.size()) - 1; i > 0; --i) std::swap(pool[size_t(i)], pool[size_t(rng.next_below(i + 1))]);
     if (c.opt.real_per_genre > 0 && int64_t(pool.size()) > c.opt.real_per_genre) pool.resize(size_t(c.opt.real_per_genre));
     CG_USER_CHECK(pool.size() >= 2, "The genre ", c.genres[size_t(g)], " has fewer than 2 covers in ", c.opt.data, ".");
-    std::vector<float> real(pool.size() * size_t(per));
-    for (size_t i = 0; i < pool.size(); ++i) {
-      const uint8_t* px = c.ds.pixels(pool[i]);  // (S,S,3)
-      for (int64_t p = 0; p < int64_t(c.S) * c.S; ++p)
-        for (int ch = 0; ch < 3; ++ch) real[i * size_t(per) + size_t(ch) * size_t(c.S) * size_t(c.S) + size_t(p)] = px[p * 3 + ch];
-    }
+    const std::vector<float> real = real_planes(c.ds, pool);
     std::vector<int64_t> gi;
     for (int64_t i = 0; i < int64_t(c.gen_genre.size()); ++i)
       if (c.gen_genre[size_t(i)] == g) gi.push_back(i);

@@ -22,8 +22,9 @@ using namespace cg::gan;
 namespace {
 
 // n covers per genre: genre g has stripes of its own hue and orientation (easy to tell apart).
-void write_stripes(const std::string& path, int per_genre, int S, const std::vector<std::string>& genres) {
-  std::mt19937 r(3);
+void write_stripes(const std::string& path, int per_genre, int S, const std::vector<std::string>& genres,
+                   uint32_t seed = 3) {
+  std::mt19937 r(seed);
   std::vector<uint8_t> px;
   std::vector<int32_t> labels;
   for (int g = 0; g < int(genres.size()); ++g)
@@ -115,6 +116,15 @@ TEST_CASE("eval writes a report whose JSON parses and whose pictures exist") {
   const auto r2 = run_eval(o);
   CHECK(r2["baseline"]["real_held_out"]["accuracy"]["mean"].get<double>() ==
         doctest::Approx(r["baseline"]["real_held_out"]["accuracy"]["mean"].get<double>()));
+  // Covers the run never trained on (another draw of the same genres): held out.
+  write_stripes(dir / "other.cgd", 10, 16, genres, 99);
+  o.data = dir / "other.cgd";
+  o.out = dir / "report3";
+  const auto r3 = run_eval(o);
+  CHECK(r3["d_accuracy"]["real_unseen_count"] == 30);
+  CHECK(r3["d_accuracy"]["real_held_out"]["confusion"]["total"] == 30);
+  CHECK(!r3["d_accuracy"].contains("real_trained_on"));
+  CHECK(report_html(r3).find("No held-out real covers") == std::string::npos);
 }
 
 TEST_CASE("the baseline learns genres that are easy to tell apart") {

@@ -1,0 +1,94 @@
+// The small commands from the outside: `covergan msssim` on PNG files (1 for an
+// image with itself, the library's value for two images fitted as `prepare` fits
+// them, a clear error for a missing file) and `covergan plot` on a metrics.csv.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "../data/temp_dir.h"
+#include "data/grid.h"
+#include "gan/eval_curves.h"
+#include "gan/msssim.h"
+
+namespace {
+
+struct Out {
+  int rc;
+  std::string text;
+};
+Out covergan(const std::string& args) {
+  const std::string cmd = std::string(COVERGAN_BINARY_DIR) + "/covergan " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  std::string text;
+  while (std::fgets(buf, sizeof buf, p)) text += buf;
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, text};
+}
+
+std::string last_line(const std::string& s) {
+  const size_t end = s.find_last_not_of('\n');
+  const size_t start = s.rfind('\n', end);
+  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+// A 32x32 RGB pattern (H,W,3) and the same as MS-SSIM input (3,H,W).
+std::vector<uint8_t> pattern(int S, int k) {
+  std::vector<uint8_t> px(size_t(S * S * 3));
+  for (int y = 0; y < S; ++y)
+    for (int x = 0; x < S; ++x)
+      for (int c = 0; c < 3; ++c) px[size_t((y * S + x) * 3 + c)] = uint8_t((x * (k + 3) + y * (c + 1) * 7 + k * 40) % 256);
+  return px;
+}
+std::vector<float> planar(const std::vector<uint8_t>& px, int S) {
+  std::vector<float> out(px.size());
+  for (int p = 0; p < S * S; ++p)
+    for (int c = 0; c < 3; ++c) out[size_t(c * S * S + p)] = px[size_t(p * 3 + c)];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("covergan msssim prints the value as its last line") {
+  cgtest::TempDir dir;
+  const int S = 32;
+  const auto a = pattern(S, 1), b = pattern(S, 2);
+  cg::data::write_png_rgb(dir / "a.png", a.data(), S, S);
+  cg::data::write_png_rgb(dir / "b.png", b.data(), S, S);
+  auto r = covergan("msssim " + (dir / "a.png") + " " + (dir / "a.png") + " --size 32");
+  CHECK(r.rc == 0);
+  CHECK(std::stod(last_line(r.text)) == 1.0);
+  r = covergan("msssim " + (dir / "a.png") + " " + (dir / "b.png") + " --size 32 -v");
+  CHECK(r.rc == 0);
+  const double want = cg::gan::msssim(planar(a, S).data(), planar(b, S).data(), 3, S, S);
+  CHECK(std::stod(last_line(r.text)) == doctest::Approx(want).epsilon(1e-5));
+  CHECK(r.text.find("scale 5 (2x2)") != std::string::npos);
+  r = covergan("msssim " + (dir / "a.png") + " " + (dir / "missing.png"));
+  CHECK(r.rc != 0);
+  CHECK(r.text.find("missing.png") != std::string::npos);
+}
+
+TEST_CASE("covergan plot draws the curves of a metrics.csv") {
+  cgtest::TempDir dir;
+  {
+    std::ofstream f(dir / "metrics.csv");
+    f << "step,phase,epoch,d_loss,d_src_real,d_src_fake,d_cls_real,d_cls_fake,d_code,g_loss,g_src,g_cls,g_code,"
+         "d_x,d_g_z,acc_real,acc_fake,images_per_s,time_s\n";
+    for (int s = 1; s <= 50; ++s)
+      f << s << ",finetune,0," << 2.0 / s << ",0.5,0.5,1.2,1.3,0.1," << 1.0 + s * 0.01 << ",0.7,1.1,0.1,0.8,0.2,"
+        << s / 50.0 << "," << s / 100.0 << ",100,1\n";
+    f << "51,finetune,0,1.0";  // a torn last line, as while training runs
+  }
+  const auto cols = cg::gan::read_metrics_csv(dir / "metrics.csv");
+  CHECK(cols.at("step").size() == 50);
+  CHECK(cols.at("acc_real").back() == doctest::Approx(1.0));
+  const auto r = covergan("plot " + dir.path().string());
+  CHECK(r.rc == 0);
+  for (const char* f : {"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png"})
+    CHECK(std::filesystem::file_size(dir / (std::string("plots/") + f)) > 1000);
+  CHECK(covergan("plot " + (dir / "nothing")).rc != 0);
+}
