@@ -111,7 +111,7 @@ TEST_CASE("resume continues exactly: N + N iterations equal 2N, across the phase
   }
 }
 
-TEST_CASE("smoke: a tiny model learns to tell two distinct genres apart on held-out images") {
+TEST_CASE("smoke: a tiny model learns to tell two distinct genres apart on held-out images (slow)") {
   gantest::Scratch dir("smoke");
   gantest::write_striped_dataset(dir / "train.cgd", 512, 16, {"red", "blue"}, 3);
   gantest::write_striped_dataset(dir / "heldout.cgd", 128, 16, {"red", "blue"}, 4);
