@@ -233,16 +233,16 @@ void check_parity(const ParityCase& pc, double rtol) {
   // side in the other engine, and then one batch position's term of a weight gradient
   // differs (for a conv weight, one of B*H*W terms). The peer counts such elements per
   // iteration (acgan_torch.py near_kink); where there are any, that iteration's gradients
-  // and Adam moments are compared with atol widened by 2e-3 of the tensor's largest
-  // magnitude per element, and the test says so. Losses, buffers and updated weights stay tight.
+  // and Adam moments are compared with atol widened by 1e-3 of the tensor's largest
+  // magnitude per such element (at most 5e-3), and the test says so. Losses, buffers and updated weights stay tight.
   std::map<std::string, double> kink_atol;
   for (int k = 0; k < pc.iters; ++k) {
     const std::string p = "it" + std::to_string(k) + ".";
     auto it = torch.tensors.find(p + "kinks");
     REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not count the kinks of iteration " << k);
     const double n = it->second.to_vector().at(0);
-    kink_atol[p] = n > 0 ? 2e-3 * n : 0.0;
-    if (n > 0) MESSAGE("iteration " << k << ": " << n << " pre-activations within 8 ulps of a ReLU kink: its "
+    kink_atol[p] = std::min(1e-3 * n, 5e-3);  // capped: many kinks must not switch the comparison off
+    if (n > 0) MESSAGE("iteration " << k << ": " << n << " pre-activations within 4 ulps of a ReLU kink: its "
                                     << "gradients and moments are compared with atol +" << kink_atol[p]
                                     << " of each tensor's largest magnitude");
   }
