@@ -203,6 +203,29 @@ nlohmann::json peer_model(const ModelConfig& m) {
   return j;
 }
 
+// Each iteration's extra gradient atol ("it0." -> a fraction of each tensor's largest magnitude).
+std::map<std::string, double> kink_allowance(const SafeTensors& torch, int iters) {
+  // A pre-activation within a few ulps of the ReLU / LeakyReLU kink may fall on the other
+  // side in the other engine, and then one batch position's term of a weight gradient
+  // differs (for a conv weight, one of B*H*W terms). The peer counts such elements per
+  // iteration (acgan_torch.py near_kink); where there are any, that iteration's gradients
+  // and Adam moments are compared with atol widened by 1e-3 of the tensor's largest
+  // magnitude per such element (at most 5e-3), and the test says so. Losses, buffers and
+  // updated weights stay tight.
+  std::map<std::string, double> kink_atol;
+  for (int k = 0; k < iters; ++k) {
+    const std::string p = "it" + std::to_string(k) + ".";
+    auto it = torch.tensors.find(p + "kinks");
+    REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not count the kinks of iteration " << k);
+    const double n = it->second.to_vector().at(0);
+    kink_atol[p] = std::min(1e-3 * n, 5e-3);  // capped: many kinks must not switch the comparison off
+    if (n > 0) MESSAGE("iteration " << k << ": " << n << " pre-activations within 4 ulps of a ReLU kink: its "
+                                    << "gradients and moments are compared with atol +" << kink_atol[p]
+                                    << " of each tensor's largest magnitude");
+  }
+  return kink_atol;
+}
+
 void check_parity(const ParityCase& pc, double rtol) {
   const std::string python = python_or_skip();
   if (python.empty()) return;
@@ -229,26 +252,10 @@ void check_parity(const ParityCase& pc, double rtol) {
   std::map<std::string, std::vector<double>> slack;
   Verdict losses, grads, params, buffers, moments;
   const double grad_atol = 3e-5;  // of the tensor's largest |gradient|: float32 sums over ~1e5 terms
-  // A pre-activation within a few ulps of the ReLU / LeakyReLU kink may fall on the other
-  // side in the other engine, and then one batch position's term of a weight gradient
-  // differs (for a conv weight, one of B*H*W terms). The peer counts such elements per
-  // iteration (acgan_torch.py near_kink); where there are any, that iteration's gradients
-  // and Adam moments are compared with atol widened by 1e-3 of the tensor's largest
-  // magnitude per such element (at most 5e-3), and the test says so. Losses, buffers and updated weights stay tight.
-  std::map<std::string, double> kink_atol;
-  for (int k = 0; k < pc.iters; ++k) {
-    const std::string p = "it" + std::to_string(k) + ".";
-    auto it = torch.tensors.find(p + "kinks");
-    REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not count the kinks of iteration " << k);
-    const double n = it->second.to_vector().at(0);
-    kink_atol[p] = std::min(1e-3 * n, 5e-3);  // capped: many kinks must not switch the comparison off
-    if (n > 0) MESSAGE("iteration " << k << ": " << n << " pre-activations within 4 ulps of a ReLU kink: its "
-                                    << "gradients and moments are compared with atol +" << kink_atol[p]
-                                    << " of each tensor's largest magnitude");
-  }
+  const std::map<std::string, double> kink_atol = kink_allowance(torch, pc.iters);
   for (const auto& [name, t] : ours) {
     INFO(name);
-    const double kink = kink_atol[name.substr(0, name.find('.') + 1)];
+    const double kink = kink_atol.at(name.substr(0, name.find('.') + 1));
     auto it = torch.tensors.find(name);
     REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not write " << name);
     const Tensor& ref = it->second;

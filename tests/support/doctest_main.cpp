@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "covergan tests: no test case matched the filters, so nothing was tested: FAIL\n");
     return rc != 0 ? rc : 3;
   }
-  std::printf("[covergan] %u test case%s ran, %d skipped themselves\n", r.cases_run, r.cases_run == 1 ? "" : "s",
+  std::printf("[covergan] %u test case%s ran, %d of them skipped\n", r.cases_run, r.cases_run == 1 ? "" : "s",
               cgtest::skipped_count());
   if (rc == 0 && unsigned(cgtest::skipped_count()) == r.cases_run) return 77;
   return rc;
