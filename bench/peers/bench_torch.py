@@ -50,6 +50,19 @@ def timed(fn, device, min_time=0.5, min_iters=3):
     return total / n
 
 
+def strict_fp32():
+    """No TF32 in matrix products or convolutions, as covergan's benchmarks (strict FP32).
+    PyTorch >= 2.9 sets this with fp32_precision and deprecates allow_tf32; older ones
+    (Debian's) have only allow_tf32, and raise AssertionError, not AttributeError, for
+    the unknown name, so hasattr() cannot ask."""
+    try:
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+    except (AttributeError, AssertionError):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch-cpu", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CPU", 16)))
@@ -58,8 +71,7 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.5)
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    strict_fp32()
     devs = [("cpu", args.batch_cpu)] + ([("cuda", args.batch_cuda)] if torch.cuda.is_available() else [])
     results = []
     for dev, B in devs:

@@ -121,6 +121,18 @@ TEST_CASE("loader: the order is a function of the seed and differs between epoch
   const auto ra = take(a, 12), rb = take(b, 12), rc = take(c, 12);
   CHECK(same(ra, rb));
   CHECK_FALSE(same(ra, rc));
+  // The order alone (indices, flips ignored) must depend on the seed: a loader that
+  // ignored the shuffle seed but drew flips from it would pass the line above.
+  auto order = [](const std::vector<std::vector<Seen>>& run) {
+    std::vector<int> idx;
+    for (const auto& batch : run)
+      for (const auto& s : batch) idx.push_back(s.index);
+    return idx;
+  };
+  CHECK(order(ra) == order(rb));
+  CHECK(order(ra) != order(rc));
+  const std::vector<int> oa = order(ra);
+  CHECK(std::vector<int>(oa.begin(), oa.begin() + 48) != std::vector<int>(oa.begin() + 48, oa.end()));
   const std::vector<std::vector<Seen>> e0(ra.begin(), ra.begin() + 6), e1(ra.begin() + 6, ra.end());
   CHECK_FALSE(same(e0, e1));
   int flips = 0;

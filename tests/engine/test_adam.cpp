@@ -67,7 +67,7 @@ TEST_CASE("adam: three steps match values worked out by hand") {
   CHECK_CLOSE_T(v, (std::vector<double>{0.00149850025, 0.001997001}), 1e-15, 1e-12);
 }
 
-TEST_CASE("adam: many steps match a plain double loop; padding stays zero") {
+TEST_CASE("adam: many steps match a plain double loop, and padding stays zero") {
   for (DType dt : {DType::f64, DType::f32}) {
     INFO("dtype " << dtype_name(dt));
     ParamStore ps;

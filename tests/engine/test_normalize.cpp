@@ -35,7 +35,7 @@ TEST_CASE("images_u8_to_f32: every pixel value maps to exactly x/127.5 - 1") {
   for (int i = 0; i < 256; ++i) REQUIRE(d.data<double>()[i] == i / 127.5 - 1.0);
 }
 
-TEST_CASE("images_u8_to_f32: (B,H,W,C) becomes (B,C,H,W); flagged images are mirrored") {
+TEST_CASE("images_u8_to_f32: (B,H,W,C) becomes (B,C,H,W), and flagged images are mirrored") {
   const int64_t B = 3, H = 4, W = 5, C = 3;
   Tensor px = pattern(B, H, W, C);
   const std::vector<uint8_t> flip = {0, 1, 0};

@@ -38,7 +38,7 @@ TEST_CASE("parameters are aligned views into the flat buffers") {
   CHECK(ps.buffers().size() == 1);
 }
 
-TEST_CASE("the tape's gradients land in the flat buffer; zero_grad clears them in one go") {
+TEST_CASE("the tape's gradients land in the flat buffer, and zero_grad clears them in one go") {
   ParamStore ps;
   Linear fc(ps, "fc", 4, 2);
   ps.finalize(Device::cpu, DType::f64);

@@ -94,7 +94,7 @@ TEST_CASE("uniform floats are exactly fmaf((u >> 8) * 2^-24, hi - lo, lo)") {
   }
 }
 
-TEST_CASE("uniform: range, mean and variance; f64 fills use 32 bits") {
+TEST_CASE("uniform: range, mean and variance, and f64 fills use 32 bits") {
   for (DType dt : {DType::f32, DType::f64}) {
     Philox g(1234);
     const int64_t n = 200000;
@@ -119,7 +119,7 @@ TEST_CASE("uniform: range, mean and variance; f64 fills use 32 bits") {
   }
 }
 
-TEST_CASE("normal: mean, standard deviation, one-sigma mass; f32 is the f64 value rounded") {
+TEST_CASE("normal: mean, standard deviation, one-sigma mass, and f32 is the f64 value rounded") {
   const int64_t n = 200001;  // odd: the last pair is split
   Philox g32(99), g64(99);
   Tensor a = Tensor::empty(Shape{n}), b = Tensor::empty(Shape{n}, DType::f64);

@@ -101,7 +101,7 @@ TEST_CASE("values that need no gradient get none, and their backward work is ski
   CHECK_FALSE(w2.grad().defined());
 }
 
-TEST_CASE("a swept tape cannot be swept again or recorded on; clear() makes it usable") {
+TEST_CASE("a swept tape cannot be swept again or recorded on, and clear() makes it usable") {
   Tensor x = Tensor::from({1, 2}, Shape{1, 2}, DType::f64), w = Tensor::from({3, 4}, Shape{1, 2}, DType::f64);
   w.set_requires_grad(true);
   Tape tape;

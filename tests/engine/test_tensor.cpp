@@ -50,7 +50,7 @@ TEST_CASE("construction: empty, zeros, full, from, labels, describe") {
   CHECK_THROWS_WITH_AS(Tensor().shape(), doctest::Contains("shape() on an undefined tensor"), cg::Error);
 }
 
-TEST_CASE("views share storage; view, slice_view and detach drop the gradient link") {
+TEST_CASE("views share storage, and view, slice_view and detach drop the gradient link") {
   Tensor t = Tensor::from({0, 1, 2, 3, 4, 5}, Shape{2, 3});
   t.set_requires_grad(true);
   Tensor v = t.view(Shape{3, 2});
@@ -121,7 +121,7 @@ TEST_CASE("mixed devices are an error naming both tensors") {
                        cg::Error);
 }
 
-TEST_CASE("f64 on cuda is refused; cuda without a GPU says so") {
+TEST_CASE("f64 on cuda is refused, and cuda without a GPU says so") {
   CHECK_THROWS_WITH_AS(Tensor::empty(Shape{2, 2}, DType::f64, Device::cuda),
                        doctest::Contains("f64 tensors live on the CPU only (asked for f64 (2,2) on cuda)"), cg::Error);
   if (!cuda_available()) {

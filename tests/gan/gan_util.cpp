@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "data/dataset.h"
+#include "support/paths.h"
 
 namespace gantest {
 
@@ -63,7 +64,7 @@ void write_striped_dataset(const std::string& path, int64_t n, int size, const s
 }
 
 CliResult run_covergan(const std::string& args) {
-  const std::string cmd = std::string(COVERGAN_BINARY_DIR) + "/covergan " + args + " 2>&1";
+  const std::string cmd = cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " " + args + " 2>&1";
   CliResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

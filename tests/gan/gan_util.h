@@ -32,7 +32,8 @@ struct CliResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
-// Runs COVERGAN_BINARY_DIR/covergan with args (a shell word list, already quoted).
+// Runs the covergan binary (cgtest::binary_dir(): $COVERGAN_BINARY_DIR, beside this test
+// binary, or the build folder) with args (a shell word list, already quoted).
 CliResult run_covergan(const std::string& args);
 
 // Bytes of a file ("" when missing).

@@ -19,6 +19,7 @@
 #include "engine/device.h"
 #include "gan_util.h"
 #include "support/check.h"
+#include "support/paths.h"
 
 namespace fs = std::filesystem;
 using gantest::run_covergan;
@@ -211,7 +212,7 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits cleanly, and --resume continues 
   Fixture f;
   const std::string run = f.dir / "run";
   const std::string log = f.dir / "log.txt";
-  const std::string bin = std::string(COVERGAN_BINARY_DIR) + "/covergan";  // built before fork: no malloc after
+  const std::string bin = cgtest::binary_dir() + "/covergan";  // built before fork: no malloc after
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {

@@ -5,6 +5,7 @@
 // running statistic. Also: the peer loads our checkpoint and generates the same images.
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -14,23 +15,29 @@
 #include "gan/sampler.h"
 #include "gan_util.h"
 #include "support/check.h"
+#include "support/paths.h"
+#include "support/skip.h"
 
 using namespace cg;
 using namespace cg::gan;
 
 namespace {
 
-const char* kPython = "/usr/bin/python3";
+std::string peer() { return cgtest::source_dir() + "/bench/peers/acgan_torch.py"; }
 
-std::string peer() { return std::string(COVERGAN_SOURCE_DIR) + "/bench/peers/acgan_torch.py"; }
-
-// The test must fail, not skip, without torch: scripts/test installs python3-torch.
-void require_torch() {
-  const std::string cmd = std::string(kPython) + " -c 'import torch, numpy' >/dev/null 2>&1";
-  const bool ok = std::system(cmd.c_str()) == 0;
-  if (!ok)
-    FAIL("/usr/bin/python3 cannot import torch and numpy: install Debian's python3-torch and python3-numpy "
-         "(scripts/test does); the PyTorch parity tests cannot run without them");
+// The python3 that runs the peer, or "" when the test skips. Without torch the test
+// fails (scripts/deps.sh installs python3-torch), unless the run says torch is optional
+// (COVERGAN_TORCH_OPTIONAL=1: scripts/gpu-check on a machine without it): then it skips.
+std::string python_or_skip() {
+  const cgtest::Python& py = cgtest::python_with_torch();
+  if (py.path.empty() && cgtest::torch_optional()) {
+    cgtest::note_skipped(py.reason);
+    return "";
+  }
+  if (py.path.empty()) FAIL(py.reason << ": the PyTorch parity tests cannot run without them");
+  REQUIRE_MESSAGE(std::filesystem::exists(peer()), "the PyTorch peer " << peer()
+                                                    << " is missing: set COVERGAN_SOURCE_DIR to the source tree");
+  return cgtest::shell_quote(py.path);
 }
 
 struct ParityCase {
@@ -40,6 +47,7 @@ struct ParityCase {
   int iters = 2;
   double lr_g = 2e-4, lr_d = 2e-4;
   uint64_t seed = 11;
+  double lambda_code = 1.0;  // weight of the code term in both losses
 };
 
 using TensorMap = std::map<std::string, Tensor>;
@@ -97,7 +105,7 @@ TensorMap run_ours(const ParityCase& pc, std::vector<std::pair<std::string, Tens
     for (auto [name, t] : {std::pair{"real", b.real}, {"real_labels", b.real_labels}, {"z", b.z},
                            {"fake_labels", b.fake_labels}, {"codes", b.codes}})
       if (t.defined()) in.emplace_back(p + name, t.clone());
-    const LossConfig lc{pc.genre_terms, 1.0};
+    const LossConfig lc{pc.genre_terms, pc.lambda_code};
     StepStats st;
     d_backward(G, D, b, lc, st);
     for (const Tensor& t : D.params().params()) out[p + "grad." + t.name()] = t.grad().clone();
@@ -184,14 +192,49 @@ void compare_into(Verdict& v, const std::string& name, const Tensor& ours, const
   if (bad > 0) v.failing += "\n  " + name + ": " + std::to_string(bad) + " of " + std::to_string(n);
 }
 
+// The model as the peer builds it: our shape, but the paper's LeakyReLU slope and
+// BatchNorm momentum and eps pinned here, not read from our config, so a wrong default
+// in gan/config.h (0.2 -> 0.1, say) makes the two sides differ instead of sharing it.
+nlohmann::json peer_model(const ModelConfig& m) {
+  nlohmann::json j = to_json(m);
+  j["leaky_slope"] = 0.2;
+  j["bn_momentum"] = 0.1;
+  j["bn_eps"] = 1e-5;
+  return j;
+}
+
+// Each iteration's extra gradient atol ("it0." -> a fraction of each tensor's largest magnitude).
+std::map<std::string, double> kink_allowance(const SafeTensors& torch, int iters) {
+  // A pre-activation within a few ulps of the ReLU / LeakyReLU kink may fall on the other
+  // side in the other engine, and then one batch position's term of a weight gradient
+  // differs (for a conv weight, one of B*H*W terms). The peer counts such elements per
+  // iteration (acgan_torch.py near_kink); where there are any, that iteration's gradients
+  // and Adam moments are compared with atol widened by 1e-3 of the tensor's largest
+  // magnitude per such element (at most 5e-3), and the test says so. Losses, buffers and
+  // updated weights stay tight.
+  std::map<std::string, double> kink_atol;
+  for (int k = 0; k < iters; ++k) {
+    const std::string p = "it" + std::to_string(k) + ".";
+    auto it = torch.tensors.find(p + "kinks");
+    REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not count the kinks of iteration " << k);
+    const double n = it->second.to_vector().at(0);
+    kink_atol[p] = std::min(1e-3 * n, 5e-3);  // capped: many kinks must not switch the comparison off
+    if (n > 0) MESSAGE("iteration " << k << ": " << n << " pre-activations within 4 ulps of a ReLU kink: its "
+                                    << "gradients and moments are compared with atol +" << kink_atol[p]
+                                    << " of each tensor's largest magnitude");
+  }
+  return kink_atol;
+}
+
 void check_parity(const ParityCase& pc, double rtol) {
-  require_torch();
+  const std::string python = python_or_skip();
+  if (python.empty()) return;
   gantest::Scratch dir("parity");
   std::vector<std::pair<std::string, Tensor>> in;
   const TensorMap ours = run_ours(pc, in);
   const std::map<std::string, std::string> meta{
-      {"model", to_json(pc.model).dump()},   {"iters", std::to_string(pc.iters)},
-      {"genre_terms", pc.genre_terms ? "1" : "0"}, {"lambda_code", "1.0"},
+      {"model", peer_model(pc.model).dump()}, {"iters", std::to_string(pc.iters)},
+      {"genre_terms", pc.genre_terms ? "1" : "0"}, {"lambda_code", std::to_string(pc.lambda_code)},
       {"lr_g", std::to_string(pc.lr_g)},     {"lr_d", std::to_string(pc.lr_d)},
       {"beta1", "0.5"}, {"beta2", "0.999"},  {"eps", "1e-8"}};
   save_safetensors(dir / "in.safetensors", in, meta);
@@ -199,7 +242,7 @@ void check_parity(const ParityCase& pc, double rtol) {
     std::vector<std::pair<std::string, Tensor>> mine(ours.begin(), ours.end());
     save_safetensors(dir / "ours.safetensors", mine);
   }
-  const std::string cmd = std::string(kPython) + " " + peer() + " parity " + (dir / "in.safetensors") + " " +
+  const std::string cmd = python + " " + cgtest::shell_quote(peer()) + " parity " + (dir / "in.safetensors") + " " +
                           (dir / "out.safetensors") + " > " + (dir / "peer.log") + " 2>&1";
   const int rc = std::system(cmd.c_str());
   INFO("peer output: " << gantest::slurp(dir / "peer.log"));
@@ -209,19 +252,21 @@ void check_parity(const ParityCase& pc, double rtol) {
   std::map<std::string, std::vector<double>> slack;
   Verdict losses, grads, params, buffers, moments;
   const double grad_atol = 3e-5;  // of the tensor's largest |gradient|: float32 sums over ~1e5 terms
+  const std::map<std::string, double> kink_atol = kink_allowance(torch, pc.iters);
   for (const auto& [name, t] : ours) {
     INFO(name);
+    const double kink = kink_atol.at(name.substr(0, name.find('.') + 1));
     auto it = torch.tensors.find(name);
     REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not write " << name);
     const Tensor& ref = it->second;
     if (name.find(".adam.") != std::string::npos) {
       // m ~ g and v ~ g^2: v's relative error is twice the gradient's.
       const bool second = name.find(".v.") != std::string::npos;
-      compare_into(moments, name, t, ref, 2 * rtol, second ? 1e-4 : grad_atol, nullptr);
+      compare_into(moments, name, t, ref, 2 * rtol, (second ? 1e-4 : grad_atol) + kink, nullptr);
     } else if (name.find(".loss.") != std::string::npos) {
       compare_into(losses, name, t, ref, rtol, 0.0, nullptr);
     } else if (name.find(".grad.") != std::string::npos) {
-      compare_into(grads, name, t, ref, rtol, grad_atol, nullptr);
+      compare_into(grads, name, t, ref, rtol, grad_atol + kink, nullptr);
       const std::string pname = name.substr(name.find(".grad.") + 6);
       auto& s = slack[name.substr(0, name.find(".grad.")) + "." + pname];
       const Elems g(ref);
@@ -285,6 +330,51 @@ TEST_CASE("parity with PyTorch: small model, pretraining losses (no genre terms)
   check_parity(pc, 1e-4);
 }
 
+TEST_CASE("parity with PyTorch: small model, code-loss weight lambda 2.5 in both steps") {
+  ParityCase pc;  // lambda 1 hides a step that ignores it: here the D and G code terms weigh 2.5
+  pc.model = small_model();
+  pc.batch = 4;
+  pc.lambda_code = 2.5;
+  pc.seed = 23;
+  check_parity(pc, 1e-4);
+}
+
+TEST_CASE("the default model has the paper's constants: LeakyReLU 0.2, BatchNorm momentum 0.1 and eps 1e-5, init N(0, 0.02)") {
+  // Pinned here as numbers from Hepburn et al. 2017 / DCGAN, not read from gan/config.h.
+  const ModelConfig m;
+  CHECK(m.leaky_slope == 0.2);
+  CHECK(m.bn_momentum == 0.1);
+  CHECK(m.bn_eps == 1e-5);
+  CHECK(m.init_std == 0.02);
+  CHECK(m.image_size == 64);
+  CHECK(m.base_channels == 128);
+  CHECK(m.z_dim == 100);
+  // What the default model does, measured: G's and D's weights have standard deviation
+  // 0.02 (about a million draws each), their BatchNorm layers momentum 0.1 and eps 1e-5.
+  Generator G(m, Device::cpu);
+  Discriminator D(m, Device::cpu);
+  Philox init(3);
+  G.init(init);
+  D.init(init);
+  for (ParamStore* ps : {&G.params(), &D.params()}) {
+    double sum = 0, sq = 0, n = 0;
+    for (const Tensor& t : ps->params()) {
+      if (t.name().find("weight") == std::string::npos || t.name().find("bn") != std::string::npos) continue;
+      for (double v : t.to_vector()) sum += v, sq += v * v, ++n;
+    }
+    REQUIRE(n > 1e5);
+    const double sd = std::sqrt(sq / n - (sum / n) * (sum / n));
+    INFO("weights' standard deviation " << sd << " over " << n);
+    CHECK(std::fabs(sd - 0.02) < 0.0002);
+  }
+  // The slope and BatchNorm settings are what the model uses: the parity cases build the
+  // peer with 0.2, 0.1 and 1e-5 written into it (peer_model), and compare every layer.
+  const ModelConfig small = small_model();
+  CHECK(small.leaky_slope == 0.2);
+  CHECK(small.bn_momentum == 0.1);
+  CHECK(small.bn_eps == 1e-5);
+}
+
 TEST_CASE("parity with PyTorch: the paper's architecture (64x64, 128 base channels), batch 2 (slow)") {
   ParityCase pc;  // ModelConfig defaults are the paper's
   pc.batch = 2;
@@ -294,7 +384,8 @@ TEST_CASE("parity with PyTorch: the paper's architecture (64x64, 128 base channe
 }
 
 TEST_CASE("the PyTorch peer loads our checkpoint and generates the same images") {
-  require_torch();
+  const std::string python = python_or_skip();
+  if (python.empty()) return;
   gantest::Scratch dir("peergen");
   ModelConfig m = small_model();
   TrainConfig cfg;
@@ -314,7 +405,7 @@ TEST_CASE("the PyTorch peer loads our checkpoint and generates the same images")
   const Latents l = draw_latents_for(m, {0, 1, 2, 2, 1}, rng);
   save_safetensors(dir / "z.safetensors", {{"z", make_generator_input(m, l.genres, l.codes, l.noise)}});
   for (const bool eval : {false, true}) {
-    const std::string cmd = std::string(kPython) + " " + peer() + " generate --ckpt " + (dir / "ck.safetensors") +
+    const std::string cmd = python + " " + cgtest::shell_quote(peer()) + " generate --ckpt " + (dir / "ck.safetensors") +
                             " --input " + (dir / "z.safetensors") + (eval ? " --bn-eval" : "") + " -o " +
                             (dir / "img.safetensors") + " > " + (dir / "peer.log") + " 2>&1";
     INFO("bn-eval " << eval << "; peer output: " << gantest::slurp(dir / "peer.log"));

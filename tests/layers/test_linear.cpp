@@ -1,4 +1,5 @@
-// Linear: forward against a direct loop, gradients against finite differences.
+// Linear: forward against a direct loop, gradients against finite differences,
+// backward accumulating into existing gradients like the other layers.
 #include "layers/linear.h"
 #include "support/check.h"
 
@@ -35,4 +36,38 @@ TEST_CASE("linear gradients match finite differences") {
 TEST_CASE("linear rejects mismatched shapes with a message naming them") {
   Tensor x = Tensor::zeros(Shape{2, 3}), w = Tensor::zeros(Shape{4, 5});
   CHECK_THROWS_WITH_AS(linear(nullptr, x, w, Tensor()), doctest::Contains("linear: input (2,3)"), cg::Error);
+}
+
+TEST_CASE("linear backward accumulates into existing gradients and is recorded with its inputs") {
+  std::mt19937 rng(9);
+  Tensor x = cgtest::random_tensor(Shape{3, 5}, rng), w = cgtest::random_tensor(Shape{4, 5}, rng),
+         b = cgtest::random_tensor(Shape{4}, rng);
+  for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
+  const Tensor seed = cgtest::random_tensor(Shape{3, 4}, rng);
+  std::vector<std::vector<double>> once;
+  for (int pass = 0; pass < 2; ++pass) {
+    Tape tape;
+    Tensor out = linear(&tape, x, w, b);
+    REQUIRE(tape.size() == 1);
+    CHECK(std::string(tape.records()[0].op) == "linear");
+    CHECK(std::string(tape.records()[0].backward_name) == "linear_backward");
+    tape.backward(out, seed);
+    if (pass == 0)
+      for (Tensor* t : {&x, &w, &b}) once.push_back(t->grad().to_vector());
+  }
+  // Two backward passes over the same upstream gradient: every gradient is twice the first.
+  int i = 0;
+  for (Tensor* t : {&x, &w, &b}) {
+    std::vector<double> twice = once[static_cast<size_t>(i++)];
+    for (double& v : twice) v *= 2;
+    CHECK_CLOSE_T(t->grad().to_vector(), twice, 1e-12, 1e-12);
+  }
+  // A frozen weight gets no gradient; x and b still accumulate.
+  Tensor wf = w.detach();
+  Tape tape;
+  tape.backward(linear(&tape, x, wf, b), seed);
+  CHECK_FALSE(wf.grad().defined());
+  std::vector<double> thrice = once[2];
+  for (double& v : thrice) v *= 3;
+  CHECK_CLOSE_T(b.grad().to_vector(), thrice, 1e-12, 1e-12);
 }

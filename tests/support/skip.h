@@ -1,24 +1,26 @@
-// Runtime skipping for tests that need hardware this machine lacks. A test calls
-// CG_SKIP_WITHOUT_CUDA() first; without a GPU it prints why and returns, and the
-// binary's exit code (77) makes ctest report the test as skipped, never passed.
+// Runtime skipping for tests that need what this machine lacks (a GPU, a Python with
+// torch in a carried bundle). A test calls CG_SKIP_WITHOUT_CUDA() or CG_SKIP(reason);
+// it prints "[skipped] <case>: <reason>" and returns. The binary exits 77 (ctest:
+// "Skipped") only when every case it ran skipped itself; see doctest_main.cpp.
 #pragma once
-#include <cstdio>
+#include <string>
 
 #include "engine/device.h"
 
 namespace cgtest {
-int& skipped_counter();
-bool& ran_unskipped_flag();
-inline int skipped_count() { return skipped_counter(); }
-inline bool ran_unskipped() { return ran_unskipped_flag(); }
+// Marks the running test case as skipped and prints why (once per case).
+void note_skipped(const std::string& reason);
+// Test cases of this run that skipped themselves so far.
+int skipped_count();
 }  // namespace cgtest
 
-#define CG_SKIP_WITHOUT_CUDA()                                                        \
-  do {                                                                                \
-    if (!::cg::cuda_available()) {                                                    \
-      std::printf("[skipped] %s: no CUDA GPU on this machine\n", __func__);           \
-      ++::cgtest::skipped_counter();                                                  \
-      return;                                                                         \
-    }                                                                                 \
-    ::cgtest::ran_unskipped_flag() = true;                                            \
+#define CG_SKIP(reason)                         \
+  do {                                          \
+    ::cgtest::note_skipped(reason);             \
+    return;                                     \
+  } while (0)
+
+#define CG_SKIP_WITHOUT_CUDA()                                               \
+  do {                                                                       \
+    if (!::cg::cuda_available()) CG_SKIP("no CUDA GPU on this machine");     \
   } while (0)

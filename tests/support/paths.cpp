@@ -1,0 +1,78 @@
+// Implementation of the path look-ups in paths.h.
+#include "support/paths.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+namespace cgtest {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+}  // namespace
+
+std::string source_dir() { return env_or("COVERGAN_SOURCE_DIR", COVERGAN_SOURCE_DIR); }
+
+std::string binary_dir() {
+  if (const char* v = std::getenv("COVERGAN_BINARY_DIR"); v && *v) return v;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && fs::exists(self.parent_path() / "covergan", ec)) return self.parent_path().string();
+  return COVERGAN_BINARY_DIR;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+namespace {
+bool imports_torch(const std::string& py) {
+  const std::string cmd = shell_quote(py) + " -c 'import torch, numpy' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+}  // namespace
+
+const Python& python_with_torch() {
+  static const Python py = [] {
+    Python p;
+    if (const char* forced = std::getenv("COVERGAN_PYTHON"); forced && *forced) {
+      if (imports_torch(forced))
+        p.path = forced;
+      else
+        p.reason = std::string("COVERGAN_PYTHON=") + forced + " cannot import torch and numpy";
+      return p;
+    }
+    // Every python3 along PATH in order (a pyenv shim without torch may come first).
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "";
+    for (size_t at = 0; at <= dirs.size();) {
+      const size_t end = std::min(dirs.find(':', at), dirs.size());
+      const std::string cand = (end > at ? dirs.substr(at, end - at) : std::string(".")) + "/python3";
+      if (::access(cand.c_str(), X_OK) == 0 && imports_torch(cand)) {
+        p.path = cand;
+        return p;
+      }
+      at = end + 1;
+    }
+    p.reason = "no python3 on PATH imports torch and numpy (install Debian's python3-torch and python3-numpy, "
+               "as scripts/deps.sh does, or set COVERGAN_PYTHON)";
+    return p;
+  }();
+  return py;
+}
+
+bool torch_optional() {
+  const char* v = std::getenv("COVERGAN_TORCH_OPTIONAL");
+  return v && std::string(v) == "1" && !std::getenv("COVERGAN_PYTHON");
+}
+
+}  // namespace cgtest

@@ -1,0 +1,32 @@
+// Where the tests find what lies outside their binary: the source tree (the PyTorch
+// peer), the folder holding the `covergan` binary, and a Python that imports torch.
+// Each comes from the environment first, so a carried bundle (scripts/gpu-check
+// --bundle) runs on a machine whose paths differ from the build machine's.
+#pragma once
+#include <string>
+
+namespace cgtest {
+
+// $COVERGAN_SOURCE_DIR, else the source folder this binary was built from.
+std::string source_dir();
+// $COVERGAN_BINARY_DIR, else the folder of this test binary when it holds `covergan`
+// (a build folder or a bundle's bin/), else the build folder this binary was built in.
+std::string binary_dir();
+
+struct Python {
+  std::string path;    // "" when none found
+  std::string reason;  // why not, in one sentence
+};
+// A python3 that imports torch and numpy: $COVERGAN_PYTHON when set (and then it must
+// work), else `python3` on PATH. Never a hard-coded path.
+const Python& python_with_torch();
+
+// Whether a test may skip (rather than fail) for want of torch: only when the run says
+// so with COVERGAN_TORCH_OPTIONAL=1 (scripts/gpu-check on a machine without torch).
+// CI installs python3-torch (scripts/deps.sh), so there a missing torch is a failure.
+bool torch_optional();
+
+// Quotes a path for /bin/sh.
+std::string shell_quote(const std::string& s);
+
+}  // namespace cgtest
