@@ -392,8 +392,9 @@ TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overri
       allowed[k] = v;
       continue;
     }
+    const nlohmann::json& value = v;  // clang before 16 cannot capture a structured binding
     const bool same = k == "model" ? [&] {
-      for (const auto& [mk, mv] : v.items())
+      for (const auto& [mk, mv] : value.items())
         if (!was["model"].contains(mk) || was["model"][mk] != mv) return false;
       return true;
     }()
