@@ -97,7 +97,8 @@ void write_separate(const cg::Tensor& images, const std::vector<int32_t>& genre_
   }
 }
 
-int run_generate() {
+// Flags that contradict each other or a bad output path: refused before the checkpoint is read.
+void check_flags() {
   CG_USER_CHECK(!s.output.empty() || !s.separate.empty(), "Say where the images go: -o FILE.png and/or --separate DIR.");
   CG_USER_CHECK(!(s.sweep && s.interpolate), "--sweep and --interpolate are different grids; pass one.");
   const bool genre_given = app_->get_option("--genre")->count() > 0;
@@ -111,18 +112,11 @@ int run_generate() {
     CG_USER_CHECK(!std::filesystem::is_directory(s.output), "The output ", s.output,
                   " is a folder; name a PNG file with -o (or use --separate FOLDER).");
   }
-  const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(s.ckpt);
-  const auto& genres = ck.config().genres;
-  const cg::gan::ModelConfig& m = ck.config().model;
-  const bool all = s.genre == "all";
-  const int32_t g = all ? -1 : genre_index(genres, s.genre);
-  CG_USER_CHECK(!s.interpolate || !all, "--interpolate draws one genre's code grid: name the genre with --genre.");
-  const std::vector<double> codes = s.codes.empty() ? std::vector<double>{} : parse_codes(s.codes);
-  CG_USER_CHECK(codes.empty() || int(codes.size()) == m.n_codes, "The model has ", m.n_codes, " latent codes but --codes gives ",
-                codes.size(), ".");
-  for (double c : codes)
-    CG_USER_CHECK(c >= -1 && c <= 1, "--codes values must lie in [-1, 1], the range the codes were trained on; got ",
-                  c, ".");
+}
+
+// The images this request makes must be what was asked (--n splits evenly over the
+// genres) and must fit in memory; refused before the generator is built.
+void check_request(const cg::gan::ModelConfig& m, bool all) {
   const int K = m.num_genres;
   const bool n_given = app_->get_option("--n")->count() > 0;
   CG_USER_CHECK(!(all && !s.sweep && !s.interpolate && n_given && s.n % K != 0), "--n ", s.n,
@@ -136,6 +130,24 @@ int run_generate() {
                         cg::detail::cat("Generating ", n_images, " images with this model (base_channels ",
                                         m.base_channels, ")"),
                         "ask for fewer images with --n.");
+}
+
+int run_generate() {
+  check_flags();
+  const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(s.ckpt);
+  const auto& genres = ck.config().genres;
+  const cg::gan::ModelConfig& m = ck.config().model;
+  const bool all = s.genre == "all";
+  const int32_t g = all ? -1 : genre_index(genres, s.genre);
+  CG_USER_CHECK(!s.interpolate || !all, "--interpolate draws one genre's code grid: name the genre with --genre.");
+  const std::vector<double> codes = s.codes.empty() ? std::vector<double>{} : parse_codes(s.codes);
+  CG_USER_CHECK(codes.empty() || int(codes.size()) == m.n_codes, "The model has ", m.n_codes, " latent codes but --codes gives ",
+                codes.size(), ".");
+  for (double c : codes)
+    CG_USER_CHECK(c >= -1 && c <= 1, "--codes values must lie in [-1, 1], the range the codes were trained on; got ",
+                  c, ".");
+  check_request(m, all);
+  const int K = m.num_genres;
 
   const cg::Device dev = cg::resolve_device(s.device);
   cg::gan::Generator G(m, dev);

@@ -90,7 +90,7 @@ int info_checkpoint() {
 }
 
 int run_info() {
-  cg::require_regular_file(s.file, "file");
+  cg::require_regular_file(s.file, "Cannot open");
   std::ifstream probe(s.file);
   if (!probe.good()) throw cg::Error("Cannot open " + s.file + ": no such file, or it is not readable.");
   if (starts_with_cgd_magic(s.file)) return info_dataset();

@@ -201,7 +201,7 @@ std::string Dataset::verify_checksums() const {
 Dataset Dataset::open(const std::string& path, bool verify) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  require_regular_file(path, "dataset");
+  require_regular_file(path, "Cannot open the dataset");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   CG_USER_CHECK(fd >= 0, "Cannot open the dataset ", path, ": ", std::strerror(errno), ".");
   struct stat st;

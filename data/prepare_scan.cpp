@@ -187,7 +187,7 @@ void label_by_manifest(ScanResult& r, std::vector<ScanEntry>& found, const std::
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> read_manifest(const std::string& csv_path) {
-  require_regular_file(csv_path, "label manifest");
+  require_regular_file(csv_path, "Cannot read the label manifest");
   std::ifstream in(csv_path);
   CG_USER_CHECK(in.good(), "Cannot read the label manifest ", csv_path, ".");
   std::vector<std::pair<std::string, std::string>> rows;

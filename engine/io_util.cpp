@@ -16,14 +16,12 @@
 
 namespace cg {
 
-void require_regular_file(const std::string& path, const std::string& what) {
+void require_regular_file(const std::string& path, const std::string& lead) {
   struct stat sb {};
-  if (::stat(path.c_str(), &sb) != 0)
-    throw Error(detail::cat("Cannot read the ", what, " ", path, ": ", std::strerror(errno), "."));
-  if (S_ISDIR(sb.st_mode)) throw Error(detail::cat("Cannot read the ", what, " ", path, ": it is a folder, not a file."));
+  if (::stat(path.c_str(), &sb) != 0) throw Error(detail::cat(lead, " ", path, ": ", std::strerror(errno), "."));
+  if (S_ISDIR(sb.st_mode)) throw Error(detail::cat(lead, " ", path, ": it is a directory, not a file."));
   if (!S_ISREG(sb.st_mode))
-    throw Error(detail::cat("Cannot read the ", what, " ", path,
-                            ": it is not a regular file (a FIFO, socket or device); give a file."));
+    throw Error(detail::cat(lead, " ", path, ": it is not a regular file (a FIFO, socket or device); give a file."));
 }
 
 bool valid_utf8(std::string_view s) {

@@ -8,9 +8,10 @@
 
 namespace cg {
 
-// Throws cg::Error ("Cannot read the WHAT PATH: ...") unless path names a regular file
-// (or a symlink to one). Checked with stat(), so a FIFO or device is never opened.
-void require_regular_file(const std::string& path, const std::string& what);
+// Throws cg::Error ("LEAD PATH: why", e.g. lead "Cannot open the dataset") unless path
+// names a regular file (or a symlink to one). Checked with stat(), so a FIFO or device
+// is never opened.
+void require_regular_file(const std::string& path, const std::string& lead);
 
 // True when s is well-formed UTF-8 (no overlong forms, no surrogates).
 bool valid_utf8(std::string_view s);

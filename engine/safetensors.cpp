@@ -344,7 +344,7 @@ SafeTensors parse_source(const std::string& path, ByteSource& src) {
 }  // namespace
 
 SafeTensors load_safetensors(const std::string& path) {
-  require_regular_file(path, "checkpoint");
+  require_regular_file(path, "cannot read checkpoint");
   FileCloser fc;
   fc.f = std::fopen(path.c_str(), "rb");
   if (!fc.f) throw Error("cannot read checkpoint " + path + ": " + std::strerror(errno));

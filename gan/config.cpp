@@ -272,7 +272,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-  require_regular_file(path, "settings file");
+  require_regular_file(path, "Cannot open the settings file");
   std::ifstream in(path);
   CG_USER_CHECK(in.good(), "Cannot open the settings file ", path, ".");
   std::stringstream ss;
