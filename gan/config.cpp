@@ -141,6 +141,7 @@ void get(const nlohmann::json& j, const char* key, T& v) {
   auto it = j.find(key);
   if (it == j.end()) return;
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    CG_USER_CHECK(it->is_number(), "The setting \"", key, "\" has the wrong type (", it->type_name(), ").");
     const bool whole = it->is_number_integer();
     bool fits = false;
     if (it->is_number_unsigned()) {
