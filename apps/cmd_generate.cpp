@@ -97,14 +97,43 @@ void write_separate(const cg::Tensor& images, const std::vector<int32_t>& genre_
   }
 }
 
-int run_generate() {
+// Flags that contradict each other or a bad output path: refused before the checkpoint is read.
+void check_flags() {
   CG_USER_CHECK(!s.output.empty() || !s.separate.empty(), "Say where the images go: -o FILE.png and/or --separate DIR.");
   CG_USER_CHECK(!(s.sweep && s.interpolate), "--sweep and --interpolate are different grids; pass one.");
+  const bool genre_given = app_->get_option("--genre")->count() > 0;
+  CG_USER_CHECK(!(s.sweep && genre_given), "--sweep shows every genre in turn; leave out --genre.");
+  CG_USER_CHECK(!(s.interpolate && !s.codes.empty()),
+                "--interpolate sets the latent codes itself (a grid from -1 to 1); leave out --codes.");
   if (!s.output.empty()) {
     const auto parent = std::filesystem::path(s.output).parent_path();
     CG_USER_CHECK(parent.empty() || std::filesystem::is_directory(parent), "The folder of ", s.output,
                   " does not exist.");
+    CG_USER_CHECK(!std::filesystem::is_directory(s.output), "The output ", s.output,
+                  " is a folder; name a PNG file with -o (or use --separate FOLDER).");
   }
+}
+
+// The images this request makes must be what was asked (--n splits evenly over the
+// genres) and must fit in memory; refused before the generator is built.
+void check_request(const cg::gan::ModelConfig& m, bool all) {
+  const int K = m.num_genres;
+  const bool n_given = app_->get_option("--n")->count() > 0;
+  CG_USER_CHECK(!(all && !s.sweep && !s.interpolate && n_given && s.n % K != 0), "--n ", s.n,
+                " does not split evenly over the ", K, " genres (one row each); pass a multiple of ", K, " such as ",
+                std::max(K, s.n / K * K), " or ", (s.n / K + 1) * K, ", or one genre with --genre.");
+  const int64_t n_images = s.sweep ? int64_t(n_given ? s.n : 8) * K
+                         : s.interpolate ? int64_t(s.steps) * (m.n_codes >= 2 ? s.steps : 1)
+                         : all ? int64_t((s.n + K - 1) / K) * K
+                               : int64_t(s.n);
+  cg::gan::check_memory(cg::gan::sampling_memory_bytes(m, n_images),
+                        cg::detail::cat("Generating ", n_images, " images with this model (base_channels ",
+                                        m.base_channels, ")"),
+                        "ask for fewer images with --n.");
+}
+
+int run_generate() {
+  check_flags();
   const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(s.ckpt);
   const auto& genres = ck.config().genres;
   const cg::gan::ModelConfig& m = ck.config().model;
@@ -114,6 +143,11 @@ int run_generate() {
   const std::vector<double> codes = s.codes.empty() ? std::vector<double>{} : parse_codes(s.codes);
   CG_USER_CHECK(codes.empty() || int(codes.size()) == m.n_codes, "The model has ", m.n_codes, " latent codes but --codes gives ",
                 codes.size(), ".");
+  for (double c : codes)
+    CG_USER_CHECK(c >= -1 && c <= 1, "--codes values must lie in [-1, 1], the range the codes were trained on; got ",
+                  c, ".");
+  check_request(m, all);
+  const int K = m.num_genres;
 
   const cg::Device dev = cg::resolve_device(s.device);
   cg::gan::Generator G(m, dev);
@@ -122,7 +156,6 @@ int run_generate() {
   cg::gan::Latents l;
   int cols = 0;
   std::vector<std::string> row_labels;
-  const int K = m.num_genres;
   if (s.sweep) {
     l = cg::gan::genre_sweep(m, app_->get_option("--n")->count() ? s.n : 8, rng);
     cols = K;

@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "data/dataset.h"
+#include "engine/io_util.h"
 #include "engine/safetensors.h"
 
 namespace covergan {
@@ -63,8 +64,14 @@ int info_checkpoint() {
   for (const auto& [name, t] : st.tensors) elems += t.numel(), bytes += int64_t(t.nbytes());
   std::printf("%s: safetensors, %zu tensors, %lld values (%.1f MB)\n", s.file.c_str(), st.tensors.size(),
               (long long)elems, double(bytes) / 1e6);
-  for (const auto& [name, t] : st.tensors)
+  std::string nonfinite;
+  for (const auto& [name, t] : st.tensors) {
     std::printf("  %-44s %-4s %s\n", name.c_str(), cg::dtype_name(t.dtype()), t.shape().str().c_str());
+    if (const int64_t bad = cg::count_nonfinite(t); bad > 0)
+      nonfinite += (nonfinite.empty() ? "" : ", ") + name + " (" + std::to_string(bad) + ")";
+  }
+  for (const auto& [name, what] : st.unsupported)
+    std::printf("  %-44s %s (a dtype covergan does not read)\n", name.c_str(), what.c_str());
   std::printf("  metadata: %zu keys\n", st.metadata.size());
   for (const auto& [k, v] : st.metadata) {
     if (v.size() <= 60)
@@ -72,10 +79,18 @@ int info_checkpoint() {
     else
       std::printf("    %-24s (%zu characters)\n", k.c_str(), v.size());
   }
+  if (!nonfinite.empty()) {
+    std::printf("  values: NOT all finite\n");
+    std::fprintf(stderr, "covergan: The checkpoint %s holds NaN or infinite values in %s; it cannot be used.\n",
+                 s.file.c_str(), nonfinite.c_str());
+    return 1;
+  }
+  std::printf("  values: all finite\n");
   return 0;
 }
 
 int run_info() {
+  cg::require_regular_file(s.file, "Cannot open");
   std::ifstream probe(s.file);
   if (!probe.good()) throw cg::Error("Cannot open " + s.file + ": no such file, or it is not readable.");
   if (starts_with_cgd_magic(s.file)) return info_dataset();

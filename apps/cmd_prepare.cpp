@@ -74,6 +74,7 @@ cg::data::PrepareOptions to_options() {
   o.dct_scaling = !s.exact_resize;
   o.duplicates_csv = s.duplicates_csv;
   o.skipped_csv = s.skipped_csv;
+  o.handle_signals = true;
   return o;
 }
 

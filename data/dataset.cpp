@@ -14,6 +14,7 @@
 
 #include "data/dataset_format.h"
 #include "engine/check.h"
+#include "engine/io_util.h"
 
 namespace cg::data {
 
@@ -105,6 +106,13 @@ void parse_header(Mapped& d) {
   size_t off = kFixedHeader;
   std::vector<std::string> genres = parse_genres(p, header_bytes, genre_count, f, off);
   CG_USER_CHECK(off == header_bytes - 4, "The dataset ", f, " is corrupt: the genre table does not fill the header.");
+  for (size_t g = 0; g < genres.size(); ++g) {
+    CG_USER_CHECK(valid_utf8(genres[g]), "The dataset ", f, " names genre ", g,
+                  " with bytes that are not UTF-8 text; rebuild it with `covergan prepare` after renaming that folder.");
+    for (size_t h = 0; h < g; ++h)
+      CG_USER_CHECK(genres[h] != genres[g], "The dataset ", f, " names the genre '", genres[g],
+                    "' twice (genres ", h, " and ", g, "); rebuild it with `covergan prepare`.");
+  }
 
   const Layout l = layout(off - kFixedHeader, count, size, channels, block);
   CG_USER_CHECK(get<uint64_t>(p, kOffPixels) == l.pixels_offset && get<uint64_t>(p, kOffLabels) == l.labels_offset &&
@@ -193,6 +201,7 @@ std::string Dataset::verify_checksums() const {
 Dataset Dataset::open(const std::string& path, bool verify) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
+  require_regular_file(path, "Cannot open the dataset");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   CG_USER_CHECK(fd >= 0, "Cannot open the dataset ", path, ": ", std::strerror(errno), ".");
   struct stat st;

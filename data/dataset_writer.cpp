@@ -13,6 +13,7 @@
 #include "data/dataset.h"
 #include "data/dataset_format.h"
 #include "engine/check.h"
+#include "engine/io_util.h"
 
 namespace cg::data {
 
@@ -59,7 +60,8 @@ struct DatasetWriter::Impl {
 
   void write_at(const uint8_t* p, size_t n, uint64_t off) {
     while (n > 0) {
-      const ssize_t r = ::pwrite(fd, p, n, off_t(off));
+      const bool full = injected_write_failure(tmp, n);  // test hook: a full disk
+      const ssize_t r = full ? (errno = ENOSPC, -1) : ::pwrite(fd, p, n, off_t(off));
       if (r < 0 && errno == EINTR) continue;
       CG_USER_CHECK(r > 0, "Cannot write ", tmp, ": ", std::strerror(errno), ".");
       p += r;
@@ -83,6 +85,12 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info) :
   for (const auto& g : info.genres)
     CG_USER_CHECK(!g.empty() && g.size() <= kMaxGenreName && g.find('\0') == std::string::npos, "The genre name '", g,
                   "' must be 1 to ", kMaxGenreName, " bytes.");
+  for (size_t i = 0; i < info.genres.size(); ++i) {
+    CG_USER_CHECK(valid_utf8(info.genres[i]), "The genre name '", info.genres[i],
+                  "' is not UTF-8 text; rename that folder (or fix the manifest) so that it is.");
+    for (size_t j = 0; j < i; ++j)
+      CG_USER_CHECK(info.genres[i] != info.genres[j], "The genre '", info.genres[i], "' is named twice.");
+  }
   p_->path = path;
   p_->tmp = path + ".tmp";
   p_->info = info;

@@ -3,21 +3,62 @@
 // so dedupe decisions and the dataset are the same for any thread count.
 #include "data/prepare.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "data/dataset.h"
 #include "data/fit.h"
+#include "engine/io_util.h"
 
 namespace cg::data {
 
 namespace {
+
+// Ctrl-C / SIGTERM: the first sets a flag the collecting loop checks; the second removes
+// the temporary dataset (unlink is async-signal-safe) and exits at once.
+std::atomic<int> g_stop{0};
+char g_tmp_path[4096];
+
+extern "C" void on_prepare_signal(int sig) {
+  if (g_stop.exchange(sig) != 0) {
+    if (g_tmp_path[0]) ::unlink(g_tmp_path);
+    ::_exit(128 + sig);
+  }
+  const char msg[] = "\ncovergan: stopping; no dataset will be written (Ctrl-C again exits at once)\n";
+  [[maybe_unused]] ssize_t n = ::write(2, msg, sizeof msg - 1);
+}
+
+struct PrepareSignals {
+  bool on;
+  struct sigaction old_int {}, old_term {};
+  PrepareSignals(bool enable, const std::string& tmp) : on(enable) {
+    g_stop = 0;
+    if (!on) return;
+    std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
+    struct sigaction sa {};
+    sa.sa_handler = on_prepare_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int);
+    ::sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~PrepareSignals() {
+    if (!on) return;
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    g_tmp_path[0] = 0;
+  }
+};
 
 struct Slot {
   bool ready = false;
@@ -103,16 +144,39 @@ std::string write_csvs(const std::string& want, const std::string& def, const st
                        const std::vector<std::string>& lines) {
   if (want == "-") return "";
   const std::string path = want.empty() ? def : want;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    CG_USER_CHECK(out.good(), "Cannot write ", tmp, ".");
-    out << header << '\n';
-    for (const auto& l : lines) out << l << '\n';
-    CG_USER_CHECK(out.good(), "Cannot write ", tmp, ".");
-  }
-  CG_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "Cannot rename ", tmp, " to ", path, ".");
+  std::string text = header + "\n";
+  for (const auto& l : lines) text += l + "\n";
+  write_file_atomic(path, text, "the list");
   return path;
+}
+
+std::string path_key(const std::string& p) {
+  std::error_code ec;
+  const std::filesystem::path c = std::filesystem::weakly_canonical(p, ec);
+  return ec ? std::filesystem::absolute(p).lexically_normal().string() : c.string();
+}
+
+// -o, --skipped-csv and --duplicates-csv must not name an input (a source image, the
+// manifest) or each other: prepare never replaces what it reads.
+void check_no_overwrite(const PrepareOptions& opt, const std::vector<ScanEntry>& entries) {
+  std::vector<std::pair<std::string, std::string>> outs{{"-o", opt.output}};
+  if (opt.skipped_csv != "-")
+    outs.emplace_back("--skipped-csv", opt.skipped_csv.empty() ? opt.output + ".skipped.csv" : opt.skipped_csv);
+  if (opt.duplicates_csv != "-" && opt.dedupe != DedupeMode::off)
+    outs.emplace_back("--duplicates-csv",
+                      opt.duplicates_csv.empty() ? opt.output + ".duplicates.csv" : opt.duplicates_csv);
+  std::map<std::string, std::string> inputs;
+  for (const auto& e : entries) inputs.emplace(path_key(e.path), "the source image " + e.path);
+  if (opt.labels == LabelSource::csv) inputs.emplace(path_key(opt.labels_csv), "the label manifest " + opt.labels_csv);
+  std::map<std::string, std::string> seen;
+  for (const auto& [flag, path] : outs) {
+    const std::string k = path_key(path);
+    auto in = inputs.find(k);
+    CG_USER_CHECK(in == inputs.end(), "The output ", path, " (", flag, ") is ", in->second,
+                  "; prepare never overwrites its inputs: choose another path.");
+    auto [it, fresh] = seen.emplace(k, flag);
+    CG_USER_CHECK(fresh, flag, " and ", it->second, " both name ", path, "; give them different paths.");
+  }
 }
 
 [[noreturn]] void fail_empty(const PrepareOptions& opt, const PrepareReport& rep) {
@@ -214,7 +278,15 @@ struct Collector {
   }
 };
 
-void write_lists(const PrepareOptions& opt, PrepareReport& rep) {
+// only_named: write only the lists the user named (--skipped-csv, --duplicates-csv), not
+// the defaults beside OUTPUT, which may belong to an older, good dataset.
+void write_lists(const PrepareOptions& opt, PrepareReport& rep, bool only_named) {
+  if (only_named) {
+    PrepareOptions named = opt;
+    if (named.skipped_csv.empty()) named.skipped_csv = "-";
+    if (named.duplicates_csv.empty()) named.duplicates_csv = "-";
+    return write_lists(named, rep, false);
+  }
   std::vector<std::string> lines;
   for (const auto& s : rep.skipped)
     lines.push_back(csv_field(s.path) + "," + skip_kind_name(s.kind) + "," + csv_field(s.reason));
@@ -248,6 +320,8 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
   DatasetInfo info;
   info.size = opt.size;
   if (opt.labels != LabelSource::none) info.genres = scan.genres;
+  check_no_overwrite(opt, scan.entries);
+  PrepareSignals signals(opt.handle_signals, opt.output + ".tmp");
   std::unique_ptr<DatasetWriter> writer;  // created first: a bad output path fails before any decoding
   if (!entries.empty()) writer = std::make_unique<DatasetWriter>(opt.output, info);
   Collector col(entries, rep, writer.get(), info.labeled(), opt);
@@ -255,6 +329,8 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
     DecodePool pool(entries, opt, rep.threads);
     double last = -1e9;
     for (int64_t i = 0; i < int64_t(entries.size()); ++i) {
+      CG_USER_CHECK(g_stop == 0, "Interrupted after ", i, " of ", entries.size(), " files; no dataset was written (",
+                    opt.output, " is untouched).");
       col.take(i, pool.take(i));
       if (opt.progress && elapsed() - last >= opt.progress_interval) {
         last = elapsed();
@@ -266,9 +342,12 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
   if (opt.progress) opt.progress(col.progress(int64_t(entries.size()), elapsed()));
   for (size_t g = 0; g < rep.genres.size(); ++g)
     if (rep.per_genre[g] < opt.min_per_genre) rep.small_genres.push_back(rep.genres[g]);
-  write_lists(opt, rep);
-  if (rep.images == 0) fail_empty(opt, rep);  // the writer's destructor removes the temporary file
+  if (rep.images == 0) {  // the writer's destructor removes the temporary file
+    write_lists(opt, rep, /*only_named=*/true);
+    fail_empty(opt, rep);
+  }
   writer->finish();
+  write_lists(opt, rep, /*only_named=*/false);  // after the commit: a failed run keeps an older dataset's lists
   rep.seconds = elapsed();
   return rep;
 }

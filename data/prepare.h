@@ -37,6 +37,9 @@ struct PrepareOptions {
   // Called on the calling thread about every progress_interval seconds, and once at the end.
   std::function<void(const PrepareProgress&)> progress;
   double progress_interval = 0.5;
+  // SIGINT/SIGTERM stop the run cleanly (no OUTPUT.tmp left, nothing replaced); a second
+  // one removes the temporary file and exits at once. The command line turns this on.
+  bool handle_signals = false;
 };
 
 struct SkippedFile {
@@ -72,8 +75,10 @@ class EmptyDatasetError : public Error {
   PrepareReport report;
 };
 
-// Throws cg::Error (one sentence) for bad options or a missing source, and
-// EmptyDatasetError when no usable image was found.
+// Throws cg::Error (one sentence) for bad options, a missing source, an output that
+// would overwrite an input, or an interruption, and EmptyDatasetError when no usable
+// image was found. The .skipped.csv and .duplicates.csv lists are written only after
+// the dataset is committed, so a failed run never replaces those of an older dataset.
 PrepareReport prepare_dataset(const PrepareOptions& opt);
 
 // Internal pieces, exposed for tests.

@@ -3,6 +3,7 @@
 // (names starting with '.') are ignored; everything else is either queued for
 // decoding or reported as skipped.
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,6 +11,7 @@
 #include <system_error>
 
 #include "data/prepare.h"
+#include "engine/io_util.h"
 
 namespace cg::data {
 
@@ -59,6 +61,29 @@ std::string abs_key(const fs::path& p) {
   return (ec ? p : a).lexically_normal().generic_string();
 }
 
+// A relative path without ./ segments ("./rock/a.jpg" -> "rock/a.jpg"); "" when empty.
+std::string rel_key(const fs::path& p) {
+  if (p.empty()) return "";
+  std::string k = p.lexically_normal().generic_string();
+  while (k.rfind("./", 0) == 0) k = k.substr(2);
+  return k == "." ? "" : k;
+}
+
+// Bytes that are not printable ASCII as \xNN, so a message shows what a bad name holds.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += char(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02X", c);
+      out += b;
+    }
+  }
+  return out;
+}
+
 // Every regular, non-hidden file under root (or root itself when it is a file).
 void walk(const fs::path& root, std::vector<ScanEntry>& out, std::vector<SkippedFile>& skipped) {
   std::error_code ec;
@@ -96,6 +121,9 @@ void label_by_folder(ScanResult& r, std::vector<ScanEntry>& found) {
     if (slash != std::string::npos) names.insert(e.rel.substr(0, slash));
   }
   r.genres.assign(names.begin(), names.end());
+  for (const auto& g : r.genres)
+    CG_USER_CHECK(valid_utf8(g), "The genre folder '", printable(g),
+                  "' has a name that is not UTF-8 text; rename it (genre names are stored as text).");
   for (auto& e : found) {
     const auto slash = e.rel.find('/');
     if (slash == std::string::npos) {
@@ -108,25 +136,28 @@ void label_by_folder(ScanResult& r, std::vector<ScanEntry>& found) {
   }
 }
 
+// A row matches a file by its path relative to its source, its path from the current
+// folder, or its path from the manifest's folder (./ and ../ allowed in each). Two rows
+// giving one file different genres are an error; genres only named by rows that match
+// no file are not classes.
 void label_by_manifest(ScanResult& r, std::vector<ScanEntry>& found, const std::string& csv) {
   const auto rows = read_manifest(csv);
   const fs::path csv_dir = fs::path(csv).parent_path();
-  std::set<std::string> names;
-  for (const auto& row : rows) names.insert(row.second);
-  r.genres.assign(names.begin(), names.end());
-  // A row matches a file by its path relative to its source, its path from the current
-  // folder, or its path from the manifest's folder.
-  std::map<std::string, std::pair<int32_t, size_t>> key_to_row;
+  std::map<std::string, size_t> key_to_row;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const int32_t g = int32_t(std::lower_bound(r.genres.begin(), r.genres.end(), rows[i].second) - r.genres.begin());
     const fs::path p(rows[i].first);
-    for (const std::string& k : {p.lexically_normal().generic_string(), abs_key(p), abs_key(csv_dir / p)})
-      key_to_row.emplace(k, std::make_pair(g, i));
+    for (const std::string& k : {rel_key(p), abs_key(p), abs_key(csv_dir / p)}) {
+      auto [it, fresh] = key_to_row.emplace(k, i);
+      CG_USER_CHECK(fresh || rows[it->second].second == rows[i].second, "The manifest ", csv, " gives ",
+                    rows[i].first, " two genres ('", rows[it->second].second, "' and '", rows[i].second,
+                    "'); keep one row per image.");
+    }
   }
   std::vector<char> used(rows.size(), 0);
+  std::vector<std::pair<ScanEntry, size_t>> hits;
   for (auto& e : found) {
-    const std::pair<int32_t, size_t>* hit = nullptr;
-    for (const std::string& k : {e.rel, abs_key(e.path)}) {
+    const size_t* hit = nullptr;
+    for (const std::string& k : {rel_key(e.rel), abs_key(e.path)}) {
       auto it = key_to_row.find(k);
       if (!k.empty() && it != key_to_row.end()) {
         hit = &it->second;
@@ -137,8 +168,16 @@ void label_by_manifest(ScanResult& r, std::vector<ScanEntry>& found, const std::
       r.skipped.push_back({e.path, SkipKind::unlabeled, "no label: not listed in the manifest " + csv});
       continue;
     }
-    e.label = hit->first;
-    used[hit->second] = 1;
+    used[*hit] = 1;
+    hits.emplace_back(e, *hit);
+  }
+  std::set<std::string> names;
+  for (const auto& [e, row] : hits) names.insert(rows[row].second);
+  r.genres.assign(names.begin(), names.end());
+  for (const auto& g : r.genres)
+    CG_USER_CHECK(valid_utf8(g), "The manifest ", csv, " names a genre that is not UTF-8 text ('", printable(g), "').");
+  for (auto& [e, row] : hits) {
+    e.label = int32_t(std::lower_bound(r.genres.begin(), r.genres.end(), rows[row].second) - r.genres.begin());
     r.entries.push_back(e);
   }
   for (size_t i = 0; i < rows.size(); ++i)
@@ -148,6 +187,7 @@ void label_by_manifest(ScanResult& r, std::vector<ScanEntry>& found, const std::
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> read_manifest(const std::string& csv_path) {
+  require_regular_file(csv_path, "Cannot read the label manifest");
   std::ifstream in(csv_path);
   CG_USER_CHECK(in.good(), "Cannot read the label manifest ", csv_path, ".");
   std::vector<std::pair<std::string, std::string>> rows;
@@ -155,6 +195,7 @@ std::vector<std::pair<std::string, std::string>> read_manifest(const std::string
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line = line.substr(3);  // a UTF-8 byte-order mark
     const std::string t = trim(line);
     if (t.empty() || t[0] == '#') continue;
     auto f = split_csv_line(t);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +16,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "engine/io_util.h"
 
 namespace cg {
 
@@ -41,6 +44,16 @@ bool parse_dtype(const std::string& s, DType& out) {
       return true;
     }
   return false;
+}
+
+// Element size of a valid safetensors dtype that covergan does not hold in a Tensor; 0 if s is none.
+size_t other_dtype_size(const std::string& s) {
+  static const std::pair<const char*, size_t> kOthers[] = {
+      {"BOOL", 1}, {"I8", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}, {"I16", 2}, {"U16", 2}, {"F16", 2},
+      {"BF16", 2}, {"U32", 4}, {"I64", 8}, {"U64", 8}};
+  for (const auto& [name, size] : kOthers)
+    if (s == name) return size;
+  return 0;
 }
 
 struct FileCloser {
@@ -112,6 +125,7 @@ struct Entry {
   DType dtype;
   Shape shape;
   uint64_t begin, end;
+  std::string other;  // non-empty: a valid dtype covergan does not hold (the bytes are skipped)
 };
 
 [[noreturn]] void corrupt(const std::string& path, const std::string& why) {
@@ -133,13 +147,20 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
     if (k != "dtype" && k != "shape" && k != "data_offsets") corrupt(path, tn + " has an unknown field '" + k + "'");
   if (!v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
     corrupt(path, tn + " lacks dtype, shape or data_offsets");
-  Entry e{name, DType::f32, Shape(), 0, 0};
+  Entry e{name, DType::f32, Shape(), 0, 0, ""};
   if (!v["dtype"].is_string()) corrupt(path, tn + " has a dtype that is not a string");
   const std::string ds = v["dtype"].get<std::string>();
-  if (!parse_dtype(ds, e.dtype))
-    corrupt(path, tn + " has dtype " + ds + ", which covergan does not read (F32, F64, I32, U8)");
+  size_t elem = 0;
+  if (parse_dtype(ds, e.dtype))
+    elem = dtype_size(e.dtype);
+  else if ((elem = other_dtype_size(ds)) > 0)
+    e.other = ds;
+  else
+    corrupt(path, tn + " has dtype " + ds + ", which is not a safetensors dtype");
   const nlohmann::json& sh = v["shape"];
-  if (!sh.is_array() || sh.size() > 4) corrupt(path, tn + " needs a shape of at most 4 dimensions, got " + sh.dump());
+  if (!e.other.empty() && (!sh.is_array() || sh.size() > 8)) corrupt(path, tn + " has a bad shape " + sh.dump());
+  if (e.other.empty() && (!sh.is_array() || sh.size() > 4))
+    corrupt(path, tn + " needs a shape of at most 4 dimensions, got " + sh.dump());
   std::vector<int64_t> dims;
   uint64_t numel = 1;
   for (const auto& d : sh) {
@@ -148,15 +169,16 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
       corrupt(path, tn + " has an impossibly large shape " + sh.dump());
     dims.push_back(static_cast<int64_t>(x));
   }
-  e.shape = Shape::of(dims);
+  if (e.other.empty()) e.shape = Shape::of(dims);
+  if (!e.other.empty()) e.other += " " + sh.dump();
   const nlohmann::json& off = v["data_offsets"];
   if (!off.is_array() || off.size() != 2) corrupt(path, tn + " needs data_offsets [begin, end], got " + off.dump());
   e.begin = get_u64(path, tn + "'s data offset", off[0]);
   e.end = get_u64(path, tn + "'s data offset", off[1]);
   if (e.end < e.begin) corrupt(path, tn + " has data_offsets " + off.dump() + " that end before they begin");
-  const uint64_t want = numel * dtype_size(e.dtype);
+  const uint64_t want = numel * elem;
   if (e.end - e.begin != want)
-    corrupt(path, tn + " (" + ds + " " + e.shape.str() + ") needs " + std::to_string(want) +
+    corrupt(path, tn + " (" + ds + " " + sh.dump() + ") needs " + std::to_string(want) +
                       " bytes but its data_offsets " + off.dump() + " span " + std::to_string(e.end - e.begin));
   return e;
 }
@@ -238,10 +260,18 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   if (!fc.f) write_fail(path, tmp, "cannot create " + tmp + " (" + std::strerror(errno) + ")");
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
-  bool ok = std::fwrite(len, 1, 8, fc.f) == 8 && std::fwrite(header.data(), 1, header.size(), fc.f) == header.size();
+  // put: fwrite, or ENOSPC from the test hook that simulates a full disk.
+  auto put = [&](const void* p, size_t n) {
+    if (injected_write_failure(tmp, n)) {
+      errno = ENOSPC;
+      return false;
+    }
+    return std::fwrite(p, 1, n, fc.f) == n;
+  };
+  bool ok = put(len, 8) && put(header.data(), header.size());
   for (size_t k : order) {
     const Tensor& t = host[k].second;
-    if (ok && t.nbytes() > 0) ok = std::fwrite(t.raw(), 1, t.nbytes(), fc.f) == t.nbytes();
+    if (ok && t.nbytes() > 0) ok = put(t.raw(), t.nbytes());
   }
   if (!ok || std::fflush(fc.f) != 0 || ::fsync(::fileno(fc.f)) != 0)
     write_fail(path, tmp, "writing " + tmp + " failed (" + std::strerror(errno) + ")");
@@ -253,17 +283,38 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   fsync_dir_of(path);
 }
 
-SafeTensors load_safetensors(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error("cannot read checkpoint " + path + ": it is a directory");
-  FileCloser fc;
-  fc.f = std::fopen(path.c_str(), "rb");
-  if (!fc.f) throw Error("cannot read checkpoint " + path + ": " + std::strerror(errno));
-  const uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw Error("cannot read checkpoint " + path + ": " + ec.message());
+namespace {
+
+// Where the bytes come from: a file read sequentially, or a buffer in memory.
+struct ByteSource {
+  FILE* f = nullptr;
+  const uint8_t* mem = nullptr;
+  uint64_t size = 0, pos = 0;
+  bool read(void* dst, uint64_t n) {
+    if (n > size - pos) return false;
+    if (mem) {
+      std::memcpy(dst, mem + pos, n);
+    } else if (n > 0 && std::fread(dst, 1, n, f) != n) {
+      return false;
+    }
+    pos += n;
+    return true;
+  }
+  bool skip(uint64_t n) {
+    if (n > size - pos) return false;
+    if (!mem && n > 0 && std::fseek(f, long(n), SEEK_CUR) != 0) return false;
+    pos += n;
+    return true;
+  }
+};
+
+SafeTensors parse_source(const std::string& path, ByteSource& src) {
+  const uint64_t size = src.size;
   if (size < 8) truncated(path, "it has " + std::to_string(size) + " bytes, fewer than the 8-byte header length");
   uint8_t len[8];
-  if (std::fread(len, 1, 8, fc.f) != 8) truncated(path, "reading its header length failed");
+  if (!src.read(len, 8)) truncated(path, "reading its header length failed");
+  if (len[0] == 0x89 && len[1] == 'C' && len[2] == 'G' && len[3] == 'D')
+    throw Error("The file " + path + " is a covergan dataset (.cgd), not a checkpoint (.safetensors).");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
   if (n > kMaxHeader) corrupt(path, "its header length " + std::to_string(n) + " is over the 100 MiB limit");
@@ -271,19 +322,63 @@ SafeTensors load_safetensors(const std::string& path) {
     truncated(path, "its header length says " + std::to_string(n) + " bytes but only " + std::to_string(size - 8) +
                         " follow");
   std::string text(n, '\0');
-  if (n > 0 && std::fread(text.data(), 1, n, fc.f) != n) truncated(path, "reading its header failed");
+  if (n > 0 && !src.read(text.data(), n)) truncated(path, "reading its header failed");
   SafeTensors out;
   std::vector<Entry> entries = parse_entries(path, parse_header_json(path, text), out);
   check_layout(path, entries, size - 8 - n);
   for (const Entry& e : entries) {  // sorted by offset: one sequential read
+    const uint64_t bytes = e.end - e.begin;
+    if (!e.other.empty()) {
+      if (!src.skip(bytes)) truncated(path, "skipping tensor '" + e.name + "' failed");
+      out.unsupported.emplace(e.name, e.other);
+      continue;
+    }
     Tensor t = Tensor::empty(e.shape, e.dtype, Device::cpu);
-    const size_t bytes = static_cast<size_t>(e.end - e.begin);
-    if (bytes > 0 && std::fread(t.raw(), 1, bytes, fc.f) != bytes)
-      truncated(path, "reading tensor '" + e.name + "' failed");
+    if (bytes > 0 && !src.read(t.raw(), bytes)) truncated(path, "reading tensor '" + e.name + "' failed");
     t.set_name(e.name);
     out.tensors.emplace(e.name, t);
   }
   return out;
+}
+
+}  // namespace
+
+SafeTensors load_safetensors(const std::string& path) {
+  require_regular_file(path, "cannot read checkpoint");
+  FileCloser fc;
+  fc.f = std::fopen(path.c_str(), "rb");
+  if (!fc.f) throw Error("cannot read checkpoint " + path + ": " + std::strerror(errno));
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error("cannot read checkpoint " + path + ": " + ec.message());
+  ByteSource src;
+  src.f = fc.f;
+  src.size = size;
+  return parse_source(path, src);
+}
+
+SafeTensors parse_safetensors(const uint8_t* data, size_t n, const std::string& name) {
+  ByteSource src;
+  src.mem = data;
+  src.size = n;
+  return parse_source(name, src);
+}
+
+int64_t count_nonfinite(const Tensor& t, int64_t* first_bad) {
+  if (!t.defined() || (t.dtype() != DType::f32 && t.dtype() != DType::f64)) return 0;
+  const Tensor h = t.device() == Device::cpu ? t : t.to(Device::cpu);
+  int64_t bad = 0;
+  auto scan = [&](auto* p) {
+    for (int64_t i = 0; i < h.numel(); ++i)
+      if (!std::isfinite(p[i])) {
+        if (bad++ == 0 && first_bad) *first_bad = i;
+      }
+  };
+  if (h.dtype() == DType::f32)
+    scan(h.data<float>());
+  else
+    scan(h.data<double>());
+  return bad;
 }
 
 }  // namespace cg

@@ -32,6 +32,20 @@ uint64_t meta_u64(const std::map<std::string, std::string>& m, const std::string
                           ")."));
 }
 
+// Throws one sentence when a floating-point tensor holds NaN or infinity (what: "The checkpoint X holds").
+void check_finite(const std::string& what, const std::string& name, const Tensor& t, const std::string& advice) {
+  int64_t first = 0;
+  const int64_t bad = count_nonfinite(t, &first);
+  CG_USER_CHECK(bad == 0, what, " ", bad, " non-finite value", bad == 1 ? "" : "s", " (NaN or infinity) in ", name,
+                " (the first at element ", first, "); ", advice);
+}
+
+// PyTorch's BatchNorm counter: an I64 scalar that covergan has no use for.
+bool ignorable(const std::string& name) {
+  const std::string suf = ".num_batches_tracked";
+  return name.size() > suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0;
+}
+
 std::string join(const std::vector<std::string>& xs) {
   std::string s;
   for (const auto& x : xs) s += (s.empty() ? "" : ", ") + x;
@@ -73,13 +87,23 @@ void save_checkpoint(const std::string& path, const TrainConfig& cfg, Generator&
       {"adam_D_steps", std::to_string(st.adam_d_steps)},
       {"param_align", std::to_string(ParamStore::kAlign)},
   };
+  for (const auto& [name, t] : ts)
+    check_finite("Refusing to write the checkpoint " + path + ": training produced", name, t,
+                 "the previous checkpoints are kept. Lower the learning rates or check the data.");
   save_safetensors(path, ts, meta);
 }
 
-Checkpoint Checkpoint::load(const std::string& path) {
+Checkpoint Checkpoint::load(const std::string& path) { return from_safetensors(path, load_safetensors(path)); }
+
+Checkpoint Checkpoint::from_safetensors(const std::string& path, SafeTensors file) {
   Checkpoint c;
   c.path_ = path;
-  c.st_file_ = load_safetensors(path);
+  c.st_file_ = std::move(file);
+  std::string unsupported;
+  for (const auto& [name, what] : c.st_file_.unsupported)
+    if (!ignorable(name)) unsupported += (unsupported.empty() ? "" : ", ") + name + " (" + what + ")";
+  CG_USER_CHECK(unsupported.empty(), "The checkpoint ", path, " holds tensors in dtypes covergan does not read: ",
+                unsupported, "; convert them to F32.");
   const auto& m = c.st_file_.metadata;
   auto fmt = m.find("format");
   CG_USER_CHECK(fmt != m.end() && fmt->second == kCheckpointFormat, "The file ", path,
@@ -114,6 +138,17 @@ Checkpoint Checkpoint::load(const std::string& path) {
                     st.adam_d_steps >= 0,
                 "The checkpoint ", path, " has a negative training position.");
   CG_USER_CHECK(c.st_file_.tensors.count("G.fc.weight"), "The checkpoint ", path, " holds no generator weights.");
+  {  // the model's size must match the stored weights before anyone allocates a model of that config
+    const ModelConfig& mc = c.cfg_.model;
+    const Tensor& fc = c.st_file_.tensors.at("G.fc.weight");
+    CG_USER_CHECK(fc.ndim() == 2 && fc.dim(0) == mc.top_channels() * 16 && fc.dim(1) == mc.z_dim, "The checkpoint ",
+                  path, " does not fit its own config: G.fc.weight is ", fc.shape().str(), " but base_channels ",
+                  mc.base_channels, " at ", mc.image_size, "x", mc.image_size, " needs (", mc.top_channels() * 16,
+                  ",", mc.z_dim, ").");
+  }
+  for (const auto& [name, t] : c.st_file_.tensors)
+    check_finite("The checkpoint " + path + " holds", name, t,
+                 "it cannot be used. Resume from or generate with an earlier checkpoint.");
   return c;
 }
 

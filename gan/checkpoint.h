@@ -27,7 +27,8 @@ struct TrainState {
 };
 
 // Writes G, D (when given), the optimisers (when given) and the state; atomically
-// (temporary file, flush, rename).
+// (temporary file, flush, rename). Refuses (cg::Error, nothing written) when any
+// weight, buffer or Adam moment holds a NaN or infinity.
 void save_checkpoint(const std::string& path, const TrainConfig& cfg, Generator& G, Discriminator* D,
                      Adam* opt_g, Adam* opt_d, const TrainState& st);
 
@@ -35,6 +36,8 @@ class Checkpoint {
  public:
   // Reads and validates the file and its metadata; one sentence naming the file on error.
   static Checkpoint load(const std::string& path);
+  // The same checks over a file already parsed (fuzzing, tests); path names it in messages.
+  static Checkpoint from_safetensors(const std::string& path, SafeTensors file);
 
   const TrainConfig& config() const { return cfg_; }
   const TrainState& state() const { return st_; }

@@ -2,12 +2,16 @@
 #include "gan/config.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <functional>
+#include <limits>
+#include <type_traits>
 #include <map>
 #include <sstream>
 
 #include "engine/check.h"
+#include "engine/io_util.h"
 
 namespace cg::gan {
 
@@ -33,6 +37,70 @@ void ModelConfig::validate() const {
   CG_USER_CHECK(leaky_slope >= 0 && leaky_slope < 1, "leaky_slope must be in [0, 1), got ", leaky_slope, ".");
   CG_USER_CHECK(bn_momentum > 0 && bn_momentum <= 1, "bn_momentum must be in (0, 1], got ", bn_momentum, ".");
   CG_USER_CHECK(bn_eps > 0, "bn_eps must be positive, got ", bn_eps, ".");
+}
+
+int64_t ModelConfig::generator_params() const {
+  const int L = n_layers();
+  const int64_t c0 = top_channels();
+  int64_t n = int64_t(z_dim) * c0 * 16 + 2 * c0;  // fc (no bias), bn0
+  for (int i = 0; i < L; ++i) {
+    const int64_t in = c0 >> i, out = i + 1 < L ? in / 2 : 3;
+    n += in * out * 16 + (i + 1 == L ? out : 2 * out);  // deconv, then bn (or the last deconv's bias)
+  }
+  return n;
+}
+
+int64_t ModelConfig::discriminator_params() const {
+  const int L = n_layers();
+  int64_t n = 0;
+  for (int i = 0; i < L; ++i) {
+    const int64_t in = i == 0 ? 3 : int64_t(base_channels) << (i - 1), out = int64_t(base_channels) << i;
+    n += in * out * 16 + (i == 0 ? out : 2 * out);  // conv1 has a bias, the others a BatchNorm
+  }
+  const int64_t feat = top_channels() * 16;
+  return n + (feat + 1) * (1 + num_genres + n_codes);
+}
+
+int64_t ModelConfig::activations_per_image() const {
+  const int L = n_layers();
+  int64_t n = top_channels() * 16;
+  for (int i = 0; i < L; ++i) {
+    const int64_t side = int64_t(8) << i, g_out = i + 1 < L ? top_channels() >> (i + 1) : 3;
+    const int64_t d_out = int64_t(base_channels) << i, d_side = image_size >> (i + 1);
+    n += g_out * side * side + d_out * d_side * d_side;
+  }
+  return n;
+}
+
+double training_memory_bytes(const ModelConfig& m, int batch) {
+  // Weights, gradients and two Adam moments, plus layer workspaces and the host copies
+  // a checkpoint write makes: measured at about 7 values per parameter (base 512: 18.6M
+  // parameters, 511 MB peak), so 8. Each layer output is kept with its pre-activation
+  // copy and gradient, for real and fake batches: about 6 copies.
+  const double params = double(m.generator_params() + m.discriminator_params());
+  return 4.0 * (8.0 * params + 6.0 * double(batch) * double(m.activations_per_image()));
+}
+
+double sampling_memory_bytes(const ModelConfig& m, int64_t n) {
+  return 4.0 * (double(m.generator_params()) + 3.0 * double(n) * double(m.activations_per_image()));
+}
+
+double available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  double kb = 0;
+  while (std::getline(in, line))
+    if (std::sscanf(line.c_str(), "MemAvailable: %lf kB", &kb) == 1) return kb * 1024.0;
+  return 0;
+}
+
+void check_memory(double need, const std::string& what, const std::string& advice) {
+  const double have = available_memory_bytes();
+  if (have <= 0 || need <= have) return;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, " needs about %.1f GB of memory but only %.1f GB is available; ", need / 1e9,
+                have / 1e9);
+  throw Error(what + buf + advice);
 }
 
 void TrainConfig::validate() const {
@@ -67,10 +135,30 @@ nlohmann::json to_json(const ModelConfig& m) {
 namespace {
 
 // Reads j[key] into v when present; a wrong type becomes one sentence.
+// Integers must be JSON integers in range: {"batch": 16.7} or {"seed": -3} is an error, never coerced.
 template <class T>
 void get(const nlohmann::json& j, const char* key, T& v) {
   auto it = j.find(key);
   if (it == j.end()) return;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    CG_USER_CHECK(it->is_number(), "The setting \"", key, "\" has the wrong type (", it->type_name(), ").");
+    const bool whole = it->is_number_integer();
+    bool fits = false;
+    if (it->is_number_unsigned()) {
+      fits = it->get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+    } else if (whole) {
+      const int64_t x = it->get<int64_t>();
+      if constexpr (std::is_signed_v<T>)
+        fits = x >= int64_t(std::numeric_limits<T>::min()) && x <= int64_t(std::numeric_limits<T>::max());
+      else
+        fits = x >= 0;  // a negative value parsed as signed; positive ones arrive as unsigned
+    }
+    CG_USER_CHECK(whole, "The setting \"", key, "\" must be a whole number, got ", it->dump(), ".");
+    CG_USER_CHECK(fits, "The setting \"", key, "\" is out of range (", it->dump(), ")",
+                  std::is_signed_v<T> ? "." : "; it cannot be negative.");
+    v = it->get<T>();
+    return;
+  }
   try {
     v = it->get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -185,6 +273,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
+  require_regular_file(path, "Cannot open the settings file");
   std::ifstream in(path);
   CG_USER_CHECK(in.good(), "Cannot open the settings file ", path, ".");
   std::stringstream ss;

@@ -26,7 +26,23 @@ struct ModelConfig {
   int64_t top_channels() const;
   void validate() const;  // throws cg::Error with one sentence
   bool operator==(const ModelConfig&) const = default;
+
+  // Trainable parameters of G and D, counted from the shapes (no allocation), so a
+  // model too big for the machine is refused before any memory is taken.
+  int64_t generator_params() const;
+  int64_t discriminator_params() const;
+  // Values one image occupies in the layer outputs of one G and one D forward pass.
+  int64_t activations_per_image() const;
 };
+
+// Rough bytes a training run (weights, gradients, Adam moments, a batch's activations
+// and their gradients) or a sampling pass of n images needs, in f32.
+double training_memory_bytes(const ModelConfig& m, int batch);
+double sampling_memory_bytes(const ModelConfig& m, int64_t n);
+// Memory the system can still give this process (MemAvailable), in bytes; 0 if unknown.
+double available_memory_bytes();
+// Throws one sentence when need exceeds what is available (what: "Training this model").
+void check_memory(double need, const std::string& what, const std::string& advice);
 
 // One phase's Adam learning rates.
 struct PhaseLr {

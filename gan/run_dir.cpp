@@ -1,7 +1,11 @@
 // Run folder management and the metrics log (see run_dir.h).
 #include "gan/run_dir.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +13,8 @@
 namespace cg::gan {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr size_t kColumns = 19;  // MetricsLog::header()
 
 // "step_00001234.safetensors" -> 1234; -1 for anything else.
 int64_t step_of(const std::string& name) {
@@ -57,6 +63,18 @@ void RunDir::prepare_fresh(bool force) const {
       }
   }
   for (const char* d : {"", "/checkpoints", "/samples"}) {
+    fs::create_directories(root_ + d, ec);
+    CG_USER_CHECK(fs::is_directory(root_ + d), "Cannot create the folder ", root_ + d, ": ", ec.message(), ".");
+  }
+}
+
+void RunDir::prepare_resume() const {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path("checkpoints"), ec))
+    if (e.path().extension() == ".tmp" && e.path().filename().string().rfind("step_", 0) == 0) fs::remove(e.path(), ec);
+  for (const char* f : {"metrics.csv.tmp", "config.json.tmp", "checkpoints/pretrained.safetensors.tmp"})
+    fs::remove(path(f), ec);
+  for (const char* d : {"/checkpoints", "/samples"}) {
     fs::create_directories(root_ + d, ec);
     CG_USER_CHECK(fs::is_directory(root_ + d), "Cannot create the folder ", root_ + d, ": ", ec.message(), ".");
   }
@@ -113,16 +131,17 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
         first = false;
         continue;  // the header is rewritten below
       }
+      if (in.eof()) break;  // no newline: a row cut short by a kill
       std::istringstream row(line);
       std::string cell;
       std::vector<std::string> cells;
       while (std::getline(row, cell, ',')) cells.push_back(cell);
-      if (cells.size() < 12) continue;
+      if (cells.size() != kColumns) break;  // a torn row: it and everything after it are redone
       int64_t step = -1;
       try {
         step = std::stoll(cells[0]);
       } catch (const std::exception&) {
-        continue;
+        break;
       }
       if (step > resume_step) break;  // rows from after the checkpoint: that work is redone
       keep.push_back(line);
@@ -133,7 +152,7 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
   }
   const std::string tmp = path + ".tmp";
   f_ = std::fopen(tmp.c_str(), "w");
-  CG_USER_CHECK(f_ != nullptr, "Cannot write ", tmp, ".");
+  CG_USER_CHECK(f_ != nullptr, "Cannot write ", tmp, ": ", std::strerror(errno), ".");
   std::fprintf(f_, "%s\n", header());
   for (const auto& l : keep) std::fprintf(f_, "%s\n", l.c_str());
   std::fflush(f_);
@@ -158,5 +177,10 @@ void MetricsLog::append(int64_t step, const std::string& phase, int64_t epoch, c
 }
 
 void MetricsLog::flush() { std::fflush(f_); }
+
+void MetricsLog::commit() {
+  CG_USER_CHECK(std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0, "Cannot write ", path_, ": ",
+                std::strerror(errno), ".");
+}
 
 }  // namespace cg::gan

@@ -23,6 +23,9 @@ class RunDir {
   // A fresh run: check_fresh, then with force removes the old run's own files (never
   // anything else), and creates the folder layout.
   void prepare_fresh(bool force) const;
+  // Before a resumed run: removes the temporary files a killed run left (checkpoints/*.tmp,
+  // metrics.csv.tmp, config.json.tmp) and recreates checkpoints/ and samples/ if deleted.
+  void prepare_resume() const;
   // Checkpoints in checkpoints/ as (step, path), ascending by step.
   std::vector<std::pair<int64_t, std::string>> checkpoints() const;
   std::string latest_checkpoint() const;  // "" when none
@@ -35,12 +38,14 @@ class RunDir {
   std::string root_;
 };
 
-// One row per iteration; the file is flushed at every progress report.
+// One row per iteration; the file is flushed at every progress report and committed
+// (flushed and fsynced) before every checkpoint, so a checkpoint never covers a step
+// whose row is not on disk.
 class MetricsLog {
  public:
   static const char* header();
-  // Opens RUN/metrics.csv; resume_step >= 0 keeps only the rows up to that step
-  // (and fills history with them), else starts a new file.
+  // Opens RUN/metrics.csv; resume_step >= 0 keeps only the complete rows up to that
+  // step (and fills history with them), else starts a new file.
   MetricsLog(const std::string& path, int64_t resume_step);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
@@ -48,6 +53,7 @@ class MetricsLog {
   void append(int64_t step, const std::string& phase, int64_t epoch, const StepStats& s, double images_per_s,
               double time_s);
   void flush();
+  void commit();  // flush and fsync
   // (step, d_total, g_total) of every row: the loss plot.
   std::vector<double> steps, d_loss, g_loss;
 

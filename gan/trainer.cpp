@@ -18,6 +18,7 @@
 #include "data/dataset.h"
 #include "data/grid.h"
 #include "data/loader.h"
+#include "engine/io_util.h"
 #include "gan/checkpoint.h"
 #include "gan/plot.h"
 #include "gan/progress.h"
@@ -114,7 +115,26 @@ class Run {
   int64_t planned_steps() const;
 };
 
+// Dataset and --init paths are stored absolute, so --resume works from any folder.
+std::string absolute_path(const std::string& p) {
+  if (p.empty()) return p;
+  std::error_code ec;
+  const std::filesystem::path a = std::filesystem::absolute(p, ec);
+  return ec ? p : a.lexically_normal().string();
+}
+
 void Run::open_data(bool resuming) {
+  if (!resuming) {
+    cfg_.data = absolute_path(cfg_.data);
+    cfg_.pretrain = absolute_path(cfg_.pretrain);
+    cfg_.init = absolute_path(cfg_.init);
+  } else {
+    CG_USER_CHECK(std::filesystem::exists(cfg_.data), "Cannot resume: the labeled dataset ", cfg_.data,
+                  " this run was trained on does not exist (from here); pass --data with its current path.");
+    CG_USER_CHECK(cfg_.pretrain.empty() || cfg_.pretrain_epochs == 0 || std::filesystem::exists(cfg_.pretrain),
+                  "Cannot resume: the pretraining set ", cfg_.pretrain,
+                  " this run was trained on does not exist (from here); pass --pretrain with its current path.");
+  }
   labeled_ = open_dataset(cfg_.data, "labeled");
   const auto& info = labeled_.info();
   CG_USER_CHECK(info.labeled(), "The dataset ", cfg_.data,
@@ -155,6 +175,14 @@ void Run::make_loader(int64_t epoch, int64_t batch) {
 
 void Run::build(const Checkpoint* ck) {
   dev_ = resolve_device(cfg_.device, !opt_.quiet);
+  // On a GPU the host still holds a copy of every tensor while a checkpoint is written.
+  const double need = dev_ == Device::cpu ? training_memory_bytes(cfg_.model, cfg_.batch)
+                                          : 4.0 * 4.0 * double(cfg_.model.generator_params() +
+                                                               cfg_.model.discriminator_params());
+  check_memory(need,
+               detail::cat("Training this model (base_channels ", cfg_.model.base_channels, ", ",
+                           cfg_.model.image_size, "x", cfg_.model.image_size, ", batch ", cfg_.batch, ")"),
+               "lower --base-channels or --batch.");
   G_ = std::make_unique<Generator>(cfg_.model, dev_);
   D_ = std::make_unique<Discriminator>(cfg_.model, dev_);
   if (ck) {
@@ -220,6 +248,7 @@ void Run::announce() const {
 }
 
 void Run::switch_to_finetune() {
+  log_->commit();
   write_checkpoint(dir_.path("checkpoints/pretrained.safetensors"));
   if (!opt_.quiet)
     std::printf("\npretraining done after %lld iterations (checkpoints/pretrained.safetensors); fine-tuning on the "
@@ -261,6 +290,7 @@ void Run::one_step() {
   }
   if (cfg_.sample_every > 0 && st_.step % cfg_.sample_every == 0) write_samples();
   if (cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) {
+    log_->commit();  // every row up to this step is on disk before the checkpoint that covers it
     write_checkpoint(dir_.checkpoint_path(st_.step));
     dir_.rotate_checkpoints(cfg_.keep_checkpoints);
   }
@@ -305,10 +335,18 @@ TrainResult Run::go() {
   open_data(ck.has_value());
   build(ck ? &*ck : nullptr);
   if (!ck) dir_.prepare_fresh(opt_.force);  // ...and touch the folder only once all input checked out
+  if (ck) dir_.prepare_resume();            // leftovers of a killed run go; deleted folders come back
   {
     nlohmann::json j = to_json(cfg_);
     j["device"] = device_name(dev_);
-    std::ofstream(dir_.path("config.json")) << j.dump(2) << "\n";
+    std::string text;
+    try {
+      text = j.dump(2) + "\n";
+    } catch (const nlohmann::json::exception&) {
+      throw Error("A setting or genre name of this run is not UTF-8 text, so " + dir_.path("config.json") +
+                  " cannot be written.");
+    }
+    write_file_atomic(dir_.path("config.json"), text, "the run's settings");
   }
   log_ = std::make_unique<MetricsLog>(dir_.path("metrics.csv"), ck ? st_.step : -1);
   announce();
@@ -325,6 +363,7 @@ TrainResult Run::go() {
     one_step();
   }
   if (last_ckpt_step_ != st_.step || dir_.latest_checkpoint().empty()) {
+    log_->commit();
     write_checkpoint(dir_.checkpoint_path(st_.step));
     dir_.rotate_checkpoints(cfg_.keep_checkpoints);
   }
@@ -353,8 +392,9 @@ TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overri
       allowed[k] = v;
       continue;
     }
+    const nlohmann::json& value = v;  // clang before 16 cannot capture a structured binding
     const bool same = k == "model" ? [&] {
-      for (const auto& [mk, mv] : v.items())
+      for (const auto& [mk, mv] : value.items())
         if (!was["model"].contains(mk) || was["model"][mk] != mv) return false;
       return true;
     }()

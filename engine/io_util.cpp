@@ -1,0 +1,106 @@
+// File-system guards and the injected write failure (see io_util.h).
+#include "engine/io_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/check.h"
+
+namespace cg {
+
+void require_regular_file(const std::string& path, const std::string& lead) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0) throw Error(detail::cat(lead, " ", path, ": ", std::strerror(errno), "."));
+  if (S_ISDIR(sb.st_mode)) throw Error(detail::cat(lead, " ", path, ": it is a directory, not a file."));
+  if (!S_ISREG(sb.st_mode))
+    throw Error(detail::cat(lead, " ", path, ": it is not a regular file (a FIFO, socket or device); give a file."));
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    int extra;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + size_t(extra) >= s.size()) return false;  // the sequence runs past the end
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char d = static_cast<unsigned char>(s[i + size_t(k)]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return false;
+    i += size_t(extra) + 1;
+  }
+  return true;
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents, const std::string& what) {
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const char* step, int err) {
+    ::unlink(tmp.c_str());
+    throw Error(detail::cat("Cannot write ", what, " ", path, ": ", step, " ", tmp, " failed (", std::strerror(err),
+                            ")."));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(detail::cat("Cannot write ", what, " ", path, ": creating ", tmp, " failed (", std::strerror(err), ")."));
+  }
+  size_t done = 0;
+  while (done < contents.size()) {
+    if (injected_write_failure(tmp, contents.size() - done)) {
+      ::close(fd);
+      fail("writing", ENOSPC);
+    }
+    const ssize_t r = ::write(fd, contents.data() + done, contents.size() - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      const int err = r < 0 ? errno : EIO;
+      ::close(fd);
+      fail("writing", err);
+    }
+    done += size_t(r);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail("flushing", err);
+  }
+  if (::close(fd) != 0) fail("closing", errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming", errno);
+}
+
+bool injected_write_failure(const std::string& path, size_t bytes_about_to_write) {
+  static const char* pattern = std::getenv("COVERGAN_FAIL_WRITES");
+  if (!pattern || !*pattern || path.find(pattern) == std::string::npos) return false;
+  static const unsigned long long budget = [] {
+    const char* a = std::getenv("COVERGAN_FAIL_WRITES_AFTER");
+    return a ? std::strtoull(a, nullptr, 10) : 0ull;
+  }();
+  static std::atomic<unsigned long long> used{0};
+  const unsigned long long before = used.fetch_add(bytes_about_to_write);
+  return before + bytes_about_to_write > budget;
+}
+
+}  // namespace cg

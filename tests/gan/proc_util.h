@@ -1,0 +1,63 @@
+// Running the built covergan binary for the hardening tests: with a time limit (so a
+// hang fails instead of blocking the suite), in a chosen working folder, or in the
+// background to be killed. COVERGAN_BIN overrides the binary (e.g. to run these tests
+// against an older build and watch them fail).
+#pragma once
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace hardtest {
+
+inline std::string covergan_bin() {
+  const char* env = std::getenv("COVERGAN_BIN");
+  return env && *env ? env : std::string(COVERGAN_BINARY_DIR) + "/covergan";
+}
+
+struct Proc {
+  int exit_code = -1;
+  bool timed_out = false;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `covergan args` (a shell word list) in cwd ("" = here), killed after timeout_s.
+inline Proc run_cli(const std::string& args, const std::string& cwd = "", int timeout_s = 120,
+                    const std::string& env = "") {
+  std::string cmd = cwd.empty() ? "" : "cd '" + cwd + "' && ";
+  cmd += env + " timeout -k 2 " + std::to_string(timeout_s) + " " + covergan_bin() + " " + args + " 2>&1";
+  Proc r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, got);
+  const int st = ::pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  r.timed_out = r.exit_code == 124 || r.exit_code == 137;
+  return r;
+}
+
+// Starts `covergan args` in the background, output to log; returns its pid (the binary
+// itself, through exec, so a signal reaches it directly).
+inline pid_t spawn_cli(const std::string& args, const std::string& log) {
+  const std::string cmd = "exec " + covergan_bin() + " " + args + " > '" + log + "' 2>&1";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for pid; its exit code, or 128 + the signal that ended it.
+inline int wait_exit(pid_t pid) {
+  int st = 0;
+  if (::waitpid(pid, &st, 0) != pid) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+}  // namespace hardtest
