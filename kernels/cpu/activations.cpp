@@ -2,12 +2,14 @@
 #include "kernels/cpu/activations.h"
 
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 
 namespace cg::cpu {
 
 template <class T>
 void activation_forward(T* out, const T* inp, int64_t n, common::Activation act, T slope) {
   NVTX_RANGE_FN();
+  prof::add_work(0, 2.0 * double(n) * sizeof(T));
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) out[i] = common::activation_fwd(act, inp[i], slope);
 }
@@ -16,6 +18,7 @@ template <class T>
 void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, common::Activation act,
                          T slope) {
   NVTX_RANGE_FN();
+  prof::add_work(0, 5.0 * double(n) * sizeof(T));
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) dinp[i] += common::activation_bwd(act, inp[i], out[i], dout[i], slope);
 }

@@ -6,6 +6,7 @@
 
 #include "engine/check.h"
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 
 namespace cg::cpu {
 
@@ -15,6 +16,7 @@ void batchnorm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_
                                double momentum, double eps) {
   NVTX_RANGE_FN();
   const int64_t M = N * HW;
+  prof::add_work(0, 4.0 * double(N * C * HW) * sizeof(T));  // x read three times, y written
   CG_CHECK(M > 1, "batchnorm2d_forward_train: needs more than one value per channel, got N*H*W = ", M);
 #pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
@@ -76,6 +78,7 @@ void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* 
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats) {
   NVTX_RANGE_FN();
   const double M = double(N * HW);
+  prof::add_work(0, (dinp ? 6.0 : 2.0) * double(N * C * HW) * sizeof(T));  // x, dy twice; dx read and written
 #pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
     const double mu = mean[c], is = invstd[c];
