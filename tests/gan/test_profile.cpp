@@ -7,6 +7,7 @@
 
 #include "engine/profile.h"
 #include "gan/profile.h"
+#include "gan_util.h"
 #include "support/check.h"
 #include "support/skip.h"
 
@@ -95,4 +96,22 @@ TEST_CASE("profiled CUDA iteration reports the same GEMM FLOPs as the CPU") {
   double flops = 0;
   for (const prof::Row& r : prof::rows()) flops += r.flops;
   CHECK(flops == doctest::Approx(iteration_flops(m, 3)).epsilon(1e-12));
+}
+
+TEST_CASE("covergan train --profile prints the per-op table and writes its CSV") {
+  gantest::Scratch s("profile_cli");
+  const std::string csv = (s.path() / "p.csv").string();
+  const auto r = gantest::run_covergan("train --profile 1 --base-channels 2 --batch 2 --device cpu --profile-csv " + csv);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("conv2d_backward") != std::string::npos);
+  CHECK(r.output.find("images/s") != std::string::npos);
+  const std::string text = gantest::slurp(csv);
+  CHECK(text.rfind("op,calls_per_iter,", 0) == 0);
+  CHECK(text.find("conv_transpose2d_forward,") != std::string::npos);
+  const auto bad = gantest::run_covergan("train --profile 0");
+  CHECK(bad.exit_code != 0);
+  const auto no_out = gantest::run_covergan("train --data x.cgd");
+  CHECK(no_out.exit_code != 0);
+  CHECK(no_out.output.find("--out") != std::string::npos);
 }
