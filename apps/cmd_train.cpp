@@ -5,14 +5,15 @@
 
 #include "apps/commands.h"
 #include "engine/check.h"
+#include "gan/profile.h"
 #include "gan/trainer.h"
 
 namespace covergan {
 namespace {
 
 struct Settings {
-  std::string data, pretrain, out, device = "auto", config, init;
-  int64_t pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
+  std::string data, pretrain, out, device = "auto", config, init, profile_csv;
+  int64_t profile = 0, pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
   double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001;
@@ -31,7 +32,7 @@ void add_options(CLI::App& app) {
   app.add_option("--epochs", s.epochs, "Epochs of labeled fine-tuning (default 25)")->check(CLI::NonNegativeNumber);
   app.add_option("--steps", s.steps, "Stop after this many iterations in all (0: no limit)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--out", s.out, "The run folder (config, metrics, samples, checkpoints)")->required();
+  app.add_option("--out", s.out, "The run folder (config, metrics, samples, checkpoints); needed unless --profile");
   app.add_option("--device", s.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--batch", s.batch, "Batch size (default 128)")->check(CLI::Range(1, 65536));
   app.add_option("--base-channels", s.base_channels, "Model width: D's first conv (default 128, the paper's)")
@@ -54,6 +55,10 @@ void add_options(CLI::App& app) {
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
+  app.add_option("--profile", s.profile,
+                 "Time N iterations on random images (no dataset, nothing written) and print a per-op table")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--profile-csv", s.profile_csv, "With --profile: also write the table as CSV to this file");
 }
 
 bool given(const char* flag) { return app_->get_option(flag)->count() > 0; }
@@ -87,7 +92,17 @@ nlohmann::json explicit_settings() {
   return j;
 }
 
+// --profile N: the model the flags and --config describe, on random images.
+int run_profile() {
+  cg::gan::TrainConfig cfg;
+  cg::gan::apply_json(cfg, explicit_settings());
+  cg::gan::profile_training(cfg.model, cfg.batch, cg::resolve_device(cfg.device), s.profile, s.profile_csv);
+  return 0;
+}
+
 int run_train() {
+  if (s.profile > 0) return run_profile();
+  CG_USER_CHECK(!s.out.empty(), "No run folder given: pass --out DIR.");
   CG_USER_CHECK(!(s.resume && s.force), "--resume and --force contradict each other; pass one.");
   cg::gan::TrainOptions opt;
   opt.out = s.out;

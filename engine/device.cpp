@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "engine/check.h"
 
@@ -24,6 +27,72 @@ void cuda_reset_peak();
 #endif
 
 namespace {
+
+// The CPU side of buffer reuse: a training step allocates the same shapes every
+// iteration, so large freed blocks are kept by exact size and handed out again instead
+// of going back to the system (which would page-fault and clear them next time). At
+// most kCacheCap bytes are kept. Sanitizer builds skip the cache so that a
+// use-after-free is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCacheOn = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kCacheOn = false;
+#else
+constexpr bool kCacheOn = true;
+#endif
+#else
+constexpr bool kCacheOn = true;
+#endif
+constexpr size_t kCacheMin = 64 * 1024;              // smaller blocks: malloc's own bins are fast
+constexpr size_t kCacheCap = size_t(2) << 30;        // bytes kept for reuse at most
+
+struct HostCache {
+  std::mutex mu;
+  std::unordered_map<size_t, std::vector<void*>> free;  // rounded size -> blocks
+  size_t cached = 0;
+  ~HostCache() { clear(); }
+  void clear() {
+    std::lock_guard<std::mutex> lk(mu);
+    for (auto& [sz, v] : free)
+      for (void* p : v) std::free(p);
+    free.clear();
+    cached = 0;
+  }
+};
+HostCache& host_cache() {
+  static HostCache* c = new HostCache;  // never destroyed: tensors may be freed during static destruction
+  return *c;
+}
+
+void* host_alloc(size_t rounded) {
+  if (kCacheOn && rounded >= kCacheMin) {
+    HostCache& c = host_cache();
+    std::lock_guard<std::mutex> lk(c.mu);
+    auto it = c.free.find(rounded);
+    if (it != c.free.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      c.cached -= rounded;
+      return p;
+    }
+  }
+  return std::aligned_alloc(64, rounded);
+}
+
+void host_free(void* p, size_t rounded) {
+  if (kCacheOn && p && rounded >= kCacheMin) {
+    HostCache& c = host_cache();
+    std::lock_guard<std::mutex> lk(c.mu);
+    if (c.cached + rounded <= kCacheCap) {
+      c.free[rounded].push_back(p);
+      c.cached += rounded;
+      return;
+    }
+  }
+  std::free(p);
+}
+
 [[noreturn, maybe_unused]] void no_cuda() {
   throw Error("this covergan was built without the CUDA backend; rebuild with nvcc present "
               "or use --device cpu");
@@ -61,7 +130,7 @@ void* device_alloc(Device d, size_t bytes) {
   if (d == Device::cpu) {
     // 64-byte alignment for vector loads; aligned_alloc needs a multiple of the alignment.
     size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
+    void* p = host_alloc(rounded);
     if (!p) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
     return p;
   }
@@ -73,7 +142,7 @@ void* device_alloc(Device d, size_t bytes) {
 }
 
 void device_free(Device d, void* ptr, size_t bytes) {
-  if (d == Device::cpu) return std::free(ptr);
+  if (d == Device::cpu) return host_free(ptr, (bytes + 63) / 64 * 64);
 #if COVERGAN_CUDA
   cuda_free(ptr, bytes);
 #else
@@ -124,6 +193,7 @@ DeviceMemoryStats device_memory_stats() {
 }
 
 void device_empty_cache() {
+  host_cache().clear();
 #if COVERGAN_CUDA
   cuda_empty_cache();
 #endif

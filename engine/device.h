@@ -34,7 +34,8 @@ struct DeviceMemoryStats {
   uint64_t cuda_free_count = 0;
 };
 DeviceMemoryStats device_memory_stats();
-// Returns every cached (free) CUDA block to the driver; blocks in use are untouched.
+// Returns every cached (free) block to the system: CUDA blocks to the driver and the
+// CPU reuse cache (engine/device.cpp) to malloc; blocks in use are untouched.
 void device_empty_cache();
 void reset_peak_device_memory();
 

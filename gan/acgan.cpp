@@ -52,12 +52,56 @@ void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device,
 
 namespace {
 
-double mean_sigmoid(const Tensor& logits) {
+double mean_sigmoid(const std::vector<double>& v) {
   double s = 0;
-  const auto v = logits.to_vector();
   for (double x : v) s += 1.0 / (1.0 + std::exp(-x));
   return v.empty() ? 0.0 : s / double(v.size());
 }
+
+// Share of rows whose largest logit (the first on ties, as torch.argmax) is the label.
+double host_accuracy(const std::vector<double>& z, const std::vector<double>& y) {
+  const size_t N = y.size(), K = N ? z.size() / N : 0;
+  if (N == 0 || K == 0) return 0.0;
+  size_t hits = 0;
+  for (size_t i = 0; i < N; ++i) {
+    size_t best = 0;
+    for (size_t k = 1; k < K; ++k)
+      if (z[i * K + k] > z[i * K + best]) best = k;
+    hits += (best == size_t(y[i]));
+  }
+  return double(hits) / double(N);
+}
+
+// Host copies of several small tensors of one dtype with a single device-to-host transfer
+// (one host sync, not one per tensor): on a GPU they are packed side by side on the device
+// first. Undefined entries give empty vectors.
+std::vector<std::vector<double>> read_together(const std::vector<Tensor>& ts) {
+  std::vector<std::vector<double>> out(ts.size());
+  const Tensor* first = nullptr;
+  int64_t n = 0;
+  for (const Tensor& t : ts)
+    if (t.defined()) first = first ? first : &t, n += t.numel();
+  if (!first) return out;
+  if (!first->is_cuda()) {
+    for (size_t i = 0; i < ts.size(); ++i)
+      if (ts[i].defined()) out[i] = ts[i].to_vector();
+    return out;
+  }
+  Tensor pack = Tensor::empty(Shape{n}, first->dtype(), first->device());
+  int64_t off = 0;
+  for (const Tensor& t : ts)
+    if (t.defined()) pack.slice_view(off, t.shape()).copy_(t), off += t.numel();
+  const std::vector<double> all = pack.to_vector();
+  off = 0;
+  for (size_t i = 0; i < ts.size(); ++i)
+    if (ts[i].defined()) {
+      out[i].assign(all.begin() + off, all.begin() + off + ts[i].numel());
+      off += ts[i].numel();
+    }
+  return out;
+}
+
+double first_or_zero(const std::vector<double>& v) { return v.empty() ? 0.0 : v[0]; }
 
 // Joins named terms into their sum (weights given) and backpropagates it.
 Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms) {
@@ -98,16 +142,24 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   }
   const Tensor total = sum_terms(tape, terms);
   tape.backward(total);
-  st.d_total = total.item();
-  st.d_src_real = src_r.item();
-  st.d_src_fake = src_f.item();
-  st.d_cls_real = cls_r.defined() ? cls_r.item() : 0.0;
-  st.d_cls_fake = cls_f.defined() ? cls_f.item() : 0.0;
-  st.d_code = code.defined() ? code.item() : 0.0;
-  st.d_real = mean_sigmoid(r.src);
-  st.d_fake = mean_sigmoid(f.src);
-  st.acc_real = lc.genre_terms ? accuracy(r.cls, b.real_labels) : 0.0;
-  st.acc_fake = lc.genre_terms ? accuracy(f.cls, b.fake_labels) : 0.0;
+  // Every loss term and the logits the statistics need, read back in one transfer.
+  const auto v = read_together({total, src_r, src_f, cls_r, cls_f, code, r.src, f.src,
+                                lc.genre_terms ? r.cls : Tensor(), lc.genre_terms ? f.cls : Tensor()});
+  st.d_total = first_or_zero(v[0]);
+  st.d_src_real = first_or_zero(v[1]);
+  st.d_src_fake = first_or_zero(v[2]);
+  st.d_cls_real = first_or_zero(v[3]);
+  st.d_cls_fake = first_or_zero(v[4]);
+  st.d_code = first_or_zero(v[5]);
+  st.d_real = mean_sigmoid(v[6]);
+  st.d_fake = mean_sigmoid(v[7]);
+  if (lc.genre_terms) {
+    check_shape("d_backward", "real labels", b.real_labels, Shape{B});
+    check_shape("d_backward", "fake labels", b.fake_labels, Shape{B});
+    const auto y = read_together({b.real_labels, b.fake_labels});  // the stream is idle now: no wait
+    st.acc_real = host_accuracy(v[8], y[0]);
+    st.acc_fake = host_accuracy(v[9], y[1]);
+  }
 }
 
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st) {
@@ -138,10 +190,11 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     throw;
   }
   D.params().set_requires_grad(true);
-  st.g_total = total.item();
-  st.g_src = src.item();
-  st.g_cls = cls.defined() ? cls.item() : 0.0;
-  st.g_code = code.defined() ? code.item() : 0.0;
+  const auto v = read_together({total, src, cls, code});  // one transfer
+  st.g_total = first_or_zero(v[0]);
+  st.g_src = first_or_zero(v[1]);
+  st.g_cls = first_or_zero(v[2]);
+  st.g_code = first_or_zero(v[3]);
 }
 
 namespace {

@@ -9,11 +9,12 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <vector>
 
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/scratch.h"
 
 namespace cg::cpu {
 
@@ -23,13 +24,15 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
   NVTX_RANGE_FN();
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
-  std::vector<T> col(static_cast<size_t>(CKK * chunk * L)), ycat(static_cast<size_t>(OC * chunk * L));
+  prof::add_work(2.0 * double(N * OC * CKK * L), 0);
+  T* col = scratch<T>(0, size_t(CKK * chunk * L));
+  T* ycat = scratch<T>(1, size_t(OC * chunk * L));
   fill_bias(out, bias, N, OC, L);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t nb = std::min(chunk, N - n0), ld = nb * L;
-    im2col_batch(col.data(), inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
-    gemm<T>(false, false, OC, ld, CKK, T(1), weight, CKK, col.data(), ld, T(0), ycat.data(), ld);
-    unpack_batch_add(out + n0 * OC * L, ycat.data(), nb, OC, L);
+    im2col_batch(col, inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
+    gemm<T>(false, false, OC, ld, CKK, T(1), weight, CKK, col, ld, T(0), ycat, ld);
+    unpack_batch_add(out + n0 * OC * L, ycat, nb, OC, L);
   }
 }
 
@@ -41,17 +44,19 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
   if (dbias) bias_grad_add(dbias, dout, N, OC, L);
   if (!dinp && !dweight) return;
-  std::vector<T> col(static_cast<size_t>(CKK * chunk * L)), dcat(static_cast<size_t>(OC * chunk * L));
+  prof::add_work(2.0 * double(N * OC * CKK * L) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+  T* col = scratch<T>(0, size_t(CKK * chunk * L));
+  T* dcat = scratch<T>(1, size_t(OC * chunk * L));
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t nb = std::min(chunk, N - n0), ld = nb * L;
-    pack_batch(dcat.data(), dout + n0 * OC * L, nb, OC, L);
+    pack_batch(dcat, dout + n0 * OC * L, nb, OC, L);
     if (dinp) {
-      gemm<T>(true, false, CKK, ld, OC, T(1), weight, CKK, dcat.data(), ld, T(0), col.data(), ld);
-      col2im_add_batch(dinp + n0 * C * H * W, col.data(), nb, C, H, W, K, stride, pad, OH, OW);
+      gemm<T>(true, false, CKK, ld, OC, T(1), weight, CKK, dcat, ld, T(0), col, ld);
+      col2im_add_batch(dinp + n0 * C * H * W, col, nb, C, H, W, K, stride, pad, OH, OW);
     }
     if (dweight) {
-      im2col_batch(col.data(), inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
-      gemm<T>(false, true, OC, CKK, ld, T(1), dcat.data(), ld, col.data(), ld, T(1), dweight, CKK);
+      im2col_batch(col, inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
+      gemm<T>(false, true, OC, CKK, ld, T(1), dcat, ld, col, ld, T(1), dweight, CKK);
     }
   }
 }

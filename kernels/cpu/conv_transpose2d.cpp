@@ -10,11 +10,12 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <vector>
 
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/scratch.h"
 
 namespace cg::cpu {
 
@@ -24,13 +25,15 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
   NVTX_RANGE_FN();
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
-  std::vector<T> col(static_cast<size_t>(OCKK * chunk * HW)), xcat(static_cast<size_t>(C * chunk * HW));
+  prof::add_work(2.0 * double(N * C * OCKK * HW), 0);
+  T* col = scratch<T>(0, size_t(OCKK * chunk * HW));
+  T* xcat = scratch<T>(1, size_t(C * chunk * HW));
   fill_bias(out, bias, N, OC, OH * OW);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t nb = std::min(chunk, N - n0), ld = nb * HW;
-    pack_batch(xcat.data(), inp + n0 * C * HW, nb, C, HW);
-    gemm<T>(true, false, OCKK, ld, C, T(1), weight, OCKK, xcat.data(), ld, T(0), col.data(), ld);
-    col2im_add_batch(out + n0 * OC * OH * OW, col.data(), nb, OC, OH, OW, K, stride, pad, H, W);
+    pack_batch(xcat, inp + n0 * C * HW, nb, C, HW);
+    gemm<T>(true, false, OCKK, ld, C, T(1), weight, OCKK, xcat, ld, T(0), col, ld);
+    col2im_add_batch(out + n0 * OC * OH * OW, col, nb, OC, OH, OW, K, stride, pad, H, W);
   }
 }
 
@@ -43,18 +46,20 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
   if (dbias) bias_grad_add(dbias, dout, N, OC, OH * OW);
   if (!dinp && !dweight) return;
+  prof::add_work(2.0 * double(N * C * OCKK * HW) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   // buf holds W @ col for dinp, then the packed input for dweight.
-  std::vector<T> col(static_cast<size_t>(OCKK * chunk * HW)), buf(static_cast<size_t>(C * chunk * HW));
+  T* col = scratch<T>(0, size_t(OCKK * chunk * HW));
+  T* buf = scratch<T>(1, size_t(C * chunk * HW));
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t nb = std::min(chunk, N - n0), ld = nb * HW;
-    im2col_batch(col.data(), dout + n0 * OC * OH * OW, nb, OC, OH, OW, K, stride, pad, H, W);
+    im2col_batch(col, dout + n0 * OC * OH * OW, nb, OC, OH, OW, K, stride, pad, H, W);
     if (dinp) {
-      gemm<T>(false, false, C, ld, OCKK, T(1), weight, OCKK, col.data(), ld, T(0), buf.data(), ld);
-      unpack_batch_add(dinp + n0 * C * HW, buf.data(), nb, C, HW);
+      gemm<T>(false, false, C, ld, OCKK, T(1), weight, OCKK, col, ld, T(0), buf, ld);
+      unpack_batch_add(dinp + n0 * C * HW, buf, nb, C, HW);
     }
     if (dweight) {
-      pack_batch(buf.data(), inp + n0 * C * HW, nb, C, HW);
-      gemm<T>(false, true, C, OCKK, ld, T(1), buf.data(), ld, col.data(), ld, T(1), dweight, OCKK);
+      pack_batch(buf, inp + n0 * C * HW, nb, C, HW);
+      gemm<T>(false, true, C, OCKK, ld, T(1), buf, ld, col, ld, T(1), dweight, OCKK);
     }
   }
 }

@@ -1,6 +1,7 @@
 // CUDA 2-D convolution (see conv2d.h): cuDNN forward, backward-data, backward-filter
 // and backward-bias with plans from conv_algo.h. Gradients accumulate through beta = 1.
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv_algo.h"
@@ -12,6 +13,7 @@ namespace cg::cuda {
 void conv2d_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t C,
                     int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
+  prof::add_work(2.0 * double(N * OC * C * K * K) * double(((H + 2 * pad - K) / stride + 1) * ((W + 2 * pad - K) / stride + 1)), 0);
   CG_CHECK(out && inp && weight, "conv2d_forward: null output, input or weight");
   const ConvPlan& p = conv_plan(conv_geom("conv2d_forward", N, C, H, W, OC, K, stride, pad), ConvPass::forward);
   const float one = 1.f, zero = 0.f;
@@ -26,6 +28,7 @@ void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
                      int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
+  prof::add_work(2.0 * double(N * OC * C * K * K) * double(((H + 2 * pad - K) / stride + 1) * ((W + 2 * pad - K) / stride + 1)) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   CG_CHECK(dout && inp && weight, "conv2d_backward: null dout, input or weight");
   const ConvGeom g = conv_geom("conv2d_backward", N, C, H, W, OC, K, stride, pad);
   const float one = 1.f;

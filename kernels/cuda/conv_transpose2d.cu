@@ -3,6 +3,7 @@
 // (C,OC,K,K), our exact weight layout. So forward is its backward-data, dinp its
 // forward, dweight its backward-filter with our dout as its x and our input as its dy.
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/conv_transpose2d.h"
@@ -28,6 +29,7 @@ ConvGeom adjoint_geom(const char* op, int64_t N, int64_t C, int64_t H, int64_t W
 void conv_transpose2d_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
                               int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
+  prof::add_work(2.0 * double(N * C * OC * K * K * H * W), 0);
   CG_CHECK(out && inp && weight, "conv_transpose2d_forward: null output, input or weight");
   const ConvGeom g = adjoint_geom("conv_transpose2d_forward", N, C, H, W, OC, K, stride, pad);
   const ConvPlan& p = conv_plan(g, ConvPass::backward_data);
@@ -43,6 +45,7 @@ void conv_transpose2d_backward(float* dinp, float* dweight, float* dbias, const 
                                const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
                                int64_t K, int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
+  prof::add_work(2.0 * double(N * C * OC * K * K * H * W) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   CG_CHECK(dout && inp && weight, "conv_transpose2d_backward: null dout, input or weight");
   const ConvGeom g = adjoint_geom("conv_transpose2d_backward", N, C, H, W, OC, K, stride, pad);
   const float one = 1.f;

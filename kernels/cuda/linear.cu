@@ -1,6 +1,7 @@
 // CUDA fully connected layer: cuBLAS GEMMs on row-major data viewed as column-major
 // transposes, a bias broadcast kernel, and the bias gradient as a GEMV with ones.
 #include "engine/nvtx.h"
+#include "engine/profile.h"
 #include "kernels/cuda/context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/linear.h"
@@ -17,6 +18,7 @@ __global__ void broadcast_rows_kernel(float* out, const float* bias, int64_t B, 
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t B, int64_t C,
                     int64_t OC) {
   NVTX_RANGE_FN();
+  prof::add_work(2.0 * double(B * C * OC), 0);
   broadcast_rows_kernel<<<grid_for(B * OC), 256, 0, stream()>>>(out, bias, B, OC);
   cudaCheck(cudaGetLastError());
   const float one = 1.f;
@@ -28,6 +30,7 @@ void linear_forward(float* out, const float* inp, const float* weight, const flo
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t B, int64_t C, int64_t OC) {
   NVTX_RANGE_FN();
+  prof::add_work(2.0 * double(B * C * OC) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   const float one = 1.f;
   if (dinp)  // dinp^T (C,B) += W^T-view (C,OC) @ dout^T (OC,B)
     cublasCheck(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, (int)C, (int)B, (int)OC, &one, weight, (int)C,

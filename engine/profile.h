@@ -1,0 +1,56 @@
+// An in-program per-op profiler. Every NVTX_RANGE_FN() (engine/nvtx.h) is also a
+// profile scope, so the table uses the names Nsight shows. While a thread has the
+// profiler on, each scope adds its wall time (self: children subtracted; total:
+// inclusive) and any FLOPs / bytes the kernel reports with prof::add_work.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/device.h"
+
+namespace cg::prof {
+
+extern thread_local bool t_on;  // this thread records (set by start)
+
+// One open scope. Cheap when the profiler is off: a thread-local test.
+class Scope {
+ public:
+  explicit Scope(const char* name) {
+    if (t_on) begin(name);
+  }
+  ~Scope() {
+    if (open_) end();
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  bool open_ = false;
+  void begin(const char* name);
+  void end();
+};
+
+// Work of the innermost open scope (a kernel says what it computed and moved).
+void add_work(double flops, double bytes);
+
+// Starts recording on the calling thread, clearing earlier rows. With sync =
+// Device::cuda every scope boundary waits for the GPU, so a CUDA op's time is its own.
+void start(Device sync = Device::cpu);
+void stop();
+
+struct Row {
+  std::string name;
+  int64_t calls = 0;
+  double self_s = 0, total_s = 0;  // exclusive and inclusive wall time
+  double flops = 0, bytes = 0;
+};
+// Rows by self time, largest first.
+std::vector<Row> rows();
+
+// A text table: per op calls, self ms per iteration, share of the iteration, total ms,
+// GFLOP/s (or GB/s for ops that report only bytes). iter_s: measured seconds per iteration.
+std::string table(int64_t iters, double iter_s);
+std::string csv(int64_t iters, double iter_s);
+
+}  // namespace cg::prof
