@@ -12,6 +12,7 @@
 #include "data/grid.h"
 #include "gan/eval_curves.h"
 #include "gan/msssim.h"
+#include "support/paths.h"
 
 namespace {
 
@@ -20,7 +21,7 @@ struct Out {
   std::string text;
 };
 Out covergan(const std::string& args) {
-  const std::string cmd = std::string(COVERGAN_BINARY_DIR) + "/covergan " + args + " 2>&1";
+  const std::string cmd = cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   char buf[4096];

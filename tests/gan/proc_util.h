@@ -1,7 +1,8 @@
 // Running the built covergan binary for the hardening tests: with a time limit (so a
 // hang fails instead of blocking the suite), in a chosen working folder, or in the
 // background to be killed. COVERGAN_BIN overrides the binary (e.g. to run these tests
-// against an older build and watch them fail).
+// against an older build and watch them fail); else it is found as every test finds it
+// (support/paths.h: $COVERGAN_BINARY_DIR, beside the test binary, the build folder).
 #pragma once
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,11 +12,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "support/paths.h"
+
 namespace hardtest {
 
 inline std::string covergan_bin() {
   const char* env = std::getenv("COVERGAN_BIN");
-  return env && *env ? env : std::string(COVERGAN_BINARY_DIR) + "/covergan";
+  return env && *env ? env : cgtest::binary_dir() + "/covergan";
 }
 
 struct Proc {

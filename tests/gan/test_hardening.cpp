@@ -233,7 +233,7 @@ TEST_CASE("item 9: --resume works from another working folder, and a moved datas
   CHECK(run_cli("train --out " + s.dir / "a/run" + " --resume --steps 4 -q --data " + s.dir / "moved.cgd", "/").exit_code == 0);
 }
 
-TEST_CASE("item 10: info lists I64 and F16 tensors; loading names them; a .cgd given as a checkpoint says so") {
+TEST_CASE("item 10: info lists I64 and F16 tensors, loading names them, and a .cgd given as a checkpoint says so") {
   Setup s;
   std::ofstream(s.dir / "torch.safetensors", std::ios::binary)
       << hand_safetensors({{"G.fc.weight", "F32", "[2,3]", 24}, {"D.bn2.num_batches_tracked", "I64", "[]", 8},
