@@ -6,11 +6,12 @@
 #include <chrono>
 #include <cstring>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 namespace cg::prof {
 
-thread_local bool t_on = false;
+std::atomic<bool> g_on{false};
 
 namespace {
 
@@ -25,6 +26,7 @@ struct State {
   std::vector<Row> rows;
   std::unordered_map<std::string, size_t> index;
   Device sync = Device::cpu;
+  std::thread::id thread;  // the one thread that records (the loader's threads do not)
 };
 State g;
 
@@ -36,6 +38,7 @@ double now() {
 }  // namespace
 
 void Scope::begin(const char* name) {
+  if (std::this_thread::get_id() != g.thread) return;
   // A backward record and its kernel share a name (conv2d_backward): count them once.
   if (!g.stack.empty() && std::strcmp(g.stack.back().name, name) == 0) return;
   auto it = g.index.find(name);
@@ -61,7 +64,7 @@ void Scope::end() {
 }
 
 void add_work(double flops, double bytes) {
-  if (!t_on || g.stack.empty()) return;
+  if (!g_on.load(std::memory_order_relaxed) || std::this_thread::get_id() != g.thread || g.stack.empty()) return;
   Row& r = g.rows[g.stack.back().row];
   r.flops += flops;
   r.bytes += bytes;
@@ -70,10 +73,11 @@ void add_work(double flops, double bytes) {
 void start(Device sync) {
   g = State{};
   g.sync = sync;
-  t_on = true;
+  g.thread = std::this_thread::get_id();
+  g_on = true;
 }
 
-void stop() { t_on = false; }
+void stop() { g_on = false; }
 
 std::vector<Row> rows() {
   std::vector<Row> r = g.rows;

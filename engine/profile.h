@@ -1,8 +1,10 @@
 // An in-program per-op profiler. Every NVTX_RANGE_FN() (engine/nvtx.h) is also a
 // profile scope, so the table uses the names Nsight shows. While a thread has the
 // profiler on, each scope adds its wall time (self: children subtracted; total:
-// inclusive) and any FLOPs / bytes the kernel reports with prof::add_work.
+// inclusive) and any FLOPs / bytes the kernel reports with prof::add_work. Only the
+// thread that called start() records.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,13 +13,13 @@
 
 namespace cg::prof {
 
-extern thread_local bool t_on;  // this thread records (set by start)
+extern std::atomic<bool> g_on;  // some thread records (set by start); begin() checks which
 
-// One open scope. Cheap when the profiler is off: a thread-local test.
+// One open scope. Cheap when the profiler is off: one relaxed atomic load.
 class Scope {
  public:
   explicit Scope(const char* name) {
-    if (t_on) begin(name);
+    if (g_on.load(std::memory_order_relaxed)) begin(name);
   }
   ~Scope() {
     if (open_) end();
