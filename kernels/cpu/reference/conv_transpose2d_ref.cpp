@@ -62,7 +62,8 @@ void input_grad(T* dinp, const T* dout, const T* weight, int64_t N, int64_t C, i
               for (int64_t kw = 0; kw < K; ++kw) {
                 const int64_t oh = ih * stride - pad + kh, ow = iw * stride - pad + kw;
                 if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
-                s += double(dout[((n * OC + o) * OH + oh) * OW + ow]) * double(weight[((c * OC + o) * K + kh) * K + kw]);
+                s += double(dout[((n * OC + o) * OH + oh) * OW + ow]) *
+                     double(weight[((c * OC + o) * K + kh) * K + kw]);
               }
           dinp[((n * C + c) * H + ih) * W + iw] += T(s);
         }
