@@ -1,9 +1,10 @@
-// BatchNorm2d: training forward against a two-pass reference, running statistics
-// over several steps, eval mode, gradients against finite differences in both
-// modes, float vs double agreement, the module's parameters and bad input.
+// BatchNorm2d: training and eval forward against the direct-loop reference
+// (kernels/cpu/reference/), running statistics over several steps, gradients against finite
+// differences in both modes, float vs double agreement, the module's parameters and bad input.
 #include <cmath>
 
 #include "engine/params.h"
+#include "kernels/cpu/reference/batchnorm2d_ref.h"
 #include "layers/batchnorm2d.h"
 #include "support/check.h"
 
@@ -15,28 +16,18 @@ struct BnRef {
   std::vector<double> out, mean, var_biased, var_unbiased;
 };
 
-// Two passes per channel over (N,HW), in double.
+// The shared direct-loop reference (kernels/cpu/reference/batchnorm2d_ref.h): two passes
+// per channel over (N,HW), in double; the unbiased variance is var * M/(M-1), M = N*HW.
 BnRef bn_reference(const std::vector<double>& x, const std::vector<double>& g, const std::vector<double>& b,
                    int64_t N, int64_t C, int64_t HW, double eps = 1e-5) {
   BnRef r;
   r.out.resize(x.size());
+  r.mean.resize(size_t(C));
+  r.var_biased.resize(size_t(C));
+  cpu::ref::batchnorm2d_forward_train(r.out.data(), r.mean.data(), r.var_biased.data(), x.data(), g.data(), b.data(),
+                                      N, C, HW, eps);
   const double M = double(N * HW);
-  for (int64_t c = 0; c < C; ++c) {
-    double s = 0, sq = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < HW; ++i) s += x[(n * C + c) * HW + i];
-    const double mean = s / M;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < HW; ++i) sq += std::pow(x[(n * C + c) * HW + i] - mean, 2);
-    r.mean.push_back(mean);
-    r.var_biased.push_back(sq / M);
-    r.var_unbiased.push_back(sq / (M - 1));
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < HW; ++i) {
-        const int64_t k = (n * C + c) * HW + i;
-        r.out[k] = g[c] * (x[k] - mean) / std::sqrt(sq / M + eps) + b[c];
-      }
-  }
+  for (double v : r.var_biased) r.var_unbiased.push_back(v * M / (M - 1));
   return r;
 }
 
@@ -117,11 +108,9 @@ TEST_CASE("batch_norm2d eval mode normalises with the running statistics and lea
     const auto rm0 = rm.to_vector();
     Tensor out = batch_norm2d(nullptr, x, g, b, rm, rv, false);
     auto xv = x.to_vector(), gv = g.to_vector(), bv = b.to_vector();
-    std::vector<double> ref(xv.size());
-    for (size_t k = 0; k < xv.size(); ++k) {
-      const int64_t c = (int64_t(k) / HW) % C;
-      ref[k] = gv[c] * (xv[k] - rm0[c]) / std::sqrt(rvv[c] + 1e-5) + bv[c];
-    }
+    std::vector<double> ref(xv.size());  // gamma * (x - running_mean) / sqrt(running_var + eps) + beta
+    cpu::ref::batchnorm2d_forward_eval(ref.data(), xv.data(), gv.data(), bv.data(), rm0.data(), rvv.data(), s[0], C,
+                                       HW, 1e-5);
     CHECK_CLOSE_T(out.to_vector(), ref, 1e-12, 1e-12);
     CHECK_CLOSE_T(rm.to_vector(), rm0, 0, 0);
     CHECK_CLOSE_T(rv.to_vector(), rvv, 0, 0);

@@ -1,10 +1,11 @@
-// Conv2d: forward against a direct 7-loop reference on many shapes, exact float
-// results on small integers, gradients against finite differences, shape errors,
-// the paper's discriminator shapes, accumulation and the tape record.
+// Conv2d: forward against the direct-loop reference (kernels/cpu/reference/) on many
+// shapes, exact float results on small integers, gradients against finite differences,
+// shape errors, the paper's discriminator shapes, accumulation and the tape record.
 #include <tuple>
 
 #include "layers/conv2d.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/reference/conv2d_ref.h"
 #include "support/check.h"
 
 using namespace cg;
@@ -15,25 +16,14 @@ struct Case {
   int64_t N, C, H, W, OC, K, stride, pad;
 };
 
+// The shared direct-loop reference (kernels/cpu/reference/conv2d_ref.h) on vectors:
 // out[n,o,oh,ow] = b[o] + sum_{c,kh,kw} x[n,c,oh*s-p+kh,ow*s-p+kw] * w[o,c,kh,kw], zero outside x.
 std::vector<double> direct_conv2d(const Case& k, const std::vector<double>& x, const std::vector<double>& w,
                                   const std::vector<double>* b) {
   const int64_t OH = (k.H + 2 * k.pad - k.K) / k.stride + 1, OW = (k.W + 2 * k.pad - k.K) / k.stride + 1;
   std::vector<double> out(static_cast<size_t>(k.N * k.OC * OH * OW));
-  for (int64_t n = 0; n < k.N; ++n)
-    for (int64_t o = 0; o < k.OC; ++o)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          double s = b ? (*b)[o] : 0.0;
-          for (int64_t c = 0; c < k.C; ++c)
-            for (int64_t kh = 0; kh < k.K; ++kh)
-              for (int64_t kw = 0; kw < k.K; ++kw) {
-                const int64_t ih = oh * k.stride - k.pad + kh, iw = ow * k.stride - k.pad + kw;
-                if (ih < 0 || ih >= k.H || iw < 0 || iw >= k.W) continue;
-                s += x[((n * k.C + c) * k.H + ih) * k.W + iw] * w[((o * k.C + c) * k.K + kh) * k.K + kw];
-              }
-          out[((n * k.OC + o) * OH + oh) * OW + ow] = s;
-        }
+  cpu::ref::conv2d_forward(out.data(), x.data(), w.data(), b ? b->data() : nullptr, k.N, k.C, k.H, k.W, k.OC, k.K,
+                           k.stride, k.pad);
   return out;
 }
 

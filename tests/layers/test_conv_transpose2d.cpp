@@ -1,12 +1,13 @@
-// ConvTranspose2d: forward against a direct scatter loop on many shapes, the adjoint
-// identity <conv2d(x,w), y> = <x, conv_transpose2d(y,w)>, exact float results on small
-// integers, gradients against finite differences, shape errors and the paper's
-// generator shapes 4 -> 8 -> 16 -> 32 -> 64.
+// ConvTranspose2d: forward against the direct-loop reference (kernels/cpu/reference/) on
+// many shapes, the adjoint identity <conv2d(x,w), y> = <x, conv_transpose2d(y,w)>, exact
+// float results on small integers, gradients against finite differences, shape errors and
+// the paper's generator shapes 4 -> 8 -> 16 -> 32 -> 64.
 #include <tuple>
 
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/reference/conv_transpose2d_ref.h"
 #include "support/check.h"
 
 using namespace cg;
@@ -19,25 +20,13 @@ struct TCase {
 
 int64_t out_size(int64_t n, const TCase& k) { return (n - 1) * k.stride - 2 * k.pad + k.K; }
 
+// The shared direct-loop reference (kernels/cpu/reference/conv_transpose2d_ref.h) on vectors:
 // out[n,o,ih*s-p+kh,iw*s-p+kw] += x[n,c,ih,iw] * w[c,o,kh,kw] (dropped outside out), then + b[o].
 std::vector<double> direct_conv_transpose2d(const TCase& k, const std::vector<double>& x,
                                             const std::vector<double>& w, const std::vector<double>* b) {
-  const int64_t OH = out_size(k.H, k), OW = out_size(k.W, k);
-  std::vector<double> out(static_cast<size_t>(k.N * k.OC * OH * OW));
-  for (int64_t n = 0; n < k.N; ++n)
-    for (int64_t o = 0; o < k.OC; ++o) {
-      for (int64_t i = 0; i < OH * OW; ++i) out[(n * k.OC + o) * OH * OW + i] = b ? (*b)[o] : 0.0;
-      for (int64_t c = 0; c < k.C; ++c)
-        for (int64_t ih = 0; ih < k.H; ++ih)
-          for (int64_t iw = 0; iw < k.W; ++iw)
-            for (int64_t kh = 0; kh < k.K; ++kh)
-              for (int64_t kw = 0; kw < k.K; ++kw) {
-                const int64_t oh = ih * k.stride - k.pad + kh, ow = iw * k.stride - k.pad + kw;
-                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
-                out[((n * k.OC + o) * OH + oh) * OW + ow] +=
-                    x[((n * k.C + c) * k.H + ih) * k.W + iw] * w[((c * k.OC + o) * k.K + kh) * k.K + kw];
-              }
-    }
+  std::vector<double> out(static_cast<size_t>(k.N * k.OC * out_size(k.H, k) * out_size(k.W, k)));
+  cpu::ref::conv_transpose2d_forward(out.data(), x.data(), w.data(), b ? b->data() : nullptr, k.N, k.C, k.H, k.W,
+                                     k.OC, k.K, k.stride, k.pad);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// Linear: forward against a direct loop, gradients against finite differences,
-// backward accumulating into existing gradients like the other layers.
+// Linear: forward against the direct-loop reference (kernels/cpu/reference/), gradients
+// against finite differences, backward accumulating into existing gradients like the other layers.
+#include "kernels/cpu/reference/linear_ref.h"
 #include "layers/linear.h"
 #include "support/check.h"
 
@@ -11,14 +12,9 @@ TEST_CASE("linear forward matches a direct loop") {
   Tensor x = cgtest::random_tensor(Shape{B, C}, rng), w = cgtest::random_tensor(Shape{OC, C}, rng),
          b = cgtest::random_tensor(Shape{OC}, rng);
   Tensor out = linear(nullptr, x, w, b);
-  std::vector<double> ref(B * OC);
-  auto xv = x.to_vector(), wv = w.to_vector(), bv = b.to_vector();
-  for (int64_t i = 0; i < B; ++i)
-    for (int64_t o = 0; o < OC; ++o) {
-      double s = bv[o];
-      for (int64_t c = 0; c < C; ++c) s += xv[i * C + c] * wv[o * C + c];
-      ref[i * OC + o] = s;
-    }
+  std::vector<double> ref(B * OC);  // ref[i,o] = b[o] + sum_c x[i,c] * w[o,c]
+  const auto xv = x.to_vector(), wv = w.to_vector(), bv = b.to_vector();
+  cpu::ref::linear_forward(ref.data(), xv.data(), wv.data(), bv.data(), B, C, OC);
   CHECK_CLOSE_T(out.to_vector(), ref, 1e-12, 1e-12);
 }
 

@@ -106,7 +106,8 @@ template <class T>
 void compare_conv(const ConvPair<T>& op, const ConvCase& k, bool need_x = true, bool need_w = true) {
   const int64_t OH = op.transposed ? tconv_out(k.H, k) : conv_out(k.H, k);
   const int64_t OW = op.transposed ? tconv_out(k.W, k) : conv_out(k.W, k);
-  const size_t nx = size_t(k.N * k.C * k.H * k.W), nw = size_t(k.OC * k.C * k.K * k.K), ny = size_t(k.N * k.OC * OH * OW);
+  const size_t nx = size_t(k.N * k.C * k.H * k.W), nw = size_t(k.OC * k.C * k.K * k.K);
+  const size_t ny = size_t(k.N * k.OC * OH * OW);
   std::mt19937 rng(uint32_t(k.N * 7919 + k.C * 104729 + k.H * 31 + k.K * 7 + k.stride));
   const auto x = as<T>(uniform(nx, rng)), w = as<T>(uniform(nw, rng)), b = as<T>(uniform(size_t(k.OC), rng));
   const auto dy = as<T>(uniform(ny, rng));
@@ -134,8 +135,8 @@ void compare_conv(const ConvPair<T>& op, const ConvCase& k, bool need_x = true, 
 // conv2d: the discriminator's 4x4 stride-2 pad-1 layers (64 -> 32 -> ... at small sizes and
 // widths), odd sizes, strides that leave input rows unread, batch 1, padding >= kernel.
 const std::vector<ConvCase> kConvCases = {
-    {2, 3, 16, 16, 4, 4, 2, 1}, {3, 6, 8, 8, 8, 4, 2, 1},  {2, 8, 4, 4, 5, 4, 2, 1},  {2, 3, 7, 5, 4, 3, 1, 1},
-    {1, 2, 9, 6, 3, 5, 2, 2},   {3, 2, 11, 7, 2, 3, 3, 0}, {1, 4, 5, 5, 2, 1, 1, 0},  {2, 2, 5, 5, 3, 1, 2, 1},
+    {2, 3, 16, 16, 4, 4, 2, 1}, {3, 6, 8, 8, 8, 4, 2, 1},  {2, 8, 4, 4, 5, 4, 2, 1}, {2, 3, 7, 5, 4, 3, 1, 1},
+    {1, 2, 9, 6, 3, 5, 2, 2},   {3, 2, 11, 7, 2, 3, 3, 0}, {1, 4, 5, 5, 2, 1, 1, 0}, {2, 2, 5, 5, 3, 1, 2, 1},
     {2, 3, 13, 10, 2, 4, 3, 2}, {4, 3, 9, 9, 2, 4, 2, 1},
 };
 // conv_transpose2d: the generator's 4x4 stride-2 pad-1 layers (4 -> 8 -> 16), odd sizes,
@@ -188,7 +189,7 @@ TEST_CASE("conv fast backward matches the reference with only dinp or only dweig
     ~Budget() { cpu::set_batch_chunk_budget(old); }
   } budget{cpu::set_batch_chunk_budget(2 * (4 * 4 * 4 + 6) * 4 * 4)};
   REQUIRE(cpu::batch_chunk(5, (4 * 4 * 4 + 6) * 4 * 4) == 2);
-  compare_conv(conv2d_pair<double>(), ConvCase{5, 4, 8, 8, 6, 4, 2, 1});      // C*K*K + OC = 70, L = 16
+  compare_conv(conv2d_pair<double>(), ConvCase{5, 4, 8, 8, 6, 4, 2, 1});           // C*K*K + OC = 70, L = 16
   compare_conv(conv_transpose2d_pair<float>(), ConvCase{5, 6, 4, 4, 4, 4, 2, 1});  // OC*K*K + C = 70, HW = 16
 }
 
@@ -230,11 +231,11 @@ void compare_bn_train(int64_t N, int64_t C, int64_t HW) {
   const Tol tol = tol_for<T>();
 
   std::vector<T> y_fast(n), mean_fast(c), invstd_fast(c), rm_fast = rm0, rv_fast = rv0;
-  cpu::batchnorm2d_forward_train(y_fast.data(), mean_fast.data(), invstd_fast.data(), rm_fast.data(),
-                                 rv_fast.data(), x.data(), g.data(), b.data(), N, C, HW, kMomentum, kEps);
+  cpu::batchnorm2d_forward_train(y_fast.data(), mean_fast.data(), invstd_fast.data(), rm_fast.data(), rv_fast.data(),
+                                 x.data(), g.data(), b.data(), N, C, HW, kMomentum, kEps);
   std::vector<T> y_ref(n), mean_ref(c), var_ref(c), invstd_ref(c), rm_ref = rm0, rv_ref = rv0;
-  cpu::ref::batchnorm2d_forward_train(y_ref.data(), mean_ref.data(), var_ref.data(), x.data(), g.data(), b.data(),
-                                      N, C, HW, kEps);
+  cpu::ref::batchnorm2d_forward_train(y_ref.data(), mean_ref.data(), var_ref.data(), x.data(), g.data(), b.data(), N,
+                                      C, HW, kEps);
   cpu::ref::batchnorm2d_update_running(rm_ref.data(), rv_ref.data(), mean_ref.data(), var_ref.data(), C, N * HW,
                                        kMomentum);
   for (size_t i = 0; i < c; ++i) invstd_ref[i] = T(1.0 / std::sqrt(double(var_ref[i]) + kEps));
@@ -287,7 +288,8 @@ struct BnCase {
   int64_t N, C, HW;
 };
 // (N,C,H*W): the discriminator's 4x4 and 8x8 maps, odd sizes, batch 1, (N,C) after a linear layer.
-const std::vector<BnCase> kBnCases = {{4, 8, 16}, {2, 6, 64}, {2, 3, 20}, {1, 2, 9}, {3, 5, 21}, {6, 4, 1}, {3, 2, 1}};
+const std::vector<BnCase> kBnCases = {{4, 8, 16}, {2, 6, 64}, {2, 3, 20}, {1, 2, 9},
+                                      {3, 5, 21}, {6, 4, 1},  {3, 2, 1}};
 
 }  // namespace
 
@@ -331,9 +333,15 @@ using Forward = std::function<std::vector<double>(const Inputs&)>;
 // Gradients of every input, given dout; the reference backward adds onto zeros.
 using Backward = std::function<Inputs(const std::vector<double>& dout, const Inputs&)>;
 
+Inputs zeros_like(const Inputs& in) {
+  Inputs z;
+  for (const auto& v : in) z.emplace_back(v.size(), 0.0);
+  return z;
+}
+
 // Largest relative gap between the backward and central differences of L = sum_j R_j out_j,
-// floored at 1e-3 of the input's largest gradient as cgtest::gradcheck does.
-double fd_error(const Forward& forward, const Backward& backward, Inputs in, double h) {
+// floored at 1e-3 of the input's largest gradient as cgtest::gradcheck does; `where` names it.
+double fd_error(const Forward& forward, const Backward& backward, Inputs in, double h, std::string& where) {
   std::mt19937 rng(7);
   const std::vector<double> R = uniform(forward(in).size(), rng);
   const Inputs analytic = backward(R, in);
@@ -350,13 +358,22 @@ double fd_error(const Forward& forward, const Backward& backward, Inputs in, dou
       in[k][i] = saved;
       const double numeric = (fp - fm) / (2 * h), a = analytic[k][i];
       const double rel = std::fabs(a - numeric) / std::max({std::fabs(a), std::fabs(numeric), 1e-3 * gmax, 1e-12});
-      INFO("input " << k << " element " << i << ": analytic " << a << " numeric " << numeric);
-      CHECK(rel <= 1e-6);
-      worst = std::max(worst, rel);
+      if (rel > worst || std::isnan(rel)) {
+        worst = std::isnan(rel) ? INFINITY : rel;
+        where = detail::cat("input ", k, " element ", i, ": analytic ", a, " numeric ", numeric);
+      }
     }
   }
   return worst;
 }
+
+#define CHECK_FD(forward, backward, inputs, h)                                  \
+  do {                                                                          \
+    std::string where_;                                                         \
+    const double err_ = fd_error((forward), (backward), (inputs), (h), where_); \
+    INFO("worst: " << where_ << ", rel err " << err_);                          \
+    CHECK(err_ <= 1e-6);                                                        \
+  } while (0)
 
 // x, w, b for a convolution case; the forward/backward pair is conv2d's or conv_transpose2d's.
 template <bool Transposed>
@@ -371,7 +388,7 @@ void fd_conv(const ConvCase& k) {
     return y;
   };
   Backward b = [&](const std::vector<double>& dy, const Inputs& in) {
-    Inputs d = {std::vector<double>(in[0].size()), std::vector<double>(in[1].size()), std::vector<double>(in[2].size())};
+    Inputs d = zeros_like(in);
     bwd_fn(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(), in[1].data(), k.N, k.C, k.H, k.W, k.OC,
            k.K, k.stride, k.pad);
     return d;
@@ -379,15 +396,16 @@ void fd_conv(const ConvCase& k) {
   std::mt19937 rng(3);
   const Inputs in = {uniform(size_t(k.N * k.C * k.H * k.W), rng), uniform(size_t(k.OC * k.C * k.K * k.K), rng),
                      uniform(size_t(k.OC), rng)};
-  CHECK(fd_error(f, b, in, 1e-6) <= 1e-6);
+  CHECK_FD(f, b, in, 1e-6);
 }
 
 }  // namespace
 
 TEST_CASE("reference conv_transpose2d is the adjoint of reference conv2d and each one's dinp is the other") {
   // Shapes where conv_transpose2d maps conv2d's output back to (H,W): (H + 2p - K) divisible by s.
-  const std::vector<ConvCase> cases = {{2, 3, 8, 8, 4, 4, 2, 1}, {1, 2, 7, 7, 3, 3, 1, 1}, {3, 4, 9, 12, 2, 3, 3, 0},
-                                       {2, 5, 6, 10, 3, 5, 1, 2}, {1, 3, 5, 5, 6, 1, 2, 0}, {2, 2, 11, 7, 3, 4, 1, 0}};
+  const std::vector<ConvCase> cases = {{2, 3, 8, 8, 4, 4, 2, 1},  {1, 2, 7, 7, 3, 3, 1, 1},
+                                       {3, 4, 9, 12, 2, 3, 3, 0}, {2, 5, 6, 10, 3, 5, 1, 2},
+                                       {1, 3, 5, 5, 6, 1, 2, 0},  {2, 2, 11, 7, 3, 4, 1, 0}};
   for (const ConvCase& k : cases) {
     INFO(describe(k));
     REQUIRE((k.H + 2 * k.pad - k.K) % k.stride == 0);
@@ -400,8 +418,8 @@ TEST_CASE("reference conv_transpose2d is the adjoint of reference conv2d and eac
     std::vector<double> cx(ny), ty(nx);
     cpu::ref::conv2d_forward(cx.data(), x.data(), w.data(), (const double*)nullptr, k.N, k.C, k.H, k.W, k.OC, k.K,
                              k.stride, k.pad);
-    cpu::ref::conv_transpose2d_forward(ty.data(), y.data(), w.data(), (const double*)nullptr, k.N, k.OC, OH, OW,
-                                       k.C, k.K, k.stride, k.pad);
+    cpu::ref::conv_transpose2d_forward(ty.data(), y.data(), w.data(), (const double*)nullptr, k.N, k.OC, OH, OW, k.C,
+                                       k.K, k.stride, k.pad);
     const double lhs = dot(y, cx), rhs = dot(ty, x);
     CHECK(std::fabs(lhs - rhs) <= 1e-12 * std::max(1.0, std::fabs(lhs)));
     // conv2d's input gradient of y is conv_transpose2d(y); conv_transpose2d's of x is conv2d(x).
@@ -428,12 +446,12 @@ TEST_CASE("reference linear backward matches central finite differences") {
     return y;
   };
   Backward b = [&](const std::vector<double>& dy, const Inputs& in) {
-    Inputs d = {std::vector<double>(in[0].size()), std::vector<double>(in[1].size()), std::vector<double>(in[2].size())};
+    Inputs d = zeros_like(in);
     cpu::ref::linear_backward(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(), in[1].data(), B, C, OC);
     return d;
   };
   std::mt19937 rng(5);
-  CHECK(fd_error(f, b, {uniform(B * C, rng), uniform(OC * C, rng), uniform(OC, rng)}, 1e-6) <= 1e-6);
+  CHECK_FD(f, b, (Inputs{uniform(B * C, rng), uniform(OC * C, rng), uniform(OC, rng)}), 1e-6);
 }
 
 TEST_CASE("reference batchnorm2d backward matches central finite differences in training and eval mode") {
@@ -452,10 +470,10 @@ TEST_CASE("reference batchnorm2d backward matches central finite differences in 
       return y;
     };
     Backward b = [&](const std::vector<double>& dy, const Inputs& in) {
-      Inputs d = {std::vector<double>(in[0].size()), std::vector<double>(C), std::vector<double>(C)};
+      Inputs d = zeros_like(in);
       std::vector<double> y(size_t(N * C * HW)), mean(C), var(C);
-      cpu::ref::batchnorm2d_forward_train(y.data(), mean.data(), var.data(), in[0].data(), in[1].data(),
-                                          in[2].data(), N, C, HW, kEps);
+      cpu::ref::batchnorm2d_forward_train(y.data(), mean.data(), var.data(), in[0].data(), in[1].data(), in[2].data(),
+                                          N, C, HW, kEps);
       if (training)
         cpu::ref::batchnorm2d_backward_train(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(),
                                              in[1].data(), mean.data(), var.data(), N, C, HW, kEps);
@@ -466,6 +484,6 @@ TEST_CASE("reference batchnorm2d backward matches central finite differences in 
     };
     std::mt19937 rng(9);
     // BatchNorm couples a whole channel, so h = 1e-5 (see test_batchnorm.cpp) keeps round-off small.
-    CHECK(fd_error(f, b, {uniform(N * C * HW, rng, 2.0), uniform(C, rng), uniform(C, rng)}, 1e-5) <= 1e-6);
+    CHECK_FD(f, b, (Inputs{uniform(N * C * HW, rng, 2.0), uniform(C, rng), uniform(C, rng)}), 1e-5);
   }
 }

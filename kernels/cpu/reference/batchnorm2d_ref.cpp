@@ -15,8 +15,8 @@ int64_t at(int64_t n, int64_t c, int64_t i, int64_t C, int64_t HW) { return (n *
 // With xhat = (inp - mean) * invstd and out = gamma * xhat + beta:
 // dgamma[c] += sum_{n,i} dout * xhat,  dbeta[c] += sum_{n,i} dout.
 template <class T>
-void affine_grads(T* dgamma, T* dbeta, const T* dout, const T* inp, double mean, double invstd, int64_t c,
-                  int64_t N, int64_t C, int64_t HW) {
+void affine_grads(T* dgamma, T* dbeta, const T* dout, const T* inp, double mean, double invstd, int64_t c, int64_t N,
+                  int64_t C, int64_t HW) {
   double sum_dy = 0, sum_dy_xhat = 0;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t i = 0; i < HW; ++i) {
@@ -53,8 +53,8 @@ void batchnorm2d_forward_train(T* out, T* mean, T* var, const T* inp, const T* g
 }
 
 template <class T>
-void batchnorm2d_update_running(T* running_mean, T* running_var, const T* mean, const T* var, int64_t C,
-                                int64_t M, double momentum) {
+void batchnorm2d_update_running(T* running_mean, T* running_var, const T* mean, const T* var, int64_t C, int64_t M,
+                                double momentum) {
   for (int64_t c = 0; c < C; ++c) {
     running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean[c]);
     running_var[c] = T((1 - momentum) * running_var[c] + momentum * var[c] * double(M) / double(M - 1));
@@ -119,16 +119,16 @@ void batchnorm2d_backward_eval(T* dinp, T* dgamma, T* dbeta, const T* dout, cons
   }
 }
 
-#define CG_BN_REF_INSTANTIATE(T)                                                                              \
-  template void batchnorm2d_forward_train<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t,      \
-                                             int64_t, double);                                               \
-  template void batchnorm2d_update_running<T>(T*, T*, const T*, const T*, int64_t, int64_t, double);         \
-  template void batchnorm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t,    \
-                                            int64_t, int64_t, double);                                       \
-  template void batchnorm2d_backward_train<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,   \
-                                              int64_t, int64_t, int64_t, double);                            \
-  template void batchnorm2d_backward_eval<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,    \
-                                             int64_t, int64_t, int64_t, double);
+#define CG_BN_REF_INSTANTIATE(T)                                                                                     \
+  template void batchnorm2d_forward_train<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,    \
+                                             double);                                                                \
+  template void batchnorm2d_update_running<T>(T*, T*, const T*, const T*, int64_t, int64_t, double);                 \
+  template void batchnorm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t, int64_t,  \
+                                            int64_t, double);                                                        \
+  template void batchnorm2d_backward_train<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t, \
+                                              int64_t, int64_t, double);                                             \
+  template void batchnorm2d_backward_eval<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,  \
+                                             int64_t, int64_t, double);
 CG_BN_REF_INSTANTIATE(float)
 CG_BN_REF_INSTANTIATE(double)
 #undef CG_BN_REF_INSTANTIATE

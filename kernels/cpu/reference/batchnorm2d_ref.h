@@ -16,8 +16,8 @@ void batchnorm2d_forward_train(T* out, T* mean, T* var, const T* inp, const T* g
 // running_mean (C) = (1-momentum) running_mean + momentum * mean,
 // running_var (C)  = (1-momentum) running_var + momentum * var * M/(M-1) (unbiased).
 template <class T>
-void batchnorm2d_update_running(T* running_mean, T* running_var, const T* mean, const T* var, int64_t C,
-                                int64_t M, double momentum);
+void batchnorm2d_update_running(T* running_mean, T* running_var, const T* mean, const T* var, int64_t C, int64_t M,
+                                double momentum);
 
 // out (N,C,HW) = gamma * (inp - running_mean) / sqrt(running_var + eps) + beta.
 template <class T>

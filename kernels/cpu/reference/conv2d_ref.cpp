@@ -28,8 +28,8 @@ void bias_grad(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t OH, int64
 
 // dweight[o,c,kh,kw] += sum_{n,oh,ow} dout[n,o,oh,ow] * inp[n,c,oh*s-p+kh,ow*s-p+kw] (0 outside inp)
 template <class T>
-void weight_grad(T* dweight, const T* dout, const T* inp, int64_t N, int64_t C, int64_t H, int64_t W,
-                 int64_t OC, int64_t K, int64_t stride, int64_t pad, int64_t OH, int64_t OW) {
+void weight_grad(T* dweight, const T* dout, const T* inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                 int64_t K, int64_t stride, int64_t pad, int64_t OH, int64_t OW) {
   for (int64_t o = 0; o < OC; ++o)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t kh = 0; kh < K; ++kh)
@@ -62,7 +62,8 @@ void input_grad(T* dinp, const T* dout, const T* weight, int64_t N, int64_t C, i
               for (int64_t kw = 0; kw < K; ++kw) {
                 const int64_t oh = out_row(ih, kh, stride, pad), ow = out_row(iw, kw, stride, pad);
                 if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
-                s += double(dout[((n * OC + o) * OH + oh) * OW + ow]) * double(weight[((o * C + c) * K + kh) * K + kw]);
+                s += double(dout[((n * OC + o) * OH + oh) * OW + ow]) *
+                     double(weight[((o * C + c) * K + kh) * K + kw]);
               }
           dinp[((n * C + c) * H + ih) * W + iw] += T(s);
         }
@@ -73,8 +74,8 @@ void input_grad(T* dinp, const T* dout, const T* weight, int64_t N, int64_t C, i
 // out[n,o,oh,ow] = bias[o] + sum_{c,kh,kw} inp[n,c,oh*s-p+kh,ow*s-p+kw] * weight[o,c,kh,kw],
 // where taps that land in the zero padding contribute nothing.
 template <class T>
-void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
-                    int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H, int64_t W,
+                    int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < OC; ++o)
@@ -103,11 +104,11 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
 
 template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
                                     int64_t, int64_t, int64_t, int64_t, int64_t);
-template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
-                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, int64_t);
 template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 
 }  // namespace cg::cpu::ref

@@ -9,8 +9,8 @@ namespace cg::cpu::ref {
 // out (N,OC,OH,OW) = conv(inp (N,C,H,W), weight (OC,C,K,K)) + bias (OC); bias may be null.
 // OH = (H + 2*pad - K)/stride + 1, OW likewise.
 template <class T>
-void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
-                    int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad);
+void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H, int64_t W,
+                    int64_t OC, int64_t K, int64_t stride, int64_t pad);
 
 // Accumulates (+=) into whichever of dinp (N,C,H,W), dweight (OC,C,K,K), dbias (OC) is
 // non-null, given dout (N,OC,OH,OW).

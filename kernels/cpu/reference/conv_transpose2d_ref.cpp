@@ -29,8 +29,8 @@ void bias_grad(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t OH, int64
 // dweight[c,o,kh,kw] += sum_{n,ih,iw} inp[n,c,ih,iw] * dout[n,o,ih*s-p+kh,iw*s-p+kw] (stamps
 // that fell outside the output were dropped, so they get no gradient)
 template <class T>
-void weight_grad(T* dweight, const T* dout, const T* inp, int64_t N, int64_t C, int64_t H, int64_t W,
-                 int64_t OC, int64_t K, int64_t stride, int64_t pad, int64_t OH, int64_t OW) {
+void weight_grad(T* dweight, const T* dout, const T* inp, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                 int64_t K, int64_t stride, int64_t pad, int64_t OH, int64_t OW) {
   for (int64_t c = 0; c < C; ++c)
     for (int64_t o = 0; o < OC; ++o)
       for (int64_t kh = 0; kh < K; ++kh)
@@ -74,8 +74,8 @@ void input_grad(T* dinp, const T* dout, const T* weight, int64_t N, int64_t C, i
 // out[n,o,oh,ow] = bias[o] + sum_{c,kh,kw} inp[n,c,ih,iw] * weight[c,o,kh,kw] over the taps
 // with ih*s-p+kh = oh and iw*s-p+kw = ow for an (ih,iw) inside the input.
 template <class T>
-void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
-                              int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
+                              int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < OC; ++o)
@@ -94,9 +94,8 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
 }
 
 template <class T>
-void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
-                               int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride,
-                               int64_t pad) {
+void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
+                               int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
   if (dbias) bias_grad(dbias, dout, N, OC, OH, OW);
   if (dweight) weight_grad(dweight, dout, inp, N, C, H, W, OC, K, stride, pad, OH, OW);
@@ -105,13 +104,13 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
 
 template void conv_transpose2d_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t,
                                               int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
-template void conv_transpose2d_forward<double>(double*, const double*, const double*, const double*, int64_t,
-                                               int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv_transpose2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
+                                               int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 template void conv_transpose2d_backward<float>(float*, float*, float*, const float*, const float*, const float*,
                                                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                                                int64_t);
 template void conv_transpose2d_backward<double>(double*, double*, double*, const double*, const double*,
-                                                const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                                int64_t, int64_t, int64_t);
+                                                const double*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                                int64_t, int64_t);
 
 }  // namespace cg::cpu::ref

@@ -44,11 +44,10 @@ void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
 }
 
 template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t);
-template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
-                                     int64_t);
+template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t);
 template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
                                      int64_t, int64_t);
-template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                      int64_t, int64_t, int64_t);
+template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
+                                      int64_t, int64_t);
 
 }  // namespace cg::cpu::ref
