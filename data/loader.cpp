@@ -27,13 +27,6 @@ namespace {
 
 constexpr int kSlots = 4;  // one uploading, one being consumed, two ready ahead
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 struct Batch {
   PinnedBuffer px;   // (B,S,S,C) pixels, then B flip bytes
   PinnedBuffer lab;  // (B) int32 labels

@@ -10,6 +10,16 @@
 
 namespace cg {
 
+// SplitMix64 (Steele, Lea & Flood 2014): one 64-bit word to another, well mixed.
+// Derives independent seeds (trainer streams, loader shuffle and flip keys) from a
+// user's seed; the Philox streams are then keyed by those.
+constexpr uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 class Philox {
  public:
   explicit Philox(uint64_t seed = 0, uint64_t offset = 0) : seed_(seed), offset_(offset) {}

@@ -1,4 +1,4 @@
-// One AC-GAN iteration (DESIGN.md section 1): the latent draws, D's loss and
+// One AC-GAN iteration (docs/DESIGN.md section 1): the latent draws, D's loss and
 // backward on a real and a (detached) fake batch, then G's loss and backward
 // with G run again after D's update on the same inputs. The trainer, the parity
 // test and the benchmarks all call these same functions.

@@ -1,6 +1,6 @@
 // The AC-GAN's settings: the model's shape (ModelConfig) and a training run's
 // schedule and optimiser settings (TrainConfig), with the paper's defaults
-// (DESIGN.md section 1), JSON load/save and validation with one-sentence errors.
+// (docs/DESIGN.md section 1), JSON load/save and validation with one-sentence errors.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>

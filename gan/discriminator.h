@@ -1,4 +1,4 @@
-// The AC-GAN discriminator (DESIGN.md section 1): convolutions (kernel 4,
+// The AC-GAN discriminator (docs/DESIGN.md section 1): convolutions (kernel 4,
 // stride 2, padding 1) from 3 x S x S down to (C0,4,4), LeakyReLU, BatchNorm on
 // all but the first, then three Linear heads on the flattened features:
 // real/fake logit (1), genre logits (K) and the latent codes (n_codes).

@@ -1,4 +1,4 @@
-// The AC-GAN generator (DESIGN.md section 1): Linear z -> (C0,4,4), BatchNorm,
+// The AC-GAN generator (docs/DESIGN.md section 1): Linear z -> (C0,4,4), BatchNorm,
 // ReLU, then transposed convolutions (kernel 4, stride 2, padding 1) that halve
 // the channels and double the size up to 3 x S x S, tanh at the end.
 #pragma once

@@ -1,4 +1,4 @@
-// MS-SSIM (Wang, Simoncelli & Bovik 2003) exactly as DESIGN.md section 1 fixes it:
+// MS-SSIM (Wang, Simoncelli & Bovik 2003) exactly as docs/DESIGN.md section 1 fixes it:
 // RGB on [0,255], 5 scales by 2x2 average pooling, a Gaussian window of size
 // s = min(11,H,W) and sigma 1.5*s/11 applied "valid" per channel, C1=(0.01*255)^2,
 // C2=(0.03*255)^2, product of clamped CS_1..4 and SSIM_5 with the standard weights.

@@ -19,6 +19,7 @@
 #include "data/grid.h"
 #include "data/loader.h"
 #include "engine/io_util.h"
+#include "engine/philox.h"
 #include "gan/checkpoint.h"
 #include "gan/plot.h"
 #include "gan/progress.h"
@@ -28,11 +29,7 @@
 namespace cg::gan {
 
 uint64_t derive_seed(uint64_t seed, uint64_t stream) {
-  uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  return splitmix64(seed ^ (stream * 0xD1B54A32D192ED03ull));
 }
 
 namespace {

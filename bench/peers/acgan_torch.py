@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The covergan AC-GAN in PyTorch: the same generator, discriminator, losses and
-iteration as gan/ (DESIGN.md section 1), with the same parameter names, so it
+iteration as gan/ (docs/DESIGN.md section 1), with the same parameter names, so it
 loads covergan's safetensors checkpoints. It is the peer for parity and speed.
 
   parity IN OUT        run the iterations described in IN (weights, inputs and

@@ -11,6 +11,7 @@
 #include "data/grid.h"
 #include "data/loader.h"
 #include "support/skip.h"
+#include "support/temp_dir.h"
 
 using namespace cg;
 using namespace cg::data;
@@ -34,7 +35,8 @@ std::string make_set(const std::filesystem::path& dir) {
 
 TEST_CASE("cuda loader: same batches as the CPU loader, through pinned uploads") {
   CG_SKIP_WITHOUT_CUDA();
-  const auto dir = std::filesystem::temp_directory_path();
+  const cgtest::TempDir tmp("cuda_loader");  // removed with everything in it when the test ends
+  const std::filesystem::path& dir = tmp.path();
   const std::string path = make_set(dir);
   const Dataset ds = Dataset::open(path);
   Loader cpu(ds, {32, 123, Device::cpu, true}), gpu(ds, {32, 123, Device::cuda, true});
@@ -56,6 +58,4 @@ TEST_CASE("cuda loader: same batches as the CPU loader, through pinned uploads")
   CHECK(gi.to(Device::cpu).to_vector() == ci.to_vector());
   write_grid_png((dir / "cuda_grid.png").string(), gi, 8);
   CHECK(std::filesystem::exists(dir / "cuda_grid.png"));
-  std::filesystem::remove(dir / "cuda_grid.png");
-  std::filesystem::remove(path);
 }

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "data/dataset.h"
-#include "data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "engine/check.h"
 
 using namespace cg::data;

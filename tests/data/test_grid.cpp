@@ -8,7 +8,7 @@
 #include "data/font5x7.h"
 #include "data/grid.h"
 #include "data/image.h"
-#include "data/temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace cg::data;
 

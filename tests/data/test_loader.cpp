@@ -10,7 +10,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
-#include "data/temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace cg::data;
 using cg::Tensor;

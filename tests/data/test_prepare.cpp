@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "data/image_writers.h"
 #include "data/prepare.h"
-#include "data/temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace cg::data;
 namespace fs = std::filesystem;

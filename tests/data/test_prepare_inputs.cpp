@@ -14,7 +14,7 @@
 #include "data/dataset_format.h"
 #include "data/image_writers.h"
 #include "data/prepare.h"
-#include "data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "engine/check.h"
 
 namespace fs = std::filesystem;

@@ -10,30 +10,14 @@
 
 #include "engine/safetensors.h"
 #include "support/check.h"
+#include "support/temp_dir.h"
 
 using namespace cg;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    dir = fs::temp_directory_path() / ("covergan_st_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
+using TempDir = cgtest::TempDir;  // tests/support/temp_dir.h
 
 std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -264,7 +248,7 @@ TEST_CASE("safetensors: missing files and directories") {
   const std::string missing = td.file("nope.safetensors");
   CHECK_THROWS_WITH_AS(load_safetensors(missing), doctest::Contains(("cannot read checkpoint " + missing).c_str()),
                        cg::Error);
-  CHECK_THROWS_WITH_AS(load_safetensors(td.dir.string()), doctest::Contains("it is a directory"), cg::Error);
+  CHECK_THROWS_WITH_AS(load_safetensors(td.path().string()), doctest::Contains("it is a directory"), cg::Error);
 }
 
 TEST_CASE("safetensors: a failed write leaves the old checkpoint intact") {
@@ -281,9 +265,9 @@ TEST_CASE("safetensors: a failed write leaves the old checkpoint intact") {
   check_same(load_safetensors(path), old);
   // An unwritable directory (root can write anywhere, so only checked as a normal user).
   if (::geteuid() != 0) {
-    fs::permissions(td.dir, fs::perms::owner_read | fs::perms::owner_exec);
+    fs::permissions(td.path(), fs::perms::owner_read | fs::perms::owner_exec);
     CHECK_THROWS_WITH_AS(save_safetensors(path, fresh), doctest::Contains("cannot write checkpoint"), cg::Error);
-    fs::permissions(td.dir, fs::perms::owner_all);
+    fs::permissions(td.path(), fs::perms::owner_all);
     check_same(load_safetensors(path), old);
   }
   // Writing into a directory that does not exist.

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "data/grid.h"
 #include "gan/eval_curves.h"
 #include "gan/msssim.h"

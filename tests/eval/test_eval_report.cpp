@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "data/dataset.h"
 #include "gan/checkpoint.h"
 #include "gan/classifier.h"

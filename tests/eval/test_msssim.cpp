@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../data/temp_dir.h"
+#include "support/temp_dir.h"
 #include "gan/msssim.h"
 #include "support/paths.h"
 #include "support/skip.h"

@@ -17,20 +17,6 @@
 
 namespace gantest {
 
-Scratch::Scratch(const std::string& tag) {
-  static std::atomic<int> n{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("covergan_gan_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-  std::filesystem::remove_all(path_);
-  std::filesystem::create_directories(path_);
-}
-
-Scratch::~Scratch() {
-  if (std::getenv("COVERGAN_KEEP_SCRATCH")) return;  // debugging: look at what a test wrote
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 void write_striped_dataset(const std::string& path, int64_t n, int size, const std::vector<std::string>& genres,
                            uint32_t seed) {
   std::mt19937 rng(seed);

@@ -5,21 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace gantest {
 
 // A fresh folder under the system temp dir, removed when the object goes.
-class Scratch {
- public:
-  explicit Scratch(const std::string& tag);
-  ~Scratch();
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using Scratch = cgtest::TempDir;  // tests/support/temp_dir.h
 
 // Writes a .cgd of n images of size x size in the given genres (labeled) or
 // unlabeled (genres empty). Genre g's images: class 0 bright red horizontal

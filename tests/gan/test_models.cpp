@@ -40,7 +40,7 @@ void check_whole_model(const std::function<Tensor(Tape*)>& f, const std::vector<
 
 }  // namespace
 
-TEST_CASE("the paper's configuration: parameter names and shapes as DESIGN.md's tables") {
+TEST_CASE("the paper's configuration: parameter names and shapes as docs/DESIGN.md's tables") {
   ModelConfig m;  // defaults: 64x64, base 128, z 100, K 5, 2 codes
   Generator G(m, Device::cpu);
   Discriminator D(m, Device::cpu);
