@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/im2col_k4s2.h"
+
 namespace cg::cpu {
 
 namespace {
@@ -32,6 +34,7 @@ Range valid_range(int64_t n, int64_t k, int64_t stride, int64_t pad, int64_t out
 template <class T>
 void im2col(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
             int64_t pad, int64_t OH, int64_t OW) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return im2col_k4s2p1(col, ldc, img, C, H, W, OH, OW);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < K; ++kh) {
       const Range rh = valid_range(H, kh, stride, pad, OH);
@@ -54,6 +57,7 @@ void im2col(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, 
 template <class T>
 void col2im_add(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
                 int64_t pad, int64_t OH, int64_t OW) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return col2im_add_k4s2p1(img, col, ldc, C, H, W, OH, OW);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < K; ++kh) {
       const Range rh = valid_range(H, kh, stride, pad, OH);
