@@ -109,6 +109,18 @@ void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
 }
 
 template <class T>
+void unpack_batch_bias(T* dst, const T* src, const T* bias, int64_t nb, int64_t C, int64_t L) {
+#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
+  for (int64_t j = 0; j < nb; ++j)
+    for (int64_t c = 0; c < C; ++c) {
+      T* d = dst + (j * C + c) * L;
+      const T* s = src + c * nb * L + j * L;
+      const T b = bias ? bias[c] : T(0);
+      for (int64_t l = 0; l < L; ++l) d[l] = b + s[l];
+    }
+}
+
+template <class T>
 void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
 #pragma omp parallel for collapse(2) if (N * OC * L > kParallelMin)
   for (int64_t n = 0; n < N; ++n)
@@ -153,6 +165,7 @@ int64_t set_batch_chunk_budget(int64_t elems) {
                                     int64_t, int64_t);                                                          \
   template void pack_batch<T>(T*, const T*, int64_t, int64_t, int64_t);                                        \
   template void unpack_batch_add<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \
+  template void unpack_batch_bias<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);                     \
   template void fill_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                         \
   template void bias_grad_add<T>(T*, const T*, int64_t, int64_t, int64_t);
 CG_IM2COL_INSTANTIATE(float)
