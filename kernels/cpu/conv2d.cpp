@@ -1,6 +1,6 @@
 // CPU 2-D convolution (see conv2d.h). The batch runs in chunks whose columns sit side by
 // side: col = im2col(chunk) (C*K*K, nb*L), dcat = dout packed (OC, nb*L), L = OH*OW, and
-//   forward  out  = unpack(W (OC,CKK) @ col) + bias
+//   forward  out  = bias + unpack(W (OC,CKK) @ col)
 //   dinp     x   += col2im(W^T @ dcat)
 //   dweight  W   += dcat @ col^T
 // so each GEMM is wide (deep layers with 4x4 images too) and runs on BLAS's own threads,
@@ -27,12 +27,11 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
   prof::add_work(2.0 * double(N * OC * CKK * L), 0);
   T* col = scratch<T>(0, size_t(CKK * chunk * L));
   T* ycat = scratch<T>(1, size_t(OC * chunk * L));
-  fill_bias(out, bias, N, OC, L);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t nb = std::min(chunk, N - n0), ld = nb * L;
     im2col_batch(col, inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
     gemm<T>(false, false, OC, ld, CKK, T(1), weight, CKK, col, ld, T(0), ycat, ld);
-    unpack_batch_add(out + n0 * OC * L, ycat, nb, OC, L);
+    unpack_batch_bias(out + n0 * OC * L, ycat, bias, nb, OC, L);  // bias + W @ col, one pass
   }
 }
 

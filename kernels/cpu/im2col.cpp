@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/im2col_k4s2.h"
+
 namespace cg::cpu {
 
 namespace {
@@ -32,6 +34,7 @@ Range valid_range(int64_t n, int64_t k, int64_t stride, int64_t pad, int64_t out
 template <class T>
 void im2col(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
             int64_t pad, int64_t OH, int64_t OW) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return im2col_k4s2p1(col, ldc, img, C, H, W, OH, OW);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < K; ++kh) {
       const Range rh = valid_range(H, kh, stride, pad, OH);
@@ -54,6 +57,7 @@ void im2col(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, 
 template <class T>
 void col2im_add(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
                 int64_t pad, int64_t OH, int64_t OW) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return col2im_add_k4s2p1(img, col, ldc, C, H, W, OH, OW);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < K; ++kh) {
       const Range rh = valid_range(H, kh, stride, pad, OH);
@@ -105,6 +109,18 @@ void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
 }
 
 template <class T>
+void unpack_batch_bias(T* dst, const T* src, const T* bias, int64_t nb, int64_t C, int64_t L) {
+#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
+  for (int64_t j = 0; j < nb; ++j)
+    for (int64_t c = 0; c < C; ++c) {
+      T* d = dst + (j * C + c) * L;
+      const T* s = src + c * nb * L + j * L;
+      const T b = bias ? bias[c] : T(0);
+      for (int64_t l = 0; l < L; ++l) d[l] = b + s[l];
+    }
+}
+
+template <class T>
 void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
 #pragma omp parallel for collapse(2) if (N * OC * L > kParallelMin)
   for (int64_t n = 0; n < N; ++n)
@@ -149,6 +165,7 @@ int64_t set_batch_chunk_budget(int64_t elems) {
                                     int64_t, int64_t);                                                          \
   template void pack_batch<T>(T*, const T*, int64_t, int64_t, int64_t);                                        \
   template void unpack_batch_add<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \
+  template void unpack_batch_bias<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);                     \
   template void fill_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                         \
   template void bias_grad_add<T>(T*, const T*, int64_t, int64_t, int64_t);
 CG_IM2COL_INSTANTIATE(float)

@@ -35,6 +35,11 @@ void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L);
 template <class T>
 void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L);
 
+// dst (nb,C,L) = bias[c] (or 0 when bias is null) + src (C, nb*L): unpack_batch_add onto a
+// fill_bias'd output in one pass, with the same sums.
+template <class T>
+void unpack_batch_bias(T* dst, const T* src, const T* bias, int64_t nb, int64_t C, int64_t L);
+
 // out (N,OC,L) = bias[oc] broadcast, or 0 when bias is null.
 template <class T>
 void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L);

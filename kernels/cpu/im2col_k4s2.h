@@ -1,0 +1,23 @@
+// im2col / col2im specialised for the one convolution shape the GAN uses: kernel 4,
+// stride 2, padding 1 on an even image (H = 2*OH, W = 2*OW). Same layout and the same
+// results, bit for bit, as the generic loops in im2col.cpp, which dispatch here.
+#pragma once
+#include <cstdint>
+
+namespace cg::cpu {
+
+// True when im2col_k4s2p1 / col2im_add_k4s2p1 apply to this shape.
+inline bool is_k4s2p1(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad, int64_t OH, int64_t OW) {
+  return K == 4 && stride == 2 && pad == 1 && H == 2 * OH && W == 2 * OW && OH > 0 && OW > 0;
+}
+
+// col (C*16, ldc) rows = the 4x4 patches of img (C,H,W); see im2col in im2col.h.
+template <class T>
+void im2col_k4s2p1(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW);
+
+// img (C,H,W) += col2im(col); adds each pixel's four terms in the generic loop's order.
+template <class T>
+void col2im_add_k4s2p1(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t OH,
+                       int64_t OW);
+
+}  // namespace cg::cpu
