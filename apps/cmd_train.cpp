@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/profile.h"
 #include "gan/trainer.h"
 
@@ -32,7 +32,8 @@ void add_options(CLI::App& app) {
   app.add_option("--epochs", s.epochs, "Epochs of labeled fine-tuning (default 25)")->check(CLI::NonNegativeNumber);
   app.add_option("--steps", s.steps, "Stop after this many iterations in all (0: no limit)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--out", s.out, "The run folder (config, metrics, samples, checkpoints); needed unless --profile or --dump-tape");
+  app.add_option("--out", s.out,
+                 "The run folder (config, metrics, samples, checkpoints); needed unless --profile or --dump-tape");
   app.add_option("--device", s.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--batch", s.batch, "Batch size (default 128)")->check(CLI::Range(1, 65536));
   app.add_option("--base-channels", s.base_channels, "Model width: D's first conv (default 128, the paper's)")

@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 
 namespace cg {
 
@@ -117,7 +117,8 @@ std::string Record::describe() const {
   if (!args.empty()) {
     os << "  args:";
     for (size_t i = 0; i < args.size(); ++i)
-      os << " " << (*name_at(arg_names, i) ? std::string(arg_names[i]) : "[" + std::to_string(i) + "]") << "=" << args[i];
+      os << " " << (*name_at(arg_names, i) ? std::string(arg_names[i]) : "[" + std::to_string(i) + "]") << "="
+         << args[i];
     os << "\n";
   }
   return os.str();

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
 

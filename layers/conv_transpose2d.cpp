@@ -14,7 +14,8 @@ static void conv_transpose2d_backward(Record& r) {
   const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
   const Tensor dout = r.dout();
   CG_KERNEL("conv_transpose2d_backward", x, conv_transpose2d_backward, CG_GRAD_PTR(T, r, "x"),
-            CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
+            CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W,
+            OC, K, stride, pad);
 }
 
 // Checks everything a kernel relies on and returns the output shape.

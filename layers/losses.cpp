@@ -39,7 +39,8 @@ Tensor bce_with_logits(Tape* tape, const Tensor& logits, const Tensor& targets) 
   Tensor loss = Tensor::empty(Shape{1}, logits.dtype(), logits.device());
   CG_KERNEL("bce_with_logits", logits, bce_logits_forward, loss.data<T>(), logits.data<T>(), targets.data<T>(),
             logits.numel());
-  TAPE_RECORD(tape, "bce_with_logits", bce_with_logits_backward, ({{"logits", logits}, {"targets", targets}}), loss, ({}), ({}));
+  TAPE_RECORD(tape, "bce_with_logits", bce_with_logits_backward, ({{"logits", logits}, {"targets", targets}}), loss,
+              ({}), ({}));
   return loss;
 }
 

@@ -67,7 +67,8 @@ static void concat_backward(Record& r) {
     const int64_t width = r.inputs[i].dim(1) * inner_size(r.inputs[i]);
     if (r.needs_grad(i)) {
       Tensor& dx = r.grad_of(i);
-      CG_KERNEL("concat_backward", dx, concat_add_rows, dx.data<T>(), dout.data<T>(), stride, offset, N, width);    }
+      CG_KERNEL("concat_backward", dx, concat_add_rows, dx.data<T>(), dout.data<T>(), stride, offset, N, width);
+    }
     offset += width;
   }
 }
@@ -84,7 +85,8 @@ Tensor concat(Tape* tape, const std::vector<Tensor>& xs) {
   int64_t offset = 0;
   for (const Tensor& x : xs) {
     const int64_t width = x.dim(1) * inner;
-    CG_KERNEL("concat", out, concat_copy_rows, out.data<T>(), stride, offset, x.data<T>(), N, width);    offset += width;
+    CG_KERNEL("concat", out, concat_copy_rows, out.data<T>(), stride, offset, x.data<T>(), N, width);
+    offset += width;
   }
   TAPE_RECORD(tape, "concat", concat_backward, (xs), out, ({}), ({}));
   return out;

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "engine/check.h"
-#include "engine/nvtx.h"
+#include "base/check.h"
+#include "base/nvtx.h"
 #include "engine/profile.h"
 
 namespace cg::cpu {

@@ -9,7 +9,7 @@
 
 #include "data/dataset.h"
 #include "data/temp_dir.h"
-#include "engine/check.h"
+#include "base/check.h"
 
 using namespace cg::data;
 

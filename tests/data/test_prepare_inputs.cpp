@@ -15,7 +15,7 @@
 #include "data/image_writers.h"
 #include "data/prepare.h"
 #include "data/temp_dir.h"
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace fs = std::filesystem;
 using namespace cg::data;
