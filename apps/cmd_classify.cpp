@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "apps/commands.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/classifier.h"
 
 namespace covergan {

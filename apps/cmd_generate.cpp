@@ -8,7 +8,7 @@
 
 #include "apps/commands.h"
 #include "data/grid.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/checkpoint.h"
 #include "gan/sampler.h"
 

@@ -5,7 +5,7 @@
 #include "apps/commands.h"
 #include "data/fit.h"
 #include "data/image.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/msssim.h"
 
 namespace covergan {

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "apps/commands.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/eval_curves.h"
 
 namespace covergan {

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/profile.h"
 #include "gan/trainer.h"
 
@@ -17,7 +17,7 @@ struct Settings {
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
   double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001;
-  bool resume = false, force = false, hflip = false, quiet = false;
+  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -32,7 +32,8 @@ void add_options(CLI::App& app) {
   app.add_option("--epochs", s.epochs, "Epochs of labeled fine-tuning (default 25)")->check(CLI::NonNegativeNumber);
   app.add_option("--steps", s.steps, "Stop after this many iterations in all (0: no limit)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--out", s.out, "The run folder (config, metrics, samples, checkpoints); needed unless --profile");
+  app.add_option("--out", s.out,
+                 "The run folder (config, metrics, samples, checkpoints); needed unless --profile or --dump-tape");
   app.add_option("--device", s.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--batch", s.batch, "Batch size (default 128)")->check(CLI::Range(1, 65536));
   app.add_option("--base-channels", s.base_channels, "Model width: D's first conv (default 128, the paper's)")
@@ -59,6 +60,8 @@ void add_options(CLI::App& app) {
                  "Time N iterations on random images (no dataset, nothing written) and print a per-op table")
       ->check(CLI::PositiveNumber);
   app.add_option("--profile-csv", s.profile_csv, "With --profile: also write the table as CSV to this file");
+  app.add_flag("--dump-tape", s.dump_tape,
+               "Run one iteration on random images and print the D and G steps' tape records (no --out needed)");
 }
 
 bool given(const char* flag) { return app_->get_option(flag)->count() > 0; }
@@ -100,7 +103,16 @@ int run_profile() {
   return 0;
 }
 
+// --dump-tape: the model the flags and --config describe, one iteration, its tapes printed.
+int run_dump_tape() {
+  cg::gan::TrainConfig cfg;
+  cg::gan::apply_json(cfg, explicit_settings());
+  cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device));
+  return 0;
+}
+
 int run_train() {
+  if (s.dump_tape) return run_dump_tape();
   if (s.profile > 0) return run_profile();
   CG_USER_CHECK(!s.out.empty(), "No run folder given: pass --out DIR.");
   CG_USER_CHECK(!(s.resume && s.force), "--resume and --force contradict each other; pass one.");

@@ -5,7 +5,7 @@
 #include <exception>
 
 #include "apps/commands.h"
-#include "engine/check.h"
+#include "base/check.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"covergan: genre-conditioned AC-GAN album covers (Hepburn et al. 2017)"};

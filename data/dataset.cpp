@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "data/dataset_format.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/io_util.h"
 
 namespace cg::data {

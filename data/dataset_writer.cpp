@@ -12,7 +12,7 @@
 
 #include "data/dataset.h"
 #include "data/dataset_format.h"
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/io_util.h"
 
 namespace cg::data {

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "data/fit.h"
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg::data {
 namespace {

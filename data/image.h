@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg::data {
 

@@ -13,14 +13,11 @@
 #include <mutex>
 #include <thread>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
+#include "engine/normalize.h"
 #include "engine/philox.h"
 #include "engine/pinned.h"
 #include "kernels/common/philox.h"
-#include "kernels/cpu/normalize.h"
-#if COVERGAN_CUDA
-#include "kernels/cuda/normalize.h"
-#endif
 
 namespace cg::data {
 namespace {
@@ -194,16 +191,14 @@ void Loader::next(Tensor& images, Tensor& labels) {
   if (!labels.defined() || labels.shape() != Shape{B} || labels.dtype() != DType::i32 || labels.device() != dev)
     labels = Tensor::empty(Shape{B}, DType::i32, dev);
   const uint8_t* flips = L.cfg.hflip ? b->px.as<uint8_t>() + B * L.img_bytes : nullptr;
-  if (dev == Device::cuda) {
-#if COVERGAN_CUDA
+  if (dev == Device::cuda) {  // the constructor refused cuda in a CPU-only build
     if (!L.stage.defined()) L.stage = Tensor::empty(Shape{B * L.img_bytes + B}, DType::u8, Device::cuda);
     b->px.upload(L.stage);
     b->lab.upload(labels);
     const uint8_t* d = L.stage.data<uint8_t>();
-    cuda::images_u8_to_float(images.data<float>(), d, flips ? d + B * L.img_bytes : nullptr, B, S, S, C);
-#endif
+    images_u8_to_f32_into(images, d, flips ? d + B * L.img_bytes : nullptr);
   } else {
-    cpu::images_u8_to_float<float>(images.data<float>(), b->px.as<uint8_t>(), flips, B, S, S, C);
+    images_u8_to_f32_into(images, b->px.as<uint8_t>(), flips);
     std::memcpy(labels.data<int32_t>(), b->lab.data(), size_t(B) * 4);
   }
   {  // back to the producer, which waits for the slot's uploads before refilling it

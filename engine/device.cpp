@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg {
 

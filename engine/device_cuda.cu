@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/device.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace cg {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg {
 

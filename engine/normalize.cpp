@@ -40,6 +40,21 @@ Tensor images_u8_to_f32(const Tensor& x, const std::vector<uint8_t>& flip) {
   return out;
 }
 
+void images_u8_to_f32_into(Tensor& out, const uint8_t* px, const uint8_t* flips) {
+  check_ndim("images_u8_to_f32", "output", out, 4);
+  CG_CHECK(out.dtype() == DType::f32, "images_u8_to_f32: output must be f32, got ", out.describe());
+  const int64_t B = out.dim(0), C = out.dim(1), H = out.dim(2), W = out.dim(3);
+  if (out.is_cuda()) {
+#if COVERGAN_CUDA
+    cuda::images_u8_to_float(out.data<float>(), px, flips, B, H, W, C);
+#else
+    CG_FAIL("images_u8_to_f32: ", out.describe(), " but this build has no CUDA backend");
+#endif
+  } else {
+    cpu::images_u8_to_float<float>(out.data<float>(), px, flips, B, H, W, C);
+  }
+}
+
 Tensor images_u8_to_f64(const Tensor& x) {
   check_u8_batch("images_u8_to_f64", x, {});
   CG_CHECK(!x.is_cuda(), "images_u8_to_f64: f64 lives on the CPU only, got ", x.describe());

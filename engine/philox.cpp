@@ -2,7 +2,7 @@
 // kernels; both evaluate the shared scalar math in kernels/common/philox.h.
 #include "engine/philox.h"
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #if COVERGAN_CUDA
 #include "kernels/cuda/philox.h"
 #endif

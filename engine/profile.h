@@ -1,4 +1,4 @@
-// An in-program per-op profiler. Every NVTX_RANGE_FN() (engine/nvtx.h) is also a
+// An in-program per-op profiler. Every NVTX_RANGE_FN() (base/nvtx.h) is also a
 // profile scope, so the table uses the names Nsight shows. While a thread has the
 // profiler on, each scope adds its wall time (self: children subtracted; total:
 // inclusive) and any FLOPs / bytes the kernel reports with prof::add_work. Only the

@@ -3,9 +3,52 @@
 
 #include <sstream>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 
 namespace cg {
+
+Slots::Slots(std::initializer_list<Slot> l) {
+  for (const Slot& s : l) {
+    tensors.push_back(s.tensor);
+    names.push_back(s.name);
+  }
+}
+
+Args::Args(std::initializer_list<Arg> l) {
+  for (const Arg& a : l) {
+    values.push_back(a.value);
+    names.push_back(a.name);
+  }
+}
+
+size_t Record::index(const std::vector<const char*>& names, std::string_view name, const char* what) const {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (name == names[i]) return i;
+  CG_FAIL(backward_name, ": the '", op, "' record has no ", what, " named '", name, "'");
+}
+
+bool Tape::wants(const Tape* tape, const std::vector<Tensor>& inputs) {
+  if (!tape) return false;
+  for (const Tensor& t : inputs)
+    if (t.requires_grad()) return true;
+  return false;
+}
+
+void Tape::record(const char* op, BackwardFn bwd, const char* bwd_name, Slots in, const Tensor& out, Slots saved,
+                  Args args) {
+  Record r;
+  r.op = op;
+  r.backward = bwd;
+  r.backward_name = bwd_name;
+  r.inputs = std::move(in.tensors);
+  r.input_names = std::move(in.names);
+  r.output = out;
+  r.saved = std::move(saved.tensors);
+  r.saved_names = std::move(saved.names);
+  r.args = std::move(args.values);
+  r.arg_names = std::move(args.names);
+  record(std::move(r));
+}
 
 bool Tape::wants(const Tape* tape, std::initializer_list<const Tensor*> inputs) {
   if (!tape) return false;
@@ -45,6 +88,46 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
   consumed_ = true;
   // Saved activations are no longer needed; free them now rather than at clear().
   for (Record& r : records_) r.saved.clear();
+}
+
+// "w: 'D.conv1.weight' f32 (2,3,4,4) on cpu *" or "- (undefined)"; * marks a tensor that needs a gradient.
+// names[i], or "" for a record built by hand without names.
+static const char* name_at(const std::vector<const char*>& names, size_t i) { return i < names.size() ? names[i] : ""; }
+
+static void describe_tensor(std::ostringstream& os, const char* name, size_t i, const Tensor& t) {
+  os << "    " << (name && *name ? std::string(name) : "[" + std::to_string(i) + "]") << ": ";
+  if (!t.defined()) {
+    os << "-\n";
+    return;
+  }
+  os << t.describe() << (t.requires_grad() ? " *" : "") << "\n";
+}
+
+std::string Record::describe() const {
+  std::ostringstream os;
+  os << op << "  [" << backward_name << "]\n";
+  os << "  inputs:\n";
+  for (size_t i = 0; i < inputs.size(); ++i) describe_tensor(os, name_at(input_names, i), i, inputs[i]);
+  os << "  output:\n";
+  describe_tensor(os, "out", 0, output);
+  if (!saved.empty()) {
+    os << "  saved:\n";
+    for (size_t i = 0; i < saved.size(); ++i) describe_tensor(os, name_at(saved_names, i), i, saved[i]);
+  }
+  if (!args.empty()) {
+    os << "  args:";
+    for (size_t i = 0; i < args.size(); ++i)
+      os << " " << (*name_at(arg_names, i) ? std::string(arg_names[i]) : "[" + std::to_string(i) + "]") << "="
+         << args[i];
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::string Tape::dump_verbose() const {
+  std::ostringstream os;
+  for (size_t i = 0; i < records_.size(); ++i) os << "#" << i << " " << records_[i].describe();
+  return os.str();
 }
 
 void Tape::clear() {

@@ -1,14 +1,50 @@
 // The autograd tape. A forward op that has an input needing a gradient appends
-// one Record {op, backward function, inputs, output, saved tensors, scalar args};
-// Tape::backward walks the records in reverse and each backward function
-// accumulates (+=) into the gradients of the inputs that need one.
+// one Record {op, backward function, named inputs, output, named saved tensors,
+// named scalar args}; Tape::backward walks the records in reverse and each backward
+// function accumulates (+=) into the gradients of the inputs that need one.
 #pragma once
+#include <concepts>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/tensor.h"
 
 namespace cg {
+
+// A tensor or scalar as a record holds it: with a name ("x", "mean", "stride"), or
+// without one for the variadic ops (concat, weighted_sum) that go by position.
+struct Slot {
+  Slot(const Tensor& t) : tensor(t) {}  // NOLINT: unnamed, {x}
+  Slot(const char* n, const Tensor& t) : name(n), tensor(t) {}
+  const char* name = "";
+  Tensor tensor;
+};
+struct Slots {
+  std::vector<Tensor> tensors;
+  std::vector<const char*> names;
+  Slots() = default;
+  Slots(std::initializer_list<Slot> l);
+  // A variadic op's tensors, unnamed (a template so that {x} never picks it).
+  template <class V>
+    requires std::same_as<V, std::vector<Tensor>>
+  Slots(const V& v) : tensors(v), names(v.size(), "") {}
+};
+struct Arg {
+  Arg(double v) : value(v) {}  // NOLINT: unnamed
+  Arg(const char* n, double v) : name(n), value(v) {}
+  const char* name = "";
+  double value;
+};
+struct Args {
+  std::vector<double> values;
+  std::vector<const char*> names;
+  Args() = default;
+  Args(std::initializer_list<Arg> l);
+  template <class V>
+    requires std::same_as<V, std::vector<double>>
+  Args(const V& v) : values(v), names(v.size(), "") {}
+};
 
 struct Record;
 // A named function, not a lambda, so profiles and stack traces read well.
@@ -19,23 +55,42 @@ struct Record {
   BackwardFn backward = nullptr;
   const char* backward_name = "";  // "conv2d_backward"
   std::vector<Tensor> inputs;      // undefined entries allowed (no bias)
+  std::vector<const char*> input_names;
   Tensor output;
   std::vector<Tensor> saved;       // what the backward needs beyond inputs/output
+  std::vector<const char*> saved_names;
   std::vector<double> args;        // scalar attributes (stride, padding, slope, eps, ...)
+  std::vector<const char*> arg_names;
 
-  // Helpers for backward functions.
+  // Named access for backward functions; an unknown name is a programming error.
+  const Tensor& in(std::string_view name) const { return inputs[index(input_names, name, "input")]; }
+  const Tensor& kept(std::string_view name) const { return saved[index(saved_names, name, "saved tensor")]; }
+  double arg(std::string_view name) const { return args[index(arg_names, name, "arg")]; }
+  bool needs_grad(std::string_view name) const { return in(name).requires_grad(); }
+  Tensor& grad_of(std::string_view name) { return grad_of(index(input_names, name, "input")); }
+  // Positional access, for the variadic ops.
   bool needs_grad(size_t i) const { return i < inputs.size() && inputs[i].requires_grad(); }
   Tensor& grad_of(size_t i) { return inputs[i].ensure_grad(); }  // accumulate into this
   Tensor dout() const { return output.grad(); }
+
+  // Everything in the record, one item a line: the --dump-tape view.
+  std::string describe() const;
+
+ private:
+  size_t index(const std::vector<const char*>& names, std::string_view name, const char* what) const;
 };
 
 class Tape {
  public:
   // True when an op with these inputs must be recorded (some input needs a gradient).
   static bool wants(const Tape* tape, std::initializer_list<const Tensor*> inputs);
+  static bool wants(const Tape* tape, const std::vector<Tensor>& inputs);
 
   // Appends r; marks r.output as needing a gradient.
   void record(Record r);
+  // Builds and appends a record (what TAPE_RECORD expands to).
+  void record(const char* op, BackwardFn bwd, const char* bwd_name, Slots in, const Tensor& out, Slots saved,
+              Args args);
 
   // Reverse-mode sweep from root. A scalar root is seeded with 1; otherwise pass
   // seed, the gradient of some scalar with respect to root (same shape).
@@ -44,6 +99,8 @@ class Tape {
 
   // One line per op: index, op, input shapes (* marks inputs that need a gradient), output.
   std::string dump() const;
+  // Every record in full (Record::describe), for `covergan train --dump-tape`.
+  std::string dump_verbose() const;
   size_t size() const { return records_.size(); }
   bool consumed() const { return consumed_; }
   const std::vector<Record>& records() const { return records_; }
@@ -55,22 +112,14 @@ class Tape {
 };
 
 // Records op on tape if any input needs a gradient. Use as
-//   TAPE_RECORD(tape, "linear", linear_backward, {x, w, b}, out, {saved...}, {args...});
-#define TAPE_RECORD(tape, op_name, bwd, inputs_, output_, saved_, args_)              \
-  do {                                                                                \
-    if ((tape) != nullptr) {                                                          \
-      ::cg::Record rec_;                                                              \
-      rec_.op = op_name;                                                              \
-      rec_.backward = bwd;                                                            \
-      rec_.backward_name = #bwd;                                                      \
-      rec_.inputs = std::vector<::cg::Tensor> inputs_;                                \
-      rec_.output = output_;                                                          \
-      rec_.saved = std::vector<::cg::Tensor> saved_;                                  \
-      rec_.args = std::vector<double> args_;                                          \
-      bool any_ = false;                                                              \
-      for (auto& t_ : rec_.inputs) any_ = any_ || t_.requires_grad();                 \
-      if (any_) (tape)->record(std::move(rec_));                                      \
-    }                                                                                 \
+//   TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out,
+//               ({{"mean", mean}}), ({{"stride", stride}, {"pad", pad}}));
+#define TAPE_RECORD(tape, op_name, bwd, inputs_, output_, saved_, args_)         \
+  do {                                                                           \
+    ::cg::Slots in_ inputs_;                                                     \
+    if (::cg::Tape::wants((tape), in_.tensors))                                  \
+      (tape)->record(op_name, bwd, #bwd, std::move(in_), output_, ::cg::Slots saved_, \
+                     ::cg::Args args_);                                          \
   } while (0)
 
 }  // namespace cg

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/device.h"
 
 namespace cg {

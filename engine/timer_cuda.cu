@@ -1,5 +1,5 @@
 // CUDA events for DeviceTimer, recorded on the engine stream.
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace cg {

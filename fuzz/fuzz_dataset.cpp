@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "engine/check.h"
+#include "base/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> bytes(data, data + size);

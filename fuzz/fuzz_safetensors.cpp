@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/safetensors.h"
 #include "gan/checkpoint.h"
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
 
@@ -113,7 +113,8 @@ Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms
 
 }  // namespace
 
-void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st) {
+void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
+                std::string* tape_dump) {
   NVTX_RANGE_FN();
   const int64_t B = b.z.dim(0);
   CG_CHECK(b.real.defined() && b.real.dim(0) == B, "d_backward: real batch ",
@@ -141,6 +142,7 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     terms.push_back({code, lc.lambda_code});
   }
   const Tensor total = sum_terms(tape, terms);
+  if (tape_dump) *tape_dump += tape.dump_verbose();
   tape.backward(total);
   // Every loss term and the logits the statistics need, read back in one transfer.
   const auto v = read_together({total, src_r, src_f, cls_r, cls_f, code, r.src, f.src,
@@ -162,7 +164,8 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   }
 }
 
-void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st) {
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
+                std::string* tape_dump) {
   NVTX_RANGE_FN();
   G.params().zero_grad();
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
@@ -183,6 +186,7 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     terms.push_back({code, lc.lambda_code});
   }
   const Tensor total = sum_terms(tape, terms);
+  if (tape_dump) *tape_dump += tape.dump_verbose();
   try {
     tape.backward(total);
   } catch (...) {

@@ -52,11 +52,14 @@ void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device,
 
 // D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and
 // on the fake batch (two calls), and backpropagates D's loss into D's gradients.
-// Fills the d_* fields of stats. Does not update the weights.
-void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats);
+// Fills the d_* fields of stats. Does not update the weights. With tape_dump, appends
+// the tape's records (Tape::dump_verbose) before the sweep frees what they saved.
+void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+                std::string* tape_dump = nullptr);
 // G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
 // D's parameters frozen, and backpropagates G's loss into G's gradients. Fills the g_* fields.
-void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats);
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+                std::string* tape_dump = nullptr);
 
 // d_backward, Adam on D, g_backward, Adam on G. Throws NonFiniteLoss before an update
 // whose loss is not finite.

@@ -10,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/io_util.h"
 
 namespace cg::gan {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/check.h"
+#include "base/check.h"
 #include "gan/plot.h"
 
 namespace cg::gan {

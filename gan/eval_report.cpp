@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg::gan {
 namespace {

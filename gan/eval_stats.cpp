@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/check.h"
+#include "base/check.h"
 #include "engine/philox.h"
 
 namespace cg::gan {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg::gan {
 

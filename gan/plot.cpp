@@ -7,7 +7,7 @@
 
 #include "data/font5x7.h"
 #include "data/grid.h"
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg::gan {
 namespace {

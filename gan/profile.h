@@ -41,4 +41,8 @@ struct IterationRig {
 // and writes it as CSV to csv_path when that is not empty.
 void profile_training(const ModelConfig& m, int64_t batch, Device device, int64_t iters, const std::string& csv_path);
 
+// `covergan train --dump-tape`: one iteration on random images; prints the D step's and
+// the G step's tape records (op, named inputs/output with shapes, saved tensors, args).
+void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device);
+
 }  // namespace cg::gan

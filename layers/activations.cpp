@@ -1,13 +1,11 @@
 // Pointwise activations as tape ops (see activations.h). ReLU and LeakyReLU
 // differentiate from the input, Tanh and Sigmoid from the output: both are in
-// the record already (inputs[0] and output), so nothing extra is saved.
+// the record already (input x and the output), so nothing extra is saved.
 #include "layers/activations.h"
 
 #include "kernels/cpu/activations.h"
-#include "layers/dispatch.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/activations.h"
-#endif
+#include "layers/dispatch.h"
 
 namespace cg {
 
@@ -17,39 +15,18 @@ static Tensor activation_forward(const char* op, const Tensor& x, Activation act
   CG_CHECK(x.defined(), op, ": input is undefined");
   check_float_dtype(op, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::activation_forward(out.data<float>(), x.data<float>(), x.numel(), act, (float)slope);
-#else
-    no_cuda_backend(op);
-#endif
-  } else {
-    dispatch_float(op, x, [&]<class T>() {
-      cpu::activation_forward<T>(out.data<T>(), x.data<T>(), x.numel(), act, T(slope));
-    });
-  }
+  CG_KERNEL(op, x, activation_forward, out.data<T>(), x.data<T>(), x.numel(), act, T(slope));
   return out;
 }
 
 // inputs {x}; args {slope} for leaky_relu.
 static void activation_backward(Record& r, Activation act) {
-  if (!r.needs_grad(0)) return;
-  const Tensor& x = r.inputs[0];
+  if (!r.needs_grad("x")) return;
+  const Tensor& x = r.in("x");
   const Tensor dout = r.dout();
-  const double slope = r.args.empty() ? 0.0 : r.args[0];
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::activation_backward(r.grad_of(0).data<float>(), dout.data<float>(), x.data<float>(),
-                              r.output.data<float>(), x.numel(), act, (float)slope);
-    return;
-#else
-    no_cuda_backend(r.backward_name);
-#endif
-  }
-  dispatch_float(r.backward_name, x, [&]<class T>() {
-    cpu::activation_backward<T>(r.grad_of(0).data<T>(), dout.data<T>(), x.data<T>(), r.output.data<T>(),
-                                x.numel(), act, T(slope));
-  });
+  const double slope = act == Activation::leaky_relu ? r.arg("slope") : 0.0;
+  CG_KERNEL(r.backward_name, x, activation_backward, r.grad_of("x").data<T>(), dout.data<T>(), x.data<T>(),
+            r.output.data<T>(), x.numel(), act, T(slope));
 }
 
 static void relu_backward(Record& r) { activation_backward(r, Activation::relu); }
@@ -59,25 +36,25 @@ static void sigmoid_backward(Record& r) { activation_backward(r, Activation::sig
 
 Tensor relu(Tape* tape, const Tensor& x) {
   Tensor out = activation_forward("relu", x, Activation::relu, 0.0);
-  TAPE_RECORD(tape, "relu", relu_backward, ({x}), out, ({}), ({}));
+  TAPE_RECORD(tape, "relu", relu_backward, ({{"x", x}}), out, ({}), ({}));
   return out;
 }
 
 Tensor leaky_relu(Tape* tape, const Tensor& x, double slope) {
   Tensor out = activation_forward("leaky_relu", x, Activation::leaky_relu, slope);
-  TAPE_RECORD(tape, "leaky_relu", leaky_relu_backward, ({x}), out, ({}), ({slope}));
+  TAPE_RECORD(tape, "leaky_relu", leaky_relu_backward, ({{"x", x}}), out, ({}), ({{"slope", slope}}));
   return out;
 }
 
 Tensor tanh(Tape* tape, const Tensor& x) {
   Tensor out = activation_forward("tanh", x, Activation::tanh, 0.0);
-  TAPE_RECORD(tape, "tanh", tanh_backward, ({x}), out, ({}), ({}));
+  TAPE_RECORD(tape, "tanh", tanh_backward, ({{"x", x}}), out, ({}), ({}));
   return out;
 }
 
 Tensor sigmoid(Tape* tape, const Tensor& x) {
   Tensor out = activation_forward("sigmoid", x, Activation::sigmoid, 0.0);
-  TAPE_RECORD(tape, "sigmoid", sigmoid_backward, ({x}), out, ({}), ({}));
+  TAPE_RECORD(tape, "sigmoid", sigmoid_backward, ({{"x", x}}), out, ({}), ({}));
   return out;
 }
 

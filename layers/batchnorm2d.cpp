@@ -4,10 +4,8 @@
 #include "layers/batchnorm2d.h"
 
 #include "kernels/cpu/batchnorm2d.h"
-#include "layers/dispatch.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/batchnorm2d.h"
-#endif
+#include "layers/dispatch.h"
 
 namespace cg {
 
@@ -22,27 +20,16 @@ BnDims bn_dims(const Tensor& x) {
 
 // inputs {x, gamma, beta}; saved {mean, invstd} (C); args {training, eps}.
 static void batch_norm2d_backward(Record& r) {
-  const Tensor &x = r.inputs[0], &gamma = r.inputs[1];
-  const Tensor &mean = r.saved[0], &invstd = r.saved[1];
-  const bool batch_stats = r.args[0] != 0;
+  const Tensor &x = r.in("x"), &gamma = r.in("gamma");
+  const Tensor &mean = r.kept("mean"), &invstd = r.kept("invstd");
+  const bool batch_stats = r.arg("training") != 0;
+  const double eps = r.arg("eps");
   const BnDims d = bn_dims(x);
   const int64_t N = d.N, C = d.C, HW = d.HW;
   const Tensor dout = r.dout();
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::batchnorm2d_backward(CG_GRAD_PTR(float, r, 0), CG_GRAD_PTR(float, r, 1), CG_GRAD_PTR(float, r, 2),
-                               dout.data<float>(), x.data<float>(), gamma.data<float>(), mean.data<float>(),
-                               invstd.data<float>(), N, C, HW, batch_stats, r.args[1]);
-    return;
-#else
-    no_cuda_backend("batch_norm2d_backward");
-#endif
-  }
-  dispatch_float("batch_norm2d_backward", x, [&]<class T>() {
-    cpu::batchnorm2d_backward<T>(CG_GRAD_PTR(T, r, 0), CG_GRAD_PTR(T, r, 1), CG_GRAD_PTR(T, r, 2), dout.data<T>(),
-                                 x.data<T>(), gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW,
-                                 batch_stats);
-  });
+  CG_KERNEL("batch_norm2d_backward", x, batchnorm2d_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "gamma"),
+            CG_GRAD_PTR(T, r, "beta"), dout.data<T>(), x.data<T>(), gamma.data<T>(), mean.data<T>(),
+            invstd.data<T>(), N, C, HW, batch_stats, eps);
 }
 
 static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
@@ -81,38 +68,19 @@ Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tens
     mean = Tensor::empty(Shape{C}, x.dtype(), x.device());
     invstd = Tensor::empty(Shape{C}, x.dtype(), x.device());
   }
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    if (training)
-      cuda::batchnorm2d_forward_train(out.data<float>(), mean.data<float>(), invstd.data<float>(),
-                                      ptr_or_null<float>(running_mean), ptr_or_null<float>(running_var),
-                                      x.data<float>(), gamma.data<float>(), beta.data<float>(), N, C, HW, momentum,
-                                      eps);
-    else
-      cuda::batchnorm2d_forward_eval(out.data<float>(), x.data<float>(), gamma.data<float>(), beta.data<float>(),
-                                     running_mean.data<float>(), running_var.data<float>(), N, C, HW, eps);
-    if (!training && record)
-      cuda::batchnorm2d_eval_stats(mean.data<float>(), invstd.data<float>(), running_mean.data<float>(),
-                                   running_var.data<float>(), C, eps);
-#else
-    no_cuda_backend("batch_norm2d");
-#endif
-  } else {
-    dispatch_float("batch_norm2d", x, [&]<class T>() {
-      if (training)
-        cpu::batchnorm2d_forward_train<T>(out.data<T>(), mean.data<T>(), invstd.data<T>(),
-                                          ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), x.data<T>(),
-                                          gamma.data<T>(), beta.data<T>(), N, C, HW, momentum, eps);
-      else
-        cpu::batchnorm2d_forward_eval<T>(out.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
-                                         running_mean.data<T>(), running_var.data<T>(), N, C, HW, eps);
-      if (!training && record)
-        cpu::batchnorm2d_eval_stats<T>(mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
-                                       running_var.data<T>(), C, eps);
-    });
-  }
-  TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({x, gamma, beta}), out, ({mean, invstd}),
-              ({training ? 1.0 : 0.0, eps}));
+  const char* op = "batch_norm2d";
+  if (training)
+    CG_KERNEL(op, x, batchnorm2d_forward_train, out.data<T>(), mean.data<T>(), invstd.data<T>(),
+              ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), x.data<T>(), gamma.data<T>(),
+              beta.data<T>(), N, C, HW, momentum, eps);
+  else
+    CG_KERNEL(op, x, batchnorm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
+              running_mean.data<T>(), running_var.data<T>(), N, C, HW, eps);
+  if (!training && record)
+    CG_KERNEL(op, x, batchnorm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+              running_var.data<T>(), C, eps);
+  TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
+              ({{"mean", mean}, {"invstd", invstd}}), ({{"training", training ? 1.0 : 0.0}, {"eps", eps}}));
   return out;
 }
 

@@ -2,33 +2,20 @@
 #include "layers/conv_transpose2d.h"
 
 #include "kernels/cpu/conv_transpose2d.h"
-#include "layers/dispatch.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/conv_transpose2d.h"
-#endif
+#include "layers/dispatch.h"
 
 namespace cg {
 
 // inputs {x, w, b}; args {stride, pad}; no saved tensors: x and w are inputs.
 static void conv_transpose2d_backward(Record& r) {
-  const Tensor &x = r.inputs[0], &w = r.inputs[1];
+  const Tensor &x = r.in("x"), &w = r.in("w");
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(1), K = w.dim(2);
-  const int stride = static_cast<int>(r.args[0]), pad = static_cast<int>(r.args[1]);
+  const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
   const Tensor dout = r.dout();
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::conv_transpose2d_backward(CG_GRAD_PTR(float, r, 0), CG_GRAD_PTR(float, r, 1), CG_GRAD_PTR(float, r, 2),
-                                    dout.data<float>(), x.data<float>(), w.data<float>(), N, C, H, W, OC, K, stride,
-                                    pad);
-    return;
-#else
-    no_cuda_backend("conv_transpose2d_backward");
-#endif
-  }
-  dispatch_float("conv_transpose2d_backward", x, [&]<class T>() {
-    cpu::conv_transpose2d_backward<T>(CG_GRAD_PTR(T, r, 0), CG_GRAD_PTR(T, r, 1), CG_GRAD_PTR(T, r, 2),
-                                      dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
-  });
+  CG_KERNEL("conv_transpose2d_backward", x, conv_transpose2d_backward, CG_GRAD_PTR(T, r, "x"),
+            CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W,
+            OC, K, stride, pad);
 }
 
 // Checks everything a kernel relies on and returns the output shape.
@@ -57,21 +44,10 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x, const Tensor& w, const Tens
   const Shape os = conv_transpose2d_out_shape(x, w, b, stride, pad);
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(1), K = w.dim(2);
   Tensor out = Tensor::empty(os, x.dtype(), x.device());
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::conv_transpose2d_forward(out.data<float>(), x.data<float>(), w.data<float>(), ptr_or_null<float>(b), N, C,
-                                   H, W, OC, K, stride, pad);
-#else
-    no_cuda_backend("conv_transpose2d");
-#endif
-  } else {
-    dispatch_float("conv_transpose2d", x, [&]<class T>() {
-      cpu::conv_transpose2d_forward<T>(out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), N, C, H, W, OC,
-                                       K, stride, pad);
-    });
-  }
-  TAPE_RECORD(tape, "conv_transpose2d", conv_transpose2d_backward, ({x, w, b}), out, ({}),
-              ({double(stride), double(pad)}));
+  CG_KERNEL("conv_transpose2d", x, conv_transpose2d_forward, out.data<T>(), x.data<T>(), w.data<T>(),
+            ptr_or_null<T>(b), N, C, H, W, OC, K, stride, pad);
+  TAPE_RECORD(tape, "conv_transpose2d", conv_transpose2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
+              ({{"stride", stride}, {"pad", pad}}));
   return out;
 }
 

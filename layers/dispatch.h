@@ -1,9 +1,16 @@
-// Small helpers the layers share to dispatch on dtype and device and to pass
-// optional tensors (an undefined bias) to kernels as null pointers.
+// Device and dtype dispatch for the layers, in one place: CG_KERNEL runs the CPU
+// kernel (a template over float/double) or the CUDA launcher (float, same argument
+// list) by the tensor's device. The only `#if COVERGAN_CUDA` the layers need is here.
 #pragma once
 #include "engine/tensor.h"
 
 namespace cg {
+
+#if COVERGAN_CUDA
+inline constexpr bool kCudaBuilt = true;
+#else
+inline constexpr bool kCudaBuilt = false;
+#endif
 
 template <class T>
 T* ptr_or_null(Tensor& t) {
@@ -13,7 +20,7 @@ template <class T>
 const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
-// The gradient buffer of input i of a record, or null when that input needs none.
+// The gradient buffer of a record's input (by name or index), or null when it needs none.
 #define CG_GRAD_PTR(T, rec, i) ((rec).needs_grad(i) ? (rec).grad_of(i).template data<T>() : nullptr)
 
 // Calls fn.template operator()<float>() or <double>() by the tensor's dtype.
@@ -24,8 +31,28 @@ decltype(auto) dispatch_float(const char* op, const Tensor& t, Fn&& fn) {
   return fn.template operator()<float>();
 }
 
-[[noreturn]] inline void no_cuda_backend(const char* op) {
-  CG_FAIL(op, ": a tensor is on cuda but this build has no CUDA backend");
+// Runs cpu<T>() for a host tensor (T by its dtype) or cuda<float>() for a device one.
+// In a CPU-only build the cuda branch is discarded, so the launchers it names are
+// declared (kernels/cuda/*.h are plain C++) but never referenced at link time.
+template <class Cpu, class Cuda>
+void on_device(const char* op, const Tensor& t, Cpu&& cpu, Cuda&& cuda) {
+  if (!t.is_cuda()) {
+    dispatch_float(op, t, cpu);
+    return;
+  }
+  if constexpr (kCudaBuilt) {
+    cuda.template operator()<float>();
+  } else {
+    (void)cuda;
+    CG_FAIL(op, ": a tensor is on cuda but this build has no CUDA backend");
+  }
 }
+
+// CG_KERNEL(op, t, kernel, args...): cpu::kernel<T>(args...) or cuda::kernel(args...)
+// by t's device; the args may name T (out.data<T>(), T(slope)), which is float on cuda.
+#define CG_KERNEL(op, t, kernel, ...)                                      \
+  ::cg::on_device(                                                         \
+      op, t, [&]<class T>() { ::cg::cpu::kernel<T>(__VA_ARGS__); },        \
+      [&]<class T>() { ::cg::cuda::kernel(__VA_ARGS__); })
 
 }  // namespace cg

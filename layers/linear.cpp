@@ -2,31 +2,18 @@
 #include "layers/linear.h"
 
 #include "kernels/cpu/linear.h"
-#include "layers/dispatch.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/linear.h"
-#endif
+#include "layers/dispatch.h"
 
 namespace cg {
 
 // inputs {x, w, b}; no saved tensors: x and w are inputs.
 static void linear_backward(Record& r) {
-  const Tensor &x = r.inputs[0], &w = r.inputs[1];
+  const Tensor &x = r.in("x"), &w = r.in("w");
   const int64_t B = x.dim(0), C = x.dim(1), OC = w.dim(0);
   const Tensor dout = r.dout();
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::linear_backward(CG_GRAD_PTR(float, r, 0), CG_GRAD_PTR(float, r, 1), CG_GRAD_PTR(float, r, 2),
-                          dout.data<float>(), x.data<float>(), w.data<float>(), B, C, OC);
-    return;
-#else
-    no_cuda_backend("linear_backward");
-#endif
-  }
-  dispatch_float("linear_backward", x, [&]<class T>() {
-    cpu::linear_backward<T>(CG_GRAD_PTR(T, r, 0), CG_GRAD_PTR(T, r, 1), CG_GRAD_PTR(T, r, 2), dout.data<T>(),
-                            x.data<T>(), w.data<T>(), B, C, OC);
-  });
+  CG_KERNEL("linear_backward", x, linear_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "w"),
+            CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), B, C, OC);
 }
 
 Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -39,18 +26,8 @@ Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b) {
   check_same_dtype("linear", {&x, &w, &b});
   const int64_t B = x.dim(0), C = x.dim(1), OC = w.dim(0);
   Tensor out = Tensor::empty(Shape{B, OC}, x.dtype(), x.device());
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::linear_forward(out.data<float>(), x.data<float>(), w.data<float>(), ptr_or_null<float>(b), B, C, OC);
-#else
-    no_cuda_backend("linear");
-#endif
-  } else {
-    dispatch_float("linear", x, [&]<class T>() {
-      cpu::linear_forward<T>(out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), B, C, OC);
-    });
-  }
-  TAPE_RECORD(tape, "linear", linear_backward, ({x, w, b}), out, ({}), ({}));
+  CG_KERNEL("linear", x, linear_forward, out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), B, C, OC);
+  TAPE_RECORD(tape, "linear", linear_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}), ({}));
   return out;
 }
 

@@ -3,10 +3,8 @@
 #include "layers/losses.h"
 
 #include "kernels/cpu/losses.h"
-#include "layers/dispatch.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/losses.h"
-#endif
+#include "layers/dispatch.h"
 
 namespace cg {
 
@@ -27,21 +25,11 @@ static void check_pair(const char* op, const Tensor& pred, const Tensor& target,
 
 // inputs {logits, targets}; targets get no gradient.
 static void bce_with_logits_backward(Record& r) {
-  if (!r.needs_grad(0)) return;
-  const Tensor &z = r.inputs[0], &t = r.inputs[1];
+  if (!r.needs_grad("logits")) return;
+  const Tensor &z = r.in("logits"), &t = r.in("targets");
   const Tensor dout = r.dout();
-  if (z.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::bce_logits_backward(r.grad_of(0).data<float>(), dout.data<float>(), z.data<float>(), t.data<float>(),
-                              z.numel());
-    return;
-#else
-    no_cuda_backend("bce_with_logits_backward");
-#endif
-  }
-  dispatch_float("bce_with_logits_backward", z, [&]<class T>() {
-    cpu::bce_logits_backward<T>(r.grad_of(0).data<T>(), dout.data<T>(), z.data<T>(), t.data<T>(), z.numel());
-  });
+  CG_KERNEL("bce_with_logits_backward", z, bce_logits_backward, r.grad_of("logits").data<T>(), dout.data<T>(),
+            z.data<T>(), t.data<T>(), z.numel());
 }
 
 Tensor bce_with_logits(Tape* tape, const Tensor& logits, const Tensor& targets) {
@@ -49,40 +37,21 @@ Tensor bce_with_logits(Tape* tape, const Tensor& logits, const Tensor& targets) 
   CG_CHECK(logits.ndim() == 1 || (logits.ndim() == 2 && logits.dim(1) == 1),
            "bce_with_logits: logits must be (N) or (N,1), got ", logits.shape().str());
   Tensor loss = Tensor::empty(Shape{1}, logits.dtype(), logits.device());
-  if (logits.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::bce_logits_forward(loss.data<float>(), logits.data<float>(), targets.data<float>(), logits.numel());
-#else
-    no_cuda_backend("bce_with_logits");
-#endif
-  } else {
-    dispatch_float("bce_with_logits", logits, [&]<class T>() {
-      cpu::bce_logits_forward<T>(loss.data<T>(), logits.data<T>(), targets.data<T>(), logits.numel());
-    });
-  }
-  TAPE_RECORD(tape, "bce_with_logits", bce_with_logits_backward, ({logits, targets}), loss, ({}), ({}));
+  CG_KERNEL("bce_with_logits", logits, bce_logits_forward, loss.data<T>(), logits.data<T>(), targets.data<T>(),
+            logits.numel());
+  TAPE_RECORD(tape, "bce_with_logits", bce_with_logits_backward, ({{"logits", logits}, {"targets", targets}}), loss,
+              ({}), ({}));
   return loss;
 }
 
 // inputs {logits, labels}; saved {lse (N)}.
 static void cross_entropy_backward(Record& r) {
-  if (!r.needs_grad(0)) return;
-  const Tensor &z = r.inputs[0], &labels = r.inputs[1], &lse = r.saved[0];
+  if (!r.needs_grad("logits")) return;
+  const Tensor &z = r.in("logits"), &labels = r.in("labels"), &lse = r.kept("lse");
   const int64_t N = z.dim(0), K = z.dim(1);
   const Tensor dout = r.dout();
-  if (z.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::cross_entropy_backward(r.grad_of(0).data<float>(), dout.data<float>(), z.data<float>(),
-                                 lse.data<float>(), labels.data<int32_t>(), N, K);
-    return;
-#else
-    no_cuda_backend("cross_entropy_backward");
-#endif
-  }
-  dispatch_float("cross_entropy_backward", z, [&]<class T>() {
-    cpu::cross_entropy_backward<T>(r.grad_of(0).data<T>(), dout.data<T>(), z.data<T>(), lse.data<T>(),
-                                   labels.data<int32_t>(), N, K);
-  });
+  CG_KERNEL("cross_entropy_backward", z, cross_entropy_backward, r.grad_of("logits").data<T>(), dout.data<T>(),
+            z.data<T>(), lse.data<T>(), labels.data<int32_t>(), N, K);
 }
 
 Tensor cross_entropy(Tape* tape, const Tensor& logits, const Tensor& labels) {
@@ -96,56 +65,27 @@ Tensor cross_entropy(Tape* tape, const Tensor& logits, const Tensor& labels) {
   CG_CHECK(N > 0 && K > 0, "cross_entropy: empty logits ", logits.shape().str());
   Tensor loss = Tensor::empty(Shape{1}, logits.dtype(), logits.device());
   Tensor lse = Tensor::empty(Shape{N}, logits.dtype(), logits.device());
-  if (logits.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::cross_entropy_forward(loss.data<float>(), lse.data<float>(), logits.data<float>(),
-                                labels.data<int32_t>(), N, K);
-#else
-    no_cuda_backend("cross_entropy");
-#endif
-  } else {
-    dispatch_float("cross_entropy", logits, [&]<class T>() {
-      cpu::cross_entropy_forward<T>(loss.data<T>(), lse.data<T>(), logits.data<T>(), labels.data<int32_t>(), N, K);
-    });
-  }
-  TAPE_RECORD(tape, "cross_entropy", cross_entropy_backward, ({logits, labels}), loss, ({lse}), ({}));
+  CG_KERNEL("cross_entropy", logits, cross_entropy_forward, loss.data<T>(), lse.data<T>(), logits.data<T>(),
+            labels.data<int32_t>(), N, K);
+  TAPE_RECORD(tape, "cross_entropy", cross_entropy_backward, ({{"logits", logits}, {"labels", labels}}), loss,
+              ({{"lse", lse}}), ({}));
   return loss;
 }
 
 // inputs {pred, target}; target gets no gradient.
 static void mse_backward(Record& r) {
-  if (!r.needs_grad(0)) return;
-  const Tensor &p = r.inputs[0], &t = r.inputs[1];
+  if (!r.needs_grad("pred")) return;
+  const Tensor &p = r.in("pred"), &t = r.in("target");
   const Tensor dout = r.dout();
-  if (p.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::mse_backward(r.grad_of(0).data<float>(), dout.data<float>(), p.data<float>(), t.data<float>(),
-                       p.numel());
-    return;
-#else
-    no_cuda_backend("mse_backward");
-#endif
-  }
-  dispatch_float("mse_backward", p, [&]<class T>() {
-    cpu::mse_backward<T>(r.grad_of(0).data<T>(), dout.data<T>(), p.data<T>(), t.data<T>(), p.numel());
-  });
+  CG_KERNEL("mse_backward", p, mse_backward, r.grad_of("pred").data<T>(), dout.data<T>(), p.data<T>(), t.data<T>(),
+            p.numel());
 }
 
 Tensor mse(Tape* tape, const Tensor& pred, const Tensor& target) {
   check_pair("mse", pred, target, true);
   Tensor loss = Tensor::empty(Shape{1}, pred.dtype(), pred.device());
-  if (pred.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::mse_forward(loss.data<float>(), pred.data<float>(), target.data<float>(), pred.numel());
-#else
-    no_cuda_backend("mse");
-#endif
-  } else {
-    dispatch_float("mse", pred, [&]<class T>() {
-      cpu::mse_forward<T>(loss.data<T>(), pred.data<T>(), target.data<T>(), pred.numel());
-    });
-  }
-  TAPE_RECORD(tape, "mse", mse_backward, ({pred, target}), loss, ({}), ({}));
+  CG_KERNEL("mse", pred, mse_forward, loss.data<T>(), pred.data<T>(), target.data<T>(), pred.numel());
+  TAPE_RECORD(tape, "mse", mse_backward, ({{"pred", pred}, {"target", target}}), loss, ({}), ({}));
   return loss;
 }
 

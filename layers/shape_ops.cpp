@@ -4,32 +4,20 @@
 #include "layers/shape_ops.h"
 
 #include "kernels/cpu/shape_ops.h"
-#include "layers/dispatch.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/shape_ops.h"
-#endif
+#include "layers/dispatch.h"
 
 namespace cg {
 
 // dst (n) += w * src, or dst = w * src, on either device.
 static void scale_add_any(const char* op, Tensor& dst, const Tensor& src, double w, bool accumulate) {
-  if (dst.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::scale_add(dst.data<float>(), src.data<float>(), (float)w, dst.numel(), accumulate);
-#else
-    no_cuda_backend(op);
-#endif
-    return;
-  }
-  dispatch_float(op, dst, [&]<class T>() {
-    cpu::scale_add<T>(dst.data<T>(), src.data<T>(), T(w), dst.numel(), accumulate);
-  });
+  CG_KERNEL(op, dst, scale_add, dst.data<T>(), src.data<T>(), T(w), dst.numel(), accumulate);
 }
 
 // inputs {x}.
 static void reshape_backward(Record& r) {
-  if (!r.needs_grad(0)) return;
-  scale_add_any("reshape_backward", r.grad_of(0), r.dout(), 1.0, true);
+  if (!r.needs_grad("x")) return;
+  scale_add_any("reshape_backward", r.grad_of("x"), r.dout(), 1.0, true);
 }
 
 Tensor reshape(Tape* tape, const Tensor& x, Shape shape) {
@@ -38,7 +26,7 @@ Tensor reshape(Tape* tape, const Tensor& x, Shape shape) {
            " elements) to ", shape.str(), " (", shape.numel(), " elements)");
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   out.view(x.shape()).copy_(x);  // a copy, so the output never aliases the input
-  TAPE_RECORD(tape, "reshape", reshape_backward, ({x}), out, ({}), ({}));
+  TAPE_RECORD(tape, "reshape", reshape_backward, ({{"x", x}}), out, ({}), ({}));
   return out;
 }
 
@@ -79,17 +67,7 @@ static void concat_backward(Record& r) {
     const int64_t width = r.inputs[i].dim(1) * inner_size(r.inputs[i]);
     if (r.needs_grad(i)) {
       Tensor& dx = r.grad_of(i);
-      if (dx.is_cuda()) {
-#if COVERGAN_CUDA
-        cuda::concat_add_rows(dx.data<float>(), dout.data<float>(), stride, offset, N, width);
-#else
-        no_cuda_backend("concat_backward");
-#endif
-      } else {
-        dispatch_float("concat_backward", dx, [&]<class T>() {
-          cpu::concat_add_rows<T>(dx.data<T>(), dout.data<T>(), stride, offset, N, width);
-        });
-      }
+      CG_KERNEL("concat_backward", dx, concat_add_rows, dx.data<T>(), dout.data<T>(), stride, offset, N, width);
     }
     offset += width;
   }
@@ -107,17 +85,7 @@ Tensor concat(Tape* tape, const std::vector<Tensor>& xs) {
   int64_t offset = 0;
   for (const Tensor& x : xs) {
     const int64_t width = x.dim(1) * inner;
-    if (out.is_cuda()) {
-#if COVERGAN_CUDA
-      cuda::concat_copy_rows(out.data<float>(), stride, offset, x.data<float>(), N, width);
-#else
-      no_cuda_backend("concat");
-#endif
-    } else {
-      dispatch_float("concat", out, [&]<class T>() {
-        cpu::concat_copy_rows<T>(out.data<T>(), stride, offset, x.data<T>(), N, width);
-      });
-    }
+    CG_KERNEL("concat", out, concat_copy_rows, out.data<T>(), stride, offset, x.data<T>(), N, width);
     offset += width;
   }
   TAPE_RECORD(tape, "concat", concat_backward, (xs), out, ({}), ({}));

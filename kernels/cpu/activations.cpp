@@ -2,7 +2,7 @@
 // math of kernels/common/activations.h, one specialised loop per activation.
 #include "kernels/cpu/activations.h"
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "engine/profile.h"
 
 namespace cg::cpu {

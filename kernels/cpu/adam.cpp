@@ -1,7 +1,7 @@
 // CPU Adam: one OpenMP loop over the flat parameter buffer (see adam.h).
 #include "kernels/cpu/adam.h"
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 
 namespace cg::cpu {
 

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "engine/check.h"
-#include "engine/nvtx.h"
+#include "base/check.h"
+#include "base/nvtx.h"
 #include "engine/profile.h"
 
 namespace cg::cpu {
@@ -78,7 +78,8 @@ void batchnorm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* 
 
 template <class T>
 void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
-                          const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats) {
+                          const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
+                          double /*eps: invstd already holds it; cuDNN's backward needs it*/) {
   NVTX_RANGE_FN();
   const double M = double(N * HW);
   prof::add_work(0, (dinp ? 6.0 : 2.0) * double(N * C * HW) * sizeof(T));  // x, dy twice; dx read and written
@@ -117,7 +118,7 @@ void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* 
                                             int64_t, int64_t, double);                                      \
   template void batchnorm2d_eval_stats<T>(T*, T*, const T*, const T*, int64_t, double);                     \
   template void batchnorm2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
-                                        int64_t, int64_t, int64_t, bool);
+                                        int64_t, int64_t, int64_t, bool, double);
 CG_BN_INSTANTIATE(float)
 CG_BN_INSTANTIATE(double)
 #undef CG_BN_INSTANTIATE

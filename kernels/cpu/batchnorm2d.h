@@ -27,8 +27,10 @@ void batchnorm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* 
 // Accumulates (+=) into whichever of dinp (N,C,HW), dgamma, dbeta (C) is non-null.
 // batch_stats: the forward normalised with the batch's own statistics (training), so
 // dinp carries the terms through mean and variance; otherwise mean/invstd were constants.
+// eps is unused here (invstd holds it) but keeps the argument list of the CUDA launcher.
 template <class T>
 void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
-                          const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats);
+                          const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
+                          double eps);
 
 }  // namespace cg::cpu

@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "engine/profile.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"

@@ -1,7 +1,7 @@
 // CPU fully connected layer: three GEMMs and a column sum (see linear.h).
 #include "kernels/cpu/linear.h"
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "engine/profile.h"
 #include "kernels/cpu/gemm.h"
 

@@ -2,8 +2,8 @@
 // faithful reference for the CUDA one.
 #include "kernels/cpu/losses.h"
 
-#include "engine/check.h"
-#include "engine/nvtx.h"
+#include "base/check.h"
+#include "base/nvtx.h"
 #include "kernels/common/losses.h"
 
 namespace cg::cpu {

@@ -1,7 +1,7 @@
 // CPU image normalisation (see normalize.h); the per-pixel math is kernels/common/normalize.h.
 #include "kernels/cpu/normalize.h"
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/common/normalize.h"
 
 namespace cg::cpu {

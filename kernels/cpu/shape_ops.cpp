@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 
 namespace cg::cpu {
 

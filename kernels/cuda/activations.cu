@@ -1,8 +1,8 @@
 // CUDA pointwise activations (see activations.h): grid-stride loops over the
 // scalar math in kernels/common/activations.h, the same functions the CPU calls.
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/cuda/activations.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace cg::cuda {

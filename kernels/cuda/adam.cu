@@ -1,7 +1,7 @@
 // CUDA Adam: one grid-stride kernel over the flat parameter buffer (see adam.h).
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/cuda/adam.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace cg::cuda {

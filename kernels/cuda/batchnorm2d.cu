@@ -4,11 +4,11 @@
 // which cuDNN lacks, is two small kernels and per-channel sums as cuBLAS GEMVs.
 #include <climits>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/cuda/batchnorm2d.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/scratch.h"
+#include "engine/cuda_scratch.h"
 
 namespace cg::cuda {
 

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/cuda_check.h"
 

@@ -2,13 +2,13 @@
 // is the adjoint of: that conv2d maps (N,OC,OH,OW) to our input (N,C,H,W) with weight
 // (C,OC,K,K), our exact weight layout. So forward is its backward-data, dinp its
 // forward, dweight its backward-filter with our dout as its x and our input as its dy.
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "engine/profile.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/conv_transpose2d.h"
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/cuda/scratch.h"
+#include "engine/cuda_scratch.h"
 
 namespace cg::cuda {
 

@@ -5,7 +5,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "engine/check.h"
+#include "base/check.h"
 
 #define cudaCheck(stmt)                                                                 \
   do {                                                                                  \

@@ -1,6 +1,6 @@
 // CUDA versions of kernels/cpu/elementwise.h: grid-stride loops on the engine stream.
-#include "engine/nvtx.h"
-#include "kernels/cuda/context.h"
+#include "base/nvtx.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
 

@@ -3,12 +3,12 @@
 // the one-element loss on the device. Backward kernels are pointwise.
 #include <climits>
 
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/common/losses.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/losses.h"
-#include "kernels/cuda/scratch.h"
+#include "engine/cuda_scratch.h"
 
 namespace cg::cuda {
 

@@ -1,8 +1,8 @@
 // CUDA image normalisation (see normalize.h): grid-stride loops over the output,
 // the per-pixel math shared with the CPU through kernels/common/normalize.h.
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/common/normalize.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/normalize.h"
 

@@ -1,8 +1,8 @@
 // CUDA Philox fills: one thread per 4-word block of the stream (grid-stride), each
 // writing the block's words that fall inside [offset, offset + n).
-#include "engine/nvtx.h"
+#include "base/nvtx.h"
 #include "kernels/common/philox.h"
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/philox.h"
 

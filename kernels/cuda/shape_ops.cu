@@ -1,7 +1,7 @@
 // CUDA shape ops (see shape_ops.h): concatenation pieces as one strided 2-D copy
 // each (cudaMemcpy2DAsync), their backward and the weighted sum as grid-stride kernels.
-#include "engine/nvtx.h"
-#include "kernels/cuda/context.h"
+#include "base/nvtx.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/shape_ops.h"
 

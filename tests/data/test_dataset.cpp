@@ -8,8 +8,8 @@
 #include <random>
 
 #include "data/dataset.h"
+#include "base/check.h"
 #include "support/temp_dir.h"
-#include "engine/check.h"
 
 using namespace cg::data;
 

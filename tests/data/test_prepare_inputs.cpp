@@ -14,8 +14,8 @@
 #include "data/dataset_format.h"
 #include "data/image_writers.h"
 #include "data/prepare.h"
+#include "base/check.h"
 #include "support/temp_dir.h"
-#include "engine/check.h"
 
 namespace fs = std::filesystem;
 using namespace cg::data;

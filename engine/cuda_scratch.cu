@@ -1,9 +1,9 @@
-// Device scratch buffers (see scratch.h). Grown, never shrunk, so a training
+// Device scratch buffers (see cuda_scratch.h). Grown, never shrunk, so a training
 // step's steady state allocates nothing.
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/scratch.h"
+#include "engine/cuda_scratch.h"
 
 namespace cg::cuda {
 

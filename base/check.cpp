@@ -1,5 +1,5 @@
 // The out-of-line part of the check macros: formats "message (file:line)".
-#include "engine/check.h"
+#include "base/check.h"
 
 namespace cg {
 

@@ -1,8 +1,8 @@
-// The engine's CUDA context (see context.h). Handles are process-wide and
+// The engine's CUDA context (see cuda_context.h). Handles are process-wide and
 // created lazily so a CPU-only run of a CUDA build never touches the driver.
 #include <mutex>
 
-#include "kernels/cuda/context.h"
+#include "engine/cuda_context.h"
 #include "kernels/cuda/cuda_check.h"
 
 namespace cg::cuda {
