@@ -247,7 +247,7 @@ void compare_bn_train(int64_t N, int64_t C, int64_t HW) {
 
   auto dx_fast = dx0, dg_fast = dg0, db_fast = db0, dx_ref = dx0, dg_ref = dg0, db_ref = db0;
   cpu::batchnorm2d_backward(dx_fast.data(), dg_fast.data(), db_fast.data(), dy.data(), x.data(), g.data(),
-                            mean_fast.data(), invstd_fast.data(), N, C, HW, true);
+                            mean_fast.data(), invstd_fast.data(), N, C, HW, true, kEps);
   cpu::ref::batchnorm2d_backward_train(dx_ref.data(), dg_ref.data(), db_ref.data(), dy.data(), x.data(), g.data(),
                                        mean_ref.data(), var_ref.data(), N, C, HW, kEps);
   check_same("dinp", dx_fast, dx_ref, tol);
@@ -276,7 +276,7 @@ void compare_bn_eval(int64_t N, int64_t C, int64_t HW) {
   cpu::batchnorm2d_eval_stats(mean.data(), invstd.data(), rm.data(), rv.data(), C, kEps);
   auto dx_fast = dx0, dg_fast = dg0, db_fast = db0, dx_ref = dx0, dg_ref = dg0, db_ref = db0;
   cpu::batchnorm2d_backward(dx_fast.data(), dg_fast.data(), db_fast.data(), dy.data(), x.data(), g.data(),
-                            mean.data(), invstd.data(), N, C, HW, false);
+                            mean.data(), invstd.data(), N, C, HW, false, kEps);
   cpu::ref::batchnorm2d_backward_eval(dx_ref.data(), dg_ref.data(), db_ref.data(), dy.data(), x.data(), g.data(),
                                       rm.data(), rv.data(), N, C, HW, kEps);
   check_same("dinp", dx_fast, dx_ref, tol);
