@@ -27,7 +27,7 @@ static void batch_norm2d_backward(Record& r) {
   const BnDims d = bn_dims(x);
   const int64_t N = d.N, C = d.C, HW = d.HW;
   const Tensor dout = r.dout();
-  CG_KERNEL("batch_norm2d_backward", x, batchnorm2d_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "gamma"),
+  CG_KERNEL("batch_norm2d_backward", x, batch_norm2d_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "gamma"),
             CG_GRAD_PTR(T, r, "beta"), dout.data<T>(), x.data<T>(), gamma.data<T>(), mean.data<T>(),
             invstd.data<T>(), N, C, HW, batch_stats, eps);
 }
@@ -70,14 +70,14 @@ Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tens
   }
   const char* op = "batch_norm2d";
   if (training)
-    CG_KERNEL(op, x, batchnorm2d_forward_train, out.data<T>(), mean.data<T>(), invstd.data<T>(),
+    CG_KERNEL(op, x, batch_norm2d_forward_train, out.data<T>(), mean.data<T>(), invstd.data<T>(),
               ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), x.data<T>(), gamma.data<T>(),
               beta.data<T>(), N, C, HW, momentum, eps);
   else
-    CG_KERNEL(op, x, batchnorm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
+    CG_KERNEL(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
               running_mean.data<T>(), running_var.data<T>(), N, C, HW, eps);
   if (!training && record)
-    CG_KERNEL(op, x, batchnorm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+    CG_KERNEL(op, x, batch_norm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
               running_var.data<T>(), C, eps);
   TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
               ({{"mean", mean}, {"invstd", invstd}}), ({{"training", training ? 1.0 : 0.0}, {"eps", eps}}));

@@ -28,7 +28,7 @@ static void bce_with_logits_backward(Record& r) {
   if (!r.needs_grad("logits")) return;
   const Tensor &z = r.in("logits"), &t = r.in("targets");
   const Tensor dout = r.dout();
-  CG_KERNEL("bce_with_logits_backward", z, bce_logits_backward, r.grad_of("logits").data<T>(), dout.data<T>(),
+  CG_KERNEL("bce_with_logits_backward", z, bce_with_logits_backward, r.grad_of("logits").data<T>(), dout.data<T>(),
             z.data<T>(), t.data<T>(), z.numel());
 }
 
@@ -37,7 +37,7 @@ Tensor bce_with_logits(Tape* tape, const Tensor& logits, const Tensor& targets) 
   CG_CHECK(logits.ndim() == 1 || (logits.ndim() == 2 && logits.dim(1) == 1),
            "bce_with_logits: logits must be (N) or (N,1), got ", logits.shape().str());
   Tensor loss = Tensor::empty(Shape{1}, logits.dtype(), logits.device());
-  CG_KERNEL("bce_with_logits", logits, bce_logits_forward, loss.data<T>(), logits.data<T>(), targets.data<T>(),
+  CG_KERNEL("bce_with_logits", logits, bce_with_logits_forward, loss.data<T>(), logits.data<T>(), targets.data<T>(),
             logits.numel());
   TAPE_RECORD(tape, "bce_with_logits", bce_with_logits_backward, ({{"logits", logits}, {"targets", targets}}), loss,
               ({}), ({}));

@@ -11,12 +11,12 @@ namespace cg::common {
 
 // softplus(z) - t z = -[t log sigmoid(z) + (1-t) log(1 - sigmoid(z))], without exp overflow.
 template <class T>
-CG_HD T bce_logits_elem(T z, T t) {
+CG_HD T bce_with_logits_elem(T z, T t) {
   return softplus(z) - t * z;
 }
-// d/dz of bce_logits_elem.
+// d/dz of bce_with_logits_elem.
 template <class T>
-CG_HD T bce_logits_grad(T z, T t) {
+CG_HD T bce_with_logits_grad(T z, T t) {
   return sigmoid_fwd(z) - t;
 }
 

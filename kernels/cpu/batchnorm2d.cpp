@@ -12,13 +12,13 @@
 namespace cg::cpu {
 
 template <class T>
-void batchnorm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
+void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
                                const T* inp, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW,
                                double momentum, double eps) {
   NVTX_RANGE_FN();
   const int64_t M = N * HW;
   prof::add_work(0, 4.0 * double(N * C * HW) * sizeof(T));  // x read three times, y written
-  CG_CHECK(M > 1, "batchnorm2d_forward_train: needs more than one value per channel, got N*H*W = ", M);
+  CG_CHECK(M > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", M);
 #pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
     double sum = 0;
@@ -52,7 +52,7 @@ void batchnorm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_
 }
 
 template <class T>
-void batchnorm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
+void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
                               const T* running_var, int64_t N, int64_t C, int64_t HW, double eps) {
   NVTX_RANGE_FN();
 #pragma omp parallel for collapse(2) if (N * C * HW > 65536)
@@ -67,7 +67,7 @@ void batchnorm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* bet
 }
 
 template <class T>
-void batchnorm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* running_var, int64_t C,
+void batch_norm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* running_var, int64_t C,
                             double eps) {
   NVTX_RANGE_FN();
   for (int64_t c = 0; c < C; ++c) {
@@ -77,7 +77,7 @@ void batchnorm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* 
 }
 
 template <class T>
-void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
+void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
                           double /*eps: invstd already holds it; cuDNN's backward needs it*/) {
   NVTX_RANGE_FN();
@@ -112,12 +112,12 @@ void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* 
 }
 
 #define CG_BN_INSTANTIATE(T)                                                                                 \
-  template void batchnorm2d_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t,      \
+  template void batch_norm2d_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t,      \
                                              int64_t, int64_t, double, double);                             \
-  template void batchnorm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
+  template void batch_norm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
                                             int64_t, int64_t, double);                                      \
-  template void batchnorm2d_eval_stats<T>(T*, T*, const T*, const T*, int64_t, double);                     \
-  template void batchnorm2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
+  template void batch_norm2d_eval_stats<T>(T*, T*, const T*, const T*, int64_t, double);                     \
+  template void batch_norm2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
                                         int64_t, int64_t, int64_t, bool, double);
 CG_BN_INSTANTIATE(float)
 CG_BN_INSTANTIATE(double)

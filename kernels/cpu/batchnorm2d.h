@@ -10,18 +10,18 @@ namespace cg::cpu {
 // over (N,HW). Writes save_mean, save_invstd (C) for the backward; when running_mean
 // and running_var (C) are non-null: r = (1-momentum) r + momentum * {mean, unbiased var}.
 template <class T>
-void batchnorm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
+void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
                                const T* inp, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW,
                                double momentum, double eps);
 
 // out (N,C,HW) = gamma * (inp - running_mean) / sqrt(running_var + eps) + beta.
 template <class T>
-void batchnorm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
+void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
                               const T* running_var, int64_t N, int64_t C, int64_t HW, double eps);
 
 // mean = running_mean, invstd = 1/sqrt(running_var + eps) (C): what the eval backward needs.
 template <class T>
-void batchnorm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* running_var, int64_t C,
+void batch_norm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* running_var, int64_t C,
                             double eps);
 
 // Accumulates (+=) into whichever of dinp (N,C,HW), dgamma, dbeta (C) is non-null.
@@ -29,7 +29,7 @@ void batchnorm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* 
 // dinp carries the terms through mean and variance; otherwise mean/invstd were constants.
 // eps is unused here (invstd holds it) but keeps the argument list of the CUDA launcher.
 template <class T>
-void batchnorm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
+void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
                           double eps);
 

@@ -9,21 +9,21 @@
 namespace cg::cpu {
 
 template <class T>
-void bce_logits_forward(T* loss, const T* z, const T* t, int64_t n) {
+void bce_with_logits_forward(T* loss, const T* z, const T* t, int64_t n) {
   NVTX_RANGE_FN();
-  CG_CHECK(n > 0, "bce_logits_forward: empty input");
+  CG_CHECK(n > 0, "bce_with_logits_forward: empty input");
   double s = 0;
 #pragma omp parallel for reduction(+ : s) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) s += double(common::bce_logits_elem(z[i], t[i]));
+  for (int64_t i = 0; i < n; ++i) s += double(common::bce_with_logits_elem(z[i], t[i]));
   loss[0] = T(s / double(n));
 }
 
 template <class T>
-void bce_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int64_t n) {
+void bce_with_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int64_t n) {
   NVTX_RANGE_FN();
   const T k = dloss[0] / T(n);
 #pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dz[i] += k * common::bce_logits_grad(z[i], t[i]);
+  for (int64_t i = 0; i < n; ++i) dz[i] += k * common::bce_with_logits_grad(z[i], t[i]);
 }
 
 template <class T>
@@ -71,8 +71,8 @@ void mse_backward(T* dp, const T* dloss, const T* p, const T* t, int64_t n) {
 }
 
 #define CG_LOSS_INSTANTIATE(T)                                                                          \
-  template void bce_logits_forward<T>(T*, const T*, const T*, int64_t);                                 \
-  template void bce_logits_backward<T>(T*, const T*, const T*, const T*, int64_t);                      \
+  template void bce_with_logits_forward<T>(T*, const T*, const T*, int64_t);                                 \
+  template void bce_with_logits_backward<T>(T*, const T*, const T*, const T*, int64_t);                      \
   template void cross_entropy_forward<T>(T*, T*, const T*, const int32_t*, int64_t, int64_t);           \
   template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int32_t*, int64_t,    \
                                           int64_t);                                                     \

@@ -8,10 +8,10 @@ namespace cg::cpu {
 
 // loss[0] = mean_i softplus(z_i) - t_i z_i over n elements.
 template <class T>
-void bce_logits_forward(T* loss, const T* z, const T* t, int64_t n);
+void bce_with_logits_forward(T* loss, const T* z, const T* t, int64_t n);
 // dz (n) += dloss[0] * (sigmoid(z) - t) / n.
 template <class T>
-void bce_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int64_t n);
+void bce_with_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int64_t n);
 
 // loss[0] = mean_i lse_i - z[i, label_i] over logits z (N,K); writes lse (N) for the backward.
 // Throws when a label is outside [0, K).

@@ -71,7 +71,7 @@ void channel_sum_accumulate(float* acc, const float* v, float* rows, const float
 void backward_eval(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                    const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C, int64_t HW) {
   const int64_t n = N * C * HW;
-  CG_CHECK(n <= INT_MAX, "batchnorm2d_backward: ", n, " elements exceed cuBLAS's int range");
+  CG_CHECK(n <= INT_MAX, "batch_norm2d_backward: ", n, " elements exceed cuBLAS's int range");
   float* ws = static_cast<float*>(workspace(sizeof(float) * (size_t)(aligned(n) + aligned(N * C))));
   float* xhat_dy = dgamma ? ws : nullptr;
   float* rows = ws + aligned(n);
@@ -85,14 +85,14 @@ void backward_eval(float* dinp, float* dgamma, float* dbeta, const float* dout, 
 
 }  // namespace
 
-void batchnorm2d_forward_train(float* out, float* save_mean, float* save_invstd, float* running_mean,
+void batch_norm2d_forward_train(float* out, float* save_mean, float* save_invstd, float* running_mean,
                                float* running_var, const float* inp, const float* gamma, const float* beta,
                                int64_t N, int64_t C, int64_t HW, double momentum, double eps) {
   NVTX_RANGE_FN();
-  CG_CHECK(N * HW > 1, "batchnorm2d_forward_train: needs more than one value per channel, got N*H*W = ", N * HW);
+  CG_CHECK(N * HW > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", N * HW);
   CG_CHECK((running_mean == nullptr) == (running_var == nullptr),
-           "batchnorm2d_forward_train: running mean and variance must be both given or both absent");
-  CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batchnorm2d_forward_train: eps ", eps, " below cuDNN's minimum");
+           "batch_norm2d_forward_train: running mean and variance must be both given or both absent");
+  CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm2d_forward_train: eps ", eps, " below cuDNN's minimum");
   BnDescs d(N, C, HW);
   const float one = 1.f, zero = 0.f;
   // exponentialAverageFactor = momentum: running = (1-m) running + m batch, the variance unbiased.
@@ -101,11 +101,11 @@ void batchnorm2d_forward_train(float* out, float* save_mean, float* save_invstd,
                                                     running_var, eps, save_mean, save_invstd));
 }
 
-void batchnorm2d_forward_eval(float* out, const float* inp, const float* gamma, const float* beta,
+void batch_norm2d_forward_eval(float* out, const float* inp, const float* gamma, const float* beta,
                               const float* running_mean, const float* running_var, int64_t N, int64_t C,
                               int64_t HW, double eps) {
   NVTX_RANGE_FN();
-  CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batchnorm2d_forward_eval: eps ", eps, " below cuDNN's minimum");
+  CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm2d_forward_eval: eps ", eps, " below cuDNN's minimum");
   BnDescs d(N, C, HW);
   const float one = 1.f, zero = 0.f;
   cudnnCheck(cudnnBatchNormalizationForwardInference(cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, inp,
@@ -113,14 +113,14 @@ void batchnorm2d_forward_eval(float* out, const float* inp, const float* gamma, 
                                                      eps));
 }
 
-void batchnorm2d_eval_stats(float* mean, float* invstd, const float* running_mean, const float* running_var,
+void batch_norm2d_eval_stats(float* mean, float* invstd, const float* running_mean, const float* running_var,
                             int64_t C, double eps) {
   NVTX_RANGE_FN();
   bn_eval_stats_kernel<<<grid_for(C), 256, 0, stream()>>>(mean, invstd, running_mean, running_var, C, (float)eps);
   cudaCheck(cudaGetLastError());
 }
 
-void batchnorm2d_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
+void batch_norm2d_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                           const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
                           int64_t HW, bool batch_stats, double eps) {
   NVTX_RANGE_FN();

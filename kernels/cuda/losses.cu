@@ -16,13 +16,13 @@ namespace {
 
 __global__ void bce_terms_kernel(float* terms, const float* z, const float* t, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    terms[i] = common::bce_logits_elem(z[i], t[i]);
+    terms[i] = common::bce_with_logits_elem(z[i], t[i]);
 }
 
 __global__ void bce_backward_kernel(float* dz, const float* dloss, const float* z, const float* t, int64_t n) {
   const float k = dloss[0] / (float)n;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    dz[i] += k * common::bce_logits_grad(z[i], t[i]);
+    dz[i] += k * common::bce_with_logits_grad(z[i], t[i]);
 }
 
 __global__ void mse_terms_kernel(float* terms, const float* p, const float* t, int64_t n) {
@@ -71,17 +71,17 @@ float* terms_scratch(const char* op, int64_t n) {
 
 }  // namespace
 
-void bce_logits_forward(float* loss, const float* z, const float* t, int64_t n) {
+void bce_with_logits_forward(float* loss, const float* z, const float* t, int64_t n) {
   NVTX_RANGE_FN();
-  float* terms = terms_scratch("bce_logits_forward", n);
+  float* terms = terms_scratch("bce_with_logits_forward", n);
   bce_terms_kernel<<<grid_for(n), 256, 0, stream()>>>(terms, z, t, n);
   cudaCheck(cudaGetLastError());
   mean_into(loss, terms, n);
 }
 
-void bce_logits_backward(float* dz, const float* dloss, const float* z, const float* t, int64_t n) {
+void bce_with_logits_backward(float* dz, const float* dloss, const float* z, const float* t, int64_t n) {
   NVTX_RANGE_FN();
-  CG_CHECK(n > 0, "bce_logits_backward: empty input");
+  CG_CHECK(n > 0, "bce_with_logits_backward: empty input");
   bce_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(dz, dloss, z, t, n);
   cudaCheck(cudaGetLastError());
 }

@@ -6,8 +6,8 @@
 #include <cstdint>
 
 namespace cg::cuda {
-void bce_logits_forward(float* loss, const float* z, const float* t, int64_t n);
-void bce_logits_backward(float* dz, const float* dloss, const float* z, const float* t, int64_t n);
+void bce_with_logits_forward(float* loss, const float* z, const float* t, int64_t n);
+void bce_with_logits_backward(float* dz, const float* dloss, const float* z, const float* t, int64_t n);
 void cross_entropy_forward(float* loss, float* lse, const float* z, const int32_t* labels, int64_t N, int64_t K);
 void cross_entropy_backward(float* dz, const float* dloss, const float* z, const float* lse,
                             const int32_t* labels, int64_t N, int64_t K);

@@ -46,7 +46,7 @@ TEST_CASE("profiled CPU iteration reports exactly the documented GEMM FLOPs") {
   CHECK(flops == doctest::Approx(iteration_flops(m, B)).epsilon(1e-12));
   CHECK(d_step_flops(m, B) + g_step_flops(m, B) == doctest::Approx(iteration_flops(m, B)).epsilon(1e-12));
   for (const char* k : {"conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "conv_transpose2d_backward",
-                        "batchnorm2d_forward_train", "adam_step", "train_step"}) {
+                        "batch_norm2d_forward_train", "adam_step", "train_step"}) {
     const prof::Row* r = find_row(rows, k);
     REQUIRE_MESSAGE(r != nullptr, k << " missing from the profile");
     CHECK(r->calls > 0);

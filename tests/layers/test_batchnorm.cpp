@@ -24,7 +24,7 @@ BnRef bn_reference(const std::vector<double>& x, const std::vector<double>& g, c
   r.out.resize(x.size());
   r.mean.resize(size_t(C));
   r.var_biased.resize(size_t(C));
-  cpu::ref::batchnorm2d_forward_train(r.out.data(), r.mean.data(), r.var_biased.data(), x.data(), g.data(), b.data(),
+  cpu::ref::batch_norm2d_forward_train(r.out.data(), r.mean.data(), r.var_biased.data(), x.data(), g.data(), b.data(),
                                       N, C, HW, eps);
   const double M = double(N * HW);
   for (double v : r.var_biased) r.var_unbiased.push_back(v * M / (M - 1));
@@ -109,7 +109,7 @@ TEST_CASE("batch_norm2d eval mode normalises with the running statistics and lea
     Tensor out = batch_norm2d(nullptr, x, g, b, rm, rv, false);
     auto xv = x.to_vector(), gv = g.to_vector(), bv = b.to_vector();
     std::vector<double> ref(xv.size());  // gamma * (x - running_mean) / sqrt(running_var + eps) + beta
-    cpu::ref::batchnorm2d_forward_eval(ref.data(), xv.data(), gv.data(), bv.data(), rm0.data(), rvv.data(), s[0], C,
+    cpu::ref::batch_norm2d_forward_eval(ref.data(), xv.data(), gv.data(), bv.data(), rm0.data(), rvv.data(), s[0], C,
                                        HW, 1e-5);
     CHECK_CLOSE_T(out.to_vector(), ref, 1e-12, 1e-12);
     CHECK_CLOSE_T(rm.to_vector(), rm0, 0, 0);

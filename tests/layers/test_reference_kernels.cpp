@@ -231,12 +231,12 @@ void compare_bn_train(int64_t N, int64_t C, int64_t HW) {
   const Tol tol = tol_for<T>();
 
   std::vector<T> y_fast(n), mean_fast(c), invstd_fast(c), rm_fast = rm0, rv_fast = rv0;
-  cpu::batchnorm2d_forward_train(y_fast.data(), mean_fast.data(), invstd_fast.data(), rm_fast.data(), rv_fast.data(),
+  cpu::batch_norm2d_forward_train(y_fast.data(), mean_fast.data(), invstd_fast.data(), rm_fast.data(), rv_fast.data(),
                                  x.data(), g.data(), b.data(), N, C, HW, kMomentum, kEps);
   std::vector<T> y_ref(n), mean_ref(c), var_ref(c), invstd_ref(c), rm_ref = rm0, rv_ref = rv0;
-  cpu::ref::batchnorm2d_forward_train(y_ref.data(), mean_ref.data(), var_ref.data(), x.data(), g.data(), b.data(), N,
+  cpu::ref::batch_norm2d_forward_train(y_ref.data(), mean_ref.data(), var_ref.data(), x.data(), g.data(), b.data(), N,
                                       C, HW, kEps);
-  cpu::ref::batchnorm2d_update_running(rm_ref.data(), rv_ref.data(), mean_ref.data(), var_ref.data(), C, N * HW,
+  cpu::ref::batch_norm2d_update_running(rm_ref.data(), rv_ref.data(), mean_ref.data(), var_ref.data(), C, N * HW,
                                        kMomentum);
   for (size_t i = 0; i < c; ++i) invstd_ref[i] = T(1.0 / std::sqrt(double(var_ref[i]) + kEps));
   check_same("out", y_fast, y_ref, tol);
@@ -246,9 +246,9 @@ void compare_bn_train(int64_t N, int64_t C, int64_t HW) {
   check_same("running_var", rv_fast, rv_ref, tol);
 
   auto dx_fast = dx0, dg_fast = dg0, db_fast = db0, dx_ref = dx0, dg_ref = dg0, db_ref = db0;
-  cpu::batchnorm2d_backward(dx_fast.data(), dg_fast.data(), db_fast.data(), dy.data(), x.data(), g.data(),
+  cpu::batch_norm2d_backward(dx_fast.data(), dg_fast.data(), db_fast.data(), dy.data(), x.data(), g.data(),
                             mean_fast.data(), invstd_fast.data(), N, C, HW, true, kEps);
-  cpu::ref::batchnorm2d_backward_train(dx_ref.data(), dg_ref.data(), db_ref.data(), dy.data(), x.data(), g.data(),
+  cpu::ref::batch_norm2d_backward_train(dx_ref.data(), dg_ref.data(), db_ref.data(), dy.data(), x.data(), g.data(),
                                        mean_ref.data(), var_ref.data(), N, C, HW, kEps);
   check_same("dinp", dx_fast, dx_ref, tol);
   check_same("dgamma", dg_fast, dg_ref, tol);
@@ -268,16 +268,16 @@ void compare_bn_eval(int64_t N, int64_t C, int64_t HW) {
   const auto dx0 = as<T>(uniform(n, rng)), dg0 = as<T>(uniform(c, rng)), db0 = as<T>(uniform(c, rng));
   const Tol tol = tol_for<T>();
   std::vector<T> y_fast(n), y_ref(n);
-  cpu::batchnorm2d_forward_eval(y_fast.data(), x.data(), g.data(), b.data(), rm.data(), rv.data(), N, C, HW, kEps);
-  cpu::ref::batchnorm2d_forward_eval(y_ref.data(), x.data(), g.data(), b.data(), rm.data(), rv.data(), N, C, HW,
+  cpu::batch_norm2d_forward_eval(y_fast.data(), x.data(), g.data(), b.data(), rm.data(), rv.data(), N, C, HW, kEps);
+  cpu::ref::batch_norm2d_forward_eval(y_ref.data(), x.data(), g.data(), b.data(), rm.data(), rv.data(), N, C, HW,
                                      kEps);
   check_same("out", y_fast, y_ref, tol);
   std::vector<T> mean(c), invstd(c);
-  cpu::batchnorm2d_eval_stats(mean.data(), invstd.data(), rm.data(), rv.data(), C, kEps);
+  cpu::batch_norm2d_eval_stats(mean.data(), invstd.data(), rm.data(), rv.data(), C, kEps);
   auto dx_fast = dx0, dg_fast = dg0, db_fast = db0, dx_ref = dx0, dg_ref = dg0, db_ref = db0;
-  cpu::batchnorm2d_backward(dx_fast.data(), dg_fast.data(), db_fast.data(), dy.data(), x.data(), g.data(),
+  cpu::batch_norm2d_backward(dx_fast.data(), dg_fast.data(), db_fast.data(), dy.data(), x.data(), g.data(),
                             mean.data(), invstd.data(), N, C, HW, false, kEps);
-  cpu::ref::batchnorm2d_backward_eval(dx_ref.data(), dg_ref.data(), db_ref.data(), dy.data(), x.data(), g.data(),
+  cpu::ref::batch_norm2d_backward_eval(dx_ref.data(), dg_ref.data(), db_ref.data(), dy.data(), x.data(), g.data(),
                                       rm.data(), rv.data(), N, C, HW, kEps);
   check_same("dinp", dx_fast, dx_ref, tol);
   check_same("dgamma", dg_fast, dg_ref, tol);
@@ -462,23 +462,23 @@ TEST_CASE("reference batchnorm2d backward matches central finite differences in 
     Forward f = [&](const Inputs& in) {
       std::vector<double> y(size_t(N * C * HW)), mean(C), var(C);
       if (training)
-        cpu::ref::batchnorm2d_forward_train(y.data(), mean.data(), var.data(), in[0].data(), in[1].data(),
+        cpu::ref::batch_norm2d_forward_train(y.data(), mean.data(), var.data(), in[0].data(), in[1].data(),
                                             in[2].data(), N, C, HW, kEps);
       else
-        cpu::ref::batchnorm2d_forward_eval(y.data(), in[0].data(), in[1].data(), in[2].data(), rm.data(), rv.data(),
+        cpu::ref::batch_norm2d_forward_eval(y.data(), in[0].data(), in[1].data(), in[2].data(), rm.data(), rv.data(),
                                            N, C, HW, kEps);
       return y;
     };
     Backward b = [&](const std::vector<double>& dy, const Inputs& in) {
       Inputs d = zeros_like(in);
       std::vector<double> y(size_t(N * C * HW)), mean(C), var(C);
-      cpu::ref::batchnorm2d_forward_train(y.data(), mean.data(), var.data(), in[0].data(), in[1].data(), in[2].data(),
+      cpu::ref::batch_norm2d_forward_train(y.data(), mean.data(), var.data(), in[0].data(), in[1].data(), in[2].data(),
                                           N, C, HW, kEps);
       if (training)
-        cpu::ref::batchnorm2d_backward_train(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(),
+        cpu::ref::batch_norm2d_backward_train(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(),
                                              in[1].data(), mean.data(), var.data(), N, C, HW, kEps);
       else
-        cpu::ref::batchnorm2d_backward_eval(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(),
+        cpu::ref::batch_norm2d_backward_eval(d[0].data(), d[1].data(), d[2].data(), dy.data(), in[0].data(),
                                             in[1].data(), rm.data(), rv.data(), N, C, HW, kEps);
       return d;
     };

@@ -32,7 +32,7 @@ void affine_grads(T* dgamma, T* dbeta, const T* dout, const T* inp, double mean,
 
 // mean[c] = sum_{n,i} inp / M,  var[c] = sum_{n,i} (inp - mean)^2 / M,  M = N*HW.
 template <class T>
-void batchnorm2d_forward_train(T* out, T* mean, T* var, const T* inp, const T* gamma, const T* beta, int64_t N,
+void batch_norm2d_forward_train(T* out, T* mean, T* var, const T* inp, const T* gamma, const T* beta, int64_t N,
                                int64_t C, int64_t HW, double eps) {
   const double M = double(N * HW);
   for (int64_t c = 0; c < C; ++c) {
@@ -53,7 +53,7 @@ void batchnorm2d_forward_train(T* out, T* mean, T* var, const T* inp, const T* g
 }
 
 template <class T>
-void batchnorm2d_update_running(T* running_mean, T* running_var, const T* mean, const T* var, int64_t C, int64_t M,
+void batch_norm2d_update_running(T* running_mean, T* running_var, const T* mean, const T* var, int64_t C, int64_t M,
                                 double momentum) {
   for (int64_t c = 0; c < C; ++c) {
     running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean[c]);
@@ -62,7 +62,7 @@ void batchnorm2d_update_running(T* running_mean, T* running_var, const T* mean, 
 }
 
 template <class T>
-void batchnorm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
+void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
                               const T* running_var, int64_t N, int64_t C, int64_t HW, double eps) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
@@ -78,7 +78,7 @@ void batchnorm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* bet
 //   dinp += dxhat * invstd + dvar * 2 d / M + dmean / M
 // (sum(-2 d) is zero up to rounding; it is kept because it is what the chain rule gives.)
 template <class T>
-void batchnorm2d_backward_train(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
+void batch_norm2d_backward_train(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                                 const T* mean, const T* var, int64_t N, int64_t C, int64_t HW, double eps) {
   const double M = double(N * HW);
   for (int64_t c = 0; c < C; ++c) {
@@ -106,7 +106,7 @@ void batchnorm2d_backward_train(T* dinp, T* dgamma, T* dbeta, const T* dout, con
 // Eval: out = gamma * (inp - running_mean) * invstd + beta with constant statistics, so
 // dinp += dout * gamma * invstd and dgamma, dbeta as in training.
 template <class T>
-void batchnorm2d_backward_eval(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
+void batch_norm2d_backward_eval(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                                const T* running_mean, const T* running_var, int64_t N, int64_t C, int64_t HW,
                                double eps) {
   for (int64_t c = 0; c < C; ++c) {
@@ -120,14 +120,14 @@ void batchnorm2d_backward_eval(T* dinp, T* dgamma, T* dbeta, const T* dout, cons
 }
 
 #define CG_BN_REF_INSTANTIATE(T)                                                                                     \
-  template void batchnorm2d_forward_train<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,    \
+  template void batch_norm2d_forward_train<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,    \
                                              double);                                                                \
-  template void batchnorm2d_update_running<T>(T*, T*, const T*, const T*, int64_t, int64_t, double);                 \
-  template void batchnorm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t, int64_t,  \
+  template void batch_norm2d_update_running<T>(T*, T*, const T*, const T*, int64_t, int64_t, double);                 \
+  template void batch_norm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t, int64_t,  \
                                             int64_t, double);                                                        \
-  template void batchnorm2d_backward_train<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t, \
+  template void batch_norm2d_backward_train<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t, \
                                               int64_t, int64_t, double);                                             \
-  template void batchnorm2d_backward_eval<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,  \
+  template void batch_norm2d_backward_eval<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,  \
                                              int64_t, int64_t, double);
 CG_BN_REF_INSTANTIATE(float)
 CG_BN_REF_INSTANTIATE(double)
