@@ -131,12 +131,7 @@ TEST_CASE("conv2d backward accumulates into existing gradients and is recorded w
     if (pass == 0)
       for (Tensor* t : {&x, &w, &b}) once.push_back(t->grad().to_vector());
   }
-  int i = 0;
-  for (Tensor* t : {&x, &w, &b}) {
-    std::vector<double> twice = once[static_cast<size_t>(i++)];
-    for (double& v : twice) v *= 2;
-    CHECK_CLOSE_T(t->grad().to_vector(), twice, 1e-12, 1e-12);
-  }
+  cgtest::check_gradients_doubled({&x, &w, &b}, once);
   // Nothing needs a gradient: nothing is recorded.
   Tape tape;
   conv2d(&tape, x.detach(), w.detach(), Tensor(), 2, 1);

@@ -52,12 +52,7 @@ TEST_CASE("linear backward accumulates into existing gradients and is recorded w
       for (Tensor* t : {&x, &w, &b}) once.push_back(t->grad().to_vector());
   }
   // Two backward passes over the same upstream gradient: every gradient is twice the first.
-  int i = 0;
-  for (Tensor* t : {&x, &w, &b}) {
-    std::vector<double> twice = once[static_cast<size_t>(i++)];
-    for (double& v : twice) v *= 2;
-    CHECK_CLOSE_T(t->grad().to_vector(), twice, 1e-12, 1e-12);
-  }
+  cgtest::check_gradients_doubled({&x, &w, &b}, once);
   // A frozen weight gets no gradient; x and b still accumulate.
   Tensor wf = w.detach();
   Tape tape;

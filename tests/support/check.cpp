@@ -51,6 +51,16 @@ Compare compare(const cg::Tensor& a, const cg::Tensor& b, double atol, double rt
   return compare(a.to_vector(), b.to_vector(), atol, rtol);
 }
 
+void check_gradients_doubled(const std::vector<cg::Tensor*>& tensors, const std::vector<std::vector<double>>& once) {
+  REQUIRE(tensors.size() == once.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    std::vector<double> twice = once[i];
+    for (double& v : twice) v *= 2;
+    INFO("tensor ", i);
+    CHECK_CLOSE_T(tensors[i]->grad().to_vector(), twice, 1e-12, 1e-12);
+  }
+}
+
 cg::Tensor random_tensor(cg::Shape shape, std::mt19937& rng, double scale, cg::DType dt) {
   std::uniform_real_distribution<double> u(-scale, scale);
   std::vector<double> v(static_cast<size_t>(shape.numel()));

@@ -36,6 +36,11 @@ Compare compare(const cg::Tensor& a, const cg::Tensor& b, double atol, double rt
 // Uniform(-scale, scale) values in a tensor of the given dtype (on the CPU).
 cg::Tensor random_tensor(cg::Shape shape, std::mt19937& rng, double scale = 1.0, cg::DType dt = cg::DType::f64);
 
+// After a second backward pass over the same upstream gradient, each tensor's
+// gradient must be twice `once` (its gradient after the first pass): backward
+// accumulates with += rather than overwriting.
+void check_gradients_doubled(const std::vector<cg::Tensor*>& tensors, const std::vector<std::vector<double>>& once);
+
 struct GradCheck {
   double max_rel_err = 0;
   std::string where;  // "input 1, element 17: analytic 0.3 numeric 0.31"
