@@ -8,6 +8,7 @@
 #include "apps/commands.h"
 #include "base/check.h"
 #include "gan/classifier.h"
+#include "engine/io_util.h"
 
 namespace covergan {
 namespace {
@@ -67,13 +68,8 @@ int run_classify() {
                               {"accuracy", cg::gan::to_json(cv.accuracy)},
                               {"confusion", cv.confusion.to_json(ds.info().genres)},
                               {"files", cv.files}};
-    const std::string path = s.out + "/classify.json", tmp = path + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << j.dump(2) << "\n";
-      CG_USER_CHECK(f.good(), "Cannot write ", tmp, ".");
-    }
-    std::filesystem::rename(tmp, path);
+    const std::string path = s.out + "/classify.json";
+    cg::write_file_atomic(path, j.dump(2) + "\n", "the classifier's numbers");
     std::printf("models: %s/classifier_fold1..%d.safetensors, numbers: %s\n", s.out.c_str(), s.folds, path.c_str());
   }
   std::printf("baseline accuracy on held-out real covers: %.1f +- %.1f %% over %d folds (paper: 59 +- 4 %%)\n",

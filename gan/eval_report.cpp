@@ -4,11 +4,10 @@
 #include "gan/eval_report.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "base/check.h"
+#include "engine/io_util.h"
 
 namespace cg::gan {
 namespace {
@@ -190,19 +189,8 @@ std::string report_html(const json& r) {
 }
 
 void write_report(const std::string& dir, const json& r) {
-  auto put = [&](const std::string& name, const std::string& text) {
-    const std::string path = dir + "/" + name, tmp = path + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::binary);
-      f << text;
-      CG_USER_CHECK(f.good(), "Cannot write ", tmp, ".");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    CG_USER_CHECK(!ec, "Cannot write ", path, ": ", ec.message(), ".");
-  };
-  put("report.json", r.dump(2) + "\n");
-  put("report.html", report_html(r));
+  write_file_atomic(dir + "/report.json", r.dump(2) + "\n", "the report's numbers");
+  write_file_atomic(dir + "/report.html", report_html(r), "the report page");
 }
 
 }  // namespace cg::gan

@@ -3,12 +3,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "engine/profile.h"
 #include "kernels/cpu/threads.h"
+#include "engine/io_util.h"
 
 namespace cg::gan {
 
@@ -115,13 +114,7 @@ void profile_training(const ModelConfig& m, int64_t batch, Device device, int64_
               device == Device::cuda ? "; every op synchronised, so the total is slower than a plain run" : "");
   std::fputs(prof::table(iters, it_s).c_str(), stdout);
   if (!csv_path.empty()) {
-    const std::string tmp = csv_path + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << prof::csv(iters, it_s);
-      CG_USER_CHECK(bool(f), "Could not write the profile to ", csv_path, ".");
-    }
-    std::filesystem::rename(tmp, csv_path);
+    write_file_atomic(csv_path, prof::csv(iters, it_s), "the profile CSV");
     std::printf("\nprofile CSV: %s\n", csv_path.c_str());
   }
 }
