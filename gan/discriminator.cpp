@@ -46,8 +46,8 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode) const {
   Tensor h = x;
   for (size_t i = 0; i < conv_.size(); ++i) {
     h = conv_[i].forward(tape, h);  // (B, base*2^i, S/2^(i+1), S/2^(i+1))
-    if (i > 0) h = apply_bn(tape, bn_[i], h, mode);
-    h = leaky_relu(tape, h, cfg_.leaky_slope);
+    // BN + LeakyReLU fused into one op, except after conv1, which has no BN.
+    h = i > 0 ? apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope) : leaky_relu(tape, h, cfg_.leaky_slope);
   }
   const Tensor f = flatten(tape, h);  // (B, C0*16)
   DOut out;

@@ -17,10 +17,10 @@ void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std) {
   }
 }
 
-Tensor apply_bn(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode) {
+Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope) {
   if (mode == BnMode::batch)
-    return batch_norm2d(tape, x, bn.weight, bn.bias, Tensor(), Tensor(), true, bn.momentum, bn.eps);
-  return bn.forward(tape, x, mode == BnMode::train);
+    return batch_norm2d_act(tape, x, bn.weight, bn.bias, Tensor(), Tensor(), true, bn.momentum, bn.eps, slope);
+  return bn.forward_act(tape, x, mode == BnMode::train, slope);
 }
 
 Generator::Generator(const ModelConfig& cfg, Device device, DType dtype) : cfg_(cfg) {
@@ -53,11 +53,11 @@ Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
   const int64_t B = z.dim(0), c0 = cfg_.top_channels();
   Tensor h = fc_.forward(tape, z);                   // (B, C0*16)
   h = reshape(tape, h, Shape{B, c0, 4, 4});          // (B,C0,4,4)
-  h = relu(tape, apply_bn(tape, bn_[0], h, mode));
+  h = apply_bn_act(tape, bn_[0], h, mode, 0.0);     // BN + ReLU, fused
   const size_t L = deconv_.size();
   for (size_t i = 0; i < L; ++i) {
     h = deconv_[i].forward(tape, h);                 // (B, C0/2^(i+1), 8*2^i, 8*2^i)
-    h = i + 1 < L ? relu(tape, apply_bn(tape, bn_[i + 1], h, mode)) : cg::tanh(tape, h);
+    h = i + 1 < L ? apply_bn_act(tape, bn_[i + 1], h, mode, 0.0) : cg::tanh(tape, h);
   }
   return h;                                          // (B,3,S,S)
 }

@@ -43,7 +43,8 @@ class Generator {
 // Fills every weight in ws with N(0, std) drawn on the host (so CPU and CUDA runs
 // start from identical weights).
 void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std);
-// Applies a BatchNorm layer in the given mode (BnMode::batch passes no running stats).
-Tensor apply_bn(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode);
+// Applies a BatchNorm layer in the given mode (BnMode::batch passes no running stats),
+// then LeakyReLU(slope) fused into it (slope 0: ReLU, the generator's).
+Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope);
 
 }  // namespace cg::gan

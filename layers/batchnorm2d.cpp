@@ -1,7 +1,10 @@
-// BatchNorm2d: checks, device dispatch, the running-statistics update and the
-// backward record (see batchnorm2d.h). The record saves the mean and invstd the
-// forward normalised with (batch statistics in training, running ones in eval).
+// BatchNorm2d and BatchNorm2d + LeakyReLU/ReLU fused: checks, device dispatch, the
+// running-statistics update and the backward records (see batchnorm2d.h). A record saves
+// the mean and invstd the forward normalised with (batch statistics in training, running
+// ones in eval); the fused one also reads its own output to undo the activation.
 #include "layers/batchnorm2d.h"
+
+#include <cmath>
 
 #include "kernels/cpu/batchnorm2d.h"
 #include "kernels/cuda/batchnorm2d.h"
@@ -18,19 +21,23 @@ BnDims bn_dims(const Tensor& x) {
 }
 }  // namespace
 
-// inputs {x, gamma, beta}; saved {mean, invstd} (C); args {training, eps}.
-static void batch_norm2d_backward(Record& r) {
+// inputs {x, gamma, beta}; saved {mean, invstd} (C); args {training, eps[, slope]}.
+// With the epilogue, dout is the activation's output gradient and r.output its output.
+static void bn_backward(Record& r, bool act) {
   const Tensor &x = r.in("x"), &gamma = r.in("gamma");
   const Tensor &mean = r.kept("mean"), &invstd = r.kept("invstd");
   const bool batch_stats = r.arg("training") != 0;
-  const double eps = r.arg("eps");
+  const double eps = r.arg("eps"), slope = act ? r.arg("slope") : 1.0;
   const BnDims d = bn_dims(x);
   const int64_t N = d.N, C = d.C, HW = d.HW;
   const Tensor dout = r.dout();
-  CG_KERNEL("batch_norm2d_backward", x, batch_norm2d_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "gamma"),
+  CG_KERNEL(r.backward_name, x, batch_norm2d_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "gamma"),
             CG_GRAD_PTR(T, r, "beta"), dout.data<T>(), x.data<T>(), gamma.data<T>(), mean.data<T>(),
-            invstd.data<T>(), N, C, HW, batch_stats, eps);
+            invstd.data<T>(), N, C, HW, batch_stats, eps, act ? r.output.data<T>() : nullptr, T(slope));
 }
+
+static void batch_norm2d_backward(Record& r) { bn_backward(r, false); }
+static void batch_norm2d_act_backward(Record& r) { bn_backward(r, true); }
 
 static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
                                   const Tensor& rv, bool training, double momentum, double eps) {
@@ -56,8 +63,9 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
            x.shape().str());
 }
 
-Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
-                    Tensor running_var, bool training, double momentum, double eps) {
+// The forward of both ops; slope 1 is plain batch norm.
+static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
+                         Tensor running_var, bool training, double momentum, double eps, double slope) {
   check_batch_norm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps);
   const BnDims d = bn_dims(x);
   const int64_t N = d.N, C = d.C, HW = d.HW;
@@ -68,20 +76,37 @@ Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tens
     mean = Tensor::empty(Shape{C}, x.dtype(), x.device());
     invstd = Tensor::empty(Shape{C}, x.dtype(), x.device());
   }
-  const char* op = "batch_norm2d";
+  const char* op = slope == 1.0 ? "batch_norm2d" : "batch_norm2d_act";
   if (training)
     CG_KERNEL(op, x, batch_norm2d_forward_train, out.data<T>(), mean.data<T>(), invstd.data<T>(),
               ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), x.data<T>(), gamma.data<T>(),
-              beta.data<T>(), N, C, HW, momentum, eps);
+              beta.data<T>(), N, C, HW, momentum, eps, T(slope));
   else
     CG_KERNEL(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
-              running_mean.data<T>(), running_var.data<T>(), N, C, HW, eps);
+              running_mean.data<T>(), running_var.data<T>(), N, C, HW, eps, T(slope));
   if (!training && record)
     CG_KERNEL(op, x, batch_norm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
               running_var.data<T>(), C, eps);
-  TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
-              ({{"mean", mean}, {"invstd", invstd}}), ({{"training", training ? 1.0 : 0.0}, {"eps", eps}}));
+  if (slope == 1.0)
+    TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
+                ({{"mean", mean}, {"invstd", invstd}}), ({{"training", training ? 1.0 : 0.0}, {"eps", eps}}));
+  else
+    TAPE_RECORD(tape, "batch_norm2d_act", batch_norm2d_act_backward,
+                ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out, ({{"mean", mean}, {"invstd", invstd}}),
+                ({{"training", training ? 1.0 : 0.0}, {"eps", eps}, {"slope", slope}}));
   return out;
+}
+
+Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
+                    Tensor running_var, bool training, double momentum, double eps) {
+  return bn_forward(tape, x, gamma, beta, running_mean, running_var, training, momentum, eps, 1.0);
+}
+
+Tensor batch_norm2d_act(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
+                        Tensor running_var, bool training, double momentum, double eps, double slope) {
+  CG_CHECK(std::isfinite(slope) && slope >= 0, "batch_norm2d_act: the activation's slope must be >= 0 "
+           "(its derivative is read from the output), got ", slope);
+  return bn_forward(tape, x, gamma, beta, running_mean, running_var, training, momentum, eps, slope);
 }
 
 BatchNorm2d::BatchNorm2d(ParamStore& ps, const std::string& name, int64_t channels) {

@@ -14,6 +14,12 @@ namespace cg {
 Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
                     Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 
+// batch_norm2d followed by LeakyReLU(slope) (slope 0: ReLU) as one fused op: one pass
+// forward, one backward (the activation's derivative read from the output), and no
+// tensor in between. Same values as relu/leaky_relu(batch_norm2d(...)); slope >= 0.
+Tensor batch_norm2d_act(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
+                        Tensor running_var, bool training, double momentum, double eps, double slope);
+
 struct BatchNorm2d {
   Tensor weight, bias;               // gamma, beta (C): trainable
   Tensor running_mean, running_var;  // (C): buffers
@@ -22,6 +28,10 @@ struct BatchNorm2d {
   BatchNorm2d(ParamStore& ps, const std::string& name, int64_t channels);
   Tensor forward(Tape* tape, const Tensor& x, bool training) const {
     return batch_norm2d(tape, x, weight, bias, running_mean, running_var, training, momentum, eps);
+  }
+  // The layer then LeakyReLU(slope) (0: ReLU), fused: see batch_norm2d_act.
+  Tensor forward_act(Tape* tape, const Tensor& x, bool training, double slope) const {
+    return batch_norm2d_act(tape, x, weight, bias, running_mean, running_var, training, momentum, eps, slope);
   }
   // gamma 1, beta 0, running mean 0, running var 1 (call after ParamStore::finalize).
   void reset() const;

@@ -31,14 +31,27 @@ CG_HD T relu_bwd(T x, T dy) {
   return x > T(0) ? dy : T(0);
 }
 
+// The products are taken unconditionally: with a multiply inside a branch, GCC (which
+// assumes FP operations may trap) keeps the branch and the CPU loops do not vectorise.
 template <class T>
 CG_HD T leaky_relu_fwd(T x, T slope) {
-  return x > T(0) ? x : slope * x;
+  const T neg = slope * x;
+  return x > T(0) ? x : neg;
 }
 // At 0 the slope branch, as PyTorch.
 template <class T>
 CG_HD T leaky_relu_bwd(T x, T dy, T slope) {
-  return x > T(0) ? dy : slope * dy;
+  const T neg = slope * dy;
+  return x > T(0) ? dy : neg;
+}
+
+// LeakyReLU's derivative read from its output y. With slope >= 0, y > 0 exactly when x > 0
+// (and y = -0 or 0 takes the slope branch as above), so a fused op that keeps only y needs
+// no x. slope 0 is ReLU, slope 1 the identity: the epilogue of batch_norm2d_act.
+template <class T>
+CG_HD T leaky_relu_bwd_from_out(T y, T dy, T slope) {
+  const T neg = slope * dy;
+  return y > T(0) ? dy : neg;
 }
 
 template <class T>

@@ -8,13 +8,54 @@
 #include "base/check.h"
 #include "base/nvtx.h"
 #include "engine/profile.h"
+#include "kernels/common/activations.h"
 
 namespace cg::cpu {
+
+namespace {
+
+// y[i] = act(T(x[i] * scale + shift)): the rounding to T before the activation is what an
+// unfused BN then activation does, so the fused output is bit-identical to it.
+template <class T>
+void normalize_row(T* y, const T* x, int64_t HW, double scale, double shift, T slope) {
+  if (slope == T(1)) {
+    for (int64_t i = 0; i < HW; ++i) y[i] = T(x[i] * scale + shift);
+    return;
+  }
+  for (int64_t i = 0; i < HW; ++i) y[i] = common::leaky_relu_fwd(T(x[i] * scale + shift), slope);
+}
+
+// Per-channel sums of g and g * xhat over one (HW) row, g the gradient at the normalised
+// value: dout taken back through the epilogue (Act) or dout itself.
+template <bool Act, class T>
+void row_sums(double& sum_g, double& sum_g_xhat, const T* dy, const T* y, const T* x, T slope, double mu,
+              double is, int64_t HW) {
+  double s = 0, sx = 0;
+#pragma omp simd reduction(+ : s, sx)
+  for (int64_t i = 0; i < HW; ++i) {
+    const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
+    s += g;
+    sx += g * (x[i] - mu) * is;
+  }
+  sum_g += s;
+  sum_g_xhat += sx;
+}
+
+template <bool Act, class T>
+void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, double mu, double is, double k, double mdy,
+            double mdyx, int64_t HW) {
+  for (int64_t i = 0; i < HW; ++i) {
+    const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
+    dx[i] += T(k * (g - mdy - (x[i] - mu) * is * mdyx));
+  }
+}
+
+}  // namespace
 
 template <class T>
 void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
                                const T* inp, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW,
-                               double momentum, double eps) {
+                               double momentum, double eps, T slope) {
   NVTX_RANGE_FN();
   const int64_t M = N * HW;
   prof::add_work(0, 4.0 * double(N * C * HW) * sizeof(T));  // x read three times, y written
@@ -37,11 +78,8 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
     const double var = sq / double(M);  // biased: what normalises
     const double invstd = 1.0 / std::sqrt(var + eps);
     const double scale = double(gamma[c]) * invstd, shift = double(beta[c]) - mean * scale;
-    for (int64_t n = 0; n < N; ++n) {
-      const T* x = inp + (n * C + c) * HW;
-      T* y = out + (n * C + c) * HW;
-      for (int64_t i = 0; i < HW; ++i) y[i] = T(x[i] * scale + shift);
-    }
+    for (int64_t n = 0; n < N; ++n)
+      normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, scale, shift, slope);
     save_mean[c] = T(mean);
     save_invstd[c] = T(invstd);
     if (running_mean) {
@@ -53,16 +91,14 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
 
 template <class T>
 void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
-                              const T* running_var, int64_t N, int64_t C, int64_t HW, double eps) {
+                              const T* running_var, int64_t N, int64_t C, int64_t HW, double eps, T slope) {
   NVTX_RANGE_FN();
 #pragma omp parallel for collapse(2) if (N * C * HW > 65536)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
       const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
       const double shift = double(beta[c]) - double(running_mean[c]) * scale;
-      const T* x = inp + (n * C + c) * HW;
-      T* y = out + (n * C + c) * HW;
-      for (int64_t i = 0; i < HW; ++i) y[i] = T(x[i] * scale + shift);
+      normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, scale, shift, slope);
     }
 }
 
@@ -79,10 +115,13 @@ void batch_norm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T*
 template <class T>
 void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
-                          double /*eps: invstd already holds it; cuDNN's backward needs it*/) {
+                          double /*eps: invstd already holds it; cuDNN's backward needs it*/, const T* out,
+                          T slope) {
   NVTX_RANGE_FN();
   const double M = double(N * HW);
-  prof::add_work(0, (dinp ? 6.0 : 2.0) * double(N * C * HW) * sizeof(T));  // x, dy twice; dx read and written
+  // x, dy (and y) once or twice; dx read and written
+  const double passes = (dinp ? 6.0 : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
+  prof::add_work(0, passes * double(N * C * HW) * sizeof(T));
 #pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
     const double mu = mean[c], is = invstd[c];
@@ -90,11 +129,10 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
     for (int64_t n = 0; n < N; ++n) {
       const T* x = inp + (n * C + c) * HW;
       const T* dy = dout + (n * C + c) * HW;
-#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
-      for (int64_t i = 0; i < HW; ++i) {
-        sum_dy += dy[i];
-        sum_dy_xhat += dy[i] * (x[i] - mu) * is;
-      }
+      if (out)
+        row_sums<true>(sum_dy, sum_dy_xhat, dy, out + (n * C + c) * HW, x, slope, mu, is, HW);
+      else
+        row_sums<false>(sum_dy, sum_dy_xhat, dy, dy, x, slope, mu, is, HW);
     }
     if (dgamma) dgamma[c] += T(sum_dy_xhat);
     if (dbeta) dbeta[c] += T(sum_dy);
@@ -106,19 +144,22 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
       const T* x = inp + (n * C + c) * HW;
       const T* dy = dout + (n * C + c) * HW;
       T* dx = dinp + (n * C + c) * HW;
-      for (int64_t i = 0; i < HW; ++i) dx[i] += T(k * (dy[i] - mdy - (x[i] - mu) * is * mdyx));
+      if (out)
+        row_dx<true>(dx, dy, out + (n * C + c) * HW, x, slope, mu, is, k, mdy, mdyx, HW);
+      else
+        row_dx<false>(dx, dy, dy, x, slope, mu, is, k, mdy, mdyx, HW);
     }
   }
 }
 
 #define CG_BN_INSTANTIATE(T)                                                                                 \
   template void batch_norm2d_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t,      \
-                                             int64_t, int64_t, double, double);                             \
+                                             int64_t, int64_t, double, double, T);                          \
   template void batch_norm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
-                                            int64_t, int64_t, double);                                      \
+                                            int64_t, int64_t, double, T);                                   \
   template void batch_norm2d_eval_stats<T>(T*, T*, const T*, const T*, int64_t, double);                     \
   template void batch_norm2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
-                                        int64_t, int64_t, int64_t, bool, double);
+                                        int64_t, int64_t, int64_t, bool, double, const T*, T);
 CG_BN_INSTANTIATE(float)
 CG_BN_INSTANTIATE(double)
 #undef CG_BN_INSTANTIATE

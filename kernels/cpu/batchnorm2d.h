@@ -1,23 +1,26 @@
-// CPU reference for BatchNorm2d over (N,C,HW) per channel, templated on float and
-// double: training forward (batch statistics, running-stat update), eval forward,
-// and the backward for both modes. Same contract as kernels/cuda/batchnorm2d.h.
+// CPU BatchNorm2d over (N,C,HW) per channel, templated on float and double: training
+// forward (batch statistics, running-stat update), eval forward, and the backward for
+// both modes, each with an optional LeakyReLU epilogue (slope 1: none, 0: ReLU) fused in,
+// so BN + activation is one pass forward and one backward. Same contract as
+// kernels/cuda/batchnorm2d.h.
 #pragma once
 #include <cstdint>
 
 namespace cg::cpu {
 
-// out (N,C,HW) = gamma (C) * (inp - mean) * invstd + beta (C), mean and biased variance
-// over (N,HW). Writes save_mean, save_invstd (C) for the backward; when running_mean
+// out (N,C,HW) = act(gamma (C) * (inp - mean) * invstd + beta (C)), mean and biased
+// variance over (N,HW), act = LeakyReLU(slope) (slope 1: the identity, 0: ReLU). Writes save_mean, save_invstd (C) for the backward; when running_mean
 // and running_var (C) are non-null: r = (1-momentum) r + momentum * {mean, unbiased var}.
 template <class T>
 void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
                                const T* inp, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW,
-                               double momentum, double eps);
+                               double momentum, double eps, T slope = T(1));
 
-// out (N,C,HW) = gamma * (inp - running_mean) / sqrt(running_var + eps) + beta.
+// out (N,C,HW) = act(gamma * (inp - running_mean) / sqrt(running_var + eps) + beta).
 template <class T>
 void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
-                              const T* running_var, int64_t N, int64_t C, int64_t HW, double eps);
+                              const T* running_var, int64_t N, int64_t C, int64_t HW, double eps,
+                              T slope = T(1));
 
 // mean = running_mean, invstd = 1/sqrt(running_var + eps) (C): what the eval backward needs.
 template <class T>
@@ -28,9 +31,11 @@ void batch_norm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T*
 // batch_stats: the forward normalised with the batch's own statistics (training), so
 // dinp carries the terms through mean and variance; otherwise mean/invstd were constants.
 // eps is unused here (invstd holds it) but keeps the argument list of the CUDA launcher.
+// With an epilogue (out, the forward's output, non-null), dout is the gradient of the
+// activation's output and is first taken through it from out (leaky_relu_bwd_from_out).
 template <class T>
 void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
-                          double eps);
+                          double eps, const T* out = nullptr, T slope = T(1));
 
 }  // namespace cg::cpu

@@ -7,6 +7,7 @@
 #include "base/nvtx.h"
 #include "kernels/cuda/batchnorm2d.h"
 #include "engine/cuda_context.h"
+#include "kernels/common/activations.h"
 #include "kernels/cuda/cuda_check.h"
 #include "engine/cuda_scratch.h"
 
@@ -56,6 +57,24 @@ __global__ void bn_eval_backward_kernel(float* dinp, float* xhat_dy, const float
   }
 }
 
+// The LeakyReLU epilogue, in place on cuDNN's normalised output.
+__global__ void bn_act_forward_kernel(float* out, int64_t n, float slope) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = common::leaky_relu_fwd(out[i], slope);
+}
+
+// dpre = the gradient at the normalised value, from the epilogue's output: what cuDNN's backward takes as dy.
+__global__ void bn_act_backward_kernel(float* dpre, const float* dout, const float* out, int64_t n, float slope) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    dpre[i] = common::leaky_relu_bwd_from_out(out[i], dout[i], slope);
+}
+
+void act_forward(float* out, int64_t n, float slope) {
+  if (slope == 1.f) return;
+  bn_act_forward_kernel<<<grid_for(n), 256, 0, stream()>>>(out, n, slope);
+  cudaCheck(cudaGetLastError());
+}
+
 // acc (C) += sum over (N,HW) of v (N,C,HW): a GEMV over HW into rows (N*C), then one over N.
 // ones_vec holds at least max(HW, N) ones.
 void channel_sum_accumulate(float* acc, const float* v, float* rows, const float* ones_vec, int64_t N, int64_t C,
@@ -68,11 +87,12 @@ void channel_sum_accumulate(float* acc, const float* v, float* rows, const float
   cublasCheck(cublasSgemv(cublas(), CUBLAS_OP_N, (int)C, (int)N, &one, rows, (int)C, ones_vec, 1, &one, acc, 1));
 }
 
+// ws: scratch of aligned(N*C*HW) + aligned(N*C) floats.
 void backward_eval(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
-                   const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C, int64_t HW) {
+                   const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C, int64_t HW,
+                   float* ws) {
   const int64_t n = N * C * HW;
   CG_CHECK(n <= INT_MAX, "batch_norm2d_backward: ", n, " elements exceed cuBLAS's int range");
-  float* ws = static_cast<float*>(workspace(sizeof(float) * (size_t)(aligned(n) + aligned(N * C))));
   float* xhat_dy = dgamma ? ws : nullptr;
   float* rows = ws + aligned(n);
   bn_eval_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(dinp, xhat_dy, dout, inp, gamma, mean, invstd, C,
@@ -87,7 +107,7 @@ void backward_eval(float* dinp, float* dgamma, float* dbeta, const float* dout, 
 
 void batch_norm2d_forward_train(float* out, float* save_mean, float* save_invstd, float* running_mean,
                                float* running_var, const float* inp, const float* gamma, const float* beta,
-                               int64_t N, int64_t C, int64_t HW, double momentum, double eps) {
+                               int64_t N, int64_t C, int64_t HW, double momentum, double eps, float slope) {
   NVTX_RANGE_FN();
   CG_CHECK(N * HW > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", N * HW);
   CG_CHECK((running_mean == nullptr) == (running_var == nullptr),
@@ -99,11 +119,12 @@ void batch_norm2d_forward_train(float* out, float* save_mean, float* save_invstd
   cudnnCheck(cudnnBatchNormalizationForwardTraining(cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, inp,
                                                     d.x.d, out, d.bn.d, gamma, beta, momentum, running_mean,
                                                     running_var, eps, save_mean, save_invstd));
+  act_forward(out, N * C * HW, slope);
 }
 
 void batch_norm2d_forward_eval(float* out, const float* inp, const float* gamma, const float* beta,
                               const float* running_mean, const float* running_var, int64_t N, int64_t C,
-                              int64_t HW, double eps) {
+                              int64_t HW, double eps, float slope) {
   NVTX_RANGE_FN();
   CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm2d_forward_eval: eps ", eps, " below cuDNN's minimum");
   BnDescs d(N, C, HW);
@@ -111,6 +132,7 @@ void batch_norm2d_forward_eval(float* out, const float* inp, const float* gamma,
   cudnnCheck(cudnnBatchNormalizationForwardInference(cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, inp,
                                                      d.x.d, out, d.bn.d, gamma, beta, running_mean, running_var,
                                                      eps));
+  act_forward(out, N * C * HW, slope);
 }
 
 void batch_norm2d_eval_stats(float* mean, float* invstd, const float* running_mean, const float* running_var,
@@ -122,14 +144,25 @@ void batch_norm2d_eval_stats(float* mean, float* invstd, const float* running_me
 
 void batch_norm2d_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                           const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
-                          int64_t HW, bool batch_stats, double eps) {
+                          int64_t HW, bool batch_stats, double eps, const float* out, float slope) {
   NVTX_RANGE_FN();
   if (!dinp && !dgamma && !dbeta) return;
-  if (!batch_stats) return backward_eval(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW);
+  const int64_t n = N * C * HW;
+  // One workspace call for every piece (a second call may move the first): the epilogue's
+  // dpre, then the eval path's scratch or the dx / parameter scratch of cuDNN's.
+  const bool act = out != nullptr && slope != 1.f;
+  const int64_t pre_floats = act ? aligned(n) : 0;
+  const int64_t rest = batch_stats ? (dinp ? 0 : aligned(n)) + 2 * aligned(C) : aligned(n) + aligned(N * C);
+  float* ws = static_cast<float*>(workspace(sizeof(float) * (size_t)(pre_floats + rest)));
+  if (act) {
+    bn_act_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(ws, dout, out, n, slope);
+    cudaCheck(cudaGetLastError());
+    dout = ws;
+  }
+  ws += pre_floats;
+  if (!batch_stats) return backward_eval(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW, ws);
   BnDescs d(N, C, HW);
   // cuDNN always writes dx, dgamma and dbeta: gradients nobody wants land in scratch.
-  const int64_t n = N * C * HW;
-  float* ws = static_cast<float*>(workspace(sizeof(float) * (size_t)((dinp ? 0 : aligned(n)) + 2 * aligned(C))));
   float* dx = dinp ? dinp : ws;
   float* params_scratch = ws + (dinp ? 0 : aligned(n));
   if (!dgamma || !dbeta)  // the parameter blend below reads its destination (beta = 1)

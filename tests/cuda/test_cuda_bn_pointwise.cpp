@@ -153,6 +153,45 @@ TEST_CASE("cuda batch_norm2d eval mode matches the CPU, forward and backward") {
   }
 }
 
+TEST_CASE("cuda batch_norm2d_act (BN + ReLU/LeakyReLU fused) matches the CPU and the unfused ops on the GPU") {
+  CG_SKIP_WITHOUT_CUDA();
+  for (bool training : {true, false})
+    for (double slope : {0.0, 0.2}) {
+      INFO((training ? "training" : "eval") << " slope " << slope);
+      auto fused = [training, slope](Tape* t, std::vector<Tensor>& x) {
+        return batch_norm2d_act(t, x[0], x[1], x[2], x[3], x[4], training, 0.1, 1e-5, slope);
+      };
+      auto unfused = [training, slope](Tape* t, std::vector<Tensor>& x) {
+        const Tensor y = batch_norm2d(t, x[0], x[1], x[2], x[3], x[4], training);
+        return slope == 0.0 ? relu(t, y) : leaky_relu(t, y, slope);
+      };
+      // Against the CPU on small shapes: a normalised value within rounding of 0 could take
+      // the other branch on the other device, which is improbable with a few hundred values.
+      for (const Shape& s : {Shape{3, 5, 7, 3}, Shape{16, 6}, Shape{2, 8, 4, 4}}) {
+        INFO("shape " << s.str());
+        std::mt19937 rng(static_cast<uint32_t>(s.numel() + 5));
+        const int64_t C = s[1];
+        std::vector<Tensor> in = {rnd(s, rng, 2.0, 0.5), rnd(Shape{C}, rng, 1.0, 1.0), rnd(Shape{C}, rng),
+                                  rnd(Shape{C}, rng, 0.3), rnd(Shape{C}, rng, 0.3, 1.0)};
+        compare_devices(fused, in, {true, true, true, false, false}, rnd(s, rng), 2e-5, 1e-4, kBnGradAtol, 2);
+      }
+      // At the paper's shapes, against the unfused ops on the same GPU (same cuDNN statistics).
+      for (const Shape& s : {Shape{8, 256, 16, 16}, Shape{128, 1024, 4, 4}}) {
+        INFO("shape " << s.str());
+        std::mt19937 rng(static_cast<uint32_t>(s.numel() + 6));
+        const int64_t C = s[1];
+        std::vector<Tensor> in = {rnd(s, rng, 2.0, 0.5), rnd(Shape{C}, rng, 1.0, 1.0), rnd(Shape{C}, rng),
+                                  rnd(Shape{C}, rng, 0.3), rnd(Shape{C}, rng, 0.3, 1.0)};
+        const Tensor dy = rnd(s, rng);
+        const std::vector<bool> needs{true, true, true, false, false};
+        const Run a = run_on(Device::cuda, fused, in, needs, dy), b = run_on(Device::cuda, unfused, in, needs, dy);
+        CHECK_CLOSE_T(a.out, b.out, 1e-6, 1e-6);
+        for (size_t i = 0; i < 3; ++i) CHECK_CLOSE_T(a.grads[i], b.grads[i], 1e-5, 1e-5);
+        CHECK_CLOSE_T(a.inputs[3], b.inputs[3], 1e-6, 1e-6);
+      }
+    }
+}
+
 TEST_CASE("cuda activations match the CPU, forward and backward") {
   CG_SKIP_WITHOUT_CUDA();
   const std::vector<std::pair<const char*, OpFn>> ops = {

@@ -146,6 +146,7 @@ struct Verdict {
   std::string worst;
   double worst_excess = -1;
   int64_t ambiguous = 0;
+  double worst_nmse = 0;  // of the tensors compared as wholes (compare_whole)
   std::string failing;  // "name: k of n elements" per tensor that fails
 };
 
@@ -190,6 +191,32 @@ void compare_into(Verdict& v, const std::string& name, const Tensor& ours, const
     if (!(diff <= allowed)) v.ok = false, ++bad;
   }
   if (bad > 0) v.failing += "\n  " + name + ": " + std::to_string(bad) + " of " + std::to_string(n);
+}
+
+// Whole-tensor error sum (a-b)^2 / sum b^2, in double (ggml's NMSE).
+double nmse(const Tensor& ours, const Tensor& ref) {
+  const Elems a(ours), b(ref);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < size_t(ref.numel()); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
+  return den > 0 ? num / den : num;
+}
+
+// After an iteration whose Adam updates needed the sign slack, the two models no longer hold
+// the same weights (those elements sit 2 lr apart), and every later gradient, moment and
+// update differs from the peer's by the propagated difference, element by element without
+// bound (a batch-2 BatchNorm amplifies it). Those tensors are compared as wholes instead:
+// NMSE at most kChaoticNmse (this happens at about 7e-7), where a wrong op, sign or scale
+// gives 1e-2 or more.
+constexpr double kChaoticNmse = 1e-5;
+void compare_whole(Verdict& v, const std::string& name, const Tensor& ours, const Tensor& ref) {
+  const double e = ours.numel() == ref.numel() ? nmse(ours, ref) : INFINITY;
+  if (e > v.worst_nmse || std::isnan(e)) v.worst_nmse = std::isnan(e) ? INFINITY : e;
+  if (!(e <= kChaoticNmse)) {
+    v.ok = false;
+    std::ostringstream os;
+    os << "\n  " << name << ": NMSE " << e << " > " << kChaoticNmse;
+    v.failing += os.str();
+  }
 }
 
 // The model as the peer builds it: our shape, but the paper's LeakyReLU slope and
@@ -253,13 +280,21 @@ void check_parity(const ParityCase& pc, double rtol) {
   Verdict losses, grads, params, buffers, moments;
   const double grad_atol = 3e-5;  // of the tensor's largest |gradient|: float32 sums over ~1e5 terms
   const std::map<std::string, double> kink_atol = kink_allowance(torch, pc.iters);
-  for (const auto& [name, t] : ours) {
+  int64_t slack_used_before = 0;  // sign-slack updates in the iterations before this one
+  std::string iteration = "it0.";
+  for (const auto& [name, t] : ours) {  // sorted: it0.* before it1.*
     INFO(name);
-    const double kink = kink_atol.at(name.substr(0, name.find('.') + 1));
+    const std::string prefix = name.substr(0, name.find('.') + 1);
+    if (prefix != iteration) iteration = prefix, slack_used_before = params.ambiguous;
+    const double kink = kink_atol.at(prefix);
     auto it = torch.tensors.find(name);
     REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not write " << name);
     const Tensor& ref = it->second;
-    if (name.find(".adam.") != std::string::npos) {
+    if (slack_used_before > 0 && name.find(".loss.") == std::string::npos) {
+      compare_whole(name.find(".adam.") != std::string::npos ? moments
+                    : name.find(".grad.") != std::string::npos ? grads
+                    : name.find(".param.") != std::string::npos ? params : buffers, name, t, ref);
+    } else if (name.find(".adam.") != std::string::npos) {
       // m ~ g and v ~ g^2: v's relative error is twice the gradient's.
       const bool second = name.find(".v.") != std::string::npos;
       compare_into(moments, name, t, ref, 2 * rtol, (second ? 1e-4 : grad_atol) + kink, nullptr);
@@ -288,6 +323,10 @@ void check_parity(const ParityCase& pc, double rtol) {
       compare_into(buffers, name, t, ref, rtol, 1e-5, nullptr);
     }
   }
+  if (slack_used_before > 0)
+    MESSAGE("after " << slack_used_before << " sign-slack updates, later iterations compared as whole tensors: "
+            << "worst NMSE grads " << grads.worst_nmse << ", params " << params.worst_nmse << ", moments "
+            << moments.worst_nmse << ", buffers " << buffers.worst_nmse << " (limit " << kChaoticNmse << ")");
   MESSAGE("losses:  worst " << losses.worst);
   MESSAGE("grads:   worst " << grads.worst);
   MESSAGE("params:  worst " << params.worst << " (" << params.ambiguous
