@@ -1,7 +1,8 @@
 // Google Benchmark of one whole AC-GAN training iteration and its two halves (the D step:
 // G forward, D on real and fake, backward, Adam; the G step: G and D forward, backward
 // into G, Adam), on the CPU and, when a GPU answers, on CUDA (CUDA events, after warm-up).
-// Reports images/s and achieved GFLOP/s from the FLOP count in gan/profile.h.
+// Reports images/s and achieved GFLOP/s from the FLOP count in gan/profile.h, and beside
+// them the machine's sgemm rate (sgemm_peak/cpu, a large square product through cpu::gemm).
 // Shape flags (before Google Benchmark's own): --size S (64) --base C (32) --batch B (64).
 #include <benchmark/benchmark.h>
 
@@ -14,6 +15,7 @@
 
 #include "engine/timer.h"
 #include "gan/profile.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/threads.h"
 
 using namespace cg;
@@ -58,6 +60,19 @@ void bench_stage(benchmark::State& state, Device dev, Stage s) {
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The yardstick of the CPU goals ("half of the machine's sgemm rate"): C = A B with n = 2048,
+// through cpu::gemm, so on the same threads and OpenBLAS build as the convolutions.
+void bench_sgemm_peak(benchmark::State& state) {
+  const int64_t n = 2048;
+  std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
+  cpu::gemm<float>(false, false, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);  // warm-up
+  for (auto _ : state) {
+    cpu::gemm<float>(false, false, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(n * n * n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Removes "--name value" from argv; returns the value or def.
 long take_flag(int& argc, char** argv, const char* name, long def) {
   for (int i = 1; i + 1 < argc; ++i)
@@ -94,6 +109,8 @@ int main(int argc, char** argv) {
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond);
     }
+  if (!devs.empty() && devs[0] == Device::cpu)
+    benchmark::RegisterBenchmark("sgemm_peak/cpu", bench_sgemm_peak)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("model", std::to_string(g_model.image_size) + "x" + std::to_string(g_model.image_size) +
