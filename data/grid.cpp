@@ -77,8 +77,11 @@ void write_png_rgb(const std::string& path, const uint8_t* rgb, int width, int h
   if (!ok || !closed) std::remove(tmp.c_str());
   CG_USER_CHECK(ok, "Cannot write the PNG ", path, ": ", c.msg[0] ? c.msg : "libpng failed", ".");
   CG_USER_CHECK(closed, "Cannot write the PNG ", path, ": ", std::strerror(errno), ".");
-  CG_USER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "Cannot rename ", tmp, " to ", path, ": ",
-                std::strerror(errno), ".");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());  // the finished PNG is of no use under its temporary name
+    CG_USER_CHECK(false, "Cannot rename ", tmp, " to ", path, ": ", std::strerror(err), ".");
+  }
 }
 
 void write_grid_png(const std::string& path, const Tensor& images, int cols, const std::vector<std::string>& row_labels,

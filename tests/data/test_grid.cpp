@@ -79,6 +79,12 @@ TEST_CASE("grid: write_png_rgb round-trips exactly") {
   CHECK(img.width == 7);
   CHECK(img.rgb == rgb);
   CHECK_THROWS_AS(write_png_rgb(dir / "no/such/dir/x.png", rgb.data(), 7, 5), cg::Error);
+  // The rename fails (the target is a folder): the error names it and no PATH.tmp is left.
+  std::filesystem::create_directories(dir / "taken.png/inner");
+  CHECK_THROWS_WITH_AS(write_png_rgb(dir / "taken.png", rgb.data(), 7, 5), doctest::Contains("Cannot rename"),
+                       cg::Error);
+  CHECK_FALSE(std::filesystem::exists(dir / "taken.png.tmp"));
+  CHECK(std::filesystem::is_directory(dir / "taken.png/inner"));
 }
 
 TEST_CASE("font: every glyph fits in 5 columns and common characters are present") {
