@@ -21,14 +21,9 @@ struct Out {
   std::string text;
 };
 Out covergan(const std::string& args) {
-  const std::string cmd = cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::string text;
-  while (std::fgets(buf, sizeof buf, p)) text += buf;
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, text};
+  const auto r = cgtest::run_shell(cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " " + args + " 2>&1");
+  REQUIRE(r.exit_code != -1);  // it started
+  return {r.exit_code, r.output};
 }
 
 std::string last_line(const std::string& s) {

@@ -203,12 +203,10 @@ TEST_CASE("single-scale SSIM agrees with scikit-image to 1e-6") {
   REQUIRE_MESSAGE(!python.path.empty(), python.reason);
   const std::string cmd =
       cgtest::shell_quote(python.path) + " " + (dir / "ssim.py") + " " + (dir / "ab.f32") + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::string out;
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = ::pclose(p);
+  const auto ran = cgtest::run_shell(cmd);
+  REQUIRE(ran.exit_code != -1);  // it started
+  const int rc = ran.exit_code;
+  const std::string& out = ran.output;
   if (rc != 0 && out.find("No module named 'skimage'") != std::string::npos && cgtest::torch_optional())
     CG_SKIP("the python with torch has no skimage (Debian's python3-skimage)");
   INFO("python3 with skimage (scripts/deps.sh installs python3-skimage) said: ", out);

@@ -3,9 +3,7 @@
 // baseline recognises at 80 % or more, ties go to the later one, and a bad report is one
 // sentence and exit 2. Runs the script with the python3 on PATH (it needs only the stdlib).
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -41,14 +39,9 @@ struct Out {
 Out pick(const std::vector<std::string>& reports) {
   std::string cmd = "python3 " + cgtest::shell_quote(cgtest::source_dir() + "/scripts/pick-checkpoint");
   for (const auto& r : reports) cmd += " " + cgtest::shell_quote(r);
-  cmd += " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::string text;
-  while (std::fgets(buf, sizeof buf, p)) text += buf;
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, text};
+  const auto r = cgtest::run_shell(cmd + " 2>/dev/null");
+  REQUIRE(r.exit_code != -1);  // it started
+  return {r.exit_code, r.output};
 }
 
 }  // namespace

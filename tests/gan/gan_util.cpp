@@ -50,16 +50,7 @@ void write_striped_dataset(const std::string& path, int64_t n, int size, const s
 }
 
 CliResult run_covergan(const std::string& args) {
-  const std::string cmd = cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " " + args + " 2>&1";
-  CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, got);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  return r;
+  return cgtest::run_shell(cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " " + args + " 2>&1");
 }
 
 std::string slurp(const std::string& path) {

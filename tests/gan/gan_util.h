@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "support/paths.h"
 #include "support/temp_dir.h"
 
 namespace gantest {
@@ -19,10 +20,7 @@ using Scratch = cgtest::TempDir;  // tests/support/temp_dir.h
 void write_striped_dataset(const std::string& path, int64_t n, int size, const std::vector<std::string>& genres,
                            uint32_t seed);
 
-struct CliResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using CliResult = cgtest::ShellResult;  // output: stdout and stderr together
 // Runs the covergan binary (cgtest::binary_dir(): $COVERGAN_BINARY_DIR, beside this test
 // binary, or the build folder) with args (a shell word list, already quoted).
 CliResult run_covergan(const std::string& args);

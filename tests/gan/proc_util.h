@@ -32,14 +32,10 @@ inline Proc run_cli(const std::string& args, const std::string& cwd = "", int ti
                     const std::string& env = "") {
   std::string cmd = cwd.empty() ? "" : "cd '" + cwd + "' && ";
   cmd += env + " timeout -k 2 " + std::to_string(timeout_s) + " " + covergan_bin() + " " + args + " 2>&1";
+  const cgtest::ShellResult s = cgtest::run_shell(cmd);
   Proc r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, got);
-  const int st = ::pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  r.exit_code = s.exit_code;
+  r.output = s.output;
   r.timed_out = r.exit_code == 124 || r.exit_code == 137;
   return r;
 }

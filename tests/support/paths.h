@@ -29,4 +29,11 @@ bool torch_optional();
 // Quotes a path for /bin/sh.
 std::string shell_quote(const std::string& s);
 
+struct ShellResult {
+  int exit_code = -1;  // 128 + the signal when one ended it; -1 when it could not start
+  std::string output;  // its stdout (end the command with 2>&1 for stderr too)
+};
+// Runs cmd with /bin/sh, collecting its output: the one popen loop of the test binaries.
+ShellResult run_shell(const std::string& cmd);
+
 }  // namespace cgtest
