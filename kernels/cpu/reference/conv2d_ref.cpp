@@ -3,28 +3,11 @@
 // version is a fair reference; nothing here is fast.
 #include "kernels/cpu/reference/conv2d_ref.h"
 
+#include "kernels/cpu/reference/conv_ref_util.h"
+
 namespace cg::cpu::ref {
 
 namespace {
-
-// The kernel tap kh at output row oh reads input row oh*stride - pad + kh. Going back, input
-// row ih is read by output row (ih + pad - kh)/stride, when that divides exactly; -1 if not.
-int64_t out_row(int64_t ih, int64_t kh, int64_t stride, int64_t pad) {
-  const int64_t t = ih + pad - kh;
-  return t % stride == 0 ? t / stride : -1;  // t < 0 gives a negative row either way
-}
-
-// dbias[o] += sum_{n,oh,ow} dout[n,o,oh,ow]
-template <class T>
-void bias_grad(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t OH, int64_t OW) {
-  for (int64_t o = 0; o < OC; ++o) {
-    double s = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) s += dout[((n * OC + o) * OH + oh) * OW + ow];
-    dbias[o] += T(s);
-  }
-}
 
 // dweight[o,c,kh,kw] += sum_{n,oh,ow} dout[n,o,oh,ow] * inp[n,c,oh*s-p+kh,ow*s-p+kw] (0 outside inp)
 template <class T>
@@ -60,7 +43,9 @@ void input_grad(T* dinp, const T* dout, const T* weight, int64_t N, int64_t C, i
           for (int64_t o = 0; o < OC; ++o)
             for (int64_t kh = 0; kh < K; ++kh)
               for (int64_t kw = 0; kw < K; ++kw) {
-                const int64_t oh = out_row(ih, kh, stride, pad), ow = out_row(iw, kw, stride, pad);
+                // the output (oh,ow) whose tap (kh,kw) read input (ih,iw), if any
+                const int64_t oh = detail::strided_row(ih, kh, stride, pad);
+                const int64_t ow = detail::strided_row(iw, kw, stride, pad);
                 if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
                 s += double(dout[((n * OC + o) * OH + oh) * OW + ow]) *
                      double(weight[((o * C + c) * K + kh) * K + kw]);
@@ -97,7 +82,7 @@ template <class T>
 void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
                      int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
-  if (dbias) bias_grad(dbias, dout, N, OC, OH, OW);
+  if (dbias) detail::bias_grad(dbias, dout, N, OC, OH, OW);
   if (dweight) weight_grad(dweight, dout, inp, N, C, H, W, OC, K, stride, pad, OH, OW);
   if (dinp) input_grad(dinp, dout, weight, N, C, H, W, OC, K, stride, pad, OH, OW);
 }

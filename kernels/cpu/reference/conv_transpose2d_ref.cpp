@@ -3,28 +3,11 @@
 // Each element below is one sum in double over the stamps that reach it; nothing is fast.
 #include "kernels/cpu/reference/conv_transpose2d_ref.h"
 
+#include "kernels/cpu/reference/conv_ref_util.h"
+
 namespace cg::cpu::ref {
 
 namespace {
-
-// The input row whose stamp puts tap kh on output row oh: ih*stride - pad + kh = oh, so
-// ih = (oh + pad - kh)/stride when that divides exactly; -1 if not.
-int64_t in_row(int64_t oh, int64_t kh, int64_t stride, int64_t pad) {
-  const int64_t t = oh + pad - kh;
-  return t % stride == 0 ? t / stride : -1;  // t < 0 gives a negative row either way
-}
-
-// dbias[o] += sum_{n,oh,ow} dout[n,o,oh,ow]
-template <class T>
-void bias_grad(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t OH, int64_t OW) {
-  for (int64_t o = 0; o < OC; ++o) {
-    double s = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) s += dout[((n * OC + o) * OH + oh) * OW + ow];
-    dbias[o] += T(s);
-  }
-}
 
 // dweight[c,o,kh,kw] += sum_{n,ih,iw} inp[n,c,ih,iw] * dout[n,o,ih*s-p+kh,iw*s-p+kw] (stamps
 // that fell outside the output were dropped, so they get no gradient)
@@ -85,7 +68,9 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
           for (int64_t c = 0; c < C; ++c)
             for (int64_t kh = 0; kh < K; ++kh)
               for (int64_t kw = 0; kw < K; ++kw) {
-                const int64_t ih = in_row(oh, kh, stride, pad), iw = in_row(ow, kw, stride, pad);
+                // the input (ih,iw) whose stamp put tap (kh,kw) on output (oh,ow), if any
+                const int64_t ih = detail::strided_row(oh, kh, stride, pad);
+                const int64_t iw = detail::strided_row(ow, kw, stride, pad);
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 s += double(inp[((n * C + c) * H + ih) * W + iw]) * double(weight[((c * OC + o) * K + kh) * K + kw]);
               }
@@ -97,7 +82,7 @@ template <class T>
 void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
                                int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
-  if (dbias) bias_grad(dbias, dout, N, OC, OH, OW);
+  if (dbias) detail::bias_grad(dbias, dout, N, OC, OH, OW);
   if (dweight) weight_grad(dweight, dout, inp, N, C, H, W, OC, K, stride, pad, OH, OW);
   if (dinp) input_grad(dinp, dout, weight, N, C, H, W, OC, K, stride, pad, OH, OW);
 }
