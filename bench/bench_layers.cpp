@@ -2,7 +2,8 @@
 // backward, at the paper's shapes: CPU at batch 16 and, when a GPU answers,
 // CUDA at batch 128 (CUDA events). Each reports FLOP/s (convs, linears) or
 // bytes/s (pointwise ops, batch norm) beside the time.
-// Batch override: COVERGAN_BENCH_BATCH_CPU / COVERGAN_BENCH_BATCH_CUDA.
+// Batch override: COVERGAN_BENCH_BATCH_CPU / COVERGAN_BENCH_BATCH_CUDA; width override
+// (base channels, default the paper's 128): COVERGAN_BENCH_BASE, e.g. 32 for the demo's.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -41,39 +42,40 @@ Tensor random_on(Shape s, Device d, std::mt19937& rng) {
 
 double conv_flops(int64_t B, int64_t C, int64_t OC, int64_t OH, int64_t K) { return 2.0 * B * OC * OH * OH * C * K * K; }
 
-std::vector<OpSpec> specs(int64_t B, int K) {
-  const int64_t ch = 128;  // base_channels
+std::vector<OpSpec> specs(int64_t B, int K, int64_t ch) {  // ch: base_channels (the paper's 128)
   std::vector<OpSpec> v;
   v.push_back({"G.fc", {{B, 100}, {16 * ch * 8, 100}, {16 * ch * 8}},
                [](Tape* t, std::vector<Tensor>& in) { return linear(t, in[0], in[1], in[2]); },
-               [](int64_t b) { return 2.0 * b * 100 * 16384; }});
-  const int64_t gin[4] = {1024, 512, 256, 128}, gout[4] = {512, 256, 128, 3}, gh[4] = {4, 8, 16, 32};
+               [=](int64_t b) { return 2.0 * b * 100 * 16 * ch * 8; }});
+  const int64_t gin[4] = {8 * ch, 4 * ch, 2 * ch, ch}, gout[4] = {4 * ch, 2 * ch, ch, 3}, gh[4] = {4, 8, 16, 32};
   for (int i = 0; i < 4; ++i) {
     int64_t C = gin[i], OC = gout[i], H = gh[i];
     v.push_back({"G.deconv" + std::to_string(i + 1), {{B, C, H, H}, {C, OC, 4, 4}, {OC}},
                  [](Tape* t, std::vector<Tensor>& in) { return conv_transpose2d(t, in[0], in[1], in[2], 2, 1); },
                  [=](int64_t b) { return 2.0 * b * C * H * H * OC * 16; }});
   }
-  const int64_t din[4] = {3, 128, 256, 512}, dout[4] = {128, 256, 512, 1024}, dh[4] = {64, 32, 16, 8};
+  const int64_t din[4] = {3, ch, 2 * ch, 4 * ch}, dout[4] = {ch, 2 * ch, 4 * ch, 8 * ch}, dh[4] = {64, 32, 16, 8};
   for (int i = 0; i < 4; ++i) {
     int64_t C = din[i], OC = dout[i], H = dh[i];
     v.push_back({"D.conv" + std::to_string(i + 1), {{B, C, H, H}, {OC, C, 4, 4}, {OC}},
                  [](Tape* t, std::vector<Tensor>& in) { return conv2d(t, in[0], in[1], in[2], 2, 1); },
                  [=](int64_t b) { return conv_flops(b, C, OC, H / 2, 4); }});
   }
-  v.push_back({"D.heads", {{B, 16384}, {1 + K + 2, 16384}, {1 + K + 2}},
+  const int64_t feat = 8 * ch * 16;  // D's last feature map, flattened
+  v.push_back({"D.heads", {{B, feat}, {1 + K + 2, feat}, {1 + K + 2}},
                [](Tape* t, std::vector<Tensor>& in) { return linear(t, in[0], in[1], in[2]); },
-               [=](int64_t b) { return 2.0 * b * 16384 * (1 + K + 2); }});
-  v.push_back({"G.bn1", {{B, 512, 8, 8}, {512}, {512}},
-               [](Tape* t, std::vector<Tensor>& in) {
-                 Tensor rm = Tensor::zeros(Shape{512}, DType::f32, in[0].device());
-                 Tensor rv = Tensor::full(Shape{512}, 1.0, DType::f32, in[0].device());
+               [=](int64_t b) { return 2.0 * b * feat * (1 + K + 2); }});
+  const int64_t bc = 4 * ch;  // G.bn1's channels
+  v.push_back({"G.bn1", {{B, bc, 8, 8}, {bc}, {bc}},
+               [=](Tape* t, std::vector<Tensor>& in) {
+                 Tensor rm = Tensor::zeros(Shape{bc}, DType::f32, in[0].device());
+                 Tensor rv = Tensor::full(Shape{bc}, 1.0, DType::f32, in[0].device());
                  return batch_norm2d(t, in[0], in[1], in[2], rm, rv, true);
                },
-               [](int64_t b) { return 2.0 * 4 * b * 512 * 64; }, true});  // ~2 reads + 1 write (+stats), f32
-  v.push_back({"D.leaky_relu1", {{B, 128, 32, 32}},
+               [=](int64_t b) { return 2.0 * 4 * b * bc * 64; }, true});  // ~2 reads + 1 write (+stats), f32
+  v.push_back({"D.leaky_relu1", {{B, ch, 32, 32}},
                [](Tape* t, std::vector<Tensor>& in) { return leaky_relu(t, in[0], 0.2); },
-               [](int64_t b) { return 2.0 * 4 * b * 128 * 1024; }, true});
+               [=](int64_t b) { return 2.0 * 4 * b * ch * 1024; }, true});
   v.push_back({"G.tanh", {{B, 3, 64, 64}},
                [](Tape* t, std::vector<Tensor>& in) { return tanh(t, in[0]); },
                [](int64_t b) { return 2.0 * 4 * b * 3 * 4096; }, true});
@@ -134,11 +136,12 @@ int64_t env_int(const char* name, int64_t dflt) {
 
 int main(int argc, char** argv) {
   const int K = 5;
+  const int64_t ch = env_int("COVERGAN_BENCH_BASE", 128);
   std::vector<std::pair<Device, int64_t>> devs = {{Device::cpu, env_int("COVERGAN_BENCH_BATCH_CPU", 16)}};
   if (cuda_available()) devs.push_back({Device::cuda, env_int("COVERGAN_BENCH_BATCH_CUDA", 128)});
   else std::fprintf(stderr, "bench_layers: no CUDA GPU, CUDA benchmarks not registered\n");
   for (auto [dev, B] : devs) {
-    for (const OpSpec& op : specs(B, K)) {
+    for (const OpSpec& op : specs(B, K, ch)) {
       const std::string base = op.name + "/" + device_name(dev) + "/B" + std::to_string(B);
       benchmark::RegisterBenchmark((base + "/fwd").c_str(), bench_forward, op, dev, B)
           ->UseManualTime()->Unit(benchmark::kMillisecond);
