@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "base/check.h"
 
@@ -101,6 +103,14 @@ bool injected_write_failure(const std::string& path, size_t bytes_about_to_write
   static std::atomic<unsigned long long> used{0};
   const unsigned long long before = used.fetch_add(bytes_about_to_write);
   return before + bytes_about_to_write > budget;
+}
+
+void injected_write_delay() {
+  static const long ms = [] {
+    const char* v = std::getenv("COVERGAN_WRITE_DELAY_MS");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 }  // namespace cg

@@ -27,4 +27,9 @@ void write_file_atomic(const std::string& path, const std::string& contents, con
 // writers then fail as write(2) does with ENOSPC. Always false when the variable is unset.
 bool injected_write_failure(const std::string& path, size_t bytes_about_to_write);
 
+// Test hook for crash tests: sleeps COVERGAN_WRITE_DELAY_MS milliseconds when that
+// variable is set, so a written-but-not-renamed PATH.tmp lasts long enough for a test
+// to kill the process inside the write on any machine. No effect when unset.
+void injected_write_delay();
+
 }  // namespace cg

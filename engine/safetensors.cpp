@@ -278,6 +278,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   const int rc = std::fclose(fc.f);
   fc.f = nullptr;
   if (rc != 0) write_fail(path, tmp, "closing " + tmp + " failed (" + std::strerror(errno) + ")");
+  injected_write_delay();
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     write_fail(path, tmp, "renaming " + tmp + " into place failed (" + std::strerror(errno) + ")");
   fsync_dir_of(path);

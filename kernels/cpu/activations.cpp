@@ -36,7 +36,7 @@ void activation_forward(T* out, const T* inp, int64_t n, common::Activation act,
     case Activation::relu: return map_unary(out, inp, n, [](T x) { return common::relu_fwd(x); });
     case Activation::leaky_relu:
       return map_unary(out, inp, n, [slope](T x) { return common::leaky_relu_fwd(x, slope); });
-    case Activation::tanh: return map_unary(out, inp, n, [](T x) { return common::tanh_fwd(x); });
+    case Activation::tanh: return map_unary(out, inp, n, [](T x) { return common::tanh_cpu(x); });
     case Activation::sigmoid: return map_unary(out, inp, n, [](T x) { return common::sigmoid_fwd(x); });
   }
   map_unary(out, inp, n, [act, slope](T x) { return common::activation_fwd(act, x, slope); });

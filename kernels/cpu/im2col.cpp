@@ -145,7 +145,10 @@ void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
 }
 
 int64_t batch_chunk(int64_t N, int64_t per_sample) {
-  return std::clamp<int64_t>(g_chunk_budget / std::max<int64_t>(per_sample, 1), 1, N);
+  const int64_t fit = std::clamp<int64_t>(g_chunk_budget / std::max<int64_t>(per_sample, 1), 1, std::max<int64_t>(N, 1));
+  // Equal chunks: 32 samples that fit 28 at a time run as 16 + 16, not 28 + a narrow 4.
+  const int64_t chunks = (N + fit - 1) / fit;
+  return chunks > 0 ? (N + chunks - 1) / chunks : fit;
 }
 
 int64_t set_batch_chunk_budget(int64_t elems) {

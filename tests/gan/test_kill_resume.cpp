@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -95,6 +96,12 @@ void check_same_weights(const std::string& a, const std::string& b) {
 
 TEST_CASE("SIGKILL at many moments, then --resume: newest complete checkpoint, every metrics step once, the same final weights (slow)") {
   Setup s;
+  // Each checkpoint's .tmp stays 40 ms before its rename, so the kills of kind 2 land
+  // inside writes however fast this machine writes a tiny checkpoint.
+  struct Delay {
+    Delay() { ::setenv("COVERGAN_WRITE_DELAY_MS", "40", 1); }
+    ~Delay() { ::unsetenv("COVERGAN_WRITE_DELAY_MS"); }
+  } delay;
   const int64_t kSteps = 30;
   const std::string ref = s.dir / "ref", run = s.dir / "run";
   REQUIRE(run_cli(s.train(ref, "--steps " + std::to_string(kSteps))).exit_code == 0);

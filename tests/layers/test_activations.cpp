@@ -1,7 +1,10 @@
 // Activations: forward against closed forms (PyTorch's conventions at 0),
 // stability at +-100, gradients against finite differences, float vs double.
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
+#include "kernels/common/activations.h"
 #include "layers/activations.h"
 #include "support/check.h"
 
@@ -39,6 +42,41 @@ TEST_CASE("activations match closed forms, including 0 and +-100") {
     for (double v : yf.to_vector()) CHECK(std::isfinite(v));
     CHECK_CLOSE_T(yf.to_vector(), ref, 1e-30, 1e-6);
   }
+}
+
+namespace {
+// Distance in units in the last place between two finite floats of any sign.
+int64_t ulp_distance(float a, float b) {
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  const int64_t ka = ia < 0 ? int64_t(INT32_MIN) - ia : ia, kb = ib < 0 ? int64_t(INT32_MIN) - ib : ib;
+  return ka > kb ? ka - kb : kb - ka;
+}
+}  // namespace
+
+TEST_CASE("the CPU's float tanh (a rational form) is within 6 ulp of tanh everywhere, odd, and keeps NaN") {
+  int64_t worst = 0;
+  float at = 0;
+  // Every 389th float from 0 to 12 (past where tanh rounds to 1), both signs: ~2.8 million points.
+  uint32_t top;
+  const float twelve = 12.0f;
+  std::memcpy(&top, &twelve, 4);
+  for (uint32_t bits = 0; bits <= top; bits += 389) {
+    float x;
+    std::memcpy(&x, &bits, 4);
+    const float y = common::tanh_rational(x), ref = float(std::tanh(double(x)));
+    const int64_t d = ulp_distance(y, ref);
+    if (d > worst) worst = d, at = x;
+    REQUIRE(common::tanh_rational(-x) == -y);
+  }
+  INFO("worst " << worst << " ulp at x = " << at);
+  CHECK(worst <= 6);
+  CHECK(common::tanh_rational(0.0f) == 0.0f);
+  CHECK(common::tanh_rational(1e-30f) == 1e-30f);
+  CHECK(common::tanh_rational(100.0f) == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(std::isnan(common::tanh_rational(std::nanf(""))));
+  CHECK(common::tanh_rational(-INFINITY) == doctest::Approx(-1.0).epsilon(1e-6));
 }
 
 TEST_CASE("activation derivatives at 0 follow PyTorch: relu 0, leaky_relu slope") {

@@ -187,6 +187,18 @@ TEST_CASE("Conv2d module: the paper's discriminator shapes 64 -> 32 -> 16 -> 8 -
   CHECK(nb.find("c.weight").shape() == Shape{5, 3, 3, 3});
 }
 
+TEST_CASE("batch chunks are equal: a batch that needs two chunks splits in halves, not full plus remainder") {
+  struct Budget {
+    int64_t old;
+    ~Budget() { cpu::set_batch_chunk_budget(old); }
+  } budget{cpu::set_batch_chunk_budget(28 * 100)};
+  CHECK(cpu::batch_chunk(28, 100) == 28);  // fits: one chunk
+  CHECK(cpu::batch_chunk(32, 100) == 16);  // 28 fit: 16 + 16
+  CHECK(cpu::batch_chunk(57, 100) == 19);  // 3 chunks of 19
+  CHECK(cpu::batch_chunk(5, 10000) == 1);  // not even one fits: one sample at a time
+  CHECK(cpu::batch_chunk(1, 100) == 1);
+}
+
 TEST_CASE("conv2d on a batch in several chunks equals per-sample results, forward and backward") {
   const Case k{5, 24, 13, 16, 12, 3, 1, 1};
   std::mt19937 rng(21);
