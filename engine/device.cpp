@@ -2,6 +2,8 @@
 // in a build without CUDA the cuda branches fail with one clear sentence.
 #include "engine/device.h"
 
+#include <sys/mman.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +27,17 @@ DeviceMemoryStats cuda_memory_stats();
 void cuda_empty_cache();
 void cuda_reset_peak();
 #endif
+
+void* host_alloc_aligned(size_t bytes) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (bytes < kHuge) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  static const bool off = std::getenv("CG_NO_HUGE") != nullptr;
+  if (off) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, rounded);
+  if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+  return p;
+}
 
 namespace {
 
@@ -77,7 +90,7 @@ void* host_alloc(size_t rounded) {
       return p;
     }
   }
-  return std::aligned_alloc(64, rounded);
+  return host_alloc_aligned(rounded);
 }
 
 void host_free(void* p, size_t rounded) {

@@ -76,6 +76,7 @@ void col2im_add(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t
 template <class T>
 void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
                   int64_t pad, int64_t OH, int64_t OW) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return im2col_k4s2p1_batch(col, img, nb, C, H, W, OH, OW);
   const int64_t L = OH * OW;
 #pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
   for (int64_t j = 0; j < nb; ++j) im2col(col + j * L, nb * L, img + j * C * H * W, C, H, W, K, stride, pad, OH, OW);
@@ -84,6 +85,7 @@ void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_
 template <class T>
 void col2im_add_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
                       int64_t pad, int64_t OH, int64_t OW) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return col2im_add_k4s2p1_batch(img, col, nb, C, H, W, OH, OW);
   const int64_t L = OH * OW;
 #pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
   for (int64_t j = 0; j < nb; ++j)

@@ -1,113 +1,199 @@
-// im2col / col2im for kernel 4, stride 2, padding 1 (see im2col_k4s2.h). With W = 2*OW,
-// column entry (kw, ow) of an image row reads pixel 2*ow + kw - 1: kw = 1 and 2 are the
-// row's even and odd pixels, kw = 0 and 3 the same shifted by one output column. So each
-// col row is a stride-2 copy with at most one padded entry at an end, and a padded image
-// row zeroes whole col rows: no per-element bounds tests, loops the compiler vectorises.
+// im2col / col2im for kernel 4, stride 2, padding 1 (see im2col_k4s2.h), through the
+// image's four phase planes P[a][b][i][j] = img[2i+a][2j+b], each (OH,OW). Tap kh reads
+// image row 2*oh+kh-1 = 2*(oh+di)+a with (a,di) = (1,-1), (0,0), (1,0), (0,+1) for kh = 0..3,
+// and the same for kw and columns. So col row (kh,kw), flattened over q = oh*OW+ow, is
+// phase plane (a,b) read at q + di*OW + dj: one contiguous shifted copy of L = OH*OW
+// entries, with the taps that fall into the padding masked to 0. Every loop is a plain
+// contiguous one the compiler vectorises, however narrow the image (OW = 4 at the deepest
+// layer); the phase planes of one channel sit in a small per-thread buffer.
 #include "kernels/cpu/im2col_k4s2.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace cg::cpu {
 
 namespace {
 
-// The four col rows (kw = 0..3) of one (c, kh, oh) from image row src (W = 2*OW).
-template <class T>
-void expand_row(T* __restrict d0, T* __restrict d1, T* __restrict d2, T* __restrict d3, const T* __restrict src,
-                int64_t OW) {
-  d0[0] = T(0);
-  for (int64_t i = 1; i < OW; ++i) d0[i] = src[2 * i - 1];
-  for (int64_t i = 0; i < OW; ++i) d1[i] = src[2 * i];
-  for (int64_t i = 0; i < OW; ++i) d2[i] = src[2 * i + 1];
-  for (int64_t i = 0; i + 1 < OW; ++i) d3[i] = src[2 * i + 2];
-  d3[OW - 1] = T(0);
-}
+constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
+constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
 
-// The col rows (kw = 0..3) of one (kh, oh) that land on an image row.
+// Per-thread scratch: the four phase planes of one channel, and the column masks.
 template <class T>
-struct Group {
-  const T* k[4];
+struct Planes {
+  std::vector<T> p;            // (4, L): plane a*2+b at p + (a*2+b)*L
+  std::vector<T> left, right;  // left[q] = 1 where ow != 0, right[q] = 1 where ow != OW-1; else 0
+  int64_t L = -1, OW = -1;
+  void shape(int64_t OH, int64_t ow) {
+    if (L == OH * ow && OW == ow) return;
+    L = OH * ow, OW = ow;
+    p.assign(size_t(4 * L), T(0));
+    left.resize(size_t(L)), right.resize(size_t(L));
+    for (int64_t q = 0; q < L; ++q) left[size_t(q)] = T(q % OW != 0), right[size_t(q)] = T(q % OW != OW - 1);
+  }
+  const T* mask(int dj) const { return dj < 0 ? left.data() : right.data(); }
 };
 
-// dst[x] += the group's terms for pixel x in the generic col2im order (kw ascending):
-// x = 2i gets kw 1 (column i) then kw 3 (column i-1); x = 2i+1 gets kw 0 (column i+1)
-// then kw 2 (column i). Checked version for the two end columns.
 template <class T>
-void add_edge(T* dst, const Group<T>* g, int ng, int64_t i, int64_t OW) {
-  T e = dst[2 * i], o = dst[2 * i + 1];
-  for (int j = 0; j < ng; ++j) {
-    e += g[j].k[1][i];
-    if (i >= 1) e += g[j].k[3][i - 1];
-    if (i + 1 < OW) o += g[j].k[0][i + 1];
-    o += g[j].k[2][i];
-  }
-  dst[2 * i] = e;
-  dst[2 * i + 1] = o;
+Planes<T>& planes(int64_t OH, int64_t OW) {
+  thread_local Planes<T> pl;
+  pl.shape(OH, OW);
+  return pl;
 }
 
-// One image row from one group (A) or two (A then B, as the generic loop's kh order).
-template <class T, bool kTwo>
-void add_row(T* __restrict dst, Group<T> a, Group<T> b, int64_t OW) {
-  const Group<T> g[2] = {a, b};
-  add_edge(dst, g, kTwo ? 2 : 1, 0, OW);
-  for (int64_t i = 1; i + 1 < OW; ++i) {
-    T e = dst[2 * i], o = dst[2 * i + 1];
-    e += a.k[1][i];
-    e += a.k[3][i - 1];
-    o += a.k[0][i + 1];
-    o += a.k[2][i];
-    if constexpr (kTwo) {
-      e += b.k[1][i];
-      e += b.k[3][i - 1];
-      o += b.k[0][i + 1];
-      o += b.k[2][i];
-    }
-    dst[2 * i] = e;
-    dst[2 * i + 1] = o;
-  }
-  if (OW > 1) add_edge(dst, g, kTwo ? 2 : 1, OW - 1, OW);
+// The contiguous range [lo, hi) of q whose tap row is inside the image and whose shifted
+// index q + s stays in the plane; entries outside it are padding (or masked columns).
+struct Span {
+  int64_t lo, hi, s;
+};
+Span span(int kh, int kw, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, di = kShift[kh], dj = kShift[kw], s = di * OW + dj;
+  int64_t lo = di < 0 ? OW : 0, hi = di > 0 ? (OH - 1) * OW : L;
+  lo = std::min(std::max(lo, -s), L), hi = std::min(hi, L - s);  // a 2x2 image: lo may pass L
+  return {lo, std::max(lo, hi), s};
 }
+
+// Rows of a narrow image are shorter than a vector: with the width a compile-time constant
+// (the deep layers' 2, 4 and 8) the row loops unroll into shuffles instead of scalar tails.
+template <int64_t kOW, class T>
+void split_phases_n(T* __restrict p, const T* __restrict img, int64_t OH, int64_t ow) {
+  const int64_t OW = kOW > 0 ? kOW : ow, L = OH * OW, W = 2 * OW;
+  for (int64_t i = 0; i < OH; ++i)
+    for (int a = 0; a < 2; ++a) {
+      const T* __restrict row = img + (2 * i + a) * W;
+      T* __restrict p0 = p + (a * 2) * L + i * OW;
+      T* __restrict p1 = p0 + L;
+      for (int64_t j = 0; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
+    }
+}
+template <int64_t kOW, class T>
+void merge_phases_n(T* __restrict img, const T* __restrict p, int64_t OH, int64_t ow) {
+  const int64_t OW = kOW > 0 ? kOW : ow, L = OH * OW, W = 2 * OW;
+  for (int64_t i = 0; i < OH; ++i)
+    for (int a = 0; a < 2; ++a) {
+      T* __restrict row = img + (2 * i + a) * W;
+      const T* __restrict p0 = p + (a * 2) * L + i * OW;
+      const T* __restrict p1 = p0 + L;
+      for (int64_t j = 0; j < OW; ++j) row[2 * j] = p0[j], row[2 * j + 1] = p1[j];
+    }
+}
+
+template <class T>
+void split_phases(T* p, const T* img, int64_t OH, int64_t OW) {
+  switch (OW) {
+    case 2: return split_phases_n<2>(p, img, OH, OW);
+    case 4: return split_phases_n<4>(p, img, OH, OW);
+    case 8: return split_phases_n<8>(p, img, OH, OW);
+    default: return split_phases_n<0>(p, img, OH, OW);
+  }
+}
+template <class T>
+void merge_phases(T* img, const T* p, int64_t OH, int64_t OW) {
+  switch (OW) {
+    case 2: return merge_phases_n<2>(img, p, OH, OW);
+    case 4: return merge_phases_n<4>(img, p, OH, OW);
+    case 8: return merge_phases_n<8>(img, p, OH, OW);
+    default: return merge_phases_n<0>(img, p, OH, OW);
+  }
+}
+
+// dst[q] = plane[q + s] on the span (masked columns 0), 0 elsewhere.
+template <class T>
+void shifted_copy(T* __restrict dst, const T* __restrict plane, Span sp, int dj, const T* __restrict mask,
+                  int64_t L) {
+  std::fill(dst, dst + sp.lo, T(0));
+  const T* __restrict src = plane + sp.s;
+  if (dj == 0) {
+    std::copy(src + sp.lo, src + sp.hi, dst + sp.lo);
+  } else {
+    for (int64_t q = sp.lo; q < sp.hi; ++q) dst[q] = mask[q] != T(0) ? src[q] : T(0);
+  }
+  std::fill(dst + sp.hi, dst + L, T(0));
+}
+
+// plane[q + s] += src[q] on the span, skipping masked columns (a select, not + 0, so a -0
+// pixel keeps its sign as in the generic loop).
+template <class T>
+void shifted_add(T* __restrict plane, const T* __restrict src, Span sp, int dj, const T* __restrict mask) {
+  T* __restrict dst = plane + sp.s;
+  if (dj == 0) {
+    for (int64_t q = sp.lo; q < sp.hi; ++q) dst[q] += src[q];
+  } else {
+    for (int64_t q = sp.lo; q < sp.hi; ++q) {
+      const T v = dst[q] + src[q];
+      dst[q] = mask[q] != T(0) ? v : dst[q];
+    }
+  }
+}
+
+// The 16 col rows of one channel plane (rows r at col + r*ldc).
+template <class T>
+void im2col_plane(T* col, int64_t ldc, const T* img, int64_t OH, int64_t OW) {
+  Planes<T>& pl = planes<T>(OH, OW);
+  const int64_t L = OH * OW;
+  split_phases(pl.p.data(), img, OH, OW);
+  for (int kh = 0; kh < 4; ++kh)
+    for (int kw = 0; kw < 4; ++kw) {
+      const T* plane = pl.p.data() + (kPhase[kh] * 2 + kPhase[kw]) * L;
+      shifted_copy(col + (kh * 4 + kw) * ldc, plane, span(kh, kw, OH, OW), kShift[kw], pl.mask(kShift[kw]), L);
+    }
+}
+
+// One channel plane += its 16 col rows. Each pixel receives its terms in the generic
+// loop's (kh, kw) order: the taps are visited in that order and each adds into the one
+// phase plane it reaches.
+template <class T>
+void col2im_plane(T* img, const T* col, int64_t ldc, int64_t OH, int64_t OW) {
+  Planes<T>& pl = planes<T>(OH, OW);
+  const int64_t L = OH * OW;
+  split_phases(pl.p.data(), img, OH, OW);
+  for (int kh = 0; kh < 4; ++kh)
+    for (int kw = 0; kw < 4; ++kw) {
+      T* plane = pl.p.data() + (kPhase[kh] * 2 + kPhase[kw]) * L;
+      shifted_add(plane, col + (kh * 4 + kw) * ldc, span(kh, kw, OH, OW), kShift[kw], pl.mask(kShift[kw]));
+    }
+  merge_phases(img, pl.p.data(), OH, OW);
+}
+
+constexpr int64_t kSampleBlock = 8;         // samples per work unit of the batch loops
+constexpr int64_t kParallelMin = 65536;     // col entries; fewer stay on one thread
 
 }  // namespace
 
 template <class T>
 void im2col_k4s2p1(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t kh = 0; kh < 4; ++kh) {
-      T* d = col + (c * 4 + kh) * 4 * ldc;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const int64_t r = 2 * oh + kh - 1, o = oh * OW;
-        if (r < 0 || r >= H) {
-          for (int kw = 0; kw < 4; ++kw) std::fill_n(d + kw * ldc + o, OW, T(0));
-          continue;
-        }
-        expand_row(d + o, d + ldc + o, d + 2 * ldc + o, d + 3 * ldc + o, img + (c * H + r) * W, OW);
-      }
-    }
+  for (int64_t c = 0; c < C; ++c) im2col_plane(col + c * 16 * ldc, ldc, img + c * H * W, OH, OW);
 }
 
 template <class T>
 void col2im_add_k4s2p1(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t OH,
                        int64_t OW) {
-  auto group = [&](int64_t c, int64_t kh, int64_t oh) {
-    const T* base = col + (c * 4 + kh) * 4 * ldc + oh * OW;
-    return Group<T>{{base, base + ldc, base + 2 * ldc, base + 3 * ldc}};
-  };
+  for (int64_t c = 0; c < C; ++c) col2im_plane(img + c * H * W, col + c * 16 * ldc, ldc, OH, OW);
+}
+
+// Channels outside, samples inside: a thread writes each of its channel's 16 col rows
+// as one long run across the samples (16 streams), where samples outside would scatter
+// every sample's writes over all C*16 rows. 1.5-3x faster at the GAN's shapes.
+template <class T>
+void im2col_k4s2p1_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
+                         int64_t OW) {
+  const int64_t L = OH * OW, ldc = nb * L, blocks = (nb + kSampleBlock - 1) / kSampleBlock;
+#pragma omp parallel for collapse(2) schedule(static) if (nb * C * 16 * L > kParallelMin)
   for (int64_t c = 0; c < C; ++c)
-    for (int64_t m = 0; m < OH; ++m) {
-      // Row 2m: kh 1 at oh m, then kh 3 at oh m-1 (absent for m = 0).
-      T* even = img + (c * H + 2 * m) * W;
-      if (m >= 1)
-        add_row<T, true>(even, group(c, 1, m), group(c, 3, m - 1), OW);
-      else
-        add_row<T, false>(even, group(c, 1, m), group(c, 1, m), OW);
-      // Row 2m+1: kh 0 at oh m+1 (absent for the last m), then kh 2 at oh m.
-      T* odd = even + W;
-      if (m + 1 < OH)
-        add_row<T, true>(odd, group(c, 0, m + 1), group(c, 2, m), OW);
-      else
-        add_row<T, false>(odd, group(c, 2, m), group(c, 2, m), OW);
-    }
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t n = b * kSampleBlock; n < std::min(nb, (b + 1) * kSampleBlock); ++n)
+        im2col_plane(col + c * 16 * ldc + n * L, ldc, img + (n * C + c) * H * W, OH, OW);
+}
+
+template <class T>
+void col2im_add_k4s2p1_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
+                             int64_t OW) {
+  const int64_t L = OH * OW, ldc = nb * L, blocks = (nb + kSampleBlock - 1) / kSampleBlock;
+#pragma omp parallel for collapse(2) schedule(static) if (nb * C * 16 * L > kParallelMin)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t n = b * kSampleBlock; n < std::min(nb, (b + 1) * kSampleBlock); ++n)
+        col2im_plane(img + (n * C + c) * H * W, col + c * 16 * ldc + n * L, ldc, OH, OW);
 }
 
 template void im2col_k4s2p1<float>(float*, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t);
@@ -117,5 +203,12 @@ template void col2im_add_k4s2p1<float>(float*, const float*, int64_t, int64_t, i
                                        int64_t);
 template void col2im_add_k4s2p1<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
                                         int64_t);
+template void im2col_k4s2p1_batch<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template void im2col_k4s2p1_batch<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                          int64_t);
+template void col2im_add_k4s2p1_batch<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                             int64_t);
+template void col2im_add_k4s2p1_batch<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                              int64_t);
 
 }  // namespace cg::cpu

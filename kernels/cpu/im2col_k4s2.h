@@ -20,4 +20,13 @@ template <class T>
 void col2im_add_k4s2p1(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t OH,
                        int64_t OW);
 
+// The same over a batch chunk (nb,C,H,W) with the samples' columns side by side in one
+// (C*16, nb*OH*OW) matrix (im2col_batch's layout); OpenMP over channels and sample blocks.
+template <class T>
+void im2col_k4s2p1_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
+                         int64_t OW);
+template <class T>
+void col2im_add_k4s2p1_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
+                             int64_t OW);
+
 }  // namespace cg::cpu

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "engine/device.h"
+
 namespace cg::cpu {
 
 namespace {
@@ -26,7 +28,7 @@ T* scratch(int slot, size_t n) {
   const size_t want = (n * sizeof(T) + 63) / 64 * 64;
   if (t_buf.bytes[slot] < want) {
     std::free(t_buf.p[slot]);
-    t_buf.p[slot] = std::aligned_alloc(64, want);
+    t_buf.p[slot] = host_alloc_aligned(want);
     t_buf.bytes[slot] = t_buf.p[slot] ? want : 0;
     if (!t_buf.p[slot]) throw std::bad_alloc();
   }

@@ -70,3 +70,33 @@ TEST_CASE("the kernel 4 stride 2 fast path is not taken for odd images or other 
   CHECK_FALSE(cpu::is_k4s2p1(4, 4, 4, 2, 0, 1, 1));
   CHECK(cpu::is_k4s2p1(8, 6, 4, 2, 1, 4, 3));
 }
+
+TEST_CASE("the batched kernel 4 stride 2 path (channels outside, samples inside) equals the per-sample one bit for bit") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(-1, 1);
+  // 11 samples: one full block of 8 and a partial one; 64x64 with 3 channels is D.conv1.
+  const int64_t shapes[][3] = {{3, 64, 64}, {5, 8, 8}, {4, 4, 6}, {2, 2, 2}};
+  for (const auto& s : shapes) {
+    const int64_t nb = 11, C = s[0], H = s[1], W = s[2], OH = H / 2, OW = W / 2, L = OH * OW, ldc = nb * L;
+    INFO("C ", C, " H ", H, " W ", W);
+    std::vector<float> img(size_t(nb * C * H * W));
+    for (float& v : img) v = float(u(rng));
+    std::vector<float> got(size_t(C * 16 * ldc), 7.f), want(got);
+    cpu::im2col_batch<float>(got.data(), img.data(), nb, C, H, W, 4, 2, 1, OH, OW);
+    for (int64_t n = 0; n < nb; ++n)
+      walk(C, H, W, ldc, [&](int64_t ci, int64_t ii) {
+        want[size_t(ci + n * L)] = ii < 0 ? 0.f : img[size_t(n * C * H * W + ii)];
+      });
+    CHECK(got == want);
+    // col2im: onto existing values, each sample as the definition's order gives.
+    std::vector<float> col(got.size());
+    for (float& v : col) v = float(u(rng));
+    std::vector<float> out(img), ref(img);
+    cpu::col2im_add_batch<float>(out.data(), col.data(), nb, C, H, W, 4, 2, 1, OH, OW);
+    for (int64_t n = 0; n < nb; ++n)
+      walk(C, H, W, ldc, [&](int64_t ci, int64_t ii) {
+        if (ii >= 0) ref[size_t(n * C * H * W + ii)] += col[size_t(ci + n * L)];
+      });
+    CHECK(out == ref);
+  }
+}
