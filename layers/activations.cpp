@@ -25,8 +25,10 @@ static void activation_backward(Record& r, Activation act) {
   const Tensor& x = r.in("x");
   const Tensor dout = r.dout();
   const double slope = act == Activation::leaky_relu ? r.arg("slope") : 0.0;
-  CG_KERNEL(r.backward_name, x, activation_backward, r.grad_of("x").data<T>(), dout.data<T>(), x.data<T>(),
-            r.output.data<T>(), x.numel(), act, T(slope));
+  bool fresh = false;
+  Tensor& dx = r.grad_for_write("x", &fresh);
+  CG_KERNEL_INTO_GRAD(r.backward_name, x, fresh, activation_backward, dx.data<T>(), dout.data<T>(), x.data<T>(),
+                      r.output.data<T>(), x.numel(), act, T(slope));
 }
 
 static void relu_backward(Record& r) { activation_backward(r, Activation::relu); }

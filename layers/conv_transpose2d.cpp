@@ -13,9 +13,11 @@ static void conv_transpose2d_backward(Record& r) {
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(1), K = w.dim(2);
   const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
   const Tensor dout = r.dout();
-  CG_KERNEL("conv_transpose2d_backward", x, conv_transpose2d_backward, CG_GRAD_PTR(T, r, "x"),
-            CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W,
-            OC, K, stride, pad);
+  bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
+  Tensor dx = r.needs_grad("x") ? r.grad_for_write("x", &fresh) : Tensor();
+  CG_KERNEL_INTO_GRAD("conv_transpose2d_backward", x, fresh, conv_transpose2d_backward, ptr_or_null<T>(dx),
+                      CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N,
+                      C, H, W, OC, K, stride, pad);
 }
 
 // Checks everything a kernel relies on and returns the output shape.

@@ -55,4 +55,11 @@ void on_device(const char* op, const Tensor& t, Cpu&& cpu, Cuda&& cuda) {
       op, t, [&]<class T>() { ::cg::cpu::kernel<T>(__VA_ARGS__); },        \
       [&]<class T>() { ::cg::cuda::kernel(__VA_ARGS__); })
 
+// CG_KERNEL_INTO_GRAD(op, t, fresh, kernel, args...): CG_KERNEL, except that when fresh
+// (a CPU gradient buffer just made by Record::grad_for_write) the CPU kernel is told to assign:
+// cpu::kernel<T>(args..., /*accumulate=*/false). The CUDA launchers always accumulate.
+#define CG_KERNEL_INTO_GRAD(op, t, fresh, kernel, ...)                                              \
+  ((fresh) ? ::cg::dispatch_float(op, t, [&]<class T>() { ::cg::cpu::kernel<T>(__VA_ARGS__, false); }) \
+           : CG_KERNEL(op, t, kernel, __VA_ARGS__))
+
 }  // namespace cg

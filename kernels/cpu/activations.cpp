@@ -20,9 +20,14 @@ void map_unary(T* out, const T* inp, int64_t n, F f) {
 }
 
 template <class T, class F>
-void accumulate_grad(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, F f) {
+void accumulate_grad(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, bool accumulate, F f) {
+  if (accumulate) {
 #pragma omp parallel for if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dinp[i] += f(inp[i], out[i], dout[i]);
+    for (int64_t i = 0; i < n; ++i) dinp[i] += f(inp[i], out[i], dout[i]);
+  } else {
+#pragma omp parallel for if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) dinp[i] = f(inp[i], out[i], dout[i]);
+  }
 }
 
 }  // namespace
@@ -44,30 +49,32 @@ void activation_forward(T* out, const T* inp, int64_t n, common::Activation act,
 
 template <class T>
 void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, common::Activation act,
-                         T slope) {
+                         T slope, bool accumulate) {
   NVTX_RANGE_FN();
-  prof::add_work(0, 4.0 * double(n) * sizeof(T));  // dinp read and written, dout, x or y
+  prof::add_work(0, (accumulate ? 4.0 : 3.0) * double(n) * sizeof(T));  // dinp (read and) written, dout, x or y
   using common::Activation;
+  const bool acc = accumulate;
   switch (act) {
     case Activation::relu:
-      return accumulate_grad(dinp, dout, inp, out, n, [](T x, T, T dy) { return common::relu_bwd(x, dy); });
+      return accumulate_grad(dinp, dout, inp, out, n, acc, [](T x, T, T dy) { return common::relu_bwd(x, dy); });
     case Activation::leaky_relu:
-      return accumulate_grad(dinp, dout, inp, out, n,
+      return accumulate_grad(dinp, dout, inp, out, n, acc,
                              [slope](T x, T, T dy) { return common::leaky_relu_bwd(x, dy, slope); });
     case Activation::tanh:
-      return accumulate_grad(dinp, dout, inp, out, n, [](T, T y, T dy) { return common::tanh_bwd(y, dy); });
+      return accumulate_grad(dinp, dout, inp, out, n, acc, [](T, T y, T dy) { return common::tanh_bwd(y, dy); });
     case Activation::sigmoid:
-      return accumulate_grad(dinp, dout, inp, out, n, [](T, T y, T dy) { return common::sigmoid_bwd(y, dy); });
+      return accumulate_grad(dinp, dout, inp, out, n, acc,
+                             [](T, T y, T dy) { return common::sigmoid_bwd(y, dy); });
   }
-  accumulate_grad(dinp, dout, inp, out, n,
+  accumulate_grad(dinp, dout, inp, out, n, acc,
                   [act, slope](T x, T y, T dy) { return common::activation_bwd(act, x, y, dy, slope); });
 }
 
 template void activation_forward<float>(float*, const float*, int64_t, common::Activation, float);
 template void activation_forward<double>(double*, const double*, int64_t, common::Activation, double);
 template void activation_backward<float>(float*, const float*, const float*, const float*, int64_t,
-                                         common::Activation, float);
+                                         common::Activation, float, bool);
 template void activation_backward<double>(double*, const double*, const double*, const double*, int64_t,
-                                          common::Activation, double);
+                                          common::Activation, double, bool);
 
 }  // namespace cg::cpu

@@ -11,9 +11,10 @@ namespace cg::cpu {
 template <class T>
 void activation_forward(T* out, const T* inp, int64_t n, common::Activation act, T slope);
 
-// dinp (n) += act'(.) * dout, from the forward's input inp and output out (n).
+// dinp (n) += act'(.) * dout, from the forward's input inp and output out (n); with
+// accumulate false, dinp = act'(.) * dout (a fresh buffer: no zero fill needed).
 template <class T>
 void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, common::Activation act,
-                         T slope);
+                         T slope, bool accumulate = true);
 
 }  // namespace cg::cpu

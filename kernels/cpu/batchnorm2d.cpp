@@ -62,11 +62,12 @@ void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x
   sum_gx += sx;
 }
 
-template <bool Act, class T>
+template <bool Act, bool Acc, class T>
 void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW) {
   for (int64_t i = 0; i < HW; ++i) {
     const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
-    dx[i] += k * (g - mdy - (x[i] - mu) * is * mdyx);
+    const T v = k * (g - mdy - (x[i] - mu) * is * mdyx);
+    dx[i] = Acc ? dx[i] + v : v;
   }
 }
 
@@ -128,11 +129,11 @@ template <class T>
 void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
                           double /*eps: invstd already holds it; cuDNN's backward needs it*/, const T* out,
-                          T slope) {
+                          T slope, bool accumulate) {
   NVTX_RANGE_FN();
   const double M = double(N * HW);
   // x, dy (and y) once or twice; dx read and written
-  const double passes = (dinp ? 6.0 : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
+  const double passes = (dinp ? (accumulate ? 6.0 : 5.0) : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
   prof::add_work(0, passes * double(N * C * HW) * sizeof(T));
 #pragma omp parallel for
   for (int64_t c = 0; c < C; ++c) {
@@ -157,10 +158,11 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
       const T* x = inp + (n * C + c) * HW;
       const T* dy = dout + (n * C + c) * HW;
       T* dx = dinp + (n * C + c) * HW;
-      if (out)
-        row_dx<true>(dx, dy, out + (n * C + c) * HW, x, slope, mu, is, k, mdy, mdyx, HW);
-      else
-        row_dx<false>(dx, dy, dy, x, slope, mu, is, k, mdy, mdyx, HW);
+      const T* y = out ? out + (n * C + c) * HW : dy;
+      if (out && accumulate) row_dx<true, true>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
+      if (out && !accumulate) row_dx<true, false>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
+      if (!out && accumulate) row_dx<false, true>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
+      if (!out && !accumulate) row_dx<false, false>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
     }
   }
 }
@@ -172,7 +174,7 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
                                             int64_t, int64_t, double, T);                                   \
   template void batch_norm2d_eval_stats<T>(T*, T*, const T*, const T*, int64_t, double);                     \
   template void batch_norm2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
-                                        int64_t, int64_t, int64_t, bool, double, const T*, T);
+                                        int64_t, int64_t, int64_t, bool, double, const T*, T, bool);
 CG_BN_INSTANTIATE(float)
 CG_BN_INSTANTIATE(double)
 #undef CG_BN_INSTANTIATE

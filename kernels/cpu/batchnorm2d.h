@@ -27,7 +27,8 @@ template <class T>
 void batch_norm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T* running_var, int64_t C,
                             double eps);
 
-// Accumulates (+=) into whichever of dinp (N,C,HW), dgamma, dbeta (C) is non-null.
+// Accumulates (+=) into whichever of dinp (N,C,HW), dgamma, dbeta (C) is non-null; with
+// accumulate false dinp is assigned instead (a fresh buffer), dgamma and dbeta still added to.
 // batch_stats: the forward normalised with the batch's own statistics (training), so
 // dinp carries the terms through mean and variance; otherwise mean/invstd were constants.
 // eps is unused here (invstd holds it) but keeps the argument list of the CUDA launcher.
@@ -36,6 +37,6 @@ void batch_norm2d_eval_stats(T* mean, T* invstd, const T* running_mean, const T*
 template <class T>
 void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
-                          double eps, const T* out = nullptr, T slope = T(1));
+                          double eps, const T* out = nullptr, T slope = T(1), bool accumulate = true);
 
 }  // namespace cg::cpu

@@ -37,7 +37,8 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
 
 template <class T>
 void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
-                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad,
+                     bool accumulate) {
   NVTX_RANGE_FN();
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
@@ -51,7 +52,7 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
     pack_batch(dcat, dout + n0 * OC * L, nb, OC, L);
     if (dinp) {
       gemm<T>(true, false, CKK, ld, OC, T(1), weight, CKK, dcat, ld, T(0), col, ld);
-      col2im_add_batch(dinp + n0 * C * H * W, col, nb, C, H, W, K, stride, pad, OH, OW);
+      col2im_add_batch(dinp + n0 * C * H * W, col, nb, C, H, W, K, stride, pad, OH, OW, accumulate);
     }
     if (dweight) {
       im2col_batch(col, inp + n0 * C * H * W, nb, C, H, W, K, stride, pad, OH, OW);
@@ -65,8 +66,8 @@ template void conv2d_forward<float>(float*, const float*, const float*, const fl
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
-                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
 
 }  // namespace cg::cpu

@@ -12,9 +12,11 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
                     int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad);
 
 // Accumulates (+=) into whichever of dinp (N,C,H,W), dweight (OC,C,K,K), dbias (OC) is
-// non-null, given dout (N,OC,OH,OW).
+// non-null, given dout (N,OC,OH,OW). With accumulate false dinp is assigned instead (a
+// fresh buffer, not read); the weight and bias gradients are always added to.
 template <class T>
 void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
-                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad);
+                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad,
+                     bool accumulate = true);
 
 }  // namespace cg::cpu

@@ -40,7 +40,7 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
 template <class T>
 void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
                                int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride,
-                               int64_t pad) {
+                               int64_t pad, bool accumulate) {
   NVTX_RANGE_FN();
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
@@ -55,7 +55,7 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
     im2col_batch(col, dout + n0 * OC * OH * OW, nb, OC, OH, OW, K, stride, pad, H, W);
     if (dinp) {
       gemm<T>(false, false, C, ld, OCKK, T(1), weight, OCKK, col, ld, T(0), buf, ld);
-      unpack_batch_add(dinp + n0 * C * HW, buf, nb, C, HW);
+      unpack_batch_add(dinp + n0 * C * HW, buf, nb, C, HW, accumulate);
     }
     if (dweight) {
       pack_batch(buf, inp + n0 * C * HW, nb, C, HW);
@@ -70,9 +70,9 @@ template void conv_transpose2d_forward<double>(double*, const double*, const dou
                                                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 template void conv_transpose2d_backward<float>(float*, float*, float*, const float*, const float*, const float*,
                                                int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                               int64_t);
+                                               int64_t, bool);
 template void conv_transpose2d_backward<double>(double*, double*, double*, const double*, const double*,
                                                 const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                                int64_t, int64_t, int64_t);
+                                                int64_t, int64_t, int64_t, bool);
 
 }  // namespace cg::cpu

@@ -84,8 +84,10 @@ void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_
 
 template <class T>
 void col2im_add_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
-                      int64_t pad, int64_t OH, int64_t OW) {
-  if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return col2im_add_k4s2p1_batch(img, col, nb, C, H, W, OH, OW);
+                      int64_t pad, int64_t OH, int64_t OW, bool accumulate) {
+  if (is_k4s2p1(H, W, K, stride, pad, OH, OW))
+    return col2im_add_k4s2p1_batch(img, col, nb, C, H, W, OH, OW, accumulate);
+  if (!accumulate) std::fill(img, img + nb * C * H * W, T(0));  // the generic loops only add
   const int64_t L = OH * OW;
 #pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
   for (int64_t j = 0; j < nb; ++j)
@@ -100,13 +102,16 @@ void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
 }
 
 template <class T>
-void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
+void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L, bool accumulate) {
 #pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
   for (int64_t j = 0; j < nb; ++j)
     for (int64_t c = 0; c < C; ++c) {
       T* d = dst + (j * C + c) * L;
       const T* s = src + c * nb * L + j * L;
-      for (int64_t l = 0; l < L; ++l) d[l] += s[l];
+      if (accumulate)
+        for (int64_t l = 0; l < L; ++l) d[l] += s[l];
+      else
+        std::copy_n(s, L, d);
     }
 }
 
@@ -167,9 +172,9 @@ int64_t set_batch_chunk_budget(int64_t elems) {
   template void im2col_batch<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
                                 int64_t, int64_t);                                                              \
   template void col2im_add_batch<T>(T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
-                                    int64_t, int64_t);                                                          \
+                                    int64_t, int64_t, bool);                                                    \
   template void pack_batch<T>(T*, const T*, int64_t, int64_t, int64_t);                                        \
-  template void unpack_batch_add<T>(T*, const T*, int64_t, int64_t, int64_t);                                  \
+  template void unpack_batch_add<T>(T*, const T*, int64_t, int64_t, int64_t, bool);                            \
   template void unpack_batch_bias<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);                     \
   template void fill_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                         \
   template void bias_grad_add<T>(T*, const T*, int64_t, int64_t, int64_t);

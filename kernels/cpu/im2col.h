@@ -24,16 +24,18 @@ void col2im_add(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t
 template <class T>
 void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
                   int64_t pad, int64_t OH, int64_t OW);
+// accumulate false: img is overwritten with col2im(col) instead of added to.
 template <class T>
 void col2im_add_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t K, int64_t stride,
-                      int64_t pad, int64_t OH, int64_t OW);
+                      int64_t pad, int64_t OH, int64_t OW, bool accumulate = true);
 
 // dst (C, nb*L) = src (nb,C,L) with the samples side by side, so one GEMM serves a chunk.
 template <class T>
 void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L);
-// dst (nb,C,L) += src (C, nb*L): the inverse layout of pack_batch, accumulating.
+// dst (nb,C,L) += src (C, nb*L): the inverse layout of pack_batch, accumulating (or
+// assigning, with accumulate false).
 template <class T>
-void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L);
+void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L, bool accumulate = true);
 
 // dst (nb,C,L) = bias[c] (or 0 when bias is null) + src (C, nb*L): unpack_batch_add onto a
 // fill_bias'd output in one pass, with the same sums.

@@ -165,14 +165,17 @@ void im2col_plane(T* col, int64_t ldc, const T* img, int64_t OH, int64_t OW) {
     }
 }
 
-// One channel plane += its 16 col rows. Each pixel receives its terms in the generic
+// One channel plane += its 16 col rows (= with accumulate false). Each pixel receives its terms in the generic
 // loop's (kh, kw) order: the taps are visited in that order and each adds into the one
 // phase plane it reaches.
 template <class T>
-void col2im_plane(T* img, const T* col, int64_t ldc, int64_t OH, int64_t OW) {
+void col2im_plane(T* img, const T* col, int64_t ldc, int64_t OH, int64_t OW, bool accumulate) {
   Planes<T>& pl = planes<T>(OH, OW);
   const int64_t L = OH * OW;
-  split_phases(pl.p.data(), img, OH, OW);
+  if (accumulate)
+    split_phases(pl.p.data(), img, OH, OW);
+  else
+    std::fill(pl.p.begin(), pl.p.end(), T(0));  // img is not read: a fresh buffer is assigned
   for (int kh = 0; kh < 4; ++kh)
     for (int kw = 0; kw < 4; ++kw) {
       T* plane = pl.p.data() + (kPhase[kh] * 2 + kPhase[kw]) * L;
@@ -208,7 +211,7 @@ void im2col_k4s2p1(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int6
 template <class T>
 void col2im_add_k4s2p1(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, int64_t W, int64_t OH,
                        int64_t OW) {
-  for (int64_t c = 0; c < C; ++c) col2im_plane(img + c * H * W, col + c * 16 * ldc, ldc, OH, OW);
+  for (int64_t c = 0; c < C; ++c) col2im_plane(img + c * H * W, col + c * 16 * ldc, ldc, OH, OW, true);
 }
 
 template <class T>
@@ -221,9 +224,9 @@ void im2col_k4s2p1_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H,
 
 template <class T>
 void col2im_add_k4s2p1_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
-                             int64_t OW) {
+                             int64_t OW, bool accumulate) {
   for_each_plane(nb, C, H * W, OH * OW, [&](int64_t at_col, int64_t at_img) {
-    col2im_plane(img + at_img, col + at_col, nb * OH * OW, OH, OW);
+    col2im_plane(img + at_img, col + at_col, nb * OH * OW, OH, OW, accumulate);
   });
 }
 
@@ -238,8 +241,8 @@ template void im2col_k4s2p1_batch<float>(float*, const float*, int64_t, int64_t,
 template void im2col_k4s2p1_batch<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
                                           int64_t);
 template void col2im_add_k4s2p1_batch<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                             int64_t);
+                                             int64_t, bool);
 template void col2im_add_k4s2p1_batch<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                              int64_t);
+                                              int64_t, bool);
 
 }  // namespace cg::cpu

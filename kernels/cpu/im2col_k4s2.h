@@ -25,8 +25,9 @@ void col2im_add_k4s2p1(T* img, const T* col, int64_t ldc, int64_t C, int64_t H, 
 template <class T>
 void im2col_k4s2p1_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
                          int64_t OW);
+// With accumulate false, img is assigned (not read): a fresh gradient buffer.
 template <class T>
 void col2im_add_k4s2p1_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, int64_t W, int64_t OH,
-                             int64_t OW);
+                             int64_t OW, bool accumulate = true);
 
 }  // namespace cg::cpu

@@ -2,6 +2,7 @@
 // gradient get none and their backward work is skipped; a swept tape cannot be
 // swept again; dump() prints the graph with shapes and marks what needs a gradient.
 #include "engine/tape.h"
+#include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/shape_ops.h"
 #include "support/check.h"
@@ -67,6 +68,40 @@ TEST_CASE("a value used twice accumulates both gradients") {
   const auto other = matmul(dyv, w2.to_vector(), B, C, C);
   for (size_t i = 0; i < want.size(); ++i) want[i] += 2.0 * other[i];
   CHECK_CLOSE_T(x2.grad().to_vector(), want, 1e-12, 1e-12);
+}
+
+TEST_CASE("grad_for_write: a fresh CPU buffer for the first writer, the existing one after") {
+  Tensor x = Tensor::from({1.0, -2.0, 3.0}, Shape{3}, DType::f64);
+  x.set_requires_grad(true);
+  Record r;
+  r.inputs = {x};
+  r.input_names = {"x"};
+  bool fresh = false;
+  Tensor& g1 = r.grad_for_write("x", &fresh);
+  CHECK(fresh);  // no gradient yet: a new buffer, to be assigned
+  CHECK(g1.shape() == x.shape());
+  CHECK(x.grad().defined());  // it is the input's gradient from now on
+  g1.zero_();
+  r.grad_for_write("x", &fresh);
+  CHECK_FALSE(fresh);  // a second writer accumulates
+}
+
+TEST_CASE("an op that assigns a fresh gradient and one that accumulates give the sum, in either order") {
+  // x feeds relu and tanh; whichever backward runs first assigns, the other adds onto it.
+  for (bool relu_last : {true, false}) {
+    CAPTURE(relu_last);
+    Tensor x = Tensor::from({-1.5, -0.5, 0.25, 2.0}, Shape{4}, DType::f64);
+    x.set_requires_grad(true);
+    Tape tape;
+    const Tensor a = relu_last ? cg::tanh(&tape, x) : relu(&tape, x);
+    const Tensor b = relu_last ? relu(&tape, x) : cg::tanh(&tape, x);
+    tape.backward(weighted_sum(&tape, {a, b}, {1.0, 1.0}), Tensor::full(Shape{4}, 1.0, DType::f64));
+    const auto xv = x.to_vector(), gv = x.grad().to_vector();
+    for (size_t i = 0; i < xv.size(); ++i) {
+      const double th = std::tanh(xv[i]);
+      CHECK(gv[i] == doctest::Approx((xv[i] > 0 ? 1.0 : 0.0) + (1 - th * th)).epsilon(1e-14));
+    }
+  }
 }
 
 TEST_CASE("values that need no gradient get none, and their backward work is skipped") {

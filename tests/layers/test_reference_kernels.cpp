@@ -3,6 +3,7 @@
 // and in float, on the paper's 4x4 stride-2 layers at small widths, odd sizes and batches.
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "kernels/cpu/batchnorm2d.h"
 #include "kernels/cpu/conv2d.h"
@@ -81,11 +82,16 @@ using ConvFwd = void (*)(T*, const T*, const T*, const T*, int64_t, int64_t, int
 template <class T>
 using ConvBwd = void (*)(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t,
                          int64_t, int64_t, int64_t);
+// The fast backward's last argument: accumulate into dinp (true) or assign a fresh one.
+template <class T>
+using FastConvBwd = void (*)(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                             int64_t, int64_t, int64_t, bool);
 
 template <class T>
 struct ConvPair {
   ConvFwd<T> fast_fwd, ref_fwd;
-  ConvBwd<T> fast_bwd, ref_bwd;
+  FastConvBwd<T> fast_bwd;
+  ConvBwd<T> ref_bwd;
   bool transposed;
 };
 
@@ -121,7 +127,7 @@ void compare_conv(const ConvPair<T>& op, const ConvCase& k, bool need_x = true, 
 
   auto dx_fast = dx0, dw_fast = dw0, db_fast = db0, dx_ref = dx0, dw_ref = dw0, db_ref = db0;
   op.fast_bwd(need_x ? dx_fast.data() : nullptr, need_w ? dw_fast.data() : nullptr, db_fast.data(), dy.data(),
-              x.data(), w.data(), k.N, k.C, k.H, k.W, k.OC, k.K, k.stride, k.pad);
+              x.data(), w.data(), k.N, k.C, k.H, k.W, k.OC, k.K, k.stride, k.pad, true);
   op.ref_bwd(need_x ? dx_ref.data() : nullptr, need_w ? dw_ref.data() : nullptr, db_ref.data(), dy.data(), x.data(),
              w.data(), k.N, k.C, k.H, k.W, k.OC, k.K, k.stride, k.pad);
   check_same("dinp", dx_fast, dx_ref, tol);
@@ -130,6 +136,17 @@ void compare_conv(const ConvPair<T>& op, const ConvCase& k, bool need_x = true, 
   // A gradient that was not asked for is left exactly as it was.
   if (!need_x) CHECK(dx_fast == dx0);
   if (!need_w) CHECK(dw_fast == dw0);
+  if (!need_x) return;
+  // Assigning into a fresh dinp (accumulate false): every element written, none read (the
+  // buffer starts as NaN), equal to the reference added onto zeros; dweight still adds.
+  std::vector<T> dx_new(nx, std::numeric_limits<T>::quiet_NaN()), dx_zero(nx, T(0));
+  auto dw_new = dw0, db_new = db0, dw_zero = dw0, db_zero = db0;
+  op.fast_bwd(dx_new.data(), need_w ? dw_new.data() : nullptr, db_new.data(), dy.data(), x.data(), w.data(), k.N,
+              k.C, k.H, k.W, k.OC, k.K, k.stride, k.pad, false);
+  op.ref_bwd(dx_zero.data(), need_w ? dw_zero.data() : nullptr, db_zero.data(), dy.data(), x.data(), w.data(), k.N,
+             k.C, k.H, k.W, k.OC, k.K, k.stride, k.pad);
+  check_same("dinp assigned", dx_new, dx_zero, tol);
+  check_same("dweight beside an assigned dinp", dw_new, dw_zero, tol);
 }
 
 // conv2d: the discriminator's 4x4 stride-2 pad-1 layers (64 -> 32 -> ... at small sizes and
