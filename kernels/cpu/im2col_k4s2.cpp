@@ -9,8 +9,6 @@
 #include "kernels/cpu/im2col_k4s2.h"
 
 #include <algorithm>
-#include <cstring>
-#include <type_traits>
 #include <vector>
 
 namespace cg::cpu {
@@ -55,43 +53,21 @@ Span span(int kh, int kw, int64_t OH, int64_t OW) {
   return {lo, std::max(lo, hi), s};
 }
 
-// even[j] = row[2j], odd[j] = row[2j+1] for whole groups of 8; returns how many were done.
-// Two 8-float loads and two shuffles per group (GCC's vector extension: vpermt2ps with
-// AVX-512, a few permutes with AVX2); the plain loop's stride-2 gathers cost ~5x more.
-inline int64_t deinterleave8(float* __restrict even, float* __restrict odd, const float* __restrict row,
-                             int64_t n) {
-  typedef float v8 __attribute__((vector_size(32)));
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    v8 a, b;
-    std::memcpy(&a, row + 2 * j, sizeof a);
-    std::memcpy(&b, row + 2 * j + 8, sizeof b);
-    const v8 e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
-    const v8 o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-    std::memcpy(even + j, &e, sizeof e);
-    std::memcpy(odd + j, &o, sizeof o);
-  }
-  return j;
-}
-
-// Rows of a narrow image are shorter than a vector: with the width a compile-time constant
-// (the GAN's 2 to 32) the row loops unroll into shuffles instead of loops with scalar tails.
-template <int64_t kOW, class T>
-void split_phases_n(T* __restrict p, const T* __restrict img, int64_t OH, int64_t ow) {
-  const int64_t OW = kOW > 0 ? kOW : ow, L = OH * OW, W = 2 * OW;
+template <class T>
+void split_phases(T* __restrict p, const T* __restrict img, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, W = 2 * OW;
   for (int64_t i = 0; i < OH; ++i)
     for (int a = 0; a < 2; ++a) {
       const T* __restrict row = img + (2 * i + a) * W;
       T* __restrict p0 = p + (a * 2) * L + i * OW;
       T* __restrict p1 = p0 + L;
-      int64_t j = 0;
-      if constexpr (std::is_same_v<T, float>) j = deinterleave8(p0, p1, row, OW);
-      for (; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
+      for (int64_t j = 0; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
     }
 }
-template <int64_t kOW, class T>
-void merge_phases_n(T* __restrict img, const T* __restrict p, int64_t OH, int64_t ow) {
-  const int64_t OW = kOW > 0 ? kOW : ow, L = OH * OW, W = 2 * OW;
+
+template <class T>
+void merge_phases(T* __restrict img, const T* __restrict p, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, W = 2 * OW;
   for (int64_t i = 0; i < OH; ++i)
     for (int a = 0; a < 2; ++a) {
       T* __restrict row = img + (2 * i + a) * W;
@@ -99,28 +75,6 @@ void merge_phases_n(T* __restrict img, const T* __restrict p, int64_t OH, int64_
       const T* __restrict p1 = p0 + L;
       for (int64_t j = 0; j < OW; ++j) row[2 * j] = p0[j], row[2 * j + 1] = p1[j];
     }
-}
-
-// Calls f with OW as a compile-time constant when it is one of the GAN's widths, else 0
-// (the runtime width).
-template <class F>
-void with_width(int64_t OW, F f) {
-  switch (OW) {
-    case 2: return f(std::integral_constant<int64_t, 2>{});
-    case 4: return f(std::integral_constant<int64_t, 4>{});
-    case 8: return f(std::integral_constant<int64_t, 8>{});
-    case 16: return f(std::integral_constant<int64_t, 16>{});
-    case 32: return f(std::integral_constant<int64_t, 32>{});
-    default: return f(std::integral_constant<int64_t, 0>{});
-  }
-}
-template <class T>
-void split_phases(T* p, const T* img, int64_t OH, int64_t OW) {
-  with_width(OW, [&](auto k) { split_phases_n<decltype(k)::value>(p, img, OH, OW); });
-}
-template <class T>
-void merge_phases(T* img, const T* p, int64_t OH, int64_t OW) {
-  with_width(OW, [&](auto k) { merge_phases_n<decltype(k)::value>(img, p, OH, OW); });
 }
 
 // dst[q] = plane[q + s] on the span (masked columns 0), 0 elsewhere.
