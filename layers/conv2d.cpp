@@ -47,7 +47,7 @@ Tensor conv2d(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int
   CG_KERNEL("conv2d", x, conv2d_forward, out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), N, C, H, W,
             OC, K, stride, pad);
   TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
-              ({{"stride", stride}, {"pad", pad}}));
+              ({{"stride", double(stride)}, {"pad", double(pad)}}));
   return out;
 }
 

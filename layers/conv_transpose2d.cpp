@@ -49,7 +49,7 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x, const Tensor& w, const Tens
   CG_KERNEL("conv_transpose2d", x, conv_transpose2d_forward, out.data<T>(), x.data<T>(), w.data<T>(),
             ptr_or_null<T>(b), N, C, H, W, OC, K, stride, pad);
   TAPE_RECORD(tape, "conv_transpose2d", conv_transpose2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
-              ({{"stride", stride}, {"pad", pad}}));
+              ({{"stride", double(stride)}, {"pad", double(pad)}}));
   return out;
 }
 

@@ -200,8 +200,10 @@ TEST_CASE("cuda activations match the CPU, forward and backward") {
       {"tanh", [](Tape* t, std::vector<Tensor>& x) { return cg::tanh(t, x[0]); }},
       {"sigmoid", [](Tape* t, std::vector<Tensor>& x) { return cg::sigmoid(t, x[0]); }},
   };
-  for (const auto& [name, f] : ops)
+  for (const auto& op : ops)
     for (const Shape& s : {Shape{8, 128, 32, 32}, Shape{8, 3, 64, 64}, Shape{3, 5, 7}, Shape{1}}) {
+      const char* name = op.first;  // not a structured binding: INFO's lambda captures it (clang)
+      const OpFn& f = op.second;
       INFO(name << " shape " << s.str());
       std::mt19937 rng(static_cast<uint32_t>(s.numel()));
       const Tensor x = rnd(s, rng, 6.0);
