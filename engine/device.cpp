@@ -30,9 +30,8 @@ void cuda_reset_peak();
 
 void* host_alloc_aligned(size_t bytes) {
   constexpr size_t kHuge = size_t(2) << 20;
-  if (bytes < kHuge) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   static const bool off = std::getenv("COVERGAN_NO_HUGEPAGES") != nullptr;  // for A/B timing
-  if (off) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (bytes < kHuge || off) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
   void* p = std::aligned_alloc(kHuge, rounded);
   if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing

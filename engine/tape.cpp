@@ -103,8 +103,10 @@ static void describe_tensor(std::ostringstream& os, const char* name, size_t i, 
   os << t.describe() << (t.requires_grad() ? " *" : "") << "\n";
 }
 
-Tensor& Record::grad_for_write(std::string_view name, bool* fresh) {
+Tensor Record::grad_for_write(std::string_view name, bool* fresh) {
   Tensor& x = inputs[index(input_names, name, "input")];
+  *fresh = false;
+  if (!x.requires_grad()) return Tensor();
   *fresh = !x.grad().defined() && !x.is_cuda();
   if (*fresh) x.set_grad(Tensor::empty(x.shape(), x.dtype(), x.device()));
   return x.ensure_grad();

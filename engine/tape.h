@@ -74,8 +74,8 @@ struct Record {
   // For an op that writes every element of input name's gradient: when the input has no
   // gradient yet and lives on the CPU, a new uninitialised buffer and *fresh = true, and
   // the op assigns instead of accumulating (no zero fill, no read of zeros); otherwise
-  // grad_of(name) and *fresh = false.
-  Tensor& grad_for_write(std::string_view name, bool* fresh);
+  // grad_of(name) and *fresh = false; an undefined tensor when the input needs no gradient.
+  Tensor grad_for_write(std::string_view name, bool* fresh);
   Tensor dout() const { return output.grad(); }
 
   // Everything in the record, one item a line: the --dump-tape view.

@@ -26,7 +26,7 @@ static void activation_backward(Record& r, Activation act) {
   const Tensor dout = r.dout();
   const double slope = act == Activation::leaky_relu ? r.arg("slope") : 0.0;
   bool fresh = false;
-  Tensor& dx = r.grad_for_write("x", &fresh);
+  Tensor dx = r.grad_for_write("x", &fresh);
   CG_KERNEL_INTO_GRAD(r.backward_name, x, fresh, activation_backward, dx.data<T>(), dout.data<T>(), x.data<T>(),
                       r.output.data<T>(), x.numel(), act, T(slope));
 }

@@ -32,7 +32,7 @@ static void bn_backward(Record& r, bool act) {
   const int64_t N = d.N, C = d.C, HW = d.HW;
   const Tensor dout = r.dout();
   bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
-  Tensor dx = r.needs_grad("x") ? r.grad_for_write("x", &fresh) : Tensor();
+  Tensor dx = r.grad_for_write("x", &fresh);
   CG_KERNEL_INTO_GRAD(r.backward_name, x, fresh, batch_norm2d_backward, ptr_or_null<T>(dx),
                       CG_GRAD_PTR(T, r, "gamma"), CG_GRAD_PTR(T, r, "beta"), dout.data<T>(), x.data<T>(),
                       gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW, batch_stats, eps,

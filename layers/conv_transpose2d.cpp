@@ -14,7 +14,7 @@ static void conv_transpose2d_backward(Record& r) {
   const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
   const Tensor dout = r.dout();
   bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
-  Tensor dx = r.needs_grad("x") ? r.grad_for_write("x", &fresh) : Tensor();
+  Tensor dx = r.grad_for_write("x", &fresh);
   CG_KERNEL_INTO_GRAD("conv_transpose2d_backward", x, fresh, conv_transpose2d_backward, ptr_or_null<T>(dx),
                       CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N,
                       C, H, W, OC, K, stride, pad);

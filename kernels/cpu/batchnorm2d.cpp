@@ -41,8 +41,6 @@ double row_sq_dev(const T* x, T mean, int64_t HW) {
   return double(s);
 }
 
-// Per-channel sums of g and g * xhat over one (HW) row, g the gradient at the normalised
-// value: dout taken back through the epilogue (Act) or dout itself.
 // Per-channel sums of g and g * x over one (HW) row in double, g the gradient at the
 // normalised value: dout taken back through the epilogue (Act) or dout itself. The
 // gradient statistics stay in double: in float, the sign of BN biases' near-zero
@@ -62,12 +60,15 @@ void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x
   sum_gx += sx;
 }
 
-template <bool Act, bool Acc, class T>
-void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW) {
+// dx += (or, with accumulate false, =) the input gradient of one row. The branch on
+// accumulate is loop-invariant: GCC unswitches it, both loops vectorise.
+template <bool Act, class T>
+void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW,
+            bool accumulate) {
   for (int64_t i = 0; i < HW; ++i) {
     const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
     const T v = k * (g - mdy - (x[i] - mu) * is * mdyx);
-    dx[i] = Acc ? dx[i] + v : v;
+    dx[i] = accumulate ? dx[i] + v : v;
   }
 }
 
@@ -158,11 +159,10 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
       const T* x = inp + (n * C + c) * HW;
       const T* dy = dout + (n * C + c) * HW;
       T* dx = dinp + (n * C + c) * HW;
-      const T* y = out ? out + (n * C + c) * HW : dy;
-      if (out && accumulate) row_dx<true, true>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
-      if (out && !accumulate) row_dx<true, false>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
-      if (!out && accumulate) row_dx<false, true>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
-      if (!out && !accumulate) row_dx<false, false>(dx, dy, y, x, slope, mu, is, k, mdy, mdyx, HW);
+      if (out)
+        row_dx<true>(dx, dy, out + (n * C + c) * HW, x, slope, mu, is, k, mdy, mdyx, HW, accumulate);
+      else
+        row_dx<false>(dx, dy, dy, x, slope, mu, is, k, mdy, mdyx, HW, accumulate);
     }
   }
 }

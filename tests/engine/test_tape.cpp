@@ -77,13 +77,21 @@ TEST_CASE("grad_for_write: a fresh CPU buffer for the first writer, the existing
   r.inputs = {x};
   r.input_names = {"x"};
   bool fresh = false;
-  Tensor& g1 = r.grad_for_write("x", &fresh);
+  Tensor g1 = r.grad_for_write("x", &fresh);
   CHECK(fresh);  // no gradient yet: a new buffer, to be assigned
   CHECK(g1.shape() == x.shape());
   CHECK(x.grad().defined());  // it is the input's gradient from now on
   g1.zero_();
   r.grad_for_write("x", &fresh);
   CHECK_FALSE(fresh);  // a second writer accumulates
+  Tensor y = Tensor::from({1.0}, Shape{1}, DType::f64);  // needs no gradient: none made
+  Record ry;
+  ry.inputs = {y};
+  ry.input_names = {"y"};
+  fresh = true;
+  CHECK_FALSE(ry.grad_for_write("y", &fresh).defined());
+  CHECK_FALSE(fresh);
+  CHECK_FALSE(y.grad().defined());
 }
 
 TEST_CASE("an op that assigns a fresh gradient and one that accumulates give the sum, in either order") {
