@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
           ->UseManualTime()->Unit(benchmark::kMillisecond);
     }
   }
+  // bench-compare --layers refuses to set this beside a peer measured at another width
+  benchmark::AddCustomContext("base_channels", std::to_string(ch));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -13,23 +13,24 @@ import torch
 import torch.nn.functional as F
 
 
-def specs(B, K=5):
-    ch = 128
+def specs(B, ch=128, K=5):
+    """ch: base channels (the paper's 128), as bench_layers' COVERGAN_BENCH_BASE."""
     out = [("G.fc", [(B, 100), (16 * ch * 8, 100), (16 * ch * 8,)], lambda x, w, b: F.linear(x, w, b))]
-    for i, (C, OC, H) in enumerate([(1024, 512, 4), (512, 256, 8), (256, 128, 16), (128, 3, 32)]):
+    for i, (C, OC, H) in enumerate([(8 * ch, 4 * ch, 4), (4 * ch, 2 * ch, 8), (2 * ch, ch, 16), (ch, 3, 32)]):
         out.append((f"G.deconv{i+1}", [(B, C, H, H), (C, OC, 4, 4), (OC,)],
                     lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1)))
-    for i, (C, OC, H) in enumerate([(3, 128, 64), (128, 256, 32), (256, 512, 16), (512, 1024, 8)]):
+    for i, (C, OC, H) in enumerate([(3, ch, 64), (ch, 2 * ch, 32), (2 * ch, 4 * ch, 16), (4 * ch, 8 * ch, 8)]):
         out.append((f"D.conv{i+1}", [(B, C, H, H), (OC, C, 4, 4), (OC,)],
                     lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1)))
-    out.append(("D.heads", [(B, 16384), (1 + K + 2, 16384), (1 + K + 2,)], lambda x, w, b: F.linear(x, w, b)))
+    feat = 8 * ch * 16  # D's last feature map, flattened
+    out.append(("D.heads", [(B, feat), (1 + K + 2, feat), (1 + K + 2,)], lambda x, w, b: F.linear(x, w, b)))
 
     def bn(x, g, b):
         rm = torch.zeros(x.shape[1], device=x.device)
         rv = torch.ones(x.shape[1], device=x.device)
         return F.batch_norm(x, rm, rv, g, b, training=True, momentum=0.1, eps=1e-5)
-    out.append(("G.bn1", [(B, 512, 8, 8), (512,), (512,)], bn))
-    out.append(("D.leaky_relu1", [(B, 128, 32, 32)], lambda x: F.leaky_relu(x, 0.2)))
+    out.append(("G.bn1", [(B, 4 * ch, 8, 8), (4 * ch,), (4 * ch,)], bn))
+    out.append(("D.leaky_relu1", [(B, ch, 32, 32)], lambda x: F.leaky_relu(x, 0.2)))
     out.append(("G.tanh", [(B, 3, 64, 64)], lambda x: torch.tanh(x)))
     return out
 
@@ -67,6 +68,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch-cpu", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CPU", 16)))
     ap.add_argument("--batch-cuda", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CUDA", 128)))
+    ap.add_argument("--base", type=int, default=int(os.environ.get("COVERGAN_BENCH_BASE", 128)),
+                    help="base channels (the paper's 128), as bench_layers")
     ap.add_argument("--filter", default="")
     ap.add_argument("--min-time", type=float, default=0.5)
     args = ap.parse_args()
@@ -76,7 +79,7 @@ def main():
     results = []
     for dev, B in devs:
         g = torch.Generator().manual_seed(1)
-        for name, shapes, fn in specs(B):
+        for name, shapes, fn in specs(B, args.base):
             base = f"{name}/{dev}/B{B}"
             if args.filter and args.filter not in base:
                 continue
@@ -93,7 +96,8 @@ def main():
             both = timed(bwd, dev, args.min_time)
             results.append({"name": base + "/fwd", "seconds": fwd})
             results.append({"name": base + "/bwd", "seconds": max(both - fwd, 1e-9)})
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "benchmarks": results},
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "base": args.base,
+                      "benchmarks": results},
                      indent=1))
 
 

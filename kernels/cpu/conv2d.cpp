@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "base/nvtx.h"
 #include "engine/profile.h"
+#include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/scratch.h"
@@ -22,6 +24,9 @@ template <class T>
 void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
                     int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad))
+      return conv2d_forward_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC);
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
   prof::add_work(2.0 * double(N * OC * CKK * L), 0);

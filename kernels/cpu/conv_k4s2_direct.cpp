@@ -1,0 +1,211 @@
+// Implicit-GEMM k4s2p1 convolution in float (see conv_k4s2_direct.h). The batch's
+// output pixels, flattened over (n, oh, ow), run in blocks of kNV 16-lane vectors; a
+// vector never straddles two samples because OH*OW % 16 == 0. For each block a thread
+// packs kKC rows of the column matrix at a time into a cache-resident panel (kKC, kNB),
+// reading the image's phase planes P[a][b] = img[2i+a][2j+b] (as im2col_k4s2.cpp: tap
+// (kh,kw) is plane (a,b) shifted by di*OW+dj, masked at the border), then a micro-kernel
+// holds a (kMR channels x kNB pixels) tile in registers and runs down the panel,
+// broadcasting weights straight from W (OC, C*16): no column matrix in memory and no
+// second packing pass, which is where im2col + sgemm spent half of D's forward time.
+#include "kernels/cpu/conv_k4s2_direct.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/nvtx.h"
+#include "engine/profile.h"
+#include "kernels/cpu/scratch.h"
+
+// The micro-kernel's whole point is one fused multiply-add per product; the rest of the
+// CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake).
+#pragma GCC optimize("fp-contract=fast")
+
+namespace cg::cpu {
+
+namespace {
+
+using v16f = float __attribute__((vector_size(64)));
+using v16i = int32_t __attribute__((vector_size(64)));
+
+constexpr int kLanes = 16;
+constexpr int kMR = 6;              // output channels per register tile
+constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 accumulators
+constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
+constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
+constexpr int64_t kMargin = 64;     // floats around the phase planes: masked reads land here
+constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
+constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
+
+inline v16f loadu(const float* p) {
+  v16f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline v16i loadu(const int32_t* p) {
+  v16i v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeu(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
+
+// Per tap t = kh*4+kw: the phase plane it reads, its shift, and which pixels see the image.
+struct Taps {
+  int plane[16];
+  int64_t shift[16];
+  std::vector<int32_t> mask;  // (16, L): all ones where tap t of pixel q is inside the image
+};
+
+Taps make_taps(int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW;
+  Taps tp;
+  tp.mask.assign(size_t(16 * L), 0);
+  for (int kh = 0; kh < 4; ++kh)
+    for (int kw = 0; kw < 4; ++kw) {
+      const int t = kh * 4 + kw;
+      tp.plane[t] = kPhase[kh] * 2 + kPhase[kw];
+      tp.shift[t] = kShift[kh] * OW + kShift[kw];
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t ih = 2 * oh + kh - 1, iw = 2 * ow + kw - 1;
+          const bool in = ih >= 0 && ih < 2 * OH && iw >= 0 && iw < 2 * OW;
+          tp.mask[size_t(t * L + oh * OW + ow)] = in ? -1 : 0;
+        }
+    }
+  return tp;
+}
+
+// ph (planes, 4, L) = the four phase planes of each image plane (planes, 2*OH, 2*OW).
+void split_phases_all(float* __restrict ph, const float* __restrict img, int64_t planes, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, W = 2 * OW;
+#pragma omp parallel for schedule(static) if (planes * L > 16384)
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < OH; ++i)
+      for (int a = 0; a < 2; ++a) {
+        const float* __restrict row = img + (p * 4 * L) + (2 * i + a) * W;
+        float* __restrict p0 = ph + (p * 4 + a * 2) * L + i * OW;
+        float* __restrict p1 = p0 + L;
+        for (int64_t j = 0; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
+      }
+}
+
+// panel (kc, kNB): column-matrix rows k0 .. k0+kc-1 (k = c*16 + tap) for the nv vectors
+// whose phase-plane bases (sample n's planes, offset by the vector's first pixel q) and
+// mask rows are given.
+void pack_panel(float* __restrict panel, const float* const* base, const int32_t* const* mask, int nv, int64_t L,
+                const Taps& tp, int64_t k0, int64_t kc) {
+  for (int j = 0; j < nv; ++j)
+    for (int64_t k = k0; k < k0 + kc; ++k) {
+      const int64_t c = k >> 4;
+      const int t = int(k & 15);
+      const v16f v = loadu(base[j] + (c * 4 + tp.plane[t]) * L + tp.shift[t]);
+      const v16i m = loadu(mask[j] + t * L);
+      storeu(panel + (k - k0) * kNB + j * kLanes, (v16f)((v16i)v & m));
+    }
+}
+
+// out rows oc0 .. oc0+MR-1 of the NV vectors (at out + voff[j] + i*L) = (first ? 0 : out)
+// + W rows (MR, kc) @ panel (kc, NV*16) (+ bias when given: the last panel).
+template <int MR, int NV>
+void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, int64_t ldw, const float* panel,
+                  int64_t kc, bool first, const float* bias) {
+  v16f acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = first ? v16f{} : loadu(out + voff[j] + i * L);
+  for (int64_t k = 0; k < kc; ++k) {
+    v16f b[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) b[j] = *reinterpret_cast<const v16f*>(panel + k * kNB + j * kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const float a = w[i * ldw + k];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) storeu(out + voff[j] + i * L, bias ? acc[i][j] + bias[i] : acc[i][j]);
+}
+
+using MicroFn = void (*)(float*, int64_t, const int64_t*, const float*, int64_t, const float*, int64_t, bool,
+                         const float*);
+
+template <int MR, int... NV>
+constexpr auto row_of(std::integer_sequence<int, NV...>) {
+  return std::array<MicroFn, kNV>{&micro_kernel<MR, NV + 1>...};
+}
+template <int... MR>
+constexpr auto table_of(std::integer_sequence<int, MR...>) {
+  return std::array<std::array<MicroFn, kNV>, kMR>{row_of<MR + 1>(std::make_integer_sequence<int, kNV>{})...};
+}
+// kMicro[mr-1][nv-1]: the tails (fewer channels or vectors) get their own unrolled kernels.
+constexpr auto kMicro = table_of(std::make_integer_sequence<int, kMR>{});
+
+}  // namespace
+
+bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad) {
+  return K == 4 && stride == 2 && pad == 1 && H > 0 && W > 0 && H % 2 == 0 && W % 2 == 0 &&
+         (H / 2) * (W / 2) % kLanes == 0;
+}
+
+bool conv_k4s2_direct_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("COVERGAN_CONV");
+    if (v && std::string(v) == "gemm") return false;
+    if (v && std::string(v) == "direct") return true;
+#if defined(__AVX512F__)
+    return true;
+#else
+    return false;
+#endif
+  }();
+  return on;
+}
+
+void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t OC) {
+  NVTX_RANGE_FN();
+  const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
+  prof::add_work(2.0 * double(N * OC * K * L), 0);
+  float* ph = scratch<float>(0, size_t(N * C * 4 * L + 2 * kMargin)) + kMargin;
+  split_phases_all(ph, inp, N * C, OH, OW);
+  const Taps tp = make_taps(OH, OW);
+  const int64_t blocks = (nvec + kNV - 1) / kNV;
+#pragma omp parallel
+  {
+    float* panel = scratch<float>(2, size_t(kKC * kNB));
+#pragma omp for schedule(static)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const int nv = int(std::min<int64_t>(kNV, nvec - blk * kNV));
+      int64_t voff[kNV];
+      const float* base[kNV];
+      const int32_t* mask[kNV];
+      for (int j = 0; j < nv; ++j) {
+        const int64_t p = (blk * kNV + j) * kLanes, n = p / L, q = p % L;
+        voff[j] = n * OC * L + q;
+        base[j] = ph + n * C * 4 * L + q;
+        mask[j] = tp.mask.data() + q;
+      }
+      for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+        const int64_t kc = std::min(kKC, K - k0);
+        pack_panel(panel, base, mask, nv, L, tp, k0, kc);
+        const bool last = k0 + kc == K;
+        for (int64_t oc0 = 0; oc0 < OC; oc0 += kMR) {
+          const int mr = int(std::min<int64_t>(kMR, OC - oc0));
+          kMicro[mr - 1][nv - 1](out + oc0 * L, L, voff, weight + oc0 * K + k0, K, panel, kc, k0 == 0,
+                                 last && bias ? bias + oc0 : nullptr);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace cg::cpu
