@@ -48,6 +48,11 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
   if (dbias) bias_grad_add(dbias, dout, N, OC, L);
+  if constexpr (std::is_same_v<T, float>)
+    if (dinp && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad)) {
+      col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);  // no column matrix
+      dinp = nullptr;
+    }
   if (!dinp && !dweight) return;
   prof::add_work(2.0 * double(N * OC * CKK * L) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   T* col = scratch<T>(0, size_t(CKK * chunk * L));

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <omp.h>
+
 #include "base/nvtx.h"
 #include "engine/profile.h"
 #include "kernels/cpu/scratch.h"
@@ -37,6 +39,7 @@ constexpr int kMR = 6;              // output channels per register tile
 constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 accumulators
 constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
+constexpr int64_t kKCT = 40 * kMR;  // col2im's panel rows: whole register tiles of packed A
 constexpr int64_t kMargin = 64;     // floats around the phase planes: masked reads land here
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
@@ -109,8 +112,9 @@ void pack_panel(float* __restrict panel, const float* const* base, const int32_t
 }
 
 // out rows oc0 .. oc0+MR-1 of the NV vectors (at out + voff[j] + i*L) = (first ? 0 : out)
-// + W rows (MR, kc) @ panel (kc, NV*16) (+ bias when given: the last panel).
-template <int MR, int NV>
+// + W rows (MR, kc) @ panel (kc, NV*16) (+ bias when given: the last panel). Row i of W
+// is w + i*ldw, contiguous; with TransW, W is stored transposed, (kc, MR) at stride ldw.
+template <bool TransW, int MR, int NV>
 void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, int64_t ldw, const float* panel,
                   int64_t kc, bool first, const float* bias) {
   v16f acc[MR][NV];
@@ -124,7 +128,7 @@ void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, in
     for (int j = 0; j < NV; ++j) b[j] = *reinterpret_cast<const v16f*>(panel + k * kNB + j * kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const float a = w[i * ldw + k];
+      const float a = TransW ? w[k * ldw + i] : w[i * ldw + k];
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
     }
@@ -138,16 +142,90 @@ void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, in
 using MicroFn = void (*)(float*, int64_t, const int64_t*, const float*, int64_t, const float*, int64_t, bool,
                          const float*);
 
-template <int MR, int... NV>
+template <bool TransW, int MR, int... NV>
 constexpr auto row_of(std::integer_sequence<int, NV...>) {
-  return std::array<MicroFn, kNV>{&micro_kernel<MR, NV + 1>...};
+  return std::array<MicroFn, kNV>{&micro_kernel<TransW, MR, NV + 1>...};
 }
-template <int... MR>
+template <bool TransW, int... MR>
 constexpr auto table_of(std::integer_sequence<int, MR...>) {
-  return std::array<std::array<MicroFn, kNV>, kMR>{row_of<MR + 1>(std::make_integer_sequence<int, kNV>{})...};
+  return std::array<std::array<MicroFn, kNV>, kMR>{
+      row_of<TransW, MR + 1>(std::make_integer_sequence<int, kNV>{})...};
 }
 // kMicro[mr-1][nv-1]: the tails (fewer channels or vectors) get their own unrolled kernels.
-constexpr auto kMicro = table_of(std::make_integer_sequence<int, kMR>{});
+constexpr auto kMicro = table_of<false>(std::make_integer_sequence<int, kMR>{});
+constexpr auto kMicroT = table_of<true>(std::make_integer_sequence<int, kMR>{});
+
+// ypanel (M, kNB) = the nv 16-pixel vectors of Y (N, M, L) at voff[j] = n*M*L + q.
+void pack_rows(float* __restrict ypanel, const float* __restrict Y, const int64_t* voff, int nv, int64_t M,
+               int64_t L) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int j = 0; j < nv; ++j)
+      *reinterpret_cast<v16f*>(ypanel + m * kNB + j * kLanes) = loadu(Y + voff[j] + m * L);
+}
+
+// The phase planes of sample n's channel c, 4 of L each, in a buffer with a gap of
+// `margin` floats before and after every sample, so a masked (+0) write that spills past
+// a sample's planes never touches another thread's sample.
+struct PlaneLayout {
+  int64_t CO, L, margin, stride;
+  PlaneLayout(int64_t co, int64_t l, int64_t ow) : CO(co), L(l), margin((ow + 1 + 15) / 16 * 16 + 16) {
+    stride = CO * 4 * L + 2 * margin;
+  }
+  float* at(float* base, int64_t n, int64_t c) const { return base + n * stride + margin + c * 4 * L; }
+};
+
+// Planes of samples [n0, n1) = the image's (accumulate), or its channel's bias, or 0.
+void init_planes(float* ph, const PlaneLayout& pl, const float* img, const float* bias, int64_t n0, int64_t n1,
+                 int64_t OH, int64_t OW, bool accumulate) {
+  const int64_t L = OH * OW, W = 2 * OW;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t c = 0; c < pl.CO; ++c) {
+      float* p = pl.at(ph, n, c);
+      if (!accumulate) {
+        std::fill(p, p + 4 * L, bias ? bias[c] : 0.0f);
+        continue;
+      }
+      const float* im = img + (n * pl.CO + c) * 4 * L;
+      for (int64_t i = 0; i < OH; ++i)
+        for (int a = 0; a < 2; ++a)
+          for (int64_t j = 0; j < OW; ++j) {
+            p[(a * 2) * L + i * OW + j] = im[(2 * i + a) * W + 2 * j];
+            p[(a * 2 + 1) * L + i * OW + j] = im[(2 * i + a) * W + 2 * j + 1];
+          }
+    }
+}
+
+// img samples [n0, n1) = their phase planes, interleaved back.
+void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0, int64_t n1, int64_t OH,
+                  int64_t OW) {
+  const int64_t L = OH * OW, W = 2 * OW;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t c = 0; c < pl.CO; ++c) {
+      const float* p = pl.at(const_cast<float*>(ph), n, c);
+      float* im = img + (n * pl.CO + c) * 4 * L;
+      for (int64_t i = 0; i < OH; ++i)
+        for (int a = 0; a < 2; ++a)
+          for (int64_t j = 0; j < OW; ++j) {
+            im[(2 * i + a) * W + 2 * j] = p[(a * 2) * L + i * OW + j];
+            im[(2 * i + a) * W + 2 * j + 1] = p[(a * 2 + 1) * L + i * OW + j];
+          }
+    }
+}
+
+// The adjoint of pack_panel: phase planes += column-matrix rows k0 .. k0+kc-1 of the nv
+// vectors (masked taps add 0 into the gap or a neighbouring plane of the same sample).
+void scatter_panel(float* const* base, const int32_t* const* mask, const float* __restrict colp, int nv,
+                   int64_t L, const Taps& tp, int64_t k0, int64_t kc) {
+  for (int j = 0; j < nv; ++j)
+    for (int64_t k = k0; k < k0 + kc; ++k) {
+      const int64_t c = k >> 4;
+      const int t = int(k & 15);
+      float* dst = base[j] + (c * 4 + tp.plane[t]) * L + tp.shift[t];
+      const v16f v = *reinterpret_cast<const v16f*>(colp + (k - k0) * kNB + j * kLanes);
+      const v16i m = loadu(mask[j] + t * L);
+      storeu(dst, loadu(dst) + (v16f)((v16i)v & m));
+    }
+}
 
 }  // namespace
 
@@ -171,7 +249,7 @@ bool conv_k4s2_direct_enabled() {
 }
 
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
-                                int64_t C, int64_t H, int64_t W, int64_t OC) {
+                                int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate) {
   NVTX_RANGE_FN();
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
   prof::add_work(2.0 * double(N * OC * K * L), 0);
@@ -200,11 +278,64 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
         const bool last = k0 + kc == K;
         for (int64_t oc0 = 0; oc0 < OC; oc0 += kMR) {
           const int mr = int(std::min<int64_t>(kMR, OC - oc0));
-          kMicro[mr - 1][nv - 1](out + oc0 * L, L, voff, weight + oc0 * K + k0, K, panel, kc, k0 == 0,
+          kMicro[mr - 1][nv - 1](out + oc0 * L, L, voff, weight + oc0 * K + k0, K, panel, kc, k0 == 0 && !accumulate,
                                  last && bias ? bias + oc0 : nullptr);
         }
       }
     }
+  }
+}
+
+void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
+                        int64_t OH, int64_t OW, int64_t CO, bool accumulate) {
+  NVTX_RANGE_FN();
+  const int64_t L = OH * OW, KR = CO * 16;
+  prof::add_work(2.0 * double(N * M * KR * L), 0);
+  const PlaneLayout pl(CO, L, OW);
+  float* ph = scratch<float>(0, size_t(N * pl.stride));
+  const Taps tp = make_taps(OH, OW);
+  // A packed as (KR/kMR blocks, M, kMR): each register tile's weights in one sequential
+  // run (read as stored, a tile would touch a new cache line for every m).
+  const int64_t nib = (KR + kMR - 1) / kMR;
+  float* ap = scratch<float>(1, size_t(nib * M * kMR));
+#pragma omp parallel for schedule(static) if (M * KR > 65536)
+  for (int64_t ib = 0; ib < nib; ++ib)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t i = 0; i < kMR; ++i)
+        ap[(ib * M + m) * kMR + i] = ib * kMR + i < KR ? A[m * KR + ib * kMR + i] : 0.0f;
+#pragma omp parallel
+  {
+    // Whole samples per thread: the scatter into one sample's planes never races.
+    const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+    const int64_t n0 = N * t / T, n1 = N * (t + 1) / T;
+    float* ypanel = scratch<float>(2, size_t(M * kNB));
+    float* colp = scratch<float>(3, size_t(kKCT * kNB));
+    init_planes(ph, pl, img, bias, n0, n1, OH, OW, accumulate);
+    const int64_t vend = n1 * L / kLanes;
+    for (int64_t v0 = n0 * L / kLanes; v0 < vend; v0 += kNV) {
+      const int nv = int(std::min<int64_t>(kNV, vend - v0));
+      int64_t voff[kNV];
+      const int64_t panel_off[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};
+      float* base[kNV];
+      const int32_t* mask[kNV];
+      for (int j = 0; j < nv; ++j) {
+        const int64_t p = (v0 + j) * kLanes, n = p / L, q = p % L;
+        voff[j] = n * M * L + q;
+        base[j] = pl.at(ph, n, 0) + q;
+        mask[j] = tp.mask.data() + q;
+      }
+      pack_rows(ypanel, Y, voff, nv, M, L);
+      for (int64_t k0 = 0; k0 < KR; k0 += kKCT) {
+        const int64_t kc = std::min(kKCT, KR - k0);
+        for (int64_t i0 = 0; i0 < kc; i0 += kMR) {
+          const int mr = int(std::min<int64_t>(kMR, kc - i0));
+          const float* a = ap + (k0 + i0) / kMR * M * kMR;
+          kMicroT[mr - 1][nv - 1](colp + i0 * kNB, kNB, panel_off, a, kMR, ypanel, M, true, nullptr);
+        }
+        scatter_panel(base, mask, colp, nv, L, tp, k0, kc);
+      }
+    }
+    merge_planes(img, ph, pl, n0, n1, OH, OW);
   }
 }
 

@@ -17,8 +17,18 @@ bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, i
 bool conv_k4s2_direct_enabled();
 
 // out (N,OC,OH,OW) = conv(inp (N,C,H,W), weight (OC,C,4,4), stride 2, pad 1) + bias (OC,
-// may be null). Requires conv_k4s2_direct_applies(H, W, 4, 2, 1).
+// may be null); with accumulate, out += that instead. Requires
+// conv_k4s2_direct_applies(H, W, 4, 2, 1). Also conv_transpose2d's input gradient: the
+// image is then dout and the weight (C_in, C_out*16) as stored.
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
-                                int64_t C, int64_t H, int64_t W, int64_t OC);
+                                int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate = false);
+
+// The adjoint direction: img (N,CO,2*OH,2*OW) = col2im(A^T @ Y) + (accumulate ? img :
+// bias (CO, may be null) or 0), with Y (N,M,OH*OW) and A (M, CO*16) as stored, the column
+// rows computed a cache-sized panel at a time and scattered into phase planes. It is
+// conv2d's input gradient (Y = dout, A = W (OC, C*16)) and conv_transpose2d's forward
+// (Y = x, A = W (C_in, C_out*16)). Requires OH*OW % 16 == 0.
+void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
+                        int64_t OH, int64_t OW, int64_t CO, bool accumulate);
 
 }  // namespace cg::cpu

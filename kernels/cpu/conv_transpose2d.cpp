@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "base/nvtx.h"
 #include "engine/profile.h"
+#include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/scratch.h"
@@ -24,6 +26,9 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
                               int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(OH, OW, K, stride, pad))
+      return col2im_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC, false);  // no column matrix
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
   prof::add_work(2.0 * double(N * C * OCKK * HW), 0);
   T* col = scratch<T>(0, size_t(OCKK * chunk * HW));
@@ -46,6 +51,13 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
   if (dbias) bias_grad_add(dbias, dout, N, OC, OH * OW);
   if (!dinp && !dweight) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (dinp && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(OH, OW, K, stride, pad)) {
+      // dinp is conv2d(dout, W as (C, OC*16)): the implicit GEMM, no column matrix
+      conv2d_forward_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);
+      dinp = nullptr;
+      if (!dweight) return;
+    }
   prof::add_work(2.0 * double(N * C * OCKK * HW) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   // buf holds W @ col for dinp, then the packed input for dweight.
   T* col = scratch<T>(0, size_t(OCKK * chunk * HW));

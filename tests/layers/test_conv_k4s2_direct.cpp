@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/reference/conv2d_ref.h"
+#include "kernels/cpu/reference/conv_transpose2d_ref.h"
 #include "support/check.h"
 
 using namespace cg;
@@ -18,6 +19,47 @@ struct Case {
   int64_t N, C, H, W, OC;
   bool bias;
 };
+
+std::vector<double> wide(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+// Elementwise 2e-5 absolute + relative and NMSE 1e-11: float sums of a few hundred
+// products, as the other fast kernels against the reference (test_reference_kernels.cpp).
+void check_close(const char* what, const std::vector<float>& got, const std::vector<float>& want) {
+  const auto cmp = cgtest::compare(wide(got), wide(want), 2e-5, 2e-5);
+  INFO(what << ": " << cmp.str());
+  CHECK(cmp.ok);
+  CHECK(cmp.nmse <= 1e-11);
+}
+
+// col2im_k4s2_direct as conv2d's input gradient (assigned and accumulated) and as
+// conv_transpose2d's forward (with and without bias), against the references.
+void check_col2im_case(const Case& k, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  const int64_t OH = k.H / 2, OW = k.W / 2, nx = k.N * k.C * k.H * k.W, ny = k.N * k.OC * OH * OW;
+  std::vector<float> w(static_cast<size_t>(k.OC * k.C * 16)), dy(static_cast<size_t>(ny)),
+      x0(static_cast<size_t>(nx)), b(static_cast<size_t>(k.C));
+  for (auto* v : {&w, &dy, &x0, &b})
+    for (float& e : *v) e = u(rng);
+  // conv2d dinp (N,C,H,W) from dout (N,OC,OH,OW) and W (OC, C*16)
+  std::vector<float> dx(size_t(nx), std::nanf("")), dx_ref(size_t(nx), 0.0f);
+  cpu::col2im_k4s2_direct(dx.data(), dy.data(), w.data(), nullptr, k.N, k.OC, OH, OW, k.C, false);
+  cpu::ref::conv2d_backward<float>(dx_ref.data(), nullptr, nullptr, dy.data(), x0.data(), w.data(), k.N, k.C, k.H,
+                                   k.W, k.OC, 4, 2, 1);
+  check_close("conv2d dinp assigned", dx, dx_ref);
+  std::vector<float> dxa(x0), dxa_ref(x0);
+  cpu::col2im_k4s2_direct(dxa.data(), dy.data(), w.data(), nullptr, k.N, k.OC, OH, OW, k.C, true);
+  cpu::ref::conv2d_backward<float>(dxa_ref.data(), nullptr, nullptr, dy.data(), x0.data(), w.data(), k.N, k.C, k.H,
+                                   k.W, k.OC, 4, 2, 1);
+  check_close("conv2d dinp accumulated", dxa, dxa_ref);
+  // conv_transpose2d forward: input dy (N,OC,OH,OW), W (OC, C, 4, 4), output (N,C,H,W)
+  for (const float* bias : {static_cast<const float*>(b.data()), static_cast<const float*>(nullptr)}) {
+    std::vector<float> y(size_t(nx), std::nanf("")), y_ref(static_cast<size_t>(nx));
+    cpu::col2im_k4s2_direct(y.data(), dy.data(), w.data(), bias, k.N, k.OC, OH, OW, k.C, false);
+    cpu::ref::conv_transpose2d_forward<float>(y_ref.data(), dy.data(), w.data(), bias, k.N, k.OC, OH, OW, k.C, 4,
+                                              2, 1);
+    check_close(bias ? "conv_transpose2d forward" : "conv_transpose2d forward, no bias", y, y_ref);
+  }
+}
 
 void check_case(const Case& k) {
   INFO("x (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") OC " << k.OC << (k.bias ? "" : " no bias"));
@@ -40,6 +82,15 @@ void check_case(const Case& k) {
   INFO(cmp.str());
   CHECK(cmp.ok);
   CHECK(cmp.nmse <= 1e-11);
+  // accumulate: added onto what out holds (as conv_transpose2d's input gradient uses it)
+  std::vector<float> acc(ny), acc_want(ny);
+  for (size_t i = 0; i < ny; ++i) acc[i] = u(rng), acc_want[i] = acc[i] + want[i];
+  cpu::conv2d_forward_k4s2_direct(acc.data(), x.data(), w.data(), bias, k.N, k.C, k.H, k.W, k.OC, true);
+  const auto cmp2 = cgtest::compare(std::vector<double>(acc.begin(), acc.end()),
+                                    std::vector<double>(acc_want.begin(), acc_want.end()), 2e-5, 2e-5);
+  INFO("accumulate: " << cmp2.str());
+  CHECK(cmp2.ok);
+  CHECK(cmp2.nmse <= 1e-11);
 }
 
 }  // namespace
@@ -54,6 +105,20 @@ TEST_CASE("the implicit-GEMM k4s2 convolution matches the reference at every tai
       {1, 1, 8, 8, 1, false},     // the smallest tile
   };
   for (const Case& k : cases) check_case(k);
+}
+
+TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv forward) matches the references") {
+  // Samples split over the threads; odd batches leave one thread more; CO*16 rows cross
+  // the 240-row panel; vectors of several samples (L = 16) and blocks within one (L = 512).
+  const std::vector<Case> cases = {
+      {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {1, 20, 8, 8, 7, true},
+      {5, 17, 8, 16, 12, true}, {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true},
+  };
+  std::mt19937 rng(11);
+  for (const Case& k : cases) {
+    INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
+    check_col2im_case(k, rng);
+  }
 }
 
 TEST_CASE("the implicit-GEMM k4s2 convolution applies only to 4x4 stride 2 pad 1 on whole vectors") {
