@@ -40,7 +40,6 @@ constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 ac
 constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
 constexpr int64_t kKCT = 40 * kMR;  // col2im's panel rows: whole register tiles of packed A
-constexpr int64_t kMargin = 64;     // floats around the phase planes: masked reads land here
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
 
@@ -253,7 +252,8 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   NVTX_RANGE_FN();
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
   prof::add_work(2.0 * double(N * OC * K * L), 0);
-  float* ph = scratch<float>(0, size_t(N * C * 4 * L + 2 * kMargin)) + kMargin;
+  const int64_t margin = (OW + 1 + 15) / 16 * 16 + 16;  // the widest shift, OW+1, and then some
+  float* ph = scratch<float>(0, size_t(N * C * 4 * L + 2 * margin)) + margin;
   split_phases_all(ph, inp, N * C, OH, OW);
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;

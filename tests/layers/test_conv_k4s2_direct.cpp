@@ -103,6 +103,7 @@ TEST_CASE("the implicit-GEMM k4s2 convolution matches the reference at every tai
       {5, 40, 8, 16, 12, false},  // K = 640, non-square image, no bias; 10 vectors (2 blocks + 2)
       {2, 2, 64, 32, 6, true},    // L = 512: many blocks within one sample
       {1, 1, 8, 8, 1, false},     // the smallest tile
+      {1, 2, 128, 128, 3, true},  // a 128x128 cover: shifts of OW+1 = 65 past the planes
   };
   for (const Case& k : cases) check_case(k);
 }
@@ -112,7 +113,7 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
   // the 240-row panel; vectors of several samples (L = 16) and blocks within one (L = 512).
   const std::vector<Case> cases = {
       {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {1, 20, 8, 8, 7, true},
-      {5, 17, 8, 16, 12, true}, {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true},
+      {5, 17, 8, 16, 12, true}, {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true}, {2, 3, 128, 128, 2, true},
   };
   std::mt19937 rng(11);
   for (const Case& k : cases) {
