@@ -53,6 +53,11 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
       col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);  // no column matrix
       dinp = nullptr;
     }
+  if constexpr (std::is_same_v<T, float>)
+    if (dweight && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad)) {
+      weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW);
+      dweight = nullptr;
+    }
   if (!dinp && !dweight) return;
   prof::add_work(2.0 * double(N * OC * CKK * L) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   T* col = scratch<T>(0, size_t(CKK * chunk * L));

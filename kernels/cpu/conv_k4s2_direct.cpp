@@ -21,7 +21,9 @@
 
 #include "base/nvtx.h"
 #include "engine/profile.h"
+#include "kernels/cpu/im2col.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/threads.h"
 
 // The micro-kernel's whole point is one fused multiply-add per product; the rest of the
 // CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake).
@@ -226,6 +228,41 @@ void scatter_panel(float* const* base, const int32_t* const* mask, const float* 
     }
 }
 
+// rows[i] = column i of the 16x16 block held in rows (a transpose in registers): four
+// stages, stage b swapping bit b of the row and column indices between pairs of rows.
+inline void transpose16(v16f* rows) {
+  for (int b = 0; b < 4; ++b) {
+    const int bit = 1 << b;
+    v16i lo, hi;  // lo[j] takes row (j's bit b) at column j with bit b cleared; hi with it set
+    for (int j = 0; j < 16; ++j) lo[j] = ((j & bit) ? 16 : 0) + (j & ~bit), hi[j] = ((j & bit) ? 16 : 0) + (j | bit);
+    for (int i = 0; i < 16; ++i)
+      if (!(i & bit)) {
+        const v16f a = rows[i], c = rows[i | bit];
+        rows[i] = __builtin_shuffle(a, c, lo);
+        rows[i | bit] = __builtin_shuffle(a, c, hi);
+      }
+  }
+}
+
+// colT (npx, kNB): the column matrix transposed, rows = pixels p0 .. p0+npx-1 (whole 16-
+// pixel vectors), columns = the ncol*16 taps of channels c0 .. c0+ncol-1 (ncol <= 4):
+// each channel's 16 masked tap vectors, transposed in registers.
+void pack_panel_t(float* __restrict colT, const float* ph, const Taps& tp, int64_t C, int64_t L, int64_t p0,
+                  int64_t npx, int64_t c0, int ncol) {
+  for (int64_t v = 0; v < npx / kLanes; ++v) {
+    const int64_t p = p0 + v * kLanes, n = p / L, q = p % L;
+    for (int cc = 0; cc < ncol; ++cc) {
+      const float* base = ph + (n * C + c0 + cc) * 4 * L + q;
+      v16f rows[16];
+      for (int t = 0; t < 16; ++t)
+        rows[t] = (v16f)((v16i)loadu(base + tp.plane[t] * L + tp.shift[t]) & loadu(tp.mask.data() + t * L + q));
+      transpose16(rows);
+      for (int i = 0; i < 16; ++i)
+        *reinterpret_cast<v16f*>(colT + (v * kLanes + i) * kNB + cc * kLanes) = rows[i];
+    }
+  }
+}
+
 }  // namespace
 
 bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad) {
@@ -337,6 +374,50 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
     }
     merge_planes(img, ph, pl, n0, n1, OH, OW);
   }
+}
+
+void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
+                             int64_t OH, int64_t OW) {
+  NVTX_RANGE_FN();
+  const int64_t L = OH * OW, K = C * 16, P = N * L;
+  prof::add_work(2.0 * double(R * K * P), 0);
+  const int64_t margin = (OW + 1 + 15) / 16 * 16 + 16;
+  float* ph = scratch<float>(0, size_t(N * C * 4 * L + 2 * margin)) + margin;
+  split_phases_all(ph, img, N * C, OH, OW);
+  float* yc = scratch<float>(1, size_t(R * P));  // Y (R, P): samples side by side, rows contiguous
+  pack_batch(yc, Y, N, R, L);
+  const Taps tp = make_taps(OH, OW);
+  const int64_t kblocks = (C + 3) / 4;  // 64 columns of dW (4 channels) per block
+  const int64_t voff[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};
+  constexpr int64_t kPC = 256;  // pixels per panel: (256, 64) floats = 64 KiB
+  // Threads own whole column blocks of dW, so no two write one entry. With fewer blocks
+  // than threads (the 3-channel layers) they split the pixels instead, each into its own
+  // zeroed copy of dW, summed at the end.
+  const int64_t T = compute_threads(), splits = kblocks >= T ? 1 : T;
+  float* part = splits > 1 ? scratch<float>(3, size_t(splits * R * K)) : nullptr;
+  if (part) std::fill(part, part + splits * R * K, 0.0f);
+#pragma omp parallel
+  {
+    float* colT = scratch<float>(2, size_t(kPC * kNB));
+#pragma omp for schedule(static)
+    for (int64_t unit = 0; unit < kblocks * splits; ++unit) {
+      const int64_t kb = unit / splits, s = unit % splits;
+      const int ncol = int(std::min<int64_t>(4, C - kb * 4));
+      float* dw = part ? part + s * R * K : dweight;
+      const int64_t vecs = P / kLanes, pbeg = vecs * s / splits * kLanes, pend = vecs * (s + 1) / splits * kLanes;
+      for (int64_t p0 = pbeg; p0 < pend; p0 += kPC) {
+        const int64_t npx = std::min(kPC, pend - p0);
+        pack_panel_t(colT, ph, tp, C, L, p0, npx, kb * 4, ncol);
+        for (int64_t r0 = 0; r0 < R; r0 += kMR) {
+          const int mr = int(std::min<int64_t>(kMR, R - r0));
+          kMicro[mr - 1][ncol - 1](dw + r0 * K + kb * 64, K, voff, yc + r0 * P + p0, P, colT, npx, false, nullptr);
+        }
+      }
+    }
+  }
+  if (part)
+    for (int64_t s = 0; s < splits; ++s)
+      for (int64_t i = 0; i < R * K; ++i) dweight[i] += part[s * R * K + i];
 }
 
 }  // namespace cg::cpu

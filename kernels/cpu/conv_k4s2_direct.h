@@ -31,4 +31,11 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
 void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
                         int64_t OH, int64_t OW, int64_t CO, bool accumulate);
 
+// The weight gradient: dweight (R, C*16) += Y (N,R,OH*OW) @ col(img)^T, img (N,C,2*OH,
+// 2*OW): the column matrix built transposed, a cache-sized panel at a time, with each
+// thread owning whole 4-channel column blocks of dweight. It is conv2d's (Y = dout, img =
+// the input) and conv_transpose2d's (Y = x, img = dout). Requires OH*OW % 16 == 0.
+void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
+                             int64_t OH, int64_t OW);
+
 }  // namespace cg::cpu

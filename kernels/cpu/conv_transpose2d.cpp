@@ -56,8 +56,13 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
       // dinp is conv2d(dout, W as (C, OC*16)): the implicit GEMM, no column matrix
       conv2d_forward_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);
       dinp = nullptr;
-      if (!dweight) return;
     }
+  if constexpr (std::is_same_v<T, float>)
+    if (dweight && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(OH, OW, K, stride, pad)) {
+      weight_grad_k4s2_direct(dweight, inp, dout, N, C, OC, H, W);  // x (C rows) @ col(dout)^T
+      dweight = nullptr;
+    }
+  if (!dinp && !dweight) return;
   prof::add_work(2.0 * double(N * C * OCKK * HW) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   // buf holds W @ col for dinp, then the packed input for dweight.
   T* col = scratch<T>(0, size_t(OCKK * chunk * HW));

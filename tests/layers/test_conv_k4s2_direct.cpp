@@ -61,6 +61,30 @@ void check_col2im_case(const Case& k, std::mt19937& rng) {
   }
 }
 
+// weight_grad_k4s2_direct as conv2d's weight gradient (Y = dout, img = x) and as
+// conv_transpose2d's (Y = x of the grid, img = dout), added onto values already there.
+void check_weight_grad_case(const Case& k, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  const int64_t OH = k.H / 2, OW = k.W / 2, nx = k.N * k.C * k.H * k.W, ny = k.N * k.OC * OH * OW;
+  std::vector<float> x(static_cast<size_t>(nx)), dy(static_cast<size_t>(ny)), w(static_cast<size_t>(k.OC * k.C * 16));
+  for (auto* v : {&x, &dy, &w})
+    for (float& e : *v) e = u(rng);
+  std::vector<float> dw0(w.size());
+  for (float& e : dw0) e = u(rng);
+  // conv2d: dW (OC, C*16) += dout (N,OC,OH,OW) @ col(x)^T
+  std::vector<float> dw(dw0), dw_ref(dw0);
+  cpu::weight_grad_k4s2_direct(dw.data(), dy.data(), x.data(), k.N, k.OC, k.C, OH, OW);
+  cpu::ref::conv2d_backward<float>(nullptr, dw_ref.data(), nullptr, dy.data(), x.data(), w.data(), k.N, k.C, k.H,
+                                   k.W, k.OC, 4, 2, 1);
+  check_close("conv2d dweight", dw, dw_ref);
+  // conv_transpose2d from (N,OC,OH,OW) to (N,C,H,W): dW (OC, C*16) += x @ col(dout)^T
+  std::vector<float> tw(dw0), tw_ref(dw0);
+  cpu::weight_grad_k4s2_direct(tw.data(), dy.data(), x.data(), k.N, k.OC, k.C, OH, OW);
+  cpu::ref::conv_transpose2d_backward<float>(nullptr, tw_ref.data(), nullptr, x.data(), dy.data(), w.data(), k.N,
+                                             k.OC, OH, OW, k.C, 4, 2, 1);
+  check_close("conv_transpose2d dweight", tw, tw_ref);
+}
+
 void check_case(const Case& k) {
   INFO("x (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") OC " << k.OC << (k.bias ? "" : " no bias"));
   REQUIRE(cpu::conv_k4s2_direct_applies(k.H, k.W, 4, 2, 1));
@@ -130,4 +154,19 @@ TEST_CASE("the implicit-GEMM k4s2 convolution applies only to 4x4 stride 2 pad 1
   CHECK_FALSE(cpu::conv_k4s2_direct_applies(8, 8, 3, 2, 1));
   CHECK_FALSE(cpu::conv_k4s2_direct_applies(8, 8, 4, 1, 1));
   CHECK_FALSE(cpu::conv_k4s2_direct_applies(8, 8, 4, 2, 0));
+}
+
+TEST_CASE("the implicit-GEMM k4s2 weight gradient (conv2d and transposed conv) matches the references") {
+  // 3 channels: fewer column blocks than threads, so the pixels are split into private
+  // copies; 6 and 17 channels: a last block of 2 and 1 channels; 20 output rows: a short
+  // register tile; more than 256 pixels: several panels.
+  const std::vector<Case> cases = {
+      {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {5, 17, 8, 16, 20, true},
+      {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true},  {4, 8, 32, 32, 7, true},
+  };
+  std::mt19937 rng(5);
+  for (const Case& k : cases) {
+    INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
+    check_weight_grad_case(k, rng);
+  }
 }
