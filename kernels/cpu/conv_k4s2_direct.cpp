@@ -61,6 +61,7 @@ inline void storeu(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
 struct Taps {
   int plane[16];
   int64_t shift[16];
+  int64_t off[16];            // plane*L + shift: where tap t of pixel q reads, from q
   std::vector<int32_t> mask;  // (16, L): all ones where tap t of pixel q is inside the image
 };
 
@@ -73,6 +74,7 @@ Taps make_taps(int64_t OH, int64_t OW) {
       const int t = kh * 4 + kw;
       tp.plane[t] = kPhase[kh] * 2 + kPhase[kw];
       tp.shift[t] = kShift[kh] * OW + kShift[kw];
+      tp.off[t] = tp.plane[t] * L + tp.shift[t];
       for (int64_t oh = 0; oh < OH; ++oh)
         for (int64_t ow = 0; ow < OW; ++ow) {
           const int64_t ih = 2 * oh + kh - 1, iw = 2 * ow + kw - 1;
@@ -106,7 +108,7 @@ void pack_panel(float* __restrict panel, const float* const* base, const int32_t
     for (int64_t k = k0; k < k0 + kc; ++k) {
       const int64_t c = k >> 4;
       const int t = int(k & 15);
-      const v16f v = loadu(base[j] + (c * 4 + tp.plane[t]) * L + tp.shift[t]);
+      const v16f v = loadu(base[j] + c * 4 * L + tp.off[t]);
       const v16i m = loadu(mask[j] + t * L);
       storeu(panel + (k - k0) * kNB + j * kLanes, (v16f)((v16i)v & m));
     }
@@ -221,27 +223,41 @@ void scatter_panel(float* const* base, const int32_t* const* mask, const float* 
     for (int64_t k = k0; k < k0 + kc; ++k) {
       const int64_t c = k >> 4;
       const int t = int(k & 15);
-      float* dst = base[j] + (c * 4 + tp.plane[t]) * L + tp.shift[t];
+      float* dst = base[j] + c * 4 * L + tp.off[t];
       const v16f v = *reinterpret_cast<const v16f*>(colp + (k - k0) * kNB + j * kLanes);
       const v16i m = loadu(mask[j] + t * L);
       storeu(dst, loadu(dst) + (v16f)((v16i)v & m));
     }
 }
 
-// rows[i] = column i of the 16x16 block held in rows (a transpose in registers): four
-// stages, stage b swapping bit b of the row and column indices between pairs of rows.
+// One stage of transpose16: swaps bit `bit` of the row and column indices between each
+// pair of rows (i, i|bit): lo[j] takes row (j's bit) at column j with the bit cleared,
+// hi[j] the same with it set.
+template <int bit>
+inline void transpose_stage(v16f* rows, v16i lo, v16i hi) {
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i)
+    if (!(i & bit)) {
+      const v16f a = rows[i], c = rows[i | bit];
+      rows[i] = __builtin_shuffle(a, c, lo);
+      rows[i | bit] = __builtin_shuffle(a, c, hi);
+    }
+}
+
+// rows[i] = column i of the 16x16 block held in rows: 64 two-source shuffles in registers.
 inline void transpose16(v16f* rows) {
-  for (int b = 0; b < 4; ++b) {
-    const int bit = 1 << b;
-    v16i lo, hi;  // lo[j] takes row (j's bit b) at column j with bit b cleared; hi with it set
-    for (int j = 0; j < 16; ++j) lo[j] = ((j & bit) ? 16 : 0) + (j & ~bit), hi[j] = ((j & bit) ? 16 : 0) + (j | bit);
-    for (int i = 0; i < 16; ++i)
-      if (!(i & bit)) {
-        const v16f a = rows[i], c = rows[i | bit];
-        rows[i] = __builtin_shuffle(a, c, lo);
-        rows[i | bit] = __builtin_shuffle(a, c, hi);
-      }
-  }
+  constexpr v16i lo0 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+  constexpr v16i hi0 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+  constexpr v16i lo1 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  constexpr v16i hi1 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  constexpr v16i lo2 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+  constexpr v16i hi2 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+  constexpr v16i lo3 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  constexpr v16i hi3 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  transpose_stage<1>(rows, lo0, hi0);
+  transpose_stage<2>(rows, lo1, hi1);
+  transpose_stage<4>(rows, lo2, hi2);
+  transpose_stage<8>(rows, lo3, hi3);
 }
 
 // colT (npx, kNB): the column matrix transposed, rows = pixels p0 .. p0+npx-1 (whole 16-
@@ -254,9 +270,11 @@ void pack_panel_t(float* __restrict colT, const float* ph, const Taps& tp, int64
     for (int cc = 0; cc < ncol; ++cc) {
       const float* base = ph + (n * C + c0 + cc) * 4 * L + q;
       v16f rows[16];
+#pragma GCC unroll 16
       for (int t = 0; t < 16; ++t)
-        rows[t] = (v16f)((v16i)loadu(base + tp.plane[t] * L + tp.shift[t]) & loadu(tp.mask.data() + t * L + q));
+        rows[t] = (v16f)((v16i)loadu(base + tp.off[t]) & loadu(tp.mask.data() + t * L + q));
       transpose16(rows);
+#pragma GCC unroll 16
       for (int i = 0; i < 16; ++i)
         *reinterpret_cast<v16f*>(colT + (v * kLanes + i) * kNB + cc * kLanes) = rows[i];
     }
