@@ -41,7 +41,6 @@ constexpr int kMR = 6;              // output channels per register tile
 constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 accumulators
 constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
-constexpr int64_t kKCT = 40 * kMR;  // col2im's panel rows: whole register tiles of packed A
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
 
@@ -117,14 +116,11 @@ void pack_panel(float* __restrict panel, const float* const* base, const int32_t
 // out rows oc0 .. oc0+MR-1 of the NV vectors (at out + voff[j] + i*L) = (first ? 0 : out)
 // + W rows (MR, kc) @ panel (kc, NV*16) (+ bias when given: the last panel). Row i of W
 // is w + i*ldw, contiguous; with TransW, W is stored transposed, (kc, MR) at stride ldw.
+// acc (MR, NV vectors) += W rows (MR, kc) @ panel (kc, NV*16): the register tile's FMAs.
+// Row i of W is w + i*ldw, contiguous; with TransW, W is stored transposed, (kc, MR) at
+// stride ldw.
 template <bool TransW, int MR, int NV>
-void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, int64_t ldw, const float* panel,
-                  int64_t kc, bool first, const float* bias) {
-  v16f acc[MR][NV];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[i][j] = first ? v16f{} : loadu(out + voff[j] + i * L);
+inline void tile_fma(v16f (&acc)[MR][NV], const float* w, int64_t ldw, const float* panel, int64_t kc) {
   for (int64_t k = 0; k < kc; ++k) {
     v16f b[NV];
 #pragma GCC unroll 4
@@ -136,10 +132,49 @@ void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, in
       for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
     }
   }
+}
+
+// out rows 0 .. MR-1 of the NV vectors (at out + voff[j] + i*L) = (first ? 0 : out)
+// + the tile (+ bias when given: the last panel).
+template <bool TransW, int MR, int NV>
+void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, int64_t ldw, const float* panel,
+                  int64_t kc, bool first, const float* bias) {
+  v16f acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = first ? v16f{} : loadu(out + voff[j] + i * L);
+  tile_fma<TransW, MR, NV>(acc, w, ldw, panel, kc);
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) storeu(out + voff[j] + i * L, bias ? acc[i][j] + bias[i] : acc[i][j]);
+}
+
+// Where col2im's tile lands: column row i of vector j adds into base[j] + roff[i], masked
+// by mask[j] + rmask[i] (the row's tap).
+struct ScatterTo {
+  float* const* base;
+  const int32_t* const* mask;
+  int64_t roff[kMR];
+  int64_t rmask[kMR];
+};
+
+// col2im's micro-kernel: the tile (packed A^T (kc, kMR) @ panel) added straight into the
+// phase planes, masked, with no column panel in between. Rows of one tile may land on
+// overlapping pixels; the adds run in order, so each one sees the last.
+template <int MR, int NV>
+void micro_kernel_scatter(const ScatterTo& to, const float* w, const float* panel, int64_t kc) {
+  v16f acc[MR][NV] = {};
+  tile_fma<true, MR, NV>(acc, w, kMR, panel, kc);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      float* dst = to.base[j] + to.roff[i];
+      const v16i m = loadu(to.mask[j] + to.rmask[i]);
+      storeu(dst, loadu(dst) + (v16f)((v16i)acc[i][j] & m));
+    }
 }
 
 using MicroFn = void (*)(float*, int64_t, const int64_t*, const float*, int64_t, const float*, int64_t, bool,
@@ -156,7 +191,16 @@ constexpr auto table_of(std::integer_sequence<int, MR...>) {
 }
 // kMicro[mr-1][nv-1]: the tails (fewer channels or vectors) get their own unrolled kernels.
 constexpr auto kMicro = table_of<false>(std::make_integer_sequence<int, kMR>{});
-constexpr auto kMicroT = table_of<true>(std::make_integer_sequence<int, kMR>{});
+using ScatterFn = void (*)(const ScatterTo&, const float*, const float*, int64_t);
+template <int MR, int... NV>
+constexpr auto scatter_row_of(std::integer_sequence<int, NV...>) {
+  return std::array<ScatterFn, kNV>{&micro_kernel_scatter<MR, NV + 1>...};
+}
+template <int... MR>
+constexpr auto scatter_table_of(std::integer_sequence<int, MR...>) {
+  return std::array<std::array<ScatterFn, kNV>, kMR>{scatter_row_of<MR + 1>(std::make_integer_sequence<int, kNV>{})...};
+}
+constexpr auto kMicroScatter = scatter_table_of(std::make_integer_sequence<int, kMR>{});
 
 // ypanel (M, kNB) = the nv 16-pixel vectors of Y (N, M, L) at voff[j] = n*M*L + q.
 void pack_rows(float* __restrict ypanel, const float* __restrict Y, const int64_t* voff, int nv, int64_t M,
@@ -212,21 +256,6 @@ void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0
             im[(2 * i + a) * W + 2 * j] = p[(a * 2) * L + i * OW + j];
             im[(2 * i + a) * W + 2 * j + 1] = p[(a * 2 + 1) * L + i * OW + j];
           }
-    }
-}
-
-// The adjoint of pack_panel: phase planes += column-matrix rows k0 .. k0+kc-1 of the nv
-// vectors (masked taps add 0 into the gap or a neighbouring plane of the same sample).
-void scatter_panel(float* const* base, const int32_t* const* mask, const float* __restrict colp, int nv,
-                   int64_t L, const Taps& tp, int64_t k0, int64_t kc) {
-  for (int j = 0; j < nv; ++j)
-    for (int64_t k = k0; k < k0 + kc; ++k) {
-      const int64_t c = k >> 4;
-      const int t = int(k & 15);
-      float* dst = base[j] + c * 4 * L + tp.off[t];
-      const v16f v = *reinterpret_cast<const v16f*>(colp + (k - k0) * kNB + j * kLanes);
-      const v16i m = loadu(mask[j] + t * L);
-      storeu(dst, loadu(dst) + (v16f)((v16i)v & m));
     }
 }
 
@@ -354,23 +383,26 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   const int64_t nib = (KR + kMR - 1) / kMR;
   float* ap = scratch<float>(1, size_t(nib * M * kMR));
 #pragma omp parallel for schedule(static) if (M * KR > 65536)
-  for (int64_t ib = 0; ib < nib; ++ib)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t i = 0; i < kMR; ++i)
-        ap[(ib * M + m) * kMR + i] = ib * kMR + i < KR ? A[m * KR + ib * kMR + i] : 0.0f;
+  for (int64_t ib = 0; ib < nib; ++ib) {  // writes in order; the M lines read stay in L1
+    float* d = ap + ib * M * kMR;
+    if ((ib + 1) * kMR <= KR) {
+      for (int64_t m = 0; m < M; ++m) std::memcpy(d + m * kMR, A + m * KR + ib * kMR, kMR * sizeof(float));
+    } else {  // the last block, zero-padded
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = ib * kMR + i < KR ? A[m * KR + ib * kMR + i] : 0.0f;
+    }
+  }
 #pragma omp parallel
   {
     // Whole samples per thread: the scatter into one sample's planes never races.
     const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
     const int64_t n0 = N * t / T, n1 = N * (t + 1) / T;
     float* ypanel = scratch<float>(2, size_t(M * kNB));
-    float* colp = scratch<float>(3, size_t(kKCT * kNB));
     init_planes(ph, pl, img, bias, n0, n1, OH, OW, accumulate);
     const int64_t vend = n1 * L / kLanes;
     for (int64_t v0 = n0 * L / kLanes; v0 < vend; v0 += kNV) {
       const int nv = int(std::min<int64_t>(kNV, vend - v0));
       int64_t voff[kNV];
-      const int64_t panel_off[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};
       float* base[kNV];
       const int32_t* mask[kNV];
       for (int j = 0; j < nv; ++j) {
@@ -380,14 +412,15 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
         mask[j] = tp.mask.data() + q;
       }
       pack_rows(ypanel, Y, voff, nv, M, L);
-      for (int64_t k0 = 0; k0 < KR; k0 += kKCT) {
-        const int64_t kc = std::min(kKCT, KR - k0);
-        for (int64_t i0 = 0; i0 < kc; i0 += kMR) {
-          const int mr = int(std::min<int64_t>(kMR, kc - i0));
-          const float* a = ap + (k0 + i0) / kMR * M * kMR;
-          kMicroT[mr - 1][nv - 1](colp + i0 * kNB, kNB, panel_off, a, kMR, ypanel, M, true, nullptr);
+      ScatterTo to{base, mask, {}, {}};
+      for (int64_t i0 = 0; i0 < KR; i0 += kMR) {
+        const int mr = int(std::min<int64_t>(kMR, KR - i0));
+        for (int i = 0; i < mr; ++i) {
+          const int64_t k = i0 + i, tap = k & 15;
+          to.roff[i] = (k >> 4) * 4 * L + tp.off[tap];
+          to.rmask[i] = tap * L;
         }
-        scatter_panel(base, mask, colp, nv, L, tp, k0, kc);
+        kMicroScatter[mr - 1][nv - 1](to, ap + i0 * M, ypanel, M);
       }
     }
     merge_planes(img, ph, pl, n0, n1, OH, OW);
