@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -27,7 +28,12 @@
 
 // The micro-kernel's whole point is one fused multiply-add per product; the rest of the
 // CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake).
+#if !defined(__clang__)
 #pragma GCC optimize("fp-contract=fast")
+#endif
+// Without AVX-512 (a portable build) the 64-byte vectors pass between these file-local
+// functions in memory: a different ABI than with it, which nothing outside this file sees.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace cg::cpu {
 
@@ -259,6 +265,19 @@ void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0
     }
 }
 
+// r[j] = idx[j] < 16 ? a[idx[j]] : c[idx[j] - 16]: one two-source permute (vpermt2ps).
+// Clang has no __builtin_shuffle with a mask vector; its element loop serves the fuzz
+// build, which is about correctness.
+inline v16f shuffle2(v16f a, v16f c, v16i idx) {
+#if defined(__clang__)
+  v16f r;
+  for (int j = 0; j < 16; ++j) r[j] = idx[j] < 16 ? a[idx[j]] : c[idx[j] - 16];
+  return r;
+#else
+  return __builtin_shuffle(a, c, idx);
+#endif
+}
+
 // One stage of transpose16: swaps bit `bit` of the row and column indices between each
 // pair of rows (i, i|bit): lo[j] takes row (j's bit) at column j with the bit cleared,
 // hi[j] the same with it set.
@@ -268,8 +287,8 @@ inline void transpose_stage(v16f* rows, v16i lo, v16i hi) {
   for (int i = 0; i < 16; ++i)
     if (!(i & bit)) {
       const v16f a = rows[i], c = rows[i | bit];
-      rows[i] = __builtin_shuffle(a, c, lo);
-      rows[i | bit] = __builtin_shuffle(a, c, hi);
+      rows[i] = shuffle2(a, c, lo);
+      rows[i | bit] = shuffle2(a, c, hi);
     }
 }
 
@@ -317,19 +336,23 @@ bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, i
          (H / 2) * (W / 2) % kLanes == 0;
 }
 
-bool conv_k4s2_direct_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("COVERGAN_CONV");
-    if (v && std::string(v) == "gemm") return false;
-    if (v && std::string(v) == "direct") return true;
+namespace {
+bool direct_default() {
+  const char* v = std::getenv("COVERGAN_CONV");
+  if (v && std::string(v) == "gemm") return false;
+  if (v && std::string(v) == "direct") return true;
 #if defined(__AVX512F__)
-    return true;
+  return true;
 #else
-    return false;
+  return false;
 #endif
-  }();
-  return on;
 }
+std::atomic<bool> g_direct{direct_default()};
+}  // namespace
+
+bool conv_k4s2_direct_enabled() { return g_direct.load(std::memory_order_relaxed); }
+
+bool set_conv_k4s2_direct_enabled(bool on) { return g_direct.exchange(on); }
 
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
                                 int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate) {

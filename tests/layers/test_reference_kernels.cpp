@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/batchnorm2d.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/conv_transpose2d.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/linear.h"
@@ -191,6 +192,26 @@ TEST_CASE("conv_transpose2d fast kernels match the reference forward and backwar
       INFO("float");
       compare_conv(conv_transpose2d_pair<float>(), k);
     }
+  }
+}
+
+TEST_CASE("the float convolutions match the reference on the im2col + GEMM path and on the implicit-GEMM one") {
+  // The k4s2 layers in float take the implicit GEMM by default on AVX-512 builds and im2col
+  // + GEMM elsewhere: both paths, whichever this build prefers.
+  for (bool direct : {false, true}) {
+    INFO("implicit GEMM " << (direct ? "on" : "off"));
+    const bool was = cpu::set_conv_k4s2_direct_enabled(direct);
+    for (const ConvCase& k : kConvCases) {
+      INFO("conv2d " << describe(k));
+      compare_conv(conv2d_pair<float>(), k);
+    }
+    for (const ConvCase& k : kTconvCases) {
+      INFO("conv_transpose2d " << describe(k));
+      compare_conv(conv_transpose2d_pair<float>(), k);
+    }
+    compare_conv(conv2d_pair<float>(), ConvCase{3, 4, 8, 8, 5, 4, 2, 1}, true, false);
+    compare_conv(conv2d_pair<float>(), ConvCase{3, 4, 8, 8, 5, 4, 2, 1}, false, true);
+    cpu::set_conv_k4s2_direct_enabled(was);
   }
 }
 
