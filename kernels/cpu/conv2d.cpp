@@ -5,6 +5,8 @@
 //   dweight  W   += dcat @ col^T
 // so each GEMM is wide (deep layers with 4x4 images too) and runs on BLAS's own threads,
 // called from one thread; OpenMP spreads im2col/col2im and the packing over the samples.
+// In float, the GAN's 4x4 stride-2 layers take the implicit GEMM of conv_k4s2_direct.h
+// instead (all three products) where it is enabled: AVX-512 by default.
 #include "kernels/cpu/conv2d.h"
 
 #include <algorithm>

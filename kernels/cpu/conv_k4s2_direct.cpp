@@ -1,12 +1,17 @@
-// Implicit-GEMM k4s2p1 convolution in float (see conv_k4s2_direct.h). The batch's
-// output pixels, flattened over (n, oh, ow), run in blocks of kNV 16-lane vectors; a
-// vector never straddles two samples because OH*OW % 16 == 0. For each block a thread
-// packs kKC rows of the column matrix at a time into a cache-resident panel (kKC, kNB),
-// reading the image's phase planes P[a][b] = img[2i+a][2j+b] (as im2col_k4s2.cpp: tap
-// (kh,kw) is plane (a,b) shifted by di*OW+dj, masked at the border), then a micro-kernel
-// holds a (kMR channels x kNB pixels) tile in registers and runs down the panel,
-// broadcasting weights straight from W (OC, C*16): no column matrix in memory and no
-// second packing pass, which is where im2col + sgemm spent half of D's forward time.
+// Implicit-GEMM k4s2p1 convolution in float (see conv_k4s2_direct.h): one register-tiled
+// micro-kernel (kMR rows x kNV 16-lane vectors of fused multiply-adds) behind three ops,
+// none of which writes a column matrix to memory. Every image is first split into its
+// stride-2 phase planes P[a][b] = img[2i+a][2j+b]: tap (kh,kw) of output pixel q reads
+// plane (a,b) at q + di*OW + dj (as im2col_k4s2.cpp), masked at the border, so a column
+// row over 16 pixels is one shifted vector load. Output pixels, flattened over (n, q), run
+// in 16-pixel vectors that never straddle two samples (OH*OW % 16 == 0).
+//  - forward: per block of kNB pixels, kKC column rows packed into a cache-sized panel;
+//    the weights are broadcast straight from W (OC, C*16).
+//  - col2im (conv2d's input gradient, conv_transpose2d's forward): W^T packed once, the
+//    grid's values packed per block; each tile is added, masked, into the phase planes.
+//  - weight gradient: the column matrix built transposed (16x16 register transposes),
+//    256 pixels at a time; the tile accumulates straight into rows of dW.
+// im2col + sgemm spent about half of D's forward time writing and repacking columns.
 #include "kernels/cpu/conv_k4s2_direct.h"
 
 #include <algorithm>

@@ -5,7 +5,8 @@
 //   forward  out += col2im(W^T (OCKK,C) @ xcat) after the bias
 //   dinp     x   += unpack(W (C,OCKK) @ im2col(dout))
 //   dweight  W   += xcat @ im2col(dout)^T
-// with wide GEMMs on BLAS's threads and OpenMP over the samples for the rest.
+// with wide GEMMs on BLAS's threads and OpenMP over the samples for the rest. In float,
+// 4x4 stride-2 layers take the implicit GEMM of conv_k4s2_direct.h where it is enabled.
 #include "kernels/cpu/conv_transpose2d.h"
 
 #include <algorithm>
