@@ -6,7 +6,11 @@
 // CPU iteration at the demo's width). The pointwise arithmetic is in T.
 #include "kernels/cpu/batchnorm2d.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include <omp.h>
 
 #include "base/check.h"
 #include "base/nvtx.h"
@@ -72,6 +76,21 @@ void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k
   }
 }
 
+// This OpenMP thread's channels [c0, c1), taken in blocks of about 64 K values (256 KiB
+// in float, in L2 across a block's passes). The passes over a block walk the samples
+// outside and its channels inside, so each reads one contiguous run of block*HW values
+// per sample; one channel's rows are C*HW apart, and walking them in turn (as before)
+// stalled on a cache miss at every row on small planes (8x8: 256 bytes a row). A
+// channel's sums still add its rows in sample order: the same bits as the old loop.
+struct Channels {
+  int64_t c0, c1, block;
+  Channels(int64_t C, int64_t N, int64_t HW) {
+    const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+    c0 = C * t / T, c1 = C * (t + 1) / T;
+    block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
+  }
+};
+
 }  // namespace
 
 template <class T>
@@ -82,23 +101,34 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
   const int64_t M = N * HW;
   prof::add_work(0, 4.0 * double(N * C * HW) * sizeof(T));  // x read three times, y written
   CG_CHECK(M > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", M);
-#pragma omp parallel for
-  for (int64_t c = 0; c < C; ++c) {
-    double sum = 0;
-    for (int64_t n = 0; n < N; ++n) sum += row_sum(inp + (n * C + c) * HW, HW);
-    const double mean = sum / double(M);
-    double sq = 0;  // deviations from the mean rounded to T, as the rows are
-    for (int64_t n = 0; n < N; ++n) sq += row_sq_dev(inp + (n * C + c) * HW, T(mean), HW);
-    const double var = sq / double(M);  // biased: what normalises
-    const double invstd = 1.0 / std::sqrt(var + eps);
-    const double scale = double(gamma[c]) * invstd, shift = double(beta[c]) - mean * scale;
-    for (int64_t n = 0; n < N; ++n)
-      normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale), T(shift), slope);
-    save_mean[c] = T(mean);
-    save_invstd[c] = T(invstd);
-    if (running_mean) {
-      running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean);
-      running_var[c] = T((1 - momentum) * running_var[c] + momentum * sq / double(M - 1));  // unbiased
+#pragma omp parallel
+  {
+    const Channels ch(C, N, HW);
+    std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
+    for (int64_t b0 = ch.c0; b0 < ch.c1; b0 += ch.block) {
+      const int64_t b1 = std::min(ch.c1, b0 + ch.block);
+      std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum(inp + (n * C + c) * HW, HW);
+      for (int64_t n = 0; n < N; ++n)  // deviations from the mean rounded to T, as the rows are
+        for (int64_t c = b0; c < b1; ++c)
+          sq[size_t(c - b0)] += row_sq_dev(inp + (n * C + c) * HW, T(sum[size_t(c - b0)] / double(M)), HW);
+      for (int64_t c = b0; c < b1; ++c) {
+        const size_t i = size_t(c - b0);
+        const double mean = sum[i] / double(M), var = sq[i] / double(M);  // biased: what normalises
+        const double invstd = 1.0 / std::sqrt(var + eps);
+        scale[i] = double(gamma[c]) * invstd, shift[i] = double(beta[c]) - mean * scale[i];
+        save_mean[c] = T(mean);
+        save_invstd[c] = T(invstd);
+        if (running_mean) {
+          running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean);
+          running_var[c] = T((1 - momentum) * running_var[c] + momentum * sq[i] / double(M - 1));  // unbiased
+        }
+      }
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c)
+          normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale[size_t(c - b0)]),
+                        T(shift[size_t(c - b0)]), slope);
     }
   }
 }
@@ -136,33 +166,42 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
   // x, dy (and y) once or twice; dx read and written
   const double passes = (dinp ? (accumulate ? 6.0 : 5.0) : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
   prof::add_work(0, passes * double(N * C * HW) * sizeof(T));
-#pragma omp parallel for
-  for (int64_t c = 0; c < C; ++c) {
-    const T mu = mean[c], is = invstd[c];
-    double sum_dy = 0, sum_dy_x = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const T* x = inp + (n * C + c) * HW;
-      const T* dy = dout + (n * C + c) * HW;
-      if (out)
-        row_sums<true>(sum_dy, sum_dy_x, dy, out + (n * C + c) * HW, x, slope, HW);
-      else
-        row_sums<false>(sum_dy, sum_dy_x, dy, dy, x, slope, HW);
-    }
-    const double sum_dy_xhat = double(is) * (sum_dy_x - double(mu) * sum_dy);
-    if (dgamma) dgamma[c] += T(sum_dy_xhat);
-    if (dbeta) dbeta[c] += T(sum_dy);
-    if (!dinp) continue;
-    // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
-    const T k = T(double(gamma[c]) * double(is));
-    const T mdy = T(batch_stats ? sum_dy / M : 0.0), mdyx = T(batch_stats ? sum_dy_xhat / M : 0.0);
-    for (int64_t n = 0; n < N; ++n) {
-      const T* x = inp + (n * C + c) * HW;
-      const T* dy = dout + (n * C + c) * HW;
-      T* dx = dinp + (n * C + c) * HW;
-      if (out)
-        row_dx<true>(dx, dy, out + (n * C + c) * HW, x, slope, mu, is, k, mdy, mdyx, HW, accumulate);
-      else
-        row_dx<false>(dx, dy, dy, x, slope, mu, is, k, mdy, mdyx, HW, accumulate);
+#pragma omp parallel
+  {
+    const Channels ch(C, N, HW);
+    std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
+    std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));
+    for (int64_t b0 = ch.c0; b0 < ch.c1; b0 += ch.block) {
+      const int64_t b1 = std::min(ch.c1, b0 + ch.block);
+      std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c) {
+          const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
+          if (out)
+            row_sums<true>(sum_dy[i], sum_dy_x[i], dout + at, out + at, inp + at, slope, HW);
+          else
+            row_sums<false>(sum_dy[i], sum_dy_x[i], dout + at, dout + at, inp + at, slope, HW);
+        }
+      // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
+      for (int64_t c = b0; c < b1; ++c) {
+        const size_t i = size_t(c - b0);
+        const double sum_dy_xhat = double(invstd[c]) * (sum_dy_x[i] - double(mean[c]) * sum_dy[i]);
+        if (dgamma) dgamma[c] += T(sum_dy_xhat);
+        if (dbeta) dbeta[c] += T(sum_dy[i]);
+        k[i] = T(double(gamma[c]) * double(invstd[c]));
+        mdy[i] = T(batch_stats ? sum_dy[i] / M : 0.0), mdyx[i] = T(batch_stats ? sum_dy_xhat / M : 0.0);
+      }
+      if (!dinp) continue;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c) {
+          const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
+          if (out)
+            row_dx<true>(dinp + at, dout + at, out + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
+                         mdyx[i], HW, accumulate);
+          else
+            row_dx<false>(dinp + at, dout + at, dout + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
+                          mdyx[i], HW, accumulate);
+        }
     }
   }
 }
