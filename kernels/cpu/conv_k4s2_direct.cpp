@@ -270,6 +270,52 @@ void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0
     }
 }
 
+// Where a block of kNV vectors of the grid lands: its phase-plane bases and mask rows.
+struct Block {
+  int nv;
+  float* base[kNV];
+  const int32_t* mask[kNV];
+};
+
+// One thread's share of col2im, the grid vectors [vbeg, vend) of whole samples, in groups
+// of blocks whose packed grid values fit ~512 KiB: each register tile of packed A^T then
+// runs over every block of the group while it sits in L1, so A (32 MiB at the paper's
+// deepest layers, where a thread has only two blocks) streams once per group, not per block.
+void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float* Y, const float* ap, int64_t M,
+                  int64_t L, int64_t KR, int64_t vbeg, int64_t vend) {
+  const int64_t group = std::clamp<int64_t>((int64_t(1) << 17) / (M * kNB), 1, 16);
+  float* ypanel = scratch<float>(2, size_t(group * M * kNB));
+  Block blocks[16];
+  for (int64_t g0 = vbeg; g0 < vend; g0 += group * kNV) {
+    int nb = 0;
+    for (int64_t v0 = g0; v0 < std::min(vend, g0 + group * kNV); v0 += kNV, ++nb) {
+      Block& b = blocks[nb];
+      b.nv = int(std::min<int64_t>(kNV, vend - v0));
+      int64_t voff[kNV];
+      for (int j = 0; j < b.nv; ++j) {
+        const int64_t p = (v0 + j) * kLanes, n = p / L, q = p % L;
+        voff[j] = n * M * L + q;
+        b.base[j] = pl.at(ph, n, 0) + q;
+        b.mask[j] = tp.mask.data() + q;
+      }
+      pack_rows(ypanel + nb * M * kNB, Y, voff, b.nv, M, L);
+    }
+    ScatterTo to{nullptr, nullptr, {}, {}};
+    for (int64_t i0 = 0; i0 < KR; i0 += kMR) {
+      const int mr = int(std::min<int64_t>(kMR, KR - i0));
+      for (int i = 0; i < mr; ++i) {
+        const int64_t k = i0 + i, tap = k & 15;
+        to.roff[i] = (k >> 4) * 4 * L + tp.off[tap];
+        to.rmask[i] = tap * L;
+      }
+      for (int g = 0; g < nb; ++g) {
+        to.base = blocks[g].base, to.mask = blocks[g].mask;
+        kMicroScatter[mr - 1][blocks[g].nv - 1](to, ap + i0 * M, ypanel + g * M * kNB, M);
+      }
+    }
+  }
+}
+
 // r[j] = idx[j] < 16 ? a[idx[j]] : c[idx[j] - 16]: one two-source permute (vpermt2ps).
 // Clang has no __builtin_shuffle with a mask vector; its element loop serves the fuzz
 // build, which is about correctness.
@@ -410,14 +456,20 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   // run (read as stored, a tile would touch a new cache line for every m).
   const int64_t nib = (KR + kMR - 1) / kMR;
   float* ap = scratch<float>(1, size_t(nib * M * kMR));
+  // Rows of A in blocks of 32 (8 KiB of lines at the widest layer: in L1 while every tile
+  // reads its 6 columns of them). Walking all M rows per tile instead thrashed the caches:
+  // rows 32 KiB apart (KR = 8192) all fall into the same few cache sets.
 #pragma omp parallel for schedule(static) if (M * KR > 65536)
-  for (int64_t ib = 0; ib < nib; ++ib) {  // writes in order; the M lines read stay in L1
-    float* d = ap + ib * M * kMR;
-    if ((ib + 1) * kMR <= KR) {
-      for (int64_t m = 0; m < M; ++m) std::memcpy(d + m * kMR, A + m * KR + ib * kMR, kMR * sizeof(float));
-    } else {  // the last block, zero-padded
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = ib * kMR + i < KR ? A[m * KR + ib * kMR + i] : 0.0f;
+  for (int64_t m0 = 0; m0 < M; m0 += 32) {
+    const int64_t m1 = std::min(M, m0 + 32);
+    for (int64_t ib = 0; ib < nib; ++ib) {
+      float* d = ap + ib * M * kMR;
+      if ((ib + 1) * kMR <= KR) {
+        for (int64_t m = m0; m < m1; ++m) std::memcpy(d + m * kMR, A + m * KR + ib * kMR, kMR * sizeof(float));
+      } else {  // the last block, zero-padded
+        for (int64_t m = m0; m < m1; ++m)
+          for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = ib * kMR + i < KR ? A[m * KR + ib * kMR + i] : 0.0f;
+      }
     }
   }
 #pragma omp parallel
@@ -425,32 +477,8 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
     // Whole samples per thread: the scatter into one sample's planes never races.
     const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
     const int64_t n0 = N * t / T, n1 = N * (t + 1) / T;
-    float* ypanel = scratch<float>(2, size_t(M * kNB));
     init_planes(ph, pl, img, bias, n0, n1, OH, OW, accumulate);
-    const int64_t vend = n1 * L / kLanes;
-    for (int64_t v0 = n0 * L / kLanes; v0 < vend; v0 += kNV) {
-      const int nv = int(std::min<int64_t>(kNV, vend - v0));
-      int64_t voff[kNV];
-      float* base[kNV];
-      const int32_t* mask[kNV];
-      for (int j = 0; j < nv; ++j) {
-        const int64_t p = (v0 + j) * kLanes, n = p / L, q = p % L;
-        voff[j] = n * M * L + q;
-        base[j] = pl.at(ph, n, 0) + q;
-        mask[j] = tp.mask.data() + q;
-      }
-      pack_rows(ypanel, Y, voff, nv, M, L);
-      ScatterTo to{base, mask, {}, {}};
-      for (int64_t i0 = 0; i0 < KR; i0 += kMR) {
-        const int mr = int(std::min<int64_t>(kMR, KR - i0));
-        for (int i = 0; i < mr; ++i) {
-          const int64_t k = i0 + i, tap = k & 15;
-          to.roff[i] = (k >> 4) * 4 * L + tp.off[tap];
-          to.rmask[i] = tap * L;
-        }
-        kMicroScatter[mr - 1][nv - 1](to, ap + i0 * M, ypanel, M);
-      }
-    }
+    col2im_share(ph, pl, tp, Y, ap, M, L, KR, n0 * L / kLanes, n1 * L / kLanes);
     merge_planes(img, ph, pl, n0, n1, OH, OW);
   }
 }
