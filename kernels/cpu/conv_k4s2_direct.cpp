@@ -221,23 +221,26 @@ void pack_rows(float* __restrict ypanel, const float* __restrict Y, const int64_
       *reinterpret_cast<v16f*>(ypanel + m * kNB + j * kLanes) = loadu(Y + voff[j] + m * L);
 }
 
-// The phase planes of sample n's channel c, 4 of L each, in a buffer with a gap of
-// `margin` floats before and after every sample, so a masked (+0) write that spills past
-// a sample's planes never touches another thread's sample.
+// The phase planes of sample n's channel c, 4 of L each, with a gap of 2*margin floats
+// after every channel and one of margin before every sample. A masked (+0) write spills
+// at most OW+1 floats past a channel's planes, so it lands in that channel's own half of
+// a gap: threads that own different samples, or different channels, never race.
 struct PlaneLayout {
-  int64_t CO, L, margin, stride;
-  PlaneLayout(int64_t co, int64_t l, int64_t ow) : CO(co), L(l), margin((ow + 1 + 15) / 16 * 16 + 16) {
-    stride = CO * 4 * L + 2 * margin;
+  int64_t CO, L, margin, cstride, stride;
+  PlaneLayout(int64_t co, int64_t l, int64_t ow) : CO(co), L(l), margin((ow + 1 + 15) / 16 * 16) {
+    cstride = 4 * L + 2 * margin;
+    stride = CO * cstride + margin;
   }
-  float* at(float* base, int64_t n, int64_t c) const { return base + n * stride + margin + c * 4 * L; }
+  float* at(float* base, int64_t n, int64_t c) const { return base + n * stride + margin + c * cstride; }
 };
 
-// Planes of samples [n0, n1) = the image's (accumulate), or its channel's bias, or 0.
+// Planes of samples [n0, n1), channels [c0, c1) = the image's (accumulate), or the
+// channel's bias, or 0.
 void init_planes(float* ph, const PlaneLayout& pl, const float* img, const float* bias, int64_t n0, int64_t n1,
-                 int64_t OH, int64_t OW, bool accumulate) {
+                 int64_t c0, int64_t c1, int64_t OH, int64_t OW, bool accumulate) {
   const int64_t L = OH * OW, W = 2 * OW;
   for (int64_t n = n0; n < n1; ++n)
-    for (int64_t c = 0; c < pl.CO; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       float* p = pl.at(ph, n, c);
       if (!accumulate) {
         std::fill(p, p + 4 * L, bias ? bias[c] : 0.0f);
@@ -253,12 +256,12 @@ void init_planes(float* ph, const PlaneLayout& pl, const float* img, const float
     }
 }
 
-// img samples [n0, n1) = their phase planes, interleaved back.
-void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0, int64_t n1, int64_t OH,
-                  int64_t OW) {
+// img samples [n0, n1), channels [c0, c1) = their phase planes, interleaved back.
+void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0, int64_t n1, int64_t c0,
+                  int64_t c1, int64_t OH, int64_t OW) {
   const int64_t L = OH * OW, W = 2 * OW;
   for (int64_t n = n0; n < n1; ++n)
-    for (int64_t c = 0; c < pl.CO; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       const float* p = pl.at(const_cast<float*>(ph), n, c);
       float* im = img + (n * pl.CO + c) * 4 * L;
       for (int64_t i = 0; i < OH; ++i)
@@ -282,7 +285,7 @@ struct Block {
 // runs over every block of the group while it sits in L1, so A (32 MiB at the paper's
 // deepest layers, where a thread has only two blocks) streams once per group, not per block.
 void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float* Y, const float* ap, int64_t M,
-                  int64_t L, int64_t KR, int64_t vbeg, int64_t vend) {
+                  int64_t L, int64_t k0, int64_t k1, int64_t vbeg, int64_t vend) {
   const int64_t group = std::clamp<int64_t>((int64_t(1) << 17) / (M * kNB), 1, 16);
   float* ypanel = scratch<float>(2, size_t(group * M * kNB));
   Block blocks[16];
@@ -301,16 +304,16 @@ void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float*
       pack_rows(ypanel + nb * M * kNB, Y, voff, b.nv, M, L);
     }
     ScatterTo to{nullptr, nullptr, {}, {}};
-    for (int64_t i0 = 0; i0 < KR; i0 += kMR) {
-      const int mr = int(std::min<int64_t>(kMR, KR - i0));
+    for (int64_t i0 = k0; i0 < k1; i0 += kMR) {  // ap holds rows k0.. of A^T, packed
+      const int mr = int(std::min<int64_t>(kMR, k1 - i0));
       for (int i = 0; i < mr; ++i) {
         const int64_t k = i0 + i, tap = k & 15;
-        to.roff[i] = (k >> 4) * 4 * L + tp.off[tap];
+        to.roff[i] = (k >> 4) * pl.cstride + tp.off[tap];
         to.rmask[i] = tap * L;
       }
       for (int g = 0; g < nb; ++g) {
         to.base = blocks[g].base, to.mask = blocks[g].mask;
-        kMicroScatter[mr - 1][blocks[g].nv - 1](to, ap + i0 * M, ypanel + g * M * kNB, M);
+        kMicroScatter[mr - 1][blocks[g].nv - 1](to, ap + (i0 - k0) * M, ypanel + g * M * kNB, M);
       }
     }
   }
@@ -444,42 +447,62 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   }
 }
 
+namespace {
+
+// ap (ceil((k1-k0)/kMR) blocks, M, kMR) = columns k0 .. k1-1 of A (M, KR), each register
+// tile's weights one sequential run (read as stored, a tile would touch a new cache line
+// for every m); the last block zero-padded. Rows in blocks of 32 (8 KiB of lines at the
+// widest layer, in L1 while every tile reads its 6 columns): walking all M rows per tile
+// thrashed the caches, as rows 32 KiB apart (KR = 8192) fall into the same few sets.
+void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1, bool parallel) {
+  const int64_t nib = (k1 - k0 + kMR - 1) / kMR;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t m0 = 0; m0 < M; m0 += 32) {
+    for (int64_t ib = 0; ib < nib; ++ib) {
+      float* d = ap + ib * M * kMR;
+      const int64_t k = k0 + ib * kMR;
+      for (int64_t m = m0; m < std::min(M, m0 + 32); ++m) {
+        if (k + kMR <= k1)
+          std::memcpy(d + m * kMR, A + m * KR + k, kMR * sizeof(float));
+        else
+          for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = k + i < k1 ? A[m * KR + k + i] : 0.0f;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
                         int64_t OH, int64_t OW, int64_t CO, bool accumulate) {
   NVTX_RANGE_FN();
-  const int64_t L = OH * OW, KR = CO * 16;
+  const int64_t L = OH * OW, KR = CO * 16, T = compute_threads();
   prof::add_work(2.0 * double(N * M * KR * L), 0);
   const PlaneLayout pl(CO, L, OW);
   float* ph = scratch<float>(0, size_t(N * pl.stride));
   const Taps tp = make_taps(OH, OW);
-  // A packed as (KR/kMR blocks, M, kMR): each register tile's weights in one sequential
-  // run (read as stored, a tile would touch a new cache line for every m).
-  const int64_t nib = (KR + kMR - 1) / kMR;
-  float* ap = scratch<float>(1, size_t(nib * M * kMR));
-  // Rows of A in blocks of 32 (8 KiB of lines at the widest layer: in L1 while every tile
-  // reads its 6 columns of them). Walking all M rows per tile instead thrashed the caches:
-  // rows 32 KiB apart (KR = 8192) all fall into the same few cache sets.
-#pragma omp parallel for schedule(static) if (M * KR > 65536)
-  for (int64_t m0 = 0; m0 < M; m0 += 32) {
-    const int64_t m1 = std::min(M, m0 + 32);
-    for (int64_t ib = 0; ib < nib; ++ib) {
-      float* d = ap + ib * M * kMR;
-      if ((ib + 1) * kMR <= KR) {
-        for (int64_t m = m0; m < m1; ++m) std::memcpy(d + m * kMR, A + m * KR + ib * kMR, kMR * sizeof(float));
-      } else {  // the last block, zero-padded
-        for (int64_t m = m0; m < m1; ++m)
-          for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = ib * kMR + i < KR ? A[m * KR + ib * kMR + i] : 0.0f;
-      }
-    }
-  }
+  // Threads take whole samples, all sharing one packed A; or, where A outweighs the grid
+  // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), whole output
+  // channels, each packing and streaming only its own part of A.
+  const bool by_channel = KR > N * L && CO >= T;
+  float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
+  if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
 #pragma omp parallel
   {
-    // Whole samples per thread: the scatter into one sample's planes never races.
-    const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
-    const int64_t n0 = N * t / T, n1 = N * (t + 1) / T;
-    init_planes(ph, pl, img, bias, n0, n1, OH, OW, accumulate);
-    col2im_share(ph, pl, tp, Y, ap, M, L, KR, n0 * L / kLanes, n1 * L / kLanes);
-    merge_planes(img, ph, pl, n0, n1, OH, OW);
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
+    const float* a = ap;
+    if (by_channel) {
+      c0 = CO * t / nt, c1 = CO * (t + 1) / nt;
+      float* own = scratch<float>(3, size_t(((c1 - c0) * 16 + kMR - 1) / kMR * M * kMR));
+      pack_a(own, A, M, KR, c0 * 16, c1 * 16, false);
+      a = own;
+    } else {
+      n0 = N * t / nt, n1 = N * (t + 1) / nt;
+    }
+    init_planes(ph, pl, img, bias, n0, n1, c0, c1, OH, OW, accumulate);
+    col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, n0 * L / kLanes, n1 * L / kLanes);
+    merge_planes(img, ph, pl, n0, n1, c0, c1, OH, OW);
   }
 }
 
