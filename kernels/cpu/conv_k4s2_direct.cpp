@@ -124,9 +124,6 @@ void pack_panel(float* __restrict panel, const float* const* base, const int32_t
     }
 }
 
-// out rows oc0 .. oc0+MR-1 of the NV vectors (at out + voff[j] + i*L) = (first ? 0 : out)
-// + W rows (MR, kc) @ panel (kc, NV*16) (+ bias when given: the last panel). Row i of W
-// is w + i*ldw, contiguous; with TransW, W is stored transposed, (kc, MR) at stride ldw.
 // acc (MR, NV vectors) += W rows (MR, kc) @ panel (kc, NV*16): the register tile's FMAs.
 // Row i of W is w + i*ldw, contiguous; with TransW, W is stored transposed, (kc, MR) at
 // stride ldw.
@@ -147,7 +144,7 @@ inline void tile_fma(v16f (&acc)[MR][NV], const float* w, int64_t ldw, const flo
 
 // out rows 0 .. MR-1 of the NV vectors (at out + voff[j] + i*L) = (first ? 0 : out)
 // + the tile (+ bias when given: the last panel).
-template <bool TransW, int MR, int NV>
+template <int MR, int NV>
 void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, int64_t ldw, const float* panel,
                   int64_t kc, bool first, const float* bias) {
   v16f acc[MR][NV];
@@ -155,7 +152,7 @@ void micro_kernel(float* out, int64_t L, const int64_t* voff, const float* w, in
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = first ? v16f{} : loadu(out + voff[j] + i * L);
-  tile_fma<TransW, MR, NV>(acc, w, ldw, panel, kc);
+  tile_fma<false, MR, NV>(acc, w, ldw, panel, kc);
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -191,17 +188,16 @@ void micro_kernel_scatter(const ScatterTo& to, const float* w, const float* pane
 using MicroFn = void (*)(float*, int64_t, const int64_t*, const float*, int64_t, const float*, int64_t, bool,
                          const float*);
 
-template <bool TransW, int MR, int... NV>
+template <int MR, int... NV>
 constexpr auto row_of(std::integer_sequence<int, NV...>) {
-  return std::array<MicroFn, kNV>{&micro_kernel<TransW, MR, NV + 1>...};
+  return std::array<MicroFn, kNV>{&micro_kernel<MR, NV + 1>...};
 }
-template <bool TransW, int... MR>
+template <int... MR>
 constexpr auto table_of(std::integer_sequence<int, MR...>) {
-  return std::array<std::array<MicroFn, kNV>, kMR>{
-      row_of<TransW, MR + 1>(std::make_integer_sequence<int, kNV>{})...};
+  return std::array<std::array<MicroFn, kNV>, kMR>{row_of<MR + 1>(std::make_integer_sequence<int, kNV>{})...};
 }
 // kMicro[mr-1][nv-1]: the tails (fewer channels or vectors) get their own unrolled kernels.
-constexpr auto kMicro = table_of<false>(std::make_integer_sequence<int, kMR>{});
+constexpr auto kMicro = table_of(std::make_integer_sequence<int, kMR>{});
 using ScatterFn = void (*)(const ScatterTo&, const float*, const float*, int64_t);
 template <int MR, int... NV>
 constexpr auto scatter_row_of(std::integer_sequence<int, NV...>) {
