@@ -28,6 +28,7 @@
 #include "base/nvtx.h"
 #include "engine/profile.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/im2col_k4s2.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/threads.h"
 
@@ -95,18 +96,15 @@ Taps make_taps(int64_t OH, int64_t OW) {
   return tp;
 }
 
-// ph (planes, 4, L) = the four phase planes of each image plane (planes, 2*OH, 2*OW).
-void split_phases_all(float* __restrict ph, const float* __restrict img, int64_t planes, int64_t OH, int64_t OW) {
-  const int64_t L = OH * OW, W = 2 * OW;
+// The four phase planes (split_phases) of every image plane (planes, 2*OH, 2*OW), as
+// (planes, 4, L) in scratch slot 0, with room around them for the masked reads that
+// shift past the first and last plane (the widest shift is OW+1).
+const float* phase_planes(const float* img, int64_t planes, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, margin = (OW + 1 + 15) / 16 * 16 + 16;
+  float* ph = scratch<float>(0, size_t(planes * 4 * L + 2 * margin)) + margin;
 #pragma omp parallel for schedule(static) if (planes * L > 16384)
-  for (int64_t p = 0; p < planes; ++p)
-    for (int64_t i = 0; i < OH; ++i)
-      for (int a = 0; a < 2; ++a) {
-        const float* __restrict row = img + (p * 4 * L) + (2 * i + a) * W;
-        float* __restrict p0 = ph + (p * 4 + a * 2) * L + i * OW;
-        float* __restrict p1 = p0 + L;
-        for (int64_t j = 0; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
-      }
+  for (int64_t p = 0; p < planes; ++p) split_phases(ph + p * 4 * L, img + p * 4 * L, OH, OW);
+  return ph;
 }
 
 // panel (kc, kNB): column-matrix rows k0 .. k0+kc-1 (k = c*16 + tap) for the nv vectors
@@ -234,7 +232,7 @@ struct PlaneLayout {
 // channel's bias, or 0.
 void init_planes(float* ph, const PlaneLayout& pl, const float* img, const float* bias, int64_t n0, int64_t n1,
                  int64_t c0, int64_t c1, int64_t OH, int64_t OW, bool accumulate) {
-  const int64_t L = OH * OW, W = 2 * OW;
+  const int64_t L = OH * OW;
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t c = c0; c < c1; ++c) {
       float* p = pl.at(ph, n, c);
@@ -242,31 +240,17 @@ void init_planes(float* ph, const PlaneLayout& pl, const float* img, const float
         std::fill(p, p + 4 * L, bias ? bias[c] : 0.0f);
         continue;
       }
-      const float* im = img + (n * pl.CO + c) * 4 * L;
-      for (int64_t i = 0; i < OH; ++i)
-        for (int a = 0; a < 2; ++a)
-          for (int64_t j = 0; j < OW; ++j) {
-            p[(a * 2) * L + i * OW + j] = im[(2 * i + a) * W + 2 * j];
-            p[(a * 2 + 1) * L + i * OW + j] = im[(2 * i + a) * W + 2 * j + 1];
-          }
+      split_phases(p, img + (n * pl.CO + c) * 4 * L, OH, OW);
     }
 }
 
 // img samples [n0, n1), channels [c0, c1) = their phase planes, interleaved back.
 void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0, int64_t n1, int64_t c0,
                   int64_t c1, int64_t OH, int64_t OW) {
-  const int64_t L = OH * OW, W = 2 * OW;
+  const int64_t L = OH * OW;
   for (int64_t n = n0; n < n1; ++n)
-    for (int64_t c = c0; c < c1; ++c) {
-      const float* p = pl.at(const_cast<float*>(ph), n, c);
-      float* im = img + (n * pl.CO + c) * 4 * L;
-      for (int64_t i = 0; i < OH; ++i)
-        for (int a = 0; a < 2; ++a)
-          for (int64_t j = 0; j < OW; ++j) {
-            im[(2 * i + a) * W + 2 * j] = p[(a * 2) * L + i * OW + j];
-            im[(2 * i + a) * W + 2 * j + 1] = p[(a * 2 + 1) * L + i * OW + j];
-          }
-    }
+    for (int64_t c = c0; c < c1; ++c)
+      merge_phases(img + (n * pl.CO + c) * 4 * L, pl.at(const_cast<float*>(ph), n, c), OH, OW);
 }
 
 // Where a block of kNV vectors of the grid lands: its phase-plane bases and mask rows.
@@ -409,9 +393,7 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   NVTX_RANGE_FN();
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
   prof::add_work(2.0 * double(N * OC * K * L), 0);
-  const int64_t margin = (OW + 1 + 15) / 16 * 16 + 16;  // the widest shift, OW+1, and then some
-  float* ph = scratch<float>(0, size_t(N * C * 4 * L + 2 * margin)) + margin;
-  split_phases_all(ph, inp, N * C, OH, OW);
+  const float* ph = phase_planes(inp, N * C, OH, OW);
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
 #pragma omp parallel
@@ -507,9 +489,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 0);
-  const int64_t margin = (OW + 1 + 15) / 16 * 16 + 16;
-  float* ph = scratch<float>(0, size_t(N * C * 4 * L + 2 * margin)) + margin;
-  split_phases_all(ph, img, N * C, OH, OW);
+  const float* ph = phase_planes(img, N * C, OH, OW);
   float* yc = scratch<float>(1, size_t(R * P));  // Y (R, P): samples side by side, rows contiguous
   pack_batch(yc, Y, N, R, L);
   const Taps tp = make_taps(OH, OW);

@@ -53,30 +53,6 @@ Span span(int kh, int kw, int64_t OH, int64_t OW) {
   return {lo, std::max(lo, hi), s};
 }
 
-template <class T>
-void split_phases(T* __restrict p, const T* __restrict img, int64_t OH, int64_t OW) {
-  const int64_t L = OH * OW, W = 2 * OW;
-  for (int64_t i = 0; i < OH; ++i)
-    for (int a = 0; a < 2; ++a) {
-      const T* __restrict row = img + (2 * i + a) * W;
-      T* __restrict p0 = p + (a * 2) * L + i * OW;
-      T* __restrict p1 = p0 + L;
-      for (int64_t j = 0; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
-    }
-}
-
-template <class T>
-void merge_phases(T* __restrict img, const T* __restrict p, int64_t OH, int64_t OW) {
-  const int64_t L = OH * OW, W = 2 * OW;
-  for (int64_t i = 0; i < OH; ++i)
-    for (int a = 0; a < 2; ++a) {
-      T* __restrict row = img + (2 * i + a) * W;
-      const T* __restrict p0 = p + (a * 2) * L + i * OW;
-      const T* __restrict p1 = p0 + L;
-      for (int64_t j = 0; j < OW; ++j) row[2 * j] = p0[j], row[2 * j + 1] = p1[j];
-    }
-}
-
 // dst[q] = plane[q + s] on the span (masked columns 0), 0 elsewhere.
 template <class T>
 void shifted_copy(T* __restrict dst, const T* __restrict plane, Span sp, int dj, const T* __restrict mask,
@@ -158,6 +134,30 @@ void for_each_plane(int64_t nb, int64_t C, int64_t HW, int64_t L, F f) {
 }  // namespace
 
 template <class T>
+void split_phases(T* __restrict p, const T* __restrict img, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, W = 2 * OW;
+  for (int64_t i = 0; i < OH; ++i)
+    for (int a = 0; a < 2; ++a) {
+      const T* __restrict row = img + (2 * i + a) * W;
+      T* __restrict p0 = p + (a * 2) * L + i * OW;
+      T* __restrict p1 = p0 + L;
+      for (int64_t j = 0; j < OW; ++j) p0[j] = row[2 * j], p1[j] = row[2 * j + 1];
+    }
+}
+
+template <class T>
+void merge_phases(T* __restrict img, const T* __restrict p, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW, W = 2 * OW;
+  for (int64_t i = 0; i < OH; ++i)
+    for (int a = 0; a < 2; ++a) {
+      T* __restrict row = img + (2 * i + a) * W;
+      const T* __restrict p0 = p + (a * 2) * L + i * OW;
+      const T* __restrict p1 = p0 + L;
+      for (int64_t j = 0; j < OW; ++j) row[2 * j] = p0[j], row[2 * j + 1] = p1[j];
+    }
+}
+
+template <class T>
 void im2col_k4s2p1(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   for (int64_t c = 0; c < C; ++c) im2col_plane(col + c * 16 * ldc, ldc, img + c * H * W, OH, OW);
 }
@@ -184,6 +184,10 @@ void col2im_add_k4s2p1_batch(T* img, const T* col, int64_t nb, int64_t C, int64_
   });
 }
 
+template void split_phases<float>(float*, const float*, int64_t, int64_t);
+template void split_phases<double>(double*, const double*, int64_t, int64_t);
+template void merge_phases<float>(float*, const float*, int64_t, int64_t);
+template void merge_phases<double>(double*, const double*, int64_t, int64_t);
 template void im2col_k4s2p1<float>(float*, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, int64_t);
 template void im2col_k4s2p1<double>(double*, int64_t, const double*, int64_t, int64_t, int64_t, int64_t,
                                     int64_t);

@@ -11,6 +11,14 @@ inline bool is_k4s2p1(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t p
   return K == 4 && stride == 2 && pad == 1 && H == 2 * OH && W == 2 * OW && OH > 0 && OW > 0;
 }
 
+// p (4, OH*OW) = the four stride-2 phase planes of one image plane img (2*OH, 2*OW):
+// plane a*2+b holds img[2i+a][2j+b]. merge_phases is the inverse. Also used by the
+// implicit-GEMM convolutions (conv_k4s2_direct.cpp).
+template <class T>
+void split_phases(T* __restrict p, const T* __restrict img, int64_t OH, int64_t OW);
+template <class T>
+void merge_phases(T* __restrict img, const T* __restrict p, int64_t OH, int64_t OW);
+
 // col (C*16, ldc) rows = the 4x4 patches of img (C,H,W); see im2col in im2col.h.
 template <class T>
 void im2col_k4s2p1(T* col, int64_t ldc, const T* img, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW);
