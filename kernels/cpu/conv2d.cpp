@@ -27,7 +27,7 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
                     int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   NVTX_RANGE_FN();
   if constexpr (std::is_same_v<T, float>)
-    if (conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad))
+    if (conv_k4s2_direct_takes(H, W, K, stride, pad))
       return conv2d_forward_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC);
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
@@ -51,14 +51,10 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
   if (dbias) bias_grad_add(dbias, dout, N, OC, L);
   if constexpr (std::is_same_v<T, float>)
-    if (dinp && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad)) {
-      col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);  // no column matrix
-      dinp = nullptr;
-    }
-  if constexpr (std::is_same_v<T, float>)
-    if (dweight && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad)) {
-      weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW);
-      dweight = nullptr;
+    if (conv_k4s2_direct_takes(H, W, K, stride, pad)) {  // no column matrix
+      if (dinp) col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);
+      if (dweight) weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW);
+      return;
     }
   if (!dinp && !dweight) return;
   prof::add_work(2.0 * double(N * OC * CKK * L) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);

@@ -68,11 +68,9 @@ inline v16i loadu(const int32_t* p) {
 }
 inline void storeu(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
 
-// Per tap t = kh*4+kw: the phase plane it reads, its shift, and which pixels see the image.
+// Per tap t = kh*4+kw: where it reads and which pixels see the image.
 struct Taps {
-  int plane[16];
-  int64_t shift[16];
-  int64_t off[16];            // plane*L + shift: where tap t of pixel q reads, from q
+  int64_t off[16];            // phase plane * L + shift: where tap t of pixel q reads, from q
   std::vector<int32_t> mask;  // (16, L): all ones where tap t of pixel q is inside the image
 };
 
@@ -83,9 +81,7 @@ Taps make_taps(int64_t OH, int64_t OW) {
   for (int kh = 0; kh < 4; ++kh)
     for (int kw = 0; kw < 4; ++kw) {
       const int t = kh * 4 + kw;
-      tp.plane[t] = kPhase[kh] * 2 + kPhase[kw];
-      tp.shift[t] = kShift[kh] * OW + kShift[kw];
-      tp.off[t] = tp.plane[t] * L + tp.shift[t];
+      tp.off[t] = (kPhase[kh] * 2 + kPhase[kw]) * L + kShift[kh] * OW + kShift[kw];
       for (int64_t oh = 0; oh < OH; ++oh)
         for (int64_t ow = 0; ow < OW; ++ow) {
           const int64_t ih = 2 * oh + kh - 1, iw = 2 * ow + kw - 1;
@@ -366,8 +362,7 @@ void pack_panel_t(float* __restrict colT, const float* ph, const Taps& tp, int64
 }  // namespace
 
 bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad) {
-  return K == 4 && stride == 2 && pad == 1 && H > 0 && W > 0 && H % 2 == 0 && W % 2 == 0 &&
-         (H / 2) * (W / 2) % kLanes == 0;
+  return is_k4s2p1(H, W, K, stride, pad, H / 2, W / 2) && (H / 2) * (W / 2) % kLanes == 0;
 }
 
 namespace {
@@ -385,6 +380,10 @@ std::atomic<bool> g_direct{direct_default()};
 }  // namespace
 
 bool conv_k4s2_direct_enabled() { return g_direct.load(std::memory_order_relaxed); }
+
+bool conv_k4s2_direct_takes(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad) {
+  return conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(H, W, K, stride, pad);
+}
 
 bool set_conv_k4s2_direct_enabled(bool on) { return g_direct.exchange(on); }
 

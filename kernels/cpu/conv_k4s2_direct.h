@@ -15,6 +15,9 @@ bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, i
 // compiler targets AVX-512 (elsewhere the 16-lane vectors are emulated and im2col + GEMM
 // is faster); COVERGAN_CONV=gemm turns it off and COVERGAN_CONV=direct forces it (A/B).
 bool conv_k4s2_direct_enabled();
+// Both: a float convolution of this shape takes the direct kernels (the one test every
+// caller in conv2d.cpp and conv_transpose2d.cpp makes; H, W of the convolution's image).
+bool conv_k4s2_direct_takes(int64_t H, int64_t W, int64_t K, int64_t stride, int64_t pad);
 // Overrides that choice for this process and returns the previous one (tests run the
 // float layers both ways).
 bool set_conv_k4s2_direct_enabled(bool on);

@@ -28,7 +28,7 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
   NVTX_RANGE_FN();
   const int64_t OH = (H - 1) * stride - 2 * pad + K, OW = (W - 1) * stride - 2 * pad + K;
   if constexpr (std::is_same_v<T, float>)
-    if (conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(OH, OW, K, stride, pad))
+    if (conv_k4s2_direct_takes(OH, OW, K, stride, pad))
       return col2im_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC, false);  // no column matrix
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
   prof::add_work(2.0 * double(N * C * OCKK * HW), 0);
@@ -53,17 +53,12 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
   if (dbias) bias_grad_add(dbias, dout, N, OC, OH * OW);
   if (!dinp && !dweight) return;
   if constexpr (std::is_same_v<T, float>)
-    if (dinp && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(OH, OW, K, stride, pad)) {
-      // dinp is conv2d(dout, W as (C, OC*16)): the implicit GEMM, no column matrix
-      conv2d_forward_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);
-      dinp = nullptr;
+    if (conv_k4s2_direct_takes(OH, OW, K, stride, pad)) {  // no column matrix
+      // dinp is conv2d(dout, W as (C, OC*16)); dweight is x (C rows) @ col(dout)^T
+      if (dinp) conv2d_forward_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate);
+      if (dweight) weight_grad_k4s2_direct(dweight, inp, dout, N, C, OC, H, W);
+      return;
     }
-  if constexpr (std::is_same_v<T, float>)
-    if (dweight && conv_k4s2_direct_enabled() && conv_k4s2_direct_applies(OH, OW, K, stride, pad)) {
-      weight_grad_k4s2_direct(dweight, inp, dout, N, C, OC, H, W);  // x (C rows) @ col(dout)^T
-      dweight = nullptr;
-    }
-  if (!dinp && !dweight) return;
   prof::add_work(2.0 * double(N * C * OCKK * HW) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
   // buf holds W @ col for dinp, then the packed input for dweight.
   T* col = scratch<T>(0, size_t(OCKK * chunk * HW));
