@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -179,29 +180,24 @@ void micro_kernel_scatter(const ScatterTo& to, const float* w, const float* pane
     }
 }
 
-using MicroFn = void (*)(float*, int64_t, const int64_t*, const float*, int64_t, const float*, int64_t, bool,
-                         const float*);
-
-template <int MR, int... NV>
-constexpr auto row_of(std::integer_sequence<int, NV...>) {
-  return std::array<MicroFn, kNV>{&micro_kernel<MR, NV + 1>...};
+// The kernels as tables [mr-1][nv-1]: the tails (fewer rows or vectors than a full tile)
+// get their own unrolled instances. Kern<MR, NV>::fn names one instance.
+template <int MR, int NV>
+struct Plain {
+  static constexpr auto fn = &micro_kernel<MR, NV>;
+};
+template <int MR, int NV>
+struct Scatter {
+  static constexpr auto fn = &micro_kernel_scatter<MR, NV>;
+};
+template <template <int, int> class Kern, int... I>
+constexpr auto table_of(std::integer_sequence<int, I...>) {
+  std::array<std::array<std::remove_const_t<decltype(Kern<1, 1>::fn)>, kNV>, kMR> t{};
+  ((t[I / kNV][I % kNV] = Kern<I / kNV + 1, I % kNV + 1>::fn), ...);
+  return t;
 }
-template <int... MR>
-constexpr auto table_of(std::integer_sequence<int, MR...>) {
-  return std::array<std::array<MicroFn, kNV>, kMR>{row_of<MR + 1>(std::make_integer_sequence<int, kNV>{})...};
-}
-// kMicro[mr-1][nv-1]: the tails (fewer channels or vectors) get their own unrolled kernels.
-constexpr auto kMicro = table_of(std::make_integer_sequence<int, kMR>{});
-using ScatterFn = void (*)(const ScatterTo&, const float*, const float*, int64_t);
-template <int MR, int... NV>
-constexpr auto scatter_row_of(std::integer_sequence<int, NV...>) {
-  return std::array<ScatterFn, kNV>{&micro_kernel_scatter<MR, NV + 1>...};
-}
-template <int... MR>
-constexpr auto scatter_table_of(std::integer_sequence<int, MR...>) {
-  return std::array<std::array<ScatterFn, kNV>, kMR>{scatter_row_of<MR + 1>(std::make_integer_sequence<int, kNV>{})...};
-}
-constexpr auto kMicroScatter = scatter_table_of(std::make_integer_sequence<int, kMR>{});
+constexpr auto kMicro = table_of<Plain>(std::make_integer_sequence<int, kMR * kNV>{});
+constexpr auto kMicroScatter = table_of<Scatter>(std::make_integer_sequence<int, kMR * kNV>{});
 
 // ypanel (M, kNB) = the nv 16-pixel vectors of Y (N, M, L) at voff[j] = n*M*L + q.
 void pack_rows(float* __restrict ypanel, const float* __restrict Y, const int64_t* voff, int nv, int64_t M,
