@@ -7,7 +7,7 @@
 
 #include "apps/commands.h"
 #include "base/check.h"
-#include "gan/classifier.h"
+#include "eval/classifier.h"
 #include "engine/io_util.h"
 
 namespace covergan {

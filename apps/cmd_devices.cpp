@@ -9,7 +9,7 @@ namespace {
 
 int run_devices() {
   std::printf("cpu: available\n");
-  std::printf("cuda: %s\n", COVERGAN_CUDA ? (cg::cuda_available() ? "available" : "built in, but no GPU found")
+  std::printf("cuda: %s\n", cg::kCudaBuilt ? (cg::cuda_available() ? "available" : "built in, but no GPU found")
                                           : "not built (no nvcc at configure time)");
   return 0;
 }

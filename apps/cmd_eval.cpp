@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
-#include "gan/eval_run.h"
+#include "eval/eval_run.h"
 
 namespace covergan {
 namespace {

@@ -6,7 +6,7 @@
 #include "data/fit.h"
 #include "data/image.h"
 #include "base/check.h"
-#include "gan/msssim.h"
+#include "eval/msssim.h"
 
 namespace covergan {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "apps/commands.h"
 #include "base/check.h"
-#include "gan/eval_curves.h"
+#include "eval/eval_curves.h"
 
 namespace covergan {
 namespace {

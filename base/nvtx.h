@@ -1,9 +1,9 @@
 // NVTX ranges so Nsight shows the model's own op names. NVTX_RANGE_FN() opens a
 // range named after the enclosing function for the rest of the scope. Each range is
-// also a scope of the in-program profiler (engine/profile.h), so `covergan train
+// also a scope of the in-program profiler (base/profile.h), so `covergan train
 // --profile N` and Nsight use the same names. NVTX v3 is header-only: nothing to link.
 #pragma once
-#include "engine/profile.h"
+#include "base/profile.h"
 #if COVERGAN_NVTX
 #include <nvtx3/nvToolsExt.h>
 #endif

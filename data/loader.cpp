@@ -147,7 +147,7 @@ Loader::Loader(const Dataset& ds, LoaderConfig cfg) : p_(std::make_unique<Impl>(
   Impl& L = *p_;
   L.assembler = std::make_unique<BatchAssembler>(ds, cfg);  // checks the batch against the dataset
   const DatasetInfo& info = ds.info();
-  CG_USER_CHECK(cfg.device == Device::cpu || COVERGAN_CUDA, "The loader cannot place batches on cuda: this build has "
+  CG_USER_CHECK(cfg.device == Device::cpu || kCudaBuilt, "The loader cannot place batches on cuda: this build has "
                                                             "no CUDA backend.");
   L.cfg = cfg;
   L.S = info.size;

@@ -4,10 +4,9 @@
 
 #include <cmath>
 
+#include "engine/dispatch.h"
 #include "kernels/cpu/adam.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/adam.h"
-#endif
 
 namespace cg {
 namespace {
@@ -41,18 +40,8 @@ void Adam::step() {
   check_same_device("Adam::step", {&p, &g, &m_, &v_});
   ++t_;
   const int64_t n = p.numel();
-  if (p.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::adam_step(p.data<float>(), m_.data<float>(), v_.data<float>(), g.data<float>(), n, scalars<float>(cfg_, t_));
-#else
-    CG_FAIL("Adam::step: parameters on cuda but this build has no CUDA backend");
-#endif
-  } else if (p.dtype() == DType::f64) {
-    cpu::adam_step(p.data<double>(), m_.data<double>(), v_.data<double>(), g.data<double>(), n,
-                   scalars<double>(cfg_, t_));
-  } else {
-    cpu::adam_step(p.data<float>(), m_.data<float>(), v_.data<float>(), g.data<float>(), n, scalars<float>(cfg_, t_));
-  }
+  CG_KERNEL("Adam::step", p, adam_step, p.data<T>(), m_.data<T>(), v_.data<T>(), g.data<T>(), n,
+            scalars<T>(cfg_, t_));
 }
 
 }  // namespace cg

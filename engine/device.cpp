@@ -2,8 +2,6 @@
 // in a build without CUDA the cuda branches fail with one clear sentence.
 #include "engine/device.h"
 
-#include <sys/mman.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,31 +10,10 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/host_memory.h"
+#include "engine/device_cuda.h"
 
 namespace cg {
-
-#if COVERGAN_CUDA
-// Implemented in engine/device_cuda.cu.
-bool cuda_device_present();
-void* cuda_alloc(size_t bytes);
-void cuda_free(void* ptr, size_t bytes);
-void cuda_copy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t bytes);
-void cuda_memset_zero(void* ptr, size_t bytes);
-void cuda_synchronize();
-DeviceMemoryStats cuda_memory_stats();
-void cuda_empty_cache();
-void cuda_reset_peak();
-#endif
-
-void* host_alloc_aligned(size_t bytes) {
-  constexpr size_t kHuge = size_t(2) << 20;
-  static const bool off = std::getenv("COVERGAN_NO_HUGEPAGES") != nullptr;  // for A/B timing
-  if (bytes < kHuge || off) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* p = std::aligned_alloc(kHuge, rounded);
-  if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
-  return p;
-}
 
 namespace {
 
@@ -105,7 +82,7 @@ void host_free(void* p, size_t rounded) {
   std::free(p);
 }
 
-[[noreturn, maybe_unused]] void no_cuda() {
+[[noreturn]] void no_cuda() {
   throw Error("this covergan was built without the CUDA backend; rebuild with nvcc present "
               "or use --device cpu");
 }
@@ -114,19 +91,14 @@ void host_free(void* p, size_t rounded) {
 const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
 
 bool cuda_available() {
-#if COVERGAN_CUDA
-  return cuda_device_present();
-#else
-  return false;
-#endif
+  if constexpr (kCudaBuilt) return cuda_device_present();
+  else return false;
 }
 
 Device resolve_device(const std::string& spec, bool announce) {
   if (spec == "cpu") return Device::cpu;
   if (spec == "cuda") {
-#if !COVERGAN_CUDA
-    no_cuda();
-#endif
+    if constexpr (!kCudaBuilt) no_cuda();
     if (!cuda_available()) throw Error("no CUDA GPU is available on this machine; use --device cpu or auto");
     return Device::cuda;
   }
@@ -146,20 +118,13 @@ void* device_alloc(Device d, size_t bytes) {
     if (!p) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
     return p;
   }
-#if COVERGAN_CUDA
-  return cuda_alloc(bytes);
-#else
-  no_cuda();
-#endif
+  if constexpr (kCudaBuilt) return cuda_alloc(bytes);
+  else no_cuda();
 }
 
 void device_free(Device d, void* ptr, size_t bytes) {
   if (d == Device::cpu) return host_free(ptr, (bytes + 63) / 64 * 64);
-#if COVERGAN_CUDA
-  cuda_free(ptr, bytes);
-#else
-  (void)ptr; (void)bytes;
-#endif
+  if constexpr (kCudaBuilt) cuda_free(ptr, bytes);
 }
 
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
@@ -168,11 +133,8 @@ void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, siz
     std::memcpy(dst, src, bytes);
     return;
   }
-#if COVERGAN_CUDA
-  cuda_copy(dst, dst_dev == Device::cuda, src, src_dev == Device::cuda, bytes);
-#else
-  no_cuda();
-#endif
+  if constexpr (kCudaBuilt) cuda_copy(dst, dst_dev == Device::cuda, src, src_dev == Device::cuda, bytes);
+  else no_cuda();
 }
 
 void device_memset_zero(void* ptr, Device d, size_t bytes) {
@@ -181,40 +143,33 @@ void device_memset_zero(void* ptr, Device d, size_t bytes) {
     std::memset(ptr, 0, bytes);
     return;
   }
-#if COVERGAN_CUDA
-  cuda_memset_zero(ptr, bytes);
-#else
-  no_cuda();
-#endif
+  if constexpr (kCudaBuilt) cuda_memset_zero(ptr, bytes);
+  else no_cuda();
 }
 
+namespace {
+void synchronize_cuda() { device_synchronize(Device::cuda); }
+}  // namespace
+
+SyncFn device_sync_fn(Device d) { return d == Device::cuda ? &synchronize_cuda : nullptr; }
+
 void device_synchronize(Device d) {
-#if COVERGAN_CUDA
-  if (d == Device::cuda) cuda_synchronize();
-#else
-  (void)d;
-#endif
+  if constexpr (kCudaBuilt)
+    if (d == Device::cuda) cuda_synchronize();
 }
 
 DeviceMemoryStats device_memory_stats() {
-#if COVERGAN_CUDA
-  return cuda_memory_stats();
-#else
-  return {};
-#endif
+  if constexpr (kCudaBuilt) return cuda_memory_stats();
+  else return {};
 }
 
 void device_empty_cache() {
   host_cache().clear();
-#if COVERGAN_CUDA
-  cuda_empty_cache();
-#endif
+  if constexpr (kCudaBuilt) cuda_empty_cache();
 }
 
 void reset_peak_device_memory() {
-#if COVERGAN_CUDA
-  cuda_reset_peak();
-#endif
+  if constexpr (kCudaBuilt) cuda_reset_peak();
 }
 
 }  // namespace cg

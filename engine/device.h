@@ -9,6 +9,11 @@
 namespace cg {
 
 enum class Device : unsigned char { cpu, cuda };
+
+// Whether this binary has the CUDA backend. COVERGAN_CUDA is always 0 or 1 (CMake sets
+// it), so engine code branches with `if constexpr (kCudaBuilt)` instead of #if: a
+// discarded branch's calls need no definition, and both builds parse every line.
+inline constexpr bool kCudaBuilt = COVERGAN_CUDA != 0;
 const char* device_name(Device d);
 
 // True when this binary has the CUDA backend and a GPU answers.
@@ -17,15 +22,14 @@ bool cuda_available();
 Device resolve_device(const std::string& spec, bool announce = true);
 
 void* device_alloc(Device d, size_t bytes);
-// Host memory for a large buffer, 64-byte aligned, released with std::free. Blocks of
-// 2 MiB or more are 2 MiB aligned and marked for transparent huge pages (madvise), so the
-// GEMMs' and im2col's strided walks over them do not miss the TLB on every row
-// (3-5 % of a CPU iteration). COVERGAN_NO_HUGEPAGES=1 turns the advice off, for A/B timing.
-void* host_alloc_aligned(size_t bytes);
 void device_free(Device d, void* ptr, size_t bytes);
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_memset_zero(void* ptr, Device d, size_t bytes);
 void device_synchronize(Device d);
+// What the profiler (base/profile.h) calls at each scope boundary for device d: a wait
+// for the GPU on cuda, nothing on the cpu.
+using SyncFn = void (*)();
+SyncFn device_sync_fn(Device d);
 
 // The CUDA caching allocator's counters (all zero in a build without CUDA or before
 // the first CUDA allocation). Sizes are the rounded block sizes the cache hands out.

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "base/check.h"
-#include "engine/device.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_check.h"
+#include "base/cuda_context.h"
+#include "engine/device_cuda.h"
 
 namespace cg {
 namespace {

@@ -1,10 +1,9 @@
 // Image normalisation entry points (see normalize.h): checks, device dispatch.
 #include "engine/normalize.h"
 
+#include "engine/dispatch.h"
 #include "kernels/cpu/normalize.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/normalize.h"
-#endif
 
 namespace cg {
 namespace {
@@ -23,17 +22,15 @@ Tensor images_u8_to_f32(const Tensor& x, const std::vector<uint8_t>& flip) {
   const int64_t B = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
   Tensor out = Tensor::empty(Shape{B, C, H, W}, DType::f32, x.device());
   if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    Tensor f;
-    if (!flip.empty()) {
-      f = Tensor::empty(Shape{B}, DType::u8, Device::cuda);
-      device_copy(f.raw(), Device::cuda, flip.data(), Device::cpu, flip.size());
-    }
-    cuda::images_u8_to_float(out.data<float>(), x.data<uint8_t>(), f.defined() ? f.data<uint8_t>() : nullptr, B, H,
-                             W, C);
-#else
-    CG_FAIL("images_u8_to_f32: ", x.describe(), " but this build has no CUDA backend");
-#endif
+    on_cuda("images_u8_to_f32", x, [&]<class>() {
+      Tensor f;
+      if (!flip.empty()) {
+        f = Tensor::empty(Shape{B}, DType::u8, Device::cuda);
+        device_copy(f.raw(), Device::cuda, flip.data(), Device::cpu, flip.size());
+      }
+      cuda::images_u8_to_float(out.data<float>(), x.data<uint8_t>(), f.defined() ? f.data<uint8_t>() : nullptr, B,
+                               H, W, C);
+    });
   } else {
     cpu::images_u8_to_float(out.data<float>(), x.data<uint8_t>(), flip.empty() ? nullptr : flip.data(), B, H, W, C);
   }
@@ -44,15 +41,7 @@ void images_u8_to_f32_into(Tensor& out, const uint8_t* px, const uint8_t* flips)
   check_ndim("images_u8_to_f32", "output", out, 4);
   CG_CHECK(out.dtype() == DType::f32, "images_u8_to_f32: output must be f32, got ", out.describe());
   const int64_t B = out.dim(0), C = out.dim(1), H = out.dim(2), W = out.dim(3);
-  if (out.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::images_u8_to_float(out.data<float>(), px, flips, B, H, W, C);
-#else
-    CG_FAIL("images_u8_to_f32: ", out.describe(), " but this build has no CUDA backend");
-#endif
-  } else {
-    cpu::images_u8_to_float<float>(out.data<float>(), px, flips, B, H, W, C);
-  }
+  CG_KERNEL("images_u8_to_f32", out, images_u8_to_float, out.data<T>(), px, flips, B, H, W, C);
 }
 
 Tensor images_u8_to_f64(const Tensor& x) {
@@ -70,17 +59,7 @@ Tensor images_f32_to_u8(const Tensor& x) {
   check_float_dtype("images_f32_to_u8", x);
   const int64_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
   Tensor out = Tensor::empty(Shape{B, H, W, C}, DType::u8, x.device());
-  if (x.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::images_float_to_u8(out.data<uint8_t>(), x.data<float>(), B, C, H, W);
-#else
-    CG_FAIL("images_f32_to_u8: ", x.describe(), " but this build has no CUDA backend");
-#endif
-  } else if (x.dtype() == DType::f64) {
-    cpu::images_float_to_u8(out.data<uint8_t>(), x.data<double>(), B, C, H, W);
-  } else {
-    cpu::images_float_to_u8(out.data<uint8_t>(), x.data<float>(), B, C, H, W);
-  }
+  CG_KERNEL("images_f32_to_u8", x, images_float_to_u8, out.data<uint8_t>(), x.data<T>(), B, C, H, W);
   return out;
 }
 

@@ -3,9 +3,8 @@
 #include "engine/philox.h"
 
 #include "base/nvtx.h"
-#if COVERGAN_CUDA
+#include "engine/dispatch.h"
 #include "kernels/cuda/philox.h"
-#endif
 
 namespace cg {
 namespace {
@@ -63,10 +62,6 @@ void cpu_bits(Tensor& t, uint64_t seed, uint64_t offset) {
   for_each_draw(t.numel(), seed, offset, [&](int64_t i, const uint32_t* w, int j) { out[i] = w[j]; });
 }
 
-[[noreturn, maybe_unused]] void no_cuda(const char* op, const Tensor& t) {
-  CG_FAIL("Philox::", op, ": ", t.describe(), " but this build has no CUDA backend");
-}
-
 uint64_t advance(int64_t n) { return (static_cast<uint64_t>(n) + 3) / 4 * 4; }
 
 }  // namespace
@@ -76,12 +71,10 @@ void Philox::uniform(Tensor& t, double lo, double hi) {
   check_float_dtype("Philox::uniform", t);
   CG_CHECK(lo <= hi, "Philox::uniform: empty range [", lo, ", ", hi, ")");
   if (t.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::philox_uniform(t.data<float>(), t.numel(), seed_, offset_, static_cast<float>(lo),
-                         static_cast<float>(hi - lo));
-#else
-    no_cuda("uniform", t);
-#endif
+    on_cuda("Philox::uniform", t, [&]<class>() {
+      cuda::philox_uniform(t.data<float>(), t.numel(), seed_, offset_, static_cast<float>(lo),
+                           static_cast<float>(hi - lo));
+    });
   } else {
     cpu_uniform(t, seed_, offset_, lo, hi);
   }
@@ -93,11 +86,8 @@ void Philox::normal(Tensor& t, double mean, double std) {
   check_float_dtype("Philox::normal", t);
   CG_CHECK(std >= 0, "Philox::normal: negative standard deviation ", std);
   if (t.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::philox_normal(t.data<float>(), t.numel(), seed_, offset_, mean, std);
-#else
-    no_cuda("normal", t);
-#endif
+    on_cuda("Philox::normal", t,
+            [&]<class>() { cuda::philox_normal(t.data<float>(), t.numel(), seed_, offset_, mean, std); });
   } else {
     cpu_normal(t, seed_, offset_, mean, std);
   }
@@ -108,11 +98,9 @@ void Philox::bits(Tensor& t) {
   CG_CHECK(t.defined() && t.dtype() == DType::i32, "Philox::bits needs an i32 tensor, got ",
            t.defined() ? t.describe() : std::string("an undefined tensor"));
   if (t.is_cuda()) {
-#if COVERGAN_CUDA
-    cuda::philox_bits(reinterpret_cast<uint32_t*>(t.data<int32_t>()), t.numel(), seed_, offset_);
-#else
-    no_cuda("bits", t);
-#endif
+    on_cuda("Philox::bits", t, [&]<class>() {
+      cuda::philox_bits(reinterpret_cast<uint32_t*>(t.data<int32_t>()), t.numel(), seed_, offset_);
+    });
   } else {
     cpu_bits(t, seed_, offset_);
   }

@@ -6,16 +6,9 @@
 #include <cstring>
 #include <utility>
 
-namespace cg {
+#include "engine/device_cuda.h"
 
-#if COVERGAN_CUDA
-// Implemented in engine/device_cuda.cu.
-void* cuda_host_alloc(size_t bytes);
-void cuda_host_free(void* p);
-void cuda_upload_async(void* dst, const void* src, size_t bytes, void** event);
-void cuda_event_wait(void* event);
-void cuda_event_destroy(void* event);
-#endif
+namespace cg {
 
 PinnedBuffer::~PinnedBuffer() { release(); }
 
@@ -40,14 +33,11 @@ void PinnedBuffer::release() {
       wait();  // an upload may still be reading the buffer
     } catch (...) {
     }
-#if COVERGAN_CUDA
-    if (pinned_) cuda_host_free(ptr_);
-#endif
+    if constexpr (kCudaBuilt)
+      if (pinned_) cuda_host_free(ptr_);
     if (!pinned_) std::free(ptr_);
   }
-#if COVERGAN_CUDA
-  cuda_event_destroy(event_);
-#endif
+  if constexpr (kCudaBuilt) cuda_event_destroy(event_);
   ptr_ = nullptr;
   size_ = 0;
   pinned_ = false;
@@ -58,10 +48,10 @@ void PinnedBuffer::resize(size_t bytes) {
   if (bytes <= size_ && ptr_) return;
   release();
   if (bytes == 0) return;
-#if COVERGAN_CUDA
-  ptr_ = cuda_host_alloc(bytes);
-  pinned_ = ptr_ != nullptr;
-#endif
+  if constexpr (kCudaBuilt) {
+    ptr_ = cuda_host_alloc(bytes);
+    pinned_ = ptr_ != nullptr;
+  }
   if (!ptr_) {
     ptr_ = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
     CG_USER_CHECK(ptr_ != nullptr, "out of host memory allocating a ", bytes, "-byte upload buffer");
@@ -74,19 +64,17 @@ void PinnedBuffer::upload(Tensor& dst) {
            dst.defined() ? dst.describe() : std::string("undefined tensor"), " needs ",
            dst.defined() ? dst.nbytes() : 0, " bytes, the buffer holds ", size_);
   if (dst.nbytes() == 0) return;
-#if COVERGAN_CUDA
-  if (dst.is_cuda() && pinned_) {
-    cuda_upload_async(dst.raw(), ptr_, dst.nbytes(), &event_);
-    return;
+  if constexpr (kCudaBuilt) {
+    if (dst.is_cuda() && pinned_) {
+      cuda_upload_async(dst.raw(), ptr_, dst.nbytes(), &event_);
+      return;
+    }
   }
-#endif
   device_copy(dst.raw(), dst.device(), ptr_, Device::cpu, dst.nbytes());
 }
 
 void PinnedBuffer::wait() {
-#if COVERGAN_CUDA
-  cuda_event_wait(event_);
-#endif
+  if constexpr (kCudaBuilt) cuda_event_wait(event_);
 }
 
 }  // namespace cg

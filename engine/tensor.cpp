@@ -4,10 +4,9 @@
 
 #include <cstring>
 
+#include "engine/dispatch.h"
 #include "kernels/cpu/elementwise.h"
-#if COVERGAN_CUDA
 #include "kernels/cuda/elementwise.h"
-#endif
 
 namespace cg {
 
@@ -252,12 +251,8 @@ void Tensor::fill_(double value) {
       case DType::u8: cpu::fill(data<uint8_t>(), n, static_cast<uint8_t>(value)); return;
     }
   }
-#if COVERGAN_CUDA
   CG_CHECK(dtype() == DType::f32, "fill_ on cuda supports f32 only, got ", describe());
-  cuda::fill(data<float>(), n, static_cast<float>(value));
-#else
-  CG_FAIL("fill_: ", describe(), " but this build has no CUDA backend");
-#endif
+  on_cuda("fill_", *this, [&]<class>() { cuda::fill(data<float>(), n, static_cast<float>(value)); });
 }
 
 void Tensor::add_(const Tensor& src, double alpha) {
@@ -271,12 +266,8 @@ void Tensor::add_(const Tensor& src, double alpha) {
     if (dtype() == DType::f64) return cpu::axpy(data<double>(), src.data<double>(), n, alpha);
     CG_FAIL("add_: float tensors only, got ", describe());
   }
-#if COVERGAN_CUDA
   CG_CHECK(dtype() == DType::f32, "add_ on cuda supports f32 only, got ", describe());
-  cuda::axpy(data<float>(), src.data<float>(), n, static_cast<float>(alpha));
-#else
-  CG_FAIL("add_: ", describe(), " but this build has no CUDA backend");
-#endif
+  on_cuda("add_", *this, [&]<class>() { cuda::axpy(data<float>(), src.data<float>(), n, static_cast<float>(alpha)); });
 }
 
 std::vector<double> Tensor::to_vector() const {

@@ -3,14 +3,9 @@
 
 #include <chrono>
 
-namespace cg {
+#include "engine/device_cuda.h"
 
-#if COVERGAN_CUDA
-void cuda_events_create(void* ev[2]);
-void cuda_events_destroy(void* ev[2]);
-void cuda_event_record(void* ev);
-double cuda_events_elapsed_seconds(void* ev[2]);
-#endif
+namespace cg {
 
 static double now_seconds() {
   using namespace std::chrono;
@@ -18,31 +13,28 @@ static double now_seconds() {
 }
 
 DeviceTimer::DeviceTimer(Device d) : dev_(d) {
-#if COVERGAN_CUDA
-  if (dev_ == Device::cuda) cuda_events_create(ev_);
-#endif
+  if constexpr (kCudaBuilt)
+    if (dev_ == Device::cuda) cuda_events_create(ev_);
 }
 
 DeviceTimer::~DeviceTimer() {
-#if COVERGAN_CUDA
-  if (dev_ == Device::cuda) cuda_events_destroy(ev_);
-#endif
+  if constexpr (kCudaBuilt)
+    if (dev_ == Device::cuda) cuda_events_destroy(ev_);
 }
 
 void DeviceTimer::start() {
-#if COVERGAN_CUDA
-  if (dev_ == Device::cuda) return cuda_event_record(ev_[0]);
-#endif
+  if constexpr (kCudaBuilt)
+    if (dev_ == Device::cuda) return cuda_event_record(ev_[0]);
   t0_ = now_seconds();
 }
 
 double DeviceTimer::stop_seconds() {
-#if COVERGAN_CUDA
-  if (dev_ == Device::cuda) {
-    cuda_event_record(ev_[1]);
-    return cuda_events_elapsed_seconds(ev_);
+  if constexpr (kCudaBuilt) {
+    if (dev_ == Device::cuda) {
+      cuda_event_record(ev_[1]);
+      return cuda_events_elapsed_seconds(ev_);
+    }
   }
-#endif
   return now_seconds() - t0_;
 }
 

@@ -1,6 +1,7 @@
 // CUDA events for DeviceTimer, recorded on the engine stream.
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_check.h"
+#include "base/cuda_context.h"
+#include "engine/device_cuda.h"
 
 namespace cg {
 

@@ -5,8 +5,11 @@
 #pragma once
 #include <vector>
 
-#include "gan/generator.h"
+#include "engine/philox.h"
+#include "gan/blocks.h"
+#include "gan/config.h"
 #include "layers/conv2d.h"
+#include "layers/linear.h"
 
 namespace cg::gan {
 

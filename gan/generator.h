@@ -5,16 +5,13 @@
 #include <vector>
 
 #include "engine/philox.h"
+#include "gan/blocks.h"
 #include "gan/config.h"
 #include "layers/batchnorm2d.h"
 #include "layers/conv_transpose2d.h"
 #include "layers/linear.h"
 
 namespace cg::gan {
-
-// How BatchNorm normalises: train (batch statistics, running ones updated), batch
-// (batch statistics, running ones untouched: sampling), eval (running statistics).
-enum class BnMode { train, batch, eval };
 
 class Generator {
  public:
@@ -39,12 +36,5 @@ class Generator {
   std::vector<BatchNorm2d> bn_;           // bn0 .. bn(L-1)
   std::vector<ConvTranspose2d> deconv_;   // deconv1 .. deconvL; only the last has a bias
 };
-
-// Fills every weight in ws with N(0, std) drawn on the host (so CPU and CUDA runs
-// start from identical weights).
-void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std);
-// Applies a BatchNorm layer in the given mode (BnMode::batch passes no running stats),
-// then LeakyReLU(slope) fused into it (slope 0: ReLU, the generator's).
-Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope);
 
 }  // namespace cg::gan

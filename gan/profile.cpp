@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "engine/profile.h"
+#include "base/profile.h"
 #include "kernels/cpu/threads.h"
 #include "engine/io_util.h"
 
@@ -97,7 +97,7 @@ void profile_training(const ModelConfig& m, int64_t batch, Device device, int64_
               cpu::thread_summary().c_str(), static_cast<long long>(iters));
   rig.step();  // first-touch pages, BLAS buffers, cuDNN algorithm choice
   device_synchronize(device);
-  prof::start(device);
+  prof::start(device_sync_fn(device));
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < iters; ++i) {
     rig.step();

@@ -1,6 +1,6 @@
 // Where an iteration's time goes: a synthetic training rig (models, Adam, one batch of
 // random "real" images: the time does not depend on the pixels), the FLOP count of one
-// iteration, and `covergan train --profile N`'s per-op table (engine/profile.h).
+// iteration, and `covergan train --profile N`'s per-op table (base/profile.h).
 #pragma once
 #include <memory>
 #include <string>

@@ -21,7 +21,7 @@
 #include "engine/io_util.h"
 #include "engine/philox.h"
 #include "gan/checkpoint.h"
-#include "gan/plot.h"
+#include "data/plot.h"
 #include "gan/progress.h"
 #include "gan/run_dir.h"
 #include "gan/sampler.h"
@@ -100,7 +100,7 @@ class Run {
   void open_data(bool resuming);
   void build(const Checkpoint* resume_from);
   void make_optimizers();
-  void make_loader(int64_t epoch, int64_t batch);
+  void make_loader(int64_t epoch, int64_t batch_index);
   void switch_to_finetune();
   void one_step();
   void write_checkpoint(const std::string& path);
@@ -161,13 +161,13 @@ void Run::make_optimizers() {
   opt_d_ = std::make_unique<Adam>(D_->params(), AdamConfig{lr.d, cfg_.beta1, cfg_.beta2, cfg_.adam_eps});
 }
 
-void Run::make_loader(int64_t epoch, int64_t batch) {
+void Run::make_loader(int64_t epoch, int64_t batch_index) {
   loader_.reset();  // one producer thread at a time
   const bool pre = pretraining();
   const data::LoaderConfig lc{cfg_.batch, derive_seed(cfg_.seed, pre ? kSeedLoaderPretrain : kSeedLoaderFinetune),
                               dev_, cfg_.hflip};
   loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc);
-  if (epoch != 0 || batch != 0) loader_->set_position(epoch, batch);
+  if (epoch != 0 || batch_index != 0) loader_->set_position(epoch, batch_index);
 }
 
 void Run::build(const Checkpoint* ck) {

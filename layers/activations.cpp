@@ -5,7 +5,7 @@
 
 #include "kernels/cpu/activations.h"
 #include "kernels/cuda/activations.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

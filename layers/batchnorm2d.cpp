@@ -8,7 +8,7 @@
 
 #include "kernels/cpu/batchnorm2d.h"
 #include "kernels/cuda/batchnorm2d.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

@@ -3,7 +3,7 @@
 
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cuda/conv2d.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

@@ -3,7 +3,7 @@
 
 #include "kernels/cpu/conv_transpose2d.h"
 #include "kernels/cuda/conv_transpose2d.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

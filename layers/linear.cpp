@@ -3,7 +3,7 @@
 
 #include "kernels/cpu/linear.h"
 #include "kernels/cuda/linear.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

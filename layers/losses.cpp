@@ -4,7 +4,7 @@
 
 #include "kernels/cpu/losses.h"
 #include "kernels/cuda/losses.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

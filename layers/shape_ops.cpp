@@ -5,7 +5,7 @@
 
 #include "kernels/cpu/shape_ops.h"
 #include "kernels/cuda/shape_ops.h"
-#include "layers/dispatch.h"
+#include "engine/dispatch.h"
 
 namespace cg {
 

@@ -2,7 +2,7 @@
 # Installs covergan's Debian build and test dependencies when any is missing.
 # Sourced by scripts/test and scripts/demo; needs root (or sudo) for apt-get.
 set -euo pipefail
-COVERGAN_DEPS=(build-essential cmake ninja-build pkg-config
+COVERGAN_DEPS=(build-essential cmake ninja-build pkg-config ccache
   libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev doctest-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-pil python3-skimage

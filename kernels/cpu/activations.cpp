@@ -3,7 +3,7 @@
 #include "kernels/cpu/activations.h"
 
 #include "base/nvtx.h"
-#include "engine/profile.h"
+#include "base/profile.h"
 
 namespace cg::cpu {
 

@@ -14,7 +14,7 @@
 
 #include "base/check.h"
 #include "base/nvtx.h"
-#include "engine/profile.h"
+#include "base/profile.h"
 #include "kernels/common/activations.h"
 
 namespace cg::cpu {

@@ -27,7 +27,7 @@
 #include <omp.h>
 
 #include "base/nvtx.h"
-#include "engine/profile.h"
+#include "base/profile.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/im2col_k4s2.h"
 #include "kernels/cpu/scratch.h"

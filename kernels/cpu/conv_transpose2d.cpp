@@ -14,7 +14,7 @@
 #include <type_traits>
 
 #include "base/nvtx.h"
-#include "engine/profile.h"
+#include "base/profile.h"
 #include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"

@@ -2,7 +2,7 @@
 #include "kernels/cpu/linear.h"
 
 #include "base/nvtx.h"
-#include "engine/profile.h"
+#include "base/profile.h"
 #include "kernels/cpu/gemm.h"
 
 namespace cg::cpu {

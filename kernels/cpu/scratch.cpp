@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "engine/device.h"
+#include "base/host_memory.h"
 
 namespace cg::cpu {
 

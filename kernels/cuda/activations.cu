@@ -2,8 +2,8 @@
 // scalar math in kernels/common/activations.h, the same functions the CPU calls.
 #include "base/nvtx.h"
 #include "kernels/cuda/activations.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 
 namespace cg::cuda {
 

@@ -1,8 +1,8 @@
 // CUDA Adam: one grid-stride kernel over the flat parameter buffer (see adam.h).
 #include "base/nvtx.h"
 #include "kernels/cuda/adam.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 
 namespace cg::cuda {
 

@@ -6,10 +6,10 @@
 
 #include "base/nvtx.h"
 #include "kernels/cuda/batchnorm2d.h"
-#include "engine/cuda_context.h"
+#include "base/cuda_context.h"
 #include "kernels/common/activations.h"
-#include "kernels/cuda/cuda_check.h"
-#include "engine/cuda_scratch.h"
+#include "base/cuda_check.h"
+#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 

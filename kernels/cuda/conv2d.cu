@@ -1,12 +1,12 @@
 // CUDA 2-D convolution (see conv2d.h): cuDNN forward, backward-data, backward-filter
 // and backward-bias with plans from conv_algo.h. Gradients accumulate through beta = 1.
 #include "base/nvtx.h"
-#include "engine/profile.h"
-#include "engine/cuda_context.h"
+#include "base/profile.h"
+#include "base/cuda_context.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv_algo.h"
-#include "kernels/cuda/cuda_check.h"
-#include "engine/cuda_scratch.h"
+#include "base/cuda_check.h"
+#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 

@@ -10,9 +10,9 @@
 #include <mutex>
 #include <tuple>
 
-#include "engine/cuda_context.h"
+#include "base/cuda_context.h"
 #include "kernels/cuda/conv_algo.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_check.h"
 
 namespace cg::cuda {
 

@@ -3,12 +3,12 @@
 // (C,OC,K,K), our exact weight layout. So forward is its backward-data, dinp its
 // forward, dweight its backward-filter with our dout as its x and our input as its dy.
 #include "base/nvtx.h"
-#include "engine/profile.h"
-#include "engine/cuda_context.h"
+#include "base/profile.h"
+#include "base/cuda_context.h"
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/conv_transpose2d.h"
-#include "kernels/cuda/cuda_check.h"
-#include "engine/cuda_scratch.h"
+#include "base/cuda_check.h"
+#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 

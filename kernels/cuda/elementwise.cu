@@ -1,7 +1,7 @@
 // CUDA versions of kernels/cpu/elementwise.h: grid-stride loops on the engine stream.
 #include "base/nvtx.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
 
 namespace cg::cuda {

@@ -1,11 +1,11 @@
 // CUDA fully connected layer: cuBLAS GEMMs on row-major data viewed as column-major
 // transposes, a bias broadcast kernel, and the bias gradient as a GEMV with ones.
 #include "base/nvtx.h"
-#include "engine/profile.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/profile.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/linear.h"
-#include "engine/cuda_scratch.h"
+#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 

@@ -5,10 +5,10 @@
 
 #include "base/nvtx.h"
 #include "kernels/common/losses.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/losses.h"
-#include "engine/cuda_scratch.h"
+#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 

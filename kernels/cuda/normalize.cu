@@ -2,8 +2,8 @@
 // the per-pixel math shared with the CPU through kernels/common/normalize.h.
 #include "base/nvtx.h"
 #include "kernels/common/normalize.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/normalize.h"
 
 namespace cg::cuda {

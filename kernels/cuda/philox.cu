@@ -2,8 +2,8 @@
 // writing the block's words that fall inside [offset, offset + n).
 #include "base/nvtx.h"
 #include "kernels/common/philox.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/philox.h"
 
 namespace cg::cuda {

@@ -1,8 +1,8 @@
 // CUDA shape ops (see shape_ops.h): concatenation pieces as one strided 2-D copy
 // each (cudaMemcpy2DAsync), their backward and the weighted sum as grid-stride kernels.
 #include "base/nvtx.h"
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/shape_ops.h"
 
 namespace cg::cuda {

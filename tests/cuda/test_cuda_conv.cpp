@@ -11,7 +11,7 @@
 #include "support/check.h"
 #include "support/skip.h"
 #if COVERGAN_CUDA
-#include "engine/cuda_context.h"
+#include "base/cuda_context.h"
 #endif
 
 using namespace cg;

@@ -10,8 +10,8 @@
 
 #include "support/temp_dir.h"
 #include "data/grid.h"
-#include "gan/eval_curves.h"
-#include "gan/msssim.h"
+#include "eval/eval_curves.h"
+#include "eval/msssim.h"
 #include "support/paths.h"
 
 namespace {

@@ -12,9 +12,9 @@
 #include "support/temp_dir.h"
 #include "data/dataset.h"
 #include "gan/checkpoint.h"
-#include "gan/classifier.h"
-#include "gan/eval_report.h"
-#include "gan/eval_run.h"
+#include "eval/classifier.h"
+#include "eval/eval_report.h"
+#include "eval/eval_run.h"
 
 using namespace cg;
 using namespace cg::gan;

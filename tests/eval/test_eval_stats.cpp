@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "gan/eval_stats.h"
+#include "eval/eval_stats.h"
 
 using namespace cg::gan;
 

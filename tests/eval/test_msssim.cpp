@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "support/temp_dir.h"
-#include "gan/msssim.h"
+#include "eval/msssim.h"
 #include "support/paths.h"
 #include "support/skip.h"
 
@@ -60,7 +60,7 @@ std::vector<float> box_blur(const std::vector<float>& img, int S, int rad) {
   return out;
 }
 
-// The reference, written independently of gan/msssim.cpp: the 2-D window of the
+// The reference, written independently of eval/msssim.cpp: the 2-D window of the
 // reference code (_FSpecialGauss: offsets -r..r, shifted by 0.5 for an even size),
 // direct "valid" 2-D correlation, sigma^2 = E[x^2] - mu^2, Wang et al.'s l, c, s terms.
 double reference_msssim(std::vector<double> a, std::vector<double> b, int S) {

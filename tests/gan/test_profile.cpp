@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "engine/profile.h"
+#include "base/profile.h"
 #include "gan/profile.h"
 #include "gan_util.h"
 #include "support/check.h"
@@ -90,7 +90,7 @@ TEST_CASE("profiled CUDA iteration reports the same GEMM FLOPs as the CPU") {
   const ModelConfig m = small_model();
   IterationRig rig(m, 3, Device::cuda);
   rig.step();
-  prof::start(Device::cuda);
+  prof::start(device_sync_fn(Device::cuda));
   rig.step();
   prof::stop();
   double flops = 0;

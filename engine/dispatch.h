@@ -1,16 +1,11 @@
-// Device and dtype dispatch for the layers, in one place: CG_KERNEL runs the CPU
-// kernel (a template over float/double) or the CUDA launcher (float, same argument
-// list) by the tensor's device. The only `#if COVERGAN_CUDA` the layers need is here.
+// Device and dtype dispatch for the engine and the layers, in one place: CG_KERNEL runs
+// the CPU kernel (a template over float/double) or the CUDA launcher (float, same
+// argument list) by the tensor's device; on_cuda runs a CUDA-only branch. No other file
+// outside the CUDA sources needs to know whether this build has CUDA (kCudaBuilt).
 #pragma once
 #include "engine/tensor.h"
 
 namespace cg {
-
-#if COVERGAN_CUDA
-inline constexpr bool kCudaBuilt = true;
-#else
-inline constexpr bool kCudaBuilt = false;
-#endif
 
 template <class T>
 T* ptr_or_null(Tensor& t) {
@@ -40,11 +35,19 @@ void on_device(const char* op, const Tensor& t, Cpu&& cpu, Cuda&& cuda) {
     dispatch_float(op, t, cpu);
     return;
   }
+  on_cuda(op, t, cuda);
+}
+
+// Runs cuda.template operator()<float>() (a generic lambda, `[&]<class>() { ... }`) for a
+// tensor on cuda. In a CPU-only build the lambda's body is never instantiated, so the
+// launchers it names need no definition, and the call fails with one sentence instead.
+template <class Cuda>
+void on_cuda(const char* op, const Tensor& t, Cuda&& cuda) {
   if constexpr (kCudaBuilt) {
     cuda.template operator()<float>();
   } else {
     (void)cuda;
-    CG_FAIL(op, ": a tensor is on cuda but this build has no CUDA backend");
+    CG_FAIL(op, ": ", t.describe(), " is on cuda but this build has no CUDA backend");
   }
 }
 

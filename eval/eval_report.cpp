@@ -1,7 +1,7 @@
 // report.html from report.json (see eval_report.h): summary beside the paper's
 // numbers, MS-SSIM figure and table, D's and the baseline's accuracies with
 // confusion matrices, sample grids, the genre sweep and the training curves.
-#include "gan/eval_report.h"
+#include "eval/eval_report.h"
 
 #include <cstdio>
 #include <sstream>

@@ -1,7 +1,7 @@
 // MS-SSIM on the CPU (see msssim.h): a separable "valid" Gaussian filter of the five
 // moment planes per channel, the per-position formula from msssim.h, means, then
 // 2x2 average pooling to the next scale; many pairs in parallel with OpenMP.
-#include "gan/msssim.h"
+#include "eval/msssim.h"
 
 #include <atomic>
 #include <cmath>

@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.h"
-
 namespace cg::prof {
 
 extern std::atomic<bool> g_on;  // some thread records (set by start); begin() checks which
@@ -36,9 +34,11 @@ class Scope {
 // Work of the innermost open scope (a kernel says what it computed and moved).
 void add_work(double flops, double bytes);
 
-// Starts recording on the calling thread, clearing earlier rows. With sync =
-// Device::cuda every scope boundary waits for the GPU, so a CUDA op's time is its own.
-void start(Device sync = Device::cpu);
+// Starts recording on the calling thread, clearing earlier rows. With a sync function
+// (the engine passes one that waits for the GPU) every scope boundary calls it, so a
+// CUDA op's time is its own.
+using SyncFn = void (*)();
+void start(SyncFn sync = nullptr);
 void stop();
 
 struct Row {

@@ -1,6 +1,6 @@
 // The evaluation pipeline (see eval_run.h). Each step prints a progress line;
 // the checks up front turn a checkpoint that does not fit the dataset into one sentence.
-#include "gan/eval_run.h"
+#include "eval/eval_run.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,11 +12,11 @@
 #include "data/dataset.h"
 #include "data/grid.h"
 #include "gan/checkpoint.h"
-#include "gan/classifier.h"
-#include "gan/eval_curves.h"
-#include "gan/eval_report.h"
-#include "gan/msssim.h"
-#include "gan/plot.h"
+#include "eval/classifier.h"
+#include "eval/eval_curves.h"
+#include "eval/eval_report.h"
+#include "eval/msssim.h"
+#include "data/plot.h"
 #include "gan/run_dir.h"
 #include "gan/sampler.h"
 

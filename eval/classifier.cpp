@@ -1,5 +1,5 @@
 // The baseline genre classifier: training, cross-validation, files (see classifier.h).
-#include "gan/classifier.h"
+#include "eval/classifier.h"
 
 #include <algorithm>
 #include <chrono>

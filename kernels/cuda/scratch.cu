@@ -1,9 +1,9 @@
 // Device scratch buffers (see cuda_scratch.h). Grown, never shrunk, so a training
 // step's steady state allocates nothing.
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 #include "kernels/cuda/elementwise.h"
-#include "engine/cuda_scratch.h"
+#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 

@@ -2,8 +2,8 @@
 // created lazily so a CPU-only run of a CUDA build never touches the driver.
 #include <mutex>
 
-#include "engine/cuda_context.h"
-#include "kernels/cuda/cuda_check.h"
+#include "base/cuda_context.h"
+#include "base/cuda_check.h"
 
 namespace cg::cuda {
 namespace {

@@ -1,5 +1,5 @@
 // Folds, confusion matrices and summary statistics (see eval_stats.h).
-#include "gan/eval_stats.h"
+#include "eval/eval_stats.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // The per-op profiler (see profile.h): a stack of open scopes on the recording thread,
 // one row per name, self time = inclusive time minus the children's.
-#include "engine/profile.h"
+#include "base/profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -25,7 +25,7 @@ struct State {
   std::vector<Frame> stack;
   std::vector<Row> rows;
   std::unordered_map<std::string, size_t> index;
-  Device sync = Device::cpu;
+  SyncFn sync = nullptr;
   std::thread::id thread;  // the one thread that records (the loader's threads do not)
 };
 State g;
@@ -46,13 +46,13 @@ void Scope::begin(const char* name) {
     it = g.index.emplace(name, g.rows.size()).first;
     g.rows.push_back(Row{name});
   }
-  if (g.sync == Device::cuda) device_synchronize(Device::cuda);
+  if (g.sync) g.sync();
   g.stack.push_back(Frame{name, now(), 0.0, it->second});
   open_ = true;
 }
 
 void Scope::end() {
-  if (g.sync == Device::cuda) device_synchronize(Device::cuda);
+  if (g.sync) g.sync();
   const Frame f = g.stack.back();
   g.stack.pop_back();
   const double dt = now() - f.t0;
@@ -70,7 +70,7 @@ void add_work(double flops, double bytes) {
   r.bytes += bytes;
 }
 
-void start(Device sync) {
+void start(SyncFn sync) {
   g = State{};
   g.sync = sync;
   g.thread = std::this_thread::get_id();

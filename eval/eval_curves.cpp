@@ -1,5 +1,5 @@
 // Reading metrics.csv and drawing its curves (see eval_curves.h).
-#include "gan/eval_curves.h"
+#include "eval/eval_curves.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "base/check.h"
-#include "gan/plot.h"
+#include "data/plot.h"
 
 namespace cg::gan {
 

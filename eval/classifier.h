@@ -9,7 +9,7 @@
 
 #include "data/dataset.h"
 #include "gan/discriminator.h"
-#include "gan/eval_stats.h"
+#include "eval/eval_stats.h"
 
 namespace cg::gan {
 

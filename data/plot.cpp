@@ -1,5 +1,5 @@
 // The line-plot rasteriser (see plot.h).
-#include "gan/plot.h"
+#include "data/plot.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,21 @@
+// The blocks G and D share (see blocks.h).
+#include "gan/blocks.h"
+
+namespace cg::gan {
+
+void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std) {
+  for (const Tensor& w : ws) {
+    Tensor host = Tensor::empty(w.shape(), w.dtype(), Device::cpu);
+    rng.normal(host, 0.0, std);
+    Tensor dst = w;
+    dst.copy_(host);
+  }
+}
+
+Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope) {
+  if (mode == BnMode::batch)
+    return batch_norm2d_act(tape, x, bn.weight, bn.bias, Tensor(), Tensor(), true, bn.momentum, bn.eps, slope);
+  return bn.forward_act(tape, x, mode == BnMode::train, slope);
+}
+
+}  // namespace cg::gan
