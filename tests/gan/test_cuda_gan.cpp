@@ -24,21 +24,9 @@ namespace {
 // reference gradient is at float32 zero (see test_parity.cpp).
 void check_close(const std::string& name, const Tensor& a, const Tensor& b, double atol_frac, double rtol,
                  const std::vector<double>* slack = nullptr) {
-  const auto av = a.to_vector(), bv = b.to_vector();
-  REQUIRE(av.size() == bv.size());
-  double scale = 0;
-  for (double x : bv) scale = std::max(scale, std::fabs(x));
-  int64_t bad = 0, worst = -1;
-  double worst_excess = -INFINITY;
-  for (size_t i = 0; i < av.size(); ++i) {
-    const double allowed = atol_frac * scale + rtol * std::fabs(bv[i]) + (slack ? (*slack)[i] : 0.0) + 1e-30;
-    const double excess = std::fabs(av[i] - bv[i]) - allowed;
-    if (excess > worst_excess) worst_excess = excess, worst = int64_t(i);
-    bad += !(excess <= 0);
-  }
-  INFO(name << ": " << bad << " of " << av.size() << " outside; worst [" << worst << "] cuda "
-            << av[size_t(worst)] << " cpu " << bv[size_t(worst)]);
-  CHECK(bad == 0);
+  const cgtest::Compare c = cgtest::compare_scaled(a.to_vector(), b.to_vector(), atol_frac, rtol, slack);
+  INFO(name << " cuda vs cpu: " << c.str());
+  CHECK(c.ok);
 }
 
 struct Side {

@@ -14,9 +14,13 @@ std::string Compare::str() const {
   return os.str();
 }
 
-Compare compare(const std::vector<double>& a, const std::vector<double>& b, double atol, double rtol) {
+double Compare::rel_l2() const { return std::sqrt(nmse); }
+
+namespace {
+Compare compare_impl(const std::vector<double>& a, const std::vector<double>& b, double atol, double rtol,
+                     const std::vector<double>* slack) {
   Compare c;
-  if (a.size() != b.size()) {
+  if (a.size() != b.size() || (slack && slack->size() != b.size())) {
     c.ok = false;
     c.worst_excess = INFINITY;
     return c;
@@ -25,7 +29,8 @@ Compare compare(const std::vector<double>& a, const std::vector<double>& b, doub
   c.worst_excess = -INFINITY;
   for (size_t i = 0; i < a.size(); ++i) {
     const double d = std::fabs(a[i] - b[i]);
-    const double excess = std::isfinite(d) ? d - (atol + rtol * std::fabs(b[i])) : INFINITY;
+    const double allowed = atol + rtol * std::fabs(b[i]) + (slack ? (*slack)[i] : 0.0);
+    const double excess = std::isfinite(d) ? d - allowed : INFINITY;
     if (excess > c.worst_excess || std::isnan(d)) {
       c.worst_excess = std::isnan(d) ? INFINITY : excess;
       c.worst_index = static_cast<int64_t>(i);
@@ -33,12 +38,25 @@ Compare compare(const std::vector<double>& a, const std::vector<double>& b, doub
       c.b_at = b[i];
     }
     c.max_abs = std::max(c.max_abs, d);
+    c.max_ref = std::max(c.max_ref, std::fabs(b[i]));
     num += (a[i] - b[i]) * (a[i] - b[i]);
     den += b[i] * b[i];
   }
   c.nmse = den > 0 ? num / den : num;
   c.ok = a.empty() || c.worst_excess <= 0;
   return c;
+}
+}  // namespace
+
+Compare compare(const std::vector<double>& a, const std::vector<double>& b, double atol, double rtol) {
+  return compare_impl(a, b, atol, rtol, nullptr);
+}
+
+Compare compare_scaled(const std::vector<double>& a, const std::vector<double>& b, double atol_of_max, double rtol,
+                       const std::vector<double>* slack) {
+  double amax = 0;
+  for (double v : b) amax = std::max(amax, std::fabs(v));
+  return compare_impl(a, b, atol_of_max * amax, rtol, slack);
 }
 
 Compare compare(const cg::Tensor& a, const cg::Tensor& b, double atol, double rtol) {

@@ -19,12 +19,18 @@ struct Compare {
   int64_t worst_index = -1;
   double a_at = 0, b_at = 0;
   double nmse = 0;  // sum (a-b)^2 / sum b^2
+  double max_ref = 0;  // max |b|
+  double rel_l2() const;  // ||a-b|| / ||b||, the square root of nmse
   std::string str() const;
 };
 
 // Per element |a-b| <= atol + rtol*|b|; b is the reference.
 Compare compare(const std::vector<double>& a, const std::vector<double>& b, double atol, double rtol);
 Compare compare(const cg::Tensor& a, const cg::Tensor& b, double atol, double rtol);
+// The same with atol = atol_of_max * max|b| (a tolerance on the reference's scale), plus
+// slack[i] on element i when slack is given (same length as b).
+Compare compare_scaled(const std::vector<double>& a, const std::vector<double>& b, double atol_of_max, double rtol,
+                       const std::vector<double>* slack = nullptr);
 
 #define CHECK_CLOSE_T(a, b, atol, rtol)                                  \
   do {                                                                   \

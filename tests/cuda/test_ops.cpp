@@ -1,0 +1,509 @@
+// The CUDA op table: every op the layers and the engine run on a GPU, one row per op and
+// set of shapes with its tolerance, each run by check_case (op_table.h) on the CPU and on
+// CUDA and compared (outputs, every input gradient, inputs the op changes). Adding an op
+// to the GPU tests is adding a row below. Shapes include the paper's layers (batch 4 or 8,
+// and 128 where memory is small) and odd ones (batch 1, H != W, kernels 1 to 5).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <tuple>
+
+#include "cuda/op_table.h"
+#include "engine/adam.h"
+#include "engine/normalize.h"
+#include "engine/philox.h"
+#include "gan/discriminator.h"
+#include "gan/generator.h"
+#include "layers/activations.h"
+#include "layers/batchnorm2d.h"
+#include "layers/conv2d.h"
+#include "layers/conv_transpose2d.h"
+#include "layers/linear.h"
+#include "layers/losses.h"
+#include "layers/shape_ops.h"
+#include "support/check.h"
+#include "support/skip.h"
+
+using namespace cg;
+using namespace cgtest;
+
+namespace {
+
+using Ts = std::vector<Tensor>;
+uint32_t seed_of(const Shape& s, uint32_t salt = 0) { return static_cast<uint32_t>(s.numel() * 2654435761u + salt); }
+
+// ---- convolutions ----------------------------------------------------------------
+
+struct Conv {
+  int64_t N, C, H, W, OC, K, stride, pad;
+};
+// The paper's layers at batch 4, and odd sizes: batch 1, H != W, kernels 1/3/4/5,
+// strides 1/2/3, paddings 0/1/2 (and a padding larger than the kernel).
+const Conv kPaperConv[] = {{4, 3, 64, 64, 128, 4, 2, 1}, {4, 128, 32, 32, 256, 4, 2, 1},
+                           {4, 256, 16, 16, 512, 4, 2, 1}, {4, 512, 8, 8, 1024, 4, 2, 1}};
+const Conv kPaperTconv[] = {{4, 1024, 4, 4, 512, 4, 2, 1}, {4, 512, 8, 8, 256, 4, 2, 1},
+                            {4, 256, 16, 16, 128, 4, 2, 1}, {4, 128, 32, 32, 3, 4, 2, 1}};
+const Conv kOdd[] = {{1, 3, 7, 5, 4, 3, 1, 1},   {2, 5, 9, 11, 3, 5, 3, 2}, {3, 4, 6, 6, 2, 1, 1, 0},
+                     {2, 3, 13, 10, 6, 4, 2, 1}, {1, 1, 1, 1, 1, 1, 1, 0},  {2, 2, 4, 3, 2, 1, 2, 2},
+                     {5, 17, 9, 7, 33, 3, 2, 0}};
+// Per element against max|cpu| (outputs are sums of C*K*K products); TF32 rounds operands to 10 bits.
+const Tol kConvStrict = Tol::of_max(1e-5, 1e-4, 1e-5);
+const Tol kConvTf32 = Tol::of_max(3e-3, 1e-2, 1e-3);
+
+struct ConvGrads {
+  bool x = true, w = true, bias = true, db = true;
+};
+
+void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Math math, ConvGrads g = {}) {
+  OpCase c;
+  c.op = transposed ? "conv_transpose2d" : "conv2d";
+  c.shapes = detail::cat("x (", k.N, ",", k.C, ",", k.H, ",", k.W, ") OC ", k.OC, " K ", k.K, " stride ", k.stride,
+                         " pad ", k.pad, g.x ? "" : " no dx", g.w ? "" : " no dw", g.bias ? (g.db ? "" : " no db") : " no bias");
+  c.make = [=] {
+    std::mt19937 rng(static_cast<uint32_t>(k.N * 7919 + k.C * 104729 + k.H * 31 + k.K));
+    const Shape ws = transposed ? Shape{k.C, k.OC, k.K, k.K} : Shape{k.OC, k.C, k.K, k.K};
+    const auto out_size = [&](int64_t n) {
+      return transposed ? (n - 1) * k.stride - 2 * k.pad + k.K : (n + 2 * k.pad - k.K) / k.stride + 1;
+    };
+    Inputs in;
+    in.host = {rnd(Shape{k.N, k.C, k.H, k.W}, rng), rnd(ws, rng, 1.0 / std::sqrt(double(k.C * k.K * k.K))),
+               g.bias ? rnd(Shape{k.OC}, rng) : Tensor()};
+    in.grad = {g.x, g.w, g.bias && g.db};
+    in.seed = rnd(Shape{k.N, k.OC, out_size(k.H), out_size(k.W)}, rng);
+    return in;
+  };
+  c.fn = [=](Tape* tape, Ts& x, Device) -> Ts {
+    return {transposed ? conv_transpose2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))
+                       : conv2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))};
+  };
+  c.out = c.grad = {math == Math::tf32 ? kConvTf32 : kConvStrict};
+  c.passes = 2;
+  c.math = math;
+  t.push_back(c);
+}
+
+void add_convolutions(std::vector<OpCase>& t) {
+  for (const Conv& k : kPaperConv) add_conv(t, false, k, Math::fp32);
+  for (const Conv& k : kOdd) add_conv(t, false, k, Math::fp32);
+  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Math::fp32);
+  for (const Conv& k : kOdd) add_conv(t, true, k, Math::fp32);
+  for (bool tr : {false, true}) {
+    const Conv k{3, 8, 8, 8, 16, 4, 2, 1};
+    add_conv(t, tr, k, Math::fp32, {true, false, true, false});   // the G step through D: frozen weights
+    add_conv(t, tr, k, Math::fp32, {false, true, true, true});    // real images: no input gradient
+    add_conv(t, tr, k, Math::fp32, {true, true, false, false});   // no bias
+    add_conv(t, tr, k, Math::fp32, {false, false, true, false});  // forward only: nothing recorded
+  }
+  for (const Conv& k : kPaperConv) add_conv(t, false, k, Math::tf32);
+  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Math::tf32);
+  add_conv(t, false, kOdd[1], Math::tf32);
+  add_conv(t, true, kOdd[3], Math::tf32);
+}
+
+// ---- linear ------------------------------------------------------------------------
+
+void add_linear(std::vector<OpCase>& t, int64_t B, int64_t C, int64_t OC, std::vector<bool> grad, bool bias,
+                int passes, Math math = Math::fp32) {
+  OpCase c;
+  c.op = "linear";
+  c.shapes = detail::cat("x (", B, ",", C, ") w (", OC, ",", C, ")", bias ? "" : " no bias",
+                         grad[1] ? "" : " frozen weight");
+  c.make = [=] {
+    std::mt19937 rng(static_cast<uint32_t>(B * C + OC));
+    Inputs in;
+    in.host = {rnd(Shape{B, C}, rng), rnd(Shape{OC, C}, rng, 0.1), bias ? rnd(Shape{OC}, rng) : Tensor()};
+    in.grad = grad;
+    in.grad[2] = in.grad[2] && bias;
+    in.seed = rnd(Shape{B, OC}, rng);
+    return in;
+  };
+  c.fn = [](Tape* tape, Ts& x, Device) -> Ts { return {linear(tape, x[0], x[1], x[2])}; };
+  // Each output sums C products, each input gradient OC, each weight gradient B (times passes).
+  const double tol = 1e-5 * std::sqrt(double(C));
+  c.out = {math == Math::tf32 ? Tol::of_max(1e-2, 1e-2, 1e-3) : Tol::abs(tol, 1e-5)};
+  c.grad = {math == Math::tf32 ? Tol::of_max(1e-2, 1e-2, 1e-3) : Tol::abs(3 * tol * std::sqrt(double(B)), 1e-5)};
+  c.passes = passes;
+  c.math = math;
+  t.push_back(c);
+}
+
+void add_linears(std::vector<OpCase>& t) {
+  for (auto [B, C, OC] : {std::tuple<int64_t, int64_t, int64_t>{16, 100, 512}, {8, 16384, 8}, {3, 5, 4}}) {
+    add_linear(t, B, C, OC, {true, true, true}, true, 2);   // two passes accumulate (cuBLAS beta = 1)
+    add_linear(t, B, C, OC, {true, false, true}, true, 2);  // a frozen weight: no gradient buffer at all
+  }
+  add_linear(t, 8, 100, 1024, {false, true, false}, false, 1);  // G.fc: no bias, z needs no gradient
+  add_linear(t, 64, 256, 128, {true, true, true}, true, 1, Math::tf32);
+}
+
+// ---- batch norm ----------------------------------------------------------------------
+
+// BatchNorm: dx is O(1) per element; dgamma and dbeta are sums over N*H*W float terms.
+const std::vector<Tol> kBnGrad = {Tol::abs(2e-5, 1e-4), Tol::abs(1e-3, 1e-4), Tol::abs(1e-3, 1e-4)};
+
+Inputs bn_inputs(const Shape& s, std::vector<bool> grad, bool running, double x_scale, double x_shift,
+                 double rm_scale, double rv_scale, uint32_t salt) {
+  std::mt19937 rng(seed_of(s, salt));
+  const int64_t C = s[1];
+  Inputs in;
+  in.host = {rnd(s, rng, x_scale, x_shift), rnd(Shape{C}, rng, 1.0, 1.0), rnd(Shape{C}, rng),
+             running ? rnd(Shape{C}, rng, rm_scale) : Tensor(), running ? rnd(Shape{C}, rng, rv_scale, 1.0) : Tensor()};
+  grad.resize(5, false);
+  in.grad = grad;
+  in.seed = rnd(s, rng);
+  return in;
+}
+
+OpCase bn_row(const char* op, const Shape& s, const std::string& extra, std::function<Inputs()> make, OpFn fn,
+              int passes) {
+  OpCase c;
+  c.op = op;
+  c.shapes = "x " + s.str() + extra;
+  c.make = std::move(make);
+  c.fn = std::move(fn);
+  c.out = {Tol::abs(2e-5, 1e-4)};
+  c.grad = kBnGrad;
+  c.passes = passes;  // two: the running statistics move twice and the gradients accumulate
+  return c;
+}
+
+void add_batch_norms(std::vector<OpCase>& t) {
+  for (bool training : {true, false}) {
+    const std::vector<Shape> shapes =
+        training ? std::vector<Shape>{{8, 256, 16, 16}, {8, 1024, 4, 4}, {3, 5, 7, 3}, {1, 3, 2, 2}, {16, 6}, {128, 1024, 4, 4}}
+                 : std::vector<Shape>{{8, 256, 16, 16}, {2, 7, 3, 5}, {1, 4, 1, 1}, {5, 9}};
+    for (const Shape& s : shapes)
+      t.push_back(bn_row(
+          "batch_norm2d", s, training ? " training" : " eval",
+          [=] { return bn_inputs(s, {true, true, true}, true, training ? 2.0 : 2.0, training ? 0.5 : 0.0,
+                                 training ? 0.3 : 0.5, training ? 0.3 : 0.4, training ? 0 : 1); },
+          [=](Tape* tape, Ts& x, Device) -> Ts { return {batch_norm2d(tape, x[0], x[1], x[2], x[3], x[4], training)}; },
+          2));
+  }
+  // Frozen parameters (the G step through D's BN) or a frozen input; no running statistics.
+  const Shape s{4, 32, 8, 8};
+  for (const std::vector<bool>& g : {std::vector<bool>{true, false, false}, {false, true, true}, {false, true, false}})
+    t.push_back(bn_row(
+        "batch_norm2d", s, detail::cat(" grads x ", g[0], " gamma ", g[1], " beta ", g[2]),
+        [=] { return bn_inputs(s, g, false, 1.5, 0.0, 0, 0, 9); },
+        [](Tape* tape, Ts& x, Device) -> Ts { return {batch_norm2d(tape, x[0], x[1], x[2], Tensor(), Tensor(), true)}; },
+        1));
+}
+
+void add_batch_norm_acts(std::vector<OpCase>& t) {
+  for (bool training : {true, false})
+    for (double slope : {0.0, 0.2}) {
+      const std::string mode = detail::cat(training ? " training" : " eval", " slope ", slope);
+      OpFn fused = [=](Tape* tape, Ts& x, Device) -> Ts {
+        return {batch_norm2d_act(tape, x[0], x[1], x[2], x[3], x[4], training, 0.1, 1e-5, slope)};
+      };
+      // Against the CPU on small shapes: a normalised value within rounding of 0 could take
+      // the other branch on the other device, which is improbable with a few hundred values.
+      for (const Shape& s : {Shape{3, 5, 7, 3}, Shape{16, 6}, Shape{2, 8, 4, 4}})
+        t.push_back(bn_row("batch_norm2d_act", s, mode,
+                           [=] { return bn_inputs(s, {true, true, true}, true, 2.0, 0.5, 0.3, 0.3, 5); }, fused, 2));
+      // At the paper's shapes, against the unfused ops on the same GPU (same statistics).
+      for (const Shape& s : {Shape{8, 256, 16, 16}, Shape{128, 1024, 4, 4}}) {
+        OpCase c = bn_row("batch_norm2d_act", s, mode + " vs unfused on cuda",
+                          [=] { return bn_inputs(s, {true, true, true}, true, 2.0, 0.5, 0.3, 0.3, 6); }, fused, 1);
+        c.cuda_reference = [=](Tape* tape, Ts& x, Device) -> Ts {
+          const Tensor y = batch_norm2d(tape, x[0], x[1], x[2], x[3], x[4], training);
+          return {slope == 0.0 ? relu(tape, y) : leaky_relu(tape, y, slope)};
+        };
+        c.out = {Tol::abs(1e-6, 1e-6)};
+        c.grad = {Tol::abs(1e-5, 1e-5)};
+        t.push_back(c);
+      }
+    }
+}
+
+// ---- pointwise, losses, shapes -----------------------------------------------------------
+
+OpCase simple(const char* op, std::string shapes, std::function<Inputs()> make, OpFn fn, Tol out, Tol grad,
+              int passes = 1) {
+  OpCase c;
+  c.op = op;
+  c.shapes = std::move(shapes);
+  c.make = std::move(make);
+  c.fn = std::move(fn);
+  c.out = {out};
+  c.grad = {grad};
+  c.passes = passes;
+  return c;
+}
+
+// One input x (scaled), a random dout, a gradient wanted.
+std::function<Inputs()> one_input(Shape s, double scale) {
+  return [=] {
+    std::mt19937 rng(seed_of(s));
+    Inputs in;
+    in.host = {rnd(s, rng, scale)};
+    in.grad = {true};
+    in.seed = rnd(s, rng);
+    return in;
+  };
+}
+
+void add_activations(std::vector<OpCase>& t) {
+  const std::pair<const char*, OpFn> ops[] = {
+      {"relu", [](Tape* tape, Ts& x, Device) -> Ts { return {relu(tape, x[0])}; }},
+      {"leaky_relu", [](Tape* tape, Ts& x, Device) -> Ts { return {leaky_relu(tape, x[0], 0.2)}; }},
+      {"tanh", [](Tape* tape, Ts& x, Device) -> Ts { return {cg::tanh(tape, x[0])}; }},
+      {"sigmoid", [](Tape* tape, Ts& x, Device) -> Ts { return {cg::sigmoid(tape, x[0])}; }},
+  };
+  for (const auto& [name, fn] : ops)
+    for (const Shape& s : {Shape{8, 128, 32, 32}, Shape{8, 3, 64, 64}, Shape{3, 5, 7}, Shape{1}})
+      t.push_back(simple(name, "x " + s.str(), one_input(s, 6.0), fn, Tol::abs(1e-6, 1e-5), Tol::abs(1e-6, 1e-5), 2));
+}
+
+void add_losses(std::vector<OpCase>& t) {
+  // BCE on logits (N,1) with soft targets, CE over K genres, MSE on the codes, joined as
+  // the AC-GAN joins them, with an upstream weight on each.
+  for (int64_t N : {1, 7, 128, 4096})
+    t.push_back(simple(
+        "bce_with_logits+cross_entropy+mse", detail::cat("batch ", N, " genres 5 codes 2"),
+        [=] {
+          std::mt19937 rng(static_cast<uint32_t>(N));
+          std::vector<int32_t> lab;
+          for (int64_t i = 0; i < N; ++i) lab.push_back(static_cast<int32_t>((i * 3 + 1) % 5));
+          Inputs in;
+          in.host = {rnd(Shape{N, 1}, rng, 20.0), rnd(Shape{N}, rng, 0.5, 0.5), rnd(Shape{N, 5}, rng, 10.0),
+                     Tensor::from_labels(lab),      rnd(Shape{N, 2}, rng),         rnd(Shape{N, 2}, rng)};
+          in.grad = {true, false, true, false, true, false};
+          return in;
+        },
+        [](Tape* tape, Ts& x, Device) -> Ts {
+          return {weighted_sum(tape, {bce_with_logits(tape, x[0], x[1]), cross_entropy(tape, x[2], x[3]), mse(tape, x[4], x[5])},
+                               {1.5, 0.75, 2.0})};
+        },
+        Tol::abs(1e-6, 1e-4), Tol::abs(1e-7, 1e-4), 2));
+  // One loss over many elements: the GPU's reduction against the CPU's double sum.
+  const Shape big{8, 3, 64, 64};
+  t.push_back(simple(
+      "mse", "x " + big.str(),
+      [=] {
+        std::mt19937 rng(77);
+        return Inputs{{rnd(big, rng), rnd(big, rng)}, {true, false}, Tensor()};
+      },
+      [](Tape* tape, Ts& x, Device) -> Ts { return {mse(tape, x[0], x[1])}; }, Tol::abs(1e-6, 1e-4), Tol::abs(1e-9, 1e-4)));
+  // Logits of +-100: the stable forms stay finite and agree.
+  t.push_back(simple(
+      "bce_with_logits+cross_entropy", "logits +-100",
+      [] {
+        Inputs in;
+        in.host = {Tensor::from({100, -100, -100, 100}, Shape{4}), Tensor::from({1, 0, 1, 0}, Shape{4}),
+                   Tensor::from({100, -100, -100, 100}, Shape{2, 2}), Tensor::from_labels({0, 0})};
+        in.grad = {true, false, true, false};
+        return in;
+      },
+      [](Tape* tape, Ts& x, Device) -> Ts {
+        return {weighted_sum(tape, {bce_with_logits(tape, x[0], x[1]), cross_entropy(tape, x[2], x[3])}, {1.0, 1.0})};
+      },
+      Tol::abs(1e-6, 1e-6), Tol::abs(1e-7, 1e-6)));
+}
+
+void add_shape_ops(std::vector<OpCase>& t) {
+  const Tol exact = Tol::abs(0, 0, 0);
+  auto inputs = [](std::vector<Shape> shapes, std::vector<bool> grad, Shape seed) {
+    return [=] {
+      std::mt19937 rng(seed_of(seed, 5));
+      Inputs in;
+      for (const Shape& s : shapes) in.host.push_back(rnd(s, rng));
+      in.grad = grad;
+      in.seed = rnd(seed, rng);
+      return in;
+    };
+  };
+  t.push_back(simple("reshape", "(128,16384) to (128,1024,4,4)", inputs({{128, 16384}}, {true}, {128, 1024, 4, 4}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {reshape(tape, x[0], Shape{128, 1024, 4, 4})}; },
+                     exact, exact));
+  t.push_back(simple("flatten", "(8,1024,4,4)", inputs({{8, 1024, 4, 4}}, {true}, {8, 16384}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {flatten(tape, x[0])}; }, exact, exact));
+  // The generator's input [one-hot genre | codes | noise], and a 4-D concat with a repeated input.
+  t.push_back(simple("concat", "(128,5) (128,2) (128,93)", inputs({{128, 5}, {128, 2}, {128, 93}}, {false, true, true}, {128, 100}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {concat(tape, {x[0], x[1], x[2]})}; }, exact, exact, 2));
+  t.push_back(simple("concat", "(3,4,5,7) (3,1,5,7) and the first again", inputs({{3, 4, 5, 7}, {3, 1, 5, 7}}, {true, true}, {3, 9, 5, 7}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {concat(tape, {x[0], x[1], x[0]})}; }, exact, exact));
+  t.push_back(simple("weighted_sum", "(4,3,8,8) x3, one repeated", inputs({{4, 3, 8, 8}, {4, 3, 8, 8}}, {true, true}, {4, 3, 8, 8}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {weighted_sum(tape, {x[0], x[1], x[0]}, {0.5, -2.0, 1.5})}; },
+                     Tol::abs(1e-7, 1e-6), Tol::abs(1e-7, 1e-6)));
+}
+
+// ---- the engine's own kernels: Philox, Adam, images, fill and axpy -----------------------
+
+Inputs no_inputs() { return Inputs{}; }
+
+void add_engine_ops(std::vector<OpCase>& t) {
+  for (const auto& draw : {std::tuple<uint64_t, uint64_t, int64_t>{0, 0, 4}, {42, 1, 37}, {7, 3, (1 << 20) + 3},
+                           {0xdeadbeefcafef00dull, (1ull << 33) + 2, 1001}}) {
+    const uint64_t seed = std::get<0>(draw), offset = std::get<1>(draw);  // not bindings: lambdas capture them
+    const int64_t n = std::get<2>(draw);
+    OpCase c = simple("philox_bits+philox_uniform", detail::cat("seed ", seed, " offset ", offset, " n ", n), no_inputs,
+                      [=](Tape*, Ts&, Device dev) -> Ts {
+                        Philox g(seed, offset);
+                        Tensor bits = Tensor::empty(Shape{n}, DType::i32, dev), u = Tensor::empty(Shape{n}, DType::f32, dev);
+                        g.bits(bits);
+                        g.uniform(u, -1.0, 1.0);
+                        return {bits, u, Tensor::from({double(g.offset())}, Shape{1}, DType::f64)};
+                      },
+                      Tol::exact(), Tol::exact());
+    t.push_back(c);
+  }
+  t.push_back(simple("philox_normal", "seed 2024 offset 6 n 2^20+1", no_inputs,
+                     [](Tape*, Ts&, Device dev) -> Ts {
+                       Philox g(2024, 6);
+                       Tensor x = Tensor::empty(Shape{(1 << 20) + 1}, DType::f32, dev);
+                       g.normal(x, 0.0, 0.02);
+                       return {x};
+                     },
+                     Tol::ulps(1, 0.999), Tol::exact()));
+  // Adam: five steps over a flat store (a 1000x3 weight and a 7-bias, padded), one step's
+  // gradient 1000 times the others'.
+  OpCase adam = simple("adam_step", "(1000,3) + (7), 5 steps",
+                       [] {
+                         ParamStore ps;
+                         ps.param("w", Shape{1000, 3});
+                         ps.param("b", Shape{7});
+                         ps.finalize(Device::cpu);
+                         const Shape P = ps.flat().shape();
+                         std::mt19937 rng(8);
+                         Inputs in;
+                         in.host.push_back(rnd(P, rng));
+                         for (int k = 0; k < 5; ++k) in.host.push_back(rnd(P, rng, k == 2 ? 100.0 : 0.1));
+                         in.grad.assign(in.host.size(), false);
+                         return in;
+                       },
+                       [](Tape*, Ts& x, Device dev) -> Ts {
+                         ParamStore ps;
+                         ps.param("w", Shape{1000, 3});
+                         ps.param("b", Shape{7});
+                         ps.finalize(dev);
+                         ps.flat().copy_(x[0]);
+                         Adam opt(ps, AdamConfig{2e-3, 0.5, 0.999, 1e-8});
+                         for (int k = 0; k < 5; ++k) {
+                           ps.flat_grad().copy_(x[size_t(1 + k)]);
+                           opt.step();
+                         }
+                         return {ps.flat(), opt.m(), opt.v()};
+                       },
+                       Tol::abs(1e-6, 1e-6), Tol::exact());
+  adam.out = {Tol::abs(1e-6, 1e-6), Tol::abs(1e-6, 1e-5), Tol::abs(1e-6, 1e-5)};
+  t.push_back(adam);
+  // Image normalisation both ways, bit for bit (kernels/common/normalize.h on both sides).
+  auto pixels = [] {
+    Tensor px = Tensor::empty(Shape{5, 64, 64, 3}, DType::u8);
+    Philox rng(1);
+    for (int64_t i = 0; i < px.numel(); ++i) px.data<uint8_t>()[i] = static_cast<uint8_t>(rng.next_below(256));
+    return Inputs{{px}, {false}, Tensor()};
+  };
+  t.push_back(simple("images_u8_to_f32", "(5,64,64,3) flips 1,0,0,1,1", pixels,
+                     [](Tape*, Ts& x, Device) -> Ts { return {images_u8_to_f32(x[0], {1, 0, 0, 1, 1})}; }, Tol::exact(),
+                     Tol::exact()));
+  t.push_back(simple("images_u8_to_f32", "(5,64,64,3) no flips", pixels,
+                     [](Tape*, Ts& x, Device) -> Ts { return {images_u8_to_f32(x[0])}; }, Tol::exact(), Tol::exact()));
+  t.push_back(simple("images_f32_to_u8", "(2,3,17,9) values beyond [-1,1] and a NaN",
+                     [] {
+                       Tensor v = Tensor::empty(Shape{2, 3, 17, 9});
+                       Philox(9).uniform(v, -1.3, 1.3);
+                       v.data<float>()[5] = NAN;
+                       return Inputs{{v}, {false}, Tensor()};
+                     },
+                     [](Tape*, Ts& x, Device) -> Ts { return {images_f32_to_u8(x[0])}; }, Tol::exact(), Tol::exact()));
+  for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{(1 << 22) + 5}})
+    t.push_back(simple("fill+axpy+zero", detail::cat("n ", n),
+                       [=] {
+                         Tensor x = Tensor::empty(Shape{n});
+                         Philox(3).uniform(x, -2, 2);
+                         return Inputs{{x}, {false}, Tensor()};
+                       },
+                       [=](Tape*, Ts& x, Device dev) -> Ts {
+                         Tensor a = Tensor::full(Shape{n}, 0.75, DType::f32, dev);
+                         a.add_(x[0], -1.5);
+                         Tensor after_axpy = a.clone();
+                         a.zero_();
+                         return {after_axpy, a};
+                       },
+                       Tol::abs(1e-6, 1e-6), Tol::exact()));
+}
+
+}  // namespace
+
+namespace cgtest {
+std::vector<OpCase> op_table() {
+  std::vector<OpCase> t;
+  add_convolutions(t);
+  add_linears(t);
+  add_batch_norms(t);
+  add_batch_norm_acts(t);
+  add_activations(t);
+  add_losses(t);
+  add_shape_ops(t);
+  add_engine_ops(t);
+  return t;
+}
+}  // namespace cgtest
+
+TEST_CASE("cuda ops match the CPU: every row of the op table") {
+  CG_SKIP_WITHOUT_CUDA();
+  const std::vector<OpCase> table = op_table();
+  std::printf("cuda op table: %zu rows\n", table.size());
+  for (const OpCase& c : table) check_case(c);
+}
+
+// Runs without a GPU: every op an AC-GAN iteration records on its tape, and every engine
+// kernel it launches, has at least one row, so an op added to the model without a row fails here.
+TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
+  const std::vector<OpCase> table = op_table();
+  std::set<std::string> covered;  // a row "a+b" covers a and b
+  for (const OpCase& c : table)
+    for (size_t from = 0, plus; from <= c.op.size(); from = plus + 1) {
+      plus = std::min(c.op.find('+', from), c.op.size());
+      covered.insert(c.op.substr(from, plus - from));
+    }
+  gan::ModelConfig m;
+  m.image_size = 16;
+  m.base_channels = 4;
+  gan::Generator G(m, Device::cpu);
+  gan::Discriminator D(m, Device::cpu);
+  Philox rng(1);
+  G.init(rng);
+  D.init(rng);
+  Tape tape;
+  Tensor z = Tensor::zeros(Shape{4, m.z_dim});
+  z.set_requires_grad(true);
+  const gan::DOut d = D.forward(&tape, G.forward(&tape, z, gan::BnMode::train), gan::BnMode::train);
+  const Tensor t = Tensor::full(Shape{4, 1}, 1.0), lab = Tensor::from_labels({0, 1, 2, 3});
+  weighted_sum(&tape, {bce_with_logits(&tape, d.src, t), cross_entropy(&tape, d.cls, lab), mse(&tape, d.code, Tensor::zeros(d.code.shape()))},
+               {1.0, 1.0, 1.0});
+  std::set<std::string> ops;
+  for (const Record& r : tape.records()) ops.insert(r.op);
+  CHECK(ops.size() >= 10);
+  for (const char* engine_op : {"adam_step", "philox_bits", "philox_uniform", "philox_normal", "images_u8_to_f32",
+                                "images_f32_to_u8", "fill", "axpy"})
+    ops.insert(engine_op);
+  for (const std::string& op : ops) {
+    INFO("op " << op << " has no row in tests/cuda/test_ops.cpp");
+    CHECK(covered.count(op) == 1);
+  }
+}
+
+// The driver against itself on the CPU (no GPU needed): every row builds its inputs, runs
+// forward and backward and compares (TF32 rows repeat FP32 shapes there, so they are left
+// out); and a result off by more than a row's tolerance fails.
+TEST_CASE("the cuda op table runs every row on the CPU against itself and its comparisons catch errors") {
+  const std::vector<OpCase> table = op_table();
+  for (const OpCase& c : table)
+    if (c.math == Math::fp32) check_case(c, Device::cpu);  // a TF32 row is an FP32 row on the CPU
+  const Tensor ref = Tensor::from({1.0, -2.0, 3.0, 0.5}, Shape{4});
+  const Tensor off = Tensor::from({1.0, -2.0, 3.0, 0.5001}, Shape{4});
+  CHECK(judge(ref, ref, Tol::exact()).ok);
+  CHECK_FALSE(judge(off, ref, Tol::exact()).ok);
+  CHECK(judge(off, ref, Tol::abs(2e-4, 0, 1e-4)).ok);
+  CHECK_FALSE(judge(off, ref, Tol::abs(2e-4, 0, 1e-6)).ok);  // rel_l2 2.6e-5 over its bound
+  CHECK_FALSE(judge(off, ref, Tol::abs(1e-5, 0, 1e-3)).ok);  // one element over its bound
+  CHECK(judge(off, ref, Tol::of_max(1e-4, 0, 1e-3)).ok);     // 1e-4 of max |ref| = 3e-4
+  CHECK_FALSE(judge(off, ref, Tol::ulps(1, 0)).ok);          // 0.5001 is many ulps from 0.5
+  CHECK_FALSE(judge(ref, Tensor::from({1.0, -2.0, 3.0}, Shape{3}), Tol::abs(1, 1, 1)).ok);
+  CHECK_FALSE(judge(Tensor::from({1.0, NAN}, Shape{2}), Tensor::from({1.0, 1.0}, Shape{2}), Tol::abs(1, 1, 1)).ok);
+}
