@@ -2,9 +2,11 @@
 // file, then explicit flags) and hands them to gan::train, which runs the two
 // phases, or continues a run with --resume.
 #include <cstdio>
+#include <filesystem>
 
 #include "apps/commands.h"
 #include "base/check.h"
+#include "data/dataset.h"
 #include "gan/profile.h"
 #include "gan/trainer.h"
 
@@ -12,7 +14,7 @@ namespace covergan {
 namespace {
 
 struct Settings {
-  std::string data, pretrain, out, device = "auto", config, init, profile_csv;
+  std::string data, pretrain, out, device = "auto", config, init, profile_csv, profile_trace;
   int64_t profile = 0, pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
@@ -57,9 +59,23 @@ void add_options(CLI::App& app) {
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
   app.add_option("--profile", s.profile,
-                 "Time N iterations on random images (no dataset, nothing written) and print a per-op table")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--profile-csv", s.profile_csv, "With --profile: also write the table as CSV to this file");
+                 "Time N iterations of the model the other flags describe (--data gives the image size) on "
+                 "random images and print a table per layer and pass; writes profile.csv and roofline.png to "
+                 "--out (default: here)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            try {
+              size_t used = 0;
+              const long long n = std::stoll(v, &used);
+              if (used == v.size() && n > 0) return "";
+            } catch (const std::exception&) {
+            }
+            return "--profile needs a positive number of iterations (e.g. --profile 10), not '" + v + "'.";
+          },
+          "N>0"));
+  app.add_option("--profile-csv", s.profile_csv, "With --profile: write the CSV here instead of OUT/profile.csv");
+  app.add_option("--profile-trace", s.profile_trace,
+                 "With --profile: also write a Chrome trace (JSON; Perfetto opens it), one slice per scope and thread");
   app.add_flag("--dump-tape", s.dump_tape,
                "Run one iteration on random images and print the D and G steps' tape records (no --out needed)");
 }
@@ -95,25 +111,48 @@ nlohmann::json explicit_settings() {
   return j;
 }
 
-// --profile N: the model the flags and --config describe, on random images.
-int run_profile() {
+// The settings of --profile and --dump-tape: the flags and --config, with the image size
+// and genres of the dataset they name (only its header is read).
+cg::gan::TrainConfig synthetic_run_config() {
   cg::gan::TrainConfig cfg;
   cg::gan::apply_json(cfg, explicit_settings());
-  cg::gan::profile_training(cfg.model, cfg.batch, cg::resolve_device(cfg.device), s.profile, s.profile_csv);
+  const std::string& set = !cfg.data.empty() ? cfg.data : cfg.pretrain;
+  if (!set.empty()) {
+    CG_USER_CHECK(std::filesystem::exists(set), "The dataset ", set, " does not exist.");
+    const cg::data::Dataset ds = cg::data::Dataset::open(set, /*verify_checksums=*/false);
+    cfg.model.image_size = ds.info().size;
+    if (ds.info().labeled()) cfg.model.num_genres = int(ds.info().genres.size());
+    cfg.model.validate();
+  }
+  return cfg;
+}
+
+// --profile N: the model the flags, --config and --data describe, on random images.
+int run_profile() {
+  CG_USER_CHECK(!(s.resume || s.force), "--profile writes no run; drop --resume and --force.");
+  const cg::gan::TrainConfig cfg = synthetic_run_config();
+  cg::gan::ProfileOptions o;
+  o.iters = s.profile;
+  o.dir = s.out.empty() ? "." : s.out;
+  o.csv_path = s.profile_csv;
+  o.trace_path = s.profile_trace;
+  if (!s.out.empty()) std::filesystem::create_directories(s.out);
+  cg::gan::profile_training(cfg.model, cfg.batch, cg::resolve_device(cfg.device), o);
   return 0;
 }
 
 // --dump-tape: the model the flags and --config describe, one iteration, its tapes printed.
 int run_dump_tape() {
-  cg::gan::TrainConfig cfg;
-  cg::gan::apply_json(cfg, explicit_settings());
+  const cg::gan::TrainConfig cfg = synthetic_run_config();
   cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device));
   return 0;
 }
 
 int run_train() {
   if (s.dump_tape) return run_dump_tape();
-  if (s.profile > 0) return run_profile();
+  if (given("--profile")) return run_profile();
+  CG_USER_CHECK(!given("--profile-csv") && !given("--profile-trace"),
+                "--profile-csv and --profile-trace go with --profile N.");
   CG_USER_CHECK(!s.out.empty(), "No run folder given: pass --out DIR.");
   CG_USER_CHECK(!(s.resume && s.force), "--resume and --force contradict each other; pass one.");
   cg::gan::TrainOptions opt;

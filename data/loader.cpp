@@ -172,7 +172,7 @@ Loader::~Loader() {
 }
 
 void Loader::next(Tensor& images, Tensor& labels) {
-  NVTX_RANGE_FN();
+  NVTX_SCOPE_FN();
   Impl& L = *p_;
   Batch* b;
   {

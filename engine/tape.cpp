@@ -61,11 +61,12 @@ void Tape::record(Record r) {
   CG_CHECK(!consumed_, "recording op '", r.op, "' on a tape that was already swept; clear() it first");
   CG_CHECK(r.output.defined(), "op '", r.op, "' recorded without an output");
   r.output.set_requires_grad(true);
+  if (!r.layer) r.layer = prof::current_layer();
   records_.push_back(std::move(r));
 }
 
 void Tape::backward(const Tensor& root, const Tensor& seed) {
-  NVTX_RANGE_FN();
+  NVTX_SCOPE("Tape::backward");
   CG_CHECK(!consumed_, "backward over a tape that was already swept (its saved buffers are gone); "
            "run the forward again on a cleared tape");
   CG_CHECK(root.defined() && root.requires_grad(),
@@ -82,6 +83,7 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
   for (size_t i = records_.size(); i-- > 0;) {
     Record& r = records_[i];
     if (!r.output.grad().defined()) continue;  // nothing flowed into this op's output
+    NVTX_LAYER(r.layer, "backward");  // "D.conv2 backward" in Nsight and the profile
     NVTX_RANGE(r.backward_name);
     r.backward(r);
   }

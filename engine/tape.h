@@ -61,6 +61,7 @@ struct Record {
   std::vector<const char*> saved_names;
   std::vector<double> args;        // scalar attributes (stride, padding, slope, eps, ...)
   std::vector<const char*> arg_names;
+  const char* layer = nullptr;     // the layer recording it ("D.conv2"), for its backward's scope
 
   // Named access for backward functions; an unknown name is a programming error.
   const Tensor& in(std::string_view name) const { return inputs[index(input_names, name, "input")]; }

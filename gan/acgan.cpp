@@ -35,7 +35,7 @@ Tensor make_generator_input(const ModelConfig& cfg, const std::vector<int32_t>& 
 }
 
 void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b) {
-  NVTX_RANGE_FN();
+  NVTX_SCOPE_FN();
   std::vector<int32_t> genres(static_cast<size_t>(B));
   for (auto& g : genres) g = int32_t(rng.next_below(cfg.num_genres));
   Tensor codes;
@@ -115,7 +115,7 @@ Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms
 
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
                 std::string* tape_dump) {
-  NVTX_RANGE_FN();
+  NVTX_SCOPE_FN();
   const int64_t B = b.z.dim(0);
   CG_CHECK(b.real.defined() && b.real.dim(0) == B, "d_backward: real batch ",
            b.real.defined() ? b.real.shape().str() : "undefined", " for ", B, " latent vectors");
@@ -128,20 +128,23 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   Tape tape;
   const DOut r = D.forward(&tape, b.real, BnMode::train);
   const DOut f = D.forward(&tape, fake, BnMode::train);
-  const Tensor src_r = bce_with_logits(&tape, r.src, ones), src_f = bce_with_logits(&tape, f.src, zeros);
-  std::vector<std::pair<Tensor, double>> terms{{src_r, 1.0}, {src_f, 1.0}};
-  Tensor cls_r, cls_f, code;
-  if (lc.genre_terms) {
-    cls_r = cross_entropy(&tape, r.cls, b.real_labels);
-    cls_f = cross_entropy(&tape, f.cls, b.fake_labels);
-    terms.push_back({cls_r, 1.0});
-    terms.push_back({cls_f, 1.0});
+  Tensor src_r, src_f, cls_r, cls_f, code, total;
+  {
+    NVTX_LAYER("D.loss", "forward");  // every loss term and their sum: one profile row
+    src_r = bce_with_logits(&tape, r.src, ones), src_f = bce_with_logits(&tape, f.src, zeros);
+    std::vector<std::pair<Tensor, double>> terms{{src_r, 1.0}, {src_f, 1.0}};
+    if (lc.genre_terms) {
+      cls_r = cross_entropy(&tape, r.cls, b.real_labels);
+      cls_f = cross_entropy(&tape, f.cls, b.fake_labels);
+      terms.push_back({cls_r, 1.0});
+      terms.push_back({cls_f, 1.0});
+    }
+    if (f.code.defined()) {
+      code = mse(&tape, f.code, b.codes);
+      terms.push_back({code, lc.lambda_code});
+    }
+    total = sum_terms(tape, terms);
   }
-  if (f.code.defined()) {
-    code = mse(&tape, f.code, b.codes);
-    terms.push_back({code, lc.lambda_code});
-  }
-  const Tensor total = sum_terms(tape, terms);
   if (tape_dump) *tape_dump += tape.dump_verbose();
   tape.backward(total);
   // Every loss term and the logits the statistics need, read back in one transfer.
@@ -166,7 +169,7 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
 
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
                 std::string* tape_dump) {
-  NVTX_RANGE_FN();
+  NVTX_SCOPE_FN();
   G.params().zero_grad();
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
   Tape tape;
@@ -174,18 +177,21 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   const DOut f = D.forward(&tape, fake, BnMode::train);
   const int64_t B = b.z.dim(0);
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, fake.dtype(), fake.device());
-  const Tensor src = bce_with_logits(&tape, f.src, ones);  // non-saturating: fake labelled real
-  std::vector<std::pair<Tensor, double>> terms{{src, 1.0}};
-  Tensor cls, code;
-  if (lc.genre_terms) {
-    cls = cross_entropy(&tape, f.cls, b.fake_labels);
-    terms.push_back({cls, 1.0});
+  Tensor src, cls, code, total;
+  {
+    NVTX_LAYER("G.loss", "forward");
+    src = bce_with_logits(&tape, f.src, ones);  // non-saturating: fake labelled real
+    std::vector<std::pair<Tensor, double>> terms{{src, 1.0}};
+    if (lc.genre_terms) {
+      cls = cross_entropy(&tape, f.cls, b.fake_labels);
+      terms.push_back({cls, 1.0});
+    }
+    if (f.code.defined()) {
+      code = mse(&tape, f.code, b.codes);
+      terms.push_back({code, lc.lambda_code});
+    }
+    total = sum_terms(tape, terms);
   }
-  if (f.code.defined()) {
-    code = mse(&tape, f.code, b.codes);
-    terms.push_back({code, lc.lambda_code});
-  }
-  const Tensor total = sum_terms(tape, terms);
   if (tape_dump) *tape_dump += tape.dump_verbose();
   try {
     tape.backward(total);
@@ -212,7 +218,7 @@ void check_finite(std::initializer_list<std::pair<const char*, double>> terms) {
 
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
                      const LossConfig& lc) {
-  NVTX_RANGE_FN();
+  NVTX_SCOPE_FN();
   StepStats st;
   d_backward(G, D, b, lc, st);
   check_finite({{"d_src_real", st.d_src_real},
@@ -221,10 +227,16 @@ StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, c
                 {"d_cls_fake", st.d_cls_fake},
                 {"d_code", st.d_code},
                 {"d_total", st.d_total}});
-  opt_d.step();
+  {
+    NVTX_LAYER("D.adam", "update");
+    opt_d.step();
+  }
   g_backward(G, D, b, lc, st);
   check_finite({{"g_src", st.g_src}, {"g_cls", st.g_cls}, {"g_code", st.g_code}, {"g_total", st.g_total}});
-  opt_g.step();
+  {
+    NVTX_LAYER("G.adam", "update");
+    opt_g.step();
+  }
   return st;
 }
 

@@ -13,8 +13,7 @@ void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std) {
 }
 
 Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope) {
-  if (mode == BnMode::batch)
-    return batch_norm2d_act(tape, x, bn.weight, bn.bias, Tensor(), Tensor(), true, bn.momentum, bn.eps, slope);
+  if (mode == BnMode::batch) return bn.forward_act(tape, x, true, slope, /*running=*/false);
   return bn.forward_act(tape, x, mode == BnMode::train, slope);
 }
 

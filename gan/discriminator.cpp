@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "base/nvtx.h"
 #include "layers/activations.h"
 #include "layers/shape_ops.h"
 
@@ -47,7 +48,12 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode) const {
   for (size_t i = 0; i < conv_.size(); ++i) {
     h = conv_[i].forward(tape, h);  // (B, base*2^i, S/2^(i+1), S/2^(i+1))
     // BN + LeakyReLU fused into one op, except after conv1, which has no BN.
-    h = i > 0 ? apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope) : leaky_relu(tape, h, cfg_.leaky_slope);
+    if (i > 0) {
+      h = apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope);
+    } else {
+      NVTX_LAYER("D.act1", "forward");
+      h = leaky_relu(tape, h, cfg_.leaky_slope);
+    }
   }
   const Tensor f = flatten(tape, h);  // (B, C0*16)
   DOut out;

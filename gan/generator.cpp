@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "base/nvtx.h"
 #include "layers/activations.h"
 #include "layers/shape_ops.h"
 
@@ -42,7 +43,12 @@ Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
   const size_t L = deconv_.size();
   for (size_t i = 0; i < L; ++i) {
     h = deconv_[i].forward(tape, h);                 // (B, C0/2^(i+1), 8*2^i, 8*2^i)
-    h = i + 1 < L ? apply_bn_act(tape, bn_[i + 1], h, mode, 0.0) : cg::tanh(tape, h);
+    if (i + 1 < L) {
+      h = apply_bn_act(tape, bn_[i + 1], h, mode, 0.0);
+    } else {
+      NVTX_LAYER("G.tanh", "forward");
+      h = cg::tanh(tape, h);
+    }
   }
   return h;                                          // (B,3,S,S)
 }

@@ -6,8 +6,11 @@
 #include <thread>
 
 #include "base/profile.h"
-#include "kernels/cpu/threads.h"
+#include "base/provenance.h"
+#include "data/roofline.h"
+#include "engine/ceilings.h"
 #include "engine/io_util.h"
+#include "kernels/cpu/threads.h"
 
 namespace cg::gan {
 
@@ -89,34 +92,82 @@ StepStats IterationRig::step() {
   return train_step(*G, *D, *opt_g, *opt_d, b, lc);
 }
 
-void profile_training(const ModelConfig& m, int64_t batch, Device device, int64_t iters, const std::string& csv_path) {
-  CG_USER_CHECK(iters > 0, "--profile needs a positive number of iterations, got ", iters, ".");
-  IterationRig rig(m, batch, device);
+namespace {
+
+std::string csv_header(const Facts& facts) {
+  std::string h;
+  for (const auto& [k, v] : facts) h += "# " + k + ": " + v + "\n";
+  return h;
+}
+
+void write_roofline(const std::string& path, const DeviceCeilings& c, const std::string& title) {
+  std::vector<data::RooflinePoint> pts;
+  for (const prof::Group& g : prof::groups())
+    if (g.flops > 0 && g.bytes > 0 && g.s > 0)
+      pts.push_back({g.layer, g.pass, g.flops / g.bytes, g.flops / g.s / 1e9});
+  data::write_roofline_png(path, pts, c.flops / 1e9, c.bytes / 1e9, title);
+}
+
+}  // namespace
+
+void profile_training(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o) {
+  CG_USER_CHECK(o.iters > 0, "--profile needs a positive number of iterations, got ", o.iters, ".");
+  const double load = load_average_1min();
   std::printf("covergan profile: %dx%d, base %d, batch %lld, %s, %s; 1 warm-up + %lld iterations\n", m.image_size,
               m.image_size, m.base_channels, static_cast<long long>(batch), device_name(device),
-              cpu::thread_summary().c_str(), static_cast<long long>(iters));
+              cpu::thread_summary().c_str(), static_cast<long long>(o.iters));
+  std::fprintf(stderr, "covergan profile: measuring the %s's ceilings\n", device_name(device));
+  const DeviceCeilings ceil = measure_ceilings(device, /*quick=*/true);
+  const BuildInfo& bi = build_info();
+  std::printf("build %.12s%s, %s; %s, %d CPUs usable; load average %s%s\n", bi.commit, bi.dirty ? " (dirty)" : "",
+              bi.compiler, cpu_model().c_str(), cpus_usable(), load_average().c_str(),
+              load > 0.5 * cpus_usable() ? " (busy: the times include waiting for the CPU)" : "");
+  std::printf("ceilings: %s\n", describe(ceil).c_str());
+  IterationRig rig(m, batch, device);
   rig.step();  // first-touch pages, BLAS buffers, cuDNN algorithm choice
   device_synchronize(device);
-  prof::start(device_sync_fn(device));
+  prof::start(device_sync_fn(device), !o.trace_path.empty());
   const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < iters; ++i) {
+  for (int64_t i = 0; i < o.iters; ++i) {
     rig.step();
     std::fprintf(stderr, "\rcovergan profile: iteration %lld/%lld", static_cast<long long>(i + 1),
-                 static_cast<long long>(iters));
+                 static_cast<long long>(o.iters));
   }
   device_synchronize(device);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   prof::stop();
   std::fprintf(stderr, "\n");
-  const double it_s = secs / double(iters), flops = iteration_flops(m, batch);
-  std::printf("iteration %.2f ms, %.1f images/s, %.1f GFLOP/s (%.3f GFLOP per iteration)%s\n\n", it_s * 1e3,
-              double(batch) / it_s, flops / it_s / 1e9, flops / 1e9,
-              device == Device::cuda ? "; every op synchronised, so the total is slower than a plain run" : "");
-  std::fputs(prof::table(iters, it_s).c_str(), stdout);
-  if (!csv_path.empty()) {
-    write_file_atomic(csv_path, prof::csv(iters, it_s), "the profile CSV");
-    std::printf("\nprofile CSV: %s\n", csv_path.c_str());
+  const double it_s = secs / double(o.iters), flops = iteration_flops(m, batch);
+  std::printf("iteration %.2f ms, %.1f images/s, %.1f GFLOP/s = %.0f %% of the FLOP ceiling (%.3f GFLOP per "
+              "iteration)%s\n\n",
+              it_s * 1e3, double(batch) / it_s, flops / it_s / 1e9, ceil.flops > 0 ? 100 * flops / it_s / ceil.flops : 0,
+              flops / 1e9, device == Device::cuda ? "; every scope synchronised, so slower than a plain run" : "");
+  std::printf("per layer and pass, per iteration (ms: time inside it; FLOP/B: arithmetic intensity; %%FMA and %%BW: "
+              "shares of the two ceilings)\n");
+  std::fputs(prof::layer_table(o.iters, it_s, ceil.prof()).c_str(), stdout);
+  std::printf("\n");
+  std::fputs(prof::kernel_table(o.iters, it_s, ceil.prof()).c_str(), stdout);
+  Facts facts = provenance();
+  for (auto& f : ceiling_facts(ceil)) facts.push_back(f);
+  facts.emplace_back("model", std::to_string(m.image_size) + "x" + std::to_string(m.image_size) + " base " +
+                                  std::to_string(m.base_channels) + " batch " + std::to_string(batch));
+  facts.emplace_back("device", device_name(device));
+  facts.emplace_back("threads", cpu::thread_summary());
+  facts.emplace_back("iteration_ms", std::to_string(it_s * 1e3));
+  const std::string dir = o.dir.empty() ? "." : o.dir;
+  const std::string csv_path = o.csv_path.empty() ? dir + "/profile.csv" : o.csv_path;
+  write_file_atomic(csv_path, csv_header(facts) + prof::csv(o.iters, it_s, ceil.prof()), "the profile CSV");
+  const std::string png = dir + "/roofline.png";
+  char title[160];
+  std::snprintf(title, sizeof title, "covergan roofline: %dx%d base %d batch %lld on %s", m.image_size, m.image_size,
+                m.base_channels, static_cast<long long>(batch), device_name(device));
+  write_roofline(png, ceil, title);
+  std::printf("\nwrote %s and %s", csv_path.c_str(), png.c_str());
+  if (!o.trace_path.empty()) {
+    write_file_atomic(o.trace_path, prof::trace_json(), "the profile trace");
+    std::printf(" and %s (%zu slices; open it in https://ui.perfetto.dev)", o.trace_path.c_str(), prof::trace_events());
   }
+  std::printf("\n");
 }
 
 void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device) {

@@ -1,6 +1,7 @@
 // Where an iteration's time goes: a synthetic training rig (models, Adam, one batch of
 // random "real" images: the time does not depend on the pixels), the FLOP count of one
-// iteration, and `covergan train --profile N`'s per-op table (base/profile.h).
+// iteration, and `covergan train --profile N` (base/profile.h): the per-layer table,
+// profile.csv, roofline.png and optionally a Chrome trace.
 #pragma once
 #include <memory>
 #include <string>
@@ -37,9 +38,17 @@ struct IterationRig {
   StepStats step();  // new latents, then train_step (D step, Adam, G step, Adam)
 };
 
-// Runs one warm-up and then iters profiled iterations; prints the per-op table to stdout
-// and writes it as CSV to csv_path when that is not empty.
-void profile_training(const ModelConfig& m, int64_t batch, Device device, int64_t iters, const std::string& csv_path);
+struct ProfileOptions {
+  int64_t iters = 10;
+  std::string dir = ".";   // where profile.csv and roofline.png go
+  std::string csv_path;    // the CSV elsewhere ("" : dir/profile.csv)
+  std::string trace_path;  // a Chrome trace of every scope and thread ("" : none)
+};
+// Measures the device's ceilings, runs one warm-up and then o.iters profiled iterations;
+// prints the per-layer table (layer and pass, shape, calls, ms, FLOPs, bytes, intensity,
+// rates and % of each ceiling), then the phases and the kernels; writes profile.csv
+// (with the provenance as leading '#' lines), roofline.png and the trace.
+void profile_training(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o);
 
 // `covergan train --dump-tape`: one iteration on random images; prints the D step's and
 // the G step's tape records (op, named inputs/output with shapes, saved tensors, args).

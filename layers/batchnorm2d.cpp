@@ -9,6 +9,7 @@
 #include "kernels/cpu/batchnorm2d.h"
 #include "kernels/cuda/batchnorm2d.h"
 #include "engine/dispatch.h"
+#include "layers/layer_scope.h"
 
 namespace cg {
 
@@ -112,7 +113,22 @@ Tensor batch_norm2d_act(Tape* tape, const Tensor& x, const Tensor& gamma, const 
   return bn_forward(tape, x, gamma, beta, running_mean, running_var, training, momentum, eps, slope);
 }
 
-BatchNorm2d::BatchNorm2d(ParamStore& ps, const std::string& name, int64_t channels) {
+Tensor BatchNorm2d::forward(Tape* tape, const Tensor& x, bool training) const {
+  NVTX_LAYER(layer_name(name), "forward");
+  Tensor y = batch_norm2d(tape, x, weight, bias, running_mean, running_var, training, momentum, eps);
+  note_io(x, y);
+  return y;
+}
+
+Tensor BatchNorm2d::forward_act(Tape* tape, const Tensor& x, bool training, double slope, bool running) const {
+  NVTX_LAYER(layer_name(name), "forward");
+  Tensor y = batch_norm2d_act(tape, x, weight, bias, running ? running_mean : Tensor(),
+                              running ? running_var : Tensor(), training, momentum, eps, slope);
+  note_io(x, y);
+  return y;
+}
+
+BatchNorm2d::BatchNorm2d(ParamStore& ps, const std::string& name_, int64_t channels) : name(name_) {
   weight = ps.param(name + ".weight", Shape{channels});
   bias = ps.param(name + ".bias", Shape{channels});
   running_mean = ps.buffer(name + ".running_mean", Shape{channels});

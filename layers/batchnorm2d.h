@@ -21,18 +21,17 @@ Tensor batch_norm2d_act(Tape* tape, const Tensor& x, const Tensor& gamma, const 
                         Tensor running_var, bool training, double momentum, double eps, double slope);
 
 struct BatchNorm2d {
+  std::string name;                  // "G.bn1": the profile's and Nsight's layer name
   Tensor weight, bias;               // gamma, beta (C): trainable
   Tensor running_mean, running_var;  // (C): buffers
   double momentum = 0.1, eps = 1e-5;
   BatchNorm2d() = default;
   BatchNorm2d(ParamStore& ps, const std::string& name, int64_t channels);
-  Tensor forward(Tape* tape, const Tensor& x, bool training) const {
-    return batch_norm2d(tape, x, weight, bias, running_mean, running_var, training, momentum, eps);
-  }
-  // The layer then LeakyReLU(slope) (0: ReLU), fused: see batch_norm2d_act.
-  Tensor forward_act(Tape* tape, const Tensor& x, bool training, double slope) const {
-    return batch_norm2d_act(tape, x, weight, bias, running_mean, running_var, training, momentum, eps, slope);
-  }
+  // batch_norm2d inside the layer's scope.
+  Tensor forward(Tape* tape, const Tensor& x, bool training) const;
+  // The layer then LeakyReLU(slope) (0: ReLU), fused: see batch_norm2d_act. Without
+  // running statistics (sampling with batch statistics) they are neither read nor updated.
+  Tensor forward_act(Tape* tape, const Tensor& x, bool training, double slope, bool running = true) const;
   // gamma 1, beta 0, running mean 0, running var 1 (call after ParamStore::finalize).
   void reset() const;
 };

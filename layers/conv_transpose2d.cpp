@@ -4,20 +4,29 @@
 #include "kernels/cpu/conv_transpose2d.h"
 #include "kernels/cuda/conv_transpose2d.h"
 #include "engine/dispatch.h"
+#include "layers/layer_scope.h"
 
 namespace cg {
 
 // inputs {x, w, b}; args {stride, pad}; no saved tensors: x and w are inputs.
+// Input and parameter gradients are two kernel calls, each its own pass (as conv2d's).
 static void conv_transpose2d_backward(Record& r) {
   const Tensor &x = r.in("x"), &w = r.in("w");
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(1), K = w.dim(2);
   const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
   const Tensor dout = r.dout();
-  bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
-  Tensor dx = r.grad_for_write("x", &fresh);
-  CG_KERNEL_INTO_GRAD("conv_transpose2d_backward", x, fresh, conv_transpose2d_backward, ptr_or_null<T>(dx),
-                      CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N,
-                      C, H, W, OC, K, stride, pad);
+  if (r.needs_grad("x")) {
+    NVTX_PASS("backward-data");
+    bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
+    Tensor dx = r.grad_for_write("x", &fresh);
+    CG_KERNEL_INTO_GRAD("conv_transpose2d_backward", x, fresh, conv_transpose2d_backward, dx.data<T>(), nullptr,
+                        nullptr, dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
+  }
+  if (r.needs_grad("w") || r.needs_grad("b")) {
+    NVTX_PASS("backward-weight");
+    CG_KERNEL("conv_transpose2d_backward", x, conv_transpose2d_backward, nullptr, CG_GRAD_PTR(T, r, "w"),
+              CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
+  }
 }
 
 // Checks everything a kernel relies on and returns the output shape.
@@ -53,9 +62,16 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x, const Tensor& w, const Tens
   return out;
 }
 
-ConvTranspose2d::ConvTranspose2d(ParamStore& ps, const std::string& name, int64_t in, int64_t out, int kernel,
+Tensor ConvTranspose2d::forward(Tape* tape, const Tensor& x) const {
+  NVTX_LAYER(layer_name(name), "forward");
+  Tensor y = conv_transpose2d(tape, x, weight, bias, stride, pad);
+  note_io(x, y);
+  return y;
+}
+
+ConvTranspose2d::ConvTranspose2d(ParamStore& ps, const std::string& name_, int64_t in, int64_t out, int kernel,
                                  int stride_, int pad_, bool with_bias)
-    : stride(stride_), pad(pad_) {
+    : name(name_), stride(stride_), pad(pad_) {
   CG_CHECK(in > 0 && out > 0 && kernel > 0 && stride_ >= 1 && pad_ >= 0, "ConvTranspose2d ", name,
            ": bad configuration in ", in, " out ", out, " kernel ", kernel, " stride ", stride_, " padding ", pad_);
   weight = ps.param(name + ".weight", Shape{in, out, kernel, kernel});

@@ -13,12 +13,13 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x /*(N,C,H,W)*/, const Tensor&
                         const Tensor& b, int stride, int pad);
 
 struct ConvTranspose2d {
+  std::string name;  // "G.deconv1": the profile's and Nsight's layer name
   Tensor weight, bias;
   int stride = 2, pad = 1;
   ConvTranspose2d() = default;
   ConvTranspose2d(ParamStore& ps, const std::string& name, int64_t in, int64_t out, int kernel = 4,
                   int stride = 2, int pad = 1, bool with_bias = true);
-  Tensor forward(Tape* tape, const Tensor& x) const { return conv_transpose2d(tape, x, weight, bias, stride, pad); }
+  Tensor forward(Tape* tape, const Tensor& x) const;  // conv_transpose2d inside the layer's scope
 };
 
 }  // namespace cg

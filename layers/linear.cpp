@@ -4,16 +4,26 @@
 #include "kernels/cpu/linear.h"
 #include "kernels/cuda/linear.h"
 #include "engine/dispatch.h"
+#include "layers/layer_scope.h"
 
 namespace cg {
 
-// inputs {x, w, b}; no saved tensors: x and w are inputs.
+// inputs {x, w, b}; no saved tensors: x and w are inputs. Input and parameter
+// gradients are two kernel calls, each its own pass (as conv2d's).
 static void linear_backward(Record& r) {
   const Tensor &x = r.in("x"), &w = r.in("w");
   const int64_t B = x.dim(0), C = x.dim(1), OC = w.dim(0);
   const Tensor dout = r.dout();
-  CG_KERNEL("linear_backward", x, linear_backward, CG_GRAD_PTR(T, r, "x"), CG_GRAD_PTR(T, r, "w"),
-            CG_GRAD_PTR(T, r, "b"), dout.data<T>(), x.data<T>(), w.data<T>(), B, C, OC);
+  if (r.needs_grad("x")) {
+    NVTX_PASS("backward-data");
+    CG_KERNEL("linear_backward", x, linear_backward, CG_GRAD_PTR(T, r, "x"), nullptr, nullptr, dout.data<T>(),
+              x.data<T>(), w.data<T>(), B, C, OC);
+  }
+  if (r.needs_grad("w") || r.needs_grad("b")) {
+    NVTX_PASS("backward-weight");
+    CG_KERNEL("linear_backward", x, linear_backward, nullptr, CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"),
+              dout.data<T>(), x.data<T>(), w.data<T>(), B, C, OC);
+  }
 }
 
 Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -31,7 +41,14 @@ Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b) {
   return out;
 }
 
-Linear::Linear(ParamStore& ps, const std::string& name, int64_t in, int64_t out, bool with_bias) {
+Tensor Linear::forward(Tape* tape, const Tensor& x) const {
+  NVTX_LAYER(layer_name(name), "forward");
+  Tensor y = linear(tape, x, weight, bias);
+  note_io(x, y);
+  return y;
+}
+
+Linear::Linear(ParamStore& ps, const std::string& name_, int64_t in, int64_t out, bool with_bias) : name(name_) {
   weight = ps.param(name + ".weight", Shape{out, in});
   if (with_bias) bias = ps.param(name + ".bias", Shape{out});
 }

@@ -12,10 +12,11 @@ namespace cg {
 Tensor linear(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b);
 
 struct Linear {
+  std::string name;  // "G.fc": the profile's and Nsight's layer name
   Tensor weight, bias;
   Linear() = default;
   Linear(ParamStore& ps, const std::string& name, int64_t in, int64_t out, bool with_bias = true);
-  Tensor forward(Tape* tape, const Tensor& x) const { return linear(tape, x, weight, bias); }
+  Tensor forward(Tape* tape, const Tensor& x) const;  // linear inside the layer's scope
 };
 
 }  // namespace cg

@@ -35,7 +35,7 @@ void accumulate_grad(T* dinp, const T* dout, const T* inp, const T* out, int64_t
 template <class T>
 void activation_forward(T* out, const T* inp, int64_t n, common::Activation act, T slope) {
   NVTX_RANGE_FN();
-  prof::add_work(0, 2.0 * double(n) * sizeof(T));
+  prof::add_work(double(n), 2.0 * double(n) * sizeof(T));  // FLOPs of pointwise ops: one per operation written
   using common::Activation;
   switch (act) {
     case Activation::relu: return map_unary(out, inp, n, [](T x) { return common::relu_fwd(x); });
@@ -51,7 +51,7 @@ template <class T>
 void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, common::Activation act,
                          T slope, bool accumulate) {
   NVTX_RANGE_FN();
-  prof::add_work(0, (accumulate ? 4.0 : 3.0) * double(n) * sizeof(T));  // dinp (read and) written, dout, x or y
+  prof::add_work((accumulate ? 2.0 : 1.0) * double(n), (accumulate ? 4.0 : 3.0) * double(n) * sizeof(T));  // dinp (read and) written, dout, x or y
   using common::Activation;
   const bool acc = accumulate;
   switch (act) {

@@ -99,10 +99,12 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
                                double momentum, double eps, T slope) {
   NVTX_RANGE_FN();
   const int64_t M = N * HW;
-  prof::add_work(0, 4.0 * double(N * C * HW) * sizeof(T));  // x read three times, y written
+  // x read three times, y written; per value a sum, a squared deviation, scale, shift, activation
+  prof::add_work(7.0 * double(N * C * HW), 4.0 * double(N * C * HW) * sizeof(T));
   CG_CHECK(M > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", M);
 #pragma omp parallel
   {
+    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     const Channels ch(C, N, HW);
     std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
     for (int64_t b0 = ch.c0; b0 < ch.c1; b0 += ch.block) {
@@ -165,9 +167,10 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
   const double M = double(N * HW);
   // x, dy (and y) once or twice; dx read and written
   const double passes = (dinp ? (accumulate ? 6.0 : 5.0) : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
-  prof::add_work(0, passes * double(N * C * HW) * sizeof(T));
+  prof::add_work((dinp ? 10.0 : 4.0) * double(N * C * HW), passes * double(N * C * HW) * sizeof(T));
 #pragma omp parallel
   {
+    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     const Channels ch(C, N, HW);
     std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
     std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));

@@ -31,7 +31,8 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
       return conv2d_forward_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC);
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
   const int64_t CKK = C * K * K, L = OH * OW, chunk = batch_chunk(N, (CKK + OC) * L);
-  prof::add_work(2.0 * double(N * OC * CKK * L), 0);
+  // bytes: what must at least move, x and w read, out written (so for every conv kernel)
+  prof::add_work(2.0 * double(N * OC * CKK * L), double(N * C * H * W + OC * CKK + N * OC * L) * sizeof(T));
   T* col = scratch<T>(0, size_t(CKK * chunk * L));
   T* ycat = scratch<T>(1, size_t(OC * chunk * L));
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
@@ -57,7 +58,8 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
       return;
     }
   if (!dinp && !dweight) return;
-  prof::add_work(2.0 * double(N * OC * CKK * L) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+  if (dinp) prof::add_work(2.0 * double(N * OC * CKK * L), double(N * OC * L + OC * CKK + N * C * H * W) * sizeof(T));
+  if (dweight) prof::add_work(2.0 * double(N * OC * CKK * L), double(N * OC * L + N * C * H * W + 2 * OC * CKK) * sizeof(T));
   T* col = scratch<T>(0, size_t(CKK * chunk * L));
   T* dcat = scratch<T>(1, size_t(OC * chunk * L));
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {

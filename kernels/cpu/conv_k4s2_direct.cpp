@@ -387,12 +387,13 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
                                 int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate) {
   NVTX_RANGE_FN();
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
-  prof::add_work(2.0 * double(N * OC * K * L), 0);
+  prof::add_work(2.0 * double(N * OC * K * L), 4.0 * double(N * C * H * W + OC * K + N * OC * L * (accumulate ? 2 : 1)));
   const float* ph = phase_planes(inp, N * C, OH, OW);
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
 #pragma omp parallel
   {
+    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     float* panel = scratch<float>(2, size_t(kKC * kNB));
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -450,7 +451,7 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
                         int64_t OH, int64_t OW, int64_t CO, bool accumulate) {
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, KR = CO * 16, T = compute_threads();
-  prof::add_work(2.0 * double(N * M * KR * L), 0);
+  prof::add_work(2.0 * double(N * M * KR * L), 4.0 * double(N * M * L + M * KR + N * CO * 4 * L * (accumulate ? 2 : 1)));
   const PlaneLayout pl(CO, L, OW);
   float* ph = scratch<float>(0, size_t(N * pl.stride));
   const Taps tp = make_taps(OH, OW);
@@ -462,6 +463,7 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
 #pragma omp parallel
   {
+    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
     const float* a = ap;
@@ -483,7 +485,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
                              int64_t OH, int64_t OW) {
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, P = N * L;
-  prof::add_work(2.0 * double(R * K * P), 0);
+  prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));
   const float* ph = phase_planes(img, N * C, OH, OW);
   float* yc = scratch<float>(1, size_t(R * P));  // Y (R, P): samples side by side, rows contiguous
   pack_batch(yc, Y, N, R, L);
@@ -499,6 +501,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   if (part) std::fill(part, part + splits * R * K, 0.0f);
 #pragma omp parallel
   {
+    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     float* colT = scratch<float>(2, size_t(kPC * kNB));
 #pragma omp for schedule(static)
     for (int64_t unit = 0; unit < kblocks * splits; ++unit) {

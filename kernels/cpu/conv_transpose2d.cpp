@@ -31,7 +31,7 @@ void conv_transpose2d_forward(T* out, const T* inp, const T* weight, const T* bi
     if (conv_k4s2_direct_takes(OH, OW, K, stride, pad))
       return col2im_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC, false);  // no column matrix
   const int64_t OCKK = OC * K * K, HW = H * W, chunk = batch_chunk(N, (OCKK + C) * HW);
-  prof::add_work(2.0 * double(N * C * OCKK * HW), 0);
+  prof::add_work(2.0 * double(N * C * OCKK * HW), double(N * C * HW + C * OCKK + N * OC * OH * OW) * sizeof(T));
   T* col = scratch<T>(0, size_t(OCKK * chunk * HW));
   T* xcat = scratch<T>(1, size_t(C * chunk * HW));
   fill_bias(out, bias, N, OC, OH * OW);
@@ -59,7 +59,8 @@ void conv_transpose2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, con
       if (dweight) weight_grad_k4s2_direct(dweight, inp, dout, N, C, OC, H, W);
       return;
     }
-  prof::add_work(2.0 * double(N * C * OCKK * HW) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+  if (dinp) prof::add_work(2.0 * double(N * C * OCKK * HW), double(N * OC * OH * OW + C * OCKK + N * C * HW) * sizeof(T));
+  if (dweight) prof::add_work(2.0 * double(N * C * OCKK * HW), double(N * OC * OH * OW + N * C * HW + 2 * C * OCKK) * sizeof(T));
   // buf holds W @ col for dinp, then the packed input for dweight.
   T* col = scratch<T>(0, size_t(OCKK * chunk * HW));
   T* buf = scratch<T>(1, size_t(C * chunk * HW));

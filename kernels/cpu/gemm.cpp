@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "base/nvtx.h"
 #include "kernels/cpu/threads.h"
 
 namespace cg::cpu {
@@ -44,6 +45,7 @@ void gemm_split(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, cons
   const int64_t step = ((len + parts - 1) / parts + 15) / 16 * 16;  // blocks of whole 16-wide panels
 #pragma omp parallel for num_threads(int(parts)) schedule(static, 1)
   for (int64_t p = 0; p < parts; ++p) {
+    NVTX_RANGE("gemm");  // each thread's block: a slice of its own in the trace
     const int64_t lo = p * step, n = std::min(len, lo + step) - lo;
     if (n <= 0) continue;
     if (by_rows)  // rows lo.. of op(A) and C

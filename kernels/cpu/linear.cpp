@@ -10,7 +10,7 @@ namespace cg::cpu {
 template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC) {
   NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(B * C * OC), 0);
+  prof::add_work(2.0 * double(B * C * OC), double(B * C + OC * C + B * OC) * sizeof(T));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t o = 0; o < OC; ++o) out[b * OC + o] = bias ? bias[o] : T(0);
   gemm<T>(false, true, B, OC, C, T(1), inp, C, weight, C, T(1), out, OC);
@@ -20,7 +20,8 @@ template <class T>
 void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int64_t B,
                      int64_t C, int64_t OC) {
   NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(B * C * OC) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+  if (dinp) prof::add_work(2.0 * double(B * C * OC), double(B * OC + OC * C + 2 * B * C) * sizeof(T));
+  if (dweight) prof::add_work(2.0 * double(B * C * OC), double(B * OC + B * C + 2 * OC * C) * sizeof(T));
   if (dinp) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);       // dout @ W
   if (dweight) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);     // dout^T @ x
   if (dbias)

@@ -4,6 +4,7 @@
 
 #include "base/check.h"
 #include "base/nvtx.h"
+#include "base/profile.h"
 #include "kernels/common/losses.h"
 
 namespace cg::cpu {
@@ -11,6 +12,7 @@ namespace cg::cpu {
 template <class T>
 void bce_with_logits_forward(T* loss, const T* z, const T* t, int64_t n) {
   NVTX_RANGE_FN();
+  prof::add_work(6.0 * double(n), 2.0 * double(n) * sizeof(T));
   CG_CHECK(n > 0, "bce_with_logits_forward: empty input");
   double s = 0;
 #pragma omp parallel for reduction(+ : s) if (n > 65536)
@@ -21,6 +23,7 @@ void bce_with_logits_forward(T* loss, const T* z, const T* t, int64_t n) {
 template <class T>
 void bce_with_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int64_t n) {
   NVTX_RANGE_FN();
+  prof::add_work(5.0 * double(n), 4.0 * double(n) * sizeof(T));
   const T k = dloss[0] / T(n);
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) dz[i] += k * common::bce_with_logits_grad(z[i], t[i]);
@@ -29,6 +32,7 @@ void bce_with_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int
 template <class T>
 void cross_entropy_forward(T* loss, T* lse, const T* z, const int32_t* labels, int64_t N, int64_t K) {
   NVTX_RANGE_FN();
+  prof::add_work(4.0 * double(N * K), double(N * K + N) * sizeof(T));
   CG_CHECK(N > 0 && K > 0, "cross_entropy_forward: empty logits (", N, ",", K, ")");
   for (int64_t i = 0; i < N; ++i)
     CG_CHECK(labels[i] >= 0 && labels[i] < K, "cross_entropy: label ", labels[i], " of row ", i,
@@ -46,6 +50,7 @@ template <class T>
 void cross_entropy_backward(T* dz, const T* dloss, const T* z, const T* lse, const int32_t* labels, int64_t N,
                             int64_t K) {
   NVTX_RANGE_FN();
+  prof::add_work(4.0 * double(N * K), 3.0 * double(N * K) * sizeof(T));
   const T k = dloss[0] / T(N);
   for (int64_t i = 0; i < N; ++i)
     for (int64_t j = 0; j < K; ++j)
@@ -55,6 +60,7 @@ void cross_entropy_backward(T* dz, const T* dloss, const T* z, const T* lse, con
 template <class T>
 void mse_forward(T* loss, const T* p, const T* t, int64_t n) {
   NVTX_RANGE_FN();
+  prof::add_work(3.0 * double(n), 2.0 * double(n) * sizeof(T));
   CG_CHECK(n > 0, "mse_forward: empty input");
   double s = 0;
 #pragma omp parallel for reduction(+ : s) if (n > 65536)
@@ -65,6 +71,7 @@ void mse_forward(T* loss, const T* p, const T* t, int64_t n) {
 template <class T>
 void mse_backward(T* dp, const T* dloss, const T* p, const T* t, int64_t n) {
   NVTX_RANGE_FN();
+  prof::add_work(4.0 * double(n), 4.0 * double(n) * sizeof(T));
   const T k = dloss[0] / T(n);
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) dp[i] += k * common::mse_grad(p[i], t[i]);

@@ -1,18 +1,29 @@
 // How the CPU backend uses the cores, chosen by the program rather than by the user's
 // environment: OpenMP owns the threads; OpenBLAS runs single-threaded inside them, and
-// gemm() splits a large product over the OpenMP threads itself. So only one thread
-// pool exists and no two pools spin against each other (OMP_WAIT_POLICY and
-// OPENBLAS_NUM_THREADS no longer change the speed).
+// gemm() splits a large product over the OpenMP threads itself, so only one thread pool
+// exists. Before libgomp starts, base/omp_env.c sizes that pool to the CPUs the process
+// may use (affinity, cgroup quota) and bounds how long an idle thread spins before it
+// sleeps, so a busy machine (another program, a second training) does not make the
+// threads wait on each other. Results do not depend on the thread count.
 #pragma once
 #include <string>
 
 namespace cg::cpu {
 
-// Called by gemm() before its first product; idempotent and thread-safe.
+// Called by gemm() before its first product (and by the benchmarks); idempotent and
+// thread-safe: OpenBLAS to one thread, and the start-up variables base/omp_env.c set
+// removed from the environment again (libgomp has read them).
 void configure_threads();
-// OpenMP threads the CPU ops use (omp_get_max_threads: the cores, or OMP_NUM_THREADS).
+// OpenMP threads the CPU ops use (omp_get_max_threads).
 int compute_threads();
-// "2 OpenMP threads, OpenBLAS 1 thread inside each" (for benchmark and profile headers).
+// Sets the OpenMP threads for what follows (tests and benchmarks; 0: back to the start-up
+// count). Returns the previous count.
+int set_compute_threads(int n);
+// How idle OpenMP threads wait: "spin 10000 then sleep (covergan's default)",
+// "OMP_WAIT_POLICY=passive (from the environment)", ...
+std::string wait_policy();
+// "2 OpenMP threads (2 CPUs usable), spin 10000 then sleep (covergan's default), OpenBLAS
+// 1 thread inside each" (for benchmark and profile headers).
 std::string thread_summary();
 
 }  // namespace cg::cpu

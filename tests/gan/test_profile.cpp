@@ -1,13 +1,22 @@
-// The per-op profiler and the iteration FLOP count: the FLOPs the kernels report during
-// one profiled iteration must add up to gan/profile.h's formula, and the table must name
-// the kernels with self times that sum to no more than the iteration. On a GPU the same
-// iteration through the CUDA launchers is profiled (skipped here without one).
+// The profiler and the iteration FLOP count: the FLOPs the convolution and linear layers
+// report during one profiled iteration must add up to gan/profile.h's formula; the
+// table is per layer and pass with the calls the iteration makes; phases stay apart
+// from kernels; the trace has a slice per scope on every thread; and
+// `covergan train --profile` writes its CSV (with provenance), roofline and trace.
+// On a GPU the same iteration through the CUDA launchers is profiled (skipped here).
+#include <nlohmann/json.hpp>
+
 #include <cmath>
+#include <set>
 #include <string>
 
+#include "base/nvtx.h"
 #include "base/profile.h"
 #include "gan/profile.h"
 #include "gan_util.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/threads.h"
+#include "layers/activations.h"
 #include "support/check.h"
 #include "support/skip.h"
 
@@ -30,9 +39,19 @@ const prof::Row* find_row(const std::vector<prof::Row>& rows, const std::string&
   return nullptr;
 }
 
+const prof::Group* find_group(const std::vector<prof::Group>& gs, const std::string& layer, const std::string& pass) {
+  for (const prof::Group& g : gs)
+    if (g.layer == layer && g.pass == pass) return &g;
+  return nullptr;
+}
+
+bool is_gemm_layer(const std::string& layer) {
+  return layer.find("conv") != std::string::npos || layer.find(".fc") != std::string::npos;
+}
+
 }  // namespace
 
-TEST_CASE("profiled CPU iteration reports exactly the documented GEMM FLOPs") {
+TEST_CASE("profiled CPU iteration: the GEMM layers report exactly the documented FLOPs") {
   const ModelConfig m = small_model();
   const int64_t B = 3;
   IterationRig rig(m, B, Device::cpu);
@@ -40,28 +59,138 @@ TEST_CASE("profiled CPU iteration reports exactly the documented GEMM FLOPs") {
   prof::start();
   rig.step();
   prof::stop();
-  const auto rows = prof::rows();
   double flops = 0;
-  for (const prof::Row& r : rows) flops += r.flops;
+  for (const prof::Group& g : prof::groups())
+    if (is_gemm_layer(g.layer)) flops += g.flops;
   CHECK(flops == doctest::Approx(iteration_flops(m, B)).epsilon(1e-12));
   CHECK(d_step_flops(m, B) + g_step_flops(m, B) == doctest::Approx(iteration_flops(m, B)).epsilon(1e-12));
+  const auto rows = prof::rows();
   for (const char* k : {"conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "conv_transpose2d_backward",
-                        "batch_norm2d_forward_train", "adam_step", "train_step"}) {
+                        "batch_norm2d_forward_train", "adam_step"}) {
     const prof::Row* r = find_row(rows, k);
     REQUIRE_MESSAGE(r != nullptr, k << " missing from the profile");
+    CHECK(r->kind == prof::Kind::kernel);
     CHECK(r->calls > 0);
     CHECK(r->self_s <= r->total_s + 1e-12);
+  }
+  for (const char* k : {"train_step", "d_backward", "g_backward", "draw_latents", "Tape::backward"}) {
+    const prof::Row* r = find_row(rows, k);
+    REQUIRE_MESSAGE(r != nullptr, k << " missing from the profile");
+    CHECK(r->kind == prof::Kind::scope);  // phases apart from kernels
   }
   // D has L convs: each runs on the real and the fake batch in the D step and once in the G step.
   CHECK(find_row(rows, "conv2d_forward")->calls == 3 * m.n_layers());
   double self = 0;
   for (const prof::Row& r : rows) self += r.self_s;
   CHECK(self <= find_row(rows, "train_step")->total_s + find_row(rows, "draw_latents")->total_s + 1e-6);
-  const std::string table = prof::table(1, find_row(rows, "train_step")->total_s);
-  CHECK(table.find("conv2d_backward") != std::string::npos);
-  CHECK(table.find("GFLOP/s") != std::string::npos);
-  const std::string csv = prof::csv(1, 1.0);
-  CHECK(csv.rfind("op,calls_per_iter,", 0) == 0);
+}
+
+TEST_CASE("the profile is per layer and pass, with the calls one iteration makes") {
+  const ModelConfig m = small_model();  // 16x16: G.deconv1, G.deconv2; D.conv1, D.conv2
+  IterationRig rig(m, 2, Device::cpu);
+  rig.step();
+  prof::start();
+  rig.step();
+  prof::stop();
+  const auto gs = prof::groups();
+  struct Want {
+    const char* layer;
+    const char* pass;
+    int64_t calls;
+  };
+  // G runs forward in both steps; its gradients only in the G step. D runs forward three
+  // times (real, fake; fake again in the G step); its weight gradients twice (D step) and
+  // its input gradient once (the G step: the real images and the detached fakes need none).
+  for (const Want& w : {Want{"G.fc", "forward", 2}, Want{"G.deconv1", "forward", 2}, Want{"G.deconv2", "forward", 2},
+                        Want{"G.deconv1", "backward-data", 1}, Want{"G.deconv1", "backward-weight", 1},
+                        Want{"G.bn0", "forward", 2}, Want{"G.bn1", "backward", 1}, Want{"G.tanh", "forward", 2},
+                        Want{"D.conv1", "forward", 3}, Want{"D.conv2", "forward", 3},
+                        Want{"D.conv1", "backward-weight", 2}, Want{"D.conv1", "backward-data", 1},
+                        Want{"D.conv2", "backward-weight", 2}, Want{"D.conv2", "backward-data", 3},
+                        Want{"D.act1", "forward", 3}, Want{"D.bn2", "backward", 3}, Want{"D.fc_src", "forward", 3},
+                        Want{"D.loss", "forward", 1}, Want{"G.loss", "forward", 1}, Want{"D.adam", "update", 1},
+                        Want{"G.adam", "update", 1}}) {
+    const prof::Group* g = find_group(gs, w.layer, w.pass);
+    REQUIRE_MESSAGE(g != nullptr, w.layer << " " << w.pass << " missing from the profile");
+    CHECK_MESSAGE(g->calls == w.calls, w.layer << " " << w.pass);
+    CHECK(g->s > 0);
+  }
+  // No leftover "backward" rows for layers whose backward is split into passes.
+  CHECK(find_group(gs, "D.conv2", "backward") == nullptr);
+  CHECK(find_group(gs, "G.deconv1", "backward") == nullptr);
+  CHECK(find_group(gs, "D.conv2", "forward")->shape == "(2,4,8,8) -> (2,8,4,4)");
+  CHECK(find_group(gs, "D.conv2", "backward-weight")->bytes > 0);
+  const prof::Group* fwd = find_group(gs, "D.conv2", "forward");
+  CHECK(fwd->flops / fwd->bytes > 0);
+  // The layers account for nearly all of an iteration: only latents and loss read-backs are outside.
+  double in_layers = 0;
+  for (const prof::Group& g : gs) in_layers += g.s;
+  const double step = find_row(prof::rows(), "train_step")->total_s;
+  CHECK(in_layers <= step + 1e-9);
+  const std::string table = prof::layer_table(1, step, {4e11, 1e10});
+  CHECK(table.find("D.conv2 backward-weight") != std::string::npos);
+  CHECK(table.find("%FMA") != std::string::npos);
+  CHECK(table.find("FLOP/B") != std::string::npos);
+  const std::string kernels = prof::kernel_table(1, step, {4e11, 1e10});
+  CHECK(kernels.find("program phases") < kernels.find("kernels (self time"));
+  const std::string csv = prof::csv(1, step, {4e11, 1e10});
+  CHECK(csv.rfind("kind,name,pass,shape,calls_per_iter,ms_per_iter,", 0) == 0);
+  CHECK(csv.find("\nlayer,D.conv2,backward-weight,") != std::string::npos);
+  CHECK(csv.find("\nscope,train_step,") != std::string::npos);
+  CHECK(csv.find("\nkernel,adam_step,") != std::string::npos);
+}
+
+TEST_CASE("a layer's own time goes to its first pass, and a pass counts once per layer entry") {
+  prof::start();
+  for (int rep = 0; rep < 2; ++rep) {
+    NVTX_LAYER("L.x", "backward");
+    {
+      NVTX_RANGE("record_fn");  // a record's backward, between the layer and its passes
+      {
+        NVTX_PASS("backward-data");
+        for (int chunk = 0; chunk < 3; ++chunk) {  // a kernel that re-enters its pass per chunk
+          NVTX_PASS("backward-data");
+          prof::add_work(10, 5);
+        }
+      }
+      {
+        NVTX_PASS("backward-weight");
+        prof::add_work(4, 0);
+      }
+    }
+  }
+  prof::stop();
+  const auto gs = prof::groups();
+  REQUIRE(gs.size() == 2);
+  CHECK(find_group(gs, "L.x", "backward") == nullptr);
+  CHECK(find_group(gs, "L.x", "backward-data")->calls == 2);
+  CHECK(find_group(gs, "L.x", "backward-data")->flops == 60);
+  CHECK(find_group(gs, "L.x", "backward-data")->bytes == 30);
+  CHECK(find_group(gs, "L.x", "backward-weight")->calls == 2);
+  CHECK(find_group(gs, "L.x", "backward-weight")->flops == 8);
+  CHECK(prof::current_layer() == nullptr);
+}
+
+TEST_CASE("the tape carries a record's layer into its backward scope") {
+  prof::start();
+  Tensor x = Tensor::from(std::vector<double>{1, -2, 3, -4}, Shape{4}, DType::f32);
+  x.set_requires_grad(true);
+  Tape tape;
+  Tensor y;
+  {
+    NVTX_LAYER("T.act", "forward");
+    CHECK(std::string(prof::current_layer()) == "T.act");
+    y = leaky_relu(&tape, x, 0.2);
+  }
+  CHECK(prof::current_layer() == nullptr);
+  REQUIRE(tape.size() == 1);
+  CHECK(std::string(tape.records()[0].layer) == "T.act");
+  tape.backward(y, Tensor::full(y.shape(), 1.0, DType::f32));
+  prof::stop();
+  const prof::Group* g = find_group(prof::groups(), "T.act", "backward");
+  REQUIRE(g != nullptr);
+  CHECK(g->calls == 1);
+  CHECK(g->bytes > 0);
 }
 
 TEST_CASE("profiler records nothing once stopped") {
@@ -70,6 +199,45 @@ TEST_CASE("profiler records nothing once stopped") {
   IterationRig rig(small_model(), 2, Device::cpu);
   rig.step();
   CHECK(prof::rows().empty());
+  CHECK(prof::groups().empty());
+}
+
+TEST_CASE("the trace has one slice per scope, on every thread that ran one") {
+  IterationRig rig(small_model(), 4, Device::cpu);
+  rig.step();
+  prof::start(nullptr, /*trace=*/true);
+  rig.step();
+  prof::stop();
+  const auto j = nlohmann::json::parse(prof::trace_json());
+  std::set<int> tids;
+  std::set<std::string> names, cats;
+  size_t slices = 0;
+  for (const auto& e : j.at("traceEvents")) {
+    if (e.at("ph") != "X") continue;
+    ++slices;
+    tids.insert(e.at("tid").get<int>());
+    names.insert(e.at("name").get<std::string>());
+    cats.insert(e.at("cat").get<std::string>());
+    CHECK(e.at("dur").get<double>() >= 0);
+  }
+  CHECK(slices == prof::trace_events());
+  CHECK(names.count("G.deconv1 forward") == 1);
+  CHECK(names.count("D.conv2 backward") == 1);
+  CHECK(names.count("backward-weight") == 1);
+  CHECK(names.count("train_step") == 1);
+  CHECK(cats == std::set<std::string>{"kernel", "layer", "pass", "scope"});
+  // The small model's kernels are too small to share; a wide gemm is split over the threads.
+  if (cpu::compute_threads() > 1) {
+    prof::start(nullptr, true);
+    std::vector<float> a(256 * 256, 1.f), b(256 * 256, 1.f), c(256 * 256);
+    cpu::gemm<float>(false, false, 256, 256, 256, 1.f, a.data(), 256, b.data(), 256, 0.f, c.data(), 256);
+    prof::stop();
+    std::set<int> gemm_tids;
+    const auto t = nlohmann::json::parse(prof::trace_json());
+    for (const auto& e : t.at("traceEvents"))
+      if (e.at("ph") == "X" && e.at("name") == "gemm") gemm_tids.insert(e.at("tid").get<int>());
+    CHECK(gemm_tids.size() >= 2);
+  }
 }
 
 TEST_CASE("the paper's iteration FLOP count matches a hand count") {
@@ -94,23 +262,51 @@ TEST_CASE("profiled CUDA iteration reports the same GEMM FLOPs as the CPU") {
   rig.step();
   prof::stop();
   double flops = 0;
-  for (const prof::Row& r : prof::rows()) flops += r.flops;
+  for (const prof::Group& g : prof::groups())
+    if (is_gemm_layer(g.layer)) flops += g.flops;
   CHECK(flops == doctest::Approx(iteration_flops(m, 3)).epsilon(1e-12));
+  CHECK(find_group(prof::groups(), "D.conv2", "backward-weight") != nullptr);
 }
 
-TEST_CASE("covergan train --profile prints the per-op table and writes its CSV") {
+TEST_CASE("covergan train --profile writes the layer table, profile.csv with provenance, roofline.png and a trace") {
   gantest::Scratch s("profile_cli");
-  const std::string csv = (s.path() / "p.csv").string();
-  const auto r = gantest::run_covergan("train --profile 1 --base-channels 2 --batch 2 --device cpu --profile-csv " + csv);
+  const std::string dir = (s.path() / "prof").string(), trace = (s.path() / "t.json").string();
+  const auto r = gantest::run_covergan("train --profile 1 --base-channels 2 --batch 2 --device cpu --out " + dir +
+                                       " --profile-trace " + trace);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("conv2d_backward") != std::string::npos);
+  CHECK(r.output.find("64x64, base 2, batch 2") != std::string::npos);
+  CHECK(r.output.find("D.conv3 backward-weight") != std::string::npos);
+  CHECK(r.output.find("G.deconv1 forward") != std::string::npos);
+  CHECK(r.output.find("ceilings: ") != std::string::npos);
   CHECK(r.output.find("images/s") != std::string::npos);
-  const std::string text = gantest::slurp(csv);
-  CHECK(text.rfind("op,calls_per_iter,", 0) == 0);
-  CHECK(text.find("conv_transpose2d_forward,") != std::string::npos);
-  const auto bad = gantest::run_covergan("train --profile 0");
-  CHECK(bad.exit_code != 0);
+  const std::string text = gantest::slurp(dir + "/profile.csv");
+  for (const char* key : {"# commit: ", "# dirty: ", "# compiler: ", "# flags: ", "# cpu_model: ", "# peak_gflops: ",
+                          "# mem_gbs: ", "# load_average: ", "# date: "})
+    CHECK_MESSAGE(text.find(key) != std::string::npos, key);
+  CHECK(text.find("\nkind,name,pass,shape,") != std::string::npos);
+  CHECK(text.find("\nlayer,G.deconv1,forward,") != std::string::npos);
+  CHECK(gantest::slurp(dir + "/roofline.png").rfind("\x89PNG", 0) == 0);
+  CHECK(nlohmann::json::parse(gantest::slurp(trace)).at("traceEvents").size() > 10);
+}
+
+TEST_CASE("covergan train --profile honours --data and refuses a count that is not positive") {
+  gantest::Scratch s("profile_data");
+  const std::string data = (s.path() / "d.cgd").string();
+  gantest::write_striped_dataset(data, 8, 16, {"a", "b", "c"}, 3);
+  const auto r = gantest::run_covergan("train --profile 1 --base-channels 2 --batch 2 --device cpu --data " + data +
+                                       " --out " + (s.path() / "p").string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("16x16, base 2, batch 2") != std::string::npos);
+  for (const char* bad : {"0", "-3", "x"}) {
+    const auto b = gantest::run_covergan(std::string("train --profile ") + bad);
+    CHECK(b.exit_code != 0);
+    CHECK_MESSAGE(b.output.find("--profile needs a positive number of iterations") != std::string::npos, b.output);
+    CHECK(b.output.size() < 400);  // one sentence, not a 300-digit range
+  }
+  const auto stray = gantest::run_covergan("train --profile-trace t.json --data x.cgd --out o");
+  CHECK(stray.exit_code != 0);
   const auto no_out = gantest::run_covergan("train --data x.cgd");
   CHECK(no_out.exit_code != 0);
   CHECK(no_out.output.find("--out") != std::string::npos);
