@@ -151,11 +151,12 @@ void Scope::begin(const char* name, Kind kind, const char* pass) {
     open_ = g.trace && kind == Kind::kernel;
     return;
   }
-  // A backward record and its kernel share a name (conv2d_backward), and a kernel's
-  // parallel region opens its own name again for the workers: count them once.
-  if (kind == Kind::kernel && !g.stack.empty() && g.stack.back().kind == Kind::kernel &&
-      std::strcmp(g.stack.back().name, name) == 0)
-    return;
+  // A backward record and its kernel share a name (conv2d_backward; passes may sit in
+  // between), and a kernel's parallel region opens its own name again for the workers:
+  // count them once.
+  if (kind == Kind::kernel)
+    for (size_t i = g.stack.size(); i-- > 0 && g.stack[i].kind != Kind::layer;)
+      if (g.stack[i].kind == Kind::kernel && std::strcmp(g.stack[i].name, name) == 0) return;
   Frame f{name, kind, 0.0, 0.0, npos, npos, npos, g.stack.empty() ? 0 : g.stack.back().entry};
   const size_t parent = g.stack.empty() ? npos : effective(g.stack.back());
   if (kind == Kind::layer) {

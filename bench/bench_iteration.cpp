@@ -3,9 +3,16 @@
 // into G, Adam), on the CPU and, when a GPU answers, on CUDA (CUDA events, after warm-up).
 // Reports images/s and achieved GFLOP/s from the FLOP count in gan/profile.h, and beside
 // them the machine's sgemm rate (sgemm_peak/cpu, a large square product through cpu::gemm).
-// Shape flags (before Google Benchmark's own): --size S (64) --base C (32) --batch B (64).
+// Shape flags (before Google Benchmark's own; --help lists them): --size S (64) --base C
+// (32) --batch B (64). --contend N times the CPU iteration alone and beside N busy loops.
 #include <benchmark/benchmark.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
+#include "engine/io_util.h"
 #include "engine/timer.h"
 #include "gan/profile.h"
 #include "kernels/cpu/gemm.h"
@@ -73,29 +82,133 @@ void bench_sgemm_peak(benchmark::State& state) {
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(n * n * n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Removes "--name value" from argv; returns the value or def.
-long take_flag(int& argc, char** argv, const char* name, long def) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) {
-      const long v = std::strtol(argv[i + 1], nullptr, 10);
-      for (int j = i; j + 2 <= argc; ++j) argv[j] = argv[j + 2];
-      argc -= 2;
-      return v;
+// --contend N: the iteration timed alternately alone and beside N CPU-bound processes it
+// starts (fork) and stops itself; prints each round and the median slowdown.
+struct Competitors {
+  std::vector<pid_t> pids;
+  explicit Competitors(int n) {
+    for (int i = 0; i < n; ++i) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
+        volatile unsigned long x = 0;
+        for (;;) x = x + 1;
+      }
+      if (pid > 0) pids.push_back(pid);
     }
-  return def;
+    usleep(200000);  // let the scheduler place them
+  }
+  ~Competitors() {
+    for (pid_t p : pids) kill(p, SIGKILL);
+    for (pid_t p : pids) waitpid(p, nullptr, 0);
+  }
+};
+
+// Median ms of one iteration over about `seconds` (at least 5 iterations).
+double median_iteration_ms(IterationRig& rig, double seconds) {
+  std::vector<double> ms;
+  const auto t_end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (ms.size() < 5 || std::chrono::steady_clock::now() < t_end) {
+    const auto t0 = std::chrono::steady_clock::now();
+    rig.step();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
 }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+int run_contend(int n, int rounds, double seconds, const std::string& json_path) {
+  IterationRig rig(g_model, g_batch, Device::cpu);
+  rig.step();  // warm-up
+  const int T = cpu::compute_threads(), P = cpus_usable();
+  const double fair = double(std::min(T, P)) / (double(P) * T / std::max(T + n, P));
+  std::printf("bench_iteration --contend %d: %dx%d base %d batch %lld on the cpu; %s\n", n, g_model.image_size,
+              g_model.image_size, g_model.base_channels, static_cast<long long>(g_batch), cpu::thread_summary().c_str());
+  std::printf("load average before: %s; %d rounds, each %.1f s alone then %.1f s beside %d busy-loop process%s\n\n",
+              load_average().c_str(), rounds, seconds, seconds, n, n == 1 ? "" : "es");
+  std::printf("%6s %12s %14s %9s\n", "round", "alone ms", "contended ms", "slowdown");
+  std::vector<double> alone, busy, ratio;
+  for (int r = 1; r <= rounds; ++r) {
+    alone.push_back(median_iteration_ms(rig, seconds));
+    {
+      Competitors c(n);
+      busy.push_back(median_iteration_ms(rig, seconds));
+    }
+    ratio.push_back(busy.back() / alone.back());
+    std::printf("%6d %12.2f %14.2f %8.2fx\n", r, alone.back(), busy.back(), ratio.back());
+    std::fflush(stdout);
+  }
+  const std::string load_after = load_average();
+  std::printf("\nmedian: alone %.2f ms, beside %d competitor%s %.2f ms: slowdown %.2fx (the median round's; with "
+              "every thread given an equal share of %d CPUs: %.2fx); load average after: %s\n",
+              median(alone), n, n == 1 ? "" : "s", median(busy), median(ratio), P, fair, load_after.c_str());
+  if (!json_path.empty()) {
+    std::string j = "{\n  \"context\": {";
+    Facts facts = provenance();
+    facts.emplace_back("cpu_threads", cpu::thread_summary());
+    facts.emplace_back("load_average_after", load_after);
+    for (size_t i = 0; i < facts.size(); ++i)
+      j += (i ? ",\n    \"" : "\n    \"") + facts[i].first + "\": \"" + facts[i].second + "\"";
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "\n  },\n  \"model\": \"%dx%d base %d batch %lld\", \"competitors\": %d, \"rounds\": %d,\n"
+                  "  \"alone_ms\": %.3f, \"contended_ms\": %.3f, \"slowdown\": %.4f, \"fair_share_slowdown\": %.4f,\n",
+                  g_model.image_size, g_model.image_size, g_model.base_channels, static_cast<long long>(g_batch), n,
+                  rounds, median(alone), median(busy), median(ratio), fair);
+    j += buf;
+    auto arr = [](const std::vector<double>& v) {
+      std::string a = "[";
+      for (size_t i = 0; i < v.size(); ++i) a += (i ? ", " : "") + std::to_string(v[i]);
+      return a + "]";
+    };
+    j += "  \"alone_rounds_ms\": " + arr(alone) + ",\n  \"contended_rounds_ms\": " + arr(busy) + "\n}\n";
+    write_file_atomic(json_path, j, "the --contend JSON");
+  }
+  return 0;
+}
+
+constexpr const char* kUsage =
+    "bench_iteration: one AC-GAN training iteration and its two halves (D step, G step), CPU and CUDA.\n"
+    "  --size S        image size, 16/32/64/128 (default 64)\n"
+    "  --base C        base channels (default 32)\n"
+    "  --batch B       batch size (default 64)\n"
+    "  --contend N     instead of the benchmarks: time the CPU iteration alternately alone and beside N\n"
+    "                  CPU-bound processes started and stopped here, and print the slowdown\n"
+    "  --rounds R      with --contend: alternations (default 3)\n"
+    "  --seconds T     with --contend: seconds per measurement (default 2)\n"
+    "  --contend-out F with --contend: also write the result (and provenance) as JSON to F";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  g_model.image_size = int(take_flag(argc, argv, "--size", 64));
-  g_model.base_channels = int(take_flag(argc, argv, "--base", 32));
-  g_batch = take_flag(argc, argv, "--batch", 64);
+  using cgbench::take_flag, cgbench::positive;
+  cgbench::help(argc, argv, kUsage);
+  const char* prog = "bench_iteration";
+  g_model.image_size = int(positive(prog, "--size", take_flag(argc, argv, "--size", "64")));
+  g_model.base_channels = int(positive(prog, "--base", take_flag(argc, argv, "--base", "32")));
+  g_batch = positive(prog, "--batch", take_flag(argc, argv, "--batch", "64"));
+  const std::string contend = take_flag(argc, argv, "--contend", "");
+  const int rounds = int(positive(prog, "--rounds", take_flag(argc, argv, "--rounds", "3")));
+  const double seconds = std::atof(take_flag(argc, argv, "--seconds", "2").c_str());
+  const std::string contend_out = take_flag(argc, argv, "--contend-out", "");
   try {
     g_model.validate();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_iteration: %s\n", e.what());
     return 2;
+  }
+  if (!contend.empty()) {
+    try {
+      return run_contend(int(positive(prog, "--contend", contend)), rounds, seconds > 0 ? seconds : 2.0, contend_out);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_iteration: %s\n", e.what());
+      return 1;
+    }
   }
   std::vector<Device> devs{Device::cpu};
   if (std::getenv("COVERGAN_BENCH_NO_CPU")) devs.clear();
@@ -113,11 +226,12 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("sgemm_peak/cpu", bench_sgemm_peak)->UseRealTime()->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  cgbench::explain_debug_banner();
   benchmark::AddCustomContext("model", std::to_string(g_model.image_size) + "x" + std::to_string(g_model.image_size) +
                                            " base " + std::to_string(g_model.base_channels) + " batch " +
                                            std::to_string(g_batch));
-  benchmark::AddCustomContext("cpu_threads", cpu::thread_summary());
   benchmark::AddCustomContext("iteration_gflop", std::to_string(iteration_flops(g_model, g_batch) / 1e9));
+  cgbench::add_context(cuda_available());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,36 +1,42 @@
-// Google Benchmark of every layer of the paper's 64x64 AC-GAN, forward and
-// backward, at the paper's shapes: CPU at batch 16 and, when a GPU answers,
-// CUDA at batch 128 (CUDA events). Each reports FLOP/s (convs, linears) or
-// bytes/s (pointwise ops, batch norm) beside the time.
-// Batch override: COVERGAN_BENCH_BATCH_CPU / COVERGAN_BENCH_BATCH_CUDA; width override
-// (base channels, default the paper's 128): COVERGAN_BENCH_BASE, e.g. 32 for the demo's.
+// Google Benchmark of every op one AC-GAN iteration runs, layer by layer at the model's
+// own shapes: the convolutions and transposed convolutions, the linear layers, batch norm
+// fused with its activation (batch_norm2d_act, as the model runs it), the activations,
+// the D and G losses and the two Adam steps; forward and backward (Adam: its step), on
+// the CPU and, when a GPU answers, on CUDA (CUDA events). FLOPs and bytes come from the
+// kernels themselves (the profiler's add_work, base/profile.h), so each result carries
+// GFLOP/s and GB/s as the profile computes them. Flags as bench_iteration's (--help).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "base/profile.h"
+#include "bench/bench_common.h"
+#include "engine/adam.h"
 #include "engine/timer.h"
+#include "gan/discriminator.h"
+#include "gan/generator.h"
 #include "layers/activations.h"
 #include "layers/batchnorm2d.h"
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
+#include "layers/shape_ops.h"
 
 using namespace cg;
 
 namespace {
 
 struct OpSpec {
-  std::string name;                           // "D.conv2"
-  std::vector<Shape> inputs;                  // input, then parameters
+  std::string name;           // "D.conv2"
+  std::vector<Shape> inputs;  // input, then parameters
   std::function<Tensor(Tape*, std::vector<Tensor>&)> run;
-  std::function<double(int64_t)> fwd_flops;   // per call, given batch
-  bool bytes_counter = false;                 // pointwise: report bytes/s instead
 };
 
 Tensor random_on(Shape s, Device d, std::mt19937& rng) {
@@ -40,56 +46,82 @@ Tensor random_on(Shape s, Device d, std::mt19937& rng) {
   return Tensor::from(v, s, DType::f32, d);
 }
 
-double conv_flops(int64_t B, int64_t C, int64_t OC, int64_t OH, int64_t K) { return 2.0 * B * OC * OH * OH * C * K * K; }
+Tensor bn_act(Tape* t, std::vector<Tensor>& in, double slope) {
+  const int64_t C = in[0].dim(1);
+  Tensor rm = Tensor::zeros(Shape{C}, DType::f32, in[0].device());
+  Tensor rv = Tensor::full(Shape{C}, 1.0, DType::f32, in[0].device());
+  return batch_norm2d_act(t, in[0], in[1], in[2], rm, rv, true, 0.1, 1e-5, slope);
+}
 
-std::vector<OpSpec> specs(int64_t B, int K, int64_t ch) {  // ch: base_channels (the paper's 128)
+// The D step's loss terms on logits (B,1), (B,K), (B,2): what gan/acgan.cpp sums.
+Tensor d_loss(Tape* t, std::vector<Tensor>& in) {
+  const int64_t B = in[0].dim(0), K = in[1].dim(1);
+  const Device d = in[0].device();
+  std::vector<int32_t> labels(static_cast<size_t>(B));
+  for (int64_t i = 0; i < B; ++i) labels[size_t(i)] = int32_t(i % K);
+  const Tensor y = Tensor::from_labels(labels, d);
+  const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, DType::f32, d), zeros = Tensor::zeros(Shape{B, 1}, DType::f32, d);
+  const Tensor codes = Tensor::zeros(Shape{B, 2}, DType::f32, d);
+  return weighted_sum(t, {bce_with_logits(t, in[0], ones), bce_with_logits(t, in[0], zeros), cross_entropy(t, in[1], y),
+                          cross_entropy(t, in[1], y), mse(t, in[2], codes)},
+                      {1, 1, 1, 1, 1});
+}
+
+std::vector<OpSpec> specs(const gan::ModelConfig& m, int64_t B) {
   std::vector<OpSpec> v;
-  v.push_back({"G.fc", {{B, 100}, {16 * ch * 8, 100}, {16 * ch * 8}},
-               [](Tape* t, std::vector<Tensor>& in) { return linear(t, in[0], in[1], in[2]); },
-               [=](int64_t b) { return 2.0 * b * 100 * 16 * ch * 8; }});
-  const int64_t gin[4] = {8 * ch, 4 * ch, 2 * ch, ch}, gout[4] = {4 * ch, 2 * ch, ch, 3}, gh[4] = {4, 8, 16, 32};
-  for (int i = 0; i < 4; ++i) {
-    int64_t C = gin[i], OC = gout[i], H = gh[i];
-    v.push_back({"G.deconv" + std::to_string(i + 1), {{B, C, H, H}, {C, OC, 4, 4}, {OC}},
-                 [](Tape* t, std::vector<Tensor>& in) { return conv_transpose2d(t, in[0], in[1], in[2], 2, 1); },
-                 [=](int64_t b) { return 2.0 * b * C * H * H * OC * 16; }});
+  const int L = m.n_layers();
+  const int64_t c0 = m.top_channels(), S = m.image_size, K = m.num_genres;
+  v.push_back({"G.fc", {{B, m.z_dim}, {c0 * 16, m.z_dim}},
+               [](Tape* t, std::vector<Tensor>& in) { return linear(t, in[0], in[1], Tensor()); }});
+  v.push_back({"G.bn0", {{B, c0, 4, 4}, {c0}, {c0}}, [](Tape* t, std::vector<Tensor>& in) { return bn_act(t, in, 0); }});
+  for (int i = 0; i < L; ++i) {
+    const int64_t C = c0 >> i, OC = i + 1 < L ? C / 2 : 3, H = int64_t(4) << i;
+    std::vector<Shape> in{{B, C, H, H}, {C, OC, 4, 4}};
+    if (i + 1 == L) in.push_back({OC});
+    v.push_back({"G.deconv" + std::to_string(i + 1), in, [](Tape* t, std::vector<Tensor>& x) {
+                   return conv_transpose2d(t, x[0], x[1], x.size() > 2 ? x[2] : Tensor(), 2, 1);
+                 }});
+    if (i + 1 < L)
+      v.push_back({"G.bn" + std::to_string(i + 1), {{B, OC, 2 * H, 2 * H}, {OC}, {OC}},
+                   [](Tape* t, std::vector<Tensor>& x) { return bn_act(t, x, 0); }});
   }
-  const int64_t din[4] = {3, ch, 2 * ch, 4 * ch}, dout[4] = {ch, 2 * ch, 4 * ch, 8 * ch}, dh[4] = {64, 32, 16, 8};
-  for (int i = 0; i < 4; ++i) {
-    int64_t C = din[i], OC = dout[i], H = dh[i];
-    v.push_back({"D.conv" + std::to_string(i + 1), {{B, C, H, H}, {OC, C, 4, 4}, {OC}},
-                 [](Tape* t, std::vector<Tensor>& in) { return conv2d(t, in[0], in[1], in[2], 2, 1); },
-                 [=](int64_t b) { return conv_flops(b, C, OC, H / 2, 4); }});
+  v.push_back({"G.tanh", {{B, 3, S, S}}, [](Tape* t, std::vector<Tensor>& x) { return tanh(t, x[0]); }});
+  for (int i = 0; i < L; ++i) {
+    const int64_t C = i == 0 ? 3 : int64_t(m.base_channels) << (i - 1), OC = int64_t(m.base_channels) << i;
+    const int64_t H = S >> i;
+    std::vector<Shape> in{{B, C, H, H}, {OC, C, 4, 4}};
+    if (i == 0) in.push_back({OC});
+    v.push_back({"D.conv" + std::to_string(i + 1), in, [](Tape* t, std::vector<Tensor>& x) {
+                   return conv2d(t, x[0], x[1], x.size() > 2 ? x[2] : Tensor(), 2, 1);
+                 }});
+    if (i == 0)
+      v.push_back({"D.act1", {{B, OC, H / 2, H / 2}},
+                   [s = m.leaky_slope](Tape* t, std::vector<Tensor>& x) { return leaky_relu(t, x[0], s); }});
+    else
+      v.push_back({"D.bn" + std::to_string(i + 1), {{B, OC, H / 2, H / 2}, {OC}, {OC}},
+                   [s = m.leaky_slope](Tape* t, std::vector<Tensor>& x) { return bn_act(t, x, s); }});
   }
-  const int64_t feat = 8 * ch * 16;  // D's last feature map, flattened
-  v.push_back({"D.heads", {{B, feat}, {1 + K + 2, feat}, {1 + K + 2}},
-               [](Tape* t, std::vector<Tensor>& in) { return linear(t, in[0], in[1], in[2]); },
-               [=](int64_t b) { return 2.0 * b * feat * (1 + K + 2); }});
-  const int64_t bc = 4 * ch;  // G.bn1's channels
-  v.push_back({"G.bn1", {{B, bc, 8, 8}, {bc}, {bc}},
-               [=](Tape* t, std::vector<Tensor>& in) {
-                 Tensor rm = Tensor::zeros(Shape{bc}, DType::f32, in[0].device());
-                 Tensor rv = Tensor::full(Shape{bc}, 1.0, DType::f32, in[0].device());
-                 return batch_norm2d(t, in[0], in[1], in[2], rm, rv, true);
-               },
-               [=](int64_t b) { return 2.0 * 4 * b * bc * 64; }, true});  // ~2 reads + 1 write (+stats), f32
-  v.push_back({"D.leaky_relu1", {{B, ch, 32, 32}},
-               [](Tape* t, std::vector<Tensor>& in) { return leaky_relu(t, in[0], 0.2); },
-               [=](int64_t b) { return 2.0 * 4 * b * ch * 1024; }, true});
-  v.push_back({"G.tanh", {{B, 3, 64, 64}},
-               [](Tape* t, std::vector<Tensor>& in) { return tanh(t, in[0]); },
-               [](int64_t b) { return 2.0 * 4 * b * 3 * 4096; }, true});
+  const int64_t feat = c0 * 16, heads = 1 + K + m.n_codes;
+  v.push_back({"D.heads", {{B, feat}, {heads, feat}, {heads}},
+               [](Tape* t, std::vector<Tensor>& x) { return linear(t, x[0], x[1], x[2]); }});
+  v.push_back({"D.loss", {{B, 1}, {B, K}, {B, 2}}, d_loss});
   return v;
 }
 
-void set_counters(benchmark::State& st, const OpSpec& op, int64_t B, double mult) {
-  const double work = op.fwd_flops(B) * mult;
-  if (op.bytes_counter)
-    st.counters["bytes_per_second"] = benchmark::Counter(work, benchmark::Counter::kIsIterationInvariantRate,
-                                                         benchmark::Counter::kIs1024);
-  else
-    st.counters["FLOP/s"] = benchmark::Counter(work, benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["batch"] = static_cast<double>(B);
+// Work per call as the kernels report it: the op run once with the profiler on.
+std::pair<double, double> work_of(const std::function<void()>& f) {
+  prof::start();
+  f();
+  prof::stop();
+  double flops = 0, bytes = 0;
+  for (const prof::Row& r : prof::rows()) flops += r.flops, bytes += r.bytes;
+  return {flops, bytes};
+}
+
+void set_counters(benchmark::State& st, std::pair<double, double> work, int64_t B) {
+  st.counters["FLOP/s"] = benchmark::Counter(work.first, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["bytes_per_second"] = benchmark::Counter(work.second, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["batch"] = double(B);
 }
 
 void bench_forward(benchmark::State& st, OpSpec op, Device dev, int64_t B) {
@@ -98,15 +130,16 @@ void bench_forward(benchmark::State& st, OpSpec op, Device dev, int64_t B) {
   for (const Shape& s : op.inputs) in.push_back(random_on(s, dev, rng));
   DeviceTimer timer(dev);
   op.run(nullptr, in);  // warm-up: algorithm choice, workspace, caches
+  const auto work = work_of([&] { op.run(nullptr, in); });
   for (auto _ : st) {
     timer.start();
     Tensor out = op.run(nullptr, in);
     st.SetIterationTime(timer.stop_seconds());
   }
-  set_counters(st, op, B, 1.0);
+  set_counters(st, work, B);
 }
 
-// Backward of input and all parameters: two GEMM-sized passes for convs/linears.
+// The backward of the input and every parameter (what the D step asks of most layers).
 void bench_backward(benchmark::State& st, OpSpec op, Device dev, int64_t B) {
   std::mt19937 rng(2);
   std::vector<Tensor> in;
@@ -116,43 +149,105 @@ void bench_backward(benchmark::State& st, OpSpec op, Device dev, int64_t B) {
   }
   DeviceTimer timer(dev);
   Tensor seed;
-  for (auto _ : st) {
+  auto once = [&](bool timed) {
     Tape tape;
     Tensor out = op.run(&tape, in);
     if (!seed.defined()) seed = random_on(out.shape(), dev, rng);
-    timer.start();
-    tape.backward(out, seed);
-    st.SetIterationTime(timer.stop_seconds());
+    for (Tensor& t : in) t.set_grad(Tensor());
+    if (timed) timer.start();
+    if (out.numel() == 1) tape.backward(out);
+    else tape.backward(out, seed);
+    return timed ? timer.stop_seconds() : 0.0;
+  };
+  once(false);
+  std::pair<double, double> work{0, 0};
+  {
+    Tape tape;
+    Tensor out = op.run(&tape, in);
+    work = work_of([&] { out.numel() == 1 ? tape.backward(out) : tape.backward(out, seed); });
   }
-  set_counters(st, op, B, op.bytes_counter ? 1.5 : 2.0);
+  for (auto _ : st) st.SetIterationTime(once(true));
+  set_counters(st, work, B);
 }
 
-int64_t env_int(const char* name, int64_t dflt) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : dflt;
+// One Adam step over all of G's or D's parameters (one flat buffer, one pass).
+void bench_adam(benchmark::State& st, gan::ModelConfig m, bool generator, Device dev) {
+  std::unique_ptr<gan::Generator> G;
+  std::unique_ptr<gan::Discriminator> D;
+  ParamStore* ps = nullptr;
+  if (generator) G = std::make_unique<gan::Generator>(m, dev), ps = &G->params();
+  else D = std::make_unique<gan::Discriminator>(m, dev), ps = &D->params();
+  Tensor(ps->flat_grad()).fill_(1e-3);
+  Adam opt(*ps, AdamConfig{2e-4, 0.5, 0.999, 1e-8});
+  DeviceTimer timer(dev);
+  opt.step();
+  const auto work = work_of([&] { opt.step(); });
+  for (auto _ : st) {
+    timer.start();
+    opt.step();
+    st.SetIterationTime(timer.stop_seconds());
+  }
+  set_counters(st, work, 0);
+  st.counters["params"] = double(ps->num_params());
 }
+
+std::vector<int> parse_sizes(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(int(cgbench::positive("bench_layers", "--size", item)));
+  return out;
+}
+
+constexpr const char* kUsage =
+    "bench_layers: every op of one AC-GAN iteration at the model's shapes, forward and backward (Adam: step).\n"
+    "  --size S[,S]  image sizes, 16/32/64/128 (default 32,64: the CPU demo's and the paper's)\n"
+    "  --base C      base channels (default 32)\n"
+    "  --batch B     batch size (default 64)\n"
+    "Names read LAYER/DEVICE/SxS/BATCH/PASS, e.g. D.conv2/cpu/64x64/B64/bwd; filter with --benchmark_filter.";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int K = 5;
-  const int64_t ch = env_int("COVERGAN_BENCH_BASE", 128);
-  std::vector<std::pair<Device, int64_t>> devs = {{Device::cpu, env_int("COVERGAN_BENCH_BATCH_CPU", 16)}};
-  if (cuda_available()) devs.push_back({Device::cuda, env_int("COVERGAN_BENCH_BATCH_CUDA", 128)});
+  using cgbench::take_flag, cgbench::positive;
+  cgbench::help(argc, argv, kUsage);
+  const std::vector<int> sizes = parse_sizes(take_flag(argc, argv, "--size", "32,64"));
+  const int base = int(positive("bench_layers", "--base", take_flag(argc, argv, "--base", "32")));
+  const int64_t B = positive("bench_layers", "--batch", take_flag(argc, argv, "--batch", "64"));
+  std::vector<Device> devs{Device::cpu};
+  if (cuda_available()) devs.push_back(Device::cuda);
   else std::fprintf(stderr, "bench_layers: no CUDA GPU, CUDA benchmarks not registered\n");
-  for (auto [dev, B] : devs) {
-    for (const OpSpec& op : specs(B, K, ch)) {
-      const std::string base = op.name + "/" + device_name(dev) + "/B" + std::to_string(B);
-      benchmark::RegisterBenchmark((base + "/fwd").c_str(), bench_forward, op, dev, B)
-          ->UseManualTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark((base + "/bwd").c_str(), bench_backward, op, dev, B)
-          ->UseManualTime()->Unit(benchmark::kMillisecond);
+  for (int S : sizes) {
+    gan::ModelConfig m;
+    m.image_size = S;
+    m.base_channels = base;
+    try {
+      m.validate();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_layers: %s\n", e.what());
+      return 2;
+    }
+    const std::string size = std::to_string(S) + "x" + std::to_string(S);
+    for (Device dev : devs) {
+      const std::string tail = std::string("/") + device_name(dev) + "/" + size + "/B" + std::to_string(B);
+      for (const OpSpec& op : specs(m, B)) {
+        benchmark::RegisterBenchmark((op.name + tail + "/fwd").c_str(), bench_forward, op, dev, B)
+            ->UseManualTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark((op.name + tail + "/bwd").c_str(), bench_backward, op, dev, B)
+            ->UseManualTime()->Unit(benchmark::kMillisecond);
+      }
+      for (bool g : {true, false})
+        benchmark::RegisterBenchmark(((g ? "G.adam" : "D.adam") + tail + "/step").c_str(), bench_adam, m, g, dev)
+            ->UseManualTime()->Unit(benchmark::kMillisecond);
     }
   }
-  // bench-compare --layers refuses to set this beside a peer measured at another width
-  benchmark::AddCustomContext("base_channels", std::to_string(ch));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  cgbench::explain_debug_banner();
+  // bench-compare --layers refuses to set these beside a peer measured at other shapes
+  benchmark::AddCustomContext("base_channels", std::to_string(base));
+  benchmark::AddCustomContext("batch", std::to_string(B));
+  cgbench::add_context(cuda_available());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "base/profile.h"
 #include "engine/dispatch.h"
 #include "kernels/cpu/adam.h"
 #include "kernels/cuda/adam.h"
@@ -40,6 +41,7 @@ void Adam::step() {
   check_same_device("Adam::step", {&p, &g, &m_, &v_});
   ++t_;
   const int64_t n = p.numel();
+  if (prof::recording()) prof::note_shape("(" + std::to_string(n) + " parameters)");
   CG_KERNEL("Adam::step", p, adam_step, p.data<T>(), m_.data<T>(), v_.data<T>(), g.data<T>(), n,
             scalars<T>(cfg_, t_));
 }

@@ -5,6 +5,7 @@
 
 #include "base/nvtx.h"
 #include "layers/activations.h"
+#include "layers/layer_scope.h"
 #include "layers/shape_ops.h"
 
 namespace cg::gan {
@@ -52,7 +53,9 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode) const {
       h = apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope);
     } else {
       NVTX_LAYER("D.act1", "forward");
+      const Tensor pre = h;
       h = leaky_relu(tape, h, cfg_.leaky_slope);
+      note_io(pre, h);
     }
   }
   const Tensor f = flatten(tape, h);  // (B, C0*16)

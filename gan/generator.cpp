@@ -5,6 +5,7 @@
 
 #include "base/nvtx.h"
 #include "layers/activations.h"
+#include "layers/layer_scope.h"
 #include "layers/shape_ops.h"
 
 namespace cg::gan {
@@ -47,7 +48,9 @@ Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
       h = apply_bn_act(tape, bn_[i + 1], h, mode, 0.0);
     } else {
       NVTX_LAYER("G.tanh", "forward");
+      const Tensor pre = h;
       h = cg::tanh(tape, h);
+      note_io(pre, h);
     }
   }
   return h;                                          // (B,3,S,S)

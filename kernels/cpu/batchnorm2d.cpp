@@ -76,18 +76,18 @@ void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k
   }
 }
 
-// This OpenMP thread's channels [c0, c1), taken in blocks of about 64 K values (256 KiB
-// in float, in L2 across a block's passes). The passes over a block walk the samples
+// Channels in blocks of about 64 K values (256 KiB in float, in L2 across a block's
+// passes), one block per work unit, taken by the threads one at a time (a thread the OS
+// holds up delays one block, not a fixed share). The passes over a block walk the samples
 // outside and its channels inside, so each reads one contiguous run of block*HW values
 // per sample; one channel's rows are C*HW apart, and walking them in turn (as before)
 // stalled on a cache miss at every row on small planes (8x8: 256 bytes a row). A
-// channel's sums still add its rows in sample order: the same bits as the old loop.
+// channel's sums add its rows in sample order whatever block or thread computes them.
 struct Channels {
-  int64_t c0, c1, block;
+  int64_t block, units;
   Channels(int64_t C, int64_t N, int64_t HW) {
-    const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
-    c0 = C * t / T, c1 = C * (t + 1) / T;
     block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
+    units = (C + block - 1) / block;
   }
 };
 
@@ -107,8 +107,9 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
     NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     const Channels ch(C, N, HW);
     std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
-    for (int64_t b0 = ch.c0; b0 < ch.c1; b0 += ch.block) {
-      const int64_t b1 = std::min(ch.c1, b0 + ch.block);
+#pragma omp for schedule(dynamic)
+    for (int64_t u = 0; u < ch.units; ++u) {
+      const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
       std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum(inp + (n * C + c) * HW, HW);
@@ -174,8 +175,9 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
     const Channels ch(C, N, HW);
     std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
     std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));
-    for (int64_t b0 = ch.c0; b0 < ch.c1; b0 += ch.block) {
-      const int64_t b1 = std::min(ch.c1, b0 + ch.block);
+#pragma omp for schedule(dynamic)
+    for (int64_t u = 0; u < ch.units; ++u) {
+      const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
       std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = b0; c < b1; ++c) {
