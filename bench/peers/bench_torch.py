@@ -2,37 +2,81 @@
 """The PyTorch peer of bench/bench_layers.cpp: the same ops at the same shapes
 and batches, forward and backward (input and parameter gradients), timed the
 same way (CUDA events on the GPU, perf_counter on the CPU, after warm-up).
-Prints JSON: {"benchmarks": [{"name": "D.conv2/cpu/B16/fwd", "seconds": ...}]}.
+Prints JSON: {"benchmarks": [{"name": "D.conv2/cpu/64x64/B64/fwd", "seconds": ...}]}.
 Run with Debian's /usr/bin/python3 (python3-torch)."""
 import argparse
 import json
 import os
+import re
 import time
 
 import torch
 import torch.nn.functional as F
 
 
-def specs(B, ch=128, K=5):
-    """ch: base channels (the paper's 128), as bench_layers' COVERGAN_BENCH_BASE."""
-    out = [("G.fc", [(B, 100), (16 * ch * 8, 100), (16 * ch * 8,)], lambda x, w, b: F.linear(x, w, b))]
-    for i, (C, OC, H) in enumerate([(8 * ch, 4 * ch, 4), (4 * ch, 2 * ch, 8), (2 * ch, ch, 16), (ch, 3, 32)]):
-        out.append((f"G.deconv{i+1}", [(B, C, H, H), (C, OC, 4, 4), (OC,)],
-                    lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1)))
-    for i, (C, OC, H) in enumerate([(3, ch, 64), (ch, 2 * ch, 32), (2 * ch, 4 * ch, 16), (4 * ch, 8 * ch, 8)]):
-        out.append((f"D.conv{i+1}", [(B, C, H, H), (OC, C, 4, 4), (OC,)],
-                    lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1)))
-    feat = 8 * ch * 16  # D's last feature map, flattened
-    out.append(("D.heads", [(B, feat), (1 + K + 2, feat), (1 + K + 2,)], lambda x, w, b: F.linear(x, w, b)))
+def n_layers(S):
+    return {16: 2, 32: 3, 64: 4, 128: 5}[S]
 
-    def bn(x, g, b):
-        rm = torch.zeros(x.shape[1], device=x.device)
-        rv = torch.ones(x.shape[1], device=x.device)
-        return F.batch_norm(x, rm, rv, g, b, training=True, momentum=0.1, eps=1e-5)
-    out.append(("G.bn1", [(B, 4 * ch, 8, 8), (4 * ch,), (4 * ch,)], bn))
-    out.append(("D.leaky_relu1", [(B, ch, 32, 32)], lambda x: F.leaky_relu(x, 0.2)))
-    out.append(("G.tanh", [(B, 3, 64, 64)], lambda x: torch.tanh(x)))
+
+def specs(B, S=64, ch=32, K=5, z=100, codes=2, slope=0.2):
+    """The ops of one AC-GAN iteration at the model's shapes, named as bench_layers names them."""
+    L = n_layers(S)
+    c0 = ch << (L - 1)
+
+    def bn_act(sl):
+        def f(x, g, b):
+            rm = torch.zeros(x.shape[1], device=x.device)
+            rv = torch.ones(x.shape[1], device=x.device)
+            y = F.batch_norm(x, rm, rv, g, b, training=True, momentum=0.1, eps=1e-5)
+            return F.relu(y) if sl == 0 else F.leaky_relu(y, sl)
+        return f
+    out = [("G.fc", [(B, z), (c0 * 16, z)], lambda x, w: F.linear(x, w)),
+           ("G.bn0", [(B, c0, 4, 4), (c0,), (c0,)], bn_act(0))]
+    for i in range(L):
+        C, H = c0 >> i, 4 << i
+        OC = C // 2 if i + 1 < L else 3
+        shapes = [(B, C, H, H), (C, OC, 4, 4)] + ([(OC,)] if i + 1 == L else [])
+        out.append((f"G.deconv{i+1}", shapes, lambda x, w, b=None: F.conv_transpose2d(x, w, b, stride=2, padding=1)))
+        if i + 1 < L:
+            out.append((f"G.bn{i+1}", [(B, OC, 2 * H, 2 * H), (OC,), (OC,)], bn_act(0)))
+    out.append(("G.tanh", [(B, 3, S, S)], lambda x: torch.tanh(x)))
+    for i in range(L):
+        C = 3 if i == 0 else ch << (i - 1)
+        OC, H = ch << i, S >> i
+        shapes = [(B, C, H, H), (OC, C, 4, 4)] + ([(OC,)] if i == 0 else [])
+        out.append((f"D.conv{i+1}", shapes, lambda x, w, b=None: F.conv2d(x, w, b, stride=2, padding=1)))
+        if i == 0:
+            out.append(("D.act1", [(B, OC, H // 2, H // 2)], lambda x: F.leaky_relu(x, slope)))
+        else:
+            out.append((f"D.bn{i+1}", [(B, OC, H // 2, H // 2), (OC,), (OC,)], bn_act(slope)))
+    feat, heads = c0 * 16, 1 + K + codes
+    out.append(("D.heads", [(B, feat), (heads, feat), (heads,)], lambda x, w, b: F.linear(x, w, b)))
+
+    def d_loss(src, cls, code):
+        y = torch.arange(src.shape[0], device=src.device) % cls.shape[1]
+        ones, zeros = torch.ones_like(src), torch.zeros_like(src)
+        return (F.binary_cross_entropy_with_logits(src, ones) + F.binary_cross_entropy_with_logits(src, zeros) +
+                F.cross_entropy(cls, y) + F.cross_entropy(cls, y) + F.mse_loss(code, torch.zeros_like(code)))
+    out.append(("D.loss", [(B, 1), (B, K), (B, codes)], d_loss))
     return out
+
+
+def param_counts(S=64, ch=32, K=5, z=100, codes=2):
+    """Parameters of G and D (the flat buffers Adam updates), as gan/generator.cpp and discriminator.cpp."""
+    L = n_layers(S)
+    c0 = ch << (L - 1)
+    g = c0 * 16 * z + 2 * c0
+    for i in range(L):
+        C = c0 >> i
+        OC = C // 2 if i + 1 < L else 3
+        g += C * OC * 16 + (2 * OC if i + 1 < L else OC)
+    d = 0
+    for i in range(L):
+        C = 3 if i == 0 else ch << (i - 1)
+        OC = ch << i
+        d += OC * C * 16 + (OC if i == 0 else 2 * OC)
+    d += (1 + K + codes) * (c0 * 16 + 1)
+    return g, d
 
 
 def timed(fn, device, min_time=0.5, min_iters=3):
@@ -65,40 +109,48 @@ def strict_fp32():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--batch-cpu", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CPU", 16)))
-    ap.add_argument("--batch-cuda", type=int, default=int(os.environ.get("COVERGAN_BENCH_BATCH_CUDA", 128)))
-    ap.add_argument("--base", type=int, default=int(os.environ.get("COVERGAN_BENCH_BASE", 128)),
-                    help="base channels (the paper's 128), as bench_layers")
+    ap = argparse.ArgumentParser(description="The PyTorch peer of bench_layers: same ops, shapes and names.")
+    ap.add_argument("--size", default="32,64", help="image sizes, as bench_layers --size")
+    ap.add_argument("--base", type=int, default=32, help="base channels, as bench_layers --base")
+    ap.add_argument("--batch", type=int, default=64, help="batch, as bench_layers --batch")
     ap.add_argument("--filter", default="")
     ap.add_argument("--min-time", type=float, default=0.5)
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     strict_fp32()
-    devs = [("cpu", args.batch_cpu)] + ([("cuda", args.batch_cuda)] if torch.cuda.is_available() else [])
+    devs = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    B = args.batch
     results = []
-    for dev, B in devs:
-        g = torch.Generator().manual_seed(1)
-        for name, shapes, fn in specs(B, args.base):
-            base = f"{name}/{dev}/B{B}"
-            if args.filter and args.filter not in base:
-                continue
-            ins = [(torch.randn(s, generator=g) * 0.5).to(dev).requires_grad_(True) for s in shapes]
-            with torch.no_grad():
-                fwd = timed(lambda: fn(*ins), dev, args.min_time)
-            out = fn(*ins)
-            seed = torch.randn(out.shape, generator=g).to(dev)
+    for S in [int(x) for x in args.size.split(",")]:
+        for dev in devs:
+            g = torch.Generator().manual_seed(1)
+            for name, shapes, fn in specs(B, S, args.base):
+                base = f"{name}/{dev}/{S}x{S}/B{B}"
+                if args.filter and not re.search(args.filter, base):
+                    continue
+                ins = [(torch.randn(s, generator=g) * 0.5).to(dev).requires_grad_(True) for s in shapes]
+                with torch.no_grad():
+                    fwd = timed(lambda: fn(*ins), dev, args.min_time)
+                out = fn(*ins)
+                seed = torch.randn(out.shape, generator=g).to(dev)
 
-            def bwd():
-                o = fn(*ins)
-                torch.autograd.grad(o, ins, seed)
-            # backward alone = (forward+backward) - forward, as our tape times the sweep alone
-            both = timed(bwd, dev, args.min_time)
-            results.append({"name": base + "/fwd", "seconds": fwd})
-            results.append({"name": base + "/bwd", "seconds": max(both - fwd, 1e-9)})
+                def bwd():
+                    o = fn(*ins)
+                    torch.autograd.grad(o, ins, seed)
+                # backward alone = (forward+backward) - forward, as our tape times the sweep alone
+                both = timed(bwd, dev, args.min_time)
+                results.append({"name": base + "/fwd", "seconds": fwd})
+                results.append({"name": base + "/bwd", "seconds": max(both - fwd, 1e-9)})
+            for tag, n in zip(("G.adam", "D.adam"), param_counts(S, args.base)):
+                base = f"{tag}/{dev}/{S}x{S}/B{B}"
+                if args.filter and not re.search(args.filter, base):
+                    continue
+                p = torch.zeros(n, device=dev, requires_grad=True)
+                p.grad = torch.full_like(p, 1e-3)
+                opt = torch.optim.Adam([p], lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+                results.append({"name": base + "/step", "seconds": timed(opt.step, dev, args.min_time)})
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "base": args.base,
-                      "benchmarks": results},
-                     indent=1))
+                      "batch": B, "benchmarks": results}, indent=1))
 
 
 if __name__ == "__main__":
