@@ -131,16 +131,20 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
               g_model.image_size, g_model.base_channels, static_cast<long long>(g_batch), cpu::thread_summary().c_str());
   std::printf("load average before: %s; %d rounds, each %.1f s alone then %.1f s beside %d busy-loop process%s\n\n",
               load_average().c_str(), rounds, seconds, seconds, n, n == 1 ? "" : "es");
-  std::printf("%6s %12s %14s %9s\n", "round", "alone ms", "contended ms", "slowdown");
+  std::printf("%6s %12s %14s %9s   %s\n", "round", "alone ms", "contended ms", "slowdown",
+              "threads at the end of each (other programs' CPU use)");
   std::vector<double> alone, busy, ratio;
   for (int r = 1; r <= rounds; ++r) {
     alone.push_back(median_iteration_ms(rig, seconds));
+    const int t_alone = cpu::compute_threads();
+    const double o_alone = cpu::others_cpu_load();
     {
       Competitors c(n);
       busy.push_back(median_iteration_ms(rig, seconds));
     }
     ratio.push_back(busy.back() / alone.back());
-    std::printf("%6d %12.2f %14.2f %8.2fx\n", r, alone.back(), busy.back(), ratio.back());
+    std::printf("%6d %12.2f %14.2f %8.2fx   %d (%.2f), %d (%.2f)\n", r, alone.back(), busy.back(), ratio.back(),
+                t_alone, o_alone, cpu::compute_threads(), cpu::others_cpu_load());
     std::fflush(stdout);
   }
   const std::string load_after = load_average();

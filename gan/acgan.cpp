@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/nvtx.h"
+#include "kernels/cpu/threads.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
 
@@ -219,6 +220,7 @@ void check_finite(std::initializer_list<std::pair<const char*, double>> terms) {
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
                      const LossConfig& lc) {
   NVTX_SCOPE_FN();
+  cpu::adapt_threads();  // fewer CPU threads while other programs keep CPUs busy
   StepStats st;
   d_backward(G, D, b, lc, st);
   check_finite({{"d_src_real", st.d_src_real},

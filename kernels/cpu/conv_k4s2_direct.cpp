@@ -455,38 +455,32 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   const PlaneLayout pl(CO, L, OW);
   float* ph = scratch<float>(0, size_t(N * pl.stride));
   const Taps tp = make_taps(OH, OW);
-  // Work units of whole samples, all sharing one packed A; or, where A outweighs the grid
-  // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), of whole output
-  // channels, each unit packing and streaming only its own part of A. Units are taken
-  // one at a time, so a thread the OS holds up delays one unit, not a fixed share; a
-  // sample unit spans at least one group of col2im_share (A streams once per group).
-  // Every output value is summed in the same order whatever unit or thread computes it.
+  // Threads take whole samples, all sharing one packed A; or, where A outweighs the grid
+  // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), whole output
+  // channels, each packing and streaming only its own part of A. (A static share: units
+  // taken one at a time stream A once per unit, 20 % slower here; beside other programs
+  // cpu::adapt_threads runs fewer threads instead.) Every output value is summed in the
+  // same order whatever thread computes it.
   const bool by_channel = KR > N * L && CO >= T;
-  const int64_t group_px = std::clamp<int64_t>((int64_t(1) << 17) / (M * kNB), 1, 16) * kNB;
-  const int64_t per_unit = by_channel ? std::max<int64_t>(1, CO / (4 * T))
-                                      : std::clamp<int64_t>((group_px + L - 1) / L, 1, std::max<int64_t>(1, N / (2 * T)));
-  const int64_t units = ((by_channel ? CO : N) + per_unit - 1) / per_unit;
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
 #pragma omp parallel
   {
     NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
-    float* own = by_channel ? scratch<float>(3, size_t((per_unit * 16 + kMR - 1) / kMR * M * kMR)) : nullptr;
-#pragma omp for schedule(dynamic)
-    for (int64_t u = 0; u < units; ++u) {
-      int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
-      const float* a = ap;
-      if (by_channel) {
-        c0 = u * per_unit, c1 = std::min(CO, c0 + per_unit);
-        pack_a(own, A, M, KR, c0 * 16, c1 * 16, false);
-        a = own;
-      } else {
-        n0 = u * per_unit, n1 = std::min(N, n0 + per_unit);
-      }
-      init_planes(ph, pl, img, bias, n0, n1, c0, c1, OH, OW, accumulate);
-      col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, n0 * L / kLanes, n1 * L / kLanes);
-      merge_planes(img, ph, pl, n0, n1, c0, c1, OH, OW);
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
+    const float* a = ap;
+    if (by_channel) {
+      c0 = CO * t / nt, c1 = CO * (t + 1) / nt;
+      float* own = scratch<float>(3, size_t(((c1 - c0) * 16 + kMR - 1) / kMR * M * kMR));
+      pack_a(own, A, M, KR, c0 * 16, c1 * 16, false);
+      a = own;
+    } else {
+      n0 = N * t / nt, n1 = N * (t + 1) / nt;
     }
+    init_planes(ph, pl, img, bias, n0, n1, c0, c1, OH, OW, accumulate);
+    col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, n0 * L / kLanes, n1 * L / kLanes);
+    merge_planes(img, ph, pl, n0, n1, c0, c1, OH, OW);
   }
 }
 
@@ -502,11 +496,10 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   const int64_t kblocks = (C + 3) / 4;  // 64 columns of dW (4 channels) per block
   const int64_t voff[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};
   constexpr int64_t kPC = 256;  // pixels per panel: (256, 64) floats = 64 KiB
-  // Work units own whole column blocks of dW, so no two write one entry, and are taken
-  // one at a time (a thread the OS holds up delays one unit, not a fixed share). With
-  // few blocks (the 3-channel layers) the pixels are split too, into zeroed copies of dW
-  // summed in order at the end. The split follows the shapes, never the thread count,
-  // so the result is the same bits on any number of threads.
+  // Work units own whole column blocks of dW, so no two write one entry. With few blocks
+  // (the 3-channel layers) the pixels are split too, into zeroed copies of dW summed in
+  // order at the end. The split follows the shapes, never the thread count, so the result
+  // is the same bits on any number of threads.
   constexpr int64_t kMinUnits = 8;
   const int64_t panels = std::max<int64_t>(1, P / kPC);
   const int64_t splits = kblocks >= kMinUnits ? 1 : std::min(panels, (kMinUnits + kblocks - 1) / kblocks);
@@ -516,7 +509,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   {
     NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     float* colT = scratch<float>(2, size_t(kPC * kNB));
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(static)
     for (int64_t unit = 0; unit < kblocks * splits; ++unit) {
       const int64_t kb = unit / splits, s = unit % splits;
       const int ncol = int(std::min<int64_t>(4, C - kb * 4));

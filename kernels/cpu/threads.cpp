@@ -4,8 +4,16 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
 
 #include "base/omp_env.h"
 #include "base/provenance.h"
@@ -13,8 +21,88 @@
 namespace cg::cpu {
 
 namespace {
+
 int g_start_threads = 0;  // omp_get_max_threads() before any set_compute_threads
+bool g_pinned = false;    // set_compute_threads was called: the caller decides
+double g_others = -1;     // CPUs the other processes used, smoothed
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+// Busy ticks of all CPUs (user, nice, system, irq, softirq, steal) from /proc/stat; or,
+// with COVERGAN_LOAD_CGROUP=DIR (a cgroup v1 cpuacct folder), the CPU time of that group
+// alone: measuring contention on a machine that other, unrelated work already keeps busy.
+bool machine_busy_ticks(double* busy) {
+  if (const char* dir = std::getenv("COVERGAN_LOAD_CGROUP")) {
+    std::ifstream g(std::string(dir) + "/cpuacct.usage");
+    double ns = 0;
+    if (!(g >> ns)) return false;
+    *busy = ns * 1e-9 * double(sysconf(_SC_CLK_TCK));
+    return true;
+  }
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  double v[8] = {0};
+  if (!(f >> cpu) || cpu != "cpu") return false;
+  for (double& x : v)
+    if (!(f >> x)) return false;
+  *busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];  // not idle (3) or iowait (4)
+  return true;
+}
+
+// This process's user + system ticks, every thread's, from /proc/self/stat.
+bool own_ticks(double* ticks) {
+  std::ifstream f("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return false;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::atof(field.c_str());
+    if (i == 15) stime = std::atof(field.c_str());
+  }
+  *ticks = utime + stime;
+  return true;
+}
+
+bool adapt_enabled() {
+  static const bool on = [] {
+    const char* a = std::getenv("COVERGAN_ADAPT_THREADS");
+    if (a && std::string(a) == "0") return false;
+    return std::getenv("OMP_NUM_THREADS") == nullptr || (covergan_omp_env_applied() & 2);
+  }();
+  return on && !g_pinned;
+}
+
+}  // namespace
+
+void adapt_threads() {
+  static double t_last = 0, busy_last = 0, own_last = 0;
+  static int pending = 0;  // more threads only when two measurements in a row ask for them
+  configure_threads();
+  if (!adapt_enabled() || g_start_threads <= 1) return;
+  const double t = now_s();
+  if (t_last > 0 && t - t_last < 0.25) return;
+  double busy = 0, own = 0;
+  if (!machine_busy_ticks(&busy) || !own_ticks(&own)) return;
+  if (t_last > 0) {
+    const double ticks = double(sysconf(_SC_CLK_TCK)) * (t - t_last);
+    g_others = std::max(0.0, ((busy - busy_last) - (own - own_last)) / ticks);
+    // Other programs keeping about half a CPU busy or more take a thread away at once;
+    // a thread comes back after two quiet measurements (a half second or more).
+    const int want = std::clamp(g_start_threads - int(std::floor(g_others + 0.5)), 1, g_start_threads);
+    const int have = omp_get_max_threads();
+    if (want < have) omp_set_num_threads(want), pending = 0;
+    else if (want == have) pending = 0;
+    else if (++pending >= 2) omp_set_num_threads(want), pending = 0;
+  }
+  t_last = t, busy_last = busy, own_last = own;
+}
+
+double others_cpu_load() { return g_others; }
 
 void configure_threads() {
   static std::once_flag once;
@@ -29,6 +117,7 @@ int compute_threads() { return omp_get_max_threads(); }
 
 int set_compute_threads(int n) {
   configure_threads();
+  g_pinned = n > 0;
   const int prev = omp_get_max_threads();
   omp_set_num_threads(n > 0 ? n : g_start_threads);
   return prev;
@@ -48,8 +137,12 @@ std::string wait_policy() {
 
 std::string thread_summary() {
   configure_threads();
-  return std::to_string(compute_threads()) + " OpenMP threads (" + std::to_string(cpus_usable()) +
-         " CPUs usable), " + wait_policy() + ", OpenBLAS " + std::to_string(openblas_get_num_threads()) +
+  std::string s = std::to_string(compute_threads()) + " OpenMP threads (" + std::to_string(cpus_usable()) +
+                  " CPUs usable";
+  if (!adapt_enabled()) s += ", fixed";
+  else if (g_others >= 0) s += ", other programs using " + std::to_string(int(g_others * 10 + 0.5) / 10) + "." +
+                               std::to_string(int(g_others * 10 + 0.5) % 10);
+  return s + "), " + wait_policy() + ", OpenBLAS " + std::to_string(openblas_get_num_threads()) +
          " thread inside each";
 }
 

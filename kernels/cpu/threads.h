@@ -17,8 +17,18 @@ void configure_threads();
 // OpenMP threads the CPU ops use (omp_get_max_threads).
 int compute_threads();
 // Sets the OpenMP threads for what follows (tests and benchmarks; 0: back to the start-up
-// count). Returns the previous count.
+// count). Returns the previous count. Turns off adapt_threads for this process.
 int set_compute_threads(int n);
+// Called once per training iteration: at most every quarter second it measures how much
+// CPU time other processes took from this machine (/proc/stat less this process's own,
+// /proc/self/stat) and, when they keep some of the usable CPUs busy, runs on the rest
+// (never fewer than 1): two threads fork-joined beside a busy program wait at every
+// barrier for the one the OS has paused, and lose more than the CPU they share. Back to
+// the start-up count when the others stop. Off when the user set OMP_NUM_THREADS or
+// COVERGAN_ADAPT_THREADS=0. Results are the same bits on any count.
+void adapt_threads();
+// CPUs other processes used, as measured by the last adapt_threads (-1: not yet).
+double others_cpu_load();
 // How idle OpenMP threads wait: "spin 10000 then sleep (covergan's default)",
 // "OMP_WAIT_POLICY=passive (from the environment)", ...
 std::string wait_policy();
