@@ -395,7 +395,7 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   {
     NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
     float* panel = scratch<float>(2, size_t(kKC * kNB));
-#pragma omp for schedule(dynamic, 2)  // a thread the OS holds up delays two blocks, not a share
+#pragma omp for schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int nv = int(std::min<int64_t>(kNV, nvec - blk * kNV));
       int64_t voff[kNV];

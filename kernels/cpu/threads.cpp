@@ -93,7 +93,7 @@ void adapt_threads() {
     g_others = std::max(0.0, ((busy - busy_last) - (own - own_last)) / ticks);
     // Other programs keeping about half a CPU busy or more take a thread away at once;
     // a thread comes back after two quiet measurements (a half second or more).
-    const int want = std::clamp(g_start_threads - int(std::floor(g_others + 0.5)), 1, g_start_threads);
+    const int want = threads_beside(g_start_threads, g_others);
     const int have = omp_get_max_threads();
     if (want < have) omp_set_num_threads(want), pending = 0;
     else if (want == have) pending = 0;
@@ -103,6 +103,10 @@ void adapt_threads() {
 }
 
 double others_cpu_load() { return g_others; }
+
+int threads_beside(int usable, double others) {
+  return std::clamp(usable - int(std::floor(std::max(0.0, others) + 0.5)), 1, std::max(1, usable));
+}
 
 void configure_threads() {
   static std::once_flag once;

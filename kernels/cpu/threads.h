@@ -3,8 +3,9 @@
 // gemm() splits a large product over the OpenMP threads itself, so only one thread pool
 // exists. Before libgomp starts, base/omp_env.c sizes that pool to the CPUs the process
 // may use (affinity, cgroup quota) and bounds how long an idle thread spins before it
-// sleeps, so a busy machine (another program, a second training) does not make the
-// threads wait on each other. Results do not depend on the thread count.
+// sleeps; adapt_threads then runs on the CPUs other programs leave, so a busy machine
+// (another program, a second training) does not make the threads wait on each other.
+// Results do not depend on the thread count.
 #pragma once
 #include <string>
 
@@ -29,6 +30,9 @@ int set_compute_threads(int n);
 void adapt_threads();
 // CPUs other processes used, as measured by the last adapt_threads (-1: not yet).
 double others_cpu_load();
+// adapt_threads' rule: the usable CPUs less those the others keep busy (a half CPU or
+// more counts as one), at least 1.
+int threads_beside(int usable, double others_cpus);
 // How idle OpenMP threads wait: "spin 10000 then sleep (covergan's default)",
 // "OMP_WAIT_POLICY=passive (from the environment)", ...
 std::string wait_policy();

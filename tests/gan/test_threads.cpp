@@ -92,6 +92,16 @@ TEST_CASE("usable CPUs: the affinity mask, capped by the tightest cgroup quota o
   CHECK(affinity >= 1);
 }
 
+TEST_CASE("beside other programs the CPU threads are the CPUs they leave, at least one") {
+  CHECK(cpu::threads_beside(2, 0.0) == 2);
+  CHECK(cpu::threads_beside(2, 0.3) == 2);   // a little background work: keep both
+  CHECK(cpu::threads_beside(2, 0.67) == 1);  // one busy loop beside our two threads gets 2/3 of a CPU
+  CHECK(cpu::threads_beside(2, 1.0) == 1);   // ... and a whole one once we run on one
+  CHECK(cpu::threads_beside(2, 7.5) == 1);   // never none
+  CHECK(cpu::threads_beside(16, 3.2) == 13);
+  CHECK(cpu::threads_beside(1, 0.9) == 1);
+}
+
 TEST_CASE("the OpenMP wait policy is set before the runtime starts and then leaves the environment") {
   const int applied = covergan_omp_env_applied();
   cpu::configure_threads();
