@@ -105,7 +105,7 @@ FmaPeak measure_fma_peak(double seconds) {
     iters *= 4;
   }
   iters = std::max(iters, 1L << 12);
-  for (int run = 0; run < 3; ++run) {
+  for (int run = 0; run < 5; ++run) {
     const double t0 = now();
     float sum = 0;
 #pragma omp parallel num_threads(p.threads) reduction(+ : sum)

@@ -12,7 +12,7 @@ struct FmaPeak {
   int threads = 0;
   std::string isa;   // "AVX-512 FMA", "AVX2 FMA", "SSE2 (no FMA)": the widest this build issues
 };
-// Best of a few runs of about seconds/5 each.
+// Best of 5 runs of about seconds/5 each (a busy machine lowers it; the callers say so).
 FmaPeak measure_fma_peak(double seconds = 0.25);
 
 struct MemBandwidth {
