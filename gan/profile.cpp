@@ -110,6 +110,32 @@ void write_roofline(const std::string& path, const DeviceCeilings& c, const std:
 
 }  // namespace
 
+// profile.csv (the provenance as leading # lines), roofline.png and the trace.
+static void write_profile_files(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o,
+                                const DeviceCeilings& ceil, double it_s) {
+  Facts facts = provenance();
+  for (auto& f : ceiling_facts(ceil)) facts.push_back(f);
+  facts.emplace_back("model", std::to_string(m.image_size) + "x" + std::to_string(m.image_size) + " base " +
+                                  std::to_string(m.base_channels) + " batch " + std::to_string(batch));
+  facts.emplace_back("device", device_name(device));
+  facts.emplace_back("threads", cpu::thread_summary());
+  facts.emplace_back("iteration_ms", std::to_string(it_s * 1e3));
+  const std::string dir = o.dir.empty() ? "." : o.dir;
+  const std::string csv_path = o.csv_path.empty() ? dir + "/profile.csv" : o.csv_path;
+  write_file_atomic(csv_path, csv_header(facts) + prof::csv(o.iters, it_s, ceil.prof()), "the profile CSV");
+  const std::string png = dir + "/roofline.png";
+  char title[160];
+  std::snprintf(title, sizeof title, "covergan roofline: %dx%d base %d batch %lld on %s", m.image_size, m.image_size,
+                m.base_channels, static_cast<long long>(batch), device_name(device));
+  write_roofline(png, ceil, title);
+  std::printf("\nwrote %s and %s", csv_path.c_str(), png.c_str());
+  if (!o.trace_path.empty()) {
+    write_file_atomic(o.trace_path, prof::trace_json(), "the profile trace");
+    std::printf(" and %s (%zu slices; open it in https://ui.perfetto.dev)", o.trace_path.c_str(), prof::trace_events());
+  }
+  std::printf("\n");
+}
+
 void profile_training(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o) {
   CG_USER_CHECK(o.iters > 0, "--profile needs a positive number of iterations, got ", o.iters, ".");
   const double load = load_average_1min();
@@ -147,27 +173,7 @@ void profile_training(const ModelConfig& m, int64_t batch, Device device, const 
   std::fputs(prof::layer_table(o.iters, it_s, ceil.prof()).c_str(), stdout);
   std::printf("\n");
   std::fputs(prof::kernel_table(o.iters, it_s, ceil.prof()).c_str(), stdout);
-  Facts facts = provenance();
-  for (auto& f : ceiling_facts(ceil)) facts.push_back(f);
-  facts.emplace_back("model", std::to_string(m.image_size) + "x" + std::to_string(m.image_size) + " base " +
-                                  std::to_string(m.base_channels) + " batch " + std::to_string(batch));
-  facts.emplace_back("device", device_name(device));
-  facts.emplace_back("threads", cpu::thread_summary());
-  facts.emplace_back("iteration_ms", std::to_string(it_s * 1e3));
-  const std::string dir = o.dir.empty() ? "." : o.dir;
-  const std::string csv_path = o.csv_path.empty() ? dir + "/profile.csv" : o.csv_path;
-  write_file_atomic(csv_path, csv_header(facts) + prof::csv(o.iters, it_s, ceil.prof()), "the profile CSV");
-  const std::string png = dir + "/roofline.png";
-  char title[160];
-  std::snprintf(title, sizeof title, "covergan roofline: %dx%d base %d batch %lld on %s", m.image_size, m.image_size,
-                m.base_channels, static_cast<long long>(batch), device_name(device));
-  write_roofline(png, ceil, title);
-  std::printf("\nwrote %s and %s", csv_path.c_str(), png.c_str());
-  if (!o.trace_path.empty()) {
-    write_file_atomic(o.trace_path, prof::trace_json(), "the profile trace");
-    std::printf(" and %s (%zu slices; open it in https://ui.perfetto.dev)", o.trace_path.c_str(), prof::trace_events());
-  }
-  std::printf("\n");
+  write_profile_files(m, batch, device, o, ceil, it_s);
 }
 
 void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device) {
