@@ -85,7 +85,7 @@ TEST_CASE("profiled CPU iteration: the GEMM layers report exactly the documented
   CHECK(self <= find_row(rows, "train_step")->total_s + find_row(rows, "draw_latents")->total_s + 1e-6);
 }
 
-TEST_CASE("the profile is per layer and pass, with the calls one iteration makes") {
+TEST_CASE("the profile is per layer and pass with the calls one iteration makes") {
   const ModelConfig m = small_model();  // 16x16: G.deconv1, G.deconv2; D.conv1, D.conv2
   IterationRig rig(m, 2, Device::cpu);
   rig.step();
@@ -140,7 +140,7 @@ TEST_CASE("the profile is per layer and pass, with the calls one iteration makes
   CHECK(csv.find("\nkernel,adam_step,") != std::string::npos);
 }
 
-TEST_CASE("a layer's own time goes to its first pass, and a pass counts once per layer entry") {
+TEST_CASE("a layer's own time goes to its first pass and a pass counts once per layer entry") {
   prof::start();
   for (int rep = 0; rep < 2; ++rep) {
     NVTX_LAYER("L.x", "backward");
@@ -203,7 +203,7 @@ TEST_CASE("profiler records nothing once stopped") {
   CHECK(prof::groups().empty());
 }
 
-TEST_CASE("the trace has one slice per scope, on every thread that ran one") {
+TEST_CASE("the trace has one slice per scope on every thread that ran one") {
   IterationRig rig(small_model(), 4, Device::cpu);
   rig.step();
   prof::start(nullptr, /*trace=*/true);
@@ -269,7 +269,7 @@ TEST_CASE("profiled CUDA iteration reports the same GEMM FLOPs as the CPU") {
   CHECK(find_group(prof::groups(), "D.conv2", "backward-weight") != nullptr);
 }
 
-TEST_CASE("covergan train --profile writes the layer table, profile.csv with provenance, roofline.png and a trace") {
+TEST_CASE("covergan train --profile writes the layer table and profile.csv with provenance and roofline.png and a trace") {
   gantest::Scratch s("profile_cli");
   const std::string dir = (s.path() / "prof").string(), trace = (s.path() / "t.json").string();
   const auto r = gantest::run_covergan("train --profile 1 --base-channels 2 --batch 2 --device cpu --out " + dir +

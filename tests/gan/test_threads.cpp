@@ -46,7 +46,7 @@ void write(const std::filesystem::path& p, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("a training iteration is bit-identical on 1, 2, 3 and 4 OpenMP threads") {
+TEST_CASE("a training iteration is bit-identical on 1 to 4 OpenMP threads") {
   for (int64_t batch : {3, 8}) {  // an odd batch leaves one thread more samples
     const Result one = train_on(1, batch);
     for (int t : {2, 3, 4}) {
@@ -62,7 +62,7 @@ TEST_CASE("a training iteration is bit-identical on 1, 2, 3 and 4 OpenMP threads
   }
 }
 
-TEST_CASE("usable CPUs: the affinity mask, capped by the tightest cgroup quota on the way up") {
+TEST_CASE("usable CPUs: the affinity mask capped by the tightest cgroup quota on the way up") {
   cgtest::TempDir dir("cgroup");
   const auto root = dir.path();
   int affinity = 0;
@@ -92,7 +92,7 @@ TEST_CASE("usable CPUs: the affinity mask, capped by the tightest cgroup quota o
   CHECK(affinity >= 1);
 }
 
-TEST_CASE("beside other programs the CPU threads are the CPUs they leave, at least one") {
+TEST_CASE("beside other programs the CPU threads are the CPUs they leave and at least one") {
   CHECK(cpu::threads_beside(2, 0.0) == 2);
   CHECK(cpu::threads_beside(2, 0.3) == 2);   // a little background work: keep both
   CHECK(cpu::threads_beside(2, 0.67) == 1);  // one busy loop beside our two threads gets 2/3 of a CPU
