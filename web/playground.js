@@ -77,12 +77,13 @@ class Playground {
     const steps = cks.map((c) => c.step).reverse();
     const old = [...this.ckpt.options].map((o) => Number(o.value));
     if (steps.join() === old.join()) return;
+    const before = this.ckpt.value;
     const keep = this.followNewest ? steps[0] : Number(this.ckpt.value);
     this.ckpt.replaceChildren(...steps.map((s, i) => cg.el('option', {value: String(s),
       text: 'step ' + s + (i === 0 ? ' (newest)' : '')})));
     if (steps.includes(keep)) this.ckpt.value = String(keep);
     else { this.followNewest = true; this.ckpt.value = String(steps[0] ?? ''); }
-    if (steps.length) this.changed();
+    if (steps.length && this.ckpt.value !== before) this.changed();  // a new cover only when the checkpoint moved
   }
 
   params(extra = {}) {

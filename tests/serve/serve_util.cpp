@@ -56,7 +56,7 @@ std::string Response::header(const std::string& name) const {
 }
 
 Response http(int port, const std::string& target, const std::vector<std::string>& extra_headers,
-              const std::string& method, int timeout_s) {
+              const std::string& method, int timeout_s, const std::string& body) {
   Response r;
   const int fd = connect_to(port, timeout_s);
   if (fd < 0) return r;
@@ -65,17 +65,29 @@ Response http(int port, const std::string& target, const std::vector<std::string
   for (const auto& h : extra_headers) host_given = host_given || lower(h).rfind("host:", 0) == 0;
   if (!host_given) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
   for (const auto& h : extra_headers) req += h + "\r\n";
-  req += "Connection: close\r\n\r\n";
+  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "Connection: close\r\n\r\n" + body;
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {
     ::close(fd);
     return r;
   }
+  // Read to the end of the answer: its Content-Length, the last chunk, or the close
+  // (chromedriver keeps the connection open whatever the request says).
   std::string raw;
   char buf[65536];
   for (;;) {
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     raw.append(buf, size_t(n));
+    const size_t head_end = raw.find("\r\n\r\n");
+    if (head_end == std::string::npos) continue;
+    const std::string head = lower(raw.substr(0, head_end));
+    const size_t cl = head.find("\r\ncontent-length:");
+    if (cl != std::string::npos && raw.size() >= head_end + 4 + std::stoul(head.substr(cl + 17))) break;
+    if (head.find("transfer-encoding: chunked") != std::string::npos && raw.size() >= 5 &&
+        raw.compare(raw.size() - 5, 5, "0\r\n\r\n") == 0)
+      break;
+    if (method == "HEAD" || head.rfind("http/1.1 304", 0) == 0 || head.rfind("http/1.1 204", 0) == 0) break;
   }
   ::close(fd);
   const size_t end = raw.find("\r\n\r\n");
@@ -93,7 +105,32 @@ Response http(int port, const std::string& target, const std::vector<std::string
     r.headers[lower(line.substr(0, colon))] = v;
   }
   r.body = raw.substr(end + 4);
+  if (lower(r.header("Transfer-Encoding")) == "chunked") {  // chromedriver may answer in chunks
+    std::string plain;
+    size_t at = 0;
+    while (at < r.body.size()) {
+      const size_t eol = r.body.find("\r\n", at);
+      if (eol == std::string::npos) break;
+      const size_t n = std::stoul(r.body.substr(at, eol - at), nullptr, 16);
+      if (n == 0) break;
+      plain += r.body.substr(eol + 2, n);
+      at = eol + 2 + n + 2;
+    }
+    r.body = plain;
+  }
   return r;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  ::close(fd);
+  return ok ? ntohs(a.sin_port) : 0;
 }
 
 bool port_open(int port) {

@@ -23,7 +23,9 @@ struct Response {
 // GET (or another method) target from 127.0.0.1:port; extra_headers are whole lines
 // ("Cookie: a=b"), Host is 127.0.0.1:port unless one is given.
 Response http(int port, const std::string& target, const std::vector<std::string>& extra_headers = {},
-              const std::string& method = "GET", int timeout_s = 60);
+              const std::string& method = "GET", int timeout_s = 60, const std::string& body = "");
+// A free TCP port on 127.0.0.1 right now (for programs that need one named, as chromedriver).
+int free_port();
 // Whether something accepts connections on 127.0.0.1:port.
 bool port_open(int port);
 
