@@ -95,6 +95,11 @@ struct Server::Impl {
       send_sentence(res, 413, "covergan serve takes no request bodies.");
       return httplib::Server::HandlerResponse::Handled;
     }
+    // No compression: cpp-httplib 0.11 compresses every text answer with Brotli at its
+    // slowest setting when the client accepts it (seconds of CPU for Chart.js or a long
+    // run's metrics on a busy 2-core machine, taken from the training being watched).
+    // The request object is not const (httplib owns it); its handlers only see it so.
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
     if (token.empty()) {
       const std::string h = host_name(req.get_header_value("Host"));
       if (!h.empty() && h != "localhost" && h != "127.0.0.1" && h != "[::1]" && h != opt.bind) {

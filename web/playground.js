@@ -2,7 +2,7 @@
 // of the run, on request. Only one cover request is in flight at a time; moves
 // made meanwhile collapse into one follow-up with the newest settings, so dragging
 // a slider never queues stale covers. The latency shown is from the first input
-// the cover answers to the moment it is on screen.
+// the cover answers to the frame after the one that painted it.
 'use strict';
 
 const MAX_SEED = 9007199254740991;
@@ -119,15 +119,16 @@ class Playground {
       this.img.src = url;
       if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
       this.objectUrl = url;
-      await new Promise((done) => requestAnimationFrame(() => done()));
+      // Two frames: the first paints the new cover, the second starts once it was shown.
+      await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done())));
       const ms = performance.now() - t0;
+      const fwd = /forward;dur=([\d.]+)/.exec(r.headers.get('Server-Timing') || '');
+      this.img.dataset.forwardMs = fwd ? fwd[1] : '';
       this.latencies.push(ms);
       this.shown += 1;
       this.img.dataset.shown = String(this.shown);
       this.img.dataset.latencyMs = ms.toFixed(1);
       this.img.dataset.genre = String(this.genre);
-      const timing = r.headers.get('Server-Timing') || '';
-      const fwd = /forward;dur=([\d.]+)/.exec(timing);
       this.info.textContent = this.genres[this.genre] + ', step ' + r.headers.get('X-Covergan-Step') + ', seed ' +
         this.seed.value + ': on screen in ' + ms.toFixed(0) + ' ms' + (fwd ? ' (generator ' + Number(fwd[1]).toFixed(0) + ' ms)' : '');
       const dl = this.params({genre: String(this.genre), scale: '4', download: '1'});

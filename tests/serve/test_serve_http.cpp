@@ -97,6 +97,11 @@ TEST_CASE("serve: every route answers with its status and content type") {
   CHECK(report.header("Content-Security-Policy").find("script") == std::string::npos);
   CHECK(get("/api/runs/" + id).body.find("\"report\":\"report/report.html\"") != std::string::npos);
   fs::remove_all(servetest::shared_run().root + "/report");
+  // Never compressed, whatever the client accepts (see server.cpp: Brotli would cost seconds).
+  const Response js = get("/static/chart.min.js", {"Accept-Encoding: gzip, deflate, br"});
+  CHECK(js.status == 200);
+  CHECK(js.header("Content-Encoding").empty());
+  CHECK(js.body.find("Chart.js v3") != std::string::npos);
   // HEAD: the headers alone; a cached static file: 304.
   const Response head = http(server().port(), "/static/style.css", {}, "HEAD");
   CHECK(head.status == 200);
