@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "apps/commands.h"
@@ -43,7 +45,27 @@ extern "C" void serve_on_stop_signal(int sig) {
   if (g_stop_signal.exchange(sig) != 0) ::_exit(128 + sig);
 }
 
+// The server always runs beside something (a training it watches), so its OpenMP
+// threads wait passively between covers instead of spinning: measured on the 2-core
+// machine under load, a paper-size cover took 122 ms and 40 ms of CPU with spinning
+// threads, 47 ms and 16 ms without. OpenMP reads the policy once, before main, so
+// when it is unset the command sets it and starts itself again (same pid, same
+// arguments, read back from /proc/self/cmdline).
+void wait_passively() {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "passive", 1);
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (args.size() >= 2) ::execv("/proc/self/exe", argv.data());
+  // execv only returns on failure: serve on, with OpenMP's default waiting.
+}
+
 int run_serve() {
+  wait_passively();
   // A handler rather than a blocked mask: threads that exist before main (OpenBLAS's
   // pool) would otherwise take the signal with its default action and kill the process
   // mid-answer. A shell that starts a job with & leaves SIGINT ignored; the server

@@ -28,6 +28,8 @@ class Playground {
     const model = cfg.model || {};
     this.genres = cfg.genres || [...Array(model.num_genres || 1).keys()].map(String);
     this.nCodes = model.n_codes === undefined ? 2 : model.n_codes;
+    // Sweeps and strips enlarged by whole pixels to about 128 px a cover.
+    this.stripScale = String(Math.max(1, Math.min(8, Math.round(128 / (model.image_size || 64)))));
     this.buildGenres();
     this.buildCodes();
     this.ckpt.addEventListener('change', () => { this.followNewest = this.ckpt.selectedIndex === 0; this.changed(); });
@@ -147,7 +149,7 @@ class Playground {
     const fig = document.getElementById('extra-fig');
     const img = document.getElementById('extra-img');
     const along = document.getElementById('strip-along').value;
-    const p = this.params({scale: '2'});
+    const p = this.params({scale: this.stripScale});
     if (kind === 'strip') { p.set('genre', String(this.genre)); p.set('along', along); p.set('steps', '8'); }
     const url = '/api/runs/' + encodeURIComponent(this.run) + '/' + kind + '.png?' + p;
     img.src = url;

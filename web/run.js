@@ -60,7 +60,10 @@ function fillCheckpoints(s) {
 function showSample(i) {
   const s = page.summary.samples[i];
   if (!s) return;
-  document.getElementById('sample').src = cg.fileUrl(runId, s.file);
+  const img = document.getElementById('sample');
+  // Small covers (a 32x32 model's grid is ~300 px wide) are shown enlarged, by whole pixels.
+  img.onload = () => { img.width = img.naturalWidth * Math.max(1, Math.min(4, Math.floor(720 / img.naturalWidth))); };
+  img.src = cg.fileUrl(runId, s.file);
   document.getElementById('sample-step').textContent = String(s.step);
 }
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -117,6 +118,10 @@ TEST_CASE("serve: Ctrl-C stops the server while requests are in flight") {
       }
     });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Its OpenMP threads wait passively (it runs beside a training): it restarted itself so.
+  const std::string env = servetest::slurp("/proc/" + std::to_string(srv.proc().pid()) + "/environ");
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr)  // a policy the user set is kept
+    CHECK(env.find(std::string("OMP_WAIT_POLICY=passive\0", 24)) != std::string::npos);
   srv.proc().signal(SIGINT);
   const auto t0 = std::chrono::steady_clock::now();
   const int code = srv.proc().wait(20);
