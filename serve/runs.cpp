@@ -66,7 +66,8 @@ nlohmann::json list_pictures(const Run& r) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(r.real, ec)) {
     const std::string n = e.path().filename().string();
-    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".png") == 0 && n != "loss.png" && n[0] != '.' &&
+    // loss.png: the curves above draw it live; tape.png: the tape section shows tape.svg.
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".png") == 0 && n != "loss.png" && n != "tape.png" && n[0] != '.' &&
         is_plain_name(n) && e.is_regular_file(ec))
       v.push_back(n);
   }

@@ -22,7 +22,17 @@ function fillHeader(s) {
       ' images/s, metrics written ' + cg.ago(s.seconds_since_write) : '';
 }
 
+// Rebuilds a part only when what it shows changed: a page left open beside a training
+// should cost it (almost) nothing between changes.
+function changed(key, value) {
+  const text = JSON.stringify(value);
+  if (page[key] === text) return false;
+  page[key] = text;
+  return true;
+}
+
 function fillConfig(s) {
+  if (!changed('configKey', s.config)) return;
   const body = document.querySelector('#config tbody');
   body.replaceChildren();
   document.getElementById('config-link').href = cg.fileUrl(runId, 'config.json');
@@ -40,6 +50,7 @@ function fillConfig(s) {
 }
 
 function fillCheckpoints(s) {
+  if (!changed('checkpointsKey', s.checkpoints.map((c) => [c.step, c.bytes, Math.round(c.seconds_ago / 60)]))) return;
   const body = document.querySelector('#checkpoints tbody');
   body.replaceChildren();
   document.getElementById('checkpoints-empty').hidden = s.checkpoints.length > 0;
@@ -106,9 +117,7 @@ async function fillTape(x) {
 
 async function fillExtras(s) {
   const x = s.extras;
-  const key = JSON.stringify(x);
-  if (page.extrasKey === key) return;
-  page.extrasKey = key;
+  if (!changed('extrasKey', x)) return;
   document.getElementById('report-na').hidden = !!x.report;
   document.getElementById('report-box').hidden = !x.report;
   if (x.report) {
