@@ -73,7 +73,7 @@ function showSample(i) {
   if (!s) return;
   const img = document.getElementById('sample');
   // Small covers (a 32x32 model's grid is ~300 px wide) are shown enlarged, by whole pixels.
-  img.onload = () => { img.width = img.naturalWidth * Math.max(1, Math.min(4, Math.floor(720 / img.naturalWidth))); };
+  img.onload = () => { img.width = img.naturalWidth * Math.max(1, Math.min(4, Math.floor(560 / img.naturalWidth))); };
   img.src = cg.fileUrl(runId, s.file);
   document.getElementById('sample-step').textContent = String(s.step);
 }
