@@ -97,7 +97,7 @@ int run_serve() {
   std::atomic<bool> finished{false};
   std::thread waiter([&] {
     while (!finished) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
       // stop() only acts once the server listens: repeat until run() has returned.
       if (g_stop_signal.load() != 0) server.stop();
     }

@@ -135,8 +135,10 @@ struct Server::Impl {
     });
     http.set_read_timeout(5, 0);
     http.set_write_timeout(10, 0);
-    http.set_keep_alive_timeout(2);
-    http.set_keep_alive_max_count(100);
+    // One request per connection: cpp-httplib 0.11 waits for a kept-alive connection's
+    // next request by waking every ~11 ms, which for a page polling every 2 s cost more
+    // CPU than the polls themselves; a new connection on loopback costs a few syscalls.
+    http.set_keep_alive_max_count(1);
     http.set_default_headers({{"X-Content-Type-Options", "nosniff"},
                               {"Referrer-Policy", "no-referrer"},
                               {"X-Frame-Options", "SAMEORIGIN"},

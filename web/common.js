@@ -47,15 +47,23 @@ const cg = {
   // A run counts as training while its metrics.csv was written in the last 30 s.
   isLive(brief) { return brief.seconds_since_write !== null && brief.seconds_since_write < 30; },
   fileUrl(run, rel) { return '/files/' + encodeURIComponent(run) + '/' + rel.split('/').map(encodeURIComponent).join('/'); },
-  // Runs a task now and then every ms milliseconds while the page is visible.
-  every(ms, task) {
+  // Sets an element's text only when it differs: an unchanged page then lays out nothing.
+  setText(el, text) { if (el.textContent !== text) el.textContent = text; },
+  // Runs a task now and then every ms milliseconds while the page is visible; with
+  // backoff, a task that reports no news (returns false) waits twice as long next time,
+  // up to 8 x ms, and news brings it back to ms.
+  every(ms, task, backoff = false) {
     let timer = null;
+    let wait = ms;
     const tick = async () => {
       timer = null;
       if (!document.hidden) {
-        try { await task(); } catch (e) { cg.showError(e.message); }
+        try {
+          const news = await task();
+          wait = backoff && news === false ? Math.min(wait * 2, 8 * ms) : ms;
+        } catch (e) { cg.showError(e.message); }
       }
-      timer = setTimeout(tick, ms);
+      timer = setTimeout(tick, wait);
     };
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden && timer !== null) { clearTimeout(timer); tick(); }

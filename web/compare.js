@@ -8,10 +8,10 @@ document.addEventListener('DOMContentLoaded', async () => {
   document.getElementById('title').textContent = 'Compare ' + runs.map((r) => r.id).join(', ');
   const curves = new Curves(runs.map((r) => ({id: r.id, rows: r.rows})), {
     onRows: (rs) => {
-      document.getElementById('curve-status').textContent = rs.map((r) => r.id + ': ' + r.total + ' rows').join(' · ');
+      cg.setText(document.getElementById('curve-status'), rs.map((r) => r.id + ': ' + r.total + ' rows').join(' · '));
     },
   });
   window.coverganPage = {curves};
   wireCurveTools(curves);
-  cg.every(2000, () => curves.poll());
+  cg.every(2000, () => curves.poll(), true);
 });

@@ -1,6 +1,6 @@
 // The live curves: metrics.csv of one or more runs, fetched as it grows (only the
 // rows since the last look), drawn with Chart.js. Long runs are thinned on the
-// server (every stride-th row, stride a power of two kept under ~1000-2000 points per
+// server (every stride-th row, stride a power of two keeping 600-1200 points per
 // curve); smoothing is an exponential moving average, debiased as TensorBoard's.
 'use strict';
 
@@ -30,7 +30,7 @@ const CHARTS = {
   ]},
 };
 const RUN_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
-const MAX_POINTS = 1000;
+const MAX_POINTS = 600;
 
 class Curves {
   // runs: [{id, rows}] (rows: metrics rows known now, to pick the first stride).

@@ -14,12 +14,12 @@ function fillHeader(s) {
   document.getElementById('run-path').textContent = s.path;
   const state = document.getElementById('run-state');
   const live = cg.isLive(s);
-  state.textContent = live ? 'training' : (s.rows ? 'not writing' : 'no metrics yet');
-  state.className = 'badge' + (live ? ' live' : '');
+  cg.setText(state, live ? 'training' : (s.rows ? 'not writing' : 'no metrics yet'));
+  if (state.className !== 'badge' + (live ? ' live' : '')) state.className = 'badge' + (live ? ' live' : '');
   const last = s.last || {};
-  document.getElementById('run-now').textContent = s.rows
+  cg.setText(document.getElementById('run-now'), s.rows
     ? 'iteration ' + last.step + (last.phase ? ' (' + last.phase + ')' : '') + ', ' + cg.num(last.images_per_s, 0) +
-      ' images/s, metrics written ' + cg.ago(s.seconds_since_write) : '';
+      ' images/s, metrics written ' + cg.ago(s.seconds_since_write) : '');
 }
 
 // Rebuilds a part only when what it shows changed: a page left open beside a training
@@ -159,12 +159,12 @@ async function start() {
   page.curves = new Curves([{id: runId, rows: s.rows}], {
     onRows: (runs) => {
       const r = runs[0];
-      document.getElementById('curve-status').textContent = r.total + ' rows' +
-        (r.stride > 1 ? ', every ' + r.stride + 'th drawn' : '') + (r.lastStep !== null ? ', newest at iteration ' + r.lastStep : '');
+      cg.setText(document.getElementById('curve-status'), r.total + ' rows' +
+        (r.stride > 1 ? ', every ' + r.stride + 'th drawn' : '') + (r.lastStep !== null ? ', newest at iteration ' + r.lastStep : ''));
     },
   });
   wireCurveTools(page.curves);
-  cg.every(2000, () => page.curves.poll());
+  cg.every(2000, () => page.curves.poll(), true);  // a run that stopped writing is asked less often
   setTimeout(() => cg.every(10000, refreshSummary), 10000);
 }
 
