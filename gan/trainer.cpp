@@ -281,9 +281,10 @@ void Run::one_step() {
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress_.tick(st_.step, cfg_.batch, dt);
   log_->append(st_.step, st_.phase, loader_->epoch(), s, progress_.images_per_s(), progress_.elapsed());
-  if (!opt_.quiet && progress_.due(st_.step, cfg_.log_every)) {
-    progress_.print(st_.phase, loader_->epoch(), phase_epochs(), st_.step, planned_steps(), s, !pretraining());
-    log_->flush();
+  if (progress_.due(st_.step, cfg_.log_every)) {
+    if (!opt_.quiet)
+      progress_.print(st_.phase, loader_->epoch(), phase_epochs(), st_.step, planned_steps(), s, !pretraining());
+    log_->flush();  // quiet too: a live page (covergan serve) sees the rows as they come
   }
   if (cfg_.sample_every > 0 && st_.step % cfg_.sample_every == 0) write_samples();
   if (cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) {
