@@ -24,28 +24,36 @@
 
 namespace cg::gan {
 
-DataParallel::DataParallel() : comm_(Comm::world()) {}
-
-std::pair<int, int> DataParallel::slice(int B) const {
-  const int N = comm_.size(), r = comm_.rank();
-  if (N > 1)
-    CG_USER_CHECK(B % N == 0 && B >= 2 * N, "The global batch of ", B, " does not split evenly over ", N,
-                  " ranks with at least 2 images each; pass a --batch that is a multiple of ", N, " (at least ",
-                  2 * N, ").");
-  return {B / N * r, B / N * (r + 1)};
+std::pair<int, int> batch_slice(int B, int rank, int ranks) {
+  if (ranks > 1)
+    CG_USER_CHECK(B % ranks == 0 && B >= 2 * ranks, "The global batch of ", B, " does not split evenly over ", ranks,
+                  " ranks with at least 2 images each; pass a --batch that is a multiple of ", ranks, " (at least ",
+                  2 * ranks, ").");
+  CG_CHECK(rank >= 0 && rank < ranks, "batch_slice: rank ", rank, " of ", ranks);
+  return {B / ranks * rank, B / ranks * (rank + 1)};
 }
 
-void DataParallel::draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device dev, DType dt,
-                                StepBatch& b) const {
-  if (!distributed()) return gan::draw_latents(rng, cfg, B, dev, dt, b);
+void draw_latent_rows(Philox& rng, const ModelConfig& cfg, int64_t B, int64_t lo, int64_t hi, Device dev, DType dt,
+                      StepBatch& b) {
+  CG_CHECK(0 <= lo && lo < hi && hi <= B, "draw_latent_rows: rows [", lo, ", ", hi, ") of ", B);
+  if (lo == 0 && hi == B) return gan::draw_latents(rng, cfg, B, dev, dt, b);
   StepBatch all;
   gan::draw_latents(rng, cfg, B, Device::cpu, dt, all);
-  const auto [lo, hi] = slice(int(B));
   const int64_t R = hi - lo;
   b.z = all.z.slice_view(lo * cfg.z_dim, Shape{R, cfg.z_dim}).clone().to(dev);
   b.fake_labels = all.fake_labels.slice_view(lo, Shape{R}).clone().to(dev);
   b.codes = all.codes.defined() ? all.codes.slice_view(lo * cfg.n_codes, Shape{R, cfg.n_codes}).clone().to(dev)
                                 : Tensor();
+}
+
+DataParallel::DataParallel() : comm_(Comm::world()) {}
+
+std::pair<int, int> DataParallel::slice(int B) const { return batch_slice(B, comm_.rank(), comm_.size()); }
+
+void DataParallel::draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device dev, DType dt,
+                                StepBatch& b) const {
+  const auto [lo, hi] = slice(int(B));
+  draw_latent_rows(rng, cfg, B, lo, hi, dev, dt, b);
 }
 
 namespace {

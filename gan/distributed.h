@@ -16,6 +16,15 @@
 
 namespace cg::gan {
 
+// Rows [first, second) of a global batch of B that rank `rank` of `ranks` trains on; one
+// sentence unless the ranks split B evenly with at least 2 images each.
+std::pair<int, int> batch_slice(int B, int rank, int ranks);
+
+// gan::draw_latents for the whole global batch of B from rng (the stream advances as in one
+// process), keeping rows [lo, hi) in b on dev.
+void draw_latent_rows(Philox& rng, const ModelConfig& cfg, int64_t B, int64_t lo, int64_t hi, Device dev, DType dt,
+                      StepBatch& b);
+
 class DataParallel {
  public:
   DataParallel();  // over Comm::world() (which starts MPI under a launcher)
