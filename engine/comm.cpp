@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "base/nvtx.h"
+#include "base/profile.h"
 #include "engine/comm_nccl.h"
 #include "engine/comm_watchdog.h"
 #include "engine/device.h"
@@ -186,6 +187,9 @@ void Comm::allreduce(void* p, int64_t n, DType dt, Device dev, ReduceOp op, cons
   if (!distributed() || n == 0) return;
   NVTX_RANGE(what);
   const size_t bytes = size_t(n) * dtype_size(dt);
+  // The profile's GB/s for this row is the bus bandwidth, as nccl-tests reports it: a ring
+  // all-reduce moves 2 (N-1)/N times the buffer through each rank's link.
+  prof::add_work(0, 2.0 * double(size_ - 1) / double(size_) * double(bytes));
   if (dev == Device::cuda) {
     if constexpr (kCudaBuilt) {
       if (g_nccl) {
