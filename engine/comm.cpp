@@ -173,6 +173,17 @@ int Comm::use_gpu() {
 
 namespace {
 
+// While the per-op profiler records, a barrier before each all-reduce takes the wait for
+// the slowest rank into a row of its own, so the all-reduce rows time the transfer alone.
+void wait_for_ranks_when_profiling() {
+#if COVERGAN_MPI
+  if (!prof::g_on.load(std::memory_order_relaxed)) return;
+  NVTX_RANGE("wait for the slowest rank");
+  watchdog::Blocking b("barrier (profiling)");
+  MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
 template <class T>
 void divide(T* p, int64_t n, int k) {
   const T d = T(k);
@@ -185,6 +196,7 @@ void divide(T* p, int64_t n, int k) {
 void Comm::allreduce(void* p, int64_t n, DType dt, Device dev, ReduceOp op, const char* what) {
   CG_CHECK(dt == DType::f32 || dt == DType::f64, "Comm::allreduce: needs f32 or f64 values, got ", dtype_name(dt));
   if (!distributed() || n == 0) return;
+  wait_for_ranks_when_profiling();
   NVTX_RANGE(what);
   const size_t bytes = size_t(n) * dtype_size(dt);
   // The profile's GB/s for this row is the bus bandwidth, as nccl-tests reports it: a ring
