@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/nvtx.h"
+#include "engine/device_cuda.h"
 #include "engine/normalize.h"
 #include "engine/philox.h"
 #include "engine/pinned.h"
@@ -130,7 +131,14 @@ struct Loader::Impl {
     stop = false;
     p_epoch = epoch;
     p_batch = batch;
-    producer = std::thread([this] { produce(); });
+    int gpu = -1;  // the producer waits on CUDA events: on this thread's GPU, not GPU 0
+    if constexpr (kCudaBuilt)
+      if (cfg.device == Device::cuda) gpu = cuda_current_device();
+    producer = std::thread([this, gpu] {
+      if constexpr (kCudaBuilt)
+        if (gpu >= 0) cuda_use_device(gpu);
+      produce();
+    });
   }
 
   void halt() {
