@@ -73,10 +73,11 @@ void print_peaks(bool gpu) {
 int run_devices() {
   cg::Comm& w = cg::Comm::world();  // starts MPI only under a launcher
   const bool gpu = cg::cuda_available();
-  if (w.distributed() && gpu) w.use_gpu();
-  const std::string mine =
-      cg::detail::cat(w.describe(w.rank()), ": local rank ", w.local_rank(), " of ", w.local_size(), ", ",
-                      cg::cpu::compute_threads(), " OpenMP threads", gpu && w.distributed() ? ", its own GPU" : "");
+  const int index = w.distributed() && gpu ? w.use_gpu() : -1;
+  const int threads = cg::cpu::compute_threads();
+  const std::string mine = cg::detail::cat(w.describe(w.rank()), ": local rank ", w.local_rank(), " of ",
+                                           w.local_size(), ", ", threads, " OpenMP thread", threads == 1 ? "" : "s",
+                                           index >= 0 ? cg::detail::cat(", GPU ", index) : std::string());
   const std::vector<std::string> ranks = w.allgather(mine, "allgather devices");
   if (!w.root()) return 0;  // --peaks too: rank 0 measures, the others would share its cores
   if (!(g_peaks && g_json)) {
