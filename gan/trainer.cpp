@@ -399,12 +399,13 @@ TrainResult Run::go() {
   }
   comm.agree([&] { if (!ck) dir_.check_fresh(opt_.force); }, "checking the run folder", true);  // refuse before any work
   comm.agree([&] { open_data(ck.has_value()); }, "opening the datasets");
-  if (!ck && !cfg_.init.empty()) init = dp_.load_checkpoint(cfg_.init);
   comm.agree([&] { dev_ = resolve_device(cfg_.device, !opt_.quiet); }, "choosing the device");
   dp_.check_same({{"build of covergan", build_fingerprint()},
                   {"configuration", shared_settings(cfg_, dev_)},
                   {"labeled dataset", dataset_identity(labeled_)},
-                  {"pretraining set", unlabeled_ ? dataset_identity(*unlabeled_) : "none"}});
+                  {"pretraining set", unlabeled_ ? dataset_identity(*unlabeled_) : "none"},
+                  {"starting point", ck ? "a checkpoint of this run" : cfg_.init.empty() ? "fresh weights" : "--init"}});
+  if (!ck && !cfg_.init.empty()) init = dp_.load_checkpoint(cfg_.init);  // rank 0's file, for all
   if (dp_.distributed() && dev_ == Device::cuda) comm.agree([&] { comm.use_gpu(); }, "choosing the GPUs");
   comm.agree([&] { build(ck ? &*ck : nullptr, init ? &*init : nullptr); }, "building the model");
   comm.agree([&] { prepare_folder(ck.has_value()); }, "preparing the run folder", /*only_root=*/true);
