@@ -137,3 +137,30 @@ TEST_CASE("sync batch norm phases over two halves of a batch give the whole batc
   cpu::batch_norm2d_sync_sq_dev(sq_alone.data(), x, a.data(), N / 2, C, HW);
   CHECK_FALSE(cgtest::compare(sq_alone, sq_a, 1e-9, 1e-9).ok);
 }
+
+// In float a row's sum is a float and a few dozen floats add exactly in double, so
+// splitting the batch between ranks does not move a bit of the forward statistics
+// (docs/DISTRIBUTED.md, "Which reductions differ").
+TEST_CASE("in float the sync batch norm's forward sums do not depend on the split") {
+  const int64_t N = 16, C = 5, HW = 64;
+  std::mt19937 rng(21);
+  const Tensor xt = cgtest::random_tensor(Shape{N, C, 8, 8}, rng, 3.0, DType::f32);
+  const float* x = xt.data<float>();
+  std::vector<double> whole(C + 1), sq_whole(C);
+  cpu::batch_norm2d_sync_sums(whole.data(), x, N, C, HW);
+  cpu::batch_norm2d_sync_sq_dev(sq_whole.data(), x, whole.data(), N, C, HW);
+  for (int64_t parts : {2, 4, 8}) {
+    CAPTURE(parts);
+    std::vector<double> sum(C + 1, 0.0), sq(C, 0.0), part(C + 1), part_sq(C);
+    for (int64_t p = 0; p < parts; ++p) {
+      cpu::batch_norm2d_sync_sums(part.data(), x + p * (N / parts) * C * HW, N / parts, C, HW);
+      for (int64_t c = 0; c <= C; ++c) sum[size_t(c)] += part[size_t(c)];
+    }
+    CHECK(sum == whole);
+    for (int64_t p = 0; p < parts; ++p) {
+      cpu::batch_norm2d_sync_sq_dev(part_sq.data(), x + p * (N / parts) * C * HW, sum.data(), N / parts, C, HW);
+      for (int64_t c = 0; c < C; ++c) sq[size_t(c)] += part_sq[size_t(c)];
+    }
+    CHECK(sq == sq_whole);
+  }
+}
