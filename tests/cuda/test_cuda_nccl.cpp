@@ -46,7 +46,7 @@ TEST_CASE("NCCL all-reduce over one rank on the training stream") {
   }
 }
 
-TEST_CASE("synchronised batch norm on CUDA matches the CPU, forward and backward") {
+TEST_CASE("synchronised batch norm on CUDA matches the CPU forward and backward") {
   CG_SKIP_WITHOUT_CUDA();
   for (double slope : {1.0, 0.2}) {
     CAPTURE(slope);

@@ -9,7 +9,7 @@
 using namespace cg;
 using namespace cg::gan;
 
-TEST_CASE("a global batch splits into equal, disjoint, covering slices") {
+TEST_CASE("a global batch splits into equal and disjoint slices that cover it") {
   for (int ranks : {1, 2, 4, 8}) {
     int next = 0;
     for (int r = 0; r < ranks; ++r) {
