@@ -295,6 +295,13 @@ void Comm::start_mpi(const LaunchInfo& li) {
   g_mpi_running = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (size_ != li.size) {  // e.g. srun without a PMI plugin: every task a world of one
+    if (li.rank == 0)
+      std::fprintf(stderr, "covergan: %s started %d ranks but MPI sees a world of %d; under Slurm launch with "
+                   "`srun --mpi=pmix` (or pmi2), or use mpirun.\n", li.launcher.c_str(), li.size, size_);
+    MPI_Finalize();
+    std::exit(1);
+  }
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &local_rank_);
@@ -312,7 +319,6 @@ void Comm::start_mpi(const LaunchInfo& li) {
   for (int r = 0; r < size_; ++r) hosts_.emplace_back(names.data() + sizeof name * size_t(r));
   share_cores(local_size_);
   watchdog::start(rank_, hosts_, pids_, timeout_s_, provided == MPI_THREAD_MULTIPLE);
-  (void)li;
 #else
   throw Error(detail::cat("covergan was started by ", li.launcher, " as rank ", li.rank, " of ", li.size,
                           ", but this build has no MPI (Open MPI was not found when it was configured); install "
