@@ -161,6 +161,7 @@ int run_profile() {
 
 // --dump-tape: the model the flags and --config describe, one iteration, its tapes printed.
 int run_dump_tape() {
+  if (cg::launch_info().rank != 0) return 0;  // under a launcher: one rank prints the (same) tapes
   const cg::gan::TrainConfig cfg = synthetic_run_config();
   cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device));
   return 0;
