@@ -3,6 +3,8 @@
 // would draw, with the random stream advanced as in one process).
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include "engine/comm.h"
 #include "gan/distributed.h"
 
@@ -66,4 +68,47 @@ TEST_CASE("a plain process is a world of one") {
   bool ran = false;
   CHECK_THROWS_WITH_AS(w.agree([&] { ran = true, throw Error("own sentence"); }, "test"), "own sentence", Error);
   CHECK(ran);
+}
+
+namespace {
+
+// Sets environment variables for the scope of a test, then removes them.
+struct Env {
+  std::vector<std::string> names;
+  Env(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (const auto& [k, v] : vars) ::setenv(k, v, 1), names.push_back(k);
+  }
+  ~Env() {
+    for (const auto& k : names) ::unsetenv(k.c_str());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the launcher's environment says which rank this process is") {
+  CHECK(launch_info().size == 1);  // ctest is no launcher
+  {
+    Env e{{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},
+          {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}};
+    const LaunchInfo li = launch_info();
+    CHECK(li.size == 4);
+    CHECK(li.rank == 2);
+    CHECK(li.local_size == 2);
+    CHECK(li.launcher == "mpirun");
+  }
+  {
+    Env e{{"PMIX_RANK", "5"}, {"SLURM_STEP_NUM_TASKS", "16"}, {"SLURM_LOCALID", "1"}, {"SLURM_JOB_ID", "7"}};
+    const LaunchInfo li = launch_info();
+    CHECK(li.size == 16);
+    CHECK(li.rank == 5);
+    CHECK(li.local_rank == 1);
+    CHECK(li.launcher == "srun");
+  }
+  CHECK(launch_info().size == 1);
+}
+
+TEST_CASE("the build fingerprint names this binary's size and checksum") {
+  const std::string f = build_fingerprint();
+  CHECK(f.find(" bytes, crc32 ") != std::string::npos);
+  CHECK(f == build_fingerprint());
 }
