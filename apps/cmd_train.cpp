@@ -7,6 +7,8 @@
 #include "apps/commands.h"
 #include "base/check.h"
 #include "data/dataset.h"
+#include "engine/comm.h"
+#include "gan/distributed.h"
 #include "gan/profile.h"
 #include "gan/trainer.h"
 
@@ -14,12 +16,13 @@ namespace covergan {
 namespace {
 
 struct Settings {
-  std::string data, pretrain, out, device = "auto", config, init, profile_csv, profile_trace;
+  std::string data, pretrain, out, device = "auto", config, init, profile_csv, profile_trace, dtype = "f32";
   int64_t profile = 0, pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
   double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001;
-  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false;
+  double rank_timeout = 600;
+  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, sync_bn = false;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -55,6 +58,15 @@ void add_options(CLI::App& app) {
   app.add_option("--log-every", s.log_every, "Progress line every N iterations when not on a terminal")
       ->check(CLI::PositiveNumber);
   app.add_flag("--hflip", s.hflip, "Random horizontal flips of the real images");
+  app.add_flag("--sync-bn,!--no-sync-bn", s.sync_bn,
+               "Data-parallel runs: batch norm over the global batch (all-reduced), so N ranks compute what one "
+               "process does; default off (per-rank statistics, as PyTorch's DDP)");
+  app.add_option("--rank-timeout", s.rank_timeout,
+                 "Data-parallel runs: seconds a rank may keep the others waiting before the job stops naming it "
+                 "(default 600)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--dtype", s.dtype, "f32, or f64 to train in double precision on the CPU (numerical checks)")
+      ->check(CLI::IsMember({"f32", "f64"}));
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
@@ -103,6 +115,8 @@ nlohmann::json explicit_settings() {
   put("--keep", "keep_checkpoints", s.keep);
   put("--log-every", "log_every", s.log_every);
   if (given("--hflip")) j["hflip"] = true;
+  if (given("--sync-bn")) j["sync_bn"] = s.sync_bn;  // either spelling
+  put("--dtype", "dtype", s.dtype);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--lr-g")) j["lr_finetune"]["g"] = s.lr_g;
   if (given("--lr-d")) j["lr_finetune"]["d"] = s.lr_d;
@@ -137,12 +151,17 @@ int run_profile() {
   o.csv_path = s.profile_csv;
   o.trace_path = s.profile_trace;
   if (!s.out.empty()) std::filesystem::create_directories(s.out);
-  cg::gan::profile_training(cfg.model, cfg.batch, cg::resolve_device(cfg.device), o);
+  if (cg::launch_info().size > 1)  // under mpirun / srun: the data-parallel iteration
+    cg::gan::profile_distributed(cfg.model, cfg.batch, cg::resolve_device(cfg.device, cg::Comm::world().root()),
+                                 s.profile, cfg.sync_bn, s.profile_csv);
+  else
+    cg::gan::profile_training(cfg.model, cfg.batch, cg::resolve_device(cfg.device), o);
   return 0;
 }
 
 // --dump-tape: the model the flags and --config describe, one iteration, its tapes printed.
 int run_dump_tape() {
+  if (cg::launch_info().rank != 0) return 0;  // under a launcher: one rank prints the (same) tapes
   const cg::gan::TrainConfig cfg = synthetic_run_config();
   cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device));
   return 0;
@@ -161,13 +180,14 @@ int run_train() {
   opt.force = s.force;
   opt.quiet = s.quiet;
   opt.overrides = explicit_settings();
+  opt.rank_timeout = s.rank_timeout;
   cg::gan::TrainConfig cfg;
   if (!s.resume) {
     cg::gan::apply_json(cfg, opt.overrides);
     CG_USER_CHECK(!cfg.data.empty(), "No labeled dataset given: pass --data FILE.cgd (or --resume).");
   }
   const cg::gan::TrainResult r = cg::gan::train(cfg, opt);
-  if (!s.quiet) {
+  if (!s.quiet && cg::Comm::world().root()) {  // one report for all ranks
     std::printf("%s after %lld iterations (%lld in this run, %.1f images/s)\n",
                 r.interrupted ? "interrupted" : "done", static_cast<long long>(r.steps),
                 static_cast<long long>(r.steps_this_run), r.images_per_s);

@@ -1,11 +1,28 @@
 // The covergan command line: subcommands register themselves (apps/cmd_*.cpp);
-// every error becomes one sentence on stderr and a non-zero exit.
+// every error becomes one sentence on stderr and a non-zero exit (in a distributed
+// run: printed once, and every rank stops; engine/comm.h).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "apps/commands.h"
 #include "base/check.h"
+#include "engine/comm.h"
+
+namespace {
+
+// Only `train` (and `devices`, which reports each rank) know what to do as one of several
+// ranks: every other command would run N times over the same files.
+void refuse_under_launcher(const std::string& name) {
+  const cg::LaunchInfo li = cg::launch_info();
+  if (li.size <= 1 || name == "train" || name == "devices") return;
+  if (li.rank != 0) std::exit(1);  // rank 0 says it once
+  throw cg::Error("`covergan " + name + "` runs in one process; " + li.launcher + " started " +
+                  std::to_string(li.size) + " of it. Only `covergan train` trains data-parallel across ranks.");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"covergan: genre-conditioned AC-GAN album covers (Hepburn et al. 2017)"};
@@ -21,18 +38,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  int rc = 0;
   try {
     for (size_t i = 0; i < subs.size(); ++i)
-      if (subs[i]->parsed()) return covergan::commands()[i].run();
+      if (subs[i]->parsed()) {
+        refuse_under_launcher(covergan::commands()[i].name);
+        rc = covergan::commands()[i].run();
+        break;
+      }
   } catch (const cg::Error& e) {
-    std::fprintf(stderr, "covergan: %s\n", e.what());
-    return 1;
+    return cg::exit_after_error(e.what(), dynamic_cast<const cg::AgreedError*>(&e) != nullptr);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "covergan: out of memory\n");
-    return 1;
+    return cg::exit_after_error("out of memory", false);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "covergan: %s\n", e.what());
-    return 1;
+    return cg::exit_after_error(e.what(), false);
   }
-  return 0;
+  if (cg::Comm::mpi_running()) cg::Comm::world().finalize();  // a distributed run ends MPI together
+  return rc;
 }

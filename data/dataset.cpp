@@ -198,6 +198,14 @@ std::string Dataset::verify_checksums() const {
   return check_crcs(*p_);
 }
 
+uint64_t Dataset::content_hash() const {
+  CG_CHECK(p_, "content_hash on an empty Dataset");
+  const Mapped& d = *p_;
+  const uint32_t header = get<uint32_t>(d.base, d.lay.header_bytes - 4);
+  const uint32_t table = get<uint32_t>(d.base, d.lay.checksums_offset + 4 * (d.lay.blocks + 1));
+  return (uint64_t(header) << 32) | table;
+}
+
 Dataset Dataset::open(const std::string& path, bool verify) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/nvtx.h"
+#include "engine/device_cuda.h"
 #include "engine/normalize.h"
 #include "engine/philox.h"
 #include "engine/pinned.h"
@@ -38,6 +39,8 @@ BatchAssembler::BatchAssembler(const Dataset& ds, LoaderConfig cfg)
   CG_USER_CHECK(cfg.batch >= 1, "The batch size must be at least 1, got ", cfg.batch, ".");
   CG_USER_CHECK(n_ >= cfg.batch, "The dataset ", ds.path(), " holds ", n_, " images, fewer than one batch of ",
                 cfg.batch, ".");
+  CG_CHECK(cfg.slice_begin >= 0 && cfg.rows() >= 1 && cfg.slice_begin + cfg.rows() <= cfg.batch,
+           "BatchAssembler: slice [", cfg.slice_begin, ", ", cfg.slice_end, ") of a batch of ", cfg.batch);
   bpe_ = n_ / cfg.batch;
   shuffle_key_ = splitmix64(cfg.seed ^ 0x53485546464C45ull);  // "SHUFFLE"
   flip_key_ = splitmix64(cfg.seed ^ 0x464C4950ull);           // "FLIP"
@@ -61,9 +64,9 @@ bool BatchAssembler::flip_of(int64_t e, int64_t pos) const {
 void BatchAssembler::fill(int64_t e, int64_t bi, uint8_t* px, int32_t* labels, uint8_t* flips) {
   CG_CHECK(e >= 0 && bi >= 0 && bi < bpe_, "BatchAssembler::fill: batch ", bi, " of ", bpe_, " in epoch ", e);
   if (perm_epoch_ != e) make_perm(e);
-  const int64_t B = cfg_.batch;
-  for (int64_t j = 0; j < B; ++j) {
-    const int64_t pos = bi * B + j, idx = perm_[size_t(pos)];
+  const int64_t B = cfg_.batch, j0 = cfg_.slice_begin, R = cfg_.rows();
+  for (int64_t j = 0; j < R; ++j) {
+    const int64_t pos = bi * B + j0 + j, idx = perm_[size_t(pos)];
     std::memcpy(px + j * img_bytes_, ds_->pixels(idx), size_t(img_bytes_));
     labels[j] = ds_->label(idx);
     flips[j] = cfg_.hflip && flip_of(e, pos) ? 1 : 0;
@@ -93,7 +96,7 @@ struct Loader::Impl {
     b.px.wait();  // a CUDA upload from this slot may still be reading it
     b.lab.wait();
     uint8_t* px = b.px.as<uint8_t>();
-    assembler->fill(e, bi, px, b.lab.as<int32_t>(), px + cfg.batch * img_bytes);
+    assembler->fill(e, bi, px, b.lab.as<int32_t>(), px + cfg.rows() * img_bytes);
     b.epoch = e;
     b.index = bi;
   }
@@ -128,7 +131,14 @@ struct Loader::Impl {
     stop = false;
     p_epoch = epoch;
     p_batch = batch;
-    producer = std::thread([this] { produce(); });
+    int gpu = -1;  // the producer waits on CUDA events: on this thread's GPU, not GPU 0
+    if constexpr (kCudaBuilt)
+      if (cfg.device == Device::cuda) gpu = cuda_current_device();
+    producer = std::thread([this, gpu] {
+      if constexpr (kCudaBuilt)
+        if (gpu >= 0) cuda_use_device(gpu);
+      produce();
+    });
   }
 
   void halt() {
@@ -156,8 +166,8 @@ Loader::Loader(const Dataset& ds, LoaderConfig cfg) : p_(std::make_unique<Impl>(
   L.bpe = L.assembler->batches_per_epoch();
   for (int s = 0; s < kSlots; ++s) {
     auto b = std::make_unique<Batch>();
-    b->px.resize(size_t(cfg.batch) * size_t(L.img_bytes + 1));
-    b->lab.resize(size_t(cfg.batch) * 4);
+    b->px.resize(size_t(cfg.rows()) * size_t(L.img_bytes + 1));
+    b->lab.resize(size_t(cfg.rows()) * 4);
     L.free_list.push_back(b.get());
     L.pool.push_back(std::move(b));
   }
@@ -183,7 +193,7 @@ void Loader::next(Tensor& images, Tensor& labels) {
     L.ready.pop_front();
   }
   CG_CHECK(b->epoch == L.epoch && b->index == L.batch, "Loader: producer out of step");
-  const int64_t B = L.cfg.batch, S = L.S, C = L.C;
+  const int64_t B = L.cfg.rows(), S = L.S, C = L.C;
   const Device dev = L.cfg.device;
   if (!images.defined() || images.shape() != Shape{B, C, S, S} || images.dtype() != DType::f32 ||
       images.device() != dev)

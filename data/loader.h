@@ -16,11 +16,17 @@ struct LoaderConfig {
   uint64_t seed = 0;
   Device device = Device::cpu;
   bool hflip = false;  // random horizontal flip
+  // A data-parallel rank's rows [slice_begin, slice_end) of every global batch of `batch`
+  // images (slice_end -1: all of them). The order, flips and epochs are those of the whole
+  // batch, so N ranks together read exactly what one process would; each reads only its rows.
+  int slice_begin = 0, slice_end = -1;
+  int rows() const { return (slice_end < 0 ? batch : slice_end) - slice_begin; }
 };
 
 // The host side of the loader, one batch at a time: the images at positions
-// [index*B, (index+1)*B) of epoch `epoch`'s shuffled order, copied into px (B,S,S,C)
-// uint8, with their labels and one flip flag per image (all 0 without hflip). A pure
+// [index*B, (index+1)*B) of epoch `epoch`'s shuffled order (of them, the slice's rows),
+// copied into px (rows,S,S,C) uint8, with their labels and one flip flag per image (all 0
+// without hflip). A pure
 // function of (cfg.seed, epoch, index); the loader's producer thread runs it, and
 // tests and benchmarks can call it directly.
 class BatchAssembler {
@@ -44,7 +50,8 @@ class Loader {
  public:
   Loader(const Dataset& ds, LoaderConfig cfg);
   ~Loader();
-  // Fills images (B,C,S,S) f32 in [-1,1] and labels i32 (B) (-1 when unlabeled) on cfg.device.
+  // Fills images (R,C,S,S) f32 in [-1,1] and labels i32 (R) (-1 when unlabeled) on
+  // cfg.device, R = cfg.rows() (the batch, or this rank's slice of it).
   // Tensors that already have that shape, dtype and device are overwritten in place (the
   // same buffers every step, as a captured CUDA graph needs); others are replaced.
   // Only full batches are returned; an epoch ends with the last full batch and the

@@ -171,6 +171,14 @@ void cuda_memset_zero(void* ptr, size_t bytes) { cudaCheck(cudaMemsetAsync(ptr, 
 
 void cuda_synchronize() { cudaCheck(cudaStreamSynchronize(cuda::stream())); }
 
+int cuda_current_device() {
+  int d = 0;
+  cudaCheck(cudaGetDevice(&d));
+  return d;
+}
+
+void cuda_use_device(int index) { cudaCheck(cudaSetDevice(index)); }
+
 // ---- page-locked host memory (engine/pinned.cpp) ------------------------------
 
 // Null when there is no GPU or the driver refuses; the caller falls back to plain memory.

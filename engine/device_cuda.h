@@ -14,6 +14,10 @@ void cuda_free(void* ptr, size_t bytes);
 void cuda_copy(void* dst, bool dst_cuda, const void* src, bool src_cuda, size_t bytes);
 void cuda_memset_zero(void* ptr, size_t bytes);
 void cuda_synchronize();
+// The calling thread's GPU (cudaGetDevice / cudaSetDevice): a thread the engine starts
+// (the loader's) takes its creator's, so a rank bound to GPU 3 never touches GPU 0.
+int cuda_current_device();
+void cuda_use_device(int index);
 DeviceMemoryStats cuda_memory_stats();
 void cuda_empty_cache();
 void cuda_reset_peak();

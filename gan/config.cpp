@@ -122,6 +122,8 @@ void TrainConfig::validate() const {
   CG_USER_CHECK(sample_every >= 0 && checkpoint_every >= 0 && log_every >= 1,
                 "sample_every and checkpoint_every must be >= 0 (0: off) and log_every >= 1.");
   CG_USER_CHECK(keep_checkpoints >= 1, "keep_checkpoints must be at least 1, got ", keep_checkpoints, ".");
+  CG_USER_CHECK(dtype == "f32" || dtype == "f64", "The training dtype must be f32 or f64, got \"", dtype, "\".");
+  CG_USER_CHECK(dtype == "f32" || device != "cuda", "Training in f64 runs on the CPU only; pass --device cpu.");
   CG_USER_CHECK(sample_cols >= 1 && sample_cols <= 64, "sample_cols must be between 1 and 64, got ", sample_cols,
                 ".");
 }
@@ -221,6 +223,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"adam_eps", c.adam_eps},
           {"lambda_code", c.lambda_code},
           {"hflip", c.hflip},
+          {"sync_bn", c.sync_bn},
+          {"dtype", c.dtype},
           {"sample_every", c.sample_every},
           {"checkpoint_every", c.checkpoint_every},
           {"keep_checkpoints", c.keep_checkpoints},
@@ -231,7 +235,7 @@ nlohmann::json to_json(const TrainConfig& c) {
 void apply_json(TrainConfig& c, const nlohmann::json& j) {
   reject_unknown(j, {"model", "genres", "data", "pretrain", "init", "pretrain_epochs", "epochs", "steps", "batch",
                      "seed", "device", "lr_pretrain", "lr_finetune", "beta1", "beta2", "adam_eps", "lambda_code",
-                     "hflip", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols"},
+                     "hflip", "sync_bn", "dtype", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols"},
                  "training");
   if (j.contains("model")) {
     // Keys absent from the file keep the values c already has.
@@ -259,6 +263,8 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "adam_eps", c.adam_eps);
   get(j, "lambda_code", c.lambda_code);
   get(j, "hflip", c.hflip);
+  get(j, "sync_bn", c.sync_bn);
+  get(j, "dtype", c.dtype);
   get(j, "sample_every", c.sample_every);
   get(j, "checkpoint_every", c.checkpoint_every);
   get(j, "keep_checkpoints", c.keep_checkpoints);

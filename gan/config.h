@@ -67,6 +67,10 @@ struct TrainConfig {
   double beta1 = 0.5, beta2 = 0.999, adam_eps = 1e-8;
   double lambda_code = 1.0;
   bool hflip = false;
+  // Data-parallel runs (docs/DISTRIBUTED.md): batch norm over the global batch, not each
+  // rank's slice. Off by default, as PyTorch's DDP; no effect in one process.
+  bool sync_bn = false;
+  std::string dtype = "f32";  // "f64": train in double precision (CPU only; for numerical checks)
   int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;

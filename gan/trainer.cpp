@@ -21,6 +21,7 @@
 #include "engine/io_util.h"
 #include "engine/philox.h"
 #include "gan/checkpoint.h"
+#include "gan/distributed.h"
 #include "data/plot.h"
 #include "gan/progress.h"
 #include "gan/run_dir.h"
@@ -36,11 +37,14 @@ namespace {
 
 std::atomic<int> g_signal{0};
 
+bool g_ranks = false;  // a distributed run: the ranks agree on the step to stop after
+
 extern "C" void on_stop_signal(int sig) {
   g_signal = sig;
   std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
-  const char msg[] = "\ncovergan: stopping after this step and writing a checkpoint (Ctrl-C again aborts)\n";
-  [[maybe_unused]] ssize_t n = ::write(2, msg, sizeof msg - 1);
+  static const char one[] = "\ncovergan: stopping after this step and writing a checkpoint (Ctrl-C again aborts)\n";
+  static const char many[] = "\ncovergan: a signal: this rank stops with the others after the step they all finish\n";
+  [[maybe_unused]] ssize_t n = g_ranks ? ::write(2, many, sizeof many - 1) : ::write(2, one, sizeof one - 1);
 }
 
 struct SignalGuard {
@@ -72,6 +76,14 @@ data::Dataset open_dataset(const std::string& path, const char* role) {
   return ds;
 }
 
+// What ranks compare to be sure they read the same images: count, size and the stored checksums.
+std::string dataset_identity(const data::Dataset& ds) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%lld images of %dx%d, content hash %016llx", static_cast<long long>(ds.info().count),
+                ds.info().size, ds.info().size, static_cast<unsigned long long>(ds.content_hash()));
+  return buf;
+}
+
 class Run {
  public:
   Run(TrainConfig cfg, TrainOptions opt) : cfg_(std::move(cfg)), opt_(std::move(opt)), dir_(opt_.out) {}
@@ -96,9 +108,11 @@ class Run {
   Progress progress_;
   TrainResult res_;
   int64_t last_ckpt_step_ = -1, last_sample_step_ = -1;
+  DataParallel dp_;            // a world of one unless a launcher started several ranks
+  bool stop_agreed_ = false;   // distributed: some rank got a signal, all stop after this step
 
   void open_data(bool resuming);
-  void build(const Checkpoint* resume_from);
+  void build(const Checkpoint* resume_from, const Checkpoint* init_from);
   void make_optimizers();
   void make_loader(int64_t epoch, int64_t batch_index);
   void switch_to_finetune();
@@ -110,6 +124,15 @@ class Run {
   bool pretraining() const { return st_.phase == kPretrain; }
   int64_t phase_epochs() const { return pretraining() ? cfg_.pretrain_epochs : cfg_.epochs; }
   int64_t planned_steps() const;
+  DType dtype() const { return cfg_.dtype == "f64" ? DType::f64 : DType::f32; }
+  bool stop_requested() const { return dp_.distributed() ? stop_agreed_ : g_signal != 0; }
+  void prepare_folder(bool resuming);
+  void log_commit() {
+    if (log_) log_->commit();
+  }
+  void log_flush() {
+    if (log_) log_->flush();
+  }
 };
 
 // Dataset and --init paths are stored absolute, so --resume works from any folder.
@@ -164,24 +187,26 @@ void Run::make_optimizers() {
 void Run::make_loader(int64_t epoch, int64_t batch_index) {
   loader_.reset();  // one producer thread at a time
   const bool pre = pretraining();
-  const data::LoaderConfig lc{cfg_.batch, derive_seed(cfg_.seed, pre ? kSeedLoaderPretrain : kSeedLoaderFinetune),
-                              dev_, cfg_.hflip};
+  data::LoaderConfig lc{cfg_.batch, derive_seed(cfg_.seed, pre ? kSeedLoaderPretrain : kSeedLoaderFinetune), dev_,
+                        cfg_.hflip};
+  std::tie(lc.slice_begin, lc.slice_end) = dp_.slice(cfg_.batch);  // this rank's rows of each batch
   loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc);
   if (epoch != 0 || batch_index != 0) loader_->set_position(epoch, batch_index);
 }
 
-void Run::build(const Checkpoint* ck) {
-  dev_ = resolve_device(cfg_.device, !opt_.quiet);
+void Run::build(const Checkpoint* ck, const Checkpoint* start) {
+  const auto [lo, hi] = dp_.slice(cfg_.batch);
   // On a GPU the host still holds a copy of every tensor while a checkpoint is written.
-  const double need = dev_ == Device::cpu ? training_memory_bytes(cfg_.model, cfg_.batch)
+  const double need = dev_ == Device::cpu ? training_memory_bytes(cfg_.model, hi - lo)
                                           : 4.0 * 4.0 * double(cfg_.model.generator_params() +
                                                                cfg_.model.discriminator_params());
   check_memory(need,
                detail::cat("Training this model (base_channels ", cfg_.model.base_channels, ", ",
                            cfg_.model.image_size, "x", cfg_.model.image_size, ", batch ", cfg_.batch, ")"),
                "lower --base-channels or --batch.");
-  G_ = std::make_unique<Generator>(cfg_.model, dev_);
-  D_ = std::make_unique<Discriminator>(cfg_.model, dev_);
+  CG_USER_CHECK(dtype() == DType::f32 || dev_ == Device::cpu, "Training in f64 runs on the CPU only; pass --device cpu.");
+  G_ = std::make_unique<Generator>(cfg_.model, dev_, dtype());
+  D_ = std::make_unique<Discriminator>(cfg_.model, dev_, dtype());
   if (ck) {
     ck->restore(*G_);
     ck->restore(*D_);
@@ -197,11 +222,10 @@ void Run::build(const Checkpoint* ck) {
     Philox init(derive_seed(cfg_.seed, kSeedInit));
     G_->init(init);
     D_->init(init);
-    if (!cfg_.init.empty()) {
-      const Checkpoint start = Checkpoint::load(cfg_.init);
-      start.check_fits(cfg_.model, cfg_.genres);
-      start.restore(*G_);
-      start.restore(*D_);
+    if (start) {  // --init: another run's weights
+      start->check_fits(cfg_.model, cfg_.genres);
+      start->restore(*G_);
+      start->restore(*D_);
     }
     st_ = TrainState{};
     st_.phase = unlabeled_ ? kPretrain : kFinetune;
@@ -238,6 +262,9 @@ void Run::announce() const {
   std::printf("  phase 2 finetune: %s, %lld images, %lld epochs, lr G %g D %g\n", cfg_.data.c_str(),
               static_cast<long long>(labeled_.info().count), static_cast<long long>(cfg_.epochs), cfg_.lr_finetune.g,
               cfg_.lr_finetune.d);
+  if (dp_.distributed())
+    std::printf("  data-parallel: %s; %d images per rank, batch norm over %s\n", dp_.summary(dev_).c_str(),
+                cfg_.batch / dp_.comm().size(), cfg_.sync_bn ? "the global batch (--sync-bn)" : "each rank's slice");
   std::printf("  run folder %s: %lld iterations planned%s\n", opt_.out.c_str(),
               static_cast<long long>(planned_steps()),
               st_.step > 0 ? (" (resuming at step " + std::to_string(st_.step) + ")").c_str() : "");
@@ -245,7 +272,7 @@ void Run::announce() const {
 }
 
 void Run::switch_to_finetune() {
-  log_->commit();
+  log_commit();
   write_checkpoint(dir_.path("checkpoints/pretrained.safetensors"));
   if (!opt_.quiet)
     std::printf("\npretraining done after %lld iterations (checkpoints/pretrained.safetensors); fine-tuning on the "
@@ -260,17 +287,19 @@ void Run::one_step() {
   const auto t0 = std::chrono::steady_clock::now();
   loader_->next(real_, labels_);
   StepBatch b;
-  b.real = real_;
+  b.real = dtype() == DType::f32 ? real_ : real_.to(dtype());
   b.real_labels = labels_;
-  draw_latents(rng_, cfg_.model, cfg_.batch, dev_, DType::f32, b);
+  dp_.draw_latents(rng_, cfg_.model, cfg_.batch, dev_, dtype(), b);  // this rank's rows
   const LossConfig lc{!pretraining(), cfg_.lambda_code};
   StepStats s;
   try {
-    s = train_step(*G_, *D_, *opt_g_, *opt_d_, b, lc);
-  } catch (const NonFiniteLoss& e) {
-    log_->flush();
-    const std::string good = dir_.latest_checkpoint();
-    throw Error(detail::cat("Training stopped at iteration ", st_.step + 1, " (", st_.phase, ", epoch ",
+    bool stop = g_signal != 0;
+    s = dp_.train_step(*G_, *D_, *opt_g_, *opt_d_, b, lc, cfg_.sync_bn, &stop);
+    stop_agreed_ = stop;
+  } catch (const NonFiniteLoss& e) {  // every rank sees the same global loss
+    log_flush();
+    const std::string good = dp_.root() ? dir_.latest_checkpoint() : "";
+    throw AgreedError(detail::cat("Training stopped at iteration ", st_.step + 1, " (", st_.phase, ", epoch ",
                             std::min(loader_->epoch() + 1, phase_epochs()), "): the loss term ", e.term, " is ",
                             e.value, " (not finite), so no weights were updated with it; ",
                             good.empty() ? std::string("no checkpoint had been written yet")
@@ -280,17 +309,16 @@ void Run::one_step() {
   ++st_.step;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress_.tick(st_.step, cfg_.batch, dt);
-  log_->append(st_.step, st_.phase, loader_->epoch(), s, progress_.images_per_s(), progress_.elapsed());
+  if (log_) log_->append(st_.step, st_.phase, loader_->epoch(), s, progress_.images_per_s(), progress_.elapsed());
   if (progress_.due(st_.step, cfg_.log_every)) {
     if (!opt_.quiet)
       progress_.print(st_.phase, loader_->epoch(), phase_epochs(), st_.step, planned_steps(), s, !pretraining());
-    log_->flush();  // quiet too: a live page (covergan serve) sees the rows as they come
+    log_flush();  // quiet too: a live page (covergan serve) sees the rows as they come
   }
   if (cfg_.sample_every > 0 && st_.step % cfg_.sample_every == 0) write_samples();
   if (cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) {
-    log_->commit();  // every row up to this step is on disk before the checkpoint that covers it
+    log_commit();  // every row up to this step is on disk before the checkpoint that covers it
     write_checkpoint(dir_.checkpoint_path(st_.step));
-    dir_.rotate_checkpoints(cfg_.keep_checkpoints);
   }
 }
 
@@ -300,16 +328,28 @@ void Run::write_checkpoint(const std::string& path) {
   st_.rng_offset = rng_.offset();
   st_.adam_g_steps = opt_g_->steps();
   st_.adam_d_steps = opt_d_->steps();
-  save_checkpoint(path, cfg_, *G_, D_.get(), opt_g_.get(), opt_d_.get(), st_);
-  if (path == dir_.checkpoint_path(st_.step)) last_ckpt_step_ = st_.step, res_.last_checkpoint = path;
+  dp_.settle_for_checkpoint(*G_, *D_, *opt_g_, *opt_d_, cfg_.sync_bn);  // all ranks; rank 0 writes
+  const bool step_file = path == dir_.checkpoint_path(st_.step);
+  dp_.comm().agree(
+      [&] {
+        save_checkpoint(path, cfg_, *G_, D_.get(), opt_g_.get(), opt_d_.get(), st_);
+        if (step_file) dir_.rotate_checkpoints(cfg_.keep_checkpoints);
+      },
+      "writing a checkpoint", /*only_root=*/true);
+  if (step_file) last_ckpt_step_ = st_.step, res_.last_checkpoint = path;
 }
 
 void Run::write_samples() {
-  const Tensor images = generate(*G_, sample_latents_, BnMode::batch);
-  res_.samples = dir_.sample_path(st_.step);
-  data::write_grid_png(res_.samples, images, cfg_.sample_cols, cfg_.genres);
+  dp_.comm().agree(
+      [&] {
+        const Tensor images = generate(*G_, sample_latents_, BnMode::batch);
+        res_.samples = dir_.sample_path(st_.step);
+        data::write_grid_png(res_.samples, images.dtype() == DType::f32 ? images : images.to(DType::f32),
+                             cfg_.sample_cols, cfg_.genres);
+        write_plot();
+      },
+      "writing samples", /*only_root=*/true);
   last_sample_step_ = st_.step;
-  write_plot();
 }
 
 void Run::write_plot() {
@@ -319,55 +359,80 @@ void Run::write_plot() {
                   "covergan losses over iterations");
 }
 
+// Rank 0 alone touches the run folder: the new folder, config.json and metrics.csv.
+void Run::prepare_folder(bool resuming) {
+  if (!resuming) dir_.prepare_fresh(opt_.force);  // touch the folder only once all input checked out
+  if (resuming) dir_.prepare_resume();            // leftovers of a killed run go; deleted folders come back
+  nlohmann::json j = to_json(cfg_);
+  j["device"] = device_name(dev_);
+  std::string text;
+  try {
+    text = j.dump(2) + "\n";
+  } catch (const nlohmann::json::exception&) {
+    throw Error("A setting or genre name of this run is not UTF-8 text, so " + dir_.path("config.json") +
+                " cannot be written.");
+  }
+  write_file_atomic(dir_.path("config.json"), text, "the run's settings");
+  log_ = std::make_unique<MetricsLog>(dir_.path("metrics.csv"), resuming ? st_.step : -1);
+}
+
+// In a distributed run each step below is agreed: a failure on any rank stops every rank
+// with that rank's sentence (engine/comm.h); in one process they run as written.
 TrainResult Run::go() {
-  std::optional<Checkpoint> ck;
+  Comm& comm = dp_.comm();
+  if (!comm.root()) opt_.quiet = true;  // rank 0 reports for all
+  comm.set_timeout(opt_.rank_timeout);
+  std::optional<Checkpoint> ck, init;
   if (opt_.resume) {
-    CG_USER_CHECK(std::filesystem::is_directory(opt_.out), "Cannot resume: the folder ", opt_.out,
-                  " does not exist.");
-    const std::string latest = dir_.latest_checkpoint();
-    CG_USER_CHECK(!latest.empty(), "Cannot resume: ", opt_.out, " holds no checkpoint (checkpoints/step_*.safetensors).");
-    ck = Checkpoint::load(latest);
-    cfg_ = resume_config(ck->config(), opt_.overrides);
+    std::string latest;
+    comm.agree(
+        [&] {
+          CG_USER_CHECK(std::filesystem::is_directory(opt_.out), "Cannot resume: the folder ", opt_.out,
+                        " does not exist.");
+          latest = dir_.latest_checkpoint();
+          CG_USER_CHECK(!latest.empty(), "Cannot resume: ", opt_.out,
+                        " holds no checkpoint (checkpoints/step_*.safetensors).");
+        },
+        "finding the checkpoint", /*only_root=*/true);
+    comm.broadcast(latest, "broadcast checkpoint path");
+    ck = dp_.load_checkpoint(latest);  // read on rank 0, sent to the others
+    comm.agree([&] { cfg_ = resume_config(ck->config(), opt_.overrides); }, "resuming the settings");
   }
-  if (!ck) dir_.check_fresh(opt_.force);  // refuse before any work...
-  open_data(ck.has_value());
-  build(ck ? &*ck : nullptr);
-  if (!ck) dir_.prepare_fresh(opt_.force);  // ...and touch the folder only once all input checked out
-  if (ck) dir_.prepare_resume();            // leftovers of a killed run go; deleted folders come back
-  {
-    nlohmann::json j = to_json(cfg_);
-    j["device"] = device_name(dev_);
-    std::string text;
-    try {
-      text = j.dump(2) + "\n";
-    } catch (const nlohmann::json::exception&) {
-      throw Error("A setting or genre name of this run is not UTF-8 text, so " + dir_.path("config.json") +
-                  " cannot be written.");
-    }
-    write_file_atomic(dir_.path("config.json"), text, "the run's settings");
-  }
-  log_ = std::make_unique<MetricsLog>(dir_.path("metrics.csv"), ck ? st_.step : -1);
+  comm.agree([&] { if (!ck) dir_.check_fresh(opt_.force); }, "checking the run folder", true);  // refuse before any work
+  comm.agree([&] { open_data(ck.has_value()); }, "opening the datasets");
+  comm.agree([&] { dev_ = resolve_device(cfg_.device, !opt_.quiet); }, "choosing the device");
+  dp_.check_same({{"build of covergan", build_fingerprint()},
+                  {"configuration", shared_settings(cfg_, dev_)},
+                  {"labeled dataset", dataset_identity(labeled_)},
+                  {"pretraining set", unlabeled_ ? dataset_identity(*unlabeled_) : "none"},
+                  {"starting point", ck ? "a checkpoint of this run" : cfg_.init.empty() ? "fresh weights" : "--init"}});
+  if (!ck && !cfg_.init.empty()) init = dp_.load_checkpoint(cfg_.init);  // rank 0's file, for all
+  if (dp_.distributed() && dev_ == Device::cuda) comm.agree([&] { comm.use_gpu(); }, "choosing the GPUs");
+  comm.agree([&] { build(ck ? &*ck : nullptr, init ? &*init : nullptr); }, "building the model");
+  comm.agree([&] { prepare_folder(ck.has_value()); }, "preparing the run folder", /*only_root=*/true);
   announce();
+  g_ranks = dp_.distributed();
   SignalGuard guard(opt_.handle_signals);
   const int64_t start_step = st_.step;
   for (;;) {
     if (pretraining() && loader_->epoch() >= cfg_.pretrain_epochs) switch_to_finetune();
     if (!pretraining() && loader_->epoch() >= cfg_.epochs) break;
     if (cfg_.steps > 0 && st_.step >= cfg_.steps) break;
-    if (g_signal) {
+    if (stop_requested()) {
       res_.interrupted = true;
       break;
     }
     one_step();
   }
-  if (last_ckpt_step_ != st_.step || dir_.latest_checkpoint().empty()) {
-    log_->commit();
+  std::string none_yet = dp_.root() && dir_.latest_checkpoint().empty() ? "1" : "0";
+  comm.broadcast(none_yet, "broadcast checkpoint state");  // rank 0's folder decides, for all
+  if (last_ckpt_step_ != st_.step || none_yet == "1") {
+    log_commit();
     write_checkpoint(dir_.checkpoint_path(st_.step));
-    dir_.rotate_checkpoints(cfg_.keep_checkpoints);
   }
   if (last_sample_step_ != st_.step) write_samples();
-  if (res_.last_checkpoint.empty()) res_.last_checkpoint = dir_.latest_checkpoint();
-  log_->flush();
+  if (res_.last_checkpoint.empty() && dp_.root()) res_.last_checkpoint = dir_.latest_checkpoint();
+  log_flush();
   res_.steps = st_.step;
   res_.steps_this_run = st_.step - start_step;
   res_.images_per_s = progress_.mean_images_per_s();
@@ -380,7 +445,7 @@ TrainResult Run::go() {
 TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overrides) {
   static const char* kMayChange[] = {"epochs",           "pretrain_epochs",  "steps",     "device",
                                      "sample_every",     "checkpoint_every", "log_every", "keep_checkpoints",
-                                     "sample_cols",      "data",             "pretrain"};
+                                     "sample_cols",      "data",             "pretrain",  "sync_bn"};
   const nlohmann::json was = to_json(saved);
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [k, v] : overrides.items()) {

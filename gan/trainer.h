@@ -16,6 +16,7 @@ struct TrainOptions {
   bool force = false;              // replace a run already in out
   bool quiet = false;              // no progress lines
   bool handle_signals = true;      // Ctrl-C / SIGTERM write a checkpoint and stop
+  double rank_timeout = 600;       // distributed: seconds a rank may keep the others waiting
   // Settings given explicitly (flags, --config file): on --resume only the schedule
   // (epochs, steps, intervals, device, data paths) may change; others must match.
   nlohmann::json overrides = nlohmann::json::object();

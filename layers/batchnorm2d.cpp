@@ -9,6 +9,7 @@
 #include "kernels/cpu/batchnorm2d.h"
 #include "kernels/cuda/batchnorm2d.h"
 #include "engine/dispatch.h"
+#include "layers/batchnorm2d_sync.h"
 #include "layers/layer_scope.h"
 
 namespace cg {
@@ -71,6 +72,8 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
 static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
                          Tensor running_var, bool training, double momentum, double eps, double slope) {
   check_batch_norm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps);
+  if (training && sync_batch_norm_comm())  // --sync-bn: statistics of the global batch
+    return batch_norm2d_sync(tape, x, gamma, beta, running_mean, running_var, momentum, eps, slope);
   const BnDims d = bn_dims(x);
   const int64_t N = d.N, C = d.C, HW = d.HW;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());

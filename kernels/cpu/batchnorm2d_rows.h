@@ -1,0 +1,67 @@
+// The per-row loops of the CPU batch norm (one (n, c) row of H*W values at a time),
+// shared by the one-process kernels (batchnorm2d.cpp) and the synchronised ones
+// (batchnorm2d_sync.cpp): both add rows in the same order with these same loops, so a
+// synchronised batch norm over one rank gives the plain one's bits.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/activations.h"
+
+namespace cg::cpu::bn_rows {
+
+// y[i] = act(x[i] * scale + shift) in T: the same value an unfused BN then activation
+// computes, so the fused output is bit-identical to it. Slope 1 (plain BN) gives y = 1 * v
+// exactly, so one loop serves both.
+template <class T>
+void normalize_row(T* y, const T* x, int64_t HW, T scale, T shift, T slope) {
+  for (int64_t i = 0; i < HW; ++i) y[i] = common::leaky_relu_fwd(x[i] * scale + shift, slope);
+}
+
+// Sum of a row, and of its squared deviations from mean, in lanes of T.
+template <class T>
+double row_sum(const T* x, int64_t HW) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < HW; ++i) s += x[i];
+  return double(s);
+}
+template <class T>
+double row_sq_dev(const T* x, T mean, int64_t HW) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < HW; ++i) s += (x[i] - mean) * (x[i] - mean);
+  return double(s);
+}
+
+// Per-channel sums of g and g * x over one (HW) row in double, g the gradient at the
+// normalised value: dout taken back through the epilogue (Act) or dout itself. The
+// gradient statistics stay in double: in float, the sign of BN biases' near-zero
+// gradients (and so Adam's step on them) departed from PyTorch's (tests/gan/test_parity).
+// The caller forms sum(g * xhat) = invstd * (sum(g x) - mean * sum(g)); a float product
+// g * x is exact in double, so this is as accurate as summing g * (x - mean) * invstd.
+template <bool Act, class T>
+void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW) {
+  double s = 0, sx = 0;
+#pragma omp simd reduction(+ : s, sx)
+  for (int64_t i = 0; i < HW; ++i) {
+    const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
+    s += g;
+    sx += double(g) * double(x[i]);
+  }
+  sum_g += s;
+  sum_gx += sx;
+}
+
+// dx += (or, with accumulate false, =) the input gradient of one row. The branch on
+// accumulate is loop-invariant: GCC unswitches it, both loops vectorise.
+template <bool Act, class T>
+void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW,
+            bool accumulate) {
+  for (int64_t i = 0; i < HW; ++i) {
+    const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
+    const T v = k * (g - mdy - (x[i] - mu) * is * mdyx);
+    dx[i] = accumulate ? dx[i] + v : v;
+  }
+}
+
+}  // namespace cg::cpu::bn_rows
