@@ -255,9 +255,12 @@ void profile_distributed(const ModelConfig& m, int64_t batch, Device device, int
   const double it_s = secs / double(iters), flops = iteration_flops(m, batch);
   std::printf("iteration %.2f ms, %.1f images/s, %.1f GFLOP/s (%.3f GFLOP per iteration, all ranks)\n\n", it_s * 1e3,
               double(batch) / it_s, flops / it_s / 1e9, flops / 1e9);
-  std::fputs(prof::table(iters, it_s).c_str(), stdout);
+  const prof::Ceilings none;  // not measured here: every rank would measure at once
+  std::fputs(prof::layer_table(iters, it_s, none).c_str(), stdout);
+  std::printf("\n");
+  std::fputs(prof::kernel_table(iters, it_s, none).c_str(), stdout);
   if (!csv_path.empty()) {
-    write_file_atomic(csv_path, prof::csv(iters, it_s), "the profile CSV");
+    write_file_atomic(csv_path, prof::csv(iters, it_s, none), "the profile CSV");
     std::printf("\nprofile CSV: %s\n", csv_path.c_str());
   }
 }
