@@ -20,7 +20,7 @@ struct Settings {
   int64_t profile = 0, pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
-  double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001;
+  double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001, d_dropout = 0;
   double rank_timeout = 600;
   bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, sync_bn = false;
 } s;
@@ -67,6 +67,9 @@ void add_options(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   app.add_option("--dtype", s.dtype, "f32, or f64 to train in double precision on the CPU (numerical checks)")
       ->check(CLI::IsMember({"f32", "f64"}));
+  app.add_option("--d-dropout", s.d_dropout,
+                 "Dropout with this probability after each of D's conv blocks while training (default 0: none)")
+      ->check(CLI::Range(0.0, 0.99));
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
@@ -118,6 +121,7 @@ nlohmann::json explicit_settings() {
   if (given("--sync-bn")) j["sync_bn"] = s.sync_bn;  // either spelling
   put("--dtype", "dtype", s.dtype);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
+  if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
   if (given("--lr-g")) j["lr_finetune"]["g"] = s.lr_g;
   if (given("--lr-d")) j["lr_finetune"]["d"] = s.lr_d;
   if (given("--pretrain-lr-g")) j["lr_pretrain"]["g"] = s.pretrain_lr_g;

@@ -49,7 +49,15 @@ void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device,
   b.z = make_generator_input(cfg, genres, codes, noise).to(device);
   b.fake_labels = Tensor::from_labels(genres, device);
   b.codes = codes.defined() ? codes.to(device) : Tensor();
+  // Its own stream, keyed by where the latent stream stands: a new key every iteration, and
+  // a resumed run (which restores that position) draws the same masks.
+  b.dropout_key = splitmix64(rng.seed() ^ splitmix64(rng.offset() ^ 0x64726f706f7574ull));
 }
+
+namespace {
+// The D step's and the G step's dropout streams: one key each, so their masks are independent.
+Philox dropout_stream(const StepBatch& b, uint64_t step) { return Philox(splitmix64(b.dropout_key ^ step)); }
+}  // namespace
 
 namespace {
 
@@ -127,8 +135,9 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, dt, fake.device());
   const Tensor zeros = Tensor::zeros(Shape{B, 1}, dt, fake.device());
   Tape tape;
-  const DOut r = D.forward(&tape, b.real, BnMode::train);
-  const DOut f = D.forward(&tape, fake, BnMode::train);
+  Philox drop = dropout_stream(b, 1);
+  const DOut r = D.forward(&tape, b.real, BnMode::train, &drop);
+  const DOut f = D.forward(&tape, fake, BnMode::train, &drop);
   Tensor src_r, src_f, cls_r, cls_f, code, total;
   {
     NVTX_LAYER("D.loss", "forward");  // every loss term and their sum: one profile row
@@ -175,7 +184,8 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
   Tape tape;
   const Tensor fake = G.forward(&tape, b.z, BnMode::train);
-  const DOut f = D.forward(&tape, fake, BnMode::train);
+  Philox drop = dropout_stream(b, 2);
+  const DOut f = D.forward(&tape, fake, BnMode::train, &drop);
   const int64_t B = b.z.dim(0);
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, fake.dtype(), fake.device());
   Tensor src, cls, code, total;

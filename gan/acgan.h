@@ -18,6 +18,7 @@ struct StepBatch {
   Tensor z;            // (B,z_dim) generator input: one-hot genre | codes | noise
   Tensor fake_labels;  // i32 (B) the genres in z's one-hot slots
   Tensor codes;        // (B,n_codes) the codes in z (undefined when n_codes == 0)
+  uint64_t dropout_key = 0;  // D's dropout masks: the D step and the G step each key a Philox from it
 };
 
 struct LossConfig {
@@ -47,7 +48,8 @@ Tensor make_generator_input(const ModelConfig& cfg, const std::vector<int32_t>& 
                             const Tensor& noise);
 
 // Draws one iteration's genres (uniform), codes and noise (uniform(-1,1)) from rng, in
-// that order, on the host; fills b.z, b.fake_labels and b.codes on device/dtype.
+// that order, on the host; fills b.z, b.fake_labels and b.codes on device/dtype, and
+// b.dropout_key from rng's position (drawing nothing: the latents do not depend on it).
 void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b);
 
 // D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and

@@ -4,6 +4,7 @@
 #include "layers/gradcheck_ops.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -291,6 +292,28 @@ std::string format_op_gradcheck(const OpGradcheckResult& r) {
     os << line;
   }
   return os.str();
+}
+
+int run_gradchecks(const std::vector<OpGradcheck>& entries, const GradcheckTarget& target, uint64_t seed,
+                   std::FILE* out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> failed;
+  for (const auto& e : entries) {
+    const OpGradcheckResult r = run_op_gradcheck(e, target, seed);
+    std::fputs(format_op_gradcheck(r).c_str(), out);
+    std::fflush(out);
+    if (r.ok) continue;
+    const std::string at = r.error.empty() ? ", input " + r.result.inputs[size_t(r.result.worst_input)].name : "";
+    failed.push_back(r.op + " (" + r.setting + ")" + at);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (failed.empty()) {
+    std::fprintf(out, "\nall %zu checks pass (%.1f s)\n", entries.size(), secs);
+    return 0;
+  }
+  std::fprintf(out, "\n%zu of %zu checks FAILED:\n", failed.size(), entries.size());
+  for (const auto& f : failed) std::fprintf(out, "  %s\n", f.c_str());
+  return int(failed.size());
 }
 
 }  // namespace cg

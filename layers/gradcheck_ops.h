@@ -3,6 +3,7 @@
 // gradcheck` runs it and tests/layers/test_gradcheck.cpp runs it; a new op is checked
 // everywhere by adding one entry to kGradcheckOps in gradcheck_ops.cpp.
 #pragma once
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -58,5 +59,10 @@ OpGradcheckResult run_op_gradcheck(const OpGradcheck& entry, const GradcheckTarg
 // The report of one entry: a heading line ("conv2d (k3 s2 p1)  ok  worst rel err ...") and
 // one line per input with its worst element, analytic, numeric and relative error.
 std::string format_op_gradcheck(const OpGradcheckResult& r);
+
+// Runs entries in order, writing each report to out as it finishes, then a summary that
+// names every failed check and its worst input. Returns the number of failed checks.
+int run_gradchecks(const std::vector<OpGradcheck>& entries, const GradcheckTarget& target, uint64_t seed,
+                   std::FILE* out);
 
 }  // namespace cg
