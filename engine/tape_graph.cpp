@@ -16,6 +16,7 @@ int node_of(TapeGraph& g, const Tensor& t, const std::vector<TensorLabel>& label
   TapeGraph::Node n;
   n.id = int(g.tensors.size());
   n.tensor = t;
+  n.requires_grad = t.requires_grad();
   if (!t.name().empty()) {
     n.label = t.name();
     n.param = true;
@@ -39,22 +40,26 @@ std::string stats_line(const char* what, const TensorStats& s) {
   return line;
 }
 
-std::string tensor_desc(const Tensor& t) {
+std::string tensor_desc(const Tensor& t, bool requires_grad) {
   return std::string(dtype_name(t.dtype())) + " " + t.shape().str() + " on " + device_name(t.device()) +
-         (t.requires_grad() ? " *" : "");
+         (requires_grad ? " *" : "");
 }
 
 // "from #2 leaky_relu", "D.conv2.weight (parameter)", "'real images' (leaf)".
 std::string origin(const TapeGraph& g, const TapeGraph::Node& n) {
-  if (n.producer >= 0) return "from #" + std::to_string(n.producer) + " " + g.ops[size_t(n.producer)].op;
+  if (n.producer >= 0)
+    return (n.label.empty() ? "" : "'" + n.label + "' ") + "from #" + std::to_string(n.producer) + " " +
+           g.ops[size_t(n.producer)].op;
   if (n.param) return n.label + " (parameter)";
   return n.label.empty() ? "leaf" : "'" + n.label + "' (leaf)";
 }
 
 std::string destination(const TapeGraph& g, const TapeGraph::Node& n) {
   std::string s;
-  for (int c : n.consumers) s += (s.empty() ? "to #" : ", #") + std::to_string(c) + (s.empty() ? " " + g.ops[size_t(c)].op : "");
-  if (s.empty()) s = n.producer == int(g.ops.size()) - 1 ? "the root: backward starts here" : "read by no record";
+  for (int c : n.consumers) s += (s.empty() ? "to #" : ", #") + std::to_string(c) + " " + g.ops[size_t(c)].op;
+  if (s.empty())
+    s = n.producer == int(g.ops.size()) - 1 ? "the root: backward starts here"
+                                            : "read by no record (no gradient flows back through it)";
   return n.label.empty() ? s : "'" + n.label + "' " + s;
 }
 
@@ -119,7 +124,7 @@ TapeGraph TapeGraph::of(const Tape& tape, const std::string& title, const std::v
     for (size_t k = 0; k < r.saved.size(); ++k) {
       const char* nm = k < r.saved_names.size() ? r.saved_names[k] : "";
       op.saved.push_back((*nm ? std::string(nm) : "[" + std::to_string(k) + "]") + ": " +
-                         (r.saved[k].defined() ? tensor_desc(r.saved[k]) : "-"));
+                         (r.saved[k].defined() ? tensor_desc(r.saved[k], false) : "-"));
     }
     for (size_t k = 0; k < r.args.size(); ++k) {
       const char* nm = k < r.arg_names.size() ? r.arg_names[k] : "";
@@ -134,7 +139,7 @@ void TapeGraph::capture_values() {
   for (Node& n : tensors) {
     n.value = tensor_stats(n.tensor);
     n.has_values = true;
-    n.has_grad = n.tensor.grad().defined();
+    n.has_grad = n.requires_grad && n.tensor.grad().defined();
     if (n.has_grad) n.grad = tensor_stats(n.tensor.grad());
   }
 }
@@ -153,11 +158,15 @@ std::string TapeGraph::text(bool values) const {
     const Node& n = tensors[size_t(id)];
     char ids[16];
     std::snprintf(ids, sizeof ids, "t%-4d", n.id);
-    os << ids << tensor_desc(n.tensor) << "   " << (out ? destination(*this, n) : origin(*this, n)) << "\n";
+    char desc[64];
+    std::snprintf(desc, sizeof desc, "%-30s", tensor_desc(n.tensor, n.requires_grad).c_str());
+    os << ids << desc << " " << (out ? destination(*this, n) : origin(*this, n)) << "\n";
     if (!values || !n.has_values || shown[size_t(id)]) return;
     shown[size_t(id)] = true;
     os << "                     " << stats_line("value", n.value) << "\n";
-    os << "                     " << (n.has_grad ? stats_line("grad ", n.grad) : std::string("grad   none")) << "\n";
+    os << "                     "
+       << (n.has_grad ? stats_line("grad ", n.grad) : std::string(n.requires_grad ? "grad   none" : "grad   (needs none)"))
+       << "\n";
   };
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
@@ -188,7 +197,7 @@ std::string TapeGraph::compact() const {
       }
       const Node& n = tensors[size_t(in.tensor)];
       os << "t" << n.id << " " << (n.param ? n.label + " " : "") << n.tensor.shape().str()
-         << (n.tensor.requires_grad() ? "*" : "");
+         << (n.requires_grad ? "*" : "");
     }
     const Node& o = tensors[size_t(op.output)];
     os << ") -> t" << o.id << " " << o.tensor.shape().str() << "  [" << op.backward << "]\n";

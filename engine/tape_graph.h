@@ -28,6 +28,7 @@ struct TapeGraph {
     Tensor tensor;      // the handle, so values can be read after the backward
     std::string label;  // a parameter's name, a caller's label, or ""
     bool param = false;  // label is a parameter name (Tensor::name)
+    bool requires_grad = false;  // when the graph was taken (D's parameters are off in the G step)
     int producer = -1;   // index of the record that wrote it; -1: a leaf of this tape
     std::vector<int> consumers;  // records that read it
     bool has_values = false;
@@ -53,7 +54,8 @@ struct TapeGraph {
   // The graph of tape's records as they stand (call before backward, while the saved
   // tensors exist); labels name tensors the caller knows (the loss terms, the batch).
   static TapeGraph of(const Tape& tape, const std::string& title, const std::vector<TensorLabel>& labels = {});
-  // After the backward: every tensor's value and gradient statistics.
+  // After the backward: every tensor's value statistics, and its gradient's where it
+  // needed one when the graph was taken.
   void capture_values();
 
   // One block per record: op and backward function, each input and the output with its

@@ -123,7 +123,7 @@ Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms
 }  // namespace
 
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
-                std::string* tape_dump) {
+                TapeGraph* graph) {
   NVTX_SCOPE_FN();
   const int64_t B = b.z.dim(0);
   CG_CHECK(b.real.defined() && b.real.dim(0) == B, "d_backward: real batch ",
@@ -155,8 +155,15 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     }
     total = sum_terms(tape, terms);
   }
-  if (tape_dump) *tape_dump += tape.dump_verbose();
+  if (graph)
+    *graph = TapeGraph::of(tape, "D step",
+                           {{b.real, "real images"}, {fake, "G(z), detached: G ran without a tape"},
+                            {ones, "targets 1"}, {zeros, "targets 0"}, {b.real_labels, "real genres"},
+                            {b.fake_labels, "drawn genres"}, {b.codes, "drawn codes c"}, {src_r, "d_src_real"},
+                            {src_f, "d_src_fake"}, {cls_r, "d_cls_real"}, {cls_f, "d_cls_fake"}, {code, "d_code"},
+                            {total, "d_total"}});
   tape.backward(total);
+  if (graph) graph->capture_values();
   // Every loss term and the logits the statistics need, read back in one transfer.
   const auto v = read_together({total, src_r, src_f, cls_r, cls_f, code, r.src, f.src,
                                 lc.genre_terms ? r.cls : Tensor(), lc.genre_terms ? f.cls : Tensor()});
@@ -178,7 +185,7 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
 }
 
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
-                std::string* tape_dump) {
+                TapeGraph* graph) {
   NVTX_SCOPE_FN();
   G.params().zero_grad();
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
@@ -203,7 +210,11 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     }
     total = sum_terms(tape, terms);
   }
-  if (tape_dump) *tape_dump += tape.dump_verbose();
+  if (graph)
+    *graph = TapeGraph::of(tape, "G step",
+                           {{b.z, "z = [genre | codes | noise]"}, {fake, "G(z)"}, {ones, "targets 1"},
+                            {b.fake_labels, "drawn genres"}, {b.codes, "drawn codes c"}, {src, "g_src"},
+                            {cls, "g_cls"}, {code, "g_code"}, {total, "g_total"}});
   try {
     tape.backward(total);
   } catch (...) {
@@ -211,6 +222,7 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     throw;
   }
   D.params().set_requires_grad(true);
+  if (graph) graph->capture_values();
   const auto v = read_together({total, src, cls, code});  // one transfer
   st.g_total = first_or_zero(v[0]);
   st.g_src = first_or_zero(v[1]);

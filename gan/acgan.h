@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/adam.h"
+#include "engine/tape_graph.h"
 #include "gan/discriminator.h"
 #include "gan/generator.h"
 
@@ -54,14 +55,15 @@ void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device,
 
 // D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and
 // on the fake batch (two calls), and backpropagates D's loss into D's gradients.
-// Fills the d_* fields of stats. Does not update the weights. With tape_dump, appends
-// the tape's records (Tape::dump_verbose) before the sweep frees what they saved.
+// Fills the d_* fields of stats. Does not update the weights. With graph, the tape as a
+// graph (engine/tape_graph.h: taken before the sweep frees what records saved, values
+// and gradients captured after it), the batch and the loss terms labelled.
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
-                std::string* tape_dump = nullptr);
+                TapeGraph* graph = nullptr);
 // G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
 // D's parameters frozen, and backpropagates G's loss into G's gradients. Fills the g_* fields.
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
-                std::string* tape_dump = nullptr);
+                TapeGraph* graph = nullptr);
 
 // d_backward, Adam on D, g_backward, Adam on G. Throws NonFiniteLoss before an update
 // whose loss is not finite.
