@@ -2,10 +2,13 @@
 // output shapes at every image size, initialisation, the generator input layout,
 // finite-difference gradient checks of the whole G and D in double, and the config.
 #include <cmath>
+#include <set>
 
 #include "gan/acgan.h"
 #include "gan/config.h"
+#include "gan/profile.h"
 #include "gan/sampler.h"
+#include "layers/gradcheck_ops.h"
 #include "layers/shape_ops.h"
 #include "support/check.h"
 
@@ -195,6 +198,27 @@ TEST_CASE("whole discriminator with dropout in training mode matches finite diff
   // Without a stream D cannot draw masks in training; in eval or batch mode it needs none.
   CHECK_THROWS_WITH_AS(D.forward(nullptr, x, BnMode::train), doctest::Contains("needs a Philox stream"), cg::Error);
   CHECK_NOTHROW(D.forward(nullptr, x, BnMode::eval));
+}
+
+TEST_CASE("every op a training iteration records has an entry in the gradcheck list") {
+  ModelConfig m = tiny(16, 2, 3);
+  m.d_dropout = 0.2;  // every optional op on
+  IterationRig rig(m, 2, Device::cpu);
+  draw_latents(rig.rng, rig.cfg, 2, Device::cpu, DType::f32, rig.b);
+  StepStats st;
+  TapeGraph d, g;
+  d_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &d);
+  g_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &g);
+  std::set<std::string> checked;
+  for (const OpGradcheck& e : gradcheck_ops()) checked.insert(e.op);
+  size_t ops = 0;
+  for (const TapeGraph* t : {&d, &g})
+    for (const TapeGraph::Op& op : t->ops) {
+      CHECK_MESSAGE(checked.count(op.op), op.op << " is recorded in training but has no gradcheck entry "
+                                                   "(layers/gradcheck_ops.cpp)");
+      ++ops;
+    }
+  CHECK(ops > 40);
 }
 
 TEST_CASE("config: JSON round trip, unknown keys and bad values are one-sentence errors") {
