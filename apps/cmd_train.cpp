@@ -46,7 +46,8 @@ void add_options(CLI::App& app) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--seed", s.seed, "Seed of every random draw (init, shuffles, latents)");
   app.add_option("--config", s.config, "A JSON file of settings (as RUN/config.json); flags override it");
-  app.add_option("--init", s.init, "Start from this checkpoint's weights (e.g. a separate pretraining run)");
+  app.add_option("--init", s.init,
+                 "Start from this checkpoint's weights, or a run folder's newest (e.g. a separate pretraining run)");
   app.add_option("--lr-g", s.lr_g, "Fine-tuning learning rate of G (default 1e-5)");
   app.add_option("--lr-d", s.lr_d, "Fine-tuning learning rate of D (default 2e-5)");
   app.add_option("--pretrain-lr-g", s.pretrain_lr_g, "Pretraining learning rate of G (default 0.002)");

@@ -215,7 +215,7 @@ std::string to_dot(const std::vector<const TapeGraph*>& graphs) {
         "  edge [fontname=\"DejaVu Sans\", fontsize=8, color=\"#555555\"];\n";
   for (size_t gi = 0; gi < graphs.size(); ++gi) {
     const TapeGraph& g = *graphs[gi];
-    const std::string p = "g" + std::to_string(gi) + "_";
+    const std::string p = std::string("g").append(std::to_string(gi)).append("_");
     os << "  subgraph cluster_" << gi << " {\n"
        << "    label=\"" << dot_escape(g.title) << " (" << g.ops.size() << " records, " << g.tensors.size()
        << " tensors)\"; fontname=\"DejaVu Sans\"; fontsize=14; style=rounded; color=\"#888888\";\n";
@@ -223,7 +223,7 @@ std::string to_dot(const std::vector<const TapeGraph*>& graphs) {
       os << "    " << p << "r" << i << " [shape=box, style=\"rounded,filled\", fillcolor=\"#dbe8f7\", label=\"#" << i
          << " " << dot_escape(g.ops[i].op) << "\\n" << dot_escape(g.ops[i].backward) << "\"];\n";
     for (const TapeGraph::Node& n : g.tensors) {
-      std::string label = "t" + std::to_string(n.id) + " " + n.tensor.shape().str();
+      std::string label = std::string("t").append(std::to_string(n.id)).append(" ").append(n.tensor.shape().str());
       if (!n.label.empty()) label += "\\n" + dot_escape(n.label);
       if (n.has_grad) label += "\\n|grad| max " + fmt("%.2g", std::max(std::fabs(n.grad.min), std::fabs(n.grad.max)));
       os << "    " << p << "t" << n.id << " [shape=ellipse" << (n.param ? ", style=filled, fillcolor=\"#fbe3c0\"" : "")
