@@ -67,7 +67,7 @@ TEST_CASE("generate: the first k covers of --n k and --n 2k are the same covers"
   CHECK(e.at("red_0000.png") != a.at("red_0000.png"));
 }
 
-TEST_CASE("generate --bn-batch normalises the covers together, so --n changes them; the default does not") {
+TEST_CASE("generate --bn-batch normalises the covers together, so --n changes them, while the default does not") {
   const auto a = run().separate("--genre red --n 3 --bn-batch", "b3");
   const auto b = run().separate("--genre red --n 6 --bn-batch", "b6");
   const auto e = run().separate("--genre red --n 3", "e3");

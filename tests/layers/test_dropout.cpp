@@ -56,7 +56,7 @@ TEST_CASE("dropout drops a fraction p of the elements and scales the rest by 1/(
   }
 }
 
-TEST_CASE("dropout's mask is a function of (seed, offset): same stream, same mask; the next call a new one") {
+TEST_CASE("dropout's mask is a function of (seed, offset): same stream, same mask, and the next call a new one") {
   std::mt19937 gen(3);
   const Tensor x = cgtest::random_tensor(Shape{2, 3, 5, 7}, gen, 1.0, DType::f32);
   Philox a(11), b(11), c(12);
@@ -118,7 +118,7 @@ TEST_CASE("dropout passes its gradcheck entry (a fixed mask, f64 and f32)") {
   }
 }
 
-TEST_CASE("dropout refuses p outside [0, 1) and non-float input, naming the op") {
+TEST_CASE("dropout refuses a p outside 0 to 1 (1 excluded) and a non-float input, naming the op") {
   Philox rng(1);
   const Tensor x = Tensor::zeros(Shape{4});
   CHECK_THROWS_WITH_AS(dropout(nullptr, x, 1.0, true, rng), doctest::Contains("dropout: p must lie in [0, 1), got 1"),

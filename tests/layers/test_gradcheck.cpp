@@ -114,7 +114,7 @@ TEST_CASE("a planted wrong backward fails the check, naming the op and the input
   CHECK(fixed.ok);
 }
 
-TEST_CASE("gradcheck ops are selected by op name, every setting of it; an unknown name lists the known ones") {
+TEST_CASE("gradcheck ops are selected by op name, every setting of it, and an unknown name lists the known ones") {
   const auto conv = select_gradcheck_ops({"conv2d"});
   REQUIRE(conv.size() == 2);
   CHECK(std::all_of(conv.begin(), conv.end(), [](const OpGradcheck& e) { return e.op == "conv2d"; }));
