@@ -16,7 +16,7 @@ template <class T>
 void dropout_forward(T* out, uint8_t* mask, const T* x, int64_t n, uint64_t seed, uint64_t offset,
                      uint32_t threshold, T scale) {
   NVTX_RANGE_FN();
-  prof::add_work(0, double(n) * (2 * sizeof(T) + 1));  // x read, out and mask written
+  prof::add_work(double(n), double(n) * (2 * sizeof(T) + 1));  // one multiply each; x read, out and mask written
   if (n <= 0) return;
   // Block b covers draws [4*(first+b), 4*(first+b)+4); element i is draw offset + i.
   const uint64_t first = offset / 4;
@@ -37,7 +37,7 @@ void dropout_forward(T* out, uint8_t* mask, const T* x, int64_t n, uint64_t seed
 template <class T>
 void dropout_backward(T* dx, const T* dout, const uint8_t* mask, int64_t n, T scale, bool accumulate) {
   NVTX_RANGE_FN();
-  prof::add_work(0, double(n) * ((accumulate ? 3 : 2) * sizeof(T) + 1));  // dout, mask, dx (read and) written
+  prof::add_work((accumulate ? 2.0 : 1.0) * double(n), double(n) * ((accumulate ? 3 : 2) * sizeof(T) + 1));  // dout, mask, dx (read and) written
   if (accumulate) {
 #pragma omp parallel for if (n > kParallelMin)
     for (int64_t i = 0; i < n; ++i) dx[i] += common::dropout_apply(dout[i], mask[i], scale);

@@ -32,7 +32,7 @@ __global__ void dropout_backward_kernel(float* dx, const float* dout, const uint
 void dropout_forward(float* out, uint8_t* mask, const float* x, int64_t n, uint64_t seed, uint64_t offset,
                      uint32_t threshold, float scale) {
   NVTX_RANGE_FN();
-  prof::add_work(0, double(n) * (2 * sizeof(float) + 1));
+  prof::add_work(double(n), double(n) * (2 * sizeof(float) + 1));
   CG_CHECK(n >= 0 && (n == 0 || (out && mask && x)), "dropout_forward: bad arguments (n = ", n, ")");
   if (n == 0) return;
   const int64_t nblocks = (int64_t)((offset + (uint64_t)n - 1) / 4 - offset / 4 + 1);
@@ -43,7 +43,7 @@ void dropout_forward(float* out, uint8_t* mask, const float* x, int64_t n, uint6
 
 void dropout_backward(float* dx, const float* dout, const uint8_t* mask, int64_t n, float scale) {
   NVTX_RANGE_FN();
-  prof::add_work(0, double(n) * (3 * sizeof(float) + 1));
+  prof::add_work(2.0 * double(n), double(n) * (3 * sizeof(float) + 1));
   CG_CHECK(n >= 0 && (n == 0 || (dx && dout && mask)), "dropout_backward: bad arguments (n = ", n, ")");
   if (n == 0) return;
   dropout_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(dx, dout, mask, n, scale);
