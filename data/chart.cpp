@@ -74,6 +74,18 @@ Chart::Chart(int width, int height) : p_(std::make_unique<Impl>()), w_(width), h
   cairo_set_line_join(p_->cr, CAIRO_LINE_JOIN_ROUND);
 }
 
+Chart::Chart(const uint8_t* rgb, int width, int height) : Chart(width, height) {
+  uint8_t* data = cairo_image_surface_get_data(p_->surface);
+  const int stride = cairo_image_surface_get_stride(p_->surface);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const uint8_t* i = rgb + (size_t(y) * size_t(width) + size_t(x)) * 3;
+      const uint32_t v = uint32_t(i[0]) << 16 | uint32_t(i[1]) << 8 | uint32_t(i[2]);
+      std::memcpy(data + size_t(y) * size_t(stride) + size_t(x) * 4, &v, 4);
+    }
+  cairo_surface_mark_dirty(p_->surface);
+}
+
 Chart::~Chart() {
   cairo_destroy(p_->cr);
   cairo_surface_destroy(p_->surface);

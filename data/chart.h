@@ -15,6 +15,7 @@ using Rgb = std::array<uint8_t, 3>;
 class Chart {
  public:
   Chart(int width, int height);  // a white canvas
+  Chart(const uint8_t* rgb, int width, int height);  // a canvas holding these pixels (height, width, 3)
   ~Chart();
   Chart(const Chart&) = delete;
   Chart& operator=(const Chart&) = delete;
