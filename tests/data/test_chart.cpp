@@ -1,6 +1,6 @@
 // Charts (data/chart, data/plot): text in DejaVu Sans through FreeType with real
 // descenders (the old bitmap font drew g, p and y as 9 and P), ticks at 1-2-5 steps,
-// and line and box plots whose PNGs hold each series' colour where its values put it.
+// and line, box and roofline plots whose PNGs hold each series' colour where its values put it.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +9,7 @@
 #include "data/chart.h"
 #include "data/image.h"
 #include "data/plot.h"
+#include "data/roofline.h"
 #include "support/temp_dir.h"
 
 using namespace cg::data;
@@ -140,4 +141,27 @@ TEST_CASE("box plot: one box per series and group, higher values higher up") {
   CHECK(hits(img, kRed, 64, 320, 70, 370).n > 50);  // a box in each group
   CHECK(hits(img, kRed, 330, 590, 70, 370).n > 50);
   CHECK(dark(img, 64, 590, 372, 400) > 40);  // the group labels
+}
+
+TEST_CASE("roofline: points coloured by pass, further right for a higher intensity, on the chart canvas") {
+  cgtest::TempDir dir;
+  const std::string path = dir / "roof.png";
+  write_roofline_png(path, {{"D.conv2", "forward", 0.5, 2.0}, {"G.deconv1", "backward-data", 50.0, 40.0}}, 100.0, 10.0,
+                     "gapping roofline", 700, 460);
+  const Image img = load(path);
+  REQUIRE(img.width == 700);
+  REQUIRE(img.height == 460);
+  // Forward blue, backward-data orange (the legend adds each colour in the top strip).
+  const Hits fwd = hits(img, {31, 119, 180}, 64, 690, 50, 410), bwd = hits(img, {255, 127, 14}, 64, 690, 50, 410);
+  REQUIRE(fwd.n > 10);
+  REQUIRE(bwd.n > 10);
+  int fx = 0, bx = 0, nf = 0, nb = 0;
+  for (int y = 50; y < 410; ++y)
+    for (int x = 64; x < 690; ++x) {
+      if (near(img, x, y, {31, 119, 180})) fx += x, ++nf;
+      if (near(img, x, y, {255, 127, 14})) bx += x, ++nb;
+    }
+  CHECK(fx / nf + 100 < bx / nb);
+  CHECK(bwd.mean_y + 50 < fwd.mean_y);  // 40 GFLOP/s above 2
+  CHECK(dark(img, 64, 400, 0, 30) > 80);  // the title
 }

@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/font5x7.h"
 #include "data/grid.h"
 #include "data/image.h"
 #include "support/temp_dir.h"
@@ -87,11 +86,4 @@ TEST_CASE("grid: write_png_rgb round-trips exactly") {
                        cg::Error);
   CHECK_FALSE(std::filesystem::exists(dir / "taken.png.tmp"));
   CHECK(std::filesystem::is_directory(dir / "taken.png/inner"));
-}
-
-TEST_CASE("font: every glyph fits in 5 columns and common characters are present") {
-  for (const auto& g : font::kGlyphs)
-    for (uint8_t row : g.rows) CHECK(row < 32);
-  for (char c : std::string("AZaz09-_ &"))
-    CHECK(font::glyph_rows(c) != font::kUnknown);
 }
