@@ -1,6 +1,6 @@
 // `covergan plot RUN [RUN...]`: the training curves of a run folder as PNG files (losses,
 // D(x) and D(G(z)), D's genre accuracies, the genre and code terms), or with several runs
-// or --metrics one picture overlaying the runs, a panel per metric.
+// or --metrics or -o F.png one picture overlaying the runs, a panel per metric.
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -32,8 +32,8 @@ void add_options(CLI::App& app) {
                  "Moving average over N iterations, drawn over the faded raw curve (default 1: none)")
       ->check(CLI::Range(1, 1000000));
   app.add_option("-o,--out", s.out,
-                 "Output: with one run and no --metrics a folder (default RUN/plots); otherwise a .png file "
-                 "(default RUN/plots/overlay.png for one run)");
+                 "Output: F.png for one picture (a panel per metric); with one run and no --metrics a folder "
+                 "may be given instead, for the four standard pictures (default RUN/plots)");
 }
 
 std::string csv_of(const std::string& run) {
@@ -87,11 +87,8 @@ int run_overlay() {
 
 int run_plot() {
   namespace fs = std::filesystem;
-  if (s.runs.size() > 1 || !s.metrics.empty()) return run_overlay();
+  if (s.runs.size() > 1 || !s.metrics.empty() || fs::path(s.out).extension() == ".png") return run_overlay();
   const std::string csv = csv_of(s.runs[0]);
-  CG_USER_CHECK(fs::path(s.out).extension() != ".png",
-                "One run without --metrics gives four pictures: -o names their folder, not a .png file "
-                "(add --metrics d_loss,g_loss for one picture).");
   const std::string out = !s.out.empty() ? s.out : folder_of(s.runs[0]) + "/plots";
   fs::create_directories(out);
   const auto f = cg::gan::plot_metrics(csv, out, s.smooth);

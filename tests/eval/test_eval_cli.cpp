@@ -135,6 +135,8 @@ TEST_CASE("covergan plot overlays two runs: one panel per metric, one colour per
   // One run alone writes RUN/plots/overlay.png; bad requests get one sentence.
   CHECK(covergan("plot " + (dir / "runA") + " --metrics g_loss").rc == 0);
   CHECK(std::filesystem::exists(dir / "runA/plots/overlay.png"));
+  CHECK(covergan("plot " + (dir / "runA") + " -o " + (dir / "one.png")).rc == 0);  // d_loss and g_loss
+  CHECK(cg::data::read_file_bytes(dir / "one.png").size() > 1000);
   auto e = covergan("plot " + (dir / "runA") + " " + (dir / "runB"));
   CHECK(e.rc != 0);
   CHECK(e.text.find("Several runs go into one picture: name it with -o FILE.png.") != std::string::npos);
