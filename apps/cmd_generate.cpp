@@ -1,6 +1,8 @@
 // `covergan generate`: images from a checkpoint's generator. One genre or all
 // (one row per genre), the paper's genre sweep (Fig. 3b: the same noise and codes,
 // one column per genre), a grid over the two latent codes, or one PNG per image.
+// Each cover's latents come from (seed, genre, index), and BatchNorm uses the running
+// statistics by default, so a cover does not change with --n or with its neighbours.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include "data/grid.h"
 #include "base/check.h"
 #include "gan/checkpoint.h"
+#include "gan/run_dir.h"
 #include "gan/sampler.h"
 
 namespace covergan {
@@ -19,7 +22,7 @@ struct Settings {
   std::string ckpt, genre = "all", codes, output, separate, device = "cpu";
   int n = 64, steps = 8;
   uint64_t seed = 0;
-  bool sweep = false, interpolate = false, bn_eval = false;
+  bool sweep = false, interpolate = false, bn_eval = false, bn_batch = false;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -27,18 +30,25 @@ CLI::App* app_ = nullptr;
 void add_options(CLI::App& app) {
   app_ = &app;
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
-  app.add_option("--ckpt", s.ckpt, "A checkpoint written by `covergan train`")->required();
+  app.add_option("--ckpt", s.ckpt, "A checkpoint written by `covergan train`, or a run folder (its newest checkpoint)")
+      ->required();
   app.add_option("--genre", s.genre, "A genre name, or all (one row per genre)");
   app.add_option("--n", s.n, "Images (all: in total, split over the genres; --sweep: rows, default 8)")
       ->check(CLI::Range(1, 4096));
-  app.add_option("--seed", s.seed, "Seed of the noise and codes");
+  app.add_option("--seed", s.seed,
+                 "Seed of the noise and codes; cover i of a genre is the same for any --n (default 0)");
   app.add_option("--codes", s.codes, "Fix the latent codes for every image, e.g. 0.5,-1");
   app.add_option("-o,--output", s.output, "The PNG grid to write");
   app.add_flag("--sweep", s.sweep, "The same noise and codes in every genre, one column per genre (Fig. 3b)");
   app.add_flag("--interpolate", s.interpolate, "One genre, one noise: code 1 across the columns, code 2 down the rows");
   app.add_option("--steps", s.steps, "Points per code with --interpolate (default 8)")->check(CLI::Range(2, 64));
   app.add_option("--separate", s.separate, "Also write every image as its own PNG into this folder");
-  app.add_flag("--bn-eval", s.bn_eval, "BatchNorm with the running statistics (default: the batch's, as in training)");
+  app.add_flag("--bn-batch", s.bn_batch,
+               "BatchNorm with the statistics of the covers drawn together, as in training (the behaviour before "
+               "0.2): each cover then depends on all the others and on --n, and a grid of one repeated noise "
+               "vector (--interpolate, --sweep) loses what that vector shares. Default: the running statistics "
+               "the training accumulated (eval mode)");
+  app.add_flag("--bn-eval", s.bn_eval, "BatchNorm with the running statistics: the default, kept for old scripts");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 }
 
@@ -76,8 +86,7 @@ int32_t genre_index(const std::vector<std::string>& genres, const std::string& n
   throw cg::Error("Unknown genre \"" + name + "\"; the checkpoint knows " + known + " (or all).");
 }
 
-void write_separate(const cg::Tensor& images, const std::vector<int32_t>& genre_of,
-                    const std::vector<std::string>& genres) {
+void write_separate(const cg::Tensor& images, const std::vector<std::string>& names) {
   std::error_code ec;
   std::filesystem::create_directories(s.separate, ec);
   CG_USER_CHECK(std::filesystem::is_directory(s.separate), "Cannot create the folder ", s.separate, ".");
@@ -90,10 +99,7 @@ void write_separate(const cg::Tensor& images, const std::vector<int32_t>& genre_
         const double x = v[size_t((i * 3 + c) * S * S + p)];
         rgb[size_t(p * 3 + c)] = uint8_t(std::lround(std::fmin(255.0, std::fmax(0.0, (x + 1.0) * 127.5))));
       }
-    char name[64];
-    std::snprintf(name, sizeof name, "_%04lld.png", static_cast<long long>(i));
-    cg::data::write_png_rgb(s.separate + "/" + genres[size_t(genre_of[size_t(i)])] + name, rgb.data(), int(S),
-                            int(S));
+    cg::data::write_png_rgb(s.separate + "/" + names[size_t(i)], rgb.data(), int(S), int(S));
   }
 }
 
@@ -105,6 +111,7 @@ void check_flags() {
   CG_USER_CHECK(!(s.sweep && genre_given), "--sweep shows every genre in turn; leave out --genre.");
   CG_USER_CHECK(!(s.interpolate && !s.codes.empty()),
                 "--interpolate sets the latent codes itself (a grid from -1 to 1); leave out --codes.");
+  CG_USER_CHECK(!(s.bn_batch && s.bn_eval), "--bn-batch and --bn-eval contradict each other; pass one.");
   if (!s.output.empty()) {
     const auto parent = std::filesystem::path(s.output).parent_path();
     CG_USER_CHECK(parent.empty() || std::filesystem::is_directory(parent), "The folder of ", s.output,
@@ -119,9 +126,12 @@ void check_flags() {
 void check_request(const cg::gan::ModelConfig& m, bool all) {
   const int K = m.num_genres;
   const bool n_given = app_->get_option("--n")->count() > 0;
-  CG_USER_CHECK(!(all && !s.sweep && !s.interpolate && n_given && s.n % K != 0), "--n ", s.n,
-                " does not split evenly over the ", K, " genres (one row each); pass a multiple of ", K, " such as ",
-                std::max(K, s.n / K * K), " or ", (s.n / K + 1) * K, ", or one genre with --genre.");
+  if (all && !s.sweep && !s.interpolate && n_given && s.n % K != 0) {
+    const int below = s.n / K * K, a = below > 0 ? below : K, b = a + K;
+    throw cg::Error(cg::detail::cat("--n ", s.n, " does not split evenly over the ", K,
+                                    " genres (--genre all draws one row per genre); pass --n ", a, " or ", b,
+                                    ", or name one genre with --genre."));
+  }
   const int64_t n_images = s.sweep ? int64_t(n_given ? s.n : 8) * K
                          : s.interpolate ? int64_t(s.steps) * (m.n_codes >= 2 ? s.steps : 1)
                          : all ? int64_t((s.n + K - 1) / K) * K
@@ -132,61 +142,91 @@ void check_request(const cg::gan::ModelConfig& m, bool all) {
                         "ask for fewer images with --n.");
 }
 
+// The covers this request draws, in grid order, and each one's file name for --separate.
+struct Request {
+  cg::gan::Latents latents;
+  int cols = 0;
+  std::vector<std::string> row_labels, names;
+};
+
+Request layout(const cg::gan::ModelConfig& m, const std::vector<std::string>& genres, bool all, int32_t g) {
+  using cg::gan::CoverId;
+  const int K = m.num_genres;
+  const bool n_given = app_->get_option("--n")->count() > 0;
+  auto name = [&](int32_t genre, int64_t index) {
+    char b[32];
+    std::snprintf(b, sizeof b, "_%04lld.png", static_cast<long long>(index));
+    return genres[size_t(genre)] + b;
+  };
+  Request r;
+  std::vector<CoverId> ids;
+  if (s.sweep) {  // row i: noise i of the shared stream 0, in every genre
+    const int rows = n_given ? s.n : 8;
+    for (int i = 0; i < rows; ++i)
+      for (int k = 0; k < K; ++k) ids.push_back({k, 0, i}), r.names.push_back(name(k, i));
+    r.cols = K;
+  } else if (s.interpolate) {  // the genre's cover 0, its codes over a grid
+    const auto base = cg::gan::indexed_latents(m, {{g, uint64_t(g) + 1, 0}}, s.seed);
+    r.latents = cg::gan::code_grid(m, base, s.steps);
+    for (int64_t i = 0; i < r.latents.size(); ++i) r.names.push_back(name(g, i));
+    r.cols = s.steps;
+    return r;
+  } else if (all) {  // row k: covers 0..cols-1 of genre k
+    r.cols = (s.n + K - 1) / K;
+    for (int k = 0; k < K; ++k)
+      for (int c = 0; c < r.cols; ++c) ids.push_back({k, uint64_t(k) + 1, c}), r.names.push_back(name(k, c));
+    r.row_labels = genres;
+  } else {
+    for (int i = 0; i < s.n; ++i) ids.push_back({g, uint64_t(g) + 1, i}), r.names.push_back(name(g, i));
+    r.cols = int(std::ceil(std::sqrt(double(s.n))));
+  }
+  r.latents = cg::gan::indexed_latents(m, ids, s.seed);
+  return r;
+}
+
 int run_generate() {
   check_flags();
-  const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(s.ckpt);
+  std::string run_dir;
+  const std::string ck_path = cg::gan::resolve_checkpoint(s.ckpt, &run_dir);
+  const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(ck_path);
   const auto& genres = ck.config().genres;
   const cg::gan::ModelConfig& m = ck.config().model;
   const bool all = s.genre == "all";
   const int32_t g = all ? -1 : genre_index(genres, s.genre);
   CG_USER_CHECK(!s.interpolate || !all, "--interpolate draws one genre's code grid: name the genre with --genre.");
   const std::vector<double> codes = s.codes.empty() ? std::vector<double>{} : parse_codes(s.codes);
-  CG_USER_CHECK(codes.empty() || int(codes.size()) == m.n_codes, "The model has ", m.n_codes, " latent codes but --codes gives ",
-                codes.size(), ".");
+  CG_USER_CHECK(codes.empty() || int(codes.size()) == m.n_codes, "The model has ", m.n_codes,
+                " latent codes but --codes gives ", codes.size(), ".");
   for (double c : codes)
     CG_USER_CHECK(c >= -1 && c <= 1, "--codes values must lie in [-1, 1], the range the codes were trained on; got ",
                   c, ".");
   check_request(m, all);
-  const int K = m.num_genres;
 
   const cg::Device dev = cg::resolve_device(s.device);
   cg::gan::Generator G(m, dev);
   ck.restore(G);
-  cg::Philox rng(s.seed);
-  cg::gan::Latents l;
-  int cols = 0;
-  std::vector<std::string> row_labels;
-  if (s.sweep) {
-    l = cg::gan::genre_sweep(m, app_->get_option("--n")->count() ? s.n : 8, rng);
-    cols = K;
-  } else if (s.interpolate) {
-    l = cg::gan::code_grid(m, g, s.steps, rng);
-    cols = s.steps;
-  } else if (all) {
-    cols = (s.n + K - 1) / K;
-    l = cg::gan::genre_rows(m, cols, /*shared=*/false, rng);
-    row_labels = genres;
-  } else {
-    l = cg::gan::draw_latents_for(m, std::vector<int32_t>(size_t(s.n), g), rng);
-    cols = int(std::ceil(std::sqrt(double(s.n))));
-  }
-  if (!codes.empty() && !s.interpolate) cg::gan::set_codes(l, codes);
+  Request req = layout(m, genres, all, g);
+  if (!codes.empty() && !s.interpolate) cg::gan::set_codes(req.latents, codes);
   const cg::Tensor images =
-      cg::gan::generate(G, l, s.bn_eval ? cg::gan::BnMode::eval : cg::gan::BnMode::batch);
-  if (!s.output.empty()) cg::data::write_grid_png(s.output, images, cols, row_labels);
-  if (!s.separate.empty()) write_separate(images, l.genres, genres);
-  std::printf("covergan generate: %lld images of %dx%d from %s (step %lld)\n", static_cast<long long>(l.size()),
-              m.image_size, m.image_size, s.ckpt.c_str(), static_cast<long long>(ck.state().step));
+      cg::gan::generate(G, req.latents, s.bn_batch ? cg::gan::BnMode::batch : cg::gan::BnMode::eval);
+  if (!s.output.empty()) cg::data::write_grid_png(s.output, images, req.cols, req.row_labels);
+  if (!s.separate.empty()) write_separate(images, req.names);
+  const bool newest = ck_path != s.ckpt;
+  std::printf("covergan generate: %lld images of %dx%d from %s (step %lld%s)\n",
+              static_cast<long long>(req.latents.size()), m.image_size, m.image_size, ck_path.c_str(),
+              static_cast<long long>(ck.state().step), newest ? (", the newest in " + s.ckpt).c_str() : "");
+  std::printf("  BatchNorm: %s\n", s.bn_batch ? "the statistics of these covers together (--bn-batch)"
+                                              : "the running statistics of training (eval mode)");
   if (s.sweep) {
     std::string order;
     for (const auto& name : genres) order += (order.empty() ? "" : ", ") + name;
     std::printf("  columns, left to right: %s\n", order.c_str());
   }
   if (s.interpolate)
-    std::printf("  %s: code 1 from -1 to 1 across the columns%s\n", genres[size_t(g)].c_str(),
+    std::printf("  %s, cover 0: code 1 from -1 to 1 across the columns%s\n", genres[size_t(g)].c_str(),
                 m.n_codes >= 2 ? ", code 2 from -1 to 1 down the rows" : "");
   if (!s.output.empty()) std::printf("  grid: %s\n", s.output.c_str());
-  if (!s.separate.empty()) std::printf("  one PNG per image in %s\n", s.separate.c_str());
+  if (!s.separate.empty()) std::printf("  one PNG per cover in %s (GENRE_INDEX.png)\n", s.separate.c_str());
   return 0;
 }
 

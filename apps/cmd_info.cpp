@@ -2,6 +2,7 @@
 // A dataset: count, size, genres with their image counts, and whether every
 // checksum matches (exit 1 when one does not). A checkpoint: its tensors and metadata.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -9,6 +10,7 @@
 #include "data/dataset.h"
 #include "engine/io_util.h"
 #include "engine/safetensors.h"
+#include "gan/run_dir.h"
 
 namespace covergan {
 namespace {
@@ -19,7 +21,8 @@ struct Settings {
 } s;
 
 void add_options(CLI::App& app) {
-  app.add_option("file", s.file, "A dataset (.cgd) or a checkpoint (.safetensors)")->required();
+  app.add_option("file", s.file, "A dataset (.cgd), a checkpoint (.safetensors) or a run folder (its newest checkpoint)")
+      ->required();
   app.add_flag("--no-verify", s.no_verify, "Datasets: skip the pixel checksums (fast on huge files)");
 }
 
@@ -90,6 +93,7 @@ int info_checkpoint() {
 }
 
 int run_info() {
+  if (std::filesystem::is_directory(s.file)) s.file = cg::gan::resolve_checkpoint(s.file);  // a run: its newest
   cg::require_regular_file(s.file, "Cannot open");
   std::ifstream probe(s.file);
   if (!probe.good()) throw cg::Error("Cannot open " + s.file + ": no such file, or it is not readable.");

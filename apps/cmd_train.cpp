@@ -10,19 +10,20 @@
 #include "engine/comm.h"
 #include "gan/distributed.h"
 #include "gan/profile.h"
+#include "gan/tape_dump.h"
 #include "gan/trainer.h"
 
 namespace covergan {
 namespace {
 
 struct Settings {
-  std::string data, pretrain, out, device = "auto", config, init, profile_csv, profile_trace, dtype = "f32";
+  std::string data, pretrain, out, device = "auto", config, init, profile_csv, profile_trace, dtype = "f32", dump_tape_dot;
   int64_t profile = 0, pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
-  double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001;
+  double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001, d_dropout = 0;
   double rank_timeout = 600;
-  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, sync_bn = false;
+  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, dump_tape_values = false, sync_bn = false;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -45,7 +46,8 @@ void add_options(CLI::App& app) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--seed", s.seed, "Seed of every random draw (init, shuffles, latents)");
   app.add_option("--config", s.config, "A JSON file of settings (as RUN/config.json); flags override it");
-  app.add_option("--init", s.init, "Start from this checkpoint's weights (e.g. a separate pretraining run)");
+  app.add_option("--init", s.init,
+                 "Start from this checkpoint's weights, or a run folder's newest (e.g. a separate pretraining run)");
   app.add_option("--lr-g", s.lr_g, "Fine-tuning learning rate of G (default 1e-5)");
   app.add_option("--lr-d", s.lr_d, "Fine-tuning learning rate of D (default 2e-5)");
   app.add_option("--pretrain-lr-g", s.pretrain_lr_g, "Pretraining learning rate of G (default 0.002)");
@@ -67,6 +69,9 @@ void add_options(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   app.add_option("--dtype", s.dtype, "f32, or f64 to train in double precision on the CPU (numerical checks)")
       ->check(CLI::IsMember({"f32", "f64"}));
+  app.add_option("--d-dropout", s.d_dropout,
+                 "Dropout with this probability after each of D's conv blocks while training (default 0: none)")
+      ->check(CLI::Range(0.0, 0.99));
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
@@ -89,7 +94,13 @@ void add_options(CLI::App& app) {
   app.add_option("--profile-trace", s.profile_trace,
                  "With --profile: also write a Chrome trace (JSON; Perfetto opens it), one slice per scope and thread");
   app.add_flag("--dump-tape", s.dump_tape,
-               "Run one iteration on random images and print the D and G steps' tape records (no --out needed)");
+               "Run one iteration on random images and print the D and G steps' tapes: every record with its "
+               "tensors' ids, shapes, dtype, device and parameter names (no --out needed)");
+  app.add_flag("--dump-tape-values", s.dump_tape_values,
+               "As --dump-tape, with each tensor's value and gradient (mean, std, min, max) after the backward");
+  app.add_option("--dump-tape-dot", s.dump_tape_dot,
+                 "Write the two tapes as a Graphviz graph to this .dot file (and .svg, .png beside it when "
+                 "Graphviz is installed)");
 }
 
 bool given(const char* flag) { return app_->get_option(flag)->count() > 0; }
@@ -118,6 +129,7 @@ nlohmann::json explicit_settings() {
   if (given("--sync-bn")) j["sync_bn"] = s.sync_bn;  // either spelling
   put("--dtype", "dtype", s.dtype);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
+  if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
   if (given("--lr-g")) j["lr_finetune"]["g"] = s.lr_g;
   if (given("--lr-d")) j["lr_finetune"]["d"] = s.lr_d;
   if (given("--pretrain-lr-g")) j["lr_pretrain"]["g"] = s.pretrain_lr_g;
@@ -163,12 +175,16 @@ int run_profile() {
 int run_dump_tape() {
   if (cg::launch_info().rank != 0) return 0;  // under a launcher: one rank prints the (same) tapes
   const cg::gan::TrainConfig cfg = synthetic_run_config();
-  cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device));
+  cg::gan::TapeDumpOptions opt;
+  opt.text = s.dump_tape;
+  opt.values = s.dump_tape_values;
+  opt.dot_path = s.dump_tape_dot;
+  cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device), opt);
   return 0;
 }
 
 int run_train() {
-  if (s.dump_tape) return run_dump_tape();
+  if (s.dump_tape || s.dump_tape_values || !s.dump_tape_dot.empty()) return run_dump_tape();
   if (given("--profile")) return run_profile();
   CG_USER_CHECK(!given("--profile-csv") && !given("--profile-trace"),
                 "--profile-csv and --profile-trace go with --profile N.");

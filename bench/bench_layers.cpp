@@ -25,6 +25,7 @@
 #include "layers/batchnorm2d.h"
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
+#include "layers/dropout.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
@@ -104,6 +105,14 @@ std::vector<OpSpec> specs(const gan::ModelConfig& m, int64_t B) {
   const int64_t feat = c0 * 16, heads = 1 + K + m.n_codes;
   v.push_back({"D.heads", {{B, feat}, {heads, feat}, {heads}},
                [](Tape* t, std::vector<Tensor>& x) { return linear(t, x[0], x[1], x[2]); }});
+  // --d-dropout after D's second block (the model's own rate, or 0.3 when it has none):
+  // a Philox mask drawn and applied; the backward reads the saved u8 mask.
+  const int64_t dc = int64_t(m.base_channels) << 1, dh = S >> 2;
+  const double p = m.d_dropout > 0 ? m.d_dropout : 0.3;
+  v.push_back({"D.dropout2", {{B, dc, dh, dh}}, [p](Tape* t, std::vector<Tensor>& x) {
+                 Philox masks(7);
+                 return dropout(t, x[0], p, true, masks);
+               }});
   v.push_back({"D.loss", {{B, 1}, {B, K}, {B, 2}}, d_loss});
   return v;
 }

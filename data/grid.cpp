@@ -1,17 +1,18 @@
 // Sample grids (data/grid.h): images tiled on a white canvas with a gap, the
-// genre name of each row drawn at its left in the 5x7 font, written as PNG via
+// genre name of each row drawn at its left in DejaVu Sans (data/chart), written as PNG via
 // libpng to a temporary name and renamed.
 #include "data/grid.h"
 
 #include <png.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csetjmp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
-#include "data/font5x7.h"
+#include "data/chart.h"
 #include "engine/normalize.h"
 
 namespace cg::data {
@@ -40,23 +41,6 @@ bool png_write_c(PngWriteCtx* c, FILE* f, png_bytepp rows, png_uint_32 w, png_ui
   png_write_image(c->png, rows);
   png_write_end(c->png, c->info);
   return true;
-}
-
-void draw_text(std::vector<uint8_t>& canvas, int canvas_w, int x0, int y0, int scale, const std::string& text) {
-  int x = x0;
-  for (char ch : text) {
-    const uint8_t* rows = font::glyph_rows(ch);
-    for (int r = 0; r < font::kGlyphH; ++r)
-      for (int c = 0; c < font::kGlyphW; ++c) {
-        if (!(rows[r] & (0x10 >> c))) continue;
-        for (int dy = 0; dy < scale; ++dy)
-          for (int dx = 0; dx < scale; ++dx) {
-            uint8_t* p = canvas.data() + (size_t(y0 + r * scale + dy) * canvas_w + size_t(x + c * scale + dx)) * 3;
-            p[0] = p[1] = p[2] = 0;
-          }
-      }
-    x += font::kAdvance * scale;
-  }
 }
 
 }  // namespace
@@ -97,11 +81,15 @@ void write_grid_png(const std::string& path, const Tensor& images, int cols, con
   const Tensor u8 = images_f32_to_u8(images).to(Device::cpu);  // (N,H,W,3)
   const uint8_t* px = u8.data<uint8_t>();
 
-  // Glyphs scale with the images so a name stays readable beside 64- or 128-pixel covers.
-  const int scale = std::max(1, h / 32);
-  size_t longest = 0;
-  for (const auto& l : row_labels) longest = std::max(longest, l.size());
-  const int label_w = row_labels.empty() ? 0 : int(longest) * font::kAdvance * scale + 2 * gap + 2 * scale;
+  // The names in DejaVu Sans (data/chart), sized with the images so a name stays readable
+  // beside 32- or 128-pixel covers.
+  const double font_px = std::max(9.0, 0.3 * h), pad = std::max(2.0, 0.1 * h);
+  double longest = 0;
+  if (!row_labels.empty()) {
+    const Chart measure(1, 1);
+    for (const auto& l : row_labels) longest = std::max(longest, measure.text_width(l, font_px));
+  }
+  const int label_w = row_labels.empty() ? 0 : int(std::ceil(longest + 2 * pad)) + gap;
   const int W = label_w + cols * w + (cols + 1) * gap, H = rows * h + (rows + 1) * gap;
   std::vector<uint8_t> canvas(size_t(W) * size_t(H) * 3, 255);
   for (int i = 0; i < n; ++i) {
@@ -111,9 +99,12 @@ void write_grid_png(const std::string& path, const Tensor& images, int cols, con
       std::memcpy(canvas.data() + (size_t(y0 + y) * W + x0) * 3, px + (size_t(i) * h + y) * size_t(w) * 3,
                   size_t(w) * 3);
   }
-  const int text_h = font::kGlyphH * scale;
-  for (int r = 0; r < int(row_labels.size()) && h >= text_h; ++r)
-    draw_text(canvas, W, gap + scale, gap + r * (h + gap) + (h - text_h) / 2, scale, row_labels[size_t(r)]);
+  if (!row_labels.empty()) {
+    Chart c(canvas.data(), W, H);
+    for (int r = 0; r < rows; ++r)  // centred on the row: the baseline a third of the font below the middle
+      c.text(gap + pad, gap + r * (h + gap) + h / 2.0 + 0.35 * font_px, row_labels[size_t(r)], font_px, {0, 0, 0});
+    canvas = c.rgb();
+  }
   write_png_rgb(path, canvas.data(), W, H);
 }
 

@@ -9,7 +9,7 @@
 namespace cg::data {
 
 // images (N,3,H,W) f32 in [-1,1], any device. cols images per row. row_labels, when
-// given, has one name per row, drawn in a built-in bitmap font. Written to a
+// given, has one name per row, drawn in DejaVu Sans (data/chart). Written to a
 // temporary name and renamed.
 void write_grid_png(const std::string& path, const Tensor& images, int cols,
                     const std::vector<std::string>& row_labels = {}, int gap = 2);

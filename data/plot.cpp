@@ -1,65 +1,27 @@
-// The line-plot rasteriser (see plot.h).
+// The line and box plots (see plot.h), drawn on data/chart.
 #include "data/plot.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
-#include "data/font5x7.h"
-#include "data/grid.h"
 #include "base/check.h"
+#include "data/chart.h"
 
 namespace cg::gan {
 namespace {
 
-struct Canvas {
-  int w, h;
-  std::vector<uint8_t> px;
-  Canvas(int w_, int h_) : w(w_), h(h_), px(size_t(w_) * size_t(h_) * 3, 255) {}
-  void set(int x, int y, std::array<uint8_t, 3> c) {
-    if (x < 0 || y < 0 || x >= w || y >= h) return;
-    uint8_t* p = px.data() + (size_t(y) * size_t(w) + size_t(x)) * 3;
-    p[0] = c[0], p[1] = c[1], p[2] = c[2];
-  }
-  // Bresenham, two pixels thick (vertically) so the curves read at a glance.
-  void line(int x0, int y0, int x1, int y1, std::array<uint8_t, 3> c) {
-    const int dx = std::abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -std::abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy;
-    for (;;) {
-      set(x0, y0, c);
-      set(x0, y0 + 1, c);
-      if (x0 == x1 && y0 == y1) return;
-      const int e2 = 2 * err;
-      if (e2 >= dy) err += dy, x0 += sx;
-      if (e2 <= dx) err += dx, y0 += sy;
-    }
-  }
-  void rect(int x0, int y0, int x1, int y1, std::array<uint8_t, 3> c) {  // filled
-    for (int y = std::min(y0, y1); y <= std::max(y0, y1); ++y)
-      for (int x = std::min(x0, x1); x <= std::max(x0, x1); ++x) set(x, y, c);
-  }
-  void text(int x, int y, const std::string& s, std::array<uint8_t, 3> c) {
-    for (char ch : s) {
-      const uint8_t* rows = data::font::glyph_rows(ch);
-      for (int r = 0; r < data::font::kGlyphH; ++r)
-        for (int k = 0; k < data::font::kGlyphW; ++k)
-          if (rows[r] & (0x10 >> k)) set(x + k, y + r, c);
-      x += data::font::kAdvance;
-    }
-  }
-};
+using data::Chart;
+using data::Rgb;
+using Align = Chart::Align;
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, std::fabs(v) >= 1e4 ? "%.0f" : "%.3g", v);
-  return buf;
-}
+constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90};
+constexpr double kTitle = 15, kLabel = 12.5, kTick = 11.5, kLegend = 12;
 
 // Mean y of the points falling into each of n columns over [x0, x1]; NaN where none.
 std::vector<double> bucket(const PlotSeries& s, double x0, double x1, int n) {
   std::vector<double> sum(size_t(n), 0.0), cnt(size_t(n), 0.0);
   for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-    if (!std::isfinite(s.y[i])) continue;
+    if (!std::isfinite(s.y[i]) || !std::isfinite(s.x[i])) continue;
     const int b = x1 > x0 ? std::clamp(int((s.x[i] - x0) / (x1 - x0) * (n - 1) + 0.5), 0, n - 1) : 0;
     sum[size_t(b)] += s.y[i];
     cnt[size_t(b)] += 1;
@@ -68,100 +30,165 @@ std::vector<double> bucket(const PlotSeries& s, double x0, double x1, int n) {
   return sum;
 }
 
-}  // namespace
+// The plot area of a panel and its data ranges.
+struct Frame {
+  double left, top, w, h;  // pixels
+  double x0, x1, y0, y1;   // data
+  double px(double x) const { return left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * w; }
+  double py(double y) const { return top + (y1 - y) / (y1 - y0) * h; }
+};
 
-void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
-                     int width, int height) {
-  CG_CHECK(width >= 100 && height >= 60, "write_line_plot: canvas ", width, "x", height, " is too small");
-  const int left = 56, right = 12, top = 22, bottom = 22, pw = width - left - right, ph = height - top - bottom;
-  double x0 = INFINITY, x1 = -INFINITY;
-  for (const auto& s : series)
-    for (double x : s.x) x0 = std::min(x0, x), x1 = std::max(x1, x);
-  if (!(x0 <= x1)) x0 = 0, x1 = 1;
-  std::vector<std::vector<double>> cols;
-  double y0 = INFINITY, y1 = -INFINITY;
-  for (const auto& s : series) {
-    cols.push_back(bucket(s, x0, x1, pw));
-    for (double v : cols.back())
-      if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
+// Grid lines, the frame, ticks with labels on both axes, axis labels and the title.
+void draw_axes(Chart& c, const Frame& f, const std::string& title, const std::string& x_label,
+               const std::string& y_label, bool x_ticks_integral) {
+  const auto yt = data::nice_ticks(f.y0, f.y1, std::max(3, int(f.h / 45)));
+  auto xt = data::nice_ticks(f.x0, f.x1, std::max(3, int(f.w / 110)));
+  if (x_ticks_integral && xt.size() > 1 && xt[1] - xt[0] < 1) xt = {f.x0, f.x1};
+  const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1, xstep = xt.size() > 1 ? xt[1] - xt[0] : 1;
+  for (double t : yt) {
+    if (t < f.y0 || t > f.y1) continue;
+    const double y = std::round(f.py(t)) + 0.5;
+    c.line(f.left, y, f.left + f.w, y, kGrid);
+    c.line(f.left - 4, y, f.left, y, kAxis);
+    c.text(f.left - 7, y + kTick * 0.35, data::tick_label(t, ystep), kTick, kInk, Align::right);
   }
-  if (!(y0 <= y1)) y0 = 0, y1 = 1;
-  if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
-  Canvas cv(width, height);
-  const std::array<uint8_t, 3> axis{90, 90, 90}, ink{0, 0, 0};
-  cv.line(left, top, left, top + ph, axis);
-  cv.line(left, top + ph, left + pw, top + ph, axis);
-  cv.text(left, 6, title, ink);
-  cv.text(4, top, fmt(y1), ink);
-  cv.text(4, top + ph - 7, fmt(y0), ink);
-  const auto fmt_x = [](double v) { return std::to_string(static_cast<long long>(std::llround(v))); };
-  cv.text(left, top + ph + 8, fmt_x(x0), ink);
-  const std::string xr = fmt_x(x1);
-  cv.text(left + pw - int(xr.size()) * data::font::kAdvance, top + ph + 8, xr, ink);
-  int legend_x = left + pw - 8;
-  for (size_t k = series.size(); k-- > 0;) {
-    legend_x -= int(series[k].name.size()) * data::font::kAdvance + 20;
-    cv.line(legend_x, 10, legend_x + 10, 10, series[k].color);
-    cv.text(legend_x + 14, 6, series[k].name, series[k].color);
+  for (double t : xt) {
+    if (t < f.x0 || t > f.x1) continue;
+    const double x = std::round(f.px(t)) + 0.5;
+    c.line(x, f.top, x, f.top + f.h, kGrid);
+    c.line(x, f.top + f.h, x, f.top + f.h + 4, kAxis);
+    c.text(x, f.top + f.h + 6 + kTick, data::tick_label(t, xstep), kTick, kInk, Align::center);
   }
-  auto ypix = [&](double v) { return top + int((y1 - v) / (y1 - y0) * (ph - 2) + 0.5); };
-  for (size_t k = 0; k < series.size(); ++k) {
-    int px = -1, py = 0;
-    for (int b = 0; b < pw; ++b) {
-      const double v = cols[k][size_t(b)];
-      if (!std::isfinite(v)) continue;
-      const int x = left + 1 + b, y = ypix(v);
-      if (px >= 0) cv.line(px, py, x, y, series[k].color);
-      else cv.set(x, y, series[k].color);
-      px = x, py = y;
+  c.rect(f.left + 0.5, f.top + 0.5, f.w, f.h, kAxis, false);
+  c.text(f.left, f.top - 10, title, kTitle, kInk, Align::left, true);
+  if (!x_label.empty()) c.text(f.left + f.w / 2, f.top + f.h + 14 + 2 * kTick, x_label, kLabel, kMuted, Align::center);
+  if (!y_label.empty()) c.text(16, f.top + f.h / 2, y_label, kLabel, kMuted, Align::center, false, -90);
+}
+
+// Legend entries (a colour swatch or line and a name) right-aligned in rows inside the
+// plot's top edge, on a translucent white box so curves under it stay visible.
+void draw_legend(Chart& c, const Frame& f, const std::vector<std::pair<std::string, Rgb>>& entries, bool swatches) {
+  if (entries.empty()) return;
+  const double pad = 6, sw = 18, gap = 14, row_h = kLegend + 6, max_w = f.w - 2 * pad;
+  std::vector<std::vector<size_t>> rows(1);
+  std::vector<double> row_w(1, 0);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const double w = sw + 5 + c.text_width(entries[i].first, kLegend);
+    if (!rows.back().empty() && row_w.back() + gap + w > max_w) rows.emplace_back(), row_w.push_back(0);
+    row_w.back() += (rows.back().empty() ? 0 : gap) + w;
+    rows.back().push_back(i);
+  }
+  const double box_w = *std::max_element(row_w.begin(), row_w.end()) + 2 * pad;
+  const double bx = f.left + f.w - box_w - 4, by = f.top + 4;
+  c.rect(bx, by, box_w, double(rows.size()) * row_h + pad, {255, 255, 255}, true, 0.85);
+  c.rect(bx + 0.5, by + 0.5, box_w, double(rows.size()) * row_h + pad, kGrid, false);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    double x = bx + pad + (box_w - 2 * pad - row_w[r]);
+    const double y = by + pad / 2 + double(r) * row_h + row_h / 2;
+    for (size_t i : rows[r]) {
+      if (swatches) c.rect(x, y - 5, sw, 10, entries[i].second);
+      else c.line(x, y, x + sw, y, entries[i].second, 2.5);
+      c.text(x + sw + 5, y + kLegend * 0.36, entries[i].first, kLegend, kInk);
+      x += sw + 5 + c.text_width(entries[i].first, kLegend) + gap;
     }
   }
-  data::write_png_rgb(path, cv.px.data(), width, height);
+}
+
+void draw_line_panel(Chart& c, const LinePanel& p, double top, double height) {
+  const double left = 78, right = 18, title_h = 34, bottom = 50;
+  Frame f{left, top + title_h, c.width() - left - right, height - title_h - bottom, INFINITY, -INFINITY, INFINITY, -INFINITY};
+  bool integral = true;
+  for (const auto& s : p.series)
+    for (double x : s.x)
+      if (std::isfinite(x)) f.x0 = std::min(f.x0, x), f.x1 = std::max(f.x1, x), integral = integral && x == std::round(x);
+  if (!(f.x0 <= f.x1)) f.x0 = 0, f.x1 = 1;
+  const int cols = std::max(2, int(f.w));
+  std::vector<std::vector<double>> ys;
+  for (const auto& s : p.series) {
+    ys.push_back(bucket(s, f.x0, f.x1, cols));
+    for (double v : ys.back())
+      if (std::isfinite(v)) f.y0 = std::min(f.y0, v), f.y1 = std::max(f.y1, v);
+  }
+  if (!(f.y0 <= f.y1)) f.y0 = 0, f.y1 = 1;
+  if (f.y1 - f.y0 < 1e-12 * std::max(1.0, std::fabs(f.y0))) f.y0 -= 0.5, f.y1 += 0.5;
+  const double pad = 0.05 * (f.y1 - f.y0);
+  f.y0 -= pad, f.y1 += pad;
+  draw_axes(c, f, p.title, p.x_label, p.y_label, integral);
+  c.clip(f.left, f.top, f.w, f.h);
+  for (size_t k = 0; k < p.series.size(); ++k) {
+    std::vector<std::array<double, 2>> pts;
+    const auto flush = [&] {
+      c.polyline(pts, p.series[k].color, p.series[k].alpha < 1 ? 1.0 : 1.8, p.series[k].alpha);
+      pts.clear();
+    };
+    for (int b = 0; b < cols; ++b) {
+      const double v = ys[k][size_t(b)];
+      if (std::isfinite(v)) pts.push_back({f.left + (cols > 1 ? double(b) / (cols - 1) : 0.5) * f.w, f.py(v)});
+    }
+    flush();
+  }
+  c.unclip();
+  std::vector<std::pair<std::string, Rgb>> legend;
+  for (const auto& s : p.series)
+    if (s.legend) legend.push_back({s.name, s.color});
+  draw_legend(c, f, legend, false);
+}
+
+}  // namespace
+
+void write_line_panels(const std::string& path, const std::vector<LinePanel>& panels, int width, int panel_height) {
+  CG_CHECK(!panels.empty() && width >= 200 && panel_height >= 150, "write_line_panels: ", panels.size(),
+           " panels of ", width, "x", panel_height, " is no plot");
+  Chart c(width, panel_height * int(panels.size()));
+  for (size_t i = 0; i < panels.size(); ++i) draw_line_panel(c, panels[i], double(i) * panel_height, panel_height);
+  c.write_png(path);
+}
+
+void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
+                     int width, int height, const std::string& y_label) {
+  write_line_panels(path, {LinePanel{title, "iteration", y_label, series}}, width, height);
 }
 
 void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,
                     const std::vector<std::string>& names, const std::vector<std::array<uint8_t, 3>>& colors,
-                    const std::string& title, double y0, double y1, double y_tick, int width, int height) {
+                    const std::string& title, double y0, double y1, double y_tick, int width, int height,
+                    const std::string& y_label) {
   CG_CHECK(!groups.empty() && names.size() == colors.size() && y1 > y0 && y_tick > 0, "write_box_plot: bad layout");
-  const int left = 48, right = 12, top = 34, bottom = 26, pw = width - left - right, ph = height - top - bottom;
-  Canvas cv(width, height);
-  const std::array<uint8_t, 3> axis{90, 90, 90}, grid{225, 225, 225}, ink{0, 0, 0};
-  auto ypix = [&](double v) { return top + int((y1 - std::clamp(v, y0, y1)) / (y1 - y0) * ph + 0.5); };
+  Chart c(width, height);
+  const Frame f{64, 64, width - 64.0 - 14, height - 64.0 - 32, 0, 1, y0, y1};
   for (double t = y0; t <= y1 + 1e-9; t += y_tick) {
-    const int y = ypix(t);
-    for (int x = left + 1; x <= left + pw; x += 2) cv.set(x, y, grid);  // dotted grid line
-    cv.text(4, y - 3, fmt(t), ink);
+    const double y = std::round(f.py(t)) + 0.5;
+    c.line(f.left, y, f.left + f.w, y, kGrid);
+    c.text(f.left - 7, y + kTick * 0.35, data::tick_label(t, y_tick), kTick, kInk, Align::right);
   }
-  cv.line(left, top, left, top + ph, axis);
-  cv.line(left, top + ph, left + pw, top + ph, axis);
-  cv.text(left, 6, title, ink);
-  int lx = left;
-  for (size_t k = 0; k < names.size(); ++k) {  // legend under the title
-    cv.rect(lx, 20, lx + 9, 27, colors[k]);
-    cv.text(lx + 13, 20, names[k], ink);
-    lx += 13 + int(names[k].size()) * data::font::kAdvance + 16;
-  }
-  const int gw = pw / int(groups.size());
+  c.rect(f.left + 0.5, f.top + 0.5, f.w, f.h, kAxis, false);
+  c.text(f.left, 24, title, kTitle, kInk, Align::left, true);
+  if (!y_label.empty()) c.text(16, f.top + f.h / 2, y_label, kLabel, kMuted, Align::center, false, -90);
+  std::vector<std::pair<std::string, Rgb>> legend;
+  for (size_t k = 0; k < names.size(); ++k) legend.push_back({names[k], colors[k]});
+  auto yp = [&](double v) { return f.py(std::clamp(v, y0, y1)); };
+  const double gw = f.w / double(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
-    const int gx = left + int(g) * gw, nb = std::max<int>(1, int(groups[g].boxes.size()));
-    const int bw = std::max(4, std::min(40, (gw - 16) / nb - 6));
-    const int span = nb * (bw + 6) - 6, bx0 = gx + (gw - span) / 2;
+    const double gx = f.left + double(g) * gw;
+    const int nb = std::max<int>(1, int(groups[g].boxes.size()));
+    const double bw = std::max(4.0, std::min(40.0, (gw - 16) / nb - 6)), span = nb * (bw + 6) - 6, bx0 = gx + (gw - span) / 2;
     for (size_t k = 0; k < groups[g].boxes.size(); ++k) {
       const BoxStats& b = groups[g].boxes[k];
-      const auto col = colors[k % colors.size()];
-      const int x0 = bx0 + int(k) * (bw + 6), x1 = x0 + bw, xm = (x0 + x1) / 2;
-      cv.line(xm, ypix(b.max), xm, ypix(b.q3), col);  // whiskers: min and max
-      cv.line(xm, ypix(b.q1), xm, ypix(b.min), col);
-      cv.line(x0 + bw / 4, ypix(b.max), x1 - bw / 4, ypix(b.max), col);
-      cv.line(x0 + bw / 4, ypix(b.min), x1 - bw / 4, ypix(b.min), col);
-      cv.rect(x0, ypix(b.q3), x1, ypix(b.q1), col);
-      const int ym = ypix(b.median);
-      cv.rect(x0 + 1, ym - 1, x1 - 1, ym, {255, 255, 255});  // median: a white bar across the box
+      const Rgb col = colors[k % colors.size()];
+      const double x0 = bx0 + double(k) * (bw + 6), x1 = x0 + bw, xm = (x0 + x1) / 2;
+      c.line(xm, yp(b.max), xm, yp(b.q3), col, 1.5);  // whiskers: min and max
+      c.line(xm, yp(b.q1), xm, yp(b.min), col, 1.5);
+      c.line(x0 + bw / 4, yp(b.max), x1 - bw / 4, yp(b.max), col, 1.5);
+      c.line(x0 + bw / 4, yp(b.min), x1 - bw / 4, yp(b.min), col, 1.5);
+      c.rect(x0, yp(b.q3), bw, std::max(1.0, yp(b.q1) - yp(b.q3)), col);
+      c.line(x0 + 1, yp(b.median), x1 - 1, yp(b.median), {255, 255, 255}, 2);  // median: a white bar
     }
-    const std::string& lab = groups[g].label;
-    cv.text(gx + (gw - int(lab.size()) * data::font::kAdvance) / 2, top + ph + 9, lab, ink);
+    c.text(gx + gw / 2, f.top + f.h + 18, groups[g].label, kLabel, kInk, Align::center);
   }
-  data::write_png_rgb(path, cv.px.data(), width, height);
+  Frame above = f;  // the legend between the title and the plot, so no box hides under it
+  above.top = 26;
+  draw_legend(c, above, legend, true);
+  c.write_png(path);
 }
 
 }  // namespace cg::gan

@@ -1,7 +1,7 @@
-// Tiny plot rasterisers: line plots for RUN/loss.png and `covergan plot` (a few
-// series over the training steps, averaged into one point per pixel column) and
-// box plots for the MS-SSIM figure of `covergan eval`; axes and labels in the
-// built-in bitmap font, written with the PNG writer of data/grid.
+// Plots drawn on data/chart (cairo, DejaVu Sans): line plots for RUN/loss.png and
+// `covergan plot` (series over the training steps, averaged into one point per pixel
+// column, panels stacked to overlay runs metric by metric) and box plots for the
+// MS-SSIM figure of `covergan eval`; ticks, axis labels, titles and legends.
 #pragma once
 #include <array>
 #include <string>
@@ -13,11 +13,22 @@ struct PlotSeries {
   std::string name;
   std::array<uint8_t, 3> color{0, 0, 0};
   std::vector<double> x, y;  // same length; non-finite y values are skipped
+  double alpha = 1.0;        // below 1: drawn faded (the raw curve behind a smoothed one)
+  bool legend = true;        // listed in the panel's legend
 };
 
-// Writes a width x height RGB PNG (temporary name, then rename).
+struct LinePanel {
+  std::string title, x_label = "iteration", y_label;
+  std::vector<PlotSeries> series;
+};
+
+// Panels stacked top to bottom in one width x (panels * panel_height) RGB PNG
+// (temporary name, then rename); each panel has its own y range and legend.
+void write_line_panels(const std::string& path, const std::vector<LinePanel>& panels, int width = 900,
+                       int panel_height = 340);
+// One panel, x labelled "iteration".
 void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
-                     int width = 800, int height = 400);
+                     int width = 800, int height = 400, const std::string& y_label = "");
 
 // One box: the five numbers of a distribution (whiskers at min and max).
 struct BoxStats {
@@ -32,6 +43,6 @@ struct BoxGroup {
 void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,
                     const std::vector<std::string>& series_names, const std::vector<std::array<uint8_t, 3>>& colors,
                     const std::string& title, double y0 = 0.0, double y1 = 1.0, double y_tick = 0.1,
-                    int width = 900, int height = 420);
+                    int width = 900, int height = 420, const std::string& y_label = "MS-SSIM");
 
 }  // namespace cg::gan

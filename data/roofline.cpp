@@ -1,5 +1,5 @@
 // The roofline rasteriser (see roofline.h): log-log axes with a tick per decade, the
-// ceilings as lines, points as small filled squares, text in the built-in 5x7 font.
+// ceilings as lines, points as small filled squares, drawn on data/chart (cairo, DejaVu Sans).
 #include "data/roofline.h"
 
 #include <algorithm>
@@ -8,49 +8,14 @@
 #include <cstdio>
 
 #include "base/check.h"
-#include "data/font5x7.h"
+#include "data/chart.h"
 #include "data/grid.h"
 
 namespace cg::data {
 
 namespace {
 
-using Rgb = std::array<uint8_t, 3>;
-
-struct Canvas {
-  int w, h;
-  std::vector<uint8_t> px;
-  Canvas(int w_, int h_) : w(w_), h(h_), px(size_t(w_) * size_t(h_) * 3, 255) {}
-  void set(int x, int y, Rgb c) {
-    if (x < 0 || y < 0 || x >= w || y >= h) return;
-    uint8_t* p = px.data() + (size_t(y) * size_t(w) + size_t(x)) * 3;
-    p[0] = c[0], p[1] = c[1], p[2] = c[2];
-  }
-  void line(int x0, int y0, int x1, int y1, Rgb c, bool dotted = false) {
-    const int dx = std::abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -std::abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy, i = 0;
-    for (;; ++i) {
-      if (!dotted || (i / 3) % 2 == 0) set(x0, y0, c), set(x0, y0 + 1, c);
-      if (x0 == x1 && y0 == y1) return;
-      const int e2 = 2 * err;
-      if (e2 >= dy) err += dy, x0 += sx;
-      if (e2 <= dx) err += dx, y0 += sy;
-    }
-  }
-  void square(int x, int y, int r, Rgb c) {
-    for (int j = -r; j <= r; ++j)
-      for (int i = -r; i <= r; ++i) set(x + i, y + j, c);
-  }
-  void text(int x, int y, const std::string& s, Rgb c) {
-    for (char ch : s) {
-      const uint8_t* rows = font::glyph_rows(ch);
-      for (int r = 0; r < font::kGlyphH; ++r)
-        for (int k = 0; k < font::kGlyphW; ++k)
-          if (rows[r] & (0x10 >> k)) set(x + k, y + r, c);
-      x += font::kAdvance;
-    }
-  }
-};
+using Align = Chart::Align;
 
 Rgb pass_color(const std::string& pass) {
   if (pass == "forward") return {31, 119, 180};
@@ -84,53 +49,51 @@ void write_roofline_png(const std::string& path, const std::vector<RooflinePoint
   if (!(y0 < y1)) y0 = 0.1, y1 = 1000;
   const double lx0 = std::floor(std::log10(x0)), lx1 = std::ceil(std::log10(x1));
   const double ly0 = std::floor(std::log10(y0)), ly1 = std::ceil(std::log10(y1) + 0.05);
-  const int left = 64, right = 16, top = 40, bottom = 44, pw = width - left - right, ph = height - top - bottom;
-  auto X = [&](double v) { return left + int((std::log10(v) - lx0) / (lx1 - lx0) * pw + 0.5); };
-  auto Y = [&](double v) { return top + ph - int((std::log10(v) - ly0) / (ly1 - ly0) * ph + 0.5); };
-  Canvas cv(width, height);
-  const Rgb ink{0, 0, 0}, axis{90, 90, 90}, grid{225, 225, 225}, roof{120, 120, 120};
+  const int left = 64, right = 16, top = 44, bottom = 48, pw = width - left - right, ph = height - top - bottom;
+  auto X = [&](double v) { return left + (std::log10(v) - lx0) / (lx1 - lx0) * pw; };
+  auto Y = [&](double v) { return top + ph - (std::log10(v) - ly0) / (ly1 - ly0) * ph; };
+  Chart cv(width, height);
+  const Rgb ink{30, 30, 30}, axis{110, 110, 110}, grid{228, 228, 228}, roof{120, 120, 120};
+  const double fs = 11.5;
   for (double d = lx0; d <= lx1 + 1e-9; d += 1) {
-    const int x = X(std::pow(10.0, d));
-    cv.line(x, top, x, top + ph, grid, true);
-    const std::string s = decade(std::pow(10.0, d));
-    cv.text(x - int(s.size()) * font::kAdvance / 2, top + ph + 6, s, ink);
+    const double x = std::round(X(std::pow(10.0, d))) + 0.5;
+    cv.line(x, top, x, top + ph, grid, 1.0, true);
+    cv.text(x, top + ph + 6 + fs, decade(std::pow(10.0, d)), fs, ink, Align::center);
   }
   for (double d = ly0; d <= ly1 + 1e-9; d += 1) {
-    const int y = Y(std::pow(10.0, d));
-    cv.line(left, y, left + pw, y, grid, true);
-    const std::string s = decade(std::pow(10.0, d));
-    cv.text(left - 6 - int(s.size()) * font::kAdvance, y - 3, s, ink);
+    const double y = std::round(Y(std::pow(10.0, d))) + 0.5;
+    cv.line(left, y, left + pw, y, grid, 1.0, true);
+    cv.text(left - 7, y + fs * 0.35, decade(std::pow(10.0, d)), fs, ink, Align::right);
   }
-  cv.line(left, top, left, top + ph, axis);
-  cv.line(left, top + ph, left + pw, top + ph, axis);
-  cv.text(left, 8, title, ink);
-  cv.text(left + pw / 2 - 110, top + ph + 22, "arithmetic intensity (FLOP per byte)", ink);
-  cv.text(4, top - 14, "GFLOP/s", ink);
+  cv.rect(left + 0.5, top + 0.5, pw, ph, axis, false);
+  cv.text(left, 20, title, 14, ink, Align::left, true);
+  cv.text(left + pw / 2.0, top + ph + 14 + 2 * fs, "arithmetic intensity (FLOP per byte)", 12.5, ink, Align::center);
+  cv.text(18, top + ph / 2.0, "GFLOP/s", 12.5, ink, Align::center, false, -90);
   if (peak > 0) {  // the roof: min(peak, bw * intensity)
     const double ridge = bw > 0 ? peak / bw : std::pow(10.0, lx0);
     const double xa = std::pow(10.0, lx0), xb = std::pow(10.0, lx1);
-    if (bw > 0) cv.line(X(xa), Y(std::max(bw * xa, std::pow(10.0, ly0))), X(ridge), Y(peak), roof);
-    cv.line(X(std::max(ridge, xa)), Y(peak), X(xb), Y(peak), roof);
+    if (bw > 0) cv.line(X(xa), Y(std::max(bw * xa, std::pow(10.0, ly0))), X(ridge), Y(peak), roof, 2);
+    cv.line(X(std::max(ridge, xa)), Y(peak), X(xb), Y(peak), roof, 2);
     char b[96];
     std::snprintf(b, sizeof b, "FMA peak %.0f GFLOP/s", peak);
-    cv.text(X(xb) - int(std::string(b).size()) * font::kAdvance - 2, Y(peak) - 11, b, roof);
+    cv.text(X(xb) - 4, Y(peak) - 5, b, fs, roof, Align::right);
     if (bw > 0) {
       std::snprintf(b, sizeof b, "memory %.1f GB/s", bw);
-      cv.text(X(xa) + 4, Y(std::max(bw * xa, std::pow(10.0, ly0))) - 12, b, roof);
+      cv.text(X(xa) + 4, Y(std::max(bw * xa, std::pow(10.0, ly0))) - 6, b, fs, roof);
     }
   }
   for (const auto& p : pts) {
-    const int x = X(p.intensity), y = Y(p.gflops);
-    cv.square(x, y, 2, pass_color(p.pass));
-    cv.text(x + 5, y - 3, p.label, pass_color(p.pass));
+    const double x = X(p.intensity), y = Y(p.gflops);
+    cv.rect(x - 2.5, y - 2.5, 5, 5, pass_color(p.pass));
+    cv.text(x + 5, y - 3, p.label, 10.5, pass_color(p.pass));
   }
-  int lx = left + pw;
+  double lx = left + pw;
   for (const char* pass : {"update", "backward", "backward-weight", "backward-data", "forward"}) {
-    lx -= int(std::string(pass).size()) * font::kAdvance + 20;
-    cv.square(lx, 28, 3, pass_color(pass));
-    cv.text(lx + 7, 25, pass, pass_color(pass));
+    lx -= cv.text_width(pass, fs) + 24;
+    cv.rect(lx, 27, 8, 8, pass_color(pass));
+    cv.text(lx + 12, 35, pass, fs, pass_color(pass));
   }
-  write_png_rgb(path, cv.px.data(), width, height);
+  cv.write_png(path);
 }
 
 }  // namespace cg::data

@@ -107,6 +107,13 @@ void Philox::bits(Tensor& t) {
   offset_ += advance(t.numel());
 }
 
+uint64_t Philox::take(int64_t n) {
+  CG_CHECK(n >= 0, "Philox::take: negative count ", n);
+  const uint64_t at = offset_;
+  offset_ += advance(n);
+  return at;
+}
+
 uint32_t Philox::next_u32() {
   uint32_t w[4];
   common::philox_block(seed_, offset_ / 4, w);

@@ -33,6 +33,9 @@ class Philox {
   void normal(Tensor& t, double mean = 0.0, double std = 1.0);
   // Fill an i32 tensor (CPU or CUDA) with the raw 32-bit words (bit patterns); advances likewise.
   void bits(Tensor& t);
+  // Reserves n draws for a kernel that evaluates the stream itself (dropout's mask):
+  // returns the offset they start at and advances as a fill of n elements would.
+  uint64_t take(int64_t n);
   // Host helpers for small things (labels, shuffles); they advance the offset too.
   uint32_t next_u32();
   double next_uniform();  // [0,1)

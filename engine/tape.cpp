@@ -1,9 +1,8 @@
 // The tape's sweep and its printout; the ops' backward functions live with the ops.
 #include "engine/tape.h"
 
-#include <sstream>
-
 #include "base/nvtx.h"
+#include "engine/tape_graph.h"
 
 namespace cg {
 
@@ -92,19 +91,6 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
   for (Record& r : records_) r.saved.clear();
 }
 
-// "w: 'D.conv1.weight' f32 (2,3,4,4) on cpu *" or "- (undefined)"; * marks a tensor that needs a gradient.
-// names[i], or "" for a record built by hand without names.
-static const char* name_at(const std::vector<const char*>& names, size_t i) { return i < names.size() ? names[i] : ""; }
-
-static void describe_tensor(std::ostringstream& os, const char* name, size_t i, const Tensor& t) {
-  os << "    " << (name && *name ? std::string(name) : "[" + std::to_string(i) + "]") << ": ";
-  if (!t.defined()) {
-    os << "-\n";
-    return;
-  }
-  os << t.describe() << (t.requires_grad() ? " *" : "") << "\n";
-}
-
 Tensor Record::grad_for_write(std::string_view name, bool* fresh) {
   Tensor& x = inputs[index(input_names, name, "input")];
   *fresh = false;
@@ -114,53 +100,11 @@ Tensor Record::grad_for_write(std::string_view name, bool* fresh) {
   return x.ensure_grad();
 }
 
-std::string Record::describe() const {
-  std::ostringstream os;
-  os << op << "  [" << backward_name << "]\n";
-  os << "  inputs:\n";
-  for (size_t i = 0; i < inputs.size(); ++i) describe_tensor(os, name_at(input_names, i), i, inputs[i]);
-  os << "  output:\n";
-  describe_tensor(os, "out", 0, output);
-  if (!saved.empty()) {
-    os << "  saved:\n";
-    for (size_t i = 0; i < saved.size(); ++i) describe_tensor(os, name_at(saved_names, i), i, saved[i]);
-  }
-  if (!args.empty()) {
-    os << "  args:";
-    for (size_t i = 0; i < args.size(); ++i)
-      os << " " << (*name_at(arg_names, i) ? std::string(arg_names[i]) : "[" + std::to_string(i) + "]") << "="
-         << args[i];
-    os << "\n";
-  }
-  return os.str();
-}
-
-std::string Tape::dump_verbose() const {
-  std::ostringstream os;
-  for (size_t i = 0; i < records_.size(); ++i) os << "#" << i << " " << records_[i].describe();
-  return os.str();
-}
-
 void Tape::clear() {
   records_.clear();
   consumed_ = false;
 }
 
-std::string Tape::dump() const {
-  std::ostringstream os;
-  for (size_t i = 0; i < records_.size(); ++i) {
-    const Record& r = records_[i];
-    os << "#" << i << " " << r.op << "(";
-    for (size_t j = 0; j < r.inputs.size(); ++j) {
-      const Tensor& t = r.inputs[j];
-      os << (j ? ", " : "");
-      if (!t.defined()) { os << "-"; continue; }
-      if (!t.name().empty()) os << t.name() << ":";
-      os << t.shape().str() << (t.requires_grad() ? "*" : "");
-    }
-    os << ") -> " << r.output.shape().str() << "  [" << r.backward_name << "]\n";
-  }
-  return os.str();
-}
+std::string Tape::dump() const { return TapeGraph::of(*this, "").compact(); }
 
 }  // namespace cg

@@ -79,9 +79,6 @@ struct Record {
   Tensor grad_for_write(std::string_view name, bool* fresh);
   Tensor dout() const { return output.grad(); }
 
-  // Everything in the record, one item a line: the --dump-tape view.
-  std::string describe() const;
-
  private:
   size_t index(const std::vector<const char*>& names, std::string_view name, const char* what) const;
 };
@@ -103,10 +100,9 @@ class Tape {
   // A tape can be swept once: a second backward is an error, not silent garbage.
   void backward(const Tensor& root, const Tensor& seed = Tensor());
 
-  // One line per op: index, op, input shapes (* marks inputs that need a gradient), output.
+  // One line per op with tensor ids: TapeGraph::compact (engine/tape_graph.h, which also
+  // gives the full view of `covergan train --dump-tape` and the Graphviz one).
   std::string dump() const;
-  // Every record in full (Record::describe), for `covergan train --dump-tape`.
-  std::string dump_verbose() const;
   size_t size() const { return records_.size(); }
   bool consumed() const { return consumed_; }
   const std::vector<Record>& records() const { return records_; }

@@ -1,7 +1,10 @@
 // Reading metrics.csv and drawing its curves (see eval_curves.h).
 #include "eval/eval_curves.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <tuple>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -39,29 +42,145 @@ std::map<std::string, std::vector<double>> read_metrics_csv(const std::string& p
   return cols;
 }
 
-CurveFiles plot_metrics(const std::string& csv, const std::string& out_dir) {
+namespace {
+
+using Rgb = std::array<uint8_t, 3>;
+constexpr Rgb kRed{214, 39, 40}, kBlue{31, 119, 180}, kGreen{44, 160, 44}, kOrange{255, 127, 14};
+// Tableau's ten: distinct at a glance, the order matplotlib users know.
+constexpr Rgb kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},   {148, 103, 189},
+                            {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
+
+// The curve, and with smoothing its moving average on top of the faded raw one.
+void add_series(std::vector<PlotSeries>& out, const std::string& name, Rgb c, const std::vector<double>& x,
+                const std::vector<double>& y, int smooth) {
+  if (smooth <= 1) {
+    out.push_back(PlotSeries{name, c, x, y});
+    return;
+  }
+  out.push_back(PlotSeries{name + " (raw)", c, x, y, 0.25, false});
+  out.push_back(PlotSeries{name, c, x, moving_average(y, smooth)});
+}
+
+const std::vector<double>& column(std::map<std::string, std::vector<double>>& cols, const std::string& csv,
+                                  const std::string& name) {
+  if (!cols.count(name)) {
+    std::string have;
+    for (const auto& [k, v] : cols)
+      if (k != "step") have += (have.empty() ? "" : ", ") + k;
+    CG_USER_CHECK(false, "The file ", csv, " has no column ", name, "; it has ", have, ".");
+  }
+  return cols[name];
+}
+
+}  // namespace
+
+std::vector<double> moving_average(const std::vector<double>& y, int window) {
+  if (window <= 1) return y;
+  const int64_t n = int64_t(y.size()), half_lo = (window - 1) / 2, half_hi = window / 2;
+  std::vector<double> prefix(size_t(n) + 1, 0.0), count(size_t(n) + 1, 0.0), out(size_t(n), NAN);
+  for (int64_t i = 0; i < n; ++i) {
+    const bool ok = std::isfinite(y[size_t(i)]);
+    prefix[size_t(i) + 1] = prefix[size_t(i)] + (ok ? y[size_t(i)] : 0.0);
+    count[size_t(i) + 1] = count[size_t(i)] + (ok ? 1.0 : 0.0);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t a = std::max<int64_t>(0, i - half_lo), b = std::min<int64_t>(n, i + half_hi + 1);
+    const double c = count[size_t(b)] - count[size_t(a)];
+    if (c > 0 && std::isfinite(y[size_t(i)])) out[size_t(i)] = (prefix[size_t(b)] - prefix[size_t(a)]) / c;
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> metric_label(const std::string& c) {
+  static const std::map<std::string, std::pair<std::string, std::string>> known{
+      {"d_loss", {"D loss (source + genre + code terms)", "loss"}},
+      {"g_loss", {"G loss (source + genre + code terms)", "loss"}},
+      {"d_src_real", {"D real/fake loss on the real batch", "BCE"}},
+      {"d_src_fake", {"D real/fake loss on the generated batch", "BCE"}},
+      {"d_cls_real", {"D genre cross-entropy on the real batch", "cross-entropy"}},
+      {"d_cls_fake", {"D genre cross-entropy on the generated batch", "cross-entropy"}},
+      {"d_code", {"D code reconstruction", "MSE"}},
+      {"g_src", {"G real/fake loss (D fooled = low)", "BCE"}},
+      {"g_cls", {"G genre cross-entropy", "cross-entropy"}},
+      {"g_code", {"G code reconstruction", "MSE"}},
+      {"d_x", {"D(x): mean sigmoid of D's real/fake output on real covers", "D(x)"}},
+      {"d_g_z", {"D(G(z)): mean sigmoid of D's real/fake output on generated covers", "D(G(z))"}},
+      {"acc_real", {"D's genre accuracy on the real batch", "accuracy"}},
+      {"acc_fake", {"D's genre accuracy on the generated batch", "accuracy"}},
+      {"images_per_s", {"training speed", "images/s"}},
+      {"time_s", {"wall time", "seconds"}},
+      {"epoch", {"epoch", "epoch"}}};
+  const auto it = known.find(c);
+  return it != known.end() ? it->second : std::pair<std::string, std::string>{c, c};
+}
+
+CurveFiles plot_metrics(const std::string& csv, const std::string& out_dir, int smooth) {
   auto cols = read_metrics_csv(csv);
   CG_USER_CHECK(!cols["step"].empty(), "The file ", csv, " holds no iterations yet.");
   const std::vector<double>& x = cols["step"];
-  auto series = [&](const char* col, const char* label, std::array<uint8_t, 3> rgb) {
-    CG_USER_CHECK(cols.count(col), "The file ", csv, " lacks the column ", col, ".");
-    return PlotSeries{label, rgb, x, cols[col]};
+  const std::string note = smooth > 1 ? " (moving average over " + std::to_string(smooth) + " iterations)" : "";
+  auto panel = [&](const std::string& title, const std::string& y_label,
+                   std::initializer_list<std::tuple<const char*, const char*, Rgb>> curves) {
+    std::vector<PlotSeries> s;
+    for (const auto& [col, label, rgb] : curves) add_series(s, label, rgb, x, column(cols, csv, col), smooth);
+    return LinePanel{title + note, "iteration", y_label, s};
   };
-  const std::array<uint8_t, 3> red{200, 40, 40}, blue{40, 80, 200}, green{30, 150, 60}, orange{230, 130, 20};
   CurveFiles f{"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png", int64_t(x.size())};
-  write_line_plot(out_dir + "/" + f.losses, {series("d_loss", "D loss", red), series("g_loss", "G loss", blue)},
-                  "losses over iterations");
-  write_line_plot(out_dir + "/" + f.d_outputs,
-                  {series("d_x", "D(x) real", green), series("d_g_z", "D(G(z)) generated", red)},
-                  "mean sigmoid of D's real/fake output over iterations");
-  write_line_plot(out_dir + "/" + f.accuracy,
-                  {series("acc_real", "real batch", green), series("acc_fake", "generated batch", orange)},
-                  "D's genre accuracy on the training batches");
-  write_line_plot(out_dir + "/" + f.genre_terms,
-                  {series("d_cls_real", "D CE real", green), series("d_cls_fake", "D CE generated", orange),
-                   series("g_cls", "G CE", blue), series("d_code", "D code MSE", red)},
-                  "genre cross-entropy and code terms");
+  write_line_panels(out_dir + "/" + f.losses,
+                    {panel("D and G losses", "loss", {{"d_loss", "D loss", kRed}, {"g_loss", "G loss", kBlue}})}, 900, 400);
+  write_line_panels(out_dir + "/" + f.d_outputs,
+                    {panel("D's real/fake output (mean sigmoid)", "probability",
+                           {{"d_x", "D(x) on real covers", kGreen}, {"d_g_z", "D(G(z)) on generated covers", kRed}})},
+                    900, 400);
+  write_line_panels(out_dir + "/" + f.accuracy,
+                    {panel("D's genre accuracy on the training batches", "accuracy",
+                           {{"acc_real", "real batch", kGreen}, {"acc_fake", "generated batch", kOrange}})},
+                    900, 400);
+  write_line_panels(out_dir + "/" + f.genre_terms,
+                    {panel("genre cross-entropy and code terms", "loss term",
+                           {{"d_cls_real", "D CE real", kGreen}, {"d_cls_fake", "D CE generated", kOrange},
+                            {"g_cls", "G CE", kBlue}, {"d_code", "D code MSE", kRed}})},
+                    900, 400);
   return f;
+}
+
+std::string curve_caption(const std::string& file) {
+  if (file == "losses.png")
+    return "D's and G's total losses per iteration. D's falling to 0 while G's climbs means D has won and G "
+           "gets no useful gradient.";
+  if (file == "d_outputs.png")
+    return "D(x) and D(G(z)): D's mean real/fake probability on the real and the generated batch. A healthy "
+           "game keeps them apart but neither pinned at 0 or 1.";
+  if (file == "accuracy.png")
+    return "D's genre accuracy on the real and the generated training batches (0 while pretraining). Generated "
+           "well above real: G draws genres D can tell but that do not look like the real ones.";
+  if (file == "genre_terms.png")
+    return "The genre cross-entropy terms of D (real, generated) and G, and D's code reconstruction error.";
+  return file;
+}
+
+OverlayResult plot_overlay(const std::vector<OverlayRun>& runs, const std::vector<std::string>& metrics, int smooth,
+                           const std::string& out_png) {
+  CG_USER_CHECK(!runs.empty() && !metrics.empty(), "Give at least one run and one metric to plot.");
+  std::vector<std::map<std::string, std::vector<double>>> cols;
+  OverlayResult res;
+  for (const auto& r : runs) {
+    cols.push_back(read_metrics_csv(r.metrics_csv));
+    CG_USER_CHECK(!cols.back()["step"].empty(), "The file ", r.metrics_csv, " holds no iterations yet.");
+    for (const auto& m : metrics) column(cols.back(), r.metrics_csv, m);
+    res.rows.push_back(int64_t(cols.back()["step"].size()));
+  }
+  std::vector<LinePanel> panels;
+  for (const auto& m : metrics) {
+    const auto [title, y_label] = metric_label(m);
+    LinePanel p{title + (smooth > 1 ? " (moving average over " + std::to_string(smooth) + ")" : ""), "iteration",
+                y_label, {}};
+    for (size_t k = 0; k < runs.size(); ++k)
+      add_series(p.series, runs[k].name, kPalette[k % std::size(kPalette)], cols[k]["step"], cols[k][m], smooth);
+    panels.push_back(std::move(p));
+  }
+  write_line_panels(out_png, panels, 900, 320);
+  return res;
 }
 
 }  // namespace cg::gan

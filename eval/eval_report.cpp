@@ -8,6 +8,7 @@
 
 #include "base/check.h"
 #include "engine/io_util.h"
+#include "eval/eval_curves.h"
 
 namespace cg::gan {
 namespace {
@@ -181,7 +182,7 @@ std::string report_html(const json& r) {
     << ").</p>" << img(im["genre_sweep"], "the same latent point in every genre", "sweep");
   if (im.contains("curves")) {
     h << "<h2>Training curves</h2>";
-    for (const auto& c : im["curves"]) h << img(c.get<std::string>(), c.get<std::string>(), "curve");
+    for (const auto& c : im["curves"]) h << img(c.get<std::string>(), curve_caption(c.get<std::string>()), "curve");
   }
   h << "<p class=small>Settings: " << esc(r["settings"].dump()) << "; " << num(r["seconds"].get<double>(), "%.0f")
     << " s.</p></body></html>\n";

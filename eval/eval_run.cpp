@@ -49,19 +49,6 @@ struct Ctx {
   }
 };
 
-std::string resolve_checkpoint(const std::string& p, std::string& run_dir) {
-  if (fs::is_directory(p)) {
-    const std::string latest = RunDir(p).latest_checkpoint();
-    CG_USER_CHECK(!latest.empty(), "The folder ", p, " holds no checkpoints (checkpoints/step_*.safetensors).");
-    run_dir = p;
-    return latest;
-  }
-  CG_USER_CHECK(fs::exists(p), "The checkpoint ", p, " does not exist.");
-  const fs::path up = fs::path(p).parent_path().parent_path();  // RUN/checkpoints/step_N.safetensors
-  if (!up.empty() && fs::exists(up / "metrics.csv")) run_dir = up.string();
-  return p;
-}
-
 std::string join(const std::vector<std::string>& xs) {
   std::string s;
   for (const auto& x : xs) s += (s.empty() ? "" : ", ") + x;
@@ -300,7 +287,7 @@ json run_eval(const EvalOptions& opt) {
   CG_USER_CHECK(!opt.out.empty(), "Say where the report goes: -o DIR.");
   CG_USER_CHECK(opt.pairs >= 1 && opt.generated >= 2 && opt.folds >= 2, "--pairs must be >= 1, --generated >= 2 and --folds >= 2.");
   std::string run_dir;
-  const std::string ck_path = resolve_checkpoint(opt.ckpt, run_dir);
+  const std::string ck_path = resolve_checkpoint(opt.ckpt, &run_dir);
   CG_USER_CHECK(fs::exists(opt.data), "The dataset ", opt.data, " does not exist.");
   Ctx c(opt, Checkpoint::load(ck_path), data::Dataset::open(opt.data));
   const auto& info = c.ds.info();

@@ -49,7 +49,15 @@ void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device,
   b.z = make_generator_input(cfg, genres, codes, noise).to(device);
   b.fake_labels = Tensor::from_labels(genres, device);
   b.codes = codes.defined() ? codes.to(device) : Tensor();
+  // Its own stream, keyed by where the latent stream stands: a new key every iteration, and
+  // a resumed run (which restores that position) draws the same masks.
+  b.dropout_key = splitmix64(rng.seed() ^ splitmix64(rng.offset() ^ 0x64726f706f7574ull));
 }
+
+namespace {
+// The D step's and the G step's dropout streams: one key each, so their masks are independent.
+Philox dropout_stream(const StepBatch& b, uint64_t step) { return Philox(splitmix64(b.dropout_key ^ step)); }
+}  // namespace
 
 namespace {
 
@@ -115,7 +123,7 @@ Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms
 }  // namespace
 
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
-                std::string* tape_dump) {
+                TapeGraph* graph) {
   NVTX_SCOPE_FN();
   const int64_t B = b.z.dim(0);
   CG_CHECK(b.real.defined() && b.real.dim(0) == B, "d_backward: real batch ",
@@ -127,8 +135,9 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, dt, fake.device());
   const Tensor zeros = Tensor::zeros(Shape{B, 1}, dt, fake.device());
   Tape tape;
-  const DOut r = D.forward(&tape, b.real, BnMode::train);
-  const DOut f = D.forward(&tape, fake, BnMode::train);
+  Philox drop = dropout_stream(b, 1);
+  const DOut r = D.forward(&tape, b.real, BnMode::train, &drop);
+  const DOut f = D.forward(&tape, fake, BnMode::train, &drop);
   Tensor src_r, src_f, cls_r, cls_f, code, total;
   {
     NVTX_LAYER("D.loss", "forward");  // every loss term and their sum: one profile row
@@ -146,8 +155,15 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     }
     total = sum_terms(tape, terms);
   }
-  if (tape_dump) *tape_dump += tape.dump_verbose();
+  if (graph)
+    *graph = TapeGraph::of(tape, "D step",
+                           {{b.real, "real images"}, {fake, "G(z), detached: G ran without a tape"},
+                            {ones, "targets 1"}, {zeros, "targets 0"}, {b.real_labels, "real genres"},
+                            {b.fake_labels, "drawn genres"}, {b.codes, "drawn codes c"}, {src_r, "d_src_real"},
+                            {src_f, "d_src_fake"}, {cls_r, "d_cls_real"}, {cls_f, "d_cls_fake"}, {code, "d_code"},
+                            {total, "d_total"}});
   tape.backward(total);
+  if (graph) graph->capture_values();
   // Every loss term and the logits the statistics need, read back in one transfer.
   const auto v = read_together({total, src_r, src_f, cls_r, cls_f, code, r.src, f.src,
                                 lc.genre_terms ? r.cls : Tensor(), lc.genre_terms ? f.cls : Tensor()});
@@ -169,13 +185,14 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
 }
 
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
-                std::string* tape_dump) {
+                TapeGraph* graph) {
   NVTX_SCOPE_FN();
   G.params().zero_grad();
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
   Tape tape;
   const Tensor fake = G.forward(&tape, b.z, BnMode::train);
-  const DOut f = D.forward(&tape, fake, BnMode::train);
+  Philox drop = dropout_stream(b, 2);
+  const DOut f = D.forward(&tape, fake, BnMode::train, &drop);
   const int64_t B = b.z.dim(0);
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, fake.dtype(), fake.device());
   Tensor src, cls, code, total;
@@ -193,7 +210,11 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     }
     total = sum_terms(tape, terms);
   }
-  if (tape_dump) *tape_dump += tape.dump_verbose();
+  if (graph)
+    *graph = TapeGraph::of(tape, "G step",
+                           {{b.z, "z = [genre | codes | noise]"}, {fake, "G(z)"}, {ones, "targets 1"},
+                            {b.fake_labels, "drawn genres"}, {b.codes, "drawn codes c"}, {src, "g_src"},
+                            {cls, "g_cls"}, {code, "g_code"}, {total, "g_total"}});
   try {
     tape.backward(total);
   } catch (...) {
@@ -201,6 +222,7 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
     throw;
   }
   D.params().set_requires_grad(true);
+  if (graph) graph->capture_values();
   const auto v = read_together({total, src, cls, code});  // one transfer
   st.g_total = first_or_zero(v[0]);
   st.g_src = first_or_zero(v[1]);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/adam.h"
+#include "engine/tape_graph.h"
 #include "gan/discriminator.h"
 #include "gan/generator.h"
 
@@ -18,6 +19,7 @@ struct StepBatch {
   Tensor z;            // (B,z_dim) generator input: one-hot genre | codes | noise
   Tensor fake_labels;  // i32 (B) the genres in z's one-hot slots
   Tensor codes;        // (B,n_codes) the codes in z (undefined when n_codes == 0)
+  uint64_t dropout_key = 0;  // D's dropout masks: the D step and the G step each key a Philox from it
 };
 
 struct LossConfig {
@@ -47,19 +49,21 @@ Tensor make_generator_input(const ModelConfig& cfg, const std::vector<int32_t>& 
                             const Tensor& noise);
 
 // Draws one iteration's genres (uniform), codes and noise (uniform(-1,1)) from rng, in
-// that order, on the host; fills b.z, b.fake_labels and b.codes on device/dtype.
+// that order, on the host; fills b.z, b.fake_labels and b.codes on device/dtype, and
+// b.dropout_key from rng's position (drawing nothing: the latents do not depend on it).
 void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b);
 
 // D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and
 // on the fake batch (two calls), and backpropagates D's loss into D's gradients.
-// Fills the d_* fields of stats. Does not update the weights. With tape_dump, appends
-// the tape's records (Tape::dump_verbose) before the sweep frees what they saved.
+// Fills the d_* fields of stats. Does not update the weights. With graph, the tape as a
+// graph (engine/tape_graph.h: taken before the sweep frees what records saved, values
+// and gradients captured after it), the batch and the loss terms labelled.
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
-                std::string* tape_dump = nullptr);
+                TapeGraph* graph = nullptr);
 // G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
 // D's parameters frozen, and backpropagates G's loss into G's gradients. Fills the g_* fields.
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
-                std::string* tape_dump = nullptr);
+                TapeGraph* graph = nullptr);
 
 // d_backward, Adam on D, g_backward, Adam on G. Throws NonFiniteLoss before an update
 // whose loss is not finite.

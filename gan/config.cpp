@@ -37,6 +37,7 @@ void ModelConfig::validate() const {
   CG_USER_CHECK(leaky_slope >= 0 && leaky_slope < 1, "leaky_slope must be in [0, 1), got ", leaky_slope, ".");
   CG_USER_CHECK(bn_momentum > 0 && bn_momentum <= 1, "bn_momentum must be in (0, 1], got ", bn_momentum, ".");
   CG_USER_CHECK(bn_eps > 0, "bn_eps must be positive, got ", bn_eps, ".");
+  CG_USER_CHECK(d_dropout >= 0 && d_dropout < 1, "d_dropout must be in [0, 1), got ", d_dropout, ".");
 }
 
 int64_t ModelConfig::generator_params() const {
@@ -131,7 +132,8 @@ void TrainConfig::validate() const {
 nlohmann::json to_json(const ModelConfig& m) {
   return {{"image_size", m.image_size},   {"base_channels", m.base_channels}, {"z_dim", m.z_dim},
           {"n_codes", m.n_codes},         {"num_genres", m.num_genres},       {"init_std", m.init_std},
-          {"leaky_slope", m.leaky_slope}, {"bn_momentum", m.bn_momentum},     {"bn_eps", m.bn_eps}};
+          {"leaky_slope", m.leaky_slope}, {"bn_momentum", m.bn_momentum},     {"bn_eps", m.bn_eps},
+          {"d_dropout", m.d_dropout}};
 }
 
 namespace {
@@ -189,7 +191,7 @@ void get_lr(const nlohmann::json& j, const char* key, PhaseLr& lr) {
 
 ModelConfig model_from_json(const nlohmann::json& j) {
   reject_unknown(j, {"image_size", "base_channels", "z_dim", "n_codes", "num_genres", "init_std", "leaky_slope",
-                     "bn_momentum", "bn_eps"},
+                     "bn_momentum", "bn_eps", "d_dropout"},
                  "model");
   ModelConfig m;
   get(j, "image_size", m.image_size);
@@ -201,6 +203,7 @@ ModelConfig model_from_json(const nlohmann::json& j) {
   get(j, "leaky_slope", m.leaky_slope);
   get(j, "bn_momentum", m.bn_momentum);
   get(j, "bn_eps", m.bn_eps);
+  get(j, "d_dropout", m.d_dropout);
   return m;
 }
 
@@ -241,7 +244,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
     // Keys absent from the file keep the values c already has.
     nlohmann::json merged = to_json(c.model);
     reject_unknown(j["model"], {"image_size", "base_channels", "z_dim", "n_codes", "num_genres", "init_std",
-                                "leaky_slope", "bn_momentum", "bn_eps"},
+                                "leaky_slope", "bn_momentum", "bn_eps", "d_dropout"},
                    "model");
     for (const auto& [k, v] : j["model"].items()) merged[k] = v;
     c.model = model_from_json(merged);

@@ -18,6 +18,7 @@ struct ModelConfig {
   double init_std = 0.02;
   double leaky_slope = 0.2;
   double bn_momentum = 0.1, bn_eps = 1e-5;
+  double d_dropout = 0;  // dropout after each of D's conv blocks in training (0: none, the paper)
 
   // Up-sampling (and down-sampling) layers: log2(image_size / 4).
   int n_layers() const;

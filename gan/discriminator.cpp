@@ -5,6 +5,7 @@
 
 #include "base/nvtx.h"
 #include "layers/activations.h"
+#include "layers/dropout.h"
 #include "layers/layer_scope.h"
 #include "layers/shape_ops.h"
 
@@ -19,6 +20,7 @@ Discriminator::Discriminator(const ModelConfig& cfg, Device device, DType dtype)
     const std::string n = std::to_string(i + 1);
     conv_.emplace_back(ps_, "D.conv" + n, in, out, 4, 2, 1, /*with_bias=*/i == 0);
     bn_.push_back(i == 0 ? BatchNorm2d() : BatchNorm2d(ps_, "D.bn" + n, out));
+    drop_names_.push_back("D.dropout" + n);  // its profile scope and NVTX range
   }
   for (auto& bn : bn_) bn.momentum = cfg_.bn_momentum, bn.eps = cfg_.bn_eps;
   const int64_t feat = cfg_.top_channels() * 16;
@@ -41,10 +43,12 @@ void Discriminator::init(Philox& rng) {
   for (size_t i = 1; i < bn_.size(); ++i) bn_[i].reset();
 }
 
-DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode) const {
+DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dropout) const {
   const int64_t S = cfg_.image_size;
   CG_CHECK(x.ndim() == 4 && x.dim(1) == 3 && x.dim(2) == S && x.dim(3) == S, "Discriminator: input ",
            x.shape().str(), " but the model takes (B,3,", S, ",", S, ")");
+  const bool drop = mode == BnMode::train && cfg_.d_dropout > 0;
+  CG_CHECK(!drop || dropout, "Discriminator: d_dropout ", cfg_.d_dropout, " in training needs a Philox stream");
   Tensor h = x;
   for (size_t i = 0; i < conv_.size(); ++i) {
     h = conv_[i].forward(tape, h);  // (B, base*2^i, S/2^(i+1), S/2^(i+1))
@@ -55,6 +59,13 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode) const {
       NVTX_LAYER("D.act1", "forward");
       const Tensor pre = h;
       h = leaky_relu(tape, h, cfg_.leaky_slope);
+      note_io(pre, h);
+    }
+    // After the activation, so the fused BN + LeakyReLU stays one op.
+    if (drop) {
+      NVTX_LAYER(drop_names_[i].c_str(), "forward");  // "D.dropout2 forward"
+      const Tensor pre = h;
+      h = cg::dropout(tape, h, cfg_.d_dropout, true, *dropout);
       note_io(pre, h);
     }
   }

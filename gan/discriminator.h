@@ -3,6 +3,7 @@
 // all but the first, then three Linear heads on the flattened features:
 // real/fake logit (1), genre logits (K) and the latent codes (n_codes).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "engine/philox.h"
@@ -28,8 +29,10 @@ class Discriminator {
   Discriminator& operator=(const Discriminator&) = delete;
 
   // x (B,3,S,S). mode train: batch statistics, running ones updated (every call,
-  // so the real and the fake batch each normalise with their own statistics).
-  DOut forward(Tape* tape, const Tensor& x, BnMode mode = BnMode::train) const;
+  // so the real and the fake batch each normalise with their own statistics), and with
+  // cfg.d_dropout > 0 dropout after every conv block, its masks drawn from *dropout
+  // (required then; other modes use no dropout and no stream).
+  DOut forward(Tape* tape, const Tensor& x, BnMode mode = BnMode::train, Philox* dropout = nullptr) const;
   void init(Philox& rng);
 
   ParamStore& params() { return ps_; }
@@ -40,6 +43,7 @@ class Discriminator {
   ParamStore ps_;
   std::vector<Conv2d> conv_;     // conv1 (bias, no BN) .. convL (no bias: BN follows)
   std::vector<BatchNorm2d> bn_;  // bn_[i] follows conv_[i]; bn_[0] unused
+  std::vector<std::string> drop_names_;  // "D.dropout1" ..: scopes of the dropout after each block
   Linear fc_src_, fc_cls_, fc_code_;
 };
 

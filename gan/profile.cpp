@@ -51,12 +51,6 @@ double fc_flops(const ModelConfig& m, int64_t batch) {
 double real_code_head_backward_flops(const ModelConfig& m, int64_t batch) {
   return 2 * 2.0 * double(m.top_channels() * 16 * m.n_codes) * double(batch);
 }
-// Records in a Tape::dump_verbose text: one "#i op" line each.
-size_t count_records(const std::string& dump) {
-  size_t n = (dump.rfind('#', 0) == 0) ? 1 : 0;
-  for (size_t p = dump.find("\n#"); p != std::string::npos; p = dump.find("\n#", p + 1)) ++n;
-  return n;
-}
 }  // namespace
 
 double d_step_flops(const ModelConfig& m, int64_t batch) {
@@ -174,20 +168,6 @@ void profile_training(const ModelConfig& m, int64_t batch, Device device, const 
   std::printf("\n");
   std::fputs(prof::kernel_table(o.iters, it_s, ceil.prof()).c_str(), stdout);
   write_profile_files(m, batch, device, o, ceil, it_s);
-}
-
-void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device) {
-  IterationRig rig(m, batch, device);
-  draw_latents(rig.rng, rig.cfg, batch, device, DType::f32, rig.b);
-  StepStats st;
-  std::string d_tape, g_tape;
-  d_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &d_tape);
-  g_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &g_tape);
-  std::printf("covergan tape: %dx%d, base %d, batch %lld, %s; one iteration on random images\n"
-              "(* marks a tensor that needs a gradient)\n\n",
-              m.image_size, m.image_size, m.base_channels, static_cast<long long>(batch), device_name(device));
-  std::printf("== D step (%zu records) ==\n%s\n== G step (%zu records) ==\n%s", count_records(d_tape),
-              d_tape.c_str(), count_records(g_tape), g_tape.c_str());
 }
 
 }  // namespace cg::gan

@@ -1,7 +1,8 @@
 // Where an iteration's time goes: a synthetic training rig (models, Adam, one batch of
 // random "real" images: the time does not depend on the pixels), the FLOP count of one
 // iteration, and `covergan train --profile N` (base/profile.h): the per-layer table,
-// profile.csv, roofline.png and optionally a Chrome trace.
+// profile.csv, roofline.png and optionally a Chrome trace. The tape dumps of
+// --dump-tape are in gan/tape_dump.h.
 #pragma once
 #include <memory>
 #include <string>
@@ -49,9 +50,5 @@ struct ProfileOptions {
 // rates and % of each ceiling), then the phases and the kernels; writes profile.csv
 // (with the provenance as leading '#' lines), roofline.png and the trace.
 void profile_training(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o);
-
-// `covergan train --dump-tape`: one iteration on random images; prints the D step's and
-// the G step's tape records (op, named inputs/output with shapes, saved tensors, args).
-void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device);
 
 }  // namespace cg::gan

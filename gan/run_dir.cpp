@@ -97,6 +97,20 @@ std::string RunDir::latest_checkpoint() const {
   return cks.empty() ? std::string() : cks.back().second;
 }
 
+std::string resolve_checkpoint(const std::string& p, std::string* run_dir) {
+  CG_USER_CHECK(!p.empty(), "No checkpoint given: pass a checkpoint file or a run folder.");
+  if (fs::is_directory(p)) {
+    const std::string latest = RunDir(p).latest_checkpoint();
+    CG_USER_CHECK(!latest.empty(), "The folder ", p, " holds no checkpoints (checkpoints/step_*.safetensors).");
+    if (run_dir) *run_dir = p;
+    return latest;
+  }
+  CG_USER_CHECK(fs::exists(p), "The checkpoint ", p, " does not exist.");
+  const fs::path up = fs::path(p).parent_path().parent_path();  // RUN/checkpoints/step_N.safetensors
+  if (run_dir) *run_dir = !up.empty() && fs::exists(up / "metrics.csv") ? up.string() : std::string();
+  return p;
+}
+
 std::string RunDir::checkpoint_path(int64_t step) const {
   char buf[48];
   std::snprintf(buf, sizeof buf, "checkpoints/step_%08lld.safetensors", static_cast<long long>(step));

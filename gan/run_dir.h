@@ -38,6 +38,12 @@ class RunDir {
   std::string root_;
 };
 
+// What every --ckpt (and train --init, covergan info) takes: a checkpoint file, returned
+// as given, or a run folder, meaning its newest checkpoint. One sentence when the path does
+// not exist or the folder holds no checkpoint. run_dir, when given, receives the run folder:
+// the one named, or RUN for a checkpoint in RUN/checkpoints/ (else "").
+std::string resolve_checkpoint(const std::string& ckpt_or_run, std::string* run_dir = nullptr);
+
 // One row per iteration; the file is flushed at every progress report and committed
 // (flushed and fsynced) before every checkpoint, so a checkpoint never covers a step
 // whose row is not on disk.

@@ -68,9 +68,15 @@ Latents genre_sweep(const ModelConfig& cfg, int rows, Philox& rng) {
 
 Latents code_grid(const ModelConfig& cfg, int32_t genre, int steps, Philox& rng) {
   CG_USER_CHECK(cfg.n_codes >= 1, "This model has no latent codes to interpolate along.");
+  return code_grid(cfg, draw_latents_for(cfg, {genre}, rng), steps);
+}
+
+Latents code_grid(const ModelConfig& cfg, const Latents& base, int steps) {
+  CG_USER_CHECK(cfg.n_codes >= 1, "This model has no latent codes to interpolate along.");
   CG_CHECK(steps >= 2, "code_grid: need at least 2 steps, got ", steps);
+  CG_CHECK(base.size() >= 1, "code_grid: no base latent vector");
+  const int32_t genre = base.genres[0];
   const int rows = cfg.n_codes >= 2 ? steps : 1;
-  const Latents base = draw_latents_for(cfg, {genre}, rng);
   Latents l = empty_latents(cfg, int64_t(rows) * steps);
   float* codes = l.codes.data<float>();
   for (int r = 0; r < rows; ++r)
@@ -82,6 +88,24 @@ Latents code_grid(const ModelConfig& cfg, int32_t genre, int steps, Philox& rng)
       codes[i * cfg.n_codes] = float(-1.0 + 2.0 * c / (steps - 1));
       if (cfg.n_codes >= 2) codes[i * cfg.n_codes + 1] = float(-1.0 + 2.0 * r / (steps - 1));
     }
+  return l;
+}
+
+Latents indexed_latents(const ModelConfig& cfg, const std::vector<CoverId>& ids, uint64_t seed) {
+  Latents l = empty_latents(cfg, int64_t(ids.size()));
+  const int64_t C = cfg.n_codes, Z = cfg.noise_dim();
+  const uint64_t per = uint64_t((C + 3) / 4 * 4 + (Z + 3) / 4 * 4);  // draws per cover
+  Tensor codes = C > 0 ? Tensor::empty(Shape{1, C}) : Tensor(), noise = Tensor::empty(Shape{1, Z});
+  for (size_t i = 0; i < ids.size(); ++i) {
+    CG_CHECK(ids[i].index >= 0, "indexed_latents: negative index ", ids[i].index);
+    l.genres[i] = ids[i].genre;
+    Philox rng(splitmix64(seed ^ splitmix64(ids[i].stream)), uint64_t(ids[i].index) * per);
+    Latents one;
+    if (C > 0) rng.uniform(codes, -1.0, 1.0), one.codes = codes;
+    rng.uniform(noise, -1.0, 1.0);
+    one.noise = noise;
+    copy_row(l, int64_t(i), one, 0);
+  }
   return l;
 }
 

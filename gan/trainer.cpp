@@ -147,7 +147,7 @@ void Run::open_data(bool resuming) {
   if (!resuming) {
     cfg_.data = absolute_path(cfg_.data);
     cfg_.pretrain = absolute_path(cfg_.pretrain);
-    cfg_.init = absolute_path(cfg_.init);
+    cfg_.init = cfg_.init.empty() ? cfg_.init : absolute_path(resolve_checkpoint(cfg_.init));  // a run: its newest
   } else {
     CG_USER_CHECK(std::filesystem::exists(cfg_.data), "Cannot resume: the labeled dataset ", cfg_.data,
                   " this run was trained on does not exist (from here); pass --data with its current path.");

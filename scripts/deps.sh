@@ -7,7 +7,8 @@ COVERGAN_DEPS=(build-essential cmake ninja-build pkg-config ccache
   nlohmann-json3-dev libcli11-dev doctest-dev libbenchmark-dev libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-torch python3-pil python3-skimage
   fonts-noto-color-emoji python3-fonttools unicode-data
-  libcpp-httplib-dev libjs-chart.js)
+  libcpp-httplib-dev libjs-chart.js
+  graphviz libcairo2-dev fonts-dejavu-core)
 # scripts/test sets COVERGAN_DEPS_BROWSER=1: the real-browser test of `covergan serve`
 # drives Debian's chromium through chromedriver (it skips where they are missing).
 if [ "${COVERGAN_DEPS_BROWSER:-0}" = "1" ]; then COVERGAN_DEPS+=(chromium chromium-driver); fi

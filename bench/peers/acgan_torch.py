@@ -101,6 +101,11 @@ class Discriminator(nn.Module):
 
     def __init__(self, m):
         super().__init__()
+        # covergan's dropout masks come from its own Philox streams, which torch's generator
+        # cannot reproduce: a parity run compares the model without dropout.
+        if m.get("d_dropout", 0) > 0:
+            sys.exit("acgan_torch.py: d_dropout > 0 has random masks PyTorch cannot match; "
+                     "compare with d_dropout 0 (the default)")
         L = n_layers(m["image_size"])
         self.L, self.slope = L, m["leaky_slope"]
         eps, mom, base = m["bn_eps"], m["bn_momentum"], m["base_channels"]

@@ -19,6 +19,7 @@
 #include "layers/batchnorm2d.h"
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
+#include "layers/dropout.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
@@ -330,6 +331,30 @@ void add_shape_ops(std::vector<OpCase>& t) {
                      Tol::abs(1e-7, 1e-6), Tol::abs(1e-7, 1e-6)));
 }
 
+// Dropout: the same (seed, offset) draws the same mask on both devices, so the output, the
+// gradient and the stream's position after the call are identical, not merely close.
+// D's features at base 32 (8,128,16,16) and odd shapes; offsets off a Philox block boundary.
+void add_dropout(std::vector<OpCase>& t) {
+  struct Row {
+    Shape shape;
+    double p;
+    uint64_t offset;
+  };
+  for (const Row& row : {Row{Shape{8, 128, 16, 16}, 0.3, 0}, Row{Shape{3, 5, 7, 9}, 0.5, 6},
+                         Row{Shape{1, 1, 1, 3}, 0.1, 1}, Row{Shape{4, 1024, 4, 4}, 0.9, (1ull << 33) + 4}}) {
+    const double p = row.p;
+    const uint64_t offset = row.offset;
+    t.push_back(simple("dropout", detail::cat("x ", row.shape.str(), " p ", p, " offset ", offset),
+                       one_input(row.shape, 2.0),
+                       [=](Tape* tape, Ts& x, Device) -> Ts {
+                         Philox rng(0x5eed, offset);
+                         const Tensor y = dropout(tape, x[0], p, true, rng);
+                         return {y, Tensor::from({double(rng.offset())}, Shape{1}, DType::f64)};
+                       },
+                       Tol::exact(), Tol::exact(), 2));
+  }
+}
+
 // ---- the engine's own kernels: Philox, Adam, images, fill and axpy -----------------------
 
 Inputs no_inputs() { return Inputs{}; }
@@ -439,6 +464,7 @@ std::vector<OpCase> op_table() {
   add_activations(t);
   add_losses(t);
   add_shape_ops(t);
+  add_dropout(t);
   add_engine_ops(t);
   return t;
 }
@@ -464,6 +490,7 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
   gan::ModelConfig m;
   m.image_size = 16;
   m.base_channels = 4;
+  m.d_dropout = 0.3;  // every optional op of the model on
   gan::Generator G(m, Device::cpu);
   gan::Discriminator D(m, Device::cpu);
   Philox rng(1);
@@ -472,7 +499,8 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
   Tape tape;
   Tensor z = Tensor::zeros(Shape{4, m.z_dim});
   z.set_requires_grad(true);
-  const gan::DOut d = D.forward(&tape, G.forward(&tape, z, gan::BnMode::train), gan::BnMode::train);
+  Philox masks(2);
+  const gan::DOut d = D.forward(&tape, G.forward(&tape, z, gan::BnMode::train), gan::BnMode::train, &masks);
   const Tensor t = Tensor::full(Shape{4, 1}, 1.0), lab = Tensor::from_labels({0, 1, 2, 3});
   weighted_sum(&tape, {bce_with_logits(&tape, d.src, t), cross_entropy(&tape, d.cls, lab), mse(&tape, d.code, Tensor::zeros(d.code.shape()))},
                {1.0, 1.0, 1.0});

@@ -1,7 +1,9 @@
 // The tape: gradients of a value used twice accumulate; values that need no
 // gradient get none and their backward work is skipped; a swept tape cannot be
-// swept again; dump() prints the graph with shapes and marks what needs a gradient.
+// swept again; dump() and the TapeGraph (ids, producers, consumers, statistics, Graphviz)
+// print the graph with shapes and mark what needs a gradient.
 #include "engine/tape.h"
+#include "engine/tape_graph.h"
 #include "layers/activations.h"
 #include "layers/linear.h"
 #include "layers/shape_ops.h"
@@ -175,7 +177,7 @@ TEST_CASE("backward preconditions") {
                        doctest::Contains("backward: seed has shape (2), expected (1,2)"), cg::Error);
 }
 
-TEST_CASE("dump lists the ops with shapes and marks the inputs that need a gradient") {
+TEST_CASE("dump lists the ops with tensor ids and shapes and marks the inputs that need a gradient") {
   Tensor x = Tensor::zeros(Shape{8, 100}), w = Tensor::zeros(Shape{16, 100}), b = Tensor::zeros(Shape{3});
   w.set_name("G.fc.weight");
   w.set_requires_grad(true);
@@ -184,7 +186,86 @@ TEST_CASE("dump lists the ops with shapes and marks the inputs that need a gradi
   Tensor y = linear(&tape, h, Tensor::zeros(Shape{3, 16}), b);
   const std::string d = tape.dump();
   INFO(d);
-  CHECK(d.find("#0 linear((8,100), G.fc.weight:(16,100)*, -) -> (8,16)  [linear_backward]") != std::string::npos);
-  CHECK(d.find("#1 linear((8,16)*, (3,16), (3)) -> (8,3)") != std::string::npos);
+  CHECK(d.find("#0 linear(x=t0 (8,100), w=t1 G.fc.weight (16,100)*, b=-) -> t2 (8,16)  [linear_backward]") !=
+        std::string::npos);
+  CHECK(d.find("#1 linear(x=t2 (8,16)*, w=t3 (3,16), b=t4 (3)) -> t5 (8,3)") != std::string::npos);
   (void)y;
+}
+
+TEST_CASE("the tape as a graph: one id per tensor, producers and consumers, labels, statistics after backward") {
+  std::mt19937 rng(2);
+  Tensor x = cgtest::random_tensor(Shape{2, 3}, rng), w = cgtest::random_tensor(Shape{4, 3}, rng);
+  w.set_name("L.weight");
+  w.set_requires_grad(true);
+  Tape tape;
+  const Tensor h = linear(&tape, x, w, Tensor());
+  const Tensor a = cg::tanh(&tape, h), c = sigmoid(&tape, h);  // h read twice
+  const Tensor y = weighted_sum(&tape, {flatten(&tape, a), flatten(&tape, c)}, {1.0, 2.0});
+  TapeGraph g = TapeGraph::of(tape, "test", {{x, "input"}, {y, "out"}});
+  REQUIRE(g.ops.size() == 6);
+  REQUIRE(g.tensors.size() == 8);  // x, w, h, a, c, flat a, flat c, y
+  const TapeGraph::Node& nh = g.tensors[size_t(g.ops[0].output)];
+  CHECK(nh.producer == 0);
+  CHECK(nh.consumers == std::vector<int>{1, 2});
+  CHECK(g.tensors[0].label == "input");
+  CHECK(g.tensors[0].producer == -1);
+  CHECK(g.tensors[1].param);
+  CHECK(g.tensors[1].label == "L.weight");
+  CHECK(g.ops[5].inputs.size() == 2);
+  CHECK(g.ops[5].inputs[0].slot == "[0]");
+  CHECK(g.ops[0].inputs[2].tensor == -1);  // no bias
+  for (size_t i = 0; i < g.tensors.size(); ++i) CHECK(g.tensors[i].id == int(i));
+  std::string t = g.text(false);
+  INFO(t);
+  CHECK(t.find("#1 tanh  [tanh_backward]\n  in   x       t2   f64 (2,4) on cpu *") != std::string::npos);
+  CHECK(t.find("to #1 tanh, #2 sigmoid") != std::string::npos);
+  CHECK(t.find("'input' (leaf)") != std::string::npos);
+  CHECK(t.find("L.weight (parameter)") != std::string::npos);
+  CHECK(t.find("'out' the root: backward starts here") != std::string::npos);
+  tape.backward(y, Tensor::full(y.shape(), 1.0, DType::f64));
+  g.capture_values();
+  const TapeGraph::Node& ny = g.tensors.back();
+  CHECK(ny.has_grad);
+  CHECK(ny.grad.mean == 1.0);
+  CHECK(ny.grad.std == 0.0);
+  CHECK_FALSE(g.tensors[0].has_grad);  // x needs no gradient
+  const auto wv = w.to_vector(), wg = w.grad().to_vector();
+  double mx = -1e300, mn = 1e300;
+  for (double v : wg) mx = std::max(mx, v), mn = std::min(mn, v);
+  CHECK(g.tensors[1].grad.max == mx);
+  CHECK(g.tensors[1].grad.min == mn);
+  t = g.text(true);
+  CHECK(t.find("value  mean") != std::string::npos);
+  CHECK(t.find("grad   (needs none)") != std::string::npos);  // x
+}
+
+TEST_CASE("tensor statistics count NaN and Inf apart and leave them out of mean, std, min and max") {
+  const TensorStats s = tensor_stats(Tensor::from({1, 3, std::nan(""), INFINITY}, Shape{4}, DType::f64));
+  CHECK(s.n == 4);
+  CHECK(s.non_finite == 2);
+  CHECK(s.mean == 2.0);
+  CHECK(s.std == 1.0);
+  CHECK(s.min == 1.0);
+  CHECK(s.max == 3.0);
+}
+
+TEST_CASE("to_dot writes one cluster per tape and one node per record and per tensor") {
+  Tensor x = Tensor::from({1, 2}, Shape{1, 2}, DType::f64);
+  x.set_requires_grad(true);
+  Tape t1, t2;
+  relu(&t1, cg::tanh(&t1, x));
+  sigmoid(&t2, x);
+  const TapeGraph a = TapeGraph::of(t1, "first \"tape\""), b = TapeGraph::of(t2, "second");
+  const std::string dot = to_dot({&a, &b});
+  INFO(dot);
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t p = dot.find(what); p != std::string::npos; p = dot.find(what, p + 1)) ++n;
+    return n;
+  };
+  CHECK(count("subgraph cluster_") == 2);
+  CHECK(count("[shape=box") == 3);      // records
+  CHECK(count("[shape=ellipse") == 5);  // x, tanh(x), relu(..) and x, sigmoid(x)
+  CHECK(count(" -> ") == 6);            // one edge per input and per output
+  CHECK(dot.find("label=\"first \\\"tape\\\" (2 records, 3 tensors)\"") != std::string::npos);
 }

@@ -3,6 +3,8 @@
 // them, a clear error for a missing file) and `covergan plot` on a metrics.csv.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 
 #include "support/temp_dir.h"
 #include "data/grid.h"
+#include "data/image.h"
 #include "eval/eval_curves.h"
 #include "eval/msssim.h"
 #include "support/paths.h"
@@ -87,4 +90,81 @@ TEST_CASE("covergan plot draws the curves of a metrics.csv") {
   for (const char* f : {"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png"})
     CHECK(std::filesystem::file_size(dir / (std::string("plots/") + f)) > 1000);
   CHECK(covergan("plot " + (dir / "nothing")).rc != 0);
+}
+
+namespace {
+// A metrics.csv with d_loss = a / step + b and acc_real = step / n.
+void write_metrics(const std::string& dir, double a, double b, int n) {
+  std::filesystem::create_directories(dir);
+  std::ofstream f(dir + "/metrics.csv");
+  f << "step,phase,epoch,d_loss,g_loss,acc_real\n";
+  for (int s = 1; s <= n; ++s) f << s << ",finetune,0," << a / s + b << "," << 1.0 + 0.001 * s << "," << double(s) / n << "\n";
+}
+// Pixels within a small distance of colour c in rows [y0, y1).
+int colour_pixels(const cg::data::Image& img, std::array<int, 3> c, int y0, int y1) {
+  int n = 0;
+  for (int y = y0; y < y1; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const uint8_t* p = img.rgb.data() + (size_t(y) * size_t(img.width) + size_t(x)) * 3;
+      n += std::abs(p[0] - c[0]) + std::abs(p[1] - c[1]) + std::abs(p[2] - c[2]) <= 40 ? 1 : 0;
+    }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("covergan plot overlays two runs: one panel per metric, one colour per run") {
+  cgtest::TempDir dir;
+  write_metrics(dir / "runA", 2.0, 0.1, 300);
+  write_metrics(dir / "runB", 5.0, 0.4, 200);
+  const std::string out = dir / "cmp/overlay.png";
+  const auto r = covergan("plot " + (dir / "runA") + " " + (dir / "runB") + " --metrics d_loss,acc_real --smooth 9 -o " + out);
+  INFO(r.text);
+  REQUIRE(r.rc == 0);
+  CHECK(r.text.find("covergan plot: 2 runs, 2 metrics -> " + out) != std::string::npos);
+  CHECK(r.text.find("runA") != std::string::npos);
+  CHECK(r.text.find("200 iterations") != std::string::npos);
+  const auto bytes = cg::data::read_file_bytes(out);
+  const cg::data::Image img = cg::data::decode_png(bytes.data(), bytes.size());
+  CHECK(img.width == 900);
+  REQUIRE(img.height == 640);  // two panels of 320
+  // The palette's first two colours (runA blue, runB orange), in both panels.
+  for (int panel = 0; panel < 2; ++panel) {
+    CHECK(colour_pixels(img, {31, 119, 180}, panel * 320, panel * 320 + 320) > 100);
+    CHECK(colour_pixels(img, {255, 127, 14}, panel * 320, panel * 320 + 320) > 100);
+  }
+  // One run alone writes RUN/plots/overlay.png; bad requests get one sentence.
+  CHECK(covergan("plot " + (dir / "runA") + " --metrics g_loss").rc == 0);
+  CHECK(std::filesystem::exists(dir / "runA/plots/overlay.png"));
+  CHECK(covergan("plot " + (dir / "runA") + " -o " + (dir / "one.png")).rc == 0);  // d_loss and g_loss
+  CHECK(cg::data::read_file_bytes(dir / "one.png").size() > 1000);
+  auto e = covergan("plot " + (dir / "runA") + " " + (dir / "runB"));
+  CHECK(e.rc != 0);
+  CHECK(e.text.find("Several runs go into one picture: name it with -o FILE.png.") != std::string::npos);
+  e = covergan("plot " + (dir / "runA") + " --metrics d_loss,nope -o " + (dir / "x.png"));
+  CHECK(e.rc != 0);
+  CHECK(e.text.find("has no column nope; it has acc_real, d_loss, epoch, g_loss") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "x.png"));
+  e = covergan("plot " + (dir / "runA") + " " + (dir / "runB") + " -o " + (dir / "x.jpg"));
+  CHECK(e.rc != 0);
+  CHECK(e.text.find("give -o a file name ending in .png") != std::string::npos);
+}
+
+TEST_CASE("moving_average is centred, shrinks at the ends and skips NaN") {
+  const auto m = cg::gan::moving_average({1, 2, 3, 4, 5}, 3);
+  REQUIRE(m.size() == 5);
+  CHECK(m[0] == doctest::Approx(1.5));
+  CHECK(m[2] == doctest::Approx(3));
+  CHECK(m[4] == doctest::Approx(4.5));
+  const auto n = cg::gan::moving_average({1, NAN, 3, 5}, 3);
+  CHECK(std::isnan(n[1]));  // a missing value stays missing
+  CHECK(n[2] == doctest::Approx(4));  // (3 + 5) / 2: the NaN left out
+  CHECK(cg::gan::moving_average({1, 2}, 1) == std::vector<double>{1, 2});
+}
+
+TEST_CASE("the report's curve captions say what each picture shows") {
+  for (const char* f : {"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png"}) {
+    const std::string c = cg::gan::curve_caption(f);
+    CHECK(c.size() > 40);
+    CHECK(c.find(".png") == std::string::npos);
+  }
 }

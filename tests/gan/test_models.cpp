@@ -2,10 +2,13 @@
 // output shapes at every image size, initialisation, the generator input layout,
 // finite-difference gradient checks of the whole G and D in double, and the config.
 #include <cmath>
+#include <set>
 
 #include "gan/acgan.h"
 #include "gan/config.h"
+#include "gan/profile.h"
 #include "gan/sampler.h"
+#include "layers/gradcheck_ops.h"
 #include "layers/shape_ops.h"
 #include "support/check.h"
 
@@ -170,6 +173,54 @@ TEST_CASE("whole discriminator gradients match finite differences (double)") {
   check_whole_model(f, inputs);
 }
 
+TEST_CASE("whole discriminator with dropout in training mode matches finite differences (one fixed mask)") {
+  ModelConfig m = tiny(16, 2, 3);
+  m.init_std = 0.3;
+  m.d_dropout = 0.4;
+  Discriminator D(m, Device::cpu, DType::f64);
+  Philox rng(4);
+  D.init(rng);
+  std::mt19937 r(8);
+  Tensor x = cgtest::random_tensor(Shape{3, 3, 16, 16}, r);
+  x.set_requires_grad(true);
+  std::vector<Tensor> inputs{x};
+  for (const Tensor& p : D.params().params()) inputs.push_back(p);
+  size_t dropouts = 0;
+  auto f = [&](Tape* tape) {
+    Philox masks(99);  // every evaluation draws the same masks
+    const DOut o = D.forward(tape, x, BnMode::train, &masks);
+    if (tape)
+      for (const Record& rec : tape->records()) dropouts += std::string(rec.op) == "dropout";
+    return concat(tape, {o.src, o.cls, o.code});
+  };
+  check_whole_model(f, inputs);
+  CHECK(dropouts == size_t(m.n_layers()));  // one after each conv block
+  // Without a stream D cannot draw masks in training; in eval or batch mode it needs none.
+  CHECK_THROWS_WITH_AS(D.forward(nullptr, x, BnMode::train), doctest::Contains("needs a Philox stream"), cg::Error);
+  CHECK_NOTHROW(D.forward(nullptr, x, BnMode::eval));
+}
+
+TEST_CASE("every op a training iteration records has an entry in the gradcheck list") {
+  ModelConfig m = tiny(16, 2, 3);
+  m.d_dropout = 0.2;  // every optional op on
+  IterationRig rig(m, 2, Device::cpu);
+  draw_latents(rig.rng, rig.cfg, 2, Device::cpu, DType::f32, rig.b);
+  StepStats st;
+  TapeGraph d, g;
+  d_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &d);
+  g_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &g);
+  std::set<std::string> checked;
+  for (const OpGradcheck& e : gradcheck_ops()) checked.insert(e.op);
+  size_t ops = 0;
+  for (const TapeGraph* t : {&d, &g})
+    for (const TapeGraph::Op& op : t->ops) {
+      CHECK_MESSAGE(checked.count(op.op), op.op << " is recorded in training but has no gradcheck entry "
+                                                   "(layers/gradcheck_ops.cpp)");
+      ++ops;
+    }
+  CHECK(ops > 40);
+}
+
 TEST_CASE("config: JSON round trip, unknown keys and bad values are one-sentence errors") {
   TrainConfig c;
   c.data = "x.cgd";
@@ -193,6 +244,11 @@ TEST_CASE("config: JSON round trip, unknown keys and bad values are one-sentence
   m = ModelConfig{};
   m.num_genres = 99;
   CHECK_THROWS_WITH_AS(m.validate(), doctest::Contains("noise remains"), cg::Error);
+  m = ModelConfig{};
+  m.d_dropout = 1.0;
+  CHECK_THROWS_WITH_AS(m.validate(), doctest::Contains("d_dropout must be in [0, 1), got 1"), cg::Error);
+  c.model.d_dropout = 0.25;
+  CHECK(train_config_from_json(to_json(c)).model.d_dropout == 0.25);
   TrainConfig bad = c;
   bad.beta1 = 1.0;
   CHECK_THROWS_AS(bad.validate(), cg::Error);

@@ -114,6 +114,25 @@ TEST_CASE("the D step records no generator op: G's gradients stay zero while D's
   CHECK(max_abs(D.params().flat_grad()) > 0.0);
 }
 
+TEST_CASE("training with dropout in D runs, changes the losses, and resumes exactly") {
+  gantest::Scratch dir("dropout");
+  gantest::write_striped_dataset(dir / "labeled.cgd", 44, 16, {"red", "blue"}, 1);
+  TrainConfig cfg = tiny_config(dir / "labeled.cgd", "");
+  const auto plain = (run(cfg, dir / "plain", 6, false), loss_rows(dir / "plain/metrics.csv"));
+  cfg.model.d_dropout = 0.3;
+  const TrainResult whole = run(cfg, dir / "whole", 6, false);
+  REQUIRE(whole.steps == 6);
+  const auto ref = loss_rows(dir / "whole/metrics.csv");
+  REQUIRE(ref.size() == 6);
+  CHECK(ref != plain);  // the masks reached D
+  // 3 steps, a checkpoint, 3 more: the masks of steps 4-6 are drawn again exactly.
+  REQUIRE(run(cfg, dir / "split", 3, false).steps == 3);
+  const TrainResult second = run(cfg, dir / "split", 6, true);
+  CHECK(second.steps == 6);
+  CHECK(loss_rows(dir / "split/metrics.csv") == ref);
+  check_same_checkpoint(whole.last_checkpoint, second.last_checkpoint);
+}
+
 TEST_CASE("resume continues exactly: N + N iterations equal 2N, across the phase switch and mid-epoch") {
   gantest::Scratch dir("resume");
   gantest::write_striped_dataset(dir / "labeled.cgd", 44, 16, {"red", "blue"}, 1);  // 5 batches an epoch

@@ -86,59 +86,13 @@ cg::Tensor random_tensor(cg::Shape shape, std::mt19937& rng, double scale, cg::D
   return cg::Tensor::from(v, shape, dt);
 }
 
-namespace {
-double weighted_sum(const cg::Tensor& out, const std::vector<double>& R) {
-  auto v = out.to_vector();
-  double s = 0;
-  for (size_t i = 0; i < v.size(); ++i) s += v[i] * R[i];
-  return s;
-}
-}  // namespace
-
 GradCheck gradcheck(const std::function<cg::Tensor(cg::Tape*)>& f, std::vector<cg::Tensor> inputs, double h,
                     uint32_t seed) {
-  // Analytic gradients.
-  for (auto& t : inputs)
-    if (t.requires_grad() && t.grad().defined()) t.grad().zero_();
-  cg::Tape tape;
-  cg::Tensor out = f(&tape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<double> R(static_cast<size_t>(out.numel()));
-  for (double& r : R) r = u(rng);
-  tape.backward(out, cg::Tensor::from(R, out.shape(), out.dtype(), out.device()));
-
-  GradCheck res;
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    cg::Tensor& x = inputs[k];
-    if (!x.requires_grad()) continue;
-    const auto analytic = x.grad().to_vector();
-    double gmax = 0;
-    for (double g : analytic) gmax = std::max(gmax, std::fabs(g));
-    double* p = x.data<double>();
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      const double saved = p[i];
-      p[i] = saved + h;
-      const double fp = weighted_sum(f(nullptr), R);
-      p[i] = saved - h;
-      const double fm = weighted_sum(f(nullptr), R);
-      p[i] = saved;
-      const double numeric = (fp - fm) / (2 * h);
-      const double a = analytic[static_cast<size_t>(i)];
-      // Relative to the element, floored at 1e-3 of the tensor's largest gradient so
-      // elements whose gradient is ~0 are judged on an absolute scale.
-      const double denom = std::max({std::fabs(a), std::fabs(numeric), 1e-3 * gmax, 1e-12});
-      const double rel = std::fabs(a - numeric) / denom;
-      if (rel > res.max_rel_err || std::isnan(rel)) {
-        res.max_rel_err = std::isnan(rel) ? INFINITY : rel;
-        std::ostringstream os;
-        os << "input " << k << " " << x.shape().str() << ", element " << i << ": analytic " << a << " numeric "
-           << numeric;
-        res.where = os.str();
-      }
-    }
-  }
-  return res;
+  cg::GradcheckOptions opt;
+  opt.h = h;
+  opt.seed = seed;
+  const cg::GradcheckResult r = cg::gradcheck(f, std::move(inputs), {}, opt);
+  return GradCheck{r.max_rel_err, r.where()};
 }
 
 }  // namespace cgtest

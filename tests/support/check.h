@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/gradcheck.h"
 #include "engine/tape.h"
 
 namespace cgtest {
@@ -49,12 +50,12 @@ void check_gradients_doubled(const std::vector<cg::Tensor*>& tensors, const std:
 
 struct GradCheck {
   double max_rel_err = 0;
-  std::string where;  // "input 1, element 17: analytic 0.3 numeric 0.31"
+  std::string where;  // "input 1 (2,3) element 17: analytic 0.3 numeric 0.31 rel err 3.2e-02"
 };
 
-// f builds an output from `inputs` (f64 CPU tensors; those with requires_grad are
-// checked). The scalar is sum(out * R) for a fixed random R; analytic gradients
-// come from the tape, numeric ones from central differences with step h.
+// cg::gradcheck (engine/gradcheck.h, the code `covergan gradcheck` runs) with step h:
+// f builds an output from `inputs` (those with requires_grad are checked); the scalar is
+// sum(out * R) for a fixed random R drawn from seed.
 GradCheck gradcheck(const std::function<cg::Tensor(cg::Tape*)>& f, std::vector<cg::Tensor> inputs,
                     double h = 1e-6, uint32_t seed = 7);
 
