@@ -57,8 +57,18 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string temp_path(const std::string& path) {
+  static std::atomic<unsigned long> n{0};
+  return detail::cat(path, ".tmp-", ::getpid(), "-", n++);
+}
+
+bool is_temp_name(const std::string& name, const std::string& of) {
+  const std::string pre = of + ".tmp";
+  return name == pre || (name.size() > pre.size() + 1 && name.compare(0, pre.size() + 1, pre + "-") == 0);
+}
+
 void write_file_atomic(const std::string& path, const std::string& contents, const std::string& what) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path(path);
   auto fail = [&](const char* step, int err) {
     ::unlink(tmp.c_str());
     throw Error(detail::cat("Cannot write ", what, " ", path, ": ", step, " ", tmp, " failed (", std::strerror(err),
