@@ -161,7 +161,7 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
       std::printf("classifier %s: training on %zu covers, testing on %zu\n", tag.c_str(), train_idx.size(),
                   folds[size_t(f)].size());
     auto C = std::make_unique<Discriminator>(m, cfg.device);
-    train_classifier(*C, ds, train_idx, cfg, cfg.seed * 1000003ull + uint64_t(f), tag);
+    train_classifier(*C, ds, train_idx, cfg, classifier_fold_seed(cfg.seed, f), tag);
     const auto pred = predict_dataset(*C, ds, folds[size_t(f)], BnMode::batch, 256);
     std::vector<int32_t> truth;
     for (int64_t i : folds[size_t(f)]) truth.push_back(labels[size_t(i)]);

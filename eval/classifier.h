@@ -35,6 +35,9 @@ std::vector<int32_t> predict_genres(const Discriminator& D, const Tensor& images
 std::vector<int32_t> predict_dataset(Discriminator& D, const data::Dataset& ds,
                                      const std::vector<int64_t>& idx, BnMode mode, int batch);
 
+// The seed cross_validate_classifier trains fold f (0-based) with.
+inline uint64_t classifier_fold_seed(uint64_t seed, int fold) { return seed * 1000003ull + uint64_t(fold); }
+
 // Trains a freshly initialised model on covers train_idx of ds: cross-entropy of the
 // genre head only, Adam, cfg.epochs epochs; prints a line per epoch prefixed by tag.
 void train_classifier(Discriminator& C, const data::Dataset& ds, const std::vector<int64_t>& train_idx,

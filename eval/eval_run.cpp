@@ -77,7 +77,7 @@ void generate_covers(Ctx& c, Generator& G) {
     std::copy_n(x.data<float>(), n * per, c.gen.data<float>() + b0 * per);
   }
   c.gen_genre = genres;
-  if (c.opt.trace) c.opt.trace->generated = c.gen, c.opt.trace->genres = genres;
+  if (c.opt.trace) c.opt.trace->generated = c.gen, c.opt.trace->genres = c.gen_genre;
   c.say("generated %s covers", std::to_string(N) + " (" + std::to_string(c.opt.generated) + " per genre)");
 }
 
