@@ -15,6 +15,7 @@
 #include "gan/checkpoint.h"
 #include "gan/run_dir.h"
 #include "gan/sampler.h"
+#include "engine/io_util.h"
 
 namespace covergan {
 namespace {
@@ -119,6 +120,7 @@ void check_flags() {
                   " does not exist.");
     CG_USER_CHECK(!std::filesystem::is_directory(s.output), "The output ", s.output,
                   " is a folder; name a PNG file with -o (or use --separate FOLDER).");
+    cg::check_writable(s.output, "the grid");
   }
   if (!s.separate.empty()) {  // made before the checkpoint is read, so a bad folder fails first
     std::error_code ec;

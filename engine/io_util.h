@@ -22,6 +22,11 @@ bool valid_utf8(std::string_view s);
 std::string temp_path(const std::string& path);
 bool is_temp_name(const std::string& file_name, const std::string& of);
 
+// Throws one sentence ("Cannot write WHAT PATH: why.") unless a file can be written at path:
+// its folder exists and takes a new file, and path is not a folder. Nothing is left behind.
+// For outputs written only after long work (a profile's CSV), so a typo fails at once.
+void check_writable(const std::string& path, const std::string& what);
+
 // Writes contents to temp_path(path), flushes, fsyncs and renames onto path; on failure removes
 // the temporary file and throws one sentence naming what (e.g. "the run's config") and
 // the OS reason.

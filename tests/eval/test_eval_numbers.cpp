@@ -124,7 +124,8 @@ TEST_CASE("picture writers skip NaN and infinities with a note and never hang") 
   const std::vector<std::string> names{"a", "b"};
   const std::vector<std::array<uint8_t, 3>> colors{{{200, 0, 0}}, {{0, 0, 200}}};
   // A box with a NaN (an MS-SSIM that went NaN) and one with infinities.
-  const std::vector<BoxGroup> groups{{"g1", {{0.1, 0.2, NAN, 0.4, 0.5}, {0.2, 0.3, 0.4, 0.5, 0.6}}},
+  // A NaN third quartile made the base code walk 2^31 pixels (the whisker line to INT_MIN).
+  const std::vector<BoxGroup> groups{{"g1", {{0.1, 0.2, 0.3, NAN, 0.5}, {0.2, 0.3, 0.4, 0.5, 0.6}}},
                                      {"g2", {{-INFINITY, 0.2, 0.3, 0.4, INFINITY}, {NAN, NAN, NAN, NAN, NAN}}}};
   const PlotNotes bn = write_box_plot(dir / "box.png", groups, names, colors, "boxes");
   CHECK(bn.skipped == 2);
