@@ -30,10 +30,8 @@ std::string holder_of(int fd) {
 
 FolderLock::FolderLock(const std::string& folder, const std::string& what) : folder_(folder) {
   std::error_code ec;
-  if (!fs::exists(folder, ec)) {
-    fs::create_directories(folder, ec);
-    created_ = !ec;
-  }
+  // True only when this call made the folder: another process may make it at the same moment.
+  created_ = fs::create_directories(folder, ec);
   CG_USER_CHECK(fs::is_directory(folder, ec), "Cannot create the folder ", folder, ": ",
                 fs::exists(folder) ? std::string("a file of that name exists") : ec.message(), ".");
   path_ = (fs::path(folder) / file_name()).string();
