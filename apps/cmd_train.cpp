@@ -9,6 +9,7 @@
 #include "base/check.h"
 #include "data/dataset.h"
 #include "engine/comm.h"
+#include "engine/io_util.h"
 #include "gan/distributed.h"
 #include "gan/profile.h"
 #include "gan/tape_dump.h"
@@ -162,7 +163,14 @@ int run_profile() {
   o.dir = s.out.empty() ? "." : s.out;
   o.csv_path = s.profile_csv;
   o.trace_path = s.profile_trace;
-  if (!s.out.empty()) std::filesystem::create_directories(s.out);
+  if (!s.out.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(s.out, ec);
+    CG_USER_CHECK(std::filesystem::is_directory(s.out), "Cannot create the folder ", s.out, ": ",
+                  ec ? ec.message() : std::string("a file of that name exists"), ".");
+  }
+  // Checked before the timing, which takes a while (profile_training checks its own files).
+  if (!s.profile_csv.empty()) cg::check_writable(s.profile_csv, "the profile CSV");
   if (cg::launch_info().size > 1)  // under mpirun / srun: the data-parallel iteration
     cg::gan::profile_distributed(cfg.model, cfg.batch, cg::resolve_device(cfg.device, cg::Comm::world().root()),
                                  s.profile, cfg.sync_bn, s.profile_csv);

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "data/image.h"
 #include "data/plot.h"
+#include "data/roofline.h"
 #include "eval/classifier.h"
 #include "eval/eval_run.h"
 #include "eval_fixtures.h"
@@ -170,4 +171,21 @@ TEST_CASE("plot data: ranges are finite and non-empty, ticks bounded, pixels nea
   CHECK(safe_ticks(0, 1, 0.1).size() == 11);
   CHECK(safe_ticks(0, 1, 1e-12).size() <= 51);
   CHECK(safe_ticks(0, 1, 0).size() <= 51);
+}
+
+TEST_CASE("the roofline picture finishes with ceilings and points that are infinite, NaN or extreme") {
+  // An infinite bandwidth (a copy timed at zero seconds) once made an axis start at
+  // -infinity, and its decade loop never ended.
+  cgtest::TempDir dir("roofnan");
+  const std::vector<data::RooflinePoint> pts{{"D.conv1", "forward", 1e308, 1e-308},
+                                             {"D.conv2", "backward", 2.0, 50.0},
+                                             {"G.fc", "forward", NAN, 1.0},
+                                             {"G.deconv1", "update", INFINITY, 3.0}};
+  for (const auto& [peak, bw] : {std::pair{INFINITY, 10.0}, {1000.0, INFINITY}, {NAN, NAN}, {1e308, 1e-308},
+                                 {1e300, 1e-10}, {0.0, 0.0}}) {
+    CAPTURE(peak);
+    CAPTURE(bw);
+    data::write_roofline_png(dir / "roof.png", pts, peak, bw, "roofline");
+    CHECK(load_png(dir / "roof.png").width > 0);
+  }
 }

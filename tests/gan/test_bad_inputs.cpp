@@ -170,6 +170,10 @@ TEST_CASE("items 12 to 14: flags that would do nothing, late checks and unhelpfu
   expect_error(run_cli(train + " --dump-tape --resume"), "--resume would do nothing");
   expect_error(run_cli(train + " --dump-tape --out " + (s.dir / "r")), "--out would do nothing");
   expect_error(run_cli(train + " --profile 1 --resume"), "--resume would do nothing");
+  const std::string prep = "prepare " + s.dir.path().string() + " -o " + (s.dir / "p.cgd") + " -q";
+  expect_error(run_cli(prep + " --distance 3"), "--distance is the near-duplicate threshold");
+  expect_error(run_cli(prep + " --dedupe off --duplicates-csv " + (s.dir / "d.csv")), "--dedupe off removes none");
+  CHECK_FALSE(fs::exists(s.dir / "p.cgd"));
   // 12: a bad --profile-csv path is refused before the profiling, not after it.
   {
     const auto r = run_cli(train + " --profile 1 --out " + (s.dir / "prof") + " --profile-csv " + (s.dir / "file/p.csv"));
