@@ -309,12 +309,12 @@ TEST_CASE("item 5: two evals into one folder at once: exactly one proceeds, the 
   const int tries = 4;
   for (int t = 0; t < tries; ++t) {
     CAPTURE(t);
-    const std::string out = dir / ("r" + std::to_string(t));
+    const std::string out = dir / (std::string("r") + std::to_string(t));
     pid_t pid[2];
     for (int k = 0; k < 2; ++k)
       pid[k] = hardtest::spawn_cli("eval --ckpt " + ck + " --data " + data + " -o " + out + " --seed " +
                                        std::to_string(k + 1) + " --pairs 30 --generated 20 --folds 2 --classifier-epochs 1 -q",
-                                   dir / ("log" + std::to_string(k)));
+                                   dir / (std::string("log") + std::to_string(k)));
     int rc[2];
     for (int k = 0; k < 2; ++k) rc[k] = hardtest::wait_exit(pid[k]);
     const std::string log0 = read_text(dir / "log0"), log1 = read_text(dir / "log1");

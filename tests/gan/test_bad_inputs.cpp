@@ -92,23 +92,41 @@ TEST_CASE("item 1: genre names that are no file-name part are refused by prepare
     expect_error(r, "cannot be part of a file name");
     CHECK_FALSE(fs::exists(s.dir / "x.cgd"));
   }
-  // A model (from an older dataset) whose genres are such names: the files stay inside.
-  write_model(s.dir / "m.safetensors", {"../evil", "a/b"});
+  // Models (from an older dataset) whose genres are such names: the files stay inside.
+  write_model(s.dir / "m1.safetensors", {"../evil", "pop"});
+  write_model(s.dir / "m2.safetensors", {"a/b", "pop"});
   fs::create_directories(s.dir / "box");
   std::ofstream(s.dir / "box/evil_0000.png") << "mine";
-  const auto r = run_cli("generate --ckpt " + (s.dir / "m.safetensors") + " --genre all --n 4 --separate " +
-                         (s.dir / "box/sep"));
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
+  for (const char* m : {"m1", "m2"}) {
+    const auto r = run_cli("generate --ckpt " + (s.dir / (std::string(m) + ".safetensors")) +
+                           " --genre all --n 4 --separate " + (s.dir / "box/sep") + " --seed 1");
+    INFO(r.output);
+    CHECK(r.exit_code == 0);  // m2 once failed: no folder box/sep/a
+  }
   CHECK(read_text(s.dir / "box/evil_0000.png") == "mine");  // once overwritten by genre "../evil"
   int inside = 0, outside = 0;
   for (const auto& e : fs::recursive_directory_iterator(s.dir / "box"))
     if (e.is_regular_file()) ++(e.path().parent_path() == fs::path(s.dir / "box/sep") ? inside : outside);
-  CHECK(inside == 4);   // the 4 images, all in box/sep
+  CHECK(inside == 6);   // 2 + 2 genre files of m1 and m2 (pop's two written twice)
   CHECK(outside == 1);  // and the user's file
   CHECK(cg::data::genre_file_part("../evil") == ".._evil");
   CHECK(cg::data::genre_file_part("..") == "genre");
   CHECK(cg::data::genre_file_part(std::string(300, 'x')).size() == 100);
+}
+
+TEST_CASE("item 3: a run records its training file's identity, and --resume refuses a file that changed") {
+  Setup s;
+  const std::string run = s.dir / "run";
+  REQUIRE(run_cli("train --data " + s.data + " --out " + run + " --steps 2" + s.tiny()).exit_code == 0);
+  const auto cfg = nlohmann::json::parse(read_text(run + "/config.json"));
+  const cg::data::Dataset ds = cg::data::Dataset::open(s.data);
+  CHECK(cfg["data_bytes"] == ds.file_bytes());
+  CHECK(cfg["data_fingerprint"] == ds.fingerprint());
+  // Other covers of the same size and count: the same file size, another fingerprint.
+  fs::remove(s.data);
+  gantest::write_striped_dataset(s.data, 24, 16, {"red", "blue"}, 2);
+  REQUIRE(int64_t(fs::file_size(s.data)) == cfg["data_bytes"].get<int64_t>());
+  expect_error(run_cli("train --out " + run + " --resume --steps 3 -q"), "is not the file this run trained on");
 }
 
 TEST_CASE("item 8: a genre with no usable image is left out by prepare, and refused by train and classify") {
@@ -212,15 +230,16 @@ TEST_CASE("items 12 to 14: flags that would do nothing, late checks and unhelpfu
 
 TEST_CASE("item 5: two trainings started on one folder at once: exactly one proceeds, and its files are its own") {
   Setup s;
-  const int tries = 8;
+  const int tries = 6;
+  int overlapped = 0;
   for (int t = 0; t < tries; ++t) {
     CAPTURE(t);
-    const std::string out = s.dir / ("run" + std::to_string(t));
+    const std::string out = s.dir / (std::string("run") + std::to_string(t));
     pid_t pid[2];
     for (int k = 0; k < 2; ++k)
       pid[k] = hardtest::spawn_cli("train --data " + s.data + " --out " + out + " --steps 3 --checkpoint-every 1 --seed " +
                                        std::to_string(k + 1) + s.tiny(),
-                                   s.dir / ("log" + std::to_string(k)));
+                                   s.dir / (std::string("log") + std::to_string(k)));
     int rc[2];
     for (int k = 0; k < 2; ++k) rc[k] = hardtest::wait_exit(pid[k]);
     const std::string log[2] = {read_text(s.dir / "log0"), read_text(s.dir / "log1")};
@@ -229,8 +248,9 @@ TEST_CASE("item 5: two trainings started on one folder at once: exactly one proc
     const int won = rc[0] == 0 ? 0 : 1, lost = 1 - won;
     CHECK(rc[lost] == 1);
     // Refused while the other runs, or (when it had already finished) as a folder with a run.
-    CHECK((log[lost].find("in use by another covergan process") != std::string::npos ||
-           log[lost].find("already holds a training run") != std::string::npos));
+    const bool in_use = log[lost].find("in use by another covergan process") != std::string::npos;
+    overlapped += in_use;
+    CHECK((in_use || log[lost].find("already holds a training run") != std::string::npos));
     const auto cfg = nlohmann::json::parse(read_text(out + "/config.json"));
     CHECK(cfg["seed"] == won + 1);  // the survivor's settings, not the other's
     const cg::gan::Checkpoint ck = cg::gan::Checkpoint::load(out + "/checkpoints/step_00000003.safetensors");
@@ -241,4 +261,5 @@ TEST_CASE("item 5: two trainings started on one folder at once: exactly one proc
       CHECK(n != ".covergan.lock");
     }
   }
+  CHECK(overlapped > 0);  // the lock was tested: at least once both ran at the same time
 }
