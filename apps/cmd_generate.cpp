@@ -111,6 +111,8 @@ void check_flags() {
   CG_USER_CHECK(!(s.sweep && genre_given), "--sweep shows every genre in turn; leave out --genre.");
   CG_USER_CHECK(s.interpolate || app_->get_option("--steps")->count() == 0,
                 "--steps sets the points of --interpolate's code grid; without --interpolate it would do nothing.");
+  CG_USER_CHECK(!(s.interpolate && app_->get_option("--n")->count() > 0),
+                "--interpolate draws a --steps x --steps grid of one genre; --n would do nothing.");
   CG_USER_CHECK(!(s.interpolate && !s.codes.empty()),
                 "--interpolate sets the latent codes itself (a grid from -1 to 1); leave out --codes.");
   CG_USER_CHECK(!(s.bn_batch && s.bn_eval), "--bn-batch and --bn-eval contradict each other; pass one.");

@@ -216,6 +216,9 @@ TEST_CASE("items 12 to 14: flags that would do nothing, late checks and unhelpfu
     expect_error(r, "such as 4095,");  // once also 4098, which --n refuses
     CHECK(r.output.find("4098") == std::string::npos);
   }
+  expect_error(run_cli("generate --ckpt " + (s.dir / "m3.safetensors") + " --genre a --interpolate --n 4 -o " +
+                       (s.dir / "i.png")),
+               "--n would do nothing");
   {  // --separate whose parent cannot hold a folder: the reason, before any image is made
     const auto r = run_cli("generate --ckpt " + (s.dir / "m3.safetensors") + " --genre a --n 2 --separate " +
                            (s.dir / "file/sep"));
