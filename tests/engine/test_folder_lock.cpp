@@ -16,7 +16,7 @@
 
 namespace fs = std::filesystem;
 
-TEST_CASE("folder lock: a second holder is refused with the first one's command, a released lock is free again") {
+TEST_CASE("folder lock: a second holder is refused with the first one's command and a released lock is free again") {
   cgtest::TempDir dir("lock");
   const std::string f = dir / "run";
   {
@@ -53,7 +53,7 @@ TEST_CASE("folder lock: a second holder is refused with the first one's command,
   CHECK_FALSE(again.created_folder());
 }
 
-TEST_CASE("folder lock: a folder the lock made goes again when nothing was written, a file in the way is named") {
+TEST_CASE("folder lock: a folder the lock made goes again when nothing was written and a file in the way is named") {
   cgtest::TempDir dir("lock2");
   cg::FolderLock a(dir / "new/deeper", "eval");
   a.release_and_remove_if_empty();
@@ -64,7 +64,7 @@ TEST_CASE("folder lock: a folder the lock made goes again when nothing was writt
                        cg::Error);
 }
 
-TEST_CASE("temp_path: unique per call and per process, and recognised as a temporary file of its target") {
+TEST_CASE("temp_path: unique per call and per process and recognised as a temporary file of its target") {
   std::set<std::string> names;
   for (int i = 0; i < 100; ++i) names.insert(cg::temp_path("/x/config.json"));
   CHECK(names.size() == 100);

@@ -70,7 +70,7 @@ void expect_fail(const hardtest::Proc& r, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("item 3 and 11: a training file that changed, vanished or is no dataset costs the split, not the report") {
+TEST_CASE("item 3 and 11: a training file that changed or vanished or is no dataset costs the split and not the report") {
   cgtest::TempDir dir("trainfile");
   const std::string data = dir / "labeled.cgd", train = dir / "train.cgd";
   evaltest::write_stripes(data, 6, 16, kGenres, 3);
@@ -119,7 +119,7 @@ TEST_CASE("item 3 and 11: a training file that changed, vanished or is no datase
   CHECK(d["real_split_reason"].get<std::string>().find("cannot be read") != std::string::npos);
 }
 
-TEST_CASE("item 10: a held-out set sharing one cover with the training file gets its report, and --real-per-genre 1 is refused up front") {
+TEST_CASE("item 10: a held-out set sharing one cover with the training file gets its report and --real-per-genre 1 is refused up front") {
   cgtest::TempDir dir("onecover");
   const std::string data = dir / "eval.cgd", train = dir / "train.cgd";
   evaltest::write_stripes(data, 6, 16, kGenres, 3);
@@ -159,7 +159,7 @@ TEST_CASE("item 10: a held-out set sharing one cover with the training file gets
   CHECK(neg.output.find("1797693") == std::string::npos);  // no 300-digit bound (DBL_MAX)
 }
 
-TEST_CASE("item 6: a classifier folder lists its models, so fewer folds than before leave no old ones counted") {
+TEST_CASE("item 6: a classifier folder lists its models so fewer folds than before leave no old ones counted") {
   cgtest::TempDir dir("clsfolder");
   evaltest::write_stripes(dir / "d.cgd", 6, 16, kGenres);
   const data::Dataset ds = data::Dataset::open(dir / "d.cgd");
@@ -249,7 +249,7 @@ TEST_CASE("item 12: eval and classify check every input and output before the fi
   }
 }
 
-TEST_CASE("items 2, 4 and 13: plot writes beside a bare metrics.csv, finishes on extreme values, and says what is wrong") {
+TEST_CASE("items 2 and 4 and 13: plot writes beside a bare metrics.csv and finishes on extreme values and says what is wrong") {
   cgtest::TempDir dir("plotin");
   fs::create_directories(dir / "run");
   write_metrics(dir / "run/metrics.csv", 30);
@@ -301,7 +301,7 @@ TEST_CASE("items 2, 4 and 13: plot writes beside a bare metrics.csv, finishes on
   CHECK_FALSE(fs::exists(dir / "dirfile/plots"));
 }
 
-TEST_CASE("item 5: two evals into one folder at once: exactly one proceeds, the report is whole") {
+TEST_CASE("item 5: two evals into one folder at once: exactly one proceeds and the report is whole") {
   cgtest::TempDir dir("twoeval");
   const std::string data = dir / "d.cgd";
   evaltest::write_stripes(data, 4, 16, kGenres);

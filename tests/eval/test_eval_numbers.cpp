@@ -32,7 +32,7 @@ data::Image load_png(const std::string& path) {
 }
 }  // namespace
 
-TEST_CASE("classifier folds: disjoint, covering, and one fold rebuilt by hand gives the same model and accuracy") {
+TEST_CASE("classifier folds: disjoint and covering and one fold rebuilt by hand gives the same model and accuracy") {
   cgtest::TempDir dir("folds");
   evaltest::write_stripes(dir / "d.cgd", 10, 16, {"a", "b", "c"});
   const data::Dataset ds = data::Dataset::open(dir / "d.cgd");
@@ -69,7 +69,7 @@ TEST_CASE("classifier folds: disjoint, covering, and one fold rebuilt by hand gi
   CHECK(confusion_of(truth, pred, 3).accuracy() == cv.fold_accuracy[f]);  // exactly
 }
 
-TEST_CASE("eval: the recorded genres regenerate the covers bit for bit, and D's accuracy follows from its predictions") {
+TEST_CASE("eval: the recorded genres regenerate the covers bit for bit and D's accuracy follows from its predictions") {
   cgtest::TempDir dir("evalnum");
   const std::vector<std::string> genres{"jazz", "rock", "metal"};
   const std::string data = dir / "labeled.cgd";
@@ -149,7 +149,7 @@ TEST_CASE("picture writers skip NaN and infinities with a note and never hang") 
   CHECK(write_line_plot(dir / "empty.png", {empty}, "nothing").skipped == 1);
 }
 
-TEST_CASE("plot data: ranges are finite and non-empty, ticks bounded, pixels near the canvas") {
+TEST_CASE("plot data: ranges are finite and non-empty with bounded ticks and pixels near the canvas") {
   for (const auto& [lo, hi] : {std::pair{0.0, 0.0}, {5.0, 5.0}, {-1e308, 1e308}, {NAN, 1.0}, {3.0, 1.0},
                                {1e30, 1e30}, {-INFINITY, INFINITY}}) {
     CAPTURE(lo);
@@ -173,7 +173,7 @@ TEST_CASE("plot data: ranges are finite and non-empty, ticks bounded, pixels nea
   CHECK(safe_ticks(0, 1, 0).size() <= 51);
 }
 
-TEST_CASE("the roofline picture finishes with ceilings and points that are infinite, NaN or extreme") {
+TEST_CASE("the roofline picture finishes with ceilings and points that are infinite or NaN or extreme") {
   // An infinite bandwidth (a copy timed at zero seconds) once made an axis start at
   // -infinity, and its decade loop never ended.
   cgtest::TempDir dir("roofnan");

@@ -197,7 +197,7 @@ TEST_CASE("MS-SSIM agrees with an independent direct computation to 1e-6") {
   CHECK(v[3] == 1.0);
 }
 
-TEST_CASE("MS-SSIM agrees with the direct computation at odd scales, non-square sizes and anti-correlated pairs") {
+TEST_CASE("MS-SSIM agrees with the direct computation at odd scales and non-square sizes and anti-correlated pairs") {
   // 24 and 40 halve to odd sides (3 and 5), where pooling drops the last row and column;
   // (40,24), (24,56) and (17,33) are not square, and 17 and 33 are odd from the start.
   for (const auto& [H, W] : {std::pair{24, 24}, {40, 40}, {40, 24}, {24, 56}, {17, 33}}) {

@@ -79,7 +79,7 @@ hardtest::Proc to_dev_full(const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("item 1: genre names that are no file-name part are refused by prepare, and generate --separate stays in its folder") {
+TEST_CASE("item 1: genre names that are no file-name part are refused by prepare and generate --separate stays in its folder") {
   Setup s;
   fs::create_directories(s.dir / "src");
   write_png(s.dir / "src/a.png", 200, 0, 0);
@@ -114,7 +114,7 @@ TEST_CASE("item 1: genre names that are no file-name part are refused by prepare
   CHECK(cg::data::genre_file_part(std::string(300, 'x')).size() == 100);
 }
 
-TEST_CASE("item 3: a run records its training file's identity, and --resume refuses a file that changed") {
+TEST_CASE("item 3: a run records its training file's identity and --resume refuses a file that changed") {
   Setup s;
   const std::string run = s.dir / "run";
   REQUIRE(run_cli("train --data " + s.data + " --out " + run + " --steps 2" + s.tiny()).exit_code == 0);
@@ -129,7 +129,7 @@ TEST_CASE("item 3: a run records its training file's identity, and --resume refu
   expect_error(run_cli("train --out " + run + " --resume --steps 3 -q"), "is not the file this run trained on");
 }
 
-TEST_CASE("item 8: a genre with no usable image is left out by prepare, and refused by train and classify") {
+TEST_CASE("item 8: a genre with no usable image is left out by prepare and refused by train and classify") {
   Setup s;
   for (const char* g : {"pop", "soul", "jazz"}) fs::create_directories(s.dir / (std::string("src/") + g));
   for (int i = 0; i < 3; ++i) {
@@ -176,7 +176,7 @@ TEST_CASE("item 9: a result that cannot reach standard output fails the command"
   CHECK(run_cli("msssim " + (s.dir / "a.png") + " " + (s.dir / "a.png") + " --size 32").exit_code == 0);
 }
 
-TEST_CASE("items 12 to 14: flags that would do nothing, late checks and unhelpful messages") {
+TEST_CASE("items 12 to 14: flags that would do nothing and late checks and unhelpful messages") {
   Setup s;
   const std::string train = "train --data " + s.data + s.tiny();
   std::ofstream(s.dir / "file") << "a file, not a folder\n";
@@ -231,7 +231,7 @@ TEST_CASE("items 12 to 14: flags that would do nothing, late checks and unhelpfu
   }
 }
 
-TEST_CASE("item 5: two trainings started on one folder at once: exactly one proceeds, and its files are its own") {
+TEST_CASE("item 5: two trainings started on one folder at once: exactly one proceeds and its files are its own") {
   Setup s;
   const int tries = 6;
   int overlapped = 0;
