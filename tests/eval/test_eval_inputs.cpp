@@ -180,6 +180,14 @@ TEST_CASE("item 6: a classifier folder lists its models so fewer folds than befo
   cross_validate_classifier(ds, 3, cfg, dir / "c3");
   fs::copy_file(dir / "c3/classifier_fold3.safetensors", dir / "old/classifier_fold3.safetensors");
   CHECK(error_of([&] { load_classifiers(dir / "old", Device::cpu); }).find("different runs") != std::string::npos);
+  // The same through eval -o R, which cross-validates into R/classifier.
+  const std::string ck = evaltest::write_checkpoint(dir.path().string(), dir / "d.cgd", kGenres, 16);
+  EvalOptions o = small_eval(ck, dir / "d.cgd", dir / "r");
+  o.folds = 3;
+  run_eval(o);
+  o.folds = 2;
+  run_eval(o);
+  CHECK(load_classifiers(dir / "r/classifier", Device::cpu).size() == 2);
   // Another JSON file is named as such, not parsed as a checkpoint.
   std::ofstream(dir / "other.json") << "{\"hello\": 1}\n";
   CHECK(error_of([&] { load_classifiers(dir / "other.json", Device::cpu); }).find("lists no classifier models") !=
