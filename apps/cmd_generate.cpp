@@ -139,9 +139,9 @@ void check_request(const cg::gan::ModelConfig& m, bool all) {
   const bool n_given = app_->get_option("--n")->count() > 0;
   if (all && !s.sweep && !s.interpolate && n_given && s.n % K != 0) {
     // The multiples of K next to n that --n accepts (1..kMaxImages).
-    const int below = s.n / K * K;
+    const int below = s.n / K * K, a = below > 0 ? below : K;
     std::string such;
-    for (int m : {below, below + K})
+    for (int m : {a, a + K})
       if (m >= 1 && m <= kMaxImages) such += (such.empty() ? "" : " or ") + std::to_string(m);
     throw cg::Error(cg::detail::cat("--n ", s.n, " does not split evenly over the ", K,
                                     " genres (--genre all draws one row per genre); pass --n ", such,

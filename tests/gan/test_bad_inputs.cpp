@@ -213,7 +213,7 @@ TEST_CASE("items 12 to 14: flags that would do nothing and late checks and unhel
   {
     const auto r = run_cli("generate --ckpt " + (s.dir / "m3.safetensors") + " --genre all --n 4096 -o " +
                            (s.dir / "g.png"));
-    expect_error(r, "such as 4095,");  // once also 4098, which --n refuses
+    expect_error(r, "pass --n 4095,");  // once also 4098, which --n refuses
     CHECK(r.output.find("4098") == std::string::npos);
   }
   expect_error(run_cli("generate --ckpt " + (s.dir / "m3.safetensors") + " --genre a --interpolate --n 4 -o " +
