@@ -8,7 +8,7 @@
 #include "apps/commands.h"
 #include "base/check.h"
 #include "eval/classifier.h"
-#include "engine/io_util.h"
+#include "engine/folder_lock.h"
 
 namespace covergan {
 namespace {
@@ -27,7 +27,7 @@ void add_options(CLI::App& app) {
   app.add_option("--batch", s.cfg.batch, "Batch size (default 64)")->check(CLI::Range(2, 65536));
   app.add_option("--base-channels", s.cfg.base_channels, "Width of D's first conv (default 32)")
       ->check(CLI::Range(1, 4096));
-  app.add_option("--lr", s.cfg.lr, "Adam learning rate (default 2e-4)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", s.cfg.lr, "Adam learning rate (default 2e-4)")->check(positive());
   app.add_option("--seed", s.cfg.seed, "Seed of the folds, the initialisation and the shuffles");
   app.add_option("--out", s.out, "Folder for classifier_fold<i>.safetensors and classify.json");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -51,27 +51,22 @@ int run_classify() {
   CG_USER_CHECK(std::filesystem::exists(s.data), "The dataset ", s.data, " does not exist.");
   const cg::data::Dataset ds = cg::data::Dataset::open(s.data);
   CG_USER_CHECK(ds.info().labeled(), "The dataset ", s.data, " has no genre labels; classify needs a labeled set.");
+  const auto counts = ds.genre_counts();
+  for (size_t g = 0; g < counts.size(); ++g)
+    CG_USER_CHECK(counts[g] > 0, "The genre '", ds.info().genres[g], "' has no covers in ", s.data,
+                  "; a classifier cannot learn it. Prepare the set again without that genre.");
   s.cfg.device = cg::resolve_device(s.device, !s.cfg.quiet);
+  cg::FolderLock lock;  // --out: created and locked before the first fold, so it cannot fail after one
+  if (!s.out.empty()) lock = cg::FolderLock(s.out, "classify");
   if (!s.cfg.quiet)
     std::printf("covergan classify: %lld covers of %dx%d, %zu genres, %d folds, %d epochs, base %d channels\n",
                 static_cast<long long>(ds.info().count), ds.info().size, ds.info().size, ds.info().genres.size(),
                 s.folds, s.cfg.epochs, s.cfg.base_channels);
   const auto cv = cg::gan::cross_validate_classifier(ds, s.folds, s.cfg, s.out);
   print_confusion(cv.confusion, ds.info().genres);
-  if (!s.out.empty()) {
-    const nlohmann::json j = {{"dataset", s.data},
-                              {"folds", s.folds},
-                              {"epochs", s.cfg.epochs},
-                              {"base_channels", s.cfg.base_channels},
-                              {"seed", s.cfg.seed},
-                              {"fold_accuracy", cv.fold_accuracy},
-                              {"accuracy", cg::gan::to_json(cv.accuracy)},
-                              {"confusion", cv.confusion.to_json(ds.info().genres)},
-                              {"files", cv.files}};
-    const std::string path = s.out + "/classify.json";
-    cg::write_file_atomic(path, j.dump(2) + "\n", "the classifier's numbers");
-    std::printf("models: %s/classifier_fold1..%d.safetensors, numbers: %s\n", s.out.c_str(), s.folds, path.c_str());
-  }
+  if (!s.out.empty())  // cross_validate_classifier wrote the list and the numbers there
+    std::printf("models: %s/classifier_fold1..%d.safetensors, numbers: %s/%s\n", s.out.c_str(), s.folds,
+                s.out.c_str(), cg::gan::kClassifierManifest);
   std::printf("baseline accuracy on held-out real covers: %.1f +- %.1f %% over %d folds (paper: 59 +- 4 %%)\n",
               100.0 * cv.accuracy.mean, 100.0 * cv.accuracy.std, s.folds);
   return 0;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
+#include "base/check.h"
 #include "eval/eval_run.h"
 
 namespace covergan {
@@ -11,7 +12,10 @@ namespace {
 
 cg::gan::EvalOptions s;
 
+CLI::App* app_ = nullptr;
+
 void add_options(CLI::App& app) {
+  app_ = &app;
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--ckpt", s.ckpt, "A checkpoint, or a run folder (its newest checkpoint)")->required();
   app.add_option("--data", s.data, "The labeled set (.cgd); a set the run did not train on gives held-out numbers")
@@ -20,7 +24,7 @@ void add_options(CLI::App& app) {
   app.add_option("--pairs", s.pairs, "MS-SSIM pairs per genre and kind (default 1000)")->check(CLI::Range(1, 10000000));
   app.add_option("--generated", s.generated, "Generated covers per genre (default 200)")->check(CLI::Range(2, 1000000));
   app.add_option("--real-per-genre", s.real_per_genre, "Cap the real covers per genre in the MS-SSIM pool (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   app.add_option("--folds", s.folds, "Folds for the baseline and the +- std (default 5)")->check(CLI::Range(2, 100));
   app.add_option("--classifier", s.classifier,
                  "A baseline from `covergan classify` (file or folder); without it one is cross-validated here");
@@ -32,6 +36,9 @@ void add_options(CLI::App& app) {
 }
 
 int run_eval() {
+  CG_USER_CHECK(s.classifier.empty() || app_->get_option("--classifier-epochs")->count() == 0,
+                "--classifier-epochs sets the training of the baseline eval cross-validates itself; with --classifier "
+                "it would do nothing, so leave one out.");
   const auto r = cg::gan::run_eval(s);
   std::printf("covergan eval: report in %s/report.html\n", s.out.c_str());
   return r.is_object() ? 0 : 1;

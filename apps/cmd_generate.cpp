@@ -9,11 +9,13 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "data/dataset.h"
 #include "data/grid.h"
 #include "base/check.h"
 #include "gan/checkpoint.h"
 #include "gan/run_dir.h"
 #include "gan/sampler.h"
+#include "engine/io_util.h"
 
 namespace covergan {
 namespace {
@@ -26,6 +28,7 @@ struct Settings {
 } s;
 
 CLI::App* app_ = nullptr;
+constexpr int kMaxImages = 4096;  // --n
 
 void add_options(CLI::App& app) {
   app_ = &app;
@@ -34,7 +37,7 @@ void add_options(CLI::App& app) {
       ->required();
   app.add_option("--genre", s.genre, "A genre name, or all (one row per genre)");
   app.add_option("--n", s.n, "Images (all: in total, split over the genres; --sweep: rows, default 8)")
-      ->check(CLI::Range(1, 4096));
+      ->check(CLI::Range(1, kMaxImages));
   app.add_option("--seed", s.seed,
                  "Seed of the noise and codes; cover i of a genre is the same for any --n (default 0)");
   app.add_option("--codes", s.codes, "Fix the latent codes for every image, e.g. 0.5,-1");
@@ -87,9 +90,6 @@ int32_t genre_index(const std::vector<std::string>& genres, const std::string& n
 }
 
 void write_separate(const cg::Tensor& images, const std::vector<std::string>& names) {
-  std::error_code ec;
-  std::filesystem::create_directories(s.separate, ec);
-  CG_USER_CHECK(std::filesystem::is_directory(s.separate), "Cannot create the folder ", s.separate, ".");
   const int64_t N = images.dim(0), S = images.dim(2);
   const auto v = images.to_vector();
   std::vector<uint8_t> rgb(size_t(S * S * 3));
@@ -109,6 +109,10 @@ void check_flags() {
   CG_USER_CHECK(!(s.sweep && s.interpolate), "--sweep and --interpolate are different grids; pass one.");
   const bool genre_given = app_->get_option("--genre")->count() > 0;
   CG_USER_CHECK(!(s.sweep && genre_given), "--sweep shows every genre in turn; leave out --genre.");
+  CG_USER_CHECK(s.interpolate || app_->get_option("--steps")->count() == 0,
+                "--steps sets the points of --interpolate's code grid; without --interpolate it would do nothing.");
+  CG_USER_CHECK(!(s.interpolate && app_->get_option("--n")->count() > 0),
+                "--interpolate draws a --steps x --steps grid of one genre; --n would do nothing.");
   CG_USER_CHECK(!(s.interpolate && !s.codes.empty()),
                 "--interpolate sets the latent codes itself (a grid from -1 to 1); leave out --codes.");
   CG_USER_CHECK(!(s.bn_batch && s.bn_eval), "--bn-batch and --bn-eval contradict each other; pass one.");
@@ -118,6 +122,13 @@ void check_flags() {
                   " does not exist.");
     CG_USER_CHECK(!std::filesystem::is_directory(s.output), "The output ", s.output,
                   " is a folder; name a PNG file with -o (or use --separate FOLDER).");
+    cg::check_writable(s.output, "the grid");
+  }
+  if (!s.separate.empty()) {  // made before the checkpoint is read, so a bad folder fails first
+    std::error_code ec;
+    std::filesystem::create_directories(s.separate, ec);
+    CG_USER_CHECK(std::filesystem::is_directory(s.separate), "Cannot create the folder ", s.separate, ": ",
+                  ec ? ec.message() : std::string("a file of that name exists"), ".");
   }
 }
 
@@ -127,9 +138,13 @@ void check_request(const cg::gan::ModelConfig& m, bool all) {
   const int K = m.num_genres;
   const bool n_given = app_->get_option("--n")->count() > 0;
   if (all && !s.sweep && !s.interpolate && n_given && s.n % K != 0) {
-    const int below = s.n / K * K, a = below > 0 ? below : K, b = a + K;
+    // The multiples of K next to n that --n accepts (1..kMaxImages).
+    const int below = s.n / K * K, a = below > 0 ? below : K;
+    std::string such;
+    for (int m : {a, a + K})
+      if (m >= 1 && m <= kMaxImages) such += (such.empty() ? "" : " or ") + std::to_string(m);
     throw cg::Error(cg::detail::cat("--n ", s.n, " does not split evenly over the ", K,
-                                    " genres (--genre all draws one row per genre); pass --n ", a, " or ", b,
+                                    " genres (--genre all draws one row per genre); pass --n ", such,
                                     ", or name one genre with --genre."));
   }
   const int64_t n_images = s.sweep ? int64_t(n_given ? s.n : 8) * K
@@ -156,7 +171,8 @@ Request layout(const cg::gan::ModelConfig& m, const std::vector<std::string>& ge
   auto name = [&](int32_t genre, int64_t index) {
     char b[32];
     std::snprintf(b, sizeof b, "_%04lld.png", static_cast<long long>(index));
-    return genres[size_t(genre)] + b;
+    // An older dataset may name a genre "a/b": the file stays inside --separate all the same.
+    return cg::data::genre_file_part(genres[size_t(genre)]) + b;
   };
   Request r;
   std::vector<CoverId> ids;

@@ -45,7 +45,9 @@ std::string csv_of(const std::string& run) {
 
 std::string folder_of(const std::string& run) {
   namespace fs = std::filesystem;
-  return fs::is_regular_file(run) ? fs::path(run).parent_path().string() : run;
+  if (!fs::is_regular_file(run)) return run;
+  const std::string dir = fs::path(run).parent_path().string();
+  return dir.empty() ? "." : dir;  // a bare "metrics.csv" is here, never "" (which made "/plots")
 }
 
 // Legend names: each run's folder name, or the path as given where two names collide.
@@ -90,9 +92,14 @@ int run_plot() {
   if (s.runs.size() > 1 || !s.metrics.empty() || fs::path(s.out).extension() == ".png") return run_overlay();
   const std::string csv = csv_of(s.runs[0]);
   const std::string out = !s.out.empty() ? s.out : folder_of(s.runs[0]) + "/plots";
-  fs::create_directories(out);
+  cg::gan::read_metrics_csv(csv);  // a file that is no metrics.csv fails before a folder is made
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  CG_USER_CHECK(fs::is_directory(out), "Cannot create the folder ", out, ": ",
+                ec ? ec.message() : std::string("a file of that name exists"), ".");
   const auto f = cg::gan::plot_metrics(csv, out, s.smooth);
   std::printf("covergan plot: %lld iterations from %s\n", static_cast<long long>(f.rows), csv.c_str());
+  if (!f.notes.note().empty()) std::printf("  note: %s (noted on the plots)\n", f.notes.note().c_str());
   for (const auto& name : {f.losses, f.d_outputs, f.accuracy, f.genre_terms}) std::printf("  %s/%s\n", out.c_str(), name.c_str());
   return 0;
 }

@@ -21,7 +21,10 @@ struct Settings {
   bool exact_resize = false, quiet = false;
 } s;
 
+CLI::App* app_ = nullptr;
+
 void add_options(CLI::App& app) {
+  app_ = &app;
   app.add_option("sources", s.sources, "Folders of covers (SRC/<genre>/*.jpg with --labels folders), or files")
       ->required();
   app.add_option("-o,--output", s.output, "The dataset file to write (.cgd)")->required();
@@ -38,7 +41,7 @@ void add_options(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--threads", s.threads, "Decoding threads (0: every core)")->check(CLI::Range(0, 1024));
   app.add_option("--max-pixels", s.max_pixels, "Refuse images with more pixels than this (read from the header)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   app.add_option("--min-per-genre", s.min_per_genre, "Report genres with fewer images than this")
       ->capture_default_str();
@@ -49,7 +52,17 @@ void add_options(CLI::App& app) {
   app.add_flag("-q,--quiet", s.quiet, "No progress line");
 }
 
+// Flags that would do nothing with the --dedupe chosen: refused rather than ignored.
+void check_combinations() {
+  CG_USER_CHECK(s.dedupe == "perceptual" || app_->get_option("--distance")->count() == 0,
+                "--distance is the near-duplicate threshold of --dedupe perceptual; with --dedupe ", s.dedupe,
+                " it would do nothing.");
+  CG_USER_CHECK(s.dedupe != "off" || app_->get_option("--duplicates-csv")->count() == 0,
+                "--duplicates-csv lists removed duplicates, but --dedupe off removes none.");
+}
+
 cg::data::PrepareOptions to_options() {
+  check_combinations();
   cg::data::PrepareOptions o;
   o.sources = s.sources;
   o.output = s.output;
@@ -139,6 +152,9 @@ void print_summary(const cg::data::PrepareReport& r) {
   if (!r.manifest_unmatched.empty())
     std::printf("  manifest: %zu rows name no file found under the sources (first: %s)\n", r.manifest_unmatched.size(),
                 r.manifest_unmatched.front().c_str());
+  for (const auto& g : r.empty_genres)
+    std::printf("  warning: genre '%s' has no usable images (every file was skipped or a duplicate); it was left out "
+                "of the dataset\n", g.c_str());
   for (const auto& g : r.small_genres)
     std::printf("  warning: genre '%s' has few images (fewer than %lld); its class may train poorly\n", g.c_str(),
                 (long long)s.min_per_genre);

@@ -3,11 +3,13 @@
 // phases, or continues a run with --resume.
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "apps/commands.h"
 #include "base/check.h"
 #include "data/dataset.h"
 #include "engine/comm.h"
+#include "engine/io_util.h"
 #include "gan/distributed.h"
 #include "gan/profile.h"
 #include "gan/tape_dump.h"
@@ -34,10 +36,10 @@ void add_options(CLI::App& app) {
   app.add_option("--data", s.data, "The labeled training set (.cgd from `covergan prepare`)");
   app.add_option("--pretrain", s.pretrain, "An unlabeled set for phase 1 (pretraining without genre terms)");
   app.add_option("--pretrain-epochs", s.pretrain_epochs, "Epochs of pretraining (default 5)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--epochs", s.epochs, "Epochs of labeled fine-tuning (default 25)")->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
+  app.add_option("--epochs", s.epochs, "Epochs of labeled fine-tuning (default 25)")->check(non_negative());
   app.add_option("--steps", s.steps, "Stop after this many iterations in all (0: no limit)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   app.add_option("--out", s.out,
                  "The run folder (config, metrics, samples, checkpoints); needed unless --profile or --dump-tape");
   app.add_option("--device", s.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -53,12 +55,12 @@ void add_options(CLI::App& app) {
   app.add_option("--pretrain-lr-g", s.pretrain_lr_g, "Pretraining learning rate of G (default 0.002)");
   app.add_option("--pretrain-lr-d", s.pretrain_lr_d, "Pretraining learning rate of D (default 0.001)");
   app.add_option("--sample-every", s.sample_every, "Write a sample grid every N iterations (0: only at the end)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   app.add_option("--checkpoint-every", s.checkpoint_every, "Write a checkpoint every N iterations (0: only at the end)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   app.add_option("--keep", s.keep, "Checkpoints to keep (default 3)")->check(CLI::Range(1, 1000000));
   app.add_option("--log-every", s.log_every, "Progress line every N iterations when not on a terminal")
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   app.add_flag("--hflip", s.hflip, "Random horizontal flips of the real images");
   app.add_flag("--sync-bn,!--no-sync-bn", s.sync_bn,
                "Data-parallel runs: batch norm over the global batch (all-reduced), so N ranks compute what one "
@@ -155,14 +157,20 @@ cg::gan::TrainConfig synthetic_run_config() {
 
 // --profile N: the model the flags, --config and --data describe, on random images.
 int run_profile() {
-  CG_USER_CHECK(!(s.resume || s.force), "--profile writes no run; drop --resume and --force.");
   const cg::gan::TrainConfig cfg = synthetic_run_config();
   cg::gan::ProfileOptions o;
   o.iters = s.profile;
   o.dir = s.out.empty() ? "." : s.out;
   o.csv_path = s.profile_csv;
   o.trace_path = s.profile_trace;
-  if (!s.out.empty()) std::filesystem::create_directories(s.out);
+  if (!s.out.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(s.out, ec);
+    CG_USER_CHECK(std::filesystem::is_directory(s.out), "Cannot create the folder ", s.out, ": ",
+                  ec ? ec.message() : std::string("a file of that name exists"), ".");
+  }
+  // Checked before the timing, which takes a while (profile_training checks its own files).
+  if (!s.profile_csv.empty()) cg::check_writable(s.profile_csv, "the profile CSV");
   if (cg::launch_info().size > 1)  // under mpirun / srun: the data-parallel iteration
     cg::gan::profile_distributed(cfg.model, cfg.batch, cg::resolve_device(cfg.device, cg::Comm::world().root()),
                                  s.profile, cfg.sync_bn, s.profile_csv);
@@ -183,11 +191,27 @@ int run_dump_tape() {
   return 0;
 }
 
+// Flags that would do nothing in the mode chosen: refused rather than ignored. --data and
+// --pretrain stay allowed in both synthetic modes (they give the image size and genres), and
+// --out with --profile names where its files go.
+void check_combinations() {
+  for (const char* flag : {"--profile-csv", "--profile-trace"})
+    CG_USER_CHECK(!given(flag) || given("--profile"), flag, " writes a file of --profile N; pass --profile too.");
+  const bool dump = s.dump_tape || s.dump_tape_values || !s.dump_tape_dot.empty();
+  CG_USER_CHECK(!(dump && given("--profile")), "--dump-tape and --profile are two different runs; pass one.");
+  const char* mode = dump ? "--dump-tape" : given("--profile") ? "--profile" : nullptr;
+  if (!mode) return;
+  std::vector<const char*> idle{"--resume", "--force", "--init"};
+  if (dump) idle.push_back("--out");  // the tapes go to standard output (or --dump-tape-dot's file)
+  for (const char* flag : idle)
+    CG_USER_CHECK(!given(flag), mode, " runs on random images and writes no run, so ", flag,
+                  " would do nothing; leave it out.");
+}
+
 int run_train() {
+  check_combinations();
   if (s.dump_tape || s.dump_tape_values || !s.dump_tape_dot.empty()) return run_dump_tape();
   if (given("--profile")) return run_profile();
-  CG_USER_CHECK(!given("--profile-csv") && !given("--profile-trace"),
-                "--profile-csv and --profile-trace go with --profile N.");
   CG_USER_CHECK(!s.out.empty(), "No run folder given: pass --out DIR.");
   CG_USER_CHECK(!(s.resume && s.force), "--resume and --force contradict each other; pass one.");
   cg::gan::TrainOptions opt;

@@ -1,9 +1,13 @@
 // The covergan command line: subcommands register themselves (apps/cmd_*.cpp);
 // every error becomes one sentence on stderr and a non-zero exit (in a distributed
-// run: printed once, and every rank stops; engine/comm.h).
+// run: printed once, and every rank stops; engine/comm.h), including a failed write to
+// standard output (a full disk, /dev/full): for msssim, info, classify, --profile and
+// --dump-tape what they print is their result.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include "apps/commands.h"
@@ -20,6 +24,16 @@ void refuse_under_launcher(const std::string& name) {
   if (li.rank != 0) std::exit(1);  // rank 0 says it once
   throw cg::Error("`covergan " + name + "` runs in one process; " + li.launcher + " started " +
                   std::to_string(li.size) + " of it. Only `covergan train` trains data-parallel across ranks.");
+}
+
+// 0 when everything printed reached standard output, else 1 after saying why.
+int check_stdout(int rc) {
+  errno = 0;
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return rc;
+  const int err = errno;
+  std::fprintf(stderr, "covergan: Cannot write to standard output: %s.\n",
+               err ? std::strerror(err) : "a write failed");
+  return 1;
 }
 
 }  // namespace
@@ -43,7 +57,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < subs.size(); ++i)
       if (subs[i]->parsed()) {
         refuse_under_launcher(covergan::commands()[i].name);
-        rc = covergan::commands()[i].run();
+        rc = check_stdout(covergan::commands()[i].run());
         break;
       }
   } catch (const cg::Error& e) {

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "data/dataset_format.h"
@@ -268,6 +269,12 @@ const std::string& Dataset::path() const {
 }
 
 int64_t Dataset::file_bytes() const { return p_ ? int64_t(p_->bytes) : 0; }
+
+std::string Dataset::fingerprint() const {
+  char hex[20];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(content_hash()));
+  return hex;
+}
 
 std::vector<int64_t> Dataset::genre_counts() const {
   std::vector<int64_t> c(info().genres.size(), 0);

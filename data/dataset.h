@@ -38,6 +38,9 @@ class Dataset {
   // the labels), read, not recomputed: two files with the same hash hold the same images,
   // labels and genres. Ranks of a distributed run compare it at start-up.
   uint64_t content_hash() const;
+  // content_hash() as 16 hex digits: a run records it with file_bytes() so eval and
+  // --resume can tell whether its training file changed.
+  std::string fingerprint() const;
   // Images per genre (empty for an unlabeled set).
   std::vector<int64_t> genre_counts() const;
 
@@ -64,6 +67,10 @@ class DatasetWriter {
   // pixels (size,size,channels); label in [0, genres) for a labeled set, -1 otherwise.
   void add(const uint8_t* pixels, int32_t label);
   int64_t count() const;
+  const std::string& temp_file() const;  // where the bytes go until finish() renames them
+  // Leaves out the genres no image was added to (prepare: a genre folder whose files were
+  // all broken or duplicates), renumbering the others in order; returns their names.
+  std::vector<std::string> drop_empty_genres();
   // Copies back the pixels of image i (already added): the deduper confirms exact matches.
   void read_back(int64_t i, uint8_t* out);
   void finish();
@@ -72,6 +79,14 @@ class DatasetWriter {
   struct Impl;
   std::unique_ptr<Impl> p_;
 };
+
+// Genre names become parts of file names (`generate --separate`: GENRE_0001.png), so a
+// new dataset refuses those that could not be one: "" when g is fine, else why not
+// (a '/' or a backslash, a control character, "." or "..").
+std::string genre_name_problem(const std::string& g);
+// g made safe as the start of a file name in any folder: '/', backslashes and control characters
+// become '_', and at most 100 bytes are kept (an older dataset may hold any name).
+std::string genre_file_part(const std::string& g);
 
 // Whole dataset in one call; pixels holds count*size*size*channels bytes.
 void write_dataset(const std::string& path, const DatasetInfo& info, const uint8_t* pixels,

@@ -1,4 +1,4 @@
-// Writing .cgd datasets: pixels stream to PATH.tmp behind a header-sized hole
+// Writing .cgd datasets: pixels stream to a temporary PATH.tmp-* behind a header-sized hole
 // while block CRCs accumulate; finish() appends labels and checksums, fills in the
 // header, fsyncs and renames, so readers only ever see a complete file.
 #include <fcntl.h>
@@ -88,11 +88,14 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info) :
   for (size_t i = 0; i < info.genres.size(); ++i) {
     CG_USER_CHECK(valid_utf8(info.genres[i]), "The genre name '", info.genres[i],
                   "' is not UTF-8 text; rename that folder (or fix the manifest) so that it is.");
+    const std::string why = genre_name_problem(info.genres[i]);
+    CG_USER_CHECK(why.empty(), "The genre name '", info.genres[i], "' cannot be part of a file name (", why,
+                  "); rename the genre.");
     for (size_t j = 0; j < i; ++j)
       CG_USER_CHECK(info.genres[i] != info.genres[j], "The genre '", info.genres[i], "' is named twice.");
   }
   p_->path = path;
-  p_->tmp = path + ".tmp";
+  p_->tmp = temp_path(path);
   p_->info = info;
   p_->info.count = 0;
   p_->header_reserved = layout(genre_table_bytes(info.genres), 0, uint32_t(info.size), 3, kBlockImages).pixels_offset;
@@ -126,6 +129,35 @@ void DatasetWriter::add(const uint8_t* pixels, int32_t label) {
 }
 
 int64_t DatasetWriter::count() const { return int64_t(p_->labels.size()); }
+const std::string& DatasetWriter::temp_file() const { return p_->tmp; }
+
+std::vector<std::string> DatasetWriter::drop_empty_genres() {
+  Impl& w = *p_;
+  CG_CHECK(!w.finished, "DatasetWriter::drop_empty_genres after finish");
+  std::vector<int64_t> count(w.info.genres.size(), 0);
+  for (int32_t l : w.labels)
+    if (l >= 0) ++count[size_t(l)];
+  std::vector<std::string> kept, dropped;
+  std::vector<int32_t> renumber(count.size(), -1);
+  for (size_t g = 0; g < count.size(); ++g) {
+    if (count[g] == 0) {
+      dropped.push_back(w.info.genres[g]);
+      continue;
+    }
+    renumber[g] = int32_t(kept.size());
+    kept.push_back(w.info.genres[g]);
+  }
+  if (dropped.empty()) return dropped;
+  // The pixels already lie at header_reserved; a shorter genre table must not move them.
+  CG_USER_CHECK(layout(genre_table_bytes(kept), 0, uint32_t(w.info.size), 3, kBlockImages).pixels_offset ==
+                    w.header_reserved,
+                "The genres ", dropped.front(), (dropped.size() > 1 ? " and others" : ""),
+                " have no usable images; remove their folders (or manifest rows) and prepare again.");
+  for (int32_t& l : w.labels)
+    if (l >= 0) l = renumber[size_t(l)];
+  w.info.genres = kept;
+  return dropped;
+}
 
 void DatasetWriter::read_back(int64_t i, uint8_t* out) {
   Impl& w = *p_;
@@ -177,6 +209,26 @@ void DatasetWriter::finish() {
                 std::strerror(errno), ".");
   w.finished = true;
   w.info.count = int64_t(count);
+}
+
+std::string genre_name_problem(const std::string& g) {
+  if (g == "." || g == "..") return "it is \"" + g + "\", a folder's name";
+  for (unsigned char c : g) {
+    if (c == '/' || c == '\\') return std::string("it holds a '") + char(c) + "'";
+    if (c < 0x20 || c == 0x7F) return "it holds a control character";
+  }
+  return "";
+}
+
+std::string genre_file_part(const std::string& g) {
+  std::string out;
+  for (unsigned char c : g) out += (c == '/' || c == '\\' || c < 0x20 || c == 0x7F) ? '_' : char(c);
+  if (out.size() > 100) {
+    size_t cut = 100;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+    out.resize(cut);
+  }
+  return out.empty() || out == "." || out == ".." ? "genre" : out;
 }
 
 void write_dataset(const std::string& path, const DatasetInfo& info, const uint8_t* pixels,

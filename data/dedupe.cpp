@@ -3,6 +3,7 @@
 #include "data/dedupe.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -51,6 +52,86 @@ uint64_t dhash64(const uint8_t* rgb, int size) {
     for (int c = 0; c < 8; ++c)
       if (small[r * 9 + c] > small[r * 9 + c + 1] + kFlatMargin) bits |= uint64_t(1) << (r * 8 + c);
   return bits;
+}
+
+// Chroma counts half as much as luma: JPEG's subsampled chroma bleeds across the edges
+// of saturated colours, while distinct covers of one style differ mostly in luma.
+constexpr float kChromaWeight = 0.5f;
+
+Thumbnail thumbnail(const uint8_t* rgb, int size) {
+  Thumbnail t;
+  t.side = std::min(size, 32);
+  const size_t n = size_t(size) * size_t(size) * 3;
+  std::vector<float> full(n);
+  for (size_t i = 0; i < n; i += 3) {  // Y, Cb, Cr (BT.601 scale), chroma down-weighted
+    const float r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
+    const float y = 0.299f * r + 0.587f * g + 0.114f * b;
+    full[i] = y, full[i + 1] = kChromaWeight * (b - y) * 0.564f, full[i + 2] = kChromaWeight * (r - y) * 0.713f;
+  }
+  t.px.resize(size_t(t.side) * size_t(t.side) * 3);
+  resize_float(t.px.data(), t.side, t.side, full.data(), size, size, 3);
+  const int T = t.side;
+  double dx = 0, dy = 0;
+  for (int y = 0; y < T; ++y)
+    for (int x = 0; x < T; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const float v = t.px[size_t((y * T + x) * 3 + c)];
+        if (x + 1 < T) dx += std::fabs(t.px[size_t((y * T + x + 1) * 3 + c)] - v);
+        if (y + 1 < T) dy += std::fabs(t.px[size_t(((y + 1) * T + x) * 3 + c)] - v);
+      }
+  const double pairs = 3.0 * T * (T - 1);
+  t.contrast = float(0.5 * (dx / pairs + dy / pairs));
+  // Each channel about its mean: a copy a few levels brighter (another encoder, a colour
+  // profile) differs in its mean only, which mean_colour's guard already bounds.
+  for (int c = 0; c < 3; ++c) {
+    double mean = 0;
+    for (int i = 0; i < T * T; ++i) mean += t.px[size_t(i * 3 + c)];
+    mean /= double(T) * T;
+    for (int i = 0; i < T * T; ++i) t.px[size_t(i * 3 + c)] -= float(mean);
+  }
+  return t;
+}
+
+namespace {
+// Mean |p(warped) - q| over the inner region (a tenth of the side off each edge), where
+// p is sampled bilinearly at c + (x - c)/zoom + shift (edges clamped), c the centre.
+double aligned_difference(const Thumbnail& p, const Thumbnail& q, double zoom, double sx, double sy) {
+  const int T = p.side, m = std::max(1, T / 10);
+  const double c = (T - 1) / 2.0;
+  auto at = [&](int y, int x, int ch) { return p.px[size_t((y * T + x) * 3 + ch)]; };
+  double sum = 0;
+  for (int y = m; y < T - m; ++y) {
+    const double fy = std::clamp(c + (y - c) / zoom + sy, 0.0, double(T - 1));
+    const int y0 = std::min(int(fy), T - 2);
+    const double wy = fy - y0;
+    for (int x = m; x < T - m; ++x) {
+      const double fx = std::clamp(c + (x - c) / zoom + sx, 0.0, double(T - 1));
+      const int x0 = std::min(int(fx), T - 2);
+      const double wx = fx - x0;
+      for (int ch = 0; ch < 3; ++ch) {
+        const double v = (1 - wy) * ((1 - wx) * at(y0, x0, ch) + wx * at(y0, x0 + 1, ch)) +
+                         wy * ((1 - wx) * at(y0 + 1, x0, ch) + wx * at(y0 + 1, x0 + 1, ch));
+        sum += std::fabs(v - q.px[size_t((y * T + x) * 3 + ch)]);
+      }
+    }
+  }
+  return sum / (3.0 * (T - 2 * m) * (T - 2 * m));
+}
+}  // namespace
+
+double near_distance(const Thumbnail& a, const Thumbnail& b) {
+  CG_CHECK(a.side == b.side && a.side >= 2, "near_distance: thumbnails of ", a.side, " and ", b.side, " pixels");
+  const double norm = 0.5 * (a.contrast + b.contrast) + 2.0;
+  double d = aligned_difference(a, b, 1.0, 0, 0) / norm;
+  // Clearly alike or clearly not: the alignments below only decide the cases in between.
+  if (d <= kNearThreshold || d > 3 * kNearThreshold) return d;
+  for (double zoom : {1.0, 1.02, 1.04})
+    for (double sy : {-0.5, 0.0, 0.5})
+      for (double sx : {-0.5, 0.0, 0.5}) {
+        if (zoom == 1.0 && sx == 0 && sy == 0) continue;
+        d = std::min({d, aligned_difference(a, b, zoom, sx, sy) / norm, aligned_difference(b, a, zoom, sx, sy) / norm});
+      }
+  return d;
 }
 
 MeanColour mean_colour(const uint8_t* rgb, int size) {
@@ -127,18 +208,24 @@ struct Deduper::Impl {
     return -1;
   }
 
-  // The closest kept image (then the earliest) within the distance and the colour guard.
-  DedupeMatch find_near(uint64_t h, const MeanColour& mc) {
-    DedupeMatch best;
+  // The closest kept image (by dHash, then the earliest) within the distance and the colour
+  // guard whose thumbnail confirms it (near_distance below the threshold).
+  DedupeMatch find_near(uint64_t h, const MeanColour& mc, const uint8_t* px) {
+    std::vector<std::pair<int, int64_t>> cands;  // (dHash distance, kept id)
     near->query(h, [&](uint32_t e, int d) {
       for (int c = 0; c < 3; ++c)
         if (std::abs(int(mc.rgb[c]) - int(colour[e].rgb[c])) > kMaxColourDiff) return;
-      if (best.kept < 0 || d < best.distance || (d == best.distance && ids[e] < best.kept)) {
-        best.kept = ids[e];
-        best.distance = d;
-      }
+      cands.emplace_back(d, ids[e]);
     });
-    return best;
+    std::sort(cands.begin(), cands.end());
+    if (cands.empty()) return {};
+    const Thumbnail mine = thumbnail(px, size);
+    scratch.resize(size_t(size) * size_t(size) * 3);
+    for (const auto& [d, id] : cands) {
+      fetch(id, scratch.data());
+      if (near_distance(mine, thumbnail(scratch.data(), size)) <= kNearThreshold) return {id, false, d};
+    }
+    return {};
   }
 
   void add_near(int64_t id, uint64_t h, const MeanColour& mc) {
@@ -170,7 +257,7 @@ DedupeMatch Deduper::check_and_add(int64_t id, const uint8_t* pixels) {
   if (p_->mode == DedupeMode::perceptual) {
     const uint64_t d = dhash64(pixels, p_->size);
     const MeanColour mc = mean_colour(pixels, p_->size);
-    DedupeMatch near = p_->find_near(d, mc);
+    DedupeMatch near = p_->find_near(d, mc, pixels);
     if (near.kept >= 0) return near;
     p_->add_near(id, d, mc);
   }

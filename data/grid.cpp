@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "data/chart.h"
+#include "engine/io_util.h"
 #include "engine/normalize.h"
 
 namespace cg::data {
@@ -47,7 +48,7 @@ bool png_write_c(PngWriteCtx* c, FILE* f, png_bytepp rows, png_uint_32 w, png_ui
 
 void write_png_rgb(const std::string& path, const uint8_t* rgb, int width, int height) {
   CG_CHECK(width > 0 && height > 0 && rgb, "write_png_rgb: bad image ", width, "x", height);
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path(path);
   FILE* f = std::fopen(tmp.c_str(), "wb");
   CG_USER_CHECK(f, "Cannot create ", tmp, ": ", std::strerror(errno), ".");
   PngWriteCtx c;

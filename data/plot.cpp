@@ -1,6 +1,8 @@
 // The line and box plots (see plot.h), drawn on data/chart.
 #include "data/plot.h"
 
+#include "data/plot_data.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -14,7 +16,7 @@ using data::Chart;
 using data::Rgb;
 using Align = Chart::Align;
 
-constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90};
+constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90}, kWarn{170, 30, 30};
 constexpr double kTitle = 15, kLabel = 12.5, kTick = 11.5, kLegend = 12;
 
 // Mean y of the points falling into each of n columns over [x0, x1]; NaN where none.
@@ -94,14 +96,19 @@ void draw_legend(Chart& c, const Frame& f, const std::vector<std::pair<std::stri
   }
 }
 
-void draw_line_panel(Chart& c, const LinePanel& p, double top, double height) {
+// The panel's series, sanitised (non-finite points skipped, extremes clipped): a range of
+// +-1e308 once overflowed and the drawing never finished.
+PlotNotes draw_line_panel(Chart& c, const LinePanel& p_in, double top, double height) {
   const double left = 78, right = 18, title_h = 34, bottom = 50;
+  LinePanel p = p_in;
+  PlotNotes notes;
+  for (auto& s : p.series) sanitize_points(s.x, s.y, notes);
   Frame f{left, top + title_h, c.width() - left - right, height - title_h - bottom, INFINITY, -INFINITY, INFINITY, -INFINITY};
   bool integral = true;
   for (const auto& s : p.series)
-    for (double x : s.x)
-      if (std::isfinite(x)) f.x0 = std::min(f.x0, x), f.x1 = std::max(f.x1, x), integral = integral && x == std::round(x);
-  if (!(f.x0 <= f.x1)) f.x0 = 0, f.x1 = 1;
+    for (double x : s.x) f.x0 = std::min(f.x0, x), f.x1 = std::max(f.x1, x), integral = integral && x == std::round(x);
+  const AxisRange xr = safe_range(f.x0, f.x1);
+  f.x0 = xr.lo, f.x1 = xr.hi;
   const int cols = std::max(2, int(f.w));
   std::vector<std::vector<double>> ys;
   for (const auto& s : p.series) {
@@ -109,8 +116,8 @@ void draw_line_panel(Chart& c, const LinePanel& p, double top, double height) {
     for (double v : ys.back())
       if (std::isfinite(v)) f.y0 = std::min(f.y0, v), f.y1 = std::max(f.y1, v);
   }
-  if (!(f.y0 <= f.y1)) f.y0 = 0, f.y1 = 1;
-  if (f.y1 - f.y0 < 1e-12 * std::max(1.0, std::fabs(f.y0))) f.y0 -= 0.5, f.y1 += 0.5;
+  const AxisRange yr = safe_range(f.y0, f.y1);
+  f.y0 = yr.lo, f.y1 = yr.hi;
   const double pad = 0.05 * (f.y1 - f.y0);
   f.y0 -= pad, f.y1 += pad;
   draw_axes(c, f, p.title, p.x_label, p.y_label, integral);
@@ -132,31 +139,40 @@ void draw_line_panel(Chart& c, const LinePanel& p, double top, double height) {
   for (const auto& s : p.series)
     if (s.legend) legend.push_back({s.name, s.color});
   draw_legend(c, f, legend, false);
+  if (!notes.note().empty()) c.text(f.left + f.w, f.top + f.h + 40, notes.note(), kTick, kWarn, Align::right);
+  return notes;
 }
 
 }  // namespace
 
-void write_line_panels(const std::string& path, const std::vector<LinePanel>& panels, int width, int panel_height) {
+PlotNotes write_line_panels(const std::string& path, const std::vector<LinePanel>& panels, int width, int panel_height) {
   CG_CHECK(!panels.empty() && width >= 200 && panel_height >= 150, "write_line_panels: ", panels.size(),
            " panels of ", width, "x", panel_height, " is no plot");
   Chart c(width, panel_height * int(panels.size()));
-  for (size_t i = 0; i < panels.size(); ++i) draw_line_panel(c, panels[i], double(i) * panel_height, panel_height);
+  PlotNotes notes;
+  for (size_t i = 0; i < panels.size(); ++i) notes.add(draw_line_panel(c, panels[i], double(i) * panel_height, panel_height));
   c.write_png(path);
+  return notes;
 }
 
-void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
+PlotNotes write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
                      int width, int height, const std::string& y_label) {
-  write_line_panels(path, {LinePanel{title, "iteration", y_label, series}}, width, height);
+  return write_line_panels(path, {LinePanel{title, "iteration", y_label, series}}, width, height);
 }
 
-void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,
+PlotNotes write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,
                     const std::vector<std::string>& names, const std::vector<std::array<uint8_t, 3>>& colors,
                     const std::string& title, double y0, double y1, double y_tick, int width, int height,
                     const std::string& y_label) {
-  CG_CHECK(!groups.empty() && names.size() == colors.size() && y1 > y0 && y_tick > 0, "write_box_plot: bad layout");
+  CG_CHECK(!groups.empty() && !colors.empty() && names.size() == colors.size(), "write_box_plot: bad layout");
+  const AxisRange yr = safe_range(y0, y1);
+  y0 = yr.lo, y1 = yr.hi;
+  const std::vector<double> ticks = safe_ticks(y0, y1, y_tick);
+  if (ticks.size() > 1) y_tick = ticks[1] - ticks[0];
+  PlotNotes notes;
   Chart c(width, height);
   const Frame f{64, 64, width - 64.0 - 14, height - 64.0 - 32, 0, 1, y0, y1};
-  for (double t = y0; t <= y1 + 1e-9; t += y_tick) {
+  for (double t : ticks) {
     const double y = std::round(f.py(t)) + 0.5;
     c.line(f.left, y, f.left + f.w, y, kGrid);
     c.text(f.left - 7, y + kTick * 0.35, data::tick_label(t, y_tick), kTick, kInk, Align::right);
@@ -173,7 +189,13 @@ void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups
     const int nb = std::max<int>(1, int(groups[g].boxes.size()));
     const double bw = std::max(4.0, std::min(40.0, (gw - 16) / nb - 6)), span = nb * (bw + 6) - 6, bx0 = gx + (gw - span) / 2;
     for (size_t k = 0; k < groups[g].boxes.size(); ++k) {
-      const BoxStats& b = groups[g].boxes[k];
+      BoxStats b = groups[g].boxes[k];
+      bool finite = true;  // a NaN once made a whisker line walk 2^31 pixels
+      for (double* v : {&b.min, &b.q1, &b.median, &b.q3, &b.max}) finite = !std::isnan(*v = clip_value(*v, notes)) && finite;
+      if (!finite) {
+        ++notes.skipped;
+        continue;
+      }
       const Rgb col = colors[k % colors.size()];
       const double x0 = bx0 + double(k) * (bw + 6), x1 = x0 + bw, xm = (x0 + x1) / 2;
       c.line(xm, yp(b.max), xm, yp(b.q3), col, 1.5);  // whiskers: min and max
@@ -188,7 +210,12 @@ void write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups
   Frame above = f;  // the legend between the title and the plot, so no box hides under it
   above.top = 26;
   draw_legend(c, above, legend, true);
+  if (notes.skipped > 0 || notes.clipped > 0)
+    c.text(f.left + f.w, f.top + f.h + 30,
+           notes.skipped > 0 ? std::to_string(notes.skipped) + " box(es) with non-finite values left out" : notes.note(),
+           kTick, kWarn, Align::right);
   c.write_png(path);
+  return notes;
 }
 
 }  // namespace cg::gan

@@ -42,10 +42,10 @@ extern "C" void on_prepare_signal(int sig) {
 struct PrepareSignals {
   bool on;
   struct sigaction old_int {}, old_term {};
-  PrepareSignals(bool enable, const std::string& tmp) : on(enable) {
+  explicit PrepareSignals(bool enable) : on(enable) {
     g_stop = 0;
+    g_tmp_path[0] = 0;
     if (!on) return;
-    std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
     struct sigaction sa {};
     sa.sa_handler = on_prepare_signal;
     sigemptyset(&sa.sa_mask);
@@ -57,6 +57,10 @@ struct PrepareSignals {
     ::sigaction(SIGINT, &old_int, nullptr);
     ::sigaction(SIGTERM, &old_term, nullptr);
     g_tmp_path[0] = 0;
+  }
+  // The temporary dataset a second signal removes (set once the writer has made it).
+  void set_temp_file(const std::string& tmp) {
+    if (on) std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
   }
 };
 
@@ -321,9 +325,12 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
   info.size = opt.size;
   if (opt.labels != LabelSource::none) info.genres = scan.genres;
   check_no_overwrite(opt, scan.entries);
-  PrepareSignals signals(opt.handle_signals, opt.output + ".tmp");
+  PrepareSignals signals(opt.handle_signals);
   std::unique_ptr<DatasetWriter> writer;  // created first: a bad output path fails before any decoding
-  if (!entries.empty()) writer = std::make_unique<DatasetWriter>(opt.output, info);
+  if (!entries.empty()) {
+    writer = std::make_unique<DatasetWriter>(opt.output, info);
+    signals.set_temp_file(writer->temp_file());
+  }
   Collector col(entries, rep, writer.get(), info.labeled(), opt);
   {
     DecodePool pool(entries, opt, rep.threads);
@@ -340,6 +347,11 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
   }
   rep.images = int64_t(col.kept_entry.size());
   if (opt.progress) opt.progress(col.progress(int64_t(entries.size()), elapsed()));
+  if (rep.images > 0 && info.labeled()) {  // a genre all of whose files were broken or duplicates
+    rep.empty_genres = writer->drop_empty_genres();
+    for (size_t g = rep.genres.size(); g-- > 0;)
+      if (rep.per_genre[g] == 0) rep.genres.erase(rep.genres.begin() + long(g)), rep.per_genre.erase(rep.per_genre.begin() + long(g));
+  }
   for (size_t g = 0; g < rep.genres.size(); ++g)
     if (rep.per_genre[g] < opt.min_per_genre) rep.small_genres.push_back(rep.genres[g]);
   if (rep.images == 0) {  // the writer's destructor removes the temporary file

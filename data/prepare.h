@@ -60,6 +60,7 @@ struct PrepareReport {
   std::vector<std::string> genres;   // empty when unlabeled
   std::vector<int64_t> per_genre;
   std::vector<std::string> small_genres;  // fewer than min_per_genre images
+  std::vector<std::string> empty_genres;  // no usable image: left out of the dataset
   std::vector<SkippedFile> skipped;
   std::vector<DuplicateFile> duplicates;
   std::vector<std::string> manifest_unmatched;  // CSV rows naming no scanned file

@@ -10,6 +10,7 @@
 #include <set>
 #include <system_error>
 
+#include "data/dataset.h"
 #include "data/prepare.h"
 #include "engine/io_util.h"
 
@@ -174,8 +175,12 @@ void label_by_manifest(ScanResult& r, std::vector<ScanEntry>& found, const std::
   std::set<std::string> names;
   for (const auto& [e, row] : hits) names.insert(rows[row].second);
   r.genres.assign(names.begin(), names.end());
-  for (const auto& g : r.genres)
+  for (const auto& g : r.genres) {
     CG_USER_CHECK(valid_utf8(g), "The manifest ", csv, " names a genre that is not UTF-8 text ('", printable(g), "').");
+    const std::string why = genre_name_problem(g);
+    CG_USER_CHECK(why.empty(), "The manifest ", csv, " names the genre '", printable(g),
+                  "', which cannot be part of a file name (", why, "); rename it.");
+  }
   for (auto& [e, row] : hits) {
     e.label = int32_t(std::lower_bound(r.genres.begin(), r.genres.end(), rows[row].second) - r.genres.begin());
     r.entries.push_back(e);

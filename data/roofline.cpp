@@ -36,6 +36,9 @@ std::string decade(double v) {
 void write_roofline_png(const std::string& path, const std::vector<RooflinePoint>& points, double peak,
                         double bw, const std::string& title, int width, int height) {
   CG_CHECK(width >= 300 && height >= 200, "write_roofline_png: canvas ", width, "x", height, " is too small");
+  // A ceiling that is no number (inf, NaN: a zero time measured) is not drawn, and so
+  // never becomes an axis end: an infinite range made the decade loops below endless.
+  if (!std::isfinite(peak) || !std::isfinite(bw) || !std::isfinite(peak / bw)) peak = std::isfinite(peak) ? peak : 0, bw = 0;
   std::vector<RooflinePoint> pts;
   for (const auto& p : points)
     if (p.intensity > 0 && p.gflops > 0 && std::isfinite(p.intensity) && std::isfinite(p.gflops)) pts.push_back(p);
@@ -47,8 +50,12 @@ void write_roofline_png(const std::string& path, const std::vector<RooflinePoint
   if (peak > 0 && bw > 0) x0 = std::min(x0, peak / bw / 100), x1 = std::max(x1, peak / bw * 10);
   if (!(x0 < x1)) x0 = 0.1, x1 = 1000;
   if (!(y0 < y1)) y0 = 0.1, y1 = 1000;
-  const double lx0 = std::floor(std::log10(x0)), lx1 = std::ceil(std::log10(x1));
-  const double ly0 = std::floor(std::log10(y0)), ly1 = std::ceil(std::log10(y1) + 0.05);
+  double lx0 = std::floor(std::log10(x0)), lx1 = std::ceil(std::log10(x1));
+  double ly0 = std::floor(std::log10(y0)), ly1 = std::ceil(std::log10(y1) + 0.05);
+  // At most 40 decades an axis (doubles span about 630): the extremes are cut at the edge.
+  if (!std::isfinite(lx1)) lx1 = 309;  // a ridge point times 10 may overflow
+  if (!std::isfinite(ly1)) ly1 = 309;
+  lx0 = std::max(lx0, lx1 - 40), ly0 = std::max(ly0, ly1 - 40);
   const int left = 64, right = 16, top = 44, bottom = 48, pw = width - left - right, ph = height - top - bottom;
   auto X = [&](double v) { return left + (std::log10(v) - lx0) / (lx1 - lx0) * pw; };
   auto Y = [&](double v) { return top + ph - (std::log10(v) - ly0) / (ly1 - ly0) * ph; };

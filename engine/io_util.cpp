@@ -57,8 +57,32 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string temp_path(const std::string& path) {
+  static std::atomic<unsigned long> n{0};
+  return detail::cat(path, ".tmp-", ::getpid(), "-", n++);
+}
+
+bool is_temp_name(const std::string& name, const std::string& of) {
+  const std::string pre = of + ".tmp";
+  return name == pre || (name.size() > pre.size() + 1 && name.compare(0, pre.size() + 1, pre + "-") == 0);
+}
+
+void check_writable(const std::string& path, const std::string& what) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode))
+    throw Error(detail::cat("Cannot write ", what, " ", path, ": it is a folder."));
+  const std::string probe = temp_path(path);
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(detail::cat("Cannot write ", what, " ", path, ": ", std::strerror(err), "."));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 void write_file_atomic(const std::string& path, const std::string& contents, const std::string& what) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path(path);
   auto fail = [&](const char* step, int err) {
     ::unlink(tmp.c_str());
     throw Error(detail::cat("Cannot write ", what, " ", path, ": ", step, " ", tmp, " failed (", std::strerror(err),

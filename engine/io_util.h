@@ -16,7 +16,18 @@ void require_regular_file(const std::string& path, const std::string& lead);
 // True when s is well-formed UTF-8 (no overlong forms, no surrogates).
 bool valid_utf8(std::string_view s);
 
-// Writes contents to PATH.tmp, flushes, fsyncs and renames onto path; on failure removes
+// A temporary name beside path, unique to this process and call:
+// PATH.tmp-<pid>-<n>. Two processes writing one file never share a temporary file, so
+// the last rename wins whole; is_temp_name() recognises such names (and the older PATH.tmp).
+std::string temp_path(const std::string& path);
+bool is_temp_name(const std::string& file_name, const std::string& of);
+
+// Throws one sentence ("Cannot write WHAT PATH: why.") unless a file can be written at path:
+// its folder exists and takes a new file, and path is not a folder. Nothing is left behind.
+// For outputs written only after long work (a profile's CSV), so a typo fails at once.
+void check_writable(const std::string& path, const std::string& what);
+
+// Writes contents to temp_path(path), flushes, fsyncs and renames onto path; on failure removes
 // the temporary file and throws one sentence naming what (e.g. "the run's config") and
 // the OS reason.
 void write_file_atomic(const std::string& path, const std::string& contents, const std::string& what);

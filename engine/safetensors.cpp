@@ -254,7 +254,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   });
   const std::string header = build_header_checked(path, host, order, metadata);
 
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path(path);
   FileCloser fc;
   fc.f = std::fopen(tmp.c_str(), "wb");
   if (!fc.f) write_fail(path, tmp, "cannot create " + tmp + " (" + std::strerror(errno) + ")");
@@ -316,6 +316,11 @@ SafeTensors parse_source(const std::string& path, ByteSource& src) {
   if (!src.read(len, 8)) truncated(path, "reading its header length failed");
   if (len[0] == 0x89 && len[1] == 'C' && len[2] == 'G' && len[3] == 'D')
     throw Error("The file " + path + " is a covergan dataset (.cgd), not a checkpoint (.safetensors).");
+  // A safetensors file opens with a little-endian length whose high bytes are zero; text
+  // (a JSON or CSV file given by mistake) has printable bytes there.
+  if (len[0] == '{' || len[0] == '[') throw Error("The file " + path + " is a JSON file, not a checkpoint (.safetensors).");
+  if (len[7] >= 0x20 && len[7] < 0x7F && len[6] >= 0x20 && len[6] < 0x7F)
+    throw Error("The file " + path + " holds text, not a checkpoint (.safetensors).");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
   if (n > kMaxHeader) corrupt(path, "its header length " + std::to_string(n) + " is over the 100 MiB limit");

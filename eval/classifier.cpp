@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/adam.h"
+#include "engine/io_util.h"
 #include "engine/normalize.h"
 #include "engine/safetensors.h"
 #include "layers/losses.h"
@@ -28,6 +30,21 @@ Tensor dataset_images(const data::Dataset& ds, const int64_t* idx, int64_t n, De
 }
 
 namespace {
+bool is_fold_file(const fs::path& p) {
+  return p.filename().string().rfind("classifier_fold", 0) == 0 && p.extension() == ".safetensors";
+}
+
+// The models of an earlier run in dir (and the list naming them): a new run with fewer
+// folds must not leave models that a later load would average in.
+void remove_models(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  CG_USER_CHECK(fs::is_directory(dir), "Cannot create the folder ", dir, ": ", ec.message(), ".");
+  fs::remove(fs::path(dir) / kClassifierManifest, ec);
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (is_fold_file(e.path())) fs::remove(e.path(), ec);
+}
+
 // Equal batches of at most `batch` covering n: no tiny last batch whose statistics
 // (BnMode::batch) would be meaningless.
 int even_batch(int64_t n, int batch) {
@@ -134,15 +151,17 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
   m.num_genres = int(info.genres.size());
   CrossValidation cv;
   cv.confusion = Confusion(m.num_genres);
-  if (!out_dir.empty()) fs::create_directories(out_dir);
+  if (!out_dir.empty()) remove_models(out_dir);
   for (int f = 0; f < k; ++f) {
     const auto train_idx = fold_complement(folds, f);
+    cv.train_idx.push_back(train_idx);
+    cv.test_idx.push_back(folds[size_t(f)]);
     const std::string tag = "fold " + std::to_string(f + 1) + "/" + std::to_string(k);
     if (!cfg.quiet)
       std::printf("classifier %s: training on %zu covers, testing on %zu\n", tag.c_str(), train_idx.size(),
                   folds[size_t(f)].size());
     auto C = std::make_unique<Discriminator>(m, cfg.device);
-    train_classifier(*C, ds, train_idx, cfg, cfg.seed * 1000003ull + uint64_t(f), tag);
+    train_classifier(*C, ds, train_idx, cfg, classifier_fold_seed(cfg.seed, f), tag);
     const auto pred = predict_dataset(*C, ds, folds[size_t(f)], BnMode::batch, 256);
     std::vector<int32_t> truth;
     for (int64_t i : folds[size_t(f)]) truth.push_back(labels[size_t(i)]);
@@ -159,6 +178,22 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
     cv.models.push_back(std::move(C));
   }
   cv.accuracy = mean_std(cv.fold_accuracy);
+  if (!out_dir.empty()) {
+    std::vector<std::string> names;
+    for (const auto& f : cv.files) names.push_back(fs::path(f).filename().string());
+    const nlohmann::json j = {{"format", kClassifierFormat},
+                              {"models", names},
+                              {"dataset", ds.path()},
+                              {"genres", info.genres},
+                              {"folds", k},
+                              {"epochs", cfg.epochs},
+                              {"base_channels", cfg.base_channels},
+                              {"seed", cfg.seed},
+                              {"fold_accuracy", cv.fold_accuracy},
+                              {"accuracy", to_json(cv.accuracy)},
+                              {"confusion", cv.confusion.to_json(info.genres)}};
+    write_file_atomic(out_dir + "/" + kClassifierManifest, j.dump(2) + "\n", "the classifier list");
+  }
   return cv;
 }
 
@@ -219,23 +254,68 @@ LoadedClassifier load_classifier(const std::string& path, Device device) {
   return lc;
 }
 
+namespace {
+// The models a classify.json lists, as paths beside it.
+std::vector<std::string> manifest_models(const std::string& manifest) {
+  require_regular_file(manifest, "Cannot read the classifier list");
+  std::ifstream in(manifest);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+    CG_USER_CHECK(j.is_object() && j.contains("models") && j["models"].is_array() && !j["models"].empty(),
+                  "The file ", manifest, " lists no classifier models (\"models\"); `covergan classify --out` writes it.");
+    std::vector<std::string> files;
+    for (const auto& m : j["models"]) {
+      const std::string name = m.get<std::string>();
+      CG_USER_CHECK(!name.empty() && name.find('/') == std::string::npos, "The file ", manifest,
+                    " names a model outside its folder (", name, ").");
+      files.push_back((fs::path(manifest).parent_path() / name).string());
+    }
+    return files;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(detail::cat("The classifier list ", manifest, " is not valid JSON (", e.what(), ")."));
+  }
+}
+
+bool is_json_file(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  char c = 0;
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  return c == '{';
+}
+}  // namespace
+
 std::vector<LoadedClassifier> load_classifiers(const std::string& p, Device device) {
   std::vector<std::string> files;
-  if (fs::is_directory(p)) {
-    for (const auto& e : fs::directory_iterator(p)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind("classifier_fold", 0) == 0 && e.path().extension() == ".safetensors")
-        files.push_back(e.path().string());
-    }
+  const std::string manifest = (fs::path(p) / kClassifierManifest).string();
+  if (fs::is_directory(p) && fs::exists(manifest)) {
+    files = manifest_models(manifest);
+  } else if (fs::is_directory(p)) {  // a folder of an older version, without the list
+    for (const auto& e : fs::directory_iterator(p))
+      if (is_fold_file(e.path())) files.push_back(e.path().string());
     std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
       return a.size() != b.size() ? a.size() < b.size() : a < b;  // fold2 before fold10
     });
     CG_USER_CHECK(!files.empty(), "The folder ", p, " holds no classifier_fold*.safetensors files.");
+  } else if (fs::is_regular_file(p) && is_json_file(p)) {
+    files = manifest_models(p);
   } else {
     files.push_back(p);
   }
   std::vector<LoadedClassifier> out;
   for (const auto& f : files) out.push_back(load_classifier(f, device));
+  if (fs::is_directory(p) && !fs::exists(manifest)) {
+    // Without a list, the files must be the k folds of one run: 1..k of k, each once.
+    const size_t k = out.size();
+    std::vector<int> seen(k + 1, 0);
+    for (const auto& m : out) {
+      CG_USER_CHECK(m.info.folds == int(k) && m.info.fold >= 1 && m.info.fold <= int(k) && !seen[size_t(m.info.fold)]++,
+                    "The folder ", p, " holds classifier files of different runs (", m.path, " is fold ",
+                    m.info.fold, " of ", m.info.folds, " among ", k, " files); run `covergan classify --out ", p,
+                    "` again.");
+    }
+  }
   return out;
 }
 

@@ -35,12 +35,16 @@ std::vector<int32_t> predict_genres(const Discriminator& D, const Tensor& images
 std::vector<int32_t> predict_dataset(Discriminator& D, const data::Dataset& ds,
                                      const std::vector<int64_t>& idx, BnMode mode, int batch);
 
+// The seed cross_validate_classifier trains fold f (0-based) with.
+inline uint64_t classifier_fold_seed(uint64_t seed, int fold) { return seed * 1000003ull + uint64_t(fold); }
+
 // Trains a freshly initialised model on covers train_idx of ds: cross-entropy of the
 // genre head only, Adam, cfg.epochs epochs; prints a line per epoch prefixed by tag.
 void train_classifier(Discriminator& C, const data::Dataset& ds, const std::vector<int64_t>& train_idx,
                       const ClassifierConfig& cfg, uint64_t seed, const std::string& tag);
 
 struct CrossValidation {
+  std::vector<std::vector<int64_t>> test_idx, train_idx;  // each fold's held-out and training covers
   std::vector<double> fold_accuracy;  // on each held-out fold
   MeanStd accuracy;
   Confusion confusion;                // summed over the held-out folds
@@ -48,9 +52,12 @@ struct CrossValidation {
   std::vector<std::string> files;     // where they were saved ("" when not)
 };
 // Stratified k-fold cross-validation of the baseline on ds (labeled). When out_dir is
-// not empty, fold f's model is saved as out_dir/classifier_fold<f+1>.safetensors.
+// not empty, the models of an earlier run there are removed first, fold f's model is saved
+// as out_dir/classifier_fold<f+1>.safetensors, and out_dir/classify.json lists the models
+// (what load_classifiers reads) with the numbers. The caller holds out_dir's FolderLock.
 CrossValidation cross_validate_classifier(const data::Dataset& ds, int folds, const ClassifierConfig& cfg,
                                           const std::string& out_dir);
+inline constexpr const char* kClassifierManifest = "classify.json";
 
 // A classifier file: D.* tensors (PyTorch-style names) and metadata
 // (format covergan.classifier, model config, genres, fold, held-out accuracy).
@@ -68,7 +75,9 @@ struct LoadedClassifier {
   std::string path;
 };
 LoadedClassifier load_classifier(const std::string& path, Device device);
-// A file, or a folder holding classifier_fold*.safetensors (all of them, in order).
-std::vector<LoadedClassifier> load_classifiers(const std::string& file_or_dir, Device device);
+// A classifier file; a folder of `covergan classify --out` (the models its classify.json
+// lists); that classify.json itself; or a folder without one holding classifier_fold*
+// files of one run (fold 1..k of k, each once: files of two runs are refused).
+std::vector<LoadedClassifier> load_classifiers(const std::string& path, Device device);
 
 }  // namespace cg::gan

@@ -10,11 +10,13 @@
 #include <sstream>
 
 #include "base/check.h"
+#include "engine/io_util.h"
 #include "data/plot.h"
 
 namespace cg::gan {
 
 std::map<std::string, std::vector<double>> read_metrics_csv(const std::string& path) {
+  require_regular_file(path, "Cannot read the metrics file");
   std::ifstream in(path);
   CG_USER_CHECK(in.good(), "Cannot read ", path, " (a run folder of `covergan train` has one).");
   std::string line;
@@ -27,6 +29,9 @@ std::map<std::string, std::vector<double>> read_metrics_csv(const std::string& p
   }
   CG_USER_CHECK(!names.empty() && names[0] == "step", "The file ", path, " is not a covergan metrics.csv (no step column).");
   std::map<std::string, std::vector<double>> cols;
+  for (const auto& n : names) cols[n];  // every column of the header, even with no rows yet
+  int64_t rows = 0, misfit = 0;
+  size_t misfit_cells = 0;
   while (std::getline(in, line)) {
     std::istringstream row(line);
     std::string cell;
@@ -36,9 +41,15 @@ std::map<std::string, std::vector<double>> read_metrics_csv(const std::string& p
       const double x = std::strtod(cell.c_str(), &end);
       v.push_back(end && *end == '\0' && !cell.empty() ? x : NAN);
     }
-    if (v.size() != names.size()) continue;  // a torn last line of a running training
+    if (v.size() != names.size()) {  // a torn last line of a running training, or another format
+      ++misfit, misfit_cells = v.size();
+      continue;
+    }
+    ++rows;
     for (size_t i = 0; i < names.size(); ++i) cols[names[i]].push_back(v[i]);
   }
+  CG_USER_CHECK(rows > 0 || misfit <= 1, "The rows of ", path, " have ", misfit_cells, " values but its header names ",
+                names.size(), " columns; it is not a metrics.csv of `covergan train`.");
   return cols;
 }
 
@@ -116,6 +127,10 @@ std::pair<std::string, std::string> metric_label(const std::string& c) {
 
 CurveFiles plot_metrics(const std::string& csv, const std::string& out_dir, int smooth) {
   auto cols = read_metrics_csv(csv);
+  // Every column is checked before the first picture is written.
+  for (const char* col : {"d_loss", "g_loss", "d_x", "d_g_z", "acc_real", "acc_fake", "d_cls_real", "d_cls_fake",
+                          "g_cls", "d_code"})
+    CG_USER_CHECK(cols.count(col), "The file ", csv, " lacks the column ", col, "; it is not a metrics.csv of `covergan train`.");
   CG_USER_CHECK(!cols["step"].empty(), "The file ", csv, " holds no iterations yet.");
   const std::vector<double>& x = cols["step"];
   const std::string note = smooth > 1 ? " (moving average over " + std::to_string(smooth) + " iterations)" : "";
@@ -125,22 +140,22 @@ CurveFiles plot_metrics(const std::string& csv, const std::string& out_dir, int 
     for (const auto& [col, label, rgb] : curves) add_series(s, label, rgb, x, column(cols, csv, col), smooth);
     return LinePanel{title + note, "iteration", y_label, s};
   };
-  CurveFiles f{"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png", int64_t(x.size())};
-  write_line_panels(out_dir + "/" + f.losses,
-                    {panel("D and G losses", "loss", {{"d_loss", "D loss", kRed}, {"g_loss", "G loss", kBlue}})}, 900, 400);
-  write_line_panels(out_dir + "/" + f.d_outputs,
+  CurveFiles f{"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png", int64_t(x.size()), {}};
+  f.notes.add(write_line_panels(out_dir + "/" + f.losses,
+                    {panel("D and G losses", "loss", {{"d_loss", "D loss", kRed}, {"g_loss", "G loss", kBlue}})}, 900, 400));
+  f.notes.add(write_line_panels(out_dir + "/" + f.d_outputs,
                     {panel("D's real/fake output (mean sigmoid)", "probability",
                            {{"d_x", "D(x) on real covers", kGreen}, {"d_g_z", "D(G(z)) on generated covers", kRed}})},
-                    900, 400);
-  write_line_panels(out_dir + "/" + f.accuracy,
+                    900, 400));
+  f.notes.add(write_line_panels(out_dir + "/" + f.accuracy,
                     {panel("D's genre accuracy on the training batches", "accuracy",
                            {{"acc_real", "real batch", kGreen}, {"acc_fake", "generated batch", kOrange}})},
-                    900, 400);
-  write_line_panels(out_dir + "/" + f.genre_terms,
+                    900, 400));
+  f.notes.add(write_line_panels(out_dir + "/" + f.genre_terms,
                     {panel("genre cross-entropy and code terms", "loss term",
                            {{"d_cls_real", "D CE real", kGreen}, {"d_cls_fake", "D CE generated", kOrange},
                             {"g_cls", "G CE", kBlue}, {"d_code", "D code MSE", kRed}})},
-                    900, 400);
+                    900, 400));
   return f;
 }
 

@@ -8,17 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "data/plot_data.h"
+
 namespace cg::gan {
 
-// Every numeric column of RUN/metrics.csv by its header name (non-numeric cells NaN).
+// Every numeric column of RUN/metrics.csv by its header name (non-numeric cells NaN);
+// rows with another number of cells are left out (a torn last line), and a file whose
+// rows all differ from its header is refused.
 std::map<std::string, std::vector<double>> read_metrics_csv(const std::string& path);
 
 struct CurveFiles {
   std::string losses, d_outputs, accuracy, genre_terms;  // file names inside the output folder
   int64_t rows = 0;
+  PlotNotes notes;  // values the plots skipped or clipped (summed over the four)
 };
-// Writes losses.png, d_outputs.png, accuracy.png and genre_terms.png into out_dir;
-// smooth > 1 draws a centred moving average over that many iterations on the faded raw curve.
+// Writes losses.png, d_outputs.png, accuracy.png and genre_terms.png into out_dir (every
+// column is checked first, so a bad file writes nothing); smooth > 1 draws a centred moving average over that many iterations on the faded raw curve.
 CurveFiles plot_metrics(const std::string& metrics_csv, const std::string& out_dir, int smooth = 1);
 // A sentence on what one of plot_metrics' pictures shows (the report's captions).
 std::string curve_caption(const std::string& file);

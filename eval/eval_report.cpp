@@ -153,7 +153,10 @@ std::string report_html(const json& r) {
              ? "every cover of this dataset is in the run's training file, so D's real accuracy is measured on covers it "
                "trained on and is optimistic, not the paper's held-out number. Train on one .cgd and evaluate with "
                "<code>--data</code> on another to get it."
-             : "the run's training file is not available, so it is unknown which of these covers D trained on.")
+             : "the run's training file is not available or has changed" +
+                   (d.contains("real_split_reason") ? " (" + esc(d["real_split_reason"].get<std::string>()) + ")"
+                                                    : std::string()) +
+                   ", so it is unknown which of these covers D trained on.")
       << "</div>";
   h << "<h2>Diversity: MS-SSIM per genre</h2><p>As the paper's Fig. 3a, with generated-generated pairs added (the "
        "AC-GAN paper's test): " << r["msssim"]["pairs_per_kind"].get<int>() << " random pairs per genre and kind. "

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "eval/msssim.h"
 #include "data/plot.h"
 #include "gan/run_dir.h"
+#include "engine/folder_lock.h"
 #include "gan/sampler.h"
 
 namespace cg::gan {
@@ -37,6 +39,7 @@ struct Ctx {
   std::vector<std::vector<int64_t>> real_by_genre;  // dataset indices per genre
   Tensor gen;                                       // (N,3,S,S) generated, host f32 in [-1,1]
   std::vector<int32_t> gen_genre;                   // (N) the genre each was asked for
+  std::vector<LoadedClassifier> classifiers;        // --classifier, loaded and checked up front
   json report;
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   void say(const char* fmt, const std::string& a = "") const {
@@ -65,13 +68,16 @@ void generate_covers(Ctx& c, Generator& G) {
   for (int64_t i = N - 1; i > 0; --i) std::swap(genres[size_t(i)], genres[size_t(rng.next_below(i + 1))]);
   c.gen = Tensor::empty(Shape{N, 3, c.S, c.S});
   const int64_t per = 3 * int64_t(c.S) * c.S, B = std::max(2, c.ck.config().batch);
+  if (c.opt.trace) c.opt.trace->batch = B, c.opt.trace->rng_seed = rng.seed(), c.opt.trace->batch_offsets.clear();
   for (int64_t b0 = 0; b0 < N; b0 += B) {
     const int64_t n = std::min(B, N - b0);
+    if (c.opt.trace) c.opt.trace->batch_offsets.push_back(rng.offset());
     const std::vector<int32_t> chunk(genres.begin() + b0, genres.begin() + b0 + n);
     const Tensor x = generate(G, draw_latents_for(c.ck.config().model, chunk, rng), BnMode::batch);
     std::copy_n(x.data<float>(), n * per, c.gen.data<float>() + b0 * per);
   }
   c.gen_genre = genres;
+  if (c.opt.trace) c.opt.trace->generated = c.gen, c.opt.trace->genres = c.gen_genre;
   c.say("generated %s covers", std::to_string(N) + " (" + std::to_string(c.opt.generated) + " per genre)");
 }
 
@@ -131,14 +137,19 @@ json msssim_section(Ctx& c) {
     const FiveNumbers frr = five_numbers(rr), frg = five_numbers(rg), fgg = five_numbers(gg);
     per_genre.push_back({{"genre", tag}, {"real_pool", nr}, {"generated_pool", ng}, {"real_real", to_json(frr)},
                          {"real_generated", to_json(frg)}, {"generated_generated", to_json(fgg)}});
-    auto box = [](const FiveNumbers& f) { return BoxStats{f.min, f.q1, f.median, f.q3, f.max}; };
+    auto box = [](const FiveNumbers& f) {  // no finite value: a NaN box, which the plot leaves out
+      return f.n > 0 ? BoxStats{f.min, f.q1, f.median, f.q3, f.max} : BoxStats{NAN, NAN, NAN, NAN, NAN};
+    };
     groups.push_back({tag, {box(frr), box(frg), box(fgg)}});
     c.say("MS-SSIM %s", tag + ": " + std::to_string(3 * c.opt.pairs) + " pairs scored (real-real median " +
                             std::to_string(frr.median) + ", generated-generated " + std::to_string(fgg.median) + ")");
   }
-  write_box_plot(c.opt.out + "/msssim.png", groups, {"real-real", "real-generated", "generated-generated"},
-                 {{{60, 140, 60}}, {{230, 140, 30}}, {{200, 50, 50}}}, "MS-SSIM per genre (higher: less diverse)");
-  return {{"per_genre", per_genre}, {"pairs_per_kind", c.opt.pairs}, {"figure", "msssim.png"}};
+  const PlotNotes notes =
+      write_box_plot(c.opt.out + "/msssim.png", groups, {"real-real", "real-generated", "generated-generated"},
+                     {{{60, 140, 60}}, {{230, 140, 30}}, {{200, 50, 50}}}, "MS-SSIM per genre (higher: less diverse)");
+  json out = {{"per_genre", per_genre}, {"pairs_per_kind", c.opt.pairs}, {"figure", "msssim.png"}};
+  if (!notes.note().empty()) out["figure_note"] = notes.note();
+  return out;
 }
 
 // Accuracy over k disjoint chunks (mean +- std) and the summed confusion.
@@ -162,51 +173,107 @@ uint64_t pixel_hash(const uint8_t* p, size_t n) {  // FNV-1a over the pixels
   return h;
 }
 
+// Which covers of the dataset the run trained on, by their pixels in its recorded training
+// file. That file may be gone, not a dataset, re-prepared since (another size, other
+// covers): then the split is "unavailable" or "changed" with the reason, never a crash.
+struct SeenSplit {
+  std::string status = "unknown", reason;
+  std::vector<int8_t> seen;  // 1: in the training file, 0: not; empty unless compared
+};
+
+SeenSplit seen_split(const Ctx& c) {
+  const TrainConfig& cfg = c.ck.config();
+  SeenSplit s;
+  const std::string& path = cfg.data;
+  std::error_code ec;
+  if (path.empty()) {
+    s.reason = "the checkpoint names no training file";
+    return s;
+  }
+  s.status = "unavailable";
+  if (!fs::exists(path, ec)) {
+    s.reason = "the run's training file " + path + " no longer exists";
+    return s;
+  }
+  data::Dataset tr;
+  try {
+    tr = data::Dataset::open(path, false);
+  } catch (const Error& e) {
+    s.reason = "the run's training file cannot be read: " + std::string(e.what());
+    return s;
+  }
+  s.status = "changed";
+  if (cfg.data_bytes > 0 && (tr.file_bytes() != cfg.data_bytes || tr.fingerprint() != cfg.data_fingerprint)) {
+    s.reason = "the run's training file " + path + " has changed since the run (it was " +
+               std::to_string(cfg.data_bytes) + " bytes, fingerprint " + cfg.data_fingerprint + "; now " +
+               std::to_string(tr.file_bytes()) + " bytes, fingerprint " + tr.fingerprint() + ")";
+    return s;
+  }
+  if (tr.info().size != c.S || tr.info().channels != 3) {
+    s.reason = "the run's training file " + path + " now holds " + std::to_string(tr.info().size) + "x" +
+               std::to_string(tr.info().size) + " covers, not the run's " + std::to_string(c.S) + "x" +
+               std::to_string(c.S);
+    return s;
+  }
+  const size_t bytes = size_t(c.S) * size_t(c.S) * 3;
+  std::unordered_set<uint64_t> h;
+  for (int64_t i = 0; i < tr.info().count; ++i) h.insert(pixel_hash(tr.pixels(i), bytes));
+  s.seen.resize(size_t(c.ds.info().count));
+  for (int64_t i = 0; i < c.ds.info().count; ++i) s.seen[size_t(i)] = int8_t(h.count(pixel_hash(c.ds.pixels(i), bytes)) > 0);
+  s.status = "compared";
+  return s;
+}
+
+// k stratified chunks of idx for the +- std: fewer when idx is small, one when it holds a
+// single cover (a held-out set that shares one cover with the training file).
+std::vector<std::vector<int64_t>> chunks_of(const std::vector<int32_t>& labels, int folds, uint64_t seed) {
+  if (labels.size() < 2) {
+    std::vector<std::vector<int64_t>> one(1);
+    for (size_t i = 0; i < labels.size(); ++i) one[0].push_back(int64_t(i));
+    return one;
+  }
+  return stratified_folds(labels, std::min<int>(folds, int(labels.size())), seed);
+}
+
 json d_section(Ctx& c) {
   Discriminator D(c.ck.config().model, c.dev);
   c.ck.restore(D);
   const int B = std::max(2, c.ck.config().batch);
   // Generated covers of known genre: k chunks of the shuffled set.
   const auto pg = predict_genres(D, c.gen.to(c.dev), BnMode::batch, B);
+  if (c.opt.trace) c.opt.trace->d_predicted = pg;
   std::vector<std::vector<int64_t>> gchunks(size_t(c.opt.folds));
   for (int64_t i = 0; i < int64_t(pg.size()); ++i) gchunks[size_t(i % c.opt.folds)].push_back(i);
   json out;
   out["generated"] = accuracy_over_chunks(c.gen_genre, pg, c.K, gchunks, c.genres);
   c.say("D's genre accuracy on generated covers: %s", std::to_string(out["generated"]["accuracy"]["mean"].get<double>()));
   // Real covers: which of them did the run train on? Compare pixels with its training file.
-  const int64_t n = c.ds.info().count, bytes = int64_t(c.S) * c.S * 3;
-  std::vector<int8_t> seen(size_t(n), -1);  // -1 unknown, 0 not in the training file, 1 in it
-  const std::string train_path = c.ck.config().data;
-  std::string status = "unknown";
-  if (!train_path.empty() && fs::exists(train_path)) {
-    const data::Dataset tr = data::Dataset::open(train_path, false);
-    std::unordered_set<uint64_t> h;
-    for (int64_t i = 0; i < tr.info().count; ++i) h.insert(pixel_hash(tr.pixels(i), size_t(bytes)));
-    for (int64_t i = 0; i < n; ++i) seen[size_t(i)] = int8_t(h.count(pixel_hash(c.ds.pixels(i), size_t(bytes))) > 0);
-    status = "compared";
-  }
+  const int64_t n = c.ds.info().count;
+  const SeenSplit split = seen_split(c);
+  const std::string& status = split.status;
   std::vector<int64_t> unseen_idx, seen_idx, all_idx;
-  for (int64_t i = 0; i < n; ++i) (seen[size_t(i)] == 1 ? seen_idx : unseen_idx).push_back(i), all_idx.push_back(i);
-  out["real_training_file"] = train_path;
+  for (int64_t i = 0; i < n; ++i) {
+    all_idx.push_back(i);
+    if (status == "compared") (split.seen[size_t(i)] ? seen_idx : unseen_idx).push_back(i);
+  }
+  out["real_training_file"] = c.ck.config().data;
   out["real_split"] = status;
+  if (!split.reason.empty()) out["real_split_reason"] = split.reason;
   out["real_seen_count"] = seen_idx.size();
   out["real_unseen_count"] = status == "compared" ? json(unseen_idx.size()) : json(nullptr);
   auto real_acc = [&](const std::vector<int64_t>& idx) {
     const auto pred = predict_dataset(D, c.ds, idx, BnMode::batch, B);
     std::vector<int32_t> truth;
     for (int64_t i : idx) truth.push_back(c.ds.label(i));
-    std::vector<int32_t> lab = truth;
-    for (auto& l : lab) l = std::max(l, 0);
-    const auto folds = stratified_folds(lab, std::min<int>(c.opt.folds, int(idx.size())), c.opt.seed);
-    return accuracy_over_chunks(truth, pred, c.K, folds, c.genres);
+    return accuracy_over_chunks(truth, pred, c.K, chunks_of(truth, c.opt.folds, c.opt.seed), c.genres);
   };
-  if (status == "compared" && unseen_idx.size() >= size_t(c.opt.folds)) out["real_held_out"] = real_acc(unseen_idx);
+  if (!unseen_idx.empty()) out["real_held_out"] = real_acc(unseen_idx);
   if (!seen_idx.empty()) out["real_trained_on"] = real_acc(seen_idx);
   if (status != "compared") out["real_unknown"] = real_acc(all_idx);
-  c.say("D's genre accuracy on real covers: done (%s)", status == "compared" ? std::to_string(seen_idx.size()) +
-                                                                                    " seen in training, " +
-                                                                                    std::to_string(unseen_idx.size()) + " not"
-                                                                              : std::string("training file unavailable"));
+  c.say("D's genre accuracy on real covers: done (%s)",
+        status == "compared" ? std::to_string(seen_idx.size()) + " seen in training, " +
+                                   std::to_string(unseen_idx.size()) + " not"
+                             : "trained-on and held-out covers not told apart: " + split.reason);
   return out;
 }
 
@@ -214,14 +281,7 @@ json baseline_section(Ctx& c) {
   json out;
   std::vector<LoadedClassifier> models;
   if (!c.opt.classifier.empty()) {
-    models = load_classifiers(c.opt.classifier, c.dev);
-    for (const auto& m : models) {
-      CG_USER_CHECK(m.info.genres == c.genres, "The classifier ", m.path, " knows the genres ", join(m.info.genres),
-                    " but the dataset has ", join(c.genres), ".");
-      CG_USER_CHECK(m.model->config().image_size == c.S, "The classifier ", m.path, " takes ",
-                    m.model->config().image_size, "x", m.model->config().image_size, " covers but the dataset holds ",
-                    c.S, "x", c.S, ".");
-    }
+    models = std::move(c.classifiers);
     std::vector<double> acc;
     for (const auto& m : models) if (m.info.heldout_accuracy >= 0) acc.push_back(m.info.heldout_accuracy);
     out["source"] = c.opt.classifier;
@@ -274,18 +334,45 @@ json pictures(Ctx& c, Generator& G, const std::string& run_dir) {
                        c.genres);
   out["real"] = "real.png";
   if (!run_dir.empty() && fs::exists(run_dir + "/metrics.csv")) {
-    const auto f = plot_metrics(run_dir + "/metrics.csv", c.opt.out);
-    out["curves"] = {f.losses, f.d_outputs, f.accuracy, f.genre_terms};
+    try {  // the run's log is not eval's input: a damaged one costs the curves, not the report
+      const auto f = plot_metrics(run_dir + "/metrics.csv", c.opt.out);
+      out["curves"] = {f.losses, f.d_outputs, f.accuracy, f.genre_terms};
+      if (!f.notes.note().empty()) out["curves_note"] = f.notes.note();
+    } catch (const Error& e) {
+      out["curves_unavailable"] = e.what();
+    }
   }
   c.say("pictures: genre sweep, samples, real covers%s", out.contains("curves") ? ", training curves" : "");
   return out;
 }
 
+// --classifier: loaded before any long step, so a wrong one fails at once.
+void load_baseline(Ctx& c) {
+  c.classifiers = load_classifiers(c.opt.classifier, c.dev);
+  for (const auto& m : c.classifiers) {
+    CG_USER_CHECK(m.info.genres == c.genres, "The classifier ", m.path, " knows the genres ", join(m.info.genres),
+                  " but the dataset has ", join(c.genres), ".");
+    CG_USER_CHECK(m.model->config().image_size == c.S, "The classifier ", m.path, " takes ",
+                  m.model->config().image_size, "x", m.model->config().image_size, " covers but the dataset holds ",
+                  c.S, "x", c.S, ".");
+  }
+}
+
+void check_options(const EvalOptions& opt) {
+  CG_USER_CHECK(!opt.out.empty(), "Say where the report goes: -o DIR.");
+  CG_USER_CHECK(opt.pairs >= 1 && opt.generated >= 2 && opt.folds >= 2,
+                "--pairs must be >= 1, --generated >= 2 and --folds >= 2.");
+  CG_USER_CHECK(opt.real_per_genre == 0 || opt.real_per_genre >= 2, "--real-per-genre must be 0 (every cover) or at "
+                "least 2 (MS-SSIM pairs need two covers), got ", opt.real_per_genre, ".");
+  CG_USER_CHECK(opt.classifier_epochs >= 1, "--classifier-epochs must be at least 1.");
+}
+
+json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir);
+
 }  // namespace
 
 json run_eval(const EvalOptions& opt) {
-  CG_USER_CHECK(!opt.out.empty(), "Say where the report goes: -o DIR.");
-  CG_USER_CHECK(opt.pairs >= 1 && opt.generated >= 2 && opt.folds >= 2, "--pairs must be >= 1, --generated >= 2 and --folds >= 2.");
+  check_options(opt);
   std::string run_dir;
   const std::string ck_path = resolve_checkpoint(opt.ckpt, &run_dir);
   CG_USER_CHECK(fs::exists(opt.data), "The dataset ", opt.data, " does not exist.");
@@ -306,8 +393,28 @@ json run_eval(const EvalOptions& opt) {
   for (int g = 0; g < c.K; ++g)
     CG_USER_CHECK(int(c.real_by_genre[size_t(g)].size()) >= opt.folds, "The genre ", c.genres[size_t(g)], " has ",
                   c.real_by_genre[size_t(g)].size(), " covers, fewer than --folds ", opt.folds, ".");
-  fs::create_directories(opt.out);
   c.dev = resolve_device(opt.device, !opt.quiet);
+  if (!opt.classifier.empty()) load_baseline(c);
+  // Last of the checks: the report folder, created when missing and locked (a second eval
+  // into it fails here). A folder made here and then left by a failure goes again.
+  FolderLock lock(opt.out, "eval");
+  try {
+    return evaluate(c, ck_path, run_dir);
+  } catch (...) {
+    if (lock.created_folder()) {
+      lock.release_and_remove_if_empty();
+      std::error_code ec;
+      fs::remove_all(opt.out, ec);
+    }
+    throw;
+  }
+}
+
+namespace {
+
+json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
+  const EvalOptions& opt = c.opt;
+  const auto& info = c.ds.info();
   c.say("covergan eval: %s", ck_path + " (step " + std::to_string(c.ck.state().step) + ") on " + opt.data + ", " +
                                  std::to_string(info.count) + " covers of " + std::to_string(c.S) + "x" +
                                  std::to_string(c.S) + ", genres " + join(c.genres));
@@ -334,5 +441,7 @@ json run_eval(const EvalOptions& opt) {
   c.say("report: %s", opt.out + "/report.html (numbers in " + opt.out + "/report.json)");
   return r;
 }
+
+}  // namespace
 
 }  // namespace cg::gan

@@ -6,8 +6,22 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "engine/tensor.h"
 
 namespace cg::gan {
+
+// What eval drew and predicted, handed to a caller that asks (tests recompute eval's
+// numbers from it); never written to the report.
+struct EvalTrace {
+  Tensor generated;                     // (N,3,S,S) host f32 in [-1,1], in the order drawn
+  std::vector<int32_t> genres;          // (N) the genre each cover was generated with
+  int64_t batch = 0;                    // covers per generator batch
+  uint64_t rng_seed = 0;                // the Philox stream of the latents ...
+  std::vector<uint64_t> batch_offsets;  // ... and its offset at the start of each batch
+  std::vector<int32_t> d_predicted;     // (N) D's genre prediction for each cover
+};
 
 struct EvalOptions {
   std::string ckpt;        // a checkpoint file or a run folder (its newest checkpoint)
@@ -22,10 +36,13 @@ struct EvalOptions {
   uint64_t seed = 1;
   std::string device = "cpu";
   bool quiet = false;
+  EvalTrace* trace = nullptr;  // filled when given
 };
 
 // Runs the evaluation, writes the pictures, report.json and report.html into out;
-// returns the report's JSON.
+// returns the report's JSON. Every input and the output folder are checked before the
+// first long step; the folder is locked while eval writes into it (engine/folder_lock.h),
+// and a folder eval created is removed again when it fails.
 nlohmann::json run_eval(const EvalOptions& opt);
 
 }  // namespace cg::gan

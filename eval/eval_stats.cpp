@@ -110,6 +110,10 @@ double quantile(const std::vector<double>& sorted, double q) {
 
 FiveNumbers five_numbers(std::vector<double> xs) {
   FiveNumbers f;
+  // A NaN would break the sort's ordering (undefined behaviour) and every quantile.
+  const auto finite_end = std::partition(xs.begin(), xs.end(), [](double x) { return std::isfinite(x); });
+  f.nonfinite = int64_t(xs.end() - finite_end);
+  xs.erase(finite_end, xs.end());
   f.n = int64_t(xs.size());
   if (xs.empty()) return f;
   std::sort(xs.begin(), xs.end());
@@ -122,8 +126,10 @@ FiveNumbers five_numbers(std::vector<double> xs) {
 
 nlohmann::json to_json(const MeanStd& s) { return {{"mean", s.mean}, {"std", s.std}, {"n", s.n}}; }
 nlohmann::json to_json(const FiveNumbers& f) {
-  return {{"min", f.min}, {"q1", f.q1}, {"median", f.median}, {"q3", f.q3},
-          {"max", f.max}, {"mean", f.mean}, {"n", f.n}};
+  nlohmann::json j = {{"min", f.min}, {"q1", f.q1}, {"median", f.median}, {"q3", f.q3},
+                      {"max", f.max}, {"mean", f.mean}, {"n", f.n}};
+  if (f.nonfinite > 0) j["nonfinite"] = f.nonfinite;
+  return j;
 }
 
 }  // namespace cg::gan

@@ -39,10 +39,11 @@ struct MeanStd {
 };
 MeanStd mean_std(const std::vector<double>& xs);
 
-// Box-plot numbers: min, quartiles (linear interpolation, numpy's default) and max.
+// Box-plot numbers: min, quartiles (linear interpolation, numpy's default) and max, of
+// the finite values; nonfinite counts those left out.
 struct FiveNumbers {
   double min = 0, q1 = 0, median = 0, q3 = 0, max = 0, mean = 0;
-  int64_t n = 0;
+  int64_t n = 0, nonfinite = 0;
 };
 FiveNumbers five_numbers(std::vector<double> xs);
 nlohmann::json to_json(const MeanStd& s);

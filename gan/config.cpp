@@ -211,6 +211,8 @@ nlohmann::json to_json(const TrainConfig& c) {
   return {{"model", to_json(c.model)},
           {"genres", c.genres},
           {"data", c.data},
+          {"data_bytes", c.data_bytes},
+          {"data_fingerprint", c.data_fingerprint},
           {"pretrain", c.pretrain},
           {"init", c.init},
           {"pretrain_epochs", c.pretrain_epochs},
@@ -236,9 +238,10 @@ nlohmann::json to_json(const TrainConfig& c) {
 }
 
 void apply_json(TrainConfig& c, const nlohmann::json& j) {
-  reject_unknown(j, {"model", "genres", "data", "pretrain", "init", "pretrain_epochs", "epochs", "steps", "batch",
-                     "seed", "device", "lr_pretrain", "lr_finetune", "beta1", "beta2", "adam_eps", "lambda_code",
-                     "hflip", "sync_bn", "dtype", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols"},
+  reject_unknown(j, {"model", "genres", "data", "data_bytes", "data_fingerprint", "pretrain", "init", "pretrain_epochs",
+                     "epochs", "steps", "batch", "seed", "device", "lr_pretrain", "lr_finetune", "beta1", "beta2", "adam_eps",
+                     "lambda_code", "hflip", "sync_bn", "dtype", "sample_every", "checkpoint_every", "keep_checkpoints",
+                     "log_every", "sample_cols"},
                  "training");
   if (j.contains("model")) {
     // Keys absent from the file keep the values c already has.
@@ -251,6 +254,8 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   }
   get(j, "genres", c.genres);
   get(j, "data", c.data);
+  get(j, "data_bytes", c.data_bytes);
+  get(j, "data_fingerprint", c.data_fingerprint);
   get(j, "pretrain", c.pretrain);
   get(j, "init", c.init);
   get(j, "pretrain_epochs", c.pretrain_epochs);

@@ -55,6 +55,11 @@ struct TrainConfig {
   ModelConfig model;
   std::vector<std::string> genres;  // from the labeled dataset; model.num_genres = genres.size()
   std::string data;                 // labeled set (.cgd)
+  // The labeled set's identity when the run started (Dataset::file_bytes, ::fingerprint;
+  // 0 and "" in runs from before it was recorded): eval's trained-on/held-out split and
+  // --resume check that the file at `data` is still that file.
+  int64_t data_bytes = 0;
+  std::string data_fingerprint;
   std::string pretrain;             // unlabeled set for phase 1 ("" = no pretraining)
   std::string init;                 // checkpoint whose weights start the run ("" = fresh init)
   int64_t pretrain_epochs = 5;  // used only with a pretraining set

@@ -220,7 +220,8 @@ std::string DataParallel::summary(Device d) const {
 
 std::string shared_settings(const TrainConfig& cfg, Device device) {
   nlohmann::json j = to_json(cfg);
-  for (const char* path_key : {"data", "pretrain", "init"}) j.erase(path_key);
+  // Paths may differ between hosts; the labeled file's identity is compared as its own item.
+  for (const char* key : {"data", "data_bytes", "data_fingerprint", "pretrain", "init"}) j.erase(key);
   j["device"] = device_name(device);
   return j.dump();
 }

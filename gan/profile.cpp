@@ -132,6 +132,11 @@ static void write_profile_files(const ModelConfig& m, int64_t batch, Device devi
 
 void profile_training(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o) {
   CG_USER_CHECK(o.iters > 0, "--profile needs a positive number of iterations, got ", o.iters, ".");
+  // Every file is written after the timing: a typo in a path fails now, not then.
+  const std::string dir = o.dir.empty() ? "." : o.dir;
+  check_writable(o.csv_path.empty() ? dir + "/profile.csv" : o.csv_path, "the profile CSV");
+  check_writable(dir + "/roofline.png", "the roofline plot");
+  if (!o.trace_path.empty()) check_writable(o.trace_path, "the profile trace");
   const double load = load_average_1min();
   std::printf("covergan profile: %dx%d, base %d, batch %lld, %s, %s; 1 warm-up + %lld iterations\n", m.image_size,
               m.image_size, m.base_channels, static_cast<long long>(batch), device_name(device),

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/io_util.h"
+
 namespace cg::gan {
 namespace fs = std::filesystem;
 namespace {
@@ -30,6 +32,16 @@ int64_t step_of(const std::string& name) {
 bool is_run_file(const fs::path& p) {
   const std::string n = p.filename().string();
   return n == "config.json" || n == "metrics.csv" || n == "loss.png";
+}
+
+// A temporary file a killed run left (NAME.tmp or NAME.tmp-PID-N of one of the run's files).
+bool is_leftover(const std::string& name) {
+  const size_t at = name.rfind(".tmp");
+  if (at == std::string::npos || at == 0) return false;
+  const std::string base = name.substr(0, at);
+  if (!is_temp_name(name, base)) return false;
+  const bool sample = base.rfind("step_", 0) == 0 && fs::path(base).extension() == ".png";
+  return is_run_file(base) || step_of(base) >= 0 || base == "pretrained.safetensors" || sample;
 }
 
 }  // namespace
@@ -70,10 +82,9 @@ void RunDir::prepare_fresh(bool force) const {
 
 void RunDir::prepare_resume() const {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(path("checkpoints"), ec))
-    if (e.path().extension() == ".tmp" && e.path().filename().string().rfind("step_", 0) == 0) fs::remove(e.path(), ec);
-  for (const char* f : {"metrics.csv.tmp", "config.json.tmp", "checkpoints/pretrained.safetensors.tmp"})
-    fs::remove(path(f), ec);
+  for (const char* d : {"", "/checkpoints", "/samples"})
+    for (const auto& e : fs::directory_iterator(root_ + d, ec))
+      if (is_leftover(e.path().filename().string()) && e.is_regular_file(ec)) fs::remove(e.path(), ec);
   for (const char* d : {"/checkpoints", "/samples"}) {
     fs::create_directories(root_ + d, ec);
     CG_USER_CHECK(fs::is_directory(root_ + d), "Cannot create the folder ", root_ + d, ": ", ec.message(), ".");
@@ -106,8 +117,12 @@ std::string resolve_checkpoint(const std::string& p, std::string* run_dir) {
     return latest;
   }
   CG_USER_CHECK(fs::exists(p), "The checkpoint ", p, " does not exist.");
-  const fs::path up = fs::path(p).parent_path().parent_path();  // RUN/checkpoints/step_N.safetensors
-  if (run_dir) *run_dir = !up.empty() && fs::exists(up / "metrics.csv") ? up.string() : std::string();
+  // RUN/checkpoints/step_N.safetensors, however the path is spelled: "checkpoints/step_N..."
+  // from inside RUN once had no parent of its parent, and the run was not found.
+  std::error_code ec;
+  const fs::path dir = fs::absolute(p, ec).lexically_normal().parent_path();
+  const bool in_run = !ec && dir.filename() == "checkpoints" && fs::exists(dir.parent_path() / "metrics.csv", ec);
+  if (run_dir) *run_dir = in_run ? dir.parent_path().string() : std::string();
   return p;
 }
 
@@ -164,15 +179,21 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
       g_loss.push_back(std::strtod(cells[9].c_str(), nullptr));
     }
   }
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path(path);
   f_ = std::fopen(tmp.c_str(), "w");
   CG_USER_CHECK(f_ != nullptr, "Cannot write ", tmp, ": ", std::strerror(errno), ".");
   std::fprintf(f_, "%s\n", header());
   for (const auto& l : keep) std::fprintf(f_, "%s\n", l.c_str());
-  std::fflush(f_);
   std::error_code ec;
-  fs::rename(tmp, path, ec);
-  CG_USER_CHECK(!ec, "Cannot write ", path, ": ", ec.message(), ".");
+  if (std::fflush(f_) != 0) ec = std::error_code(errno, std::generic_category());
+  if (!ec) fs::rename(tmp, path, ec);
+  if (ec) {  // the rows so far are of no use under the temporary name
+    std::fclose(f_);
+    f_ = nullptr;
+    std::error_code rm;
+    fs::remove(tmp, rm);
+    throw Error(detail::cat("Cannot write ", path, ": ", ec.message(), "."));
+  }
 }
 
 MetricsLog::~MetricsLog() {

@@ -23,8 +23,9 @@ class RunDir {
   // A fresh run: check_fresh, then with force removes the old run's own files (never
   // anything else), and creates the folder layout.
   void prepare_fresh(bool force) const;
-  // Before a resumed run: removes the temporary files a killed run left (checkpoints/*.tmp,
-  // metrics.csv.tmp, config.json.tmp) and recreates checkpoints/ and samples/ if deleted.
+  // Before a resumed run: removes the temporary files a killed run left (NAME.tmp-PID-N of
+  // its checkpoints, samples, metrics.csv, config.json; the older NAME.tmp too) and
+  // recreates checkpoints/ and samples/ if deleted.
   void prepare_resume() const;
   // Checkpoints in checkpoints/ as (step, path), ascending by step.
   std::vector<std::pair<int64_t, std::string>> checkpoints() const;

@@ -18,6 +18,7 @@
 #include "data/dataset.h"
 #include "data/grid.h"
 #include "data/loader.h"
+#include "engine/folder_lock.h"
 #include "engine/io_util.h"
 #include "engine/philox.h"
 #include "gan/checkpoint.h"
@@ -93,6 +94,7 @@ class Run {
   TrainConfig cfg_;
   TrainOptions opt_;
   RunDir dir_;
+  FolderLock lock_;  // held from the first check to the end: one process per run folder
   Device dev_ = Device::cpu;
   data::Dataset labeled_;
   std::optional<data::Dataset> unlabeled_;
@@ -111,6 +113,7 @@ class Run {
   DataParallel dp_;            // a world of one unless a launcher started several ranks
   bool stop_agreed_ = false;   // distributed: some rank got a signal, all stop after this step
 
+  void setup(std::optional<Checkpoint>& ck, std::optional<Checkpoint>& init);
   void open_data(bool resuming);
   void build(const Checkpoint* resume_from, const Checkpoint* init_from);
   void make_optimizers();
@@ -169,6 +172,20 @@ void Run::open_data(bool resuming) {
     cfg_.model.num_genres = int(info.genres.size());
     cfg_.model.image_size = info.size;
   }
+  if (!resuming) {  // the file's identity, so eval and --resume can tell it changed
+    cfg_.data_bytes = labeled_.file_bytes();
+    cfg_.data_fingerprint = labeled_.fingerprint();
+  } else if (!cfg_.data_fingerprint.empty()) {
+    CG_USER_CHECK(labeled_.file_bytes() == cfg_.data_bytes && labeled_.fingerprint() == cfg_.data_fingerprint,
+                  "Cannot resume: the dataset ", cfg_.data, " is not the file this run trained on (that was ",
+                  cfg_.data_bytes, " bytes with fingerprint ", cfg_.data_fingerprint, ", this is ",
+                  labeled_.file_bytes(), " bytes with fingerprint ", labeled_.fingerprint(),
+                  "); pass --data with the run's training file.");
+  }
+  const std::vector<int64_t> counts = labeled_.genre_counts();
+  for (size_t g = 0; g < counts.size(); ++g)
+    CG_USER_CHECK(counts[g] > 0, "The genre '", info.genres[g], "' has no images in ", cfg_.data,
+                  "; D could never learn it. Prepare the set again without that genre.");
   if (!cfg_.pretrain.empty() && cfg_.pretrain_epochs > 0) {
     unlabeled_ = open_dataset(cfg_.pretrain, "pretraining");
     CG_USER_CHECK(unlabeled_->info().size == info.size, "The pretraining set ", cfg_.pretrain, " holds ",
@@ -376,6 +393,49 @@ void Run::prepare_folder(bool resuming) {
   log_ = std::make_unique<MetricsLog>(dir_.path("metrics.csv"), resuming ? st_.step : -1);
 }
 
+// Every check before the folder is touched. Rank 0 takes the folder's lock first, so a
+// second `train` on it fails at once and two can never both pass the "already holds a
+// run" test; a failure before any write releases it (and removes a folder it created).
+void Run::setup(std::optional<Checkpoint>& ck, std::optional<Checkpoint>& init) {
+  Comm& comm = dp_.comm();
+  comm.agree(
+      [&] {
+        CG_USER_CHECK(!opt_.resume || std::filesystem::is_directory(opt_.out), "Cannot resume: the folder ",
+                      opt_.out, " does not exist.");
+        lock_ = FolderLock(opt_.out, opt_.resume ? "train --resume" : "train");
+      },
+      "locking the run folder", /*only_root=*/true);
+  try {
+    if (opt_.resume) {
+      std::string latest;
+      comm.agree(
+          [&] {
+            latest = dir_.latest_checkpoint();
+            CG_USER_CHECK(!latest.empty(), "Cannot resume: ", opt_.out,
+                          " holds no checkpoint (checkpoints/step_*.safetensors).");
+          },
+          "finding the checkpoint", /*only_root=*/true);
+      comm.broadcast(latest, "broadcast checkpoint path");
+      ck = dp_.load_checkpoint(latest);  // read on rank 0, sent to the others
+      comm.agree([&] { cfg_ = resume_config(ck->config(), opt_.overrides); }, "resuming the settings");
+    }
+    comm.agree([&] { if (!ck) dir_.check_fresh(opt_.force); }, "checking the run folder", true);  // refuse before any work
+    comm.agree([&] { open_data(ck.has_value()); }, "opening the datasets");
+    comm.agree([&] { dev_ = resolve_device(cfg_.device, !opt_.quiet); }, "choosing the device");
+    dp_.check_same({{"build of covergan", build_fingerprint()},
+                    {"configuration", shared_settings(cfg_, dev_)},
+                    {"labeled dataset", dataset_identity(labeled_)},
+                    {"pretraining set", unlabeled_ ? dataset_identity(*unlabeled_) : "none"},
+                    {"starting point", ck ? "a checkpoint of this run" : cfg_.init.empty() ? "fresh weights" : "--init"}});
+    if (!ck && !cfg_.init.empty()) init = dp_.load_checkpoint(cfg_.init);  // rank 0's file, for all
+    if (dp_.distributed() && dev_ == Device::cuda) comm.agree([&] { comm.use_gpu(); }, "choosing the GPUs");
+    comm.agree([&] { build(ck ? &*ck : nullptr, init ? &*init : nullptr); }, "building the model");
+  } catch (...) {
+    lock_.release_and_remove_if_empty();  // a folder this run created and never used goes again
+    throw;
+  }
+}
+
 // In a distributed run each step below is agreed: a failure on any rank stops every rank
 // with that rank's sentence (engine/comm.h); in one process they run as written.
 TrainResult Run::go() {
@@ -383,32 +443,7 @@ TrainResult Run::go() {
   if (!comm.root()) opt_.quiet = true;  // rank 0 reports for all
   comm.set_timeout(opt_.rank_timeout);
   std::optional<Checkpoint> ck, init;
-  if (opt_.resume) {
-    std::string latest;
-    comm.agree(
-        [&] {
-          CG_USER_CHECK(std::filesystem::is_directory(opt_.out), "Cannot resume: the folder ", opt_.out,
-                        " does not exist.");
-          latest = dir_.latest_checkpoint();
-          CG_USER_CHECK(!latest.empty(), "Cannot resume: ", opt_.out,
-                        " holds no checkpoint (checkpoints/step_*.safetensors).");
-        },
-        "finding the checkpoint", /*only_root=*/true);
-    comm.broadcast(latest, "broadcast checkpoint path");
-    ck = dp_.load_checkpoint(latest);  // read on rank 0, sent to the others
-    comm.agree([&] { cfg_ = resume_config(ck->config(), opt_.overrides); }, "resuming the settings");
-  }
-  comm.agree([&] { if (!ck) dir_.check_fresh(opt_.force); }, "checking the run folder", true);  // refuse before any work
-  comm.agree([&] { open_data(ck.has_value()); }, "opening the datasets");
-  comm.agree([&] { dev_ = resolve_device(cfg_.device, !opt_.quiet); }, "choosing the device");
-  dp_.check_same({{"build of covergan", build_fingerprint()},
-                  {"configuration", shared_settings(cfg_, dev_)},
-                  {"labeled dataset", dataset_identity(labeled_)},
-                  {"pretraining set", unlabeled_ ? dataset_identity(*unlabeled_) : "none"},
-                  {"starting point", ck ? "a checkpoint of this run" : cfg_.init.empty() ? "fresh weights" : "--init"}});
-  if (!ck && !cfg_.init.empty()) init = dp_.load_checkpoint(cfg_.init);  // rank 0's file, for all
-  if (dp_.distributed() && dev_ == Device::cuda) comm.agree([&] { comm.use_gpu(); }, "choosing the GPUs");
-  comm.agree([&] { build(ck ? &*ck : nullptr, init ? &*init : nullptr); }, "building the model");
+  setup(ck, init);
   comm.agree([&] { prepare_folder(ck.has_value()); }, "preparing the run folder", /*only_root=*/true);
   announce();
   g_ranks = dp_.distributed();
@@ -449,6 +484,7 @@ TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overri
   const nlohmann::json was = to_json(saved);
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [k, v] : overrides.items()) {
+    if (k == "data_bytes" || k == "data_fingerprint") continue;  // measured from the file, never set
     bool may = false;
     for (const char* m : kMayChange) may = may || k == m;
     if (may) {

@@ -61,7 +61,7 @@ TEST_CASE("dataset: round trip, labeled and unlabeled, across checksum blocks") 
     const Made m = make(count, 16, genres, 1);
     const std::string path = dir / "set.cgd";
     write_dataset(path, m.info, m.pixels.data(), m.labels);
-    CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+    CHECK(cgtest::temp_files_of(path).empty());
     const Dataset ds = Dataset::open(path);
     REQUIRE(ds.info().count == count);
     CHECK(ds.info().size == 16);
@@ -158,13 +158,14 @@ TEST_CASE("dataset writer: unfinished files vanish, bad input is refused") {
     DatasetWriter w(path, info);
     std::vector<uint8_t> px(8 * 8 * 3, 1);
     w.add(px.data(), -1);
-    CHECK(std::filesystem::exists(path + ".tmp"));
+    CHECK(std::filesystem::exists(w.temp_file()));
+    CHECK(cgtest::temp_files_of(path) == std::vector<std::string>{w.temp_file()});
     std::vector<uint8_t> back(px.size());
     w.read_back(0, back.data());
     CHECK(back == px);
     CHECK_THROWS_AS(w.add(px.data(), 0), cg::Error);  // unlabeled set: label must be -1
   }  // no finish(): the temporary file is removed, nothing appears at path
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK(cgtest::temp_files_of(path).empty());
   CHECK_FALSE(std::filesystem::exists(path));
   DatasetInfo bad;
   bad.genres = {""};

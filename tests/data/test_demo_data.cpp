@@ -4,9 +4,11 @@
 // covers its worker process had drawn before. Another seed gives other covers.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "data/prepare.h"
 #include "support/paths.h"
 #include "support/skip.h"
 #include "support/temp_dir.h"
@@ -57,4 +59,46 @@ TEST_CASE("make-demo-data writes the same covers for the same seed, whatever ran
   REQUIRE(make(c, 2) == 0);
   CHECK(same_tree(a, b));
   CHECK_FALSE(same_tree(a + "/covers/metal", c + "/covers/metal"));
+}
+
+TEST_CASE("prepare --dedupe perceptual finds make-demo-data's near duplicates and keeps every distinct cover") {
+  // The demo's near duplicates are resized to 0.9x and re-encoded as JPEG (quality 80):
+  // prepare once found none of them (the dHash distance alone was too strict).
+  if (cgtest::run_shell("/usr/bin/python3 -c 'import PIL' 2>&1").exit_code != 0)
+    CG_SKIP("/usr/bin/python3 has no Pillow (python3-pil)");
+  cgtest::TempDir tmp("demodedupe");
+  const std::string out = (tmp.path() / "demo").string();
+  REQUIRE(cgtest::run_shell("/usr/bin/python3 " + script() + " --out " + cgtest::shell_quote(out) +
+                            " --per-genre 40 --unlabeled 0 --seed 5 2>&1")
+              .exit_code == 0);
+  cg::data::PrepareOptions o;
+  o.sources = {out + "/covers"};
+  o.output = (tmp.path() / "d.cgd").string();
+  o.size = 32, o.threads = 2, o.dedupe = cg::data::DedupeMode::perceptual;
+  const cg::data::PrepareReport r = cg::data::prepare_dataset(o);
+  int planted_near = 0, planted_exact = 0;
+  namespace fs = std::filesystem;
+  for (const auto& e : fs::recursive_directory_iterator(out + "/covers")) {
+    const std::string n = e.path().filename().string();
+    planted_near += n.find("_reencoded.jpg") != std::string::npos;
+    planted_exact += n.find("_copy.") != std::string::npos;
+  }
+  REQUIRE(planted_near == 2);
+  int near = 0, exact = 0;
+  for (const auto& d : r.duplicates) {
+    INFO(d.path << " matched " << d.kept_path);
+    const std::string removed = fs::path(d.path).filename().string();
+    if (d.exact) {
+      ++exact;
+      CHECK(removed.find("_copy.") != std::string::npos);
+      continue;
+    }
+    ++near;
+    // A near match is a planted copy matched to its own original, never two distinct covers.
+    REQUIRE(removed.find("_reencoded.jpg") != std::string::npos);
+    const std::string original = removed.substr(0, removed.find("_reencoded.jpg"));
+    CHECK(fs::path(d.kept_path).stem().string() == original);
+  }
+  CHECK(near == planted_near);
+  CHECK(exact == planted_exact);
 }

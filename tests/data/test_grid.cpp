@@ -35,7 +35,7 @@ TEST_CASE("grid: tiles and gaps are where they should be") {
   cgtest::TempDir dir;
   const std::string path = dir / "g.png";
   write_grid_png(path, flat_images(5, 8), 3, {}, 2);
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK(cgtest::temp_files_of(path).empty());
   const Image img = load(path);
   REQUIRE(img.width == 3 * 8 + 4 * 2);
   REQUIRE(img.height == 2 * 8 + 3 * 2);
@@ -80,10 +80,10 @@ TEST_CASE("grid: write_png_rgb round-trips exactly") {
   CHECK(img.width == 7);
   CHECK(img.rgb == rgb);
   CHECK_THROWS_AS(write_png_rgb(dir / "no/such/dir/x.png", rgb.data(), 7, 5), cg::Error);
-  // The rename fails (the target is a folder): the error names it and no PATH.tmp is left.
+  // The rename fails (the target is a folder): the error names it and no temporary file is left.
   std::filesystem::create_directories(dir / "taken.png/inner");
   CHECK_THROWS_WITH_AS(write_png_rgb(dir / "taken.png", rgb.data(), 7, 5), doctest::Contains("Cannot rename"),
                        cg::Error);
-  CHECK_FALSE(std::filesystem::exists(dir / "taken.png.tmp"));
+  CHECK(cgtest::temp_files_of(dir / "taken.png").empty());
   CHECK(std::filesystem::is_directory(dir / "taken.png/inner"));
 }

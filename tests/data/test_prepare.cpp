@@ -109,7 +109,7 @@ TEST_CASE("prepare: every broken file is skipped with its reason, the good ones 
     exact &= red[3 * i] == 230 && red[3 * i + 1] == 5 && red[3 * i + 2] == 5;
   }
   CHECK(exact);
-  CHECK_FALSE(fs::exists(dir / "out.cgd.tmp"));
+  CHECK(cgtest::temp_files_of(dir / "out.cgd").empty());
 }
 
 TEST_CASE("prepare: the same dataset for one thread or several") {
@@ -208,7 +208,7 @@ TEST_CASE("prepare: clear errors for a missing source, bad options and an empty 
   CHECK(err.find("No usable images") != std::string::npos);
   CHECK(err.find("--labels none") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "x.cgd"));
-  CHECK_FALSE(fs::exists(dir / "x.cgd.tmp"));
+  CHECK(cgtest::temp_files_of(dir / "x.cgd").empty());
   o.labels = LabelSource::csv;
   o.labels_csv = dir / "missing.csv";
   CHECK(message(o).find("Cannot read the label manifest") != std::string::npos);

@@ -76,7 +76,7 @@ TEST_CASE("prepare refuses a genre folder whose name is not UTF-8, before writin
   CHECK(err.find("not UTF-8") != std::string::npos);
   CHECK(err.find("\\xFF\\xFE") != std::string::npos);  // the message shows the bytes
   CHECK_FALSE(fs::exists(d / "out.cgd"));
-  CHECK_FALSE(fs::exists(d / "out.cgd.tmp"));
+  CHECK(cgtest::temp_files_of(d / "out.cgd").empty());
 }
 
 TEST_CASE("a dataset whose genre table holds non-UTF-8 or repeated names is refused on open") {
@@ -179,7 +179,7 @@ TEST_CASE("Ctrl-C during prepare stops it with no OUTPUT.tmp left and nothing re
     };
     const std::string err = error_of(o);
     CHECK(err.find("Interrupted") != std::string::npos);
-    CHECK_FALSE(fs::exists(d / "out.cgd.tmp"));
+    CHECK(cgtest::temp_files_of(d / "out.cgd").empty());
     CHECK(slurp(d / "out.cgd") == "an older file that must survive");
     CHECK_FALSE(fs::exists(d / "out.cgd.skipped.csv"));
   }

@@ -1,8 +1,10 @@
 // safetensors: round trips of every dtype with metadata, the on-disk layout the
 // format specifies, and one clear error naming the file for each kind of damage;
 // a failed write leaves the previous checkpoint intact.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -88,7 +90,7 @@ TEST_CASE("safetensors round trip: every dtype, scalars, empty tensors, metadata
   const std::map<std::string, std::string> meta = {
       {"config", R"({"batch": 128, "genres": ["Jazz", "Rock"]})"}, {"step", "1200"}, {"note", "caf\xc3\xa9 \"q\"\n"}};
   save_safetensors(path, ts, meta);
-  CHECK_FALSE(fs::exists(path + ".tmp"));
+  CHECK(cgtest::temp_files_of(path).empty());
   const SafeTensors st = load_safetensors(path);
   check_same(st, ts);
   CHECK(st.metadata == meta);
@@ -257,11 +259,20 @@ TEST_CASE("safetensors: a failed write leaves the old checkpoint intact") {
   const auto old = sample_tensors();
   save_safetensors(path, old, {{"step", "1"}});
   const std::vector<std::pair<std::string, Tensor>> fresh = {{"w", Tensor::from({9, 9}, Shape{2})}};
-  // The temporary name is taken by a directory: creating NAME.tmp fails.
-  fs::create_directory(path + ".tmp");
-  CHECK_THROWS_WITH_AS(save_safetensors(path, fresh), doctest::Contains(("cannot write checkpoint " + path).c_str()),
-                       cg::Error);
-  fs::remove(path + ".tmp");
+  // The write fails part-way: a file-size limit stands in for a full disk (it binds root too).
+  {
+    struct rlimit was {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &was) == 0);
+    struct rlimit small = was;
+    small.rlim_cur = 16;
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    CHECK_THROWS_WITH_AS(save_safetensors(path, fresh), doctest::Contains(("cannot write checkpoint " + path).c_str()),
+                         cg::Error);
+    ::setrlimit(RLIMIT_FSIZE, &was);
+    std::signal(SIGXFSZ, old_handler);
+  }
+  CHECK(cgtest::temp_files_of(path).empty());
   check_same(load_safetensors(path), old);
   // An unwritable directory (root can write anywhere, so only checked as a normal user).
   if (::geteuid() != 0) {
@@ -287,5 +298,5 @@ TEST_CASE("safetensors: bad tensor lists are refused before anything is written"
   CHECK_THROWS_WITH_AS(save_safetensors(path, {{"t", t}}, {{"bad", "\xff\xfe"}}), doctest::Contains("not valid UTF-8"),
                        cg::Error);
   CHECK_FALSE(fs::exists(path));
-  CHECK_FALSE(fs::exists(path + ".tmp"));
+  CHECK(cgtest::temp_files_of(path).empty());
 }

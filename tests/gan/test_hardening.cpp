@@ -211,13 +211,19 @@ TEST_CASE("item 6: --resume removes a killed run's temporary checkpoint, and gen
   Setup s;
   const std::string run = s.dir / "run";
   REQUIRE(run_cli(s.train(run, "--steps 2")).exit_code == 0);
+  // Leftovers of killed runs, under the older and the per-process temporary names.
   std::ofstream(run + "/checkpoints/step_00000003.safetensors.tmp") << "half a checkpoint";
+  std::ofstream(run + "/checkpoints/step_00000003.safetensors.tmp-4242-0") << "half a checkpoint";
+  std::ofstream(run + "/config.json.tmp-4242-1") << "{";
+  std::ofstream(run + "/notes.tmp-4242-1") << "the user's file stays";
   REQUIRE(run_cli(s.train(run, "--resume --steps 3")).exit_code == 0);
-  CHECK_FALSE(fs::exists(run + "/checkpoints/step_00000003.safetensors.tmp"));
+  CHECK(cgtest::temp_files_of(run + "/checkpoints/step_00000003.safetensors").empty());
+  CHECK(cgtest::temp_files_of(run + "/config.json").empty());
+  CHECK(fs::exists(run + "/notes.tmp-4242-1"));
   fs::create_directories(s.dir / "grid.png");
   expect_error(run_cli("generate --ckpt " + run + "/checkpoints/step_00000003.safetensors -o " + s.dir / "grid.png"),
                "is a folder");
-  CHECK_FALSE(fs::exists(s.dir / "grid.png.tmp"));
+  CHECK(cgtest::temp_files_of(s.dir / "grid.png").empty());
 }
 
 TEST_CASE("item 9: --resume works from another working folder, and a moved dataset gets a hint") {
@@ -257,10 +263,15 @@ TEST_CASE("item 12: a deleted samples folder, write errors with the OS reason, c
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(fs::exists(run + "/samples/step_000003.png"));
-  // metrics.csv.tmp blocked by a non-empty folder: the error says why.
-  fs::create_directories(run + "/metrics.csv.tmp/x");
+  // metrics.csv blocked by a non-empty folder (its rewrite cannot be renamed there): the
+  // error says why, and no temporary file stays behind.
+  const std::string metrics = gantest::slurp(run + "/metrics.csv");
+  fs::remove(run + "/metrics.csv");
+  fs::create_directories(run + "/metrics.csv/x");
   expect_error(run_cli(s.train(run, "--resume --steps 4")), "Is a directory");
-  fs::remove_all(run + "/metrics.csv.tmp");
+  CHECK(cgtest::temp_files_of(run + "/metrics.csv").empty());
+  fs::remove_all(run + "/metrics.csv");
+  std::ofstream(run + "/metrics.csv") << metrics;
   for (const auto& [json, needle] : {std::pair<std::string, std::string>{"{\"seed\": -3}", "cannot be negative"},
                                      {"{\"batch\": 16.7}", "whole number"}}) {
     std::ofstream(s.dir / "c.json") << json;  // no --seed or --batch flag: those would override the file

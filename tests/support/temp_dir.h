@@ -8,8 +8,25 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace cgtest {
+
+// The temporary files of path left beside it: PATH.tmp and PATH.tmp-PID-N (every writer
+// names its temporary file with engine/io_util.h's temp_path). Empty when none.
+inline std::vector<std::string> temp_files_of(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string pre = p.filename().string() + ".tmp";
+  std::vector<std::string> out;
+  std::error_code ec;
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n == pre || n.rfind(pre + "-", 0) == 0) out.push_back(e.path().string());
+  }
+  return out;
+}
 
 class TempDir {
  public:
