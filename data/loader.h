@@ -21,6 +21,7 @@ struct LoaderConfig {
   // batch, so N ranks together read exactly what one process would; each reads only its rows.
   int slice_begin = 0, slice_end = -1;
   int rows() const { return (slice_end < 0 ? batch : slice_end) - slice_begin; }
+  std::vector<int64_t> indices;  // the images an epoch shuffles (a training part); empty: all
 };
 
 // The host side of the loader, one batch at a time: the images at positions

@@ -29,7 +29,7 @@ int64_t step_of(const std::string& name) {
 
 bool is_run_file(const fs::path& p) {
   const std::string n = p.filename().string();
-  return n == "config.json" || n == "metrics.csv" || n == "loss.png";
+  return n == "config.json" || n == "metrics.csv" || n == "loss.png" || n == "holdout.json";
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ void RunDir::prepare_resume() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(path("checkpoints"), ec))
     if (e.path().extension() == ".tmp" && e.path().filename().string().rfind("step_", 0) == 0) fs::remove(e.path(), ec);
-  for (const char* f : {"metrics.csv.tmp", "config.json.tmp", "checkpoints/pretrained.safetensors.tmp"})
+  for (const char* f : {"metrics.csv.tmp", "config.json.tmp", "holdout.json.tmp", "checkpoints/pretrained.safetensors.tmp"})
     fs::remove(path(f), ec);
   for (const char* d : {"/checkpoints", "/samples"}) {
     fs::create_directories(root_ + d, ec);
