@@ -233,8 +233,9 @@ void Run::make_loader(int64_t epoch, int64_t batch_index) {
   data::LoaderConfig lc{cfg_.batch, derive_seed(cfg_.seed, pre ? kSeedLoaderPretrain : kSeedLoaderFinetune), dev_,
                         cfg_.hflip};
   std::tie(lc.slice_begin, lc.slice_end) = dp_.slice(cfg_.batch);  // this rank's rows of each batch
-  if (!pre && !split_.held_out.empty()) lc.indices = split_.train;  // fine-tuning: the training part only
-  loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc);
+  // Fine-tuning draws from the labeled set's training part only (the holdout stays unseen).
+  std::vector<int64_t> part = !pre && !split_.held_out.empty() ? split_.train : std::vector<int64_t>{};
+  loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc, std::move(part));
   if (epoch != 0 || batch_index != 0) loader_->set_position(epoch, batch_index);
 }
 
