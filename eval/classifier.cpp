@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "data/holdout.h"
 #include "engine/adam.h"
 #include "engine/normalize.h"
 #include "engine/safetensors.h"
@@ -122,12 +123,19 @@ void train_classifier(Discriminator& C, const data::Dataset& ds, const std::vect
 }
 
 CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const ClassifierConfig& cfg,
-                                          const std::string& out_dir) {
+                                          const std::string& out_dir, const std::vector<int64_t>& pool_in) {
   const auto& info = ds.info();
   CG_USER_CHECK(info.labeled(), "The dataset ", ds.path(), " has no genre labels; the classifier needs them.");
-  std::vector<int32_t> labels(size_t(info.count));
+  std::vector<int64_t> pool = pool_in;
+  if (pool.empty())
+    for (int64_t i = 0; i < info.count; ++i) pool.push_back(i);
+  std::vector<int32_t> labels(size_t(info.count), -1), pool_labels;
   for (int64_t i = 0; i < info.count; ++i) labels[size_t(i)] = ds.label(i);
-  const auto folds = stratified_folds(labels, k, cfg.seed);
+  for (int64_t i : pool) pool_labels.push_back(labels[size_t(i)]);
+  auto folds = stratified_folds(pool_labels, k, cfg.seed);  // positions in pool, then dataset indices
+  for (auto& f : folds)
+    for (auto& i : f) i = pool[size_t(i)];
+  const size_t bytes = size_t(info.size) * size_t(info.size) * size_t(info.channels);
   ModelConfig m;
   m.image_size = info.size;
   m.base_channels = cfg.base_channels;
@@ -137,6 +145,9 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
   if (!out_dir.empty()) fs::create_directories(out_dir);
   for (int f = 0; f < k; ++f) {
     const auto train_idx = fold_complement(folds, f);
+    std::vector<uint64_t> trained_on;
+    for (int64_t i : train_idx) trained_on.push_back(data::pixel_hash(ds.pixels(i), bytes));
+    std::sort(trained_on.begin(), trained_on.end());
     const std::string tag = "fold " + std::to_string(f + 1) + "/" + std::to_string(k);
     if (!cfg.quiet)
       std::printf("classifier %s: training on %zu covers, testing on %zu\n", tag.c_str(), train_idx.size(),
@@ -153,10 +164,11 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
     std::string file;
     if (!out_dir.empty()) {
       file = out_dir + "/classifier_fold" + std::to_string(f + 1) + ".safetensors";
-      save_classifier(file, *C, {info.genres, f + 1, k, c.accuracy(), c.total(), ds.path()});
+      save_classifier(file, *C, {info.genres, f + 1, k, c.accuracy(), c.total(), ds.path(), trained_on});
     }
     cv.files.push_back(file);
     cv.models.push_back(std::move(C));
+    cv.trained_on.push_back(std::move(trained_on));
   }
   cv.accuracy = mean_std(cv.fold_accuracy);
   return cv;
@@ -166,6 +178,12 @@ void save_classifier(const std::string& path, Discriminator& C, const Classifier
   std::vector<std::pair<std::string, Tensor>> ts;
   for (const Tensor& p : C.params().params()) ts.emplace_back(p.name(), p);
   for (const Tensor& b : C.params().buffers()) ts.emplace_back(b.name(), b);
+  if (!info.trained_on.empty()) {  // 8 little-endian bytes per hash
+    Tensor h = Tensor::empty(Shape{int64_t(info.trained_on.size()) * 8}, DType::u8);
+    for (size_t i = 0; i < info.trained_on.size(); ++i)
+      for (int b = 0; b < 8; ++b) h.data<uint8_t>()[i * 8 + size_t(b)] = uint8_t(info.trained_on[i] >> (8 * b));
+    ts.emplace_back("classifier.trained_on", h);
+  }
   char acc[32];
   std::snprintf(acc, sizeof acc, "%.17g", info.heldout_accuracy);
   save_safetensors(path, ts,
@@ -201,6 +219,16 @@ LoadedClassifier load_classifier(const std::string& path, Device device) {
     lc.info.heldout_accuracy = std::stod(meta("heldout_accuracy"));
     lc.info.heldout_count = std::stoll(meta("heldout_count"));
     lc.info.dataset = meta("dataset");
+    if (auto h = st.tensors.find("classifier.trained_on"); h != st.tensors.end()) {
+      CG_USER_CHECK(h->second.dtype() == DType::u8 && h->second.ndim() == 1 && h->second.numel() % 8 == 0,
+                    "The classifier ", path, " is damaged: classifier.trained_on is ", h->second.describe(), ".");
+      const uint8_t* p = h->second.data<uint8_t>();
+      for (int64_t i = 0; i < h->second.numel() / 8; ++i) {
+        uint64_t v = 0;
+        for (int b = 7; b >= 0; --b) v = (v << 8) | p[i * 8 + b];
+        lc.info.trained_on.push_back(v);
+      }
+    }
     lc.model = std::make_unique<Discriminator>(m, device);
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::cat("The classifier ", path, " has malformed metadata (", e.what(), ")."));

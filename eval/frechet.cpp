@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "base/check.h"
-#include "engine/philox.h"
 
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
                         double* work, const int* lwork, int* iwork, const int* liwork, int* info);
@@ -86,27 +85,19 @@ double frechet_distance(const double* a, int64_t na, const double* b, int64_t nb
   return frechet_distance(fit_gaussian(a, na, d), fit_gaussian(b, nb, d));
 }
 
-Interval frechet_bootstrap(const double* a, int64_t na, const double* b, int64_t nb, int d, int rounds, uint64_t seed) {
+Interval mean_and_percentiles(std::vector<double> v) {
   Interval r;
-  r.value = frechet_distance(a, na, b, nb, d);
-  r.rounds = rounds;
-  if (rounds <= 0) {
-    r.lo = r.hi = r.value;
-    return r;
-  }
-  Philox rng(seed);
-  std::vector<double> vals, ra(size_t(na) * size_t(d)), rb(size_t(nb) * size_t(d));
-  for (int k = 0; k < rounds; ++k) {
-    for (int64_t i = 0; i < na; ++i) std::copy_n(a + rng.next_below(na) * d, d, ra.data() + i * d);
-    for (int64_t i = 0; i < nb; ++i) std::copy_n(b + rng.next_below(nb) * d, d, rb.data() + i * d);
-    vals.push_back(frechet_distance(ra.data(), na, rb.data(), nb, d));
-  }
-  std::sort(vals.begin(), vals.end());
+  r.rounds = int(v.size());
+  if (v.empty()) return r;
+  std::sort(v.begin(), v.end());
+  double sum = 0;
+  for (double x : v) sum += x;
+  r.value = sum / double(v.size());
   auto pct = [&](double p) {
-    const double at = p * double(vals.size() - 1);
+    const double at = p * double(v.size() - 1);
     const size_t lo = size_t(at);
     const double f = at - double(lo);
-    return lo + 1 < vals.size() ? vals[lo] * (1 - f) + vals[lo + 1] * f : vals[lo];
+    return lo + 1 < v.size() ? v[lo] * (1 - f) + v[lo + 1] * f : v[lo];
   };
   r.lo = pct(0.025);
   r.hi = pct(0.975);

@@ -28,13 +28,12 @@ double frechet_distance(const double* a, int64_t na, const double* b, int64_t nb
 // matrix, of the symmetric matrix m (overwritten).
 std::vector<double> symmetric_eigen(std::vector<double>& m, int d);
 
-// A value with a bootstrap interval: the 2.5 and 97.5 percentiles of the statistic over
-// `rounds` resamples (rows drawn with replacement from each set independently).
+// A statistic over resamples: their mean and the 2.5 and 97.5 percentiles (numpy's
+// linear interpolation), n the resamples.
 struct Interval {
   double value = 0, lo = 0, hi = 0;
   int rounds = 0;
 };
-Interval frechet_bootstrap(const double* a, int64_t na, const double* b, int64_t nb, int d, int rounds,
-                           uint64_t seed);
+Interval mean_and_percentiles(std::vector<double> values);
 
 }  // namespace cg::gan

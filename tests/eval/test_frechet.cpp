@@ -1,6 +1,6 @@
 // The Fréchet distance against an independent computation (numpy's mean and cov,
 // scipy.linalg.sqrtm, as pytorch-fid computes FID) to 1e-6, ~0 for a set against itself,
-// |c|^2 for a set against itself shifted by c; the bootstrap interval is reproducible;
+// |c|^2 for a set against itself shifted by c; the resampling summary's percentiles;
 // precision and recall (k-NN manifolds) are 1 for a set against itself and fall for a
 // planted collapsed set (recall) or a displaced one (precision).
 #include <doctest/doctest.h>
@@ -100,16 +100,15 @@ TEST_CASE("the Frechet distance of a set against itself is ~0, against itself sh
     for (int j = 0; j < d; ++j) b[size_t(i * d + j)] += 0.1 * (j - 10);
   for (int j = 0; j < d; ++j) c2 += 0.01 * (j - 10) * (j - 10);
   CHECK(frechet_distance(a.data(), 300, b.data(), 300, d) == doctest::Approx(c2).epsilon(1e-8));
-  // The bootstrap: reproducible from its seed, an interval around a spread of values.
-  const auto x = correlated(100, 6, 7, 0.0), y = correlated(100, 6, 8, 0.3);
-  const Interval i1 = frechet_bootstrap(x.data(), 100, y.data(), 100, 6, 30, 9);
-  const Interval i2 = frechet_bootstrap(x.data(), 100, y.data(), 100, 6, 30, 9);
-  CHECK(i1.value == i2.value);
-  CHECK(i1.lo == i2.lo);
-  CHECK(i1.hi == i2.hi);
-  CHECK(i1.lo < i1.hi);
-  CHECK(i1.rounds == 30);
-  CHECK(i1.value == frechet_distance(x.data(), 100, y.data(), 100, 6));
+  // The resampling summary: mean and numpy-style percentiles.
+  std::vector<double> v;
+  for (int i = 100; i >= 0; --i) v.push_back(double(i));
+  const Interval iv = mean_and_percentiles(v);
+  CHECK(iv.value == 50.0);
+  CHECK(iv.lo == doctest::Approx(2.5));
+  CHECK(iv.hi == doctest::Approx(97.5));
+  CHECK(iv.rounds == 101);
+  CHECK(mean_and_percentiles({}).rounds == 0);
 }
 
 TEST_CASE("precision and recall are 1 for a set against itself and fall for a collapsed or displaced set") {
