@@ -106,9 +106,12 @@ json fidelity_section(const FidelityInputs& in) {
               {"method", "per round: real covers split at random into halves A, B; reference FID(A,B); model "
                          "(FID(G1,A) + FID(G2,B))/2 with disjoint generated draws of the same sizes; value: mean "
                          "over the rounds, interval: their 2.5-97.5 percentiles"}};
+  const bool own = calib.size() >= 2;  // another set than the classifier's: calibrate on all of it
+  if (!own)
+    for (int64_t i = 0; i < ds.info().count; ++i) calib.push_back(i);
   const std::unique_ptr<Discriminator> F = with_fixed_statistics(*in.model, ds, calib, in.batch);
   out["batchnorm"] = "fixed: the mean of each BatchNorm's batch statistics over " + std::to_string(calib.size()) +
-                     " covers the classifier trained on";
+                     (own ? " covers the classifier trained on" : " covers of this set (the classifier trained on none)");
   const Features real = classifier_features(*F, ds, pool, in.batch, BnMode::eval);
   const Features gen = classifier_features(*F, in.generated->to(F->params().device()), in.batch, BnMode::eval);
   out["dimensions"] = real.d;

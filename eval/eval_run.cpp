@@ -349,7 +349,7 @@ int alt_msssim_scales(const std::string& flag, int S) {
     }
     CG_USER_CHECK(used == flag.size() && n >= 1 && n <= kMsssimScales, "--msssim-scales takes a number from 1 to ",
                   kMsssimScales, " or auto, got \"", flag, "\".");
-    CG_USER_CHECK((S >> (n - 1)) >= 2, "--msssim-scales ", n, " would pool ", S, "x", S, " covers below 2x2.");
+    CG_USER_CHECK((S >> (n - 1)) >= 1, "--msssim-scales ", n, " would pool ", S, "x", S, " covers below 1x1.");
   }
   return n == kMsssimScales ? 0 : n;
 }
