@@ -1,7 +1,8 @@
 // MS-SSIM with fewer scales (eval --msssim-scales): the weights are the first n of the
 // paper's five renormalised to sum 1 (five keep the published ones), the value is the
 // product over the first n scales of the five-scale computation with those weights, one
-// scale is single-scale SSIM, and "auto" keeps the coarsest scale at least 8 pixels.
+// scale is single-scale SSIM, "auto" keeps the coarsest scale at least 8 pixels; and
+// `covergan msssim --scales` prints the same.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,7 +10,10 @@
 #include <vector>
 
 #include "base/check.h"
+#include "data/grid.h"
 #include "eval/msssim.h"
+#include "support/paths.h"
+#include "support/temp_dir.h"
 
 using namespace cg::gan;
 
@@ -69,4 +73,30 @@ TEST_CASE("MS-SSIM with n scales combines the first n scales of the five-scale r
   for (int n = 1; n <= 5; ++n) CHECK(msssim(a.data(), a.data(), 3, S, S, nullptr, nullptr, n) == 1.0);
   CHECK_THROWS_AS(msssim(a.data(), b.data(), 3, S, S, nullptr, nullptr, 6), cg::Error);
   CHECK_THROWS_AS(msssim(a.data(), b.data(), 3, S, S, nullptr, nullptr, 0), cg::Error);
+}
+
+TEST_CASE("covergan msssim --scales auto at 32 px prints three renormalised scales and their value") {
+  cgtest::TempDir dir;
+  const int S = 32;
+  std::vector<uint8_t> a(size_t(S * S * 3)), b(a.size());
+  std::mt19937 r(7);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = uint8_t(r()), b[i] = uint8_t(a[i] / 2 + (r() % 64));
+  cg::data::write_png_rgb(dir / "a.png", a.data(), S, S);
+  cg::data::write_png_rgb(dir / "b.png", b.data(), S, S);
+  auto run = [&](const std::string& args) {
+    return cgtest::run_shell(cgtest::shell_quote(cgtest::binary_dir() + "/covergan") + " msssim " +
+                             cgtest::shell_quote(dir / "a.png") + " " + cgtest::shell_quote(dir / "b.png") +
+                             " --size 32 " + args + " 2>&1");
+  };
+  const auto autos = run("--scales auto -v"), three = run("--scales 3"), five = run("");
+  REQUIRE(autos.exit_code == 0);
+  CHECK(autos.output.find("scale 3 (8x8)") != std::string::npos);
+  CHECK(autos.output.find("scale 4") == std::string::npos);
+  CHECK(autos.output.find("weight 0.4760") != std::string::npos);
+  const std::string last = autos.output.substr(autos.output.rfind('\n', autos.output.size() - 2) + 1);
+  CHECK(last == three.output);
+  CHECK(three.output != five.output);
+  const auto bad = run("--scales 0");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("--scales takes a number from 1 to 5 or auto") != std::string::npos);
 }
