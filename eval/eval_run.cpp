@@ -332,6 +332,28 @@ json pictures(Ctx& c, Generator& G, const std::string& run_dir) {
 
 }  // namespace
 
+// The Fréchet distance and precision/recall in the first baseline model's features, and
+// the high-frequency energy per genre (eval_fidelity.h, eval_speckle.h).
+void fidelity_and_speckle(Ctx& c) {
+  c.fid.model = c.fid_model.get();
+  c.fid.ds = &c.ds;
+  c.fid.genres = c.genres;
+  c.fid.generated = &c.gen;
+  c.fid.generated_genre = c.gen_genre;
+  c.fid.seed = c.opt.seed;
+  c.fid.bootstrap = c.opt.bootstrap;
+  c.fid.batch = std::max(2, c.ck.config().batch);
+  c.fid.quiet = c.opt.quiet;
+  json& r = c.report;
+  r["frechet"] = fidelity_section(c.fid);
+  const json& fid = r["frechet"]["overall"];
+  c.say("Frechet distance in the baseline's features: %s",
+        fid.contains("fid") ? std::to_string(fid["fid"]["value"].get<double>()) : std::string("too few covers"));
+  r["speckle"] = speckle_section(c.ds, c.real_by_genre, c.genres, c.gen, c.gen_genre, c.opt.out);
+  c.say("high-frequency energy (mean squared Laplacian), generated / real: %s",
+        std::to_string(r["speckle"]["overall"]["laplacian_ratio"].get<double>()));
+}
+
 // The scale count eval shows beside the paper's five (0: none): "" is auto for covers
 // under 64 px (their fifth scale is 2x2 or 1x1), "auto" always, a number as given.
 int alt_msssim_scales(const std::string& flag, int S) {
@@ -408,20 +430,7 @@ json run_eval(const EvalOptions& opt) {
   r["msssim"] = msssim_section(c);
   r["d_accuracy"] = d_section(c);
   r["baseline"] = baseline_section(c);
-  c.fid.model = c.fid_model.get();
-  c.fid.ds = &c.ds;
-  c.fid.genres = c.genres;
-  c.fid.generated = &c.gen;
-  c.fid.generated_genre = c.gen_genre;
-  c.fid.seed = opt.seed;
-  c.fid.bootstrap = opt.bootstrap;
-  c.fid.batch = std::max(2, c.ck.config().batch);
-  c.fid.quiet = opt.quiet;
-  r["frechet"] = fidelity_section(c.fid);
-  c.say("Frechet distance in the baseline's features: %s", std::to_string(r["frechet"]["overall"].value("fid", json{{"value", -1}})["value"].get<double>()));
-  r["speckle"] = speckle_section(c.ds, c.real_by_genre, c.genres, c.gen, c.gen_genre, opt.out);
-  c.say("high-frequency energy (mean squared Laplacian), generated / real: %s",
-        std::to_string(r["speckle"]["overall"]["laplacian_ratio"].get<double>()));
+  fidelity_and_speckle(c);
   r["images"] = pictures(c, G, run_dir);
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.t0).count();
   write_report(opt.out, r);
