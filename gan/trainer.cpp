@@ -193,9 +193,6 @@ void Run::open_data(bool resuming) {
 // records it, and a resume whose set no longer gives the same split is refused.
 void Run::split_labeled(bool resuming) {
   split_ = data::holdout_split(labeled_, cfg_.holdout, cfg_.holdout_seed);
-  CG_USER_CHECK(int64_t(split_.train.size()) >= cfg_.batch, "The labeled set ", cfg_.data, " keeps ",
-                split_.train.size(), " covers for training after holding out ", split_.held_out.size(),
-                " (--holdout ", cfg_.holdout, "), fewer than one batch of ", cfg_.batch, ".");
   if (resuming)
     check_holdout_record(dir_.path("holdout.json"),
                          holdout_record(split_, cfg_.holdout, cfg_.holdout_seed, cfg_.genres, cfg_.data));
@@ -253,6 +250,10 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
   // Each D input's augmentation and noise are drawn for the whole batch; a rank would need its rows of them.
   CG_USER_CHECK(!dp_.distributed() || (!augment_.any() && cfg_.instance_noise <= 0),
                 "--augment and --instance-noise run in one process only, not data-parallel.");
+  // After the memory check, so an absurd width is named before a small set.
+  CG_USER_CHECK(int64_t(split_.train.size()) >= cfg_.batch, "The labeled set ", cfg_.data, " keeps ",
+                split_.train.size(), " covers for training after holding out ", split_.held_out.size(),
+                " (--holdout ", cfg_.holdout, "), fewer than one batch of ", cfg_.batch, ".");
   G_ = std::make_unique<Generator>(cfg_.model, dev_, dtype());
   D_ = std::make_unique<Discriminator>(cfg_.model, dev_, dtype());
   if (ck) {
