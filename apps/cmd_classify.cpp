@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "base/check.h"
+#include "data/holdout.h"
 #include "eval/classifier.h"
 #include "engine/folder_lock.h"
 
@@ -16,6 +17,8 @@ namespace {
 struct Settings {
   std::string data, out, device = "cpu";
   int folds = 5;
+  double holdout = 0;
+  uint64_t holdout_seed = 0;
   cg::gan::ClassifierConfig cfg;
 } s;
 
@@ -33,6 +36,11 @@ void add_options(CLI::App& app) {
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_flag("--no-hflip", [](int64_t) { s.cfg.hflip = false; }, "No random horizontal flips in training");
   app.add_flag("-q,--quiet", s.cfg.quiet, "No progress lines");
+  app.add_option("--holdout", s.holdout,
+                 "Leave out the covers `covergan train --holdout F` holds out (same F and --holdout-seed): the "
+                 "classifier then never sees the covers eval scores D and G on (default 0: use every cover)")
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--holdout-seed", s.holdout_seed, "The seed of that holdout (default 0, as train's)");
 }
 
 // The confusion matrix as aligned text: rows the true genre, columns the prediction.
@@ -62,7 +70,16 @@ int run_classify() {
     std::printf("covergan classify: %lld covers of %dx%d, %zu genres, %d folds, %d epochs, base %d channels\n",
                 static_cast<long long>(ds.info().count), ds.info().size, ds.info().size, ds.info().genres.size(),
                 s.folds, s.cfg.epochs, s.cfg.base_channels);
-  const auto cv = cg::gan::cross_validate_classifier(ds, s.folds, s.cfg, s.out);
+  std::vector<int64_t> pool;
+  if (s.holdout > 0) {
+    const cg::data::HoldoutSplit split = cg::data::holdout_split(ds, s.holdout, s.holdout_seed);
+    pool = split.train;
+    if (!s.cfg.quiet)
+      std::printf("  leaving out the %zu covers a run with --holdout %g --holdout-seed %llu holds out\n",
+                  split.held_out.size(), s.holdout, static_cast<unsigned long long>(s.holdout_seed));
+  }
+  const nlohmann::json extra = {{"holdout", {{"fraction", s.holdout}, {"seed", s.holdout_seed}}}};
+  const auto cv = cg::gan::cross_validate_classifier(ds, s.folds, s.cfg, s.out, pool, extra);
   print_confusion(cv.confusion, ds.info().genres);
   if (!s.out.empty())  // cross_validate_classifier wrote the list and the numbers there
     std::printf("models: %s/classifier_fold1..%d.safetensors, numbers: %s/%s\n", s.out.c_str(), s.folds,

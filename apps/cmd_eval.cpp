@@ -5,12 +5,15 @@
 
 #include "apps/commands.h"
 #include "base/check.h"
+#include "eval/eval_all.h"
 #include "eval/eval_run.h"
 
 namespace covergan {
 namespace {
 
 cg::gan::EvalOptions s;
+bool all_checkpoints = false, no_ema = false;
+std::string best_by = "fid";
 
 CLI::App* app_ = nullptr;
 
@@ -33,12 +36,32 @@ void add_options(CLI::App& app) {
   app.add_option("--seed", s.seed, "Seed of the generated covers, the pairs and the folds");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
+  app.add_option("--msssim-scales", s.msssim_scales,
+                 "MS-SSIM beside the paper's 5 scales: N (1-5) or auto (coarsest scale >= 8 px; the default under 64 px)");
+  app.add_flag("--no-ema", no_ema, "Sample from G's own weights, not its weight average (train --ema)");
+  app.add_option("--bootstrap", s.bootstrap, "Resamples for the Frechet distances' intervals (default 50; 0: none)")
+      ->check(CLI::Range(0, 100000));
+  app.add_flag("--all-checkpoints", all_checkpoints,
+               "Evaluate every checkpoint of the run (--ckpt RUN): every number as a curve over training, and the best "
+               "checkpoint by --best-by in report.json");
+  app.add_option("--best-by", best_by, "With --all-checkpoints: " + cg::gan::best_by_help())
+      ->check(CLI::IsMember(cg::gan::best_by_names()));
 }
 
 int run_eval() {
   CG_USER_CHECK(s.classifier.empty() || app_->get_option("--classifier-epochs")->count() == 0,
                 "--classifier-epochs sets the training of the baseline eval cross-validates itself; with --classifier "
                 "it would do nothing, so leave one out.");
+  CG_USER_CHECK(all_checkpoints || app_->get_option("--best-by")->count() == 0,
+                "--best-by picks among the checkpoints --all-checkpoints evaluates; without it there is one checkpoint, "
+                "so leave it out.");
+  s.ema = !no_ema;
+  if (all_checkpoints) {
+    const auto r = cg::gan::run_eval_all(s, best_by);
+    std::printf("covergan eval: report in %s/report.html; best checkpoint by %s: %s\n", s.out.c_str(), best_by.c_str(),
+                r["best"]["path"].get<std::string>().c_str());
+    return 0;
+  }
   const auto r = cg::gan::run_eval(s);
   std::printf("covergan eval: report in %s/report.html\n", s.out.c_str());
   return r.is_object() ? 0 : 1;

@@ -24,7 +24,7 @@ struct Settings {
   std::string ckpt, genre = "all", codes, output, separate, device = "cpu";
   int n = 64, steps = 8;
   uint64_t seed = 0;
-  bool sweep = false, interpolate = false, bn_eval = false, bn_batch = false;
+  bool sweep = false, interpolate = false, bn_eval = false, bn_batch = false, no_ema = false;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -52,6 +52,7 @@ void add_options(CLI::App& app) {
                "vector (--interpolate, --sweep) loses what that vector shares. Default: the running statistics "
                "the training accumulated (eval mode)");
   app.add_flag("--bn-eval", s.bn_eval, "BatchNorm with the running statistics: the default, kept for old scripts");
+  app.add_flag("--no-ema", s.no_ema, "Use G's own weights, not their average (when the run was trained with --ema)");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 }
 
@@ -220,7 +221,7 @@ int run_generate() {
 
   const cg::Device dev = cg::resolve_device(s.device);
   cg::gan::Generator G(m, dev);
-  ck.restore(G);
+  ck.restore_for_sampling(G, !s.no_ema);  // G's weight average when the run kept one
   Request req = layout(m, genres, all, g);
   if (!codes.empty() && !s.interpolate) cg::gan::set_codes(req.latents, codes);
   const cg::Tensor images =

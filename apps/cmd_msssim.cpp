@@ -12,7 +12,7 @@ namespace covergan {
 namespace {
 
 struct Settings {
-  std::string a, b;
+  std::string a, b, scales = "5";
   int size = 64;
   bool verbose = false;
 } s;
@@ -23,7 +23,9 @@ void add_options(CLI::App& app) {
   app.add_option("B", s.b, "Another image")->required();
   app.add_option("--size", s.size, "Fit both to this square first, as `prepare` does (default 64)")
       ->check(CLI::Range(16, 4096));
-  app.add_flag("-v,--verbose", s.verbose, "Also print SSIM and CS at each of the five scales");
+  app.add_flag("-v,--verbose", s.verbose, "Also print SSIM and CS at each scale");
+  app.add_option("--scales", s.scales,
+                 "Scales: 5 (the paper's, default), 1-4 (weights renormalised), or auto (coarsest scale >= 8 px)");
 }
 
 // The image fitted to size x size, as (3,S,S) floats on [0,255].
@@ -47,12 +49,21 @@ std::vector<float> load_fitted(const std::string& path) {
 
 int run_msssim() {
   const auto a = load_fitted(s.a), b = load_fitted(s.b);
+  int n = 0;
+  if (s.scales == "auto") {
+    n = cg::gan::msssim_auto_scales(s.size);
+  } else {
+    CG_USER_CHECK(s.scales.size() == 1 && s.scales[0] >= '1' && s.scales[0] <= '5',
+                  "--scales takes a number from 1 to 5 or auto, got \"", s.scales, "\".");
+    n = s.scales[0] - '0';
+  }
   double ss[cg::gan::kMsssimScales], cs[cg::gan::kMsssimScales];
-  const double v = cg::gan::msssim(a.data(), b.data(), 3, s.size, s.size, ss, cs);
+  const double v = cg::gan::msssim(a.data(), b.data(), 3, s.size, s.size, ss, cs, n);
+  const std::vector<double> w = cg::gan::msssim_weights(n);
   if (s.verbose)
-    for (int j = 0; j < cg::gan::kMsssimScales; ++j)
+    for (int j = 0; j < n; ++j)
       std::printf("scale %d (%dx%d): SSIM %.6f CS %.6f weight %.4f\n", j + 1, s.size >> j, s.size >> j, ss[j], cs[j],
-                  cg::gan::kMsssimWeights[j]);
+                  w[size_t(j)]);
   std::printf("%.6f\n", v);
   return 0;
 }

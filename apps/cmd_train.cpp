@@ -26,6 +26,11 @@ struct Settings {
   double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001, d_dropout = 0;
   double rank_timeout = 600;
   bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, dump_tape_values = false, sync_bn = false;
+  // The holdout and the small-set recipe (docs/TRAINING.md); defaults are TrainConfig's.
+  double holdout = 0.1, ema = 0, real_label = 1.0, instance_noise = 0;
+  uint64_t holdout_seed = 0;
+  int64_t instance_noise_steps = 0;
+  std::string augment;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -74,6 +79,22 @@ void add_options(CLI::App& app) {
   app.add_option("--d-dropout", s.d_dropout,
                  "Dropout with this probability after each of D's conv blocks while training (default 0: none)")
       ->check(CLI::Range(0.0, 0.99));
+  app.add_option("--holdout", s.holdout,
+                 "Fraction of each genre's labeled covers held out for evaluation, by a hash of their pixels "
+                 "(default 0.1; 0: train on all)")
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--holdout-seed", s.holdout_seed, "Seed of that choice (default 0, whatever --seed is)");
+  app.add_option("--ema", s.ema, "Sample from an average of G's weights with this decay, e.g. 0.999 (default 0: off)")
+      ->check(CLI::Range(0.0, 0.999999));
+  app.add_option("--augment", s.augment,
+                 "DiffAugment of everything D sees: a comma list of color, translation, cutout (default: none)");
+  app.add_option("--real-label", s.real_label, "D's target for real covers; 0.9 is one-sided label smoothing (default 1)")
+      ->check(CLI::Range(0.5, 1.0));
+  app.add_option("--instance-noise", s.instance_noise, "Std of Gaussian noise added to D's inputs (default 0: off)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--instance-noise-steps", s.instance_noise_steps,
+                 "Iterations over which that noise falls linearly to 0 (default 0: constant)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
@@ -130,6 +151,13 @@ nlohmann::json explicit_settings() {
   if (given("--hflip")) j["hflip"] = true;
   if (given("--sync-bn")) j["sync_bn"] = s.sync_bn;  // either spelling
   put("--dtype", "dtype", s.dtype);
+  put("--holdout", "holdout", s.holdout);
+  put("--holdout-seed", "holdout_seed", s.holdout_seed);
+  put("--ema", "ema", s.ema);
+  put("--augment", "augment", s.augment);
+  put("--real-label", "real_label", s.real_label);
+  put("--instance-noise", "instance_noise", s.instance_noise);
+  put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
   if (given("--lr-g")) j["lr_finetune"]["g"] = s.lr_g;

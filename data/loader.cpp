@@ -33,14 +33,17 @@ struct Batch {
 
 }  // namespace
 
-BatchAssembler::BatchAssembler(const Dataset& ds, LoaderConfig cfg)
-    : ds_(&ds), cfg_(cfg), n_(ds.info().count),
+BatchAssembler::BatchAssembler(const Dataset& ds, LoaderConfig cfg, std::vector<int64_t> indices)
+    : ds_(&ds), cfg_(cfg), indices_(std::move(indices)),
+      n_(indices_.empty() ? ds.info().count : int64_t(indices_.size())),
       img_bytes_(int64_t(ds.info().size) * ds.info().size * ds.info().channels) {
   CG_USER_CHECK(cfg.batch >= 1, "The batch size must be at least 1, got ", cfg.batch, ".");
-  CG_USER_CHECK(n_ >= cfg.batch, "The dataset ", ds.path(), " holds ", n_, " images, fewer than one batch of ",
-                cfg.batch, ".");
+  CG_USER_CHECK(n_ >= cfg.batch, "The dataset ", ds.path(), indices_.empty() ? " holds " : "'s training part holds ",
+                n_, " images, fewer than one batch of ", cfg.batch, ".");
   CG_CHECK(cfg.slice_begin >= 0 && cfg.rows() >= 1 && cfg.slice_begin + cfg.rows() <= cfg.batch,
            "BatchAssembler: slice [", cfg.slice_begin, ", ", cfg.slice_end, ") of a batch of ", cfg.batch);
+  for (int64_t i : indices_)
+    CG_CHECK(i >= 0 && i < ds.info().count, "BatchAssembler: index ", i, " outside the dataset of ", ds.info().count);
   bpe_ = n_ / cfg.batch;
   shuffle_key_ = splitmix64(cfg.seed ^ 0x53485546464C45ull);  // "SHUFFLE"
   flip_key_ = splitmix64(cfg.seed ^ 0x464C4950ull);           // "FLIP"
@@ -66,7 +69,8 @@ void BatchAssembler::fill(int64_t e, int64_t bi, uint8_t* px, int32_t* labels, u
   if (perm_epoch_ != e) make_perm(e);
   const int64_t B = cfg_.batch, j0 = cfg_.slice_begin, R = cfg_.rows();
   for (int64_t j = 0; j < R; ++j) {
-    const int64_t pos = bi * B + j0 + j, idx = perm_[size_t(pos)];
+    const int64_t pos = bi * B + j0 + j, at = perm_[size_t(pos)];
+    const int64_t idx = indices_.empty() ? at : indices_[size_t(at)];
     std::memcpy(px + j * img_bytes_, ds_->pixels(idx), size_t(img_bytes_));
     labels[j] = ds_->label(idx);
     flips[j] = cfg_.hflip && flip_of(e, pos) ? 1 : 0;
@@ -153,9 +157,9 @@ struct Loader::Impl {
   }
 };
 
-Loader::Loader(const Dataset& ds, LoaderConfig cfg) : p_(std::make_unique<Impl>()) {
+Loader::Loader(const Dataset& ds, LoaderConfig cfg, std::vector<int64_t> indices) : p_(std::make_unique<Impl>()) {
   Impl& L = *p_;
-  L.assembler = std::make_unique<BatchAssembler>(ds, cfg);  // checks the batch against the dataset
+  L.assembler = std::make_unique<BatchAssembler>(ds, cfg, std::move(indices));  // checks the batch against the dataset
   const DatasetInfo& info = ds.info();
   CG_USER_CHECK(cfg.device == Device::cpu || kCudaBuilt, "The loader cannot place batches on cuda: this build has "
                                                             "no CUDA backend.");

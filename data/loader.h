@@ -31,13 +31,15 @@ struct LoaderConfig {
 // tests and benchmarks can call it directly.
 class BatchAssembler {
  public:
-  BatchAssembler(const Dataset& ds, LoaderConfig cfg);
+  // indices: the images an epoch shuffles (a training part, data/holdout.h); empty: all.
+  BatchAssembler(const Dataset& ds, LoaderConfig cfg, std::vector<int64_t> indices = {});
   void fill(int64_t epoch, int64_t index, uint8_t* px, int32_t* labels, uint8_t* flips);
   int64_t batches_per_epoch() const { return bpe_; }
 
  private:
   const Dataset* ds_;
   LoaderConfig cfg_;
+  std::vector<int64_t> indices_;
   int64_t n_, img_bytes_, bpe_;
   uint64_t shuffle_key_, flip_key_;
   int64_t perm_epoch_ = -1;
@@ -48,7 +50,8 @@ class BatchAssembler {
 
 class Loader {
  public:
-  Loader(const Dataset& ds, LoaderConfig cfg);
+  // indices: as BatchAssembler's (empty: every image).
+  Loader(const Dataset& ds, LoaderConfig cfg, std::vector<int64_t> indices = {});
   ~Loader();
   // Fills images (R,C,S,S) f32 in [-1,1] and labels i32 (R) (-1 when unlabeled) on
   // cfg.device, R = cfg.rows() (the batch, or this rank's slice of it).

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/holdout.h"
 #include "engine/adam.h"
 #include "engine/io_util.h"
 #include "engine/normalize.h"
@@ -139,12 +140,20 @@ void train_classifier(Discriminator& C, const data::Dataset& ds, const std::vect
 }
 
 CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const ClassifierConfig& cfg,
-                                          const std::string& out_dir) {
+                                          const std::string& out_dir, const std::vector<int64_t>& pool_in,
+                                          const nlohmann::json& extra) {
   const auto& info = ds.info();
   CG_USER_CHECK(info.labeled(), "The dataset ", ds.path(), " has no genre labels; the classifier needs them.");
-  std::vector<int32_t> labels(size_t(info.count));
+  std::vector<int64_t> pool = pool_in;
+  if (pool.empty())
+    for (int64_t i = 0; i < info.count; ++i) pool.push_back(i);
+  std::vector<int32_t> labels(size_t(info.count), -1), pool_labels;
   for (int64_t i = 0; i < info.count; ++i) labels[size_t(i)] = ds.label(i);
-  const auto folds = stratified_folds(labels, k, cfg.seed);
+  for (int64_t i : pool) pool_labels.push_back(labels[size_t(i)]);
+  auto folds = stratified_folds(pool_labels, k, cfg.seed);  // positions in pool, then dataset indices
+  for (auto& f : folds)
+    for (auto& i : f) i = pool[size_t(i)];
+  const size_t bytes = size_t(info.size) * size_t(info.size) * size_t(info.channels);
   ModelConfig m;
   m.image_size = info.size;
   m.base_channels = cfg.base_channels;
@@ -156,6 +165,9 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
     const auto train_idx = fold_complement(folds, f);
     cv.train_idx.push_back(train_idx);
     cv.test_idx.push_back(folds[size_t(f)]);
+    std::vector<uint64_t> trained_on;
+    for (int64_t i : train_idx) trained_on.push_back(data::pixel_hash(ds.pixels(i), bytes));
+    std::sort(trained_on.begin(), trained_on.end());
     const std::string tag = "fold " + std::to_string(f + 1) + "/" + std::to_string(k);
     if (!cfg.quiet)
       std::printf("classifier %s: training on %zu covers, testing on %zu\n", tag.c_str(), train_idx.size(),
@@ -172,16 +184,17 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
     std::string file;
     if (!out_dir.empty()) {
       file = out_dir + "/classifier_fold" + std::to_string(f + 1) + ".safetensors";
-      save_classifier(file, *C, {info.genres, f + 1, k, c.accuracy(), c.total(), ds.path()});
+      save_classifier(file, *C, {info.genres, f + 1, k, c.accuracy(), c.total(), ds.path(), trained_on});
     }
     cv.files.push_back(file);
     cv.models.push_back(std::move(C));
+    cv.trained_on.push_back(std::move(trained_on));
   }
   cv.accuracy = mean_std(cv.fold_accuracy);
   if (!out_dir.empty()) {
     std::vector<std::string> names;
     for (const auto& f : cv.files) names.push_back(fs::path(f).filename().string());
-    const nlohmann::json j = {{"format", kClassifierFormat},
+    nlohmann::json j = {{"format", kClassifierFormat},
                               {"models", names},
                               {"dataset", ds.path()},
                               {"genres", info.genres},
@@ -192,6 +205,7 @@ CrossValidation cross_validate_classifier(const data::Dataset& ds, int k, const 
                               {"fold_accuracy", cv.fold_accuracy},
                               {"accuracy", to_json(cv.accuracy)},
                               {"confusion", cv.confusion.to_json(info.genres)}};
+    if (extra.is_object()) j.update(extra);
     write_file_atomic(out_dir + "/" + kClassifierManifest, j.dump(2) + "\n", "the classifier list");
   }
   return cv;
@@ -201,6 +215,12 @@ void save_classifier(const std::string& path, Discriminator& C, const Classifier
   std::vector<std::pair<std::string, Tensor>> ts;
   for (const Tensor& p : C.params().params()) ts.emplace_back(p.name(), p);
   for (const Tensor& b : C.params().buffers()) ts.emplace_back(b.name(), b);
+  if (!info.trained_on.empty()) {  // 8 little-endian bytes per hash
+    Tensor h = Tensor::empty(Shape{int64_t(info.trained_on.size()) * 8}, DType::u8);
+    for (size_t i = 0; i < info.trained_on.size(); ++i)
+      for (int b = 0; b < 8; ++b) h.data<uint8_t>()[i * 8 + size_t(b)] = uint8_t(info.trained_on[i] >> (8 * b));
+    ts.emplace_back("classifier.trained_on", h);
+  }
   char acc[32];
   std::snprintf(acc, sizeof acc, "%.17g", info.heldout_accuracy);
   save_safetensors(path, ts,
@@ -236,6 +256,16 @@ LoadedClassifier load_classifier(const std::string& path, Device device) {
     lc.info.heldout_accuracy = std::stod(meta("heldout_accuracy"));
     lc.info.heldout_count = std::stoll(meta("heldout_count"));
     lc.info.dataset = meta("dataset");
+    if (auto h = st.tensors.find("classifier.trained_on"); h != st.tensors.end()) {
+      CG_USER_CHECK(h->second.dtype() == DType::u8 && h->second.ndim() == 1 && h->second.numel() % 8 == 0,
+                    "The classifier ", path, " is damaged: classifier.trained_on is ", h->second.describe(), ".");
+      const uint8_t* p = h->second.data<uint8_t>();
+      for (int64_t i = 0; i < h->second.numel() / 8; ++i) {
+        uint64_t v = 0;
+        for (int b = 7; b >= 0; --b) v = (v << 8) | p[i * 8 + b];
+        lc.info.trained_on.push_back(v);
+      }
+    }
     lc.model = std::make_unique<Discriminator>(m, device);
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::cat("The classifier ", path, " has malformed metadata (", e.what(), ")."));

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/dataset.h"
 #include "gan/discriminator.h"
 #include "eval/eval_stats.h"
@@ -50,13 +52,17 @@ struct CrossValidation {
   Confusion confusion;                // summed over the held-out folds
   std::vector<std::unique_ptr<Discriminator>> models;  // one per fold
   std::vector<std::string> files;     // where they were saved ("" when not)
+  std::vector<std::vector<uint64_t>> trained_on;  // per model: its training covers' pixel hashes, ascending
 };
-// Stratified k-fold cross-validation of the baseline on ds (labeled). When out_dir is
-// not empty, the models of an earlier run there are removed first, fold f's model is saved
-// as out_dir/classifier_fold<f+1>.safetensors, and out_dir/classify.json lists the models
-// (what load_classifiers reads) with the numbers. The caller holds out_dir's FolderLock.
+// Stratified k-fold cross-validation of the baseline on ds (labeled), over the covers
+// pool (empty: all; eval passes a run's training part, so its held-out covers stay unseen).
+// When out_dir is not empty, the models of an earlier run there are removed first, fold f's
+// model is saved as out_dir/classifier_fold<f+1>.safetensors, and out_dir/classify.json
+// lists the models (what load_classifiers reads) with the numbers and the keys of extra.
+// The caller holds out_dir's FolderLock.
 CrossValidation cross_validate_classifier(const data::Dataset& ds, int folds, const ClassifierConfig& cfg,
-                                          const std::string& out_dir);
+                                          const std::string& out_dir, const std::vector<int64_t>& pool = {},
+                                          const nlohmann::json& extra = nullptr);
 inline constexpr const char* kClassifierManifest = "classify.json";
 
 // A classifier file: D.* tensors (PyTorch-style names) and metadata
@@ -67,6 +73,9 @@ struct ClassifierInfo {
   double heldout_accuracy = -1;      // on its held-out fold (-1: none)
   int64_t heldout_count = 0;
   std::string dataset;
+  // The pixel hashes (data/holdout.h) of the covers it trained on, ascending: eval's
+  // features then know which real covers the classifier never saw. Empty in older files.
+  std::vector<uint64_t> trained_on;
 };
 void save_classifier(const std::string& path, Discriminator& C, const ClassifierInfo& info);
 struct LoadedClassifier {

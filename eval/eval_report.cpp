@@ -9,6 +9,7 @@
 #include "base/check.h"
 #include "engine/io_util.h"
 #include "eval/eval_curves.h"
+#include "eval/eval_report_extra.h"
 
 namespace cg::gan {
 namespace {
@@ -94,7 +95,7 @@ img{image-rendering:pixelated;max-width:100%} .wide img{width:900px} .grid img{w
 std::string summary(const json& r) {
   const json& d = r["d_accuracy"];
   const json& real = d.contains("real_held_out") ? d["real_held_out"] : d.contains("real_unknown") ? d["real_unknown"] : d["real_trained_on"];
-  const char* real_label = d.contains("real_held_out") ? "held-out real covers (not in the run's training file)"
+  const char* real_label = d.contains("real_held_out") ? "held-out real covers (the run never trained on them)"
                            : d.contains("real_unknown") ? "real covers (training file unavailable: may include trained-on covers)"
                                                         : "real covers the run <b>trained on</b> (none held out)";
   std::ostringstream h;
@@ -104,6 +105,9 @@ std::string summary(const json& r) {
   h << "<tr><td>D on " << real_label << "</td><td>" << pct(at(real, {"accuracy"})) << "</td><td>47 &plusmn; 4 % (held out)</td></tr>";
   h << "<tr><td>baseline (D's architecture, real covers only) on held-out real covers</td><td>"
     << pct(at(r, {"baseline", "real_held_out", "accuracy"})) << "</td><td>59 &plusmn; 4 %</td></tr>";
+  if (at(r, {"baseline", "real_unseen_by_run"}).is_object())
+    h << "<tr><td>baseline on the run's held-out covers (seen by neither G, D nor the baseline)</td><td>"
+      << pct(at(r, {"baseline", "real_unseen_by_run", "accuracy"})) << "</td><td>&mdash;</td></tr>";
   h << "<tr><td>baseline on generated covers (beyond the paper)</td><td>"
     << pct(at(r, {"baseline", "generated", "accuracy"})) << "</td><td>&mdash;</td></tr>";
   h << "<tr><td>chance (1 / genres)</td><td>" << num(100.0 / double(r["checkpoint"]["genres"].size()), "%.1f")
@@ -133,6 +137,7 @@ std::vector<std::string> report_images(const json& r) {
   for (const char* k : {"real", "samples", "genre_sweep"}) out.push_back(im[k].get<std::string>());
   if (im.contains("curves"))
     for (const auto& c : im["curves"]) out.push_back(c.get<std::string>());
+  for (const auto& e : extra_report_images(r)) out.push_back(e);
   return out;
 }
 
@@ -162,7 +167,8 @@ std::string report_html(const json& r) {
        "AC-GAN paper's test): " << r["msssim"]["pairs_per_kind"].get<int>() << " random pairs per genre and kind. "
        "Higher means more alike; generated-generated well above real-real means mode collapse. Boxes: quartiles, "
        "white bar: median, whiskers: min and max.</p>"
-    << img(r["msssim"]["figure"], "MS-SSIM per genre", "wide") << msssim_table(r["msssim"]);
+    << img(r["msssim"]["figure"], "MS-SSIM per genre", "wide") << msssim_table(r["msssim"]) << msssim_alt_html(r)
+    << frechet_html(r) << speckle_html(r);
   h << "<h2>D's genre head</h2><h3>on generated covers of known genre</h3>"
     << confusion_table(at(d, {"generated", "confusion"}));
   for (const char* k : {"real_held_out", "real_trained_on", "real_unknown"})

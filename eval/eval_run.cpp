@@ -8,15 +8,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unordered_set>
 
 #include "data/dataset.h"
 #include "data/grid.h"
+#include "data/holdout.h"
 #include "gan/checkpoint.h"
 #include "eval/classifier.h"
 #include "eval/eval_curves.h"
+#include "eval/eval_fidelity.h"
 #include "eval/eval_report.h"
+#include "eval/eval_speckle.h"
 #include "eval/msssim.h"
+#include "eval/run_split.h"
 #include "data/plot.h"
 #include "gan/run_dir.h"
 #include "engine/folder_lock.h"
@@ -40,6 +43,10 @@ struct Ctx {
   Tensor gen;                                       // (N,3,S,S) generated, host f32 in [-1,1]
   std::vector<int32_t> gen_genre;                   // (N) the genre each was asked for
   std::vector<LoadedClassifier> classifiers;        // --classifier, loaded and checked up front
+  RealSplit split;                                  // which real covers the run trained on
+  int alt_scales = 0;                               // MS-SSIM beside the paper's 5 (0: none)
+  FidelityInputs fid;                               // the feature classifier (the first baseline model)
+  std::unique_ptr<Discriminator> fid_model;
   json report;
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   void say(const char* fmt, const std::string& a = "") const {
@@ -131,12 +138,21 @@ json msssim_section(Ctx& c) {
     };
     const int64_t nr = int64_t(pool.size()), ng = int64_t(gi.size());
     const std::string tag = c.genres[size_t(g)];
-    const auto rr = msssim_pairs(real.data(), real.data(), 3, c.S, c.S, draw(nr, nr, true, nullptr), nullptr);
-    const auto rg = msssim_pairs(real.data(), gen255.data(), 3, c.S, c.S, draw(nr, ng, false, &gi), nullptr);
-    const auto gg = msssim_pairs(gen255.data(), gen255.data(), 3, c.S, c.S, map_both(draw(ng, ng, true, nullptr)), nullptr);
+    const auto prr = draw(nr, nr, true, nullptr), prg = draw(nr, ng, false, &gi), pgg = map_both(draw(ng, ng, true, nullptr));
+    const auto rr = msssim_pairs(real.data(), real.data(), 3, c.S, c.S, prr, nullptr);
+    const auto rg = msssim_pairs(real.data(), gen255.data(), 3, c.S, c.S, prg, nullptr);
+    const auto gg = msssim_pairs(gen255.data(), gen255.data(), 3, c.S, c.S, pgg, nullptr);
     const FiveNumbers frr = five_numbers(rr), frg = five_numbers(rg), fgg = five_numbers(gg);
     per_genre.push_back({{"genre", tag}, {"real_pool", nr}, {"generated_pool", ng}, {"real_real", to_json(frr)},
                          {"real_generated", to_json(frg)}, {"generated_generated", to_json(fgg)}});
+    if (c.alt_scales > 0) {  // the same pairs at fewer scales (docs/EVALUATION.md: a 2x2 fifth scale)
+      const int n = c.alt_scales;
+      per_genre.back()["alt"] = {
+          {"real_real", to_json(five_numbers(msssim_pairs(real.data(), real.data(), 3, c.S, c.S, prr, nullptr, n)))},
+          {"real_generated", to_json(five_numbers(msssim_pairs(real.data(), gen255.data(), 3, c.S, c.S, prg, nullptr, n)))},
+          {"generated_generated",
+           to_json(five_numbers(msssim_pairs(gen255.data(), gen255.data(), 3, c.S, c.S, pgg, nullptr, n)))}};
+    }
     auto box = [](const FiveNumbers& f) {  // no finite value: a NaN box, which the plot leaves out
       return f.n > 0 ? BoxStats{f.min, f.q1, f.median, f.q3, f.max} : BoxStats{NAN, NAN, NAN, NAN, NAN};
     };
@@ -147,8 +163,11 @@ json msssim_section(Ctx& c) {
   const PlotNotes notes =
       write_box_plot(c.opt.out + "/msssim.png", groups, {"real-real", "real-generated", "generated-generated"},
                      {{{60, 140, 60}}, {{230, 140, 30}}, {{200, 50, 50}}}, "MS-SSIM per genre (higher: less diverse)");
-  json out = {{"per_genre", per_genre}, {"pairs_per_kind", c.opt.pairs}, {"figure", "msssim.png"}};
+  json out = {{"per_genre", per_genre}, {"pairs_per_kind", c.opt.pairs}, {"figure", "msssim.png"}, {"scales", kMsssimScales}};
   if (!notes.note().empty()) out["figure_note"] = notes.note();
+  if (c.alt_scales > 0)
+    out["alt"] = {{"scales", c.alt_scales}, {"weights", msssim_weights(c.alt_scales)},
+                  {"coarsest_px", c.S >> (c.alt_scales - 1)}, {"paper_coarsest_px", c.S >> (kMsssimScales - 1)}};
   return out;
 }
 
@@ -165,63 +184,6 @@ json accuracy_over_chunks(const std::vector<int32_t>& truth, const std::vector<i
     all.add(cc);
   }
   return {{"accuracy", to_json(mean_std(acc))}, {"per_chunk", acc}, {"confusion", all.to_json(genres)}};
-}
-
-uint64_t pixel_hash(const uint8_t* p, size_t n) {  // FNV-1a over the pixels
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
-// Which covers of the dataset the run trained on, by their pixels in its recorded training
-// file. That file may be gone, not a dataset, re-prepared since (another size, other
-// covers): then the split is "unavailable" or "changed" with the reason, never a crash.
-struct SeenSplit {
-  std::string status = "unknown", reason;
-  std::vector<int8_t> seen;  // 1: in the training file, 0: not; empty unless compared
-};
-
-SeenSplit seen_split(const Ctx& c) {
-  const TrainConfig& cfg = c.ck.config();
-  SeenSplit s;
-  const std::string& path = cfg.data;
-  std::error_code ec;
-  if (path.empty()) {
-    s.reason = "the checkpoint names no training file";
-    return s;
-  }
-  s.status = "unavailable";
-  if (!fs::exists(path, ec)) {
-    s.reason = "the run's training file " + path + " no longer exists";
-    return s;
-  }
-  data::Dataset tr;
-  try {
-    tr = data::Dataset::open(path, false);
-  } catch (const Error& e) {
-    s.reason = "the run's training file cannot be read: " + std::string(e.what());
-    return s;
-  }
-  s.status = "changed";
-  if (cfg.data_bytes > 0 && (tr.file_bytes() != cfg.data_bytes || tr.fingerprint() != cfg.data_fingerprint)) {
-    s.reason = "the run's training file " + path + " has changed since the run (it was " +
-               std::to_string(cfg.data_bytes) + " bytes, fingerprint " + cfg.data_fingerprint + "; now " +
-               std::to_string(tr.file_bytes()) + " bytes, fingerprint " + tr.fingerprint() + ")";
-    return s;
-  }
-  if (tr.info().size != c.S || tr.info().channels != 3) {
-    s.reason = "the run's training file " + path + " now holds " + std::to_string(tr.info().size) + "x" +
-               std::to_string(tr.info().size) + " covers, not the run's " + std::to_string(c.S) + "x" +
-               std::to_string(c.S);
-    return s;
-  }
-  const size_t bytes = size_t(c.S) * size_t(c.S) * 3;
-  std::unordered_set<uint64_t> h;
-  for (int64_t i = 0; i < tr.info().count; ++i) h.insert(pixel_hash(tr.pixels(i), bytes));
-  s.seen.resize(size_t(c.ds.info().count));
-  for (int64_t i = 0; i < c.ds.info().count; ++i) s.seen[size_t(i)] = int8_t(h.count(pixel_hash(c.ds.pixels(i), bytes)) > 0);
-  s.status = "compared";
-  return s;
 }
 
 // k stratified chunks of idx for the +- std: fewer when idx is small, one when it holds a
@@ -247,18 +209,17 @@ json d_section(Ctx& c) {
   json out;
   out["generated"] = accuracy_over_chunks(c.gen_genre, pg, c.K, gchunks, c.genres);
   c.say("D's genre accuracy on generated covers: %s", std::to_string(out["generated"]["accuracy"]["mean"].get<double>()));
-  // Real covers: which of them did the run train on? Compare pixels with its training file.
+  // Real covers: which of them did the run train on? Its training file minus its holdout.
   const int64_t n = c.ds.info().count;
-  const SeenSplit split = seen_split(c);
-  const std::string& status = split.status;
-  std::vector<int64_t> unseen_idx, seen_idx, all_idx;
-  for (int64_t i = 0; i < n; ++i) {
-    all_idx.push_back(i);
-    if (status == "compared") (split.seen[size_t(i)] ? seen_idx : unseen_idx).push_back(i);
-  }
-  out["real_training_file"] = c.ck.config().data;
+  const std::string train_path = c.ck.config().data;
+  const std::string status = c.split.status == "recorded" ? "compared" : c.split.status;  // holdout.json: unseen known
+  std::vector<int64_t> unseen_idx = c.split.indices(0), seen_idx = c.split.indices(1), all_idx;
+  for (int64_t i = 0; i < n; ++i) all_idx.push_back(i);
+  out["real_training_file"] = train_path;
   out["real_split"] = status;
-  if (!split.reason.empty()) out["real_split_reason"] = split.reason;
+  out["real_split_source"] = c.split.status;
+  out["holdout"] = {{"fraction", c.ck.config().holdout}, {"seed", c.ck.config().holdout_seed}};
+  if (!c.split.reason.empty()) out["real_split_reason"] = c.split.reason;
   out["real_seen_count"] = seen_idx.size();
   out["real_unseen_count"] = status == "compared" ? json(unseen_idx.size()) : json(nullptr);
   auto real_acc = [&](const std::vector<int64_t>& idx) {
@@ -273,8 +234,35 @@ json d_section(Ctx& c) {
   c.say("D's genre accuracy on real covers: done (%s)",
         status == "compared" ? std::to_string(seen_idx.size()) + " seen in training, " +
                                    std::to_string(unseen_idx.size()) + " not"
-                             : "trained-on and held-out covers not told apart: " + split.reason);
+                             : "trained-on and held-out covers not told apart: " + c.split.reason);
   return out;
+}
+
+// Each baseline model on the run's held-out covers it did not train on either (the real
+// covers nobody saw): mean +- std over the models, and how many covers each scored.
+json baseline_on_unseen(Ctx& c, std::vector<LoadedClassifier>& models) {
+  const std::vector<int64_t> unseen = c.split.indices(0);
+  if (unseen.empty()) return nullptr;
+  const size_t bytes = size_t(c.S) * size_t(c.S) * 3;
+  std::vector<double> acc;
+  std::vector<int64_t> counts;
+  Confusion all(c.K);
+  for (auto& m : models) {
+    std::vector<int64_t> idx;
+    for (int64_t i : unseen)
+      if (!std::binary_search(m.info.trained_on.begin(), m.info.trained_on.end(), data::pixel_hash(c.ds.pixels(i), bytes)))
+        idx.push_back(i);
+    if (idx.size() < 2) continue;
+    std::vector<int32_t> truth;
+    for (int64_t i : idx) truth.push_back(c.ds.label(i));
+    const Confusion cf = confusion_of(truth, predict_dataset(*m.model, c.ds, idx, BnMode::batch, 256), c.K);
+    acc.push_back(cf.accuracy());
+    counts.push_back(int64_t(idx.size()));
+    all.add(cf);
+  }
+  if (acc.empty()) return nullptr;
+  return {{"accuracy", to_json(mean_std(acc))}, {"per_model", acc}, {"covers_per_model", counts},
+          {"confusion", all.to_json(c.genres)}};
 }
 
 json baseline_section(Ctx& c) {
@@ -286,6 +274,7 @@ json baseline_section(Ctx& c) {
     for (const auto& m : models) if (m.info.heldout_accuracy >= 0) acc.push_back(m.info.heldout_accuracy);
     out["source"] = c.opt.classifier;
     out["real_held_out"] = {{"accuracy", to_json(mean_std(acc))}, {"per_fold", acc}};
+    out["trained_on"] = "as recorded in the classifier files";
     c.say("baseline: loaded %s", std::to_string(models.size()) + " classifier(s) from " + c.opt.classifier);
   } else {
     ClassifierConfig cc;
@@ -294,15 +283,23 @@ json baseline_section(Ctx& c) {
     cc.seed = c.opt.seed;
     cc.device = c.dev;
     cc.quiet = c.opt.quiet;
+    // Only the covers the run trained on (when known): the run's held-out covers stay
+    // unseen by the classifier too, and the Fréchet distance's real covers come from them.
+    const std::vector<int64_t> pool = c.split.trained_on > 0 && c.split.unseen > 0 ? c.split.indices(1)
+                                                                                   : std::vector<int64_t>{};
     c.say("baseline: cross-validating D's architecture as a classifier of real covers (%s)",
-          std::to_string(c.opt.folds) + " folds, " + std::to_string(cc.epochs) + " epochs each");
-    auto cv = cross_validate_classifier(c.ds, c.opt.folds, cc, c.opt.out + "/classifier");
+          std::to_string(c.opt.folds) + " folds, " + std::to_string(cc.epochs) + " epochs each, " +
+              (pool.empty() ? std::string("all covers") : std::to_string(pool.size()) + " covers the run trained on"));
+    auto cv = cross_validate_classifier(c.ds, c.opt.folds, cc, c.opt.out + "/classifier", pool);
+    out["trained_on"] = pool.empty() ? "every cover of the dataset" : "the covers the run trained on";
     out["source"] = "cross-validated here: classifier/classifier_fold*.safetensors";
     out["epochs"] = cc.epochs;
     out["real_held_out"] = {{"accuracy", to_json(cv.accuracy)}, {"per_fold", cv.fold_accuracy},
                             {"confusion", cv.confusion.to_json(c.genres)}};
     for (size_t f = 0; f < cv.models.size(); ++f)
-      models.push_back({std::move(cv.models[f]), ClassifierInfo{c.genres, int(f) + 1, c.opt.folds, -1, 0, c.opt.data}, cv.files[f]});
+      models.push_back({std::move(cv.models[f]),
+                        ClassifierInfo{c.genres, int(f) + 1, c.opt.folds, -1, 0, c.opt.data, cv.trained_on[f]},
+                        cv.files[f]});
   }
   // Every fold's model judges all generated covers: mean +- std over the models.
   std::vector<double> acc;
@@ -315,6 +312,11 @@ json baseline_section(Ctx& c) {
   }
   out["generated"] = {{"accuracy", to_json(mean_std(acc))}, {"per_model", acc}, {"confusion", all.to_json(c.genres)}};
   c.say("baseline accuracy on generated covers: %s", std::to_string(mean_std(acc).mean));
+  out["real_unseen_by_run"] = baseline_on_unseen(c, models);
+  // The first model is the feature space of the Fréchet distance and precision/recall.
+  c.fid.trained_on = models[0].info.trained_on;
+  c.fid.model_name = models[0].path.empty() ? "classifier fold 1 (trained here)" : models[0].path;
+  c.fid_model = std::move(models[0].model);
   return out;
 }
 
@@ -365,11 +367,56 @@ void check_options(const EvalOptions& opt) {
   CG_USER_CHECK(opt.real_per_genre == 0 || opt.real_per_genre >= 2, "--real-per-genre must be 0 (every cover) or at "
                 "least 2 (MS-SSIM pairs need two covers), got ", opt.real_per_genre, ".");
   CG_USER_CHECK(opt.classifier_epochs >= 1, "--classifier-epochs must be at least 1.");
+  CG_USER_CHECK(opt.bootstrap >= 0, "--bootstrap cannot be negative.");
 }
 
 json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir);
 
 }  // namespace
+
+// The Fréchet distance and precision/recall in the first baseline model's features, and
+// the high-frequency energy per genre (eval_fidelity.h, eval_speckle.h).
+void fidelity_and_speckle(Ctx& c) {
+  c.fid.model = c.fid_model.get();
+  c.fid.ds = &c.ds;
+  c.fid.genres = c.genres;
+  c.fid.generated = &c.gen;
+  c.fid.generated_genre = c.gen_genre;
+  c.fid.seed = c.opt.seed;
+  c.fid.bootstrap = c.opt.bootstrap;
+  c.fid.batch = std::max(2, c.ck.config().batch);
+  c.fid.quiet = c.opt.quiet;
+  json& r = c.report;
+  r["frechet"] = fidelity_section(c.fid);
+  const json& fid = r["frechet"]["overall"];
+  c.say("Frechet distance in the baseline's features: %s",
+        fid.contains("fid") ? std::to_string(fid["fid"]["value"].get<double>()) : std::string("too few covers"));
+  r["speckle"] = speckle_section(c.ds, c.real_by_genre, c.genres, c.gen, c.gen_genre, c.opt.out);
+  c.say("high-frequency energy (mean squared Laplacian), generated / real: %s",
+        std::to_string(r["speckle"]["overall"]["laplacian_ratio"].get<double>()));
+}
+
+// The scale count eval shows beside the paper's five (0: none): "" is auto for covers
+// under 64 px (their fifth scale is 2x2 or 1x1), "auto" always, a number as given.
+int alt_msssim_scales(const std::string& flag, int S) {
+  int n = 0;
+  if (flag.empty())
+    n = S < 64 ? msssim_auto_scales(S) : 0;
+  else if (flag == "auto")
+    n = msssim_auto_scales(S);
+  else {
+    size_t used = 0;
+    try {
+      n = std::stoi(flag, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    CG_USER_CHECK(used == flag.size() && n >= 1 && n <= kMsssimScales, "--msssim-scales takes a number from 1 to ",
+                  kMsssimScales, " or auto, got \"", flag, "\".");
+    CG_USER_CHECK((S >> (n - 1)) >= 1, "--msssim-scales ", n, " would pool ", S, "x", S, " covers below 1x1.");
+  }
+  return n == kMsssimScales ? 0 : n;
+}
 
 json run_eval(const EvalOptions& opt) {
   check_options(opt);
@@ -418,23 +465,32 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
   c.say("covergan eval: %s", ck_path + " (step " + std::to_string(c.ck.state().step) + ") on " + opt.data + ", " +
                                  std::to_string(info.count) + " covers of " + std::to_string(c.S) + "x" +
                                  std::to_string(c.S) + ", genres " + join(c.genres));
+  c.split = split_eval_set(c.ds, c.ck.config(), run_dir);
+  c.alt_scales = alt_msssim_scales(opt.msssim_scales, c.S);
   Generator G(c.ck.config().model, c.dev);
-  c.ck.restore(G);
+  const bool ema = opt.ema && c.ck.has_ema();
+  c.ck.restore_for_sampling(G, ema);
   generate_covers(c, G);
   json& r = c.report;
   r["checkpoint"] = {{"path", ck_path}, {"step", c.ck.state().step}, {"phase", c.ck.state().phase},
                      {"image_size", c.S}, {"base_channels", c.ck.config().model.base_channels},
-                     {"genres", c.genres}, {"run_dir", run_dir}, {"batch", c.ck.config().batch}};
+                     {"genres", c.genres}, {"run_dir", run_dir}, {"batch", c.ck.config().batch},
+                     {"generator", ema ? "G_ema" : "G"}, {"ema", c.ck.config().ema},
+                     {"recipe", {{"augment", c.ck.config().augment}, {"real_label", c.ck.config().real_label},
+                                 {"instance_noise", c.ck.config().instance_noise}, {"hflip", c.ck.config().hflip}}}};
   r["dataset"] = {{"path", opt.data}, {"count", info.count}, {"per_genre", c.ds.genre_counts()}};
   r["settings"] = {{"pairs", opt.pairs}, {"generated_per_genre", opt.generated}, {"folds", opt.folds},
                    {"classifier_epochs", opt.classifier_epochs}, {"seed", opt.seed},
-                   {"device", device_name(c.dev)}, {"batchnorm", "batch statistics, batches of mixed genres"}};
+                   {"device", device_name(c.dev)}, {"batchnorm", "batch statistics, batches of mixed genres"},
+                   {"msssim_scales", opt.msssim_scales.empty() ? std::string("default") : opt.msssim_scales},
+                   {"bootstrap", opt.bootstrap}, {"ema", opt.ema}};
   r["paper"] = {{"d_generated", {{"mean", 0.35}, {"std", 0.02}}},
                 {"d_real_held_out", {{"mean", 0.47}, {"std", 0.04}}},
                 {"baseline_real_held_out", {{"mean", 0.59}, {"std", 0.04}}}};
   r["msssim"] = msssim_section(c);
   r["d_accuracy"] = d_section(c);
   r["baseline"] = baseline_section(c);
+  fidelity_and_speckle(c);
   r["images"] = pictures(c, G, run_dir);
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.t0).count();
   write_report(opt.out, r);

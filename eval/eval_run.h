@@ -37,6 +37,11 @@ struct EvalOptions {
   std::string device = "cpu";
   bool quiet = false;
   EvalTrace* trace = nullptr;  // filled when given
+  // MS-SSIM beside the paper's 5 scales: "" (auto for covers under 64 px, none otherwise),
+  // "auto" (as many scales as keep the coarsest >= 8 px) or a number 1..5.
+  std::string msssim_scales;
+  bool ema = true;      // sample from G's weight average when the checkpoint has one
+  int bootstrap = 50;   // resamples of the Fréchet distances' intervals
 };
 
 // Runs the evaluation, writes the pictures, report.json and report.html into out;

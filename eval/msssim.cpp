@@ -17,6 +17,30 @@ double msssim_combine(const double* cs, double ssim_last) {
   return r * std::pow(std::fmax(ssim_last, 0.0), kMsssimWeights[kMsssimScales - 1]);
 }
 
+std::vector<double> msssim_weights(int scales) {
+  CG_CHECK(scales >= 1 && scales <= kMsssimScales, "msssim_weights: ", scales, " scales");
+  std::vector<double> w(kMsssimWeights, kMsssimWeights + scales);
+  if (scales == kMsssimScales) return w;  // the paper's numbers as published
+  double sum = 0;
+  for (double v : w) sum += v;
+  for (double& v : w) v /= sum;
+  return w;
+}
+
+double msssim_combine(const double* cs, double ssim_last, int scales) {
+  if (scales == kMsssimScales) return msssim_combine(cs, ssim_last);
+  const std::vector<double> w = msssim_weights(scales);
+  double r = 1.0;
+  for (int j = 0; j + 1 < scales; ++j) r *= std::pow(std::fmax(cs[j], 0.0), w[size_t(j)]);
+  return r * std::pow(std::fmax(ssim_last, 0.0), w[size_t(scales - 1)]);
+}
+
+int msssim_auto_scales(int size) {
+  int n = 1;
+  while (n < kMsssimScales && (size >> n) >= 8) ++n;
+  return n;
+}
+
 std::vector<double> gaussian_window(int size, double sigma) {
   std::vector<double> w(static_cast<size_t>(size));
   const double c = (size - 1) / 2.0;
@@ -76,26 +100,29 @@ void avg_pool2(float* out, const float* in, int C, int H, int W) {
 }
 }  // namespace
 
-double msssim(const float* a, const float* b, int C, int H, int W, double* ssim_ps, double* cs_ps) {
-  CG_USER_CHECK(H >= 16 && W >= 16, "MS-SSIM needs images of at least 16x16 (5 scales), got ", H, "x", W, ".");
+double msssim(const float* a, const float* b, int C, int H, int W, double* ssim_ps, double* cs_ps, int scales) {
+  CG_USER_CHECK(scales >= 1 && scales <= kMsssimScales, "MS-SSIM takes 1 to ", kMsssimScales, " scales, got ",
+                scales, ".");
+  CG_USER_CHECK((H >> (scales - 1)) >= 1 && (W >> (scales - 1)) >= 1 && (scales < kMsssimScales || (H >= 16 && W >= 16)),
+                "MS-SSIM needs images of at least 16x16 (5 scales), got ", H, "x", W, ".");
   std::vector<float> ca(a, a + size_t(C) * H * W), cb(b, b + size_t(C) * H * W), na, nb;
   std::vector<double> scratch;
   double ss[kMsssimScales], cs[kMsssimScales];
-  for (int j = 0; j < kMsssimScales; ++j) {
+  for (int j = 0; j < scales; ++j) {
     const int s = ssim_window_size(H, W);
     ssim_scale(ca.data(), cb.data(), C, H, W, gaussian_window(s, ssim_window_sigma(s)), &ss[j], &cs[j], scratch);
-    if (j + 1 == kMsssimScales) break;
+    if (j + 1 == scales) break;
     na.resize(size_t(C) * size_t(H / 2) * size_t(W / 2)), nb.resize(na.size());
     avg_pool2(na.data(), ca.data(), C, H, W);
     avg_pool2(nb.data(), cb.data(), C, H, W);
     ca.swap(na), cb.swap(nb);
     H /= 2, W /= 2;
   }
-  for (int j = 0; j < kMsssimScales; ++j) {
+  for (int j = 0; j < scales; ++j) {
     if (ssim_ps) ssim_ps[j] = ss[j];
     if (cs_ps) cs_ps[j] = cs[j];
   }
-  return msssim_combine(cs, ss[kMsssimScales - 1]);
+  return msssim_combine(cs, ss[scales - 1], scales);
 }
 
 double ssim(const float* a, const float* b, int C, int H, int W) {
@@ -107,7 +134,7 @@ double ssim(const float* a, const float* b, int C, int H, int W) {
 }
 
 std::vector<double> msssim_pairs(const float* set_a, const float* set_b, int C, int H, int W,
-                                 const std::vector<std::pair<int64_t, int64_t>>& pairs, const char* label) {
+                                 const std::vector<std::pair<int64_t, int64_t>>& pairs, const char* label, int scales) {
   const int64_t n = int64_t(pairs.size()), img = int64_t(C) * H * W;
   std::vector<double> out(static_cast<size_t>(n));
   std::atomic<int64_t> done{0};
@@ -115,7 +142,7 @@ std::vector<double> msssim_pairs(const float* set_a, const float* set_b, int C, 
 #pragma omp parallel for schedule(dynamic, 16)
   for (int64_t i = 0; i < n; ++i) {
     const auto [ia, ib] = pairs[size_t(i)];
-    out[size_t(i)] = msssim(set_a + ia * img, set_b + ib * img, C, H, W);
+    out[size_t(i)] = msssim(set_a + ia * img, set_b + ib * img, C, H, W, nullptr, nullptr, scales);
     const int64_t d = ++done;
     if (label && (d % every == 0 || d == n)) {
 #pragma omp critical

@@ -33,6 +33,15 @@ CG_HD void ssim_cs_at(double mx, double my, double exx, double eyy, double exy, 
 // The combination over scales: prod_{j<4} max(cs_j,0)^w_j * max(ssim_5,0)^w_5.
 double msssim_combine(const double* cs, double ssim_last);
 
+// Fewer scales (eval --msssim-scales): the first n of the five weights, renormalised to sum
+// to 1 (n = 5 keeps the published weights, which sum to 1.0001); n = 1 is single-scale SSIM.
+std::vector<double> msssim_weights(int scales);
+// prod_{j<n-1} max(cs_j,0)^w_j * max(ssim_n,0)^w_n with msssim_weights(n).
+double msssim_combine(const double* cs, double ssim_last, int scales);
+// "auto": as many scales (at most 5) as keep the coarsest at least 8 pixels on a side:
+// 16 -> 2, 32 -> 3, 64 -> 4, 128 -> 5.
+int msssim_auto_scales(int size);
+
 // One normalised 1-D Gaussian window of `size` taps centred at (size-1)/2.
 std::vector<double> gaussian_window(int size, double sigma);
 
@@ -45,13 +54,14 @@ void ssim_scale(const float* a, const float* b, int C, int H, int W, const std::
 // MS-SSIM of two (C,H,W) images on [0,255]. Also returns, when given, the five
 // per-scale SSIM and CS values (diagnostics, tests).
 double msssim(const float* a, const float* b, int C, int H, int W, double* ssim_per_scale = nullptr,
-              double* cs_per_scale = nullptr);
+              double* cs_per_scale = nullptr, int scales = kMsssimScales);
 // Single-scale SSIM (the window of scale 1), for the comparison with scikit-image.
 double ssim(const float* a, const float* b, int C, int H, int W);
 
 // MS-SSIM of many pairs: pairs[i] = (index into set_a, index into set_b); the sets are
 // (N,C,H,W) f32 on [0,255]. OpenMP over the pairs; progress every ~10% when a label is given.
 std::vector<double> msssim_pairs(const float* set_a, const float* set_b, int C, int H, int W,
-                                 const std::vector<std::pair<int64_t, int64_t>>& pairs, const char* label = nullptr);
+                                 const std::vector<std::pair<int64_t, int64_t>>& pairs, const char* label = nullptr,
+                                 int scales = kMsssimScales);
 
 }  // namespace cg::gan

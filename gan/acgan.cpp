@@ -132,12 +132,12 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   D.params().zero_grad();
   const Tensor fake = G.forward(nullptr, b.z, BnMode::train);  // no tape: G gets no gradient here
   const DType dt = fake.dtype();
-  const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, dt, fake.device());
+  const Tensor ones = Tensor::full(Shape{B, 1}, lc.real_label, dt, fake.device());
   const Tensor zeros = Tensor::zeros(Shape{B, 1}, dt, fake.device());
   Tape tape;
   Philox drop = dropout_stream(b, 1);
-  const DOut r = D.forward(&tape, b.real, BnMode::train, &drop);
-  const DOut f = D.forward(&tape, fake, BnMode::train, &drop);
+  const DOut r = D.forward(&tape, d_input(&tape, b.real, b.real_in), BnMode::train, &drop);
+  const DOut f = D.forward(&tape, d_input(&tape, fake, b.fake_in_d), BnMode::train, &drop);
   Tensor src_r, src_f, cls_r, cls_f, code, total;
   {
     NVTX_LAYER("D.loss", "forward");  // every loss term and their sum: one profile row
@@ -192,7 +192,7 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   Tape tape;
   const Tensor fake = G.forward(&tape, b.z, BnMode::train);
   Philox drop = dropout_stream(b, 2);
-  const DOut f = D.forward(&tape, fake, BnMode::train, &drop);
+  const DOut f = D.forward(&tape, d_input(&tape, fake, b.fake_in_g), BnMode::train, &drop);
   const int64_t B = b.z.dim(0);
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, fake.dtype(), fake.device());
   Tensor src, cls, code, total;

@@ -7,6 +7,7 @@
 
 #include "engine/adam.h"
 #include "engine/tape_graph.h"
+#include "gan/augment.h"
 #include "gan/discriminator.h"
 #include "gan/generator.h"
 
@@ -20,11 +21,15 @@ struct StepBatch {
   Tensor fake_labels;  // i32 (B) the genres in z's one-hot slots
   Tensor codes;        // (B,n_codes) the codes in z (undefined when n_codes == 0)
   uint64_t dropout_key = 0;  // D's dropout masks: the D step and the G step each key a Philox from it
+  // What D sees in its three calls (gan/augment.h): the real batch and the fake one in
+  // the D step, the fake one in the G step. Empty: the images as they are.
+  DInput real_in, fake_in_d, fake_in_g;
 };
 
 struct LossConfig {
   bool genre_terms = true;  // false in pretraining: no CE terms in either loss
   double lambda_code = 1.0;
+  double real_label = 1.0;  // D's BCE target for real covers (one-sided label smoothing below 1)
 };
 
 // Loss terms and batch statistics of one iteration (host values).

@@ -55,7 +55,7 @@ std::string join(const std::vector<std::string>& xs) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const TrainConfig& cfg, Generator& G, Discriminator* D,
-                     Adam* opt_g, Adam* opt_d, const TrainState& st) {
+                     Adam* opt_g, Adam* opt_d, const TrainState& st, Generator* G_ema) {
   std::vector<std::pair<std::string, Tensor>> ts;
   auto add_store = [&](ParamStore& ps) {
     for (const Tensor& p : ps.params()) ts.emplace_back(p.name(), p);
@@ -63,6 +63,10 @@ void save_checkpoint(const std::string& path, const TrainConfig& cfg, Generator&
   };
   add_store(G.params());
   if (D) add_store(D->params());
+  if (G_ema) {  // "G.fc.weight" -> "G_ema.fc.weight"
+    for (const Tensor& p : G_ema->params().params()) ts.emplace_back("G_ema." + p.name().substr(2), p);
+    for (const Tensor& b : G_ema->params().buffers()) ts.emplace_back("G_ema." + b.name().substr(2), b);
+  }
   if (opt_g && opt_d) {
     // Moments over the flat buffers (each parameter padded to ParamStore::kAlign elements,
     // in declaration order, the padding zero): restored only into the same model.
@@ -114,7 +118,9 @@ Checkpoint Checkpoint::from_safetensors(const std::string& path, SafeTensors fil
   auto cfg_it = m.find("config");
   CG_USER_CHECK(cfg_it != m.end(), "The checkpoint ", path, " lacks its config.");
   try {
-    c.cfg_ = train_config_from_json(nlohmann::json::parse(cfg_it->second));
+    const nlohmann::json cj = nlohmann::json::parse(cfg_it->second);
+    c.cfg_ = train_config_from_json(cj);
+    apply_legacy_defaults(c.cfg_, cj);
     c.cfg_.model.validate();
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::cat("The checkpoint ", path, " holds a config that is not valid JSON (", e.what(), ")."));
@@ -154,6 +160,7 @@ Checkpoint Checkpoint::from_safetensors(const std::string& path, SafeTensors fil
 
 bool Checkpoint::has_discriminator() const { return st_file_.tensors.count("D.fc_src.weight") > 0; }
 bool Checkpoint::has_optimizers() const { return st_file_.tensors.count("optim.G.m") > 0; }
+bool Checkpoint::has_ema() const { return st_file_.tensors.count("G_ema.fc.weight") > 0; }
 
 void Checkpoint::check_fits(const ModelConfig& cfg, const std::vector<std::string>& genres) const {
   const ModelConfig& mine = cfg_.model;
@@ -167,13 +174,15 @@ void Checkpoint::check_fits(const ModelConfig& cfg, const std::vector<std::strin
                 cfg.z_dim, ", ", cfg.n_codes, ").");
 }
 
-void Checkpoint::restore_store(ParamStore& ps, const char* prefix) const {
+void Checkpoint::restore_store(ParamStore& ps, const char* prefix, const char* stored_prefix) const {
   std::set<std::string> expected;
+  const std::string pre = stored_prefix ? stored_prefix : prefix;
   auto copy_one = [&](const Tensor& dst) {
-    expected.insert(dst.name());
-    auto it = st_file_.tensors.find(dst.name());
+    const std::string name = pre + dst.name().substr(std::string(prefix).size());
+    expected.insert(name);
+    auto it = st_file_.tensors.find(name);
     CG_USER_CHECK(it != st_file_.tensors.end(), "The checkpoint ", path_, " does not fit this model: it lacks ",
-                  dst.name(), ".");
+                  name, ".");
     const Tensor& src = it->second;
     CG_USER_CHECK(src.shape() == dst.shape(), "The checkpoint ", path_, " does not fit this model: ", dst.name(),
                   " is ", src.shape().str(), " there but ", dst.shape().str(), " here.");
@@ -184,7 +193,6 @@ void Checkpoint::restore_store(ParamStore& ps, const char* prefix) const {
   };
   for (const Tensor& p : ps.params()) copy_one(p);
   for (const Tensor& b : ps.buffers()) copy_one(b);
-  const std::string pre = prefix;
   for (const auto& [name, t] : st_file_.tensors)
     CG_USER_CHECK(name.rfind(pre, 0) != 0 || expected.count(name), "The checkpoint ", path_,
                   " does not fit this model: it holds ", name, ", which this model lacks.");
@@ -193,6 +201,19 @@ void Checkpoint::restore_store(ParamStore& ps, const char* prefix) const {
 void Checkpoint::restore(Generator& G) const {
   check_fits(G.config(), cfg_.genres);
   restore_store(G.params(), "G.");
+}
+
+void Checkpoint::restore_ema(Generator& G) const {
+  CG_USER_CHECK(has_ema(), "The checkpoint ", path_, " holds no weight average of G (train with --ema).");
+  check_fits(G.config(), cfg_.genres);
+  restore_store(G.params(), "G.", "G_ema.");
+}
+
+void Checkpoint::restore_for_sampling(Generator& G, bool use_ema) const {
+  if (use_ema && has_ema())
+    restore_ema(G);
+  else
+    restore(G);
 }
 
 void Checkpoint::restore(Discriminator& D) const {

@@ -26,11 +26,12 @@ struct TrainState {
   int64_t adam_g_steps = 0, adam_d_steps = 0;
 };
 
-// Writes G, D (when given), the optimisers (when given) and the state; atomically
+// Writes G, D (when given), the optimisers (when given), G's weight average (when given,
+// as "G_ema.*": the names of G with that prefix) and the state; atomically
 // (temporary file, flush, rename). Refuses (cg::Error, nothing written) when any
 // weight, buffer or Adam moment holds a NaN or infinity.
 void save_checkpoint(const std::string& path, const TrainConfig& cfg, Generator& G, Discriminator* D,
-                     Adam* opt_g, Adam* opt_d, const TrainState& st);
+                     Adam* opt_g, Adam* opt_d, const TrainState& st, Generator* G_ema = nullptr);
 
 class Checkpoint {
  public:
@@ -44,11 +45,16 @@ class Checkpoint {
   const std::string& path() const { return path_; }
   bool has_discriminator() const;
   bool has_optimizers() const;
+  bool has_ema() const;  // G's weight average (train --ema)
 
   // Copies the weights and buffers into a model whose config must match (shapes,
   // genres); an error names the first tensor that does not fit.
   void restore(Generator& G) const;
   void restore(Discriminator& D) const;
+  // G's weight average into a generator (throws when the checkpoint has none).
+  void restore_ema(Generator& G) const;
+  // The generator sampling uses: the weight average when there is one and use_ema, else G.
+  void restore_for_sampling(Generator& G, bool use_ema = true) const;
   void restore_optimizers(Adam& opt_g, Adam& opt_d) const;
 
   // Throws unless this checkpoint's model could be loaded into a model of cfg with these genres.
@@ -59,7 +65,7 @@ class Checkpoint {
   SafeTensors st_file_;
   TrainConfig cfg_;
   TrainState st_;
-  void restore_store(ParamStore& ps, const char* prefix) const;
+  void restore_store(ParamStore& ps, const char* prefix, const char* stored_prefix = nullptr) const;
 };
 
 }  // namespace cg::gan

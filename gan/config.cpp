@@ -12,6 +12,7 @@
 
 #include "base/check.h"
 #include "engine/io_util.h"
+#include "layers/diff_augment.h"
 
 namespace cg::gan {
 
@@ -125,6 +126,12 @@ void TrainConfig::validate() const {
   CG_USER_CHECK(keep_checkpoints >= 1, "keep_checkpoints must be at least 1, got ", keep_checkpoints, ".");
   CG_USER_CHECK(dtype == "f32" || dtype == "f64", "The training dtype must be f32 or f64, got \"", dtype, "\".");
   CG_USER_CHECK(dtype == "f32" || device != "cuda", "Training in f64 runs on the CPU only; pass --device cpu.");
+  CG_USER_CHECK(holdout >= 0 && holdout <= 0.9, "holdout must be a fraction in [0, 0.9], got ", holdout, ".");
+  parse_diffaug_policy(augment);  // one sentence for an unknown part
+  CG_USER_CHECK(ema >= 0 && ema < 1, "ema must be a decay in [0, 1) (0: no average), got ", ema, ".");
+  CG_USER_CHECK(real_label > 0.5 && real_label <= 1, "real_label must be in (0.5, 1], got ", real_label, ".");
+  CG_USER_CHECK(instance_noise >= 0 && std::isfinite(instance_noise) && instance_noise_steps >= 0,
+                "instance_noise and instance_noise_steps cannot be negative.");
   CG_USER_CHECK(sample_cols >= 1 && sample_cols <= 64, "sample_cols must be between 1 and 64, got ", sample_cols,
                 ".");
 }
@@ -230,6 +237,13 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"hflip", c.hflip},
           {"sync_bn", c.sync_bn},
           {"dtype", c.dtype},
+          {"holdout", c.holdout},
+          {"holdout_seed", c.holdout_seed},
+          {"ema", c.ema},
+          {"augment", c.augment},
+          {"real_label", c.real_label},
+          {"instance_noise", c.instance_noise},
+          {"instance_noise_steps", c.instance_noise_steps},
           {"sample_every", c.sample_every},
           {"checkpoint_every", c.checkpoint_every},
           {"keep_checkpoints", c.keep_checkpoints},
@@ -240,7 +254,8 @@ nlohmann::json to_json(const TrainConfig& c) {
 void apply_json(TrainConfig& c, const nlohmann::json& j) {
   reject_unknown(j, {"model", "genres", "data", "data_bytes", "data_fingerprint", "pretrain", "init", "pretrain_epochs",
                      "epochs", "steps", "batch", "seed", "device", "lr_pretrain", "lr_finetune", "beta1", "beta2", "adam_eps",
-                     "lambda_code", "hflip", "sync_bn", "dtype", "sample_every", "checkpoint_every", "keep_checkpoints",
+                     "lambda_code", "hflip", "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label",
+                     "instance_noise", "instance_noise_steps", "sample_every", "checkpoint_every", "keep_checkpoints",
                      "log_every", "sample_cols"},
                  "training");
   if (j.contains("model")) {
@@ -273,11 +288,23 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "hflip", c.hflip);
   get(j, "sync_bn", c.sync_bn);
   get(j, "dtype", c.dtype);
+  get(j, "holdout", c.holdout);
+  get(j, "holdout_seed", c.holdout_seed);
+  get(j, "ema", c.ema);
+  get(j, "augment", c.augment);
+  get(j, "real_label", c.real_label);
+  get(j, "instance_noise", c.instance_noise);
+  get(j, "instance_noise_steps", c.instance_noise_steps);
   get(j, "sample_every", c.sample_every);
   get(j, "checkpoint_every", c.checkpoint_every);
   get(j, "keep_checkpoints", c.keep_checkpoints);
   get(j, "log_every", c.log_every);
   get(j, "sample_cols", c.sample_cols);
+}
+
+void apply_legacy_defaults(TrainConfig& c, const nlohmann::json& j) {
+  if (!j.contains("holdout")) c.holdout = 0;
+  if (!j.contains("ema")) c.ema = 0;
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {

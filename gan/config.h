@@ -77,6 +77,20 @@ struct TrainConfig {
   // rank's slice. Off by default, as PyTorch's DDP; no effect in one process.
   bool sync_bn = false;
   std::string dtype = "f32";  // "f64": train in double precision (CPU only; for numerical checks)
+  // The labeled covers held out for evaluation: a stratified fraction chosen by a seeded
+  // hash of their pixels (data/holdout.h), the same for every --seed.
+  double holdout = 0.1;
+  uint64_t holdout_seed = 0;
+  // The small-set recipe (gan/augment.h, docs/TRAINING.md): an exponential moving average
+  // of G's weights for sampling (its decay; 0: none), DiffAugment of D's inputs (a policy:
+  // "" or a comma list of color, translation, cutout), D's target for real covers (one-sided
+  // label smoothing), and Gaussian noise on D's inputs (its std, falling linearly to 0 over
+  // instance_noise_steps iterations; 0 steps: constant).
+  double ema = 0;
+  std::string augment;
+  double real_label = 1.0;
+  double instance_noise = 0;
+  int64_t instance_noise_steps = 0;
   int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;
@@ -93,6 +107,9 @@ nlohmann::json to_json(const TrainConfig& c);
 // Applies the keys of j over c (so a --config file overrides the defaults).
 void apply_json(TrainConfig& c, const nlohmann::json& j);
 TrainConfig train_config_from_json(const nlohmann::json& j);
+// The settings of a run written before the holdout and the recipe keys existed: a key
+// absent from j means what the code did then (no holdout, no EMA), not today's default.
+void apply_legacy_defaults(TrainConfig& c, const nlohmann::json& j);
 // Reads a JSON file; errors name the file and the problem.
 nlohmann::json read_json_file(const std::string& path);
 

@@ -71,6 +71,7 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dr
   }
   const Tensor f = flatten(tape, h);  // (B, C0*16)
   DOut out;
+  out.feat = f;
   out.src = fc_src_.forward(tape, f);
   out.cls = fc_cls_.forward(tape, f);
   if (fc_code_.weight.defined()) out.code = fc_code_.forward(tape, f);

@@ -18,6 +18,7 @@ struct DOut {
   Tensor src;   // (B,1) real/fake logit
   Tensor cls;   // (B,K) genre logits
   Tensor code;  // (B,n_codes) predicted codes (undefined when n_codes == 0)
+  Tensor feat;  // (B,C0*16) the heads' input: the last conv block flattened (eval's features)
 };
 
 class Discriminator {

@@ -31,7 +31,7 @@ int64_t step_of(const std::string& name) {
 
 bool is_run_file(const fs::path& p) {
   const std::string n = p.filename().string();
-  return n == "config.json" || n == "metrics.csv" || n == "loss.png";
+  return n == "config.json" || n == "metrics.csv" || n == "loss.png" || n == "holdout.json";
 }
 
 // A temporary file a killed run left (NAME.tmp or NAME.tmp-PID-N of one of the run's files).

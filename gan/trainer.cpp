@@ -19,10 +19,12 @@
 #include "data/grid.h"
 #include "data/loader.h"
 #include "engine/folder_lock.h"
+#include "engine/ema.h"
 #include "engine/io_util.h"
 #include "engine/philox.h"
 #include "gan/checkpoint.h"
 #include "gan/distributed.h"
+#include "gan/holdout_file.h"
 #include "data/plot.h"
 #include "gan/progress.h"
 #include "gan/run_dir.h"
@@ -100,6 +102,9 @@ class Run {
   std::optional<data::Dataset> unlabeled_;
   std::unique_ptr<Generator> G_;
   std::unique_ptr<Discriminator> D_;
+  std::unique_ptr<Generator> G_ema_;  // the weight average sampling uses (--ema); null when off
+  data::HoldoutSplit split_;          // the labeled set's training part and held-out covers
+  DiffAugPolicy augment_;
   std::unique_ptr<Adam> opt_g_, opt_d_;
   std::unique_ptr<data::Loader> loader_;
   std::unique_ptr<MetricsLog> log_;
@@ -115,6 +120,9 @@ class Run {
 
   void setup(std::optional<Checkpoint>& ck, std::optional<Checkpoint>& init);
   void open_data(bool resuming);
+  void split_labeled(bool resuming);
+  void build_ema(const Checkpoint* resume_from);
+  void draw_d_inputs(StepBatch& b);
   void build(const Checkpoint* resume_from, const Checkpoint* init_from);
   void make_optimizers();
   void make_loader(int64_t epoch, int64_t batch_index);
@@ -193,6 +201,38 @@ void Run::open_data(bool resuming) {
                   " holds ", info.size, "x", info.size, ".");
   }
   cfg_.validate();
+  augment_ = parse_diffaug_policy(cfg_.augment);
+  split_labeled(resuming);
+}
+
+// The holdout (data/holdout.h): the loader draws from split_.train only. The split is a
+// function of the covers' pixels and the seed, so a resume recomputes it; holdout.json
+// records it, and a resume whose set no longer gives the same split is refused.
+void Run::split_labeled(bool resuming) {
+  split_ = data::holdout_split(labeled_, cfg_.holdout, cfg_.holdout_seed);
+  if (resuming)
+    check_holdout_record(dir_.path("holdout.json"),
+                         holdout_record(split_, cfg_.holdout, cfg_.holdout_seed, cfg_.genres, cfg_.data));
+}
+
+// G's weight average starts as G's weights (after --init) and, on resume, is the checkpoint's.
+void Run::build_ema(const Checkpoint* ck) {
+  if (cfg_.ema <= 0) return;
+  G_ema_ = std::make_unique<Generator>(cfg_.model, dev_, dtype());
+  if (ck) {
+    CG_USER_CHECK(ck->has_ema(), "Cannot resume: the checkpoint ", ck->path(), " holds no weight average (G_ema) although the run has ema ", cfg_.ema, ".");
+    ck->restore_ema(*G_ema_);
+  } else {
+    G_ema_->params().flat().copy_(G_->params().flat());
+    G_ema_->params().flat_buffers().copy_(G_->params().flat_buffers());
+  }
+}
+
+// The three D calls' inputs (augmentation, instance noise), drawn after the latents.
+void Run::draw_d_inputs(StepBatch& b) {
+  if (!augment_.any() && cfg_.instance_noise <= 0) return;
+  for (DInput* in : {&b.real_in, &b.fake_in_d, &b.fake_in_g})
+    *in = draw_d_input(rng_, cfg_, augment_, st_.step, cfg_.batch, dev_, dtype());
 }
 
 void Run::make_optimizers() {
@@ -207,7 +247,9 @@ void Run::make_loader(int64_t epoch, int64_t batch_index) {
   data::LoaderConfig lc{cfg_.batch, derive_seed(cfg_.seed, pre ? kSeedLoaderPretrain : kSeedLoaderFinetune), dev_,
                         cfg_.hflip};
   std::tie(lc.slice_begin, lc.slice_end) = dp_.slice(cfg_.batch);  // this rank's rows of each batch
-  loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc);
+  // Fine-tuning draws from the labeled set's training part only (the holdout stays unseen).
+  std::vector<int64_t> part = !pre && !split_.held_out.empty() ? split_.train : std::vector<int64_t>{};
+  loader_ = std::make_unique<data::Loader>(pre ? *unlabeled_ : labeled_, lc, std::move(part));
   if (epoch != 0 || batch_index != 0) loader_->set_position(epoch, batch_index);
 }
 
@@ -222,6 +264,13 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
                            cfg_.model.image_size, "x", cfg_.model.image_size, ", batch ", cfg_.batch, ")"),
                "lower --base-channels or --batch.");
   CG_USER_CHECK(dtype() == DType::f32 || dev_ == Device::cpu, "Training in f64 runs on the CPU only; pass --device cpu.");
+  // Each D input's augmentation and noise are drawn for the whole batch; a rank would need its rows of them.
+  CG_USER_CHECK(!dp_.distributed() || (!augment_.any() && cfg_.instance_noise <= 0),
+                "--augment and --instance-noise run in one process only, not data-parallel.");
+  // After the memory check, so an absurd width is named before a small set.
+  CG_USER_CHECK(int64_t(split_.train.size()) >= cfg_.batch, "The labeled set ", cfg_.data, " keeps ",
+                split_.train.size(), " covers for training after holding out ", split_.held_out.size(),
+                " (--holdout ", cfg_.holdout, "), fewer than one batch of ", cfg_.batch, ".");
   G_ = std::make_unique<Generator>(cfg_.model, dev_, dtype());
   D_ = std::make_unique<Discriminator>(cfg_.model, dev_, dtype());
   if (ck) {
@@ -251,6 +300,7 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
     make_optimizers();
     make_loader(0, 0);
   }
+  build_ema(ck);
   Philox srng(derive_seed(cfg_.seed, kSeedSamples));
   sample_latents_ = genre_rows(cfg_.model, cfg_.sample_cols, /*shared=*/true, srng);
 }
@@ -258,7 +308,7 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
 int64_t Run::planned_steps() const {
   int64_t total = 0;
   if (unlabeled_) total += cfg_.pretrain_epochs * (unlabeled_->info().count / cfg_.batch);
-  total += cfg_.epochs * (labeled_.info().count / cfg_.batch);
+  total += cfg_.epochs * (int64_t(split_.train.size()) / cfg_.batch);
   return cfg_.steps > 0 ? std::min(total, cfg_.steps) : total;
 }
 
@@ -277,11 +327,18 @@ void Run::announce() const {
                 cfg_.pretrain.c_str(), static_cast<long long>(unlabeled_->info().count),
                 static_cast<long long>(cfg_.pretrain_epochs), cfg_.lr_pretrain.g, cfg_.lr_pretrain.d);
   std::printf("  phase 2 finetune: %s, %lld images, %lld epochs, lr G %g D %g\n", cfg_.data.c_str(),
-              static_cast<long long>(labeled_.info().count), static_cast<long long>(cfg_.epochs), cfg_.lr_finetune.g,
+              static_cast<long long>(split_.train.size()), static_cast<long long>(cfg_.epochs), cfg_.lr_finetune.g,
               cfg_.lr_finetune.d);
   if (dp_.distributed())
     std::printf("  data-parallel: %s; %d images per rank, batch norm over %s\n", dp_.summary(dev_).c_str(),
                 cfg_.batch / dp_.comm().size(), cfg_.sync_bn ? "the global batch (--sync-bn)" : "each rank's slice");
+  if (!split_.held_out.empty())
+    std::printf("  held out for evaluation: %lld covers (%g of each genre, seed %llu; RUN/holdout.json)\n",
+                static_cast<long long>(split_.held_out.size()), cfg_.holdout,
+                static_cast<unsigned long long>(cfg_.holdout_seed));
+  if (augment_.any() || cfg_.ema > 0 || cfg_.real_label < 1 || cfg_.instance_noise > 0)
+    std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g\n",
+                augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise);
   std::printf("  run folder %s: %lld iterations planned%s\n", opt_.out.c_str(),
               static_cast<long long>(planned_steps()),
               st_.step > 0 ? (" (resuming at step " + std::to_string(st_.step) + ")").c_str() : "");
@@ -307,7 +364,8 @@ void Run::one_step() {
   b.real = dtype() == DType::f32 ? real_ : real_.to(dtype());
   b.real_labels = labels_;
   dp_.draw_latents(rng_, cfg_.model, cfg_.batch, dev_, dtype(), b);  // this rank's rows
-  const LossConfig lc{!pretraining(), cfg_.lambda_code};
+  draw_d_inputs(b);
+  const LossConfig lc{!pretraining(), cfg_.lambda_code, cfg_.real_label};
   StepStats s;
   try {
     bool stop = g_signal != 0;
@@ -323,6 +381,7 @@ void Run::one_step() {
                                          : "the last good checkpoint is " + good,
                             ". Lower the learning rates or check the data."));
   }
+  if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
   ++st_.step;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress_.tick(st_.step, cfg_.batch, dt);
@@ -349,7 +408,7 @@ void Run::write_checkpoint(const std::string& path) {
   const bool step_file = path == dir_.checkpoint_path(st_.step);
   dp_.comm().agree(
       [&] {
-        save_checkpoint(path, cfg_, *G_, D_.get(), opt_g_.get(), opt_d_.get(), st_);
+        save_checkpoint(path, cfg_, *G_, D_.get(), opt_g_.get(), opt_d_.get(), st_, G_ema_.get());
         if (step_file) dir_.rotate_checkpoints(cfg_.keep_checkpoints);
       },
       "writing a checkpoint", /*only_root=*/true);
@@ -359,7 +418,7 @@ void Run::write_checkpoint(const std::string& path) {
 void Run::write_samples() {
   dp_.comm().agree(
       [&] {
-        const Tensor images = generate(*G_, sample_latents_, BnMode::batch);
+        const Tensor images = generate(G_ema_ ? *G_ema_ : *G_, sample_latents_, BnMode::batch);
         res_.samples = dir_.sample_path(st_.step);
         data::write_grid_png(res_.samples, images.dtype() == DType::f32 ? images : images.to(DType::f32),
                              cfg_.sample_cols, cfg_.genres);
@@ -390,6 +449,10 @@ void Run::prepare_folder(bool resuming) {
                 " cannot be written.");
   }
   write_file_atomic(dir_.path("config.json"), text, "the run's settings");
+  if (!resuming)
+    write_file_atomic(dir_.path("holdout.json"),
+                      holdout_record(split_, cfg_.holdout, cfg_.holdout_seed, cfg_.genres, cfg_.data).dump(1) + "\n",
+                      "the run's holdout");
   log_ = std::make_unique<MetricsLog>(dir_.path("metrics.csv"), resuming ? st_.step : -1);
 }
 

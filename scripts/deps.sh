@@ -5,7 +5,7 @@ set -euo pipefail
 COVERGAN_DEPS=(build-essential cmake ninja-build pkg-config ccache
   libopenblas-dev libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev doctest-dev libbenchmark-dev libopenmpi-dev openmpi-bin
-  python3 python3-numpy python3-torch python3-pil python3-skimage
+  python3 python3-numpy python3-scipy python3-torch python3-pil python3-skimage
   fonts-noto-color-emoji python3-fonttools unicode-data
   libcpp-httplib-dev libjs-chart.js
   graphviz libcairo2-dev fonts-dejavu-core)

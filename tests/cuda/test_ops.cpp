@@ -11,6 +11,7 @@
 
 #include "cuda/op_table.h"
 #include "engine/adam.h"
+#include "engine/ema.h"
 #include "engine/normalize.h"
 #include "engine/philox.h"
 #include "gan/discriminator.h"
@@ -20,6 +21,7 @@
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
 #include "layers/dropout.h"
+#include "layers/diff_augment.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
@@ -452,6 +454,59 @@ void add_engine_ops(std::vector<OpCase>& t) {
                        Tol::abs(1e-6, 1e-6), Tol::exact()));
 }
 
+// ---- the small-set recipe: DiffAugment and the weight average ----------------------------
+
+void add_recipe_ops(std::vector<OpCase>& t) {
+  // Each op with its parameters drawn as training draws them (an input without gradient);
+  // the colour op reduces over each sample (a block reduction on CUDA). Two passes: the
+  // gradients accumulate.
+  for (const Shape& s : {Shape{32, 3, 32, 32}, Shape{128, 3, 64, 64}, Shape{3, 3, 7, 5}})
+    for (const char* policy : {"color", "translation", "cutout", "color,translation,cutout"}) {
+      const std::string op = policy == std::string("color,translation,cutout")
+                                 ? "diffaug_color+diffaug_translate+diffaug_cutout"
+                                 : std::string("diffaug_") + (policy == std::string("translation") ? "translate" : policy);
+      const std::string pol = policy;
+      t.push_back(simple(
+          op.c_str(), detail::cat("x ", s.str(), " ", pol),
+          [=] {
+            std::mt19937 rng(seed_of(s, 11));
+            Inputs in;
+            in.host.push_back(rnd(s, rng));
+            Philox p(5);
+            const DiffAugDraw d = draw_diffaug(p, parse_diffaug_policy(pol), s[0], s[2], s[3], Device::cpu);
+            for (const Tensor& q : {d.color, d.translation, d.cutout}) in.host.push_back(q.defined() ? q : Tensor::zeros(Shape{s[0], 1}));
+            in.grad = {true, false, false, false};
+            in.seed = rnd(s, rng);
+            return in;
+          },
+          [=](Tape* tape, Ts& x, Device) -> Ts {
+            const DiffAugPolicy p = parse_diffaug_policy(pol);
+            DiffAugDraw d;
+            if (p.color) d.color = x[1];
+            if (p.translation) d.translation = x[2];
+            if (p.cutout) d.cutout = x[3];
+            return {diff_augment(tape, x[0], d)};
+          },
+          Tol::abs(1e-6, 1e-5), Tol::abs(1e-6, 1e-5), 2));
+    }
+  // The weight average: five updates with the warm-up decays, then one of equal weights
+  // (which must leave them exactly).
+  t.push_back(simple("ema_update", "(100003), 5 steps, then constant weights",
+                     [] {
+                       std::mt19937 rng(4);
+                       return Inputs{{rnd(Shape{100003}, rng), rnd(Shape{100003}, rng)}, {false, false}, Tensor()};
+                     },
+                     [](Tape*, Ts& x, Device) -> Ts {
+                       Tensor avg = x[0].clone();
+                       for (int k = 0; k < 5; ++k) ema_update(avg, x[1], ema_decay_at(0.999, k));
+                       Tensor same = x[1].clone();
+                       ema_update(same, x[1], 0.999);
+                       return {avg, same};
+                     },
+                     Tol::abs(1e-7, 1e-6), Tol::exact()));
+  t.back().out = {Tol::abs(1e-7, 1e-6), Tol::exact()};
+}
+
 }  // namespace
 
 namespace cgtest {
@@ -466,6 +521,7 @@ std::vector<OpCase> op_table() {
   add_shape_ops(t);
   add_dropout(t);
   add_engine_ops(t);
+  add_recipe_ops(t);
   return t;
 }
 }  // namespace cgtest
@@ -499,8 +555,11 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
   Tape tape;
   Tensor z = Tensor::zeros(Shape{4, m.z_dim});
   z.set_requires_grad(true);
-  Philox masks(2);
-  const gan::DOut d = D.forward(&tape, G.forward(&tape, z, gan::BnMode::train), gan::BnMode::train, &masks);
+  // D sees G's output through DiffAugment when a run trains with --augment.
+  Philox masks(2), arng(3);
+  const DiffAugDraw aug = draw_diffaug(arng, parse_diffaug_policy("color,translation,cutout"), 4, 16, 16, Device::cpu);
+  const gan::DOut d = D.forward(&tape, diff_augment(&tape, G.forward(&tape, z, gan::BnMode::train), aug),
+                                gan::BnMode::train, &masks);
   const Tensor t = Tensor::full(Shape{4, 1}, 1.0), lab = Tensor::from_labels({0, 1, 2, 3});
   weighted_sum(&tape, {bce_with_logits(&tape, d.src, t), cross_entropy(&tape, d.cls, lab), mse(&tape, d.code, Tensor::zeros(d.code.shape()))},
                {1.0, 1.0, 1.0});
@@ -508,7 +567,7 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
   for (const Record& r : tape.records()) ops.insert(r.op);
   CHECK(ops.size() >= 10);
   for (const char* engine_op : {"adam_step", "philox_bits", "philox_uniform", "philox_normal", "images_u8_to_f32",
-                                "images_f32_to_u8", "fill", "axpy"})
+                                "images_f32_to_u8", "fill", "axpy", "ema_update"})
     ops.insert(engine_op);
   for (const std::string& op : ops) {
     INFO("op " << op << " has no row in tests/cuda/test_ops.cpp");

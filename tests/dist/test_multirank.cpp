@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "dist_util.h"
+#include "engine/safetensors.h"
 
 namespace fs = std::filesystem;
 using disttest::Diff;
@@ -86,6 +87,28 @@ TEST_CASE("two ranks with sync-bn train the weights one process trains with the 
   REQUIRE_RAN(disttest::train1(s.args("one", "--steps 6 --sync-bn")));
   REQUIRE_RAN(disttest::trainN(2, s.args("two", "--steps 6 --sync-bn")));
   check_diff(disttest::compare_checkpoints(s.ckpt("two", 6), s.ckpt("one", 6)), 2e-2, 1e-3);
+}
+
+// Issue 26's recipe on two ranks: the holdout (each rank reads its rows of the training
+// part) and G's weight average match one process as the weights do; DiffAugment and
+// instance noise, drawn for the whole batch, are refused before anything is written.
+TEST_CASE("two ranks keep the holdout and the weight average of one process and refuse --augment") {
+  SKIP_WITHOUT_MPI();
+  Setup s;
+  REQUIRE_RAN(disttest::train1(s.args("one", "--dtype f64 --steps 6 --sync-bn --ema 0.9 --holdout 0.25")));
+  REQUIRE_RAN(disttest::trainN(2, s.args("two", "--dtype f64 --steps 6 --sync-bn --ema 0.9 --holdout 0.25")));
+  const cg::SafeTensors two = cg::load_safetensors(s.ckpt("two", 6));
+  CHECK(two.tensors.count("G_ema.fc.weight") == 1);
+  check_diff(disttest::compare_checkpoints(s.ckpt("two", 6), s.ckpt("one", 6)), 1e-9, 0);
+  CHECK(fs::exists(s.dir / "two/holdout.json"));
+  for (const std::string opt : {"--augment translation", "--instance-noise 0.1"}) {
+    CAPTURE(opt);
+    const cgtest::ShellResult r = disttest::trainN(2, s.args("aug", "--steps 2 " + opt));
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("run in one process only, not data-parallel") != std::string::npos);
+    CHECK_FALSE(fs::exists(s.dir / "aug"));
+  }
 }
 
 TEST_CASE("a checkpoint of two ranks resumes on one and the reverse on the same schedule") {

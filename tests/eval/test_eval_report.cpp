@@ -49,6 +49,7 @@ std::string write_checkpoint(const cgtest::TempDir& dir, const std::string& data
   TrainConfig cfg;
   cfg.genres = genres;
   cfg.data = data;
+  cfg.holdout = 0;  // as a run that trained on every cover
   cfg.batch = 16;
   cfg.model.image_size = S;
   cfg.model.base_channels = 4;

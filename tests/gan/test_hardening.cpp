@@ -112,7 +112,8 @@ TEST_CASE("item 1: metrics.csv matches the checkpoint after kill -9 and --resume
   for (const std::string extra : {std::string("--steps 40"), "--pretrain " + s.dir / "unl.cgd" + " --pretrain-epochs 3 --epochs 3"}) {
     CAPTURE(extra);
     const std::string run = s.dir / ("run" + std::to_string(extra.size()));
-    const std::string common = " --checkpoint-every 1 --sample-every 0 --log-every 1000 --keep 2 ";
+    // --holdout 0: the step counts below are over the whole labeled set.
+    const std::string common = " --checkpoint-every 1 --sample-every 0 --log-every 1000 --keep 2 --holdout 0 ";
     start_and_kill(s.train(run, extra + common), run, 9, s.dir / "log.txt");
     REQUIRE(newest_step(run) >= 9);
     const auto r = run_cli(s.train(run, "--resume" + common));

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 namespace cgtest {
 
@@ -82,6 +83,37 @@ const Python& python_with_torch() {
     return p;
   }();
   return py;
+}
+
+const Python& python_with(const std::string& modules) {
+  static std::map<std::string, Python> found;
+  auto it = found.find(modules);
+  if (it != found.end()) return it->second;
+  auto imports = [&](const std::string& py) {
+    return std::system((shell_quote(py) + " -c " + shell_quote("import " + modules) + " >/dev/null 2>&1").c_str()) == 0;
+  };
+  Python p;
+  if (const char* forced = std::getenv("COVERGAN_PYTHON"); forced && *forced) {
+    if (imports(forced))
+      p.path = forced;
+    else
+      p.reason = std::string("COVERGAN_PYTHON=") + forced + " cannot import " + modules;
+    return found[modules] = p;
+  }
+  const char* path = std::getenv("PATH");
+  const std::string dirs = path ? path : "";
+  for (size_t at = 0; at <= dirs.size();) {
+    const size_t end = std::min(dirs.find(':', at), dirs.size());
+    const std::string cand = (end > at ? dirs.substr(at, end - at) : std::string(".")) + "/python3";
+    if (::access(cand.c_str(), X_OK) == 0 && imports(cand)) {
+      p.path = cand;
+      return found[modules] = p;
+    }
+    at = end + 1;
+  }
+  p.reason = "no python3 on PATH imports " + modules + " (install Debian's python3-numpy and python3-scipy, as "
+             "scripts/deps.sh does, or set COVERGAN_PYTHON)";
+  return found[modules] = p;
 }
 
 bool torch_optional() {

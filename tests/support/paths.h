@@ -21,6 +21,10 @@ struct Python {
 // work), else `python3` on PATH. Never a hard-coded path.
 const Python& python_with_torch();
 
+// A python3 that imports every module of a comma list ("numpy, scipy"): $COVERGAN_PYTHON
+// when set (and then it must work), else the first python3 along PATH that does.
+const Python& python_with(const std::string& modules);
+
 // Whether a test may skip (rather than fail) for want of torch: only when the run says
 // so with COVERGAN_TORCH_OPTIONAL=1 (scripts/gpu-check on a machine without torch).
 // CI installs python3-torch (scripts/deps.sh), so there a missing torch is a failure.

@@ -1,0 +1,132 @@
+// report.html sections for the MS-SSIM scales, Fréchet distance, precision/recall and
+// speckle (see eval_report_extra.h).
+#include "eval/eval_report_extra.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace cg::gan {
+namespace {
+
+using json = nlohmann::json;
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char ch : s) o += ch == '&' ? "&amp;" : ch == '<' ? "&lt;" : ch == '>' ? "&gt;" : ch == '"' ? "&quot;" : std::string(1, ch);
+  return o;
+}
+
+double val(const json& j, std::initializer_list<const char*> path) {
+  const json* p = &j;
+  for (const char* k : path) {
+    if (!p->is_object() || !p->contains(k)) return NAN;
+    p = &(*p)[k];
+  }
+  return p->is_number() ? p->get<double>() : NAN;
+}
+
+std::string num(double v, const char* f = "%.3f") {
+  if (!std::isfinite(v)) return "&ndash;";
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::string interval(const json& j) {
+  if (!j.is_object()) return "&ndash;";
+  return num(val(j, {"value"}), "%.2f") + " <span class=small>[" + num(val(j, {"lo"}), "%.2f") + ", " +
+         num(val(j, {"hi"}), "%.2f") + "]</span>";
+}
+
+}  // namespace
+
+std::string msssim_alt_html(const json& r) {
+  const json& m = r["msssim"];
+  if (!m.contains("alt")) return "";
+  const int n = m["alt"]["scales"].get<int>(), S = r["checkpoint"]["image_size"].get<int>();
+  std::ostringstream h;
+  h << "<h3>At " << n << " scales beside the paper's 5</h3><p>At " << S << "&times;" << S
+    << " the paper's fifth scale is " << (S >> 4) << "&times;" << (S >> 4) << " pixels with a " << (S >> 4)
+    << "-pixel window: its contrast term is often negative for unrelated covers, and the clamp max(CS,0) then makes "
+       "the whole product 0, so boxes touch 0 and medians can be exactly 0. With " << n
+    << " scales the coarsest is " << m["alt"]["coarsest_px"].get<int>() << " pixels and the weights are the first " << n
+    << " of the paper's, renormalised to sum to 1. Same pairs as above (means).</p>";
+  h << "<table><tr><th>genre</th><th>real-real (5 / " << n << ")</th><th>real-generated (5 / " << n
+    << ")</th><th>generated-generated (5 / " << n << ")</th><th>excess of generated over real (" << n << ")</th></tr>";
+  for (const auto& g : m["per_genre"]) {
+    if (!g.contains("alt")) continue;
+    const json& a = g["alt"];
+    h << "<tr><td>" << esc(g["genre"].get<std::string>()) << "</td>";
+    for (const char* k : {"real_real", "real_generated", "generated_generated"})
+      h << "<td>" << num(val(g, {k, "mean"})) << " / " << num(val(a, {k, "mean"})) << "</td>";
+    h << "<td>" << num(val(a, {"generated_generated", "mean"}) - val(a, {"real_real", "mean"}), "%+.3f") << "</td></tr>";
+  }
+  h << "</table>";
+  return h.str();
+}
+
+std::string frechet_html(const json& r) {
+  if (!r.contains("frechet")) return "";
+  const json& f = r["frechet"];
+  std::ostringstream h;
+  h << "<h2>Fidelity and diversity in the baseline's features</h2><p>Features: " << esc(f["features"].get<std::string>())
+    << " (" << f.value("dimensions", 0) << " values per cover; " << esc(f["model"].get<std::string>())
+    << "). Real covers: the " << f["real_unseen_by_model"].get<int64_t>()
+    << " this classifier never trained on, split at random into halves per genre. <b>Fr&eacute;chet distance</b> (FID's "
+       "formula in these features, not Inception's: docs/EVALUATION.md): generated covers (as many as a half) against "
+       "one half; <b>real-real</b> is the other half against the same one, the value a generator that drew new real "
+       "covers would get at these sample sizes. Lower is closer; brackets: 95 % bootstrap interval. <b>Precision</b>: "
+       "share of generated covers inside the real covers' k-NN manifold (k = 3, Kynk&auml;&auml;nniemi et al. 2019), "
+       "fidelity; <b>recall</b>: share of real covers inside the generated manifold, diversity.</p>";
+  if (!f.value("model_training_known", false))
+    h << "<div class=note>The classifier file does not record which covers it trained on (an older file): every cover "
+         "counts as unseen, and covers it trained on make the real-real distance small.</div>";
+  h << "<table><tr><th>genre</th><th>Fr&eacute;chet distance</th><th>real-real</th><th>precision</th><th>recall</th>"
+       "<th>precision / recall real-real</th><th>covers (generated / real half / reference half)</th></tr>";
+  auto row = [&](const std::string& name, const json& c) {
+    h << "<tr><td>" << esc(name) << "</td><td>" << interval(c.value("fid", json())) << "</td><td>"
+      << interval(c.value("fid_real_real", json())) << "</td><td>" << num(val(c, {"precision"})) << "</td><td>"
+      << num(val(c, {"recall"})) << "</td><td>" << num(val(c, {"precision_real_real"})) << " / "
+      << num(val(c, {"recall_real_real"})) << "</td><td>" << c.value("n_generated", 0) << " / "
+      << c.value("n_real_other", 0) << " / " << c.value("n_real_reference", 0) << "</td></tr>";
+  };
+  for (const auto& g : f["per_genre"]) row(g["genre"].get<std::string>(), g);
+  row("all genres", f["overall"]);
+  h << "</table>";
+  return h.str();
+}
+
+std::string speckle_html(const json& r) {
+  if (!r.contains("speckle")) return "";
+  const json& s = r["speckle"];
+  std::ostringstream h;
+  h << "<h2>Speckle: high-frequency energy</h2><p>Per genre, the mean squared Laplacian (4-neighbour, every RGB "
+       "channel on [0,255]) of the generated covers against the real ones, and the share of each cover's power above "
+       "a quarter of the sampling rate (radially averaged power spectrum, DC excluded). A ratio well above 1 is what "
+       "the eye sees as speckle or noise where real covers are clean; well below 1, blur.</p>";
+  h << "<table><tr><th>genre</th><th>mean squared Laplacian real</th><th>generated</th><th>ratio</th>"
+       "<th>high-band share real</th><th>generated</th></tr>";
+  auto row = [&](const std::string& name, const json& g) {
+    h << "<tr><td>" << esc(name) << "</td><td>" << num(val(g, {"real", "laplacian"}), "%.1f") << "</td><td>"
+      << num(val(g, {"generated", "laplacian"}), "%.1f") << "</td><td>" << num(val(g, {"laplacian_ratio"}), "%.2f")
+      << "</td><td>" << num(val(g, {"real", "high_share"})) << "</td><td>" << num(val(g, {"generated", "high_share"}))
+      << "</td></tr>";
+  };
+  for (const auto& g : s["per_genre"]) row(g["genre"].get<std::string>(), g);
+  row("all genres", s["overall"]);
+  h << "</table>";
+  for (const auto& f : s["figures"])
+    h << "<figure class=curve><img src=\"" << esc(f.get<std::string>()) << "\"><figcaption>" << esc(f.get<std::string>())
+      << "</figcaption></figure>";
+  return h.str();
+}
+
+std::vector<std::string> extra_report_images(const json& r) {
+  std::vector<std::string> out;
+  if (r.contains("speckle"))
+    for (const auto& f : r["speckle"]["figures"]) out.push_back(f.get<std::string>());
+  return out;
+}
+
+}  // namespace cg::gan

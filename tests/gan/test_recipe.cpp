@@ -1,0 +1,144 @@
+// A run's holdout and the small-set recipe, through gan::train: holdout.json names the
+// covers data/holdout.h holds out (the same for every --seed), a resume keeps them and
+// refuses a set that no longer gives them; with EMA, DiffAugment, label smoothing and
+// instance noise on, N + N iterations still equal 2N bit for bit (the weight average
+// included); a checkpoint from before these settings reads as no holdout and no average.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/dataset.h"
+#include "data/holdout.h"
+#include "engine/safetensors.h"
+#include "gan/checkpoint.h"
+#include "gan/holdout_file.h"
+#include "gan/trainer.h"
+#include "gan_util.h"
+#include "support/check.h"
+
+using namespace cg;
+using namespace cg::gan;
+
+namespace {
+
+TrainConfig recipe_config(const std::string& data) {
+  TrainConfig c;
+  c.data = data;
+  c.epochs = 100, c.batch = 8, c.seed = 5, c.device = "cpu";
+  c.model.base_channels = 4;
+  c.sample_every = 0, c.checkpoint_every = 3, c.keep_checkpoints = 2, c.sample_cols = 2;
+  c.lr_finetune = {2e-4, 2e-4};
+  c.holdout = 0.25;
+  c.ema = 0.9;
+  c.augment = "color,translation,cutout";
+  c.real_label = 0.9;
+  c.instance_noise = 0.1, c.instance_noise_steps = 6;
+  return c;
+}
+
+TrainResult run(TrainConfig c, const std::string& out, int64_t steps, bool resume, bool force = false) {
+  c.steps = steps;
+  TrainOptions o;
+  o.out = out, o.quiet = true, o.handle_signals = false, o.resume = resume, o.force = force;
+  if (resume) o.overrides = {{"steps", steps}};
+  return train(c, o);
+}
+
+nlohmann::json read(const std::string& p) {
+  std::ifstream f(p);
+  return nlohmann::json::parse(f);
+}
+
+}  // namespace
+
+TEST_CASE("a run records its holdout, keeps it across seeds and resumes, and refuses a changed set") {
+  gantest::Scratch dir("holdout_run");
+  const std::string data = dir / "labeled.cgd";
+  gantest::write_striped_dataset(data, 48, 16, {"red", "blue"}, 1);
+  TrainConfig c = recipe_config(data);
+  run(c, dir / "a", 3, false);
+  const nlohmann::json h = read(dir / "a/holdout.json");
+  const data::Dataset ds = data::Dataset::open(data);
+  const data::HoldoutSplit split = data::holdout_split(ds, 0.25, 0);
+  std::vector<std::string> want;
+  for (uint64_t x : split.held_out_hashes) want.push_back(hash_hex(x));
+  CHECK(h["pixel_hashes"] == want);
+  CHECK(h["held_out"] == 12);  // 6 of each genre's 24
+  CHECK(h["held_out_per_genre"]["red"] == 6);
+  CHECK(read(dir / "a/config.json")["holdout"] == 0.25);
+  // Another training seed holds out the same covers; another holdout seed others.
+  c.seed = 6;
+  run(c, dir / "b", 1, false);
+  CHECK(read(dir / "b/holdout.json")["pixel_hashes"] == want);
+  c.holdout_seed = 3;
+  run(c, dir / "c", 1, false);
+  CHECK(read(dir / "c/holdout.json")["pixel_hashes"] != want);
+  // A resume recomputes the same split and carries on.
+  CHECK(run(c, dir / "a", 6, true).steps == 6);
+  CHECK(read(dir / "a/holdout.json")["pixel_hashes"] == want);
+  // The set changed under the run: the resume is refused before any step.
+  gantest::write_striped_dataset(data, 48, 16, {"red", "blue"}, 2);
+  CHECK_THROWS_WITH_AS(run(c, dir / "a", 9, true), doctest::Contains("no longer holds out"), Error);
+  // Too large a holdout for the batch is one sentence too.
+  TrainConfig big = recipe_config(data);
+  big.holdout = 0.9;
+  CHECK_THROWS_WITH_AS(run(big, dir / "d", 1, false), doctest::Contains("fewer than one batch"), Error);
+}
+
+TEST_CASE("with the whole recipe on, N + N iterations equal 2N and the checkpoint holds G's weight average") {
+  gantest::Scratch dir("recipe_resume");
+  const std::string data = dir / "labeled.cgd";
+  gantest::write_striped_dataset(data, 48, 16, {"red", "blue"}, 1);
+  const TrainConfig c = recipe_config(data);
+  const TrainResult whole = run(c, dir / "whole", 8, false);
+  run(c, dir / "split", 4, false);
+  const TrainResult second = run(c, dir / "split", 8, true);
+  const SafeTensors x = load_safetensors(whole.last_checkpoint), y = load_safetensors(second.last_checkpoint);
+  REQUIRE(x.tensors.size() == y.tensors.size());
+  for (const auto& [name, t] : x.tensors) {
+    INFO(name);
+    CHECK_CLOSE_T(t, y.tensors.at(name), 0, 0);
+  }
+  const Checkpoint ck = Checkpoint::load(whole.last_checkpoint);
+  REQUIRE(ck.has_ema());
+  Generator G(ck.config().model, Device::cpu), E(ck.config().model, Device::cpu);
+  ck.restore(G);
+  ck.restore_for_sampling(E);
+  CHECK(x.tensors.count("G_ema.fc.weight") == 1);
+  CHECK_CLOSE_T(E.params().find("G.fc.weight"), x.tensors.at("G_ema.fc.weight"), 0, 0);
+  CHECK_CLOSE_T(G.params().find("G.fc.weight"), x.tensors.at("G.fc.weight"), 0, 0);
+  // The average trails the weights: after 8 updates it differs from G, and from G's start.
+  const auto cmp = cgtest::compare(E.params().flat(), G.params().flat(), 0, 0);
+  CHECK_FALSE(cmp.ok);
+  ck.restore_for_sampling(E, /*use_ema=*/false);
+  CHECK_CLOSE_T(E.params().flat(), G.params().flat(), 0, 0);
+}
+
+TEST_CASE("a checkpoint written before the holdout and the recipe reads as neither") {
+  gantest::Scratch dir("legacy");
+  const std::string data = dir / "labeled.cgd";
+  gantest::write_striped_dataset(data, 48, 16, {"red", "blue"}, 1);
+  TrainConfig c = recipe_config(data);
+  c.genres = {"red", "blue"};
+  c.model.num_genres = 2, c.model.image_size = 16;
+  Generator G(c.model, Device::cpu);
+  Philox rng(1);
+  G.init(rng);
+  save_checkpoint(dir / "ck.safetensors", c, G, nullptr, nullptr, nullptr, TrainState{});
+  // Rewrite its config without the new keys, as an older covergan wrote it.
+  SafeTensors st = load_safetensors(dir / "ck.safetensors");
+  nlohmann::json cj = nlohmann::json::parse(st.metadata.at("config"));
+  for (const char* k : {"holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
+                        "instance_noise_steps"})
+    cj.erase(k);
+  st.metadata["config"] = cj.dump();
+  std::vector<std::pair<std::string, Tensor>> ts(st.tensors.begin(), st.tensors.end());
+  save_safetensors(dir / "old.safetensors", ts, st.metadata);
+  const Checkpoint old = Checkpoint::load(dir / "old.safetensors");
+  CHECK(old.config().holdout == 0);
+  CHECK(old.config().ema == 0);
+  CHECK(old.config().augment.empty());
+  CHECK_FALSE(old.has_ema());
+  CHECK(Checkpoint::load(dir / "ck.safetensors").config().holdout == 0.25);
+}
