@@ -5,11 +5,13 @@
 
 #include "apps/commands.h"
 #include "eval/eval_run.h"
+#include "gan/config.h"
 
 namespace covergan {
 namespace {
 
 cg::gan::EvalOptions s;
+std::string precision = "auto";
 
 void add_options(CLI::App& app) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -28,10 +30,13 @@ void add_options(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   app.add_option("--seed", s.seed, "Seed of the generated covers, the pairs and the folds");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--precision", precision, "CUDA arithmetic: fp32, tf32, bf16 or auto (tf32 on CUDA, fp32 on the CPU)")
+      ->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
 }
 
 int run_eval() {
+  cg::gan::use_cuda_math(precision, false, cg::resolve_device(s.device, false), "");
   const auto r = cg::gan::run_eval(s);
   std::printf("covergan eval: report in %s/report.html\n", s.out.c_str());
   return r.is_object() ? 0 : 1;
