@@ -21,6 +21,10 @@ struct Python {
 // work), else `python3` on PATH. Never a hard-coded path.
 const Python& python_with_torch();
 
+// A python3 that imports PIL (Pillow), for the scripts that draw images: $COVERGAN_PYTHON
+// when it has Pillow, else the first `python3` on PATH that does. Never a hard-coded path.
+const Python& python_with_pillow();
+
 // Whether a test may skip (rather than fail) for want of torch: only when the run says
 // so with COVERGAN_TORCH_OPTIONAL=1 (scripts/gpu-check on a machine without torch).
 // CI installs python3-torch (scripts/deps.sh), so there a missing torch is a failure.
