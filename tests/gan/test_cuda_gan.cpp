@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -216,6 +217,30 @@ TEST_CASE("CUDA: the captured graph computes the eager iteration's numbers bit f
     CHECK_CLOSE_T(g->flat_buffers(), e->flat_buffers(), 0, 0);
   }
   CHECK_CLOSE_T(graph.side.opt_d.v(), eager.side.opt_d.v(), 0, 0);
+}
+
+TEST_CASE("CUDA: with dropout in D the runner steps eagerly (no graph) and draws new masks every iteration") {
+  CG_SKIP_WITHOUT_CUDA();
+  ModelConfig m;
+  m.image_size = 32;
+  m.base_channels = 16;
+  m.num_genres = 3;
+  m.d_dropout = 0.3;
+  const int64_t B = 8;
+  Pipeline p(m, B, true);  // a graph asked for
+  std::set<uint64_t> keys;
+  for (int64_t k = 0; k < 3; ++k) {
+    fill_batch(k, p.runner.real(), p.runner.real_labels(), 3);
+    p.runner.step();
+    keys.insert(p.runner.batch().dropout_key);
+    StepStats s;
+    REQUIRE(p.runner.next_stats(&s, true));
+    CHECK(std::isfinite(s.d_total));
+    CHECK(s.halted == 0);
+  }
+  CHECK_FALSE(p.runner.graph_captured());
+  CHECK(keys.size() == 3);
+  CHECK(p.side.opt_d.steps() == 3);
 }
 
 TEST_CASE("CUDA: short trainings in tf32 and bf16 follow the fp32 run's losses") {

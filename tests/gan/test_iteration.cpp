@@ -162,3 +162,45 @@ TEST_CASE("a non-finite loss sets the guard: no later update, and the host learn
   CHECK(a.D.params().flat().to_vector() == d_before.to_vector());
   CHECK(a.opt_d.steps() == 1);  // the halted steps did not count on the CPU
 }
+
+TEST_CASE("graph or eager: a CUDA graph only on CUDA, when asked, and without dropout in D, else eager with why") {
+  CHECK(choose_graph(true, Device::cuda, 0.0).graph);
+  CHECK(describe(choose_graph(true, Device::cuda, 0.0)) == "CUDA graph");
+  const GraphChoice cpu = choose_graph(true, Device::cpu, 0.0), off = choose_graph(false, Device::cuda, 0.0),
+                    drop = choose_graph(true, Device::cuda, 0.3);
+  for (const GraphChoice& c : {cpu, off, drop}) CHECK_FALSE(c.graph);
+  CHECK(describe(cpu) == "eager (the CPU has no CUDA graph)");
+  CHECK(describe(off) == "eager (--no-graph)");
+  CHECK(describe(drop).find("eager (D's dropout") == 0);
+  CHECK_FALSE(choose_graph(true, Device::cuda, 1e-9).graph);  // any dropout at all
+}
+
+TEST_CASE("with dropout in D the runner keys every iteration's masks by the stream's offset, as the host path") {
+  ModelConfig m = tiny();
+  m.d_dropout = 0.3;
+  const int64_t B = 5;
+  Side a(m), b(m);
+  IterationRunner runner(a.G, a.D, a.opt_g, a.opt_d, LossConfig{true, 1.0}, B, 7, 40, RunnerOptions{true, 2});
+  IterationState draws(Device::cpu, 7, 40);
+  StepBatch hb;
+  hb.real = Tensor::empty(Shape{B, 3, 16, 16});
+  hb.real_labels = Tensor::empty(Shape{B}, DType::i32);
+  std::set<uint64_t> keys;
+  for (int64_t k = 0; k < 3; ++k) {
+    real_batch(k, B, 16, runner.real(), runner.real_labels());
+    runner.step();
+    StepStats got;
+    REQUIRE(runner.next_stats(&got, true));
+    real_batch(k, B, 16, hb.real, hb.real_labels);
+    draw_latents(draws, m, B, hb);
+    hb.dropout_key = dropout_key(7, draws.read_offset());  // where this iteration's draw left the stream
+    const StepStats want = train_step(b.G, b.D, b.opt_g, b.opt_d, hb, LossConfig{true, 1.0});
+    INFO("iteration " << k);
+    CHECK(runner.batch().dropout_key == hb.dropout_key);
+    keys.insert(runner.batch().dropout_key);
+    CHECK(got.d_total == want.d_total);
+    CHECK(got.g_total == want.g_total);
+  }
+  CHECK(keys.size() == 3);  // new masks every iteration
+  CHECK_CLOSE_T(a.D.params().flat(), b.D.params().flat(), 0, 0);
+}
