@@ -3,13 +3,18 @@
 // same latent offsets and Adam counts), and the non-finite guard that stops every update
 // without a host check inside the iteration. The CUDA side (graph against eager, each
 // precision's training) is in test_cuda_gan.cpp.
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <set>
+#include <thread>
 
 #include "gan/acgan.h"
 #include "gan/iteration.h"
 #include "kernels/common/latents.h"
+#include "kernels/cpu/threads.h"
 #include "support/check.h"
+#include "support/skip.h"
 
 using namespace cg;
 using namespace cg::gan;
@@ -203,4 +208,23 @@ TEST_CASE("with dropout in D the runner keys every iteration's masks by the stre
   }
   CHECK(keys.size() == 3);  // new masks every iteration
   CHECK_CLOSE_T(a.D.params().flat(), b.D.params().flat(), 0, 0);
+}
+
+TEST_CASE("the runner measures the machine's load each iteration to adapt the CPU threads, as train_step does") {
+  // ctest runs this case in a process of its own, where nothing has measured before.
+  if (cpu::others_cpu_load() >= 0) CG_SKIP("another case of this process measured the load first");
+  const char* adapt = std::getenv("COVERGAN_ADAPT_THREADS");
+  if (cpu::compute_threads() <= 1 || std::getenv("OMP_NUM_THREADS") || (adapt && std::string(adapt) == "0"))
+    CG_SKIP("thread adaptation is off here (one CPU, OMP_NUM_THREADS or COVERGAN_ADAPT_THREADS=0)");
+  const ModelConfig m = tiny();
+  Side a(m);
+  IterationRunner runner(a.G, a.D, a.opt_g, a.opt_d, LossConfig{true, 1.0}, 2, 5, 0, RunnerOptions{true, 4});
+  StepStats s;
+  for (int k = 0; k < 2; ++k) {  // adapt_threads measures at most every quarter second
+    runner.step();
+    REQUIRE(runner.next_stats(&s, true));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  CHECK(cpu::others_cpu_load() >= 0);  // it measured: a busy machine would have taken a thread away
+  CHECK(cpu::compute_threads() >= 1);
 }
