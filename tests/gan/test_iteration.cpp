@@ -55,7 +55,7 @@ void real_batch(int64_t k, int64_t B, int S, Tensor& real, Tensor& labels) {
 
 }  // namespace
 
-TEST_CASE("the latent draw: one-hot genres in range, codes in z, [-1,1) values, the documented advance") {
+TEST_CASE("the latent draw: one-hot genres in range, codes in z, values in -1 to 1 (1 excluded), the documented advance") {
   const ModelConfig m = tiny();
   const int64_t B = 37;
   IterationState st(Device::cpu, 77, 5);
