@@ -7,6 +7,7 @@
 #include "base/check.h"
 #include "eval/eval_all.h"
 #include "eval/eval_run.h"
+#include "gan/config.h"
 
 namespace covergan {
 namespace {
@@ -16,6 +17,7 @@ bool all_checkpoints = false, no_ema = false;
 std::string best_by = "fid";
 
 CLI::App* app_ = nullptr;
+std::string precision = "auto";
 
 void add_options(CLI::App& app) {
   app_ = &app;
@@ -35,6 +37,8 @@ void add_options(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   app.add_option("--seed", s.seed, "Seed of the generated covers, the pairs and the folds");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--precision", precision, "CUDA arithmetic: fp32, tf32, bf16 or auto (tf32 on CUDA, fp32 on the CPU)")
+      ->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
   app.add_option("--msssim-scales", s.msssim_scales,
                  "MS-SSIM beside the paper's 5 scales: N (1-5) or auto (coarsest scale >= 8 px; the default under 64 px)");
@@ -55,6 +59,7 @@ int run_eval() {
   CG_USER_CHECK(all_checkpoints || app_->get_option("--best-by")->count() == 0,
                 "--best-by picks among the checkpoints --all-checkpoints evaluates; without it there is one checkpoint, "
                 "so leave it out.");
+  cg::gan::use_cuda_math(precision, false, cg::resolve_device(s.device, false), "");
   s.ema = !no_ema;
   if (all_checkpoints) {
     const auto r = cg::gan::run_eval_all(s, best_by);

@@ -13,6 +13,7 @@
 #include "data/grid.h"
 #include "base/check.h"
 #include "gan/checkpoint.h"
+#include "gan/config.h"
 #include "gan/run_dir.h"
 #include "gan/sampler.h"
 #include "engine/io_util.h"
@@ -21,7 +22,7 @@ namespace covergan {
 namespace {
 
 struct Settings {
-  std::string ckpt, genre = "all", codes, output, separate, device = "cpu";
+  std::string ckpt, genre = "all", codes, output, separate, device = "cpu", precision = "auto";
   int n = 64, steps = 8;
   uint64_t seed = 0;
   bool sweep = false, interpolate = false, bn_eval = false, bn_batch = false, no_ema = false;
@@ -54,6 +55,8 @@ void add_options(CLI::App& app) {
   app.add_flag("--bn-eval", s.bn_eval, "BatchNorm with the running statistics: the default, kept for old scripts");
   app.add_flag("--no-ema", s.no_ema, "Use G's own weights, not their average (when the run was trained with --ema)");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--precision", s.precision, "CUDA arithmetic: fp32, tf32, bf16 or auto (tf32 on CUDA, fp32 on the CPU)")
+      ->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
 }
 
 std::vector<double> parse_codes(const std::string& text) {
@@ -220,6 +223,7 @@ int run_generate() {
   check_request(m, all);
 
   const cg::Device dev = cg::resolve_device(s.device);
+  cg::gan::use_cuda_math(s.precision, false, dev, "");
   cg::gan::Generator G(m, dev);
   ck.restore_for_sampling(G, !s.no_ema);  // G's weight average when the run kept one
   Request req = layout(m, genres, all, g);

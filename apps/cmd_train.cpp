@@ -19,13 +19,15 @@ namespace covergan {
 namespace {
 
 struct Settings {
-  std::string data, pretrain, out, device = "auto", config, init, profile_csv, profile_trace, dtype = "f32", dump_tape_dot;
+  std::string data, pretrain, out, device = "auto", precision = "auto", config, init, profile_csv, profile_trace,
+      dtype = "f32", dump_tape_dot;
   int64_t profile = 0, pretrain_epochs = 5, epochs = 25, steps = 0, sample_every = 500, checkpoint_every = 1000, log_every = 10;
   int batch = 128, base_channels = 128, keep = 3;
   uint64_t seed = 1;
   double lr_g = 1e-5, lr_d = 2e-5, pretrain_lr_g = 0.002, pretrain_lr_d = 0.001, d_dropout = 0;
   double rank_timeout = 600;
-  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, dump_tape_values = false, sync_bn = false;
+  bool resume = false, force = false, hflip = false, quiet = false, dump_tape = false, dump_tape_values = false, sync_bn = false,
+       deterministic = false, no_graph = false;
   // The holdout and the small-set recipe (docs/TRAINING.md); defaults are TrainConfig's.
   double holdout = 0.1, ema = 0, real_label = 1.0, instance_noise = 0;
   uint64_t holdout_seed = 0;
@@ -48,6 +50,13 @@ void add_options(CLI::App& app) {
   app.add_option("--out", s.out,
                  "The run folder (config, metrics, samples, checkpoints); needed unless --profile or --dump-tape");
   app.add_option("--device", s.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--precision", s.precision,
+                 "CUDA arithmetic: fp32 (strict IEEE), tf32 (tensor cores for convolutions and GEMMs), bf16 (mixed "
+                 "precision, FP32 master weights) or auto (default: tf32 on CUDA, fp32 on the CPU)")
+      ->check(CLI::IsMember({"auto", "fp32", "tf32", "bf16"}));
+  app.add_flag("--deterministic", s.deterministic,
+               "cuDNN's deterministic convolution algorithms, none timed: a run repeats bit for bit (slower)");
+  app.add_flag("--no-graph", s.no_graph, "Run each iteration eagerly instead of replaying it as a CUDA graph");
   app.add_option("--batch", s.batch, "Batch size (default 128)")->check(CLI::Range(1, 65536));
   app.add_option("--base-channels", s.base_channels, "Model width: D's first conv (default 128, the paper's)")
       ->check(CLI::Range(1, 4096));
@@ -141,6 +150,9 @@ nlohmann::json explicit_settings() {
   put("--epochs", "epochs", s.epochs);
   put("--steps", "steps", s.steps);
   put("--device", "device", s.device);
+  put("--precision", "precision", s.precision);
+  if (given("--deterministic")) j["deterministic"] = true;
+  if (given("--no-graph")) j["graph"] = false;
   put("--batch", "batch", s.batch);
   put("--seed", "seed", s.seed);
   put("--init", "init", s.init);
@@ -199,11 +211,14 @@ int run_profile() {
   }
   // Checked before the timing, which takes a while (profile_training checks its own files).
   if (!s.profile_csv.empty()) cg::check_writable(s.profile_csv, "the profile CSV");
-  if (cg::launch_info().size > 1)  // under mpirun / srun: the data-parallel iteration
-    cg::gan::profile_distributed(cfg.model, cfg.batch, cg::resolve_device(cfg.device, cg::Comm::world().root()),
-                                 s.profile, cfg.sync_bn, s.profile_csv);
+  const bool distributed = cg::launch_info().size > 1;  // under mpirun / srun: the data-parallel iteration
+  const cg::Device dev =
+      distributed ? cg::resolve_device(cfg.device, cg::Comm::world().root()) : cg::resolve_device(cfg.device);
+  cg::gan::use_cuda_math(cfg.precision, cfg.deterministic, dev, "");
+  if (distributed)
+    cg::gan::profile_distributed(cfg.model, cfg.batch, dev, s.profile, cfg.sync_bn, s.profile_csv);
   else
-    cg::gan::profile_training(cfg.model, cfg.batch, cg::resolve_device(cfg.device), o);
+    cg::gan::profile_training(cfg.model, cfg.batch, dev, o);
   return 0;
 }
 
@@ -211,11 +226,13 @@ int run_profile() {
 int run_dump_tape() {
   if (cg::launch_info().rank != 0) return 0;  // under a launcher: one rank prints the (same) tapes
   const cg::gan::TrainConfig cfg = synthetic_run_config();
+  const cg::Device dev = cg::resolve_device(cfg.device);
+  cg::gan::use_cuda_math(cfg.precision, cfg.deterministic, dev, "");
   cg::gan::TapeDumpOptions opt;
   opt.text = s.dump_tape;
   opt.values = s.dump_tape_values;
   opt.dot_path = s.dump_tape_dot;
-  cg::gan::dump_training_tapes(cfg.model, cfg.batch, cg::resolve_device(cfg.device), opt);
+  cg::gan::dump_training_tapes(cfg.model, cfg.batch, dev, opt);
   return 0;
 }
 

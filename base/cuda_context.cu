@@ -2,16 +2,20 @@
 // created lazily so a CPU-only run of a CUDA build never touches the driver.
 #include <mutex>
 
-#include "base/cuda_context.h"
 #include "base/cuda_check.h"
+#include "base/cuda_context.h"
 
 namespace cg::cuda {
 namespace {
+// cuBLAS's own scratch (NVIDIA recommends 32 MiB on Hopper); set once so that a GEMM in
+// a captured graph finds it instead of allocating.
+constexpr size_t kCublasWorkspace = size_t(32) << 20;
+
 struct Context {
   cudaStream_t stream = nullptr;
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
-  bool tf32 = false;
+  void* cublas_ws = nullptr;
 };
 Context& ctx() {
   static Context c;
@@ -22,8 +26,10 @@ Context& ctx() {
     cudnnCheck(cudnnSetStream(c.cudnn, c.stream));
     cublasCheck(cublasCreate(&c.cublas));
     cublasCheck(cublasSetStream(c.cublas, c.stream));
-    // DEFAULT keeps FP32 GEMMs in FP32 (no TF32) but lets cuBLAS pick its fast FP32 kernels;
-    // PEDANTIC would also forbid those (slower, and no more accurate in a way we test).
+    cudaCheck(cudaMalloc(&c.cublas_ws, kCublasWorkspace));
+    cublasCheck(cublasSetWorkspace(c.cublas, c.cublas_ws, kCublasWorkspace));
+    // DEFAULT math: an FP32 GEMM stays FP32 unless a launcher asks for TF32 with
+    // CUBLAS_COMPUTE_32F_FAST_TF32 (base/precision.h decides, per call).
     cublasCheck(cublasSetMathMode(c.cublas, CUBLAS_DEFAULT_MATH));
   });
   return c;
@@ -34,10 +40,10 @@ cudaStream_t stream() { return ctx().stream; }
 cudnnHandle_t cudnn() { return ctx().cudnn; }
 cublasHandle_t cublas() { return ctx().cublas; }
 
-void set_tf32(bool on) {
-  ctx().tf32 = on;
-  cublasCheck(cublasSetMathMode(ctx().cublas, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+bool capturing() {
+  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+  cudaCheck(cudaStreamIsCapturing(ctx().stream, &st));
+  return st == cudaStreamCaptureStatusActive;
 }
-bool tf32_enabled() { return ctx().tf32; }
 
 }  // namespace cg::cuda

@@ -5,6 +5,10 @@
 // them the machine's sgemm rate (sgemm_peak/cpu, a large square product through cpu::gemm).
 // Shape flags (before Google Benchmark's own; --help lists them): --size S (64) --base C
 // (32) --batch B (64). --contend N times the CPU iteration alone and beside N busy loops.
+// CUDA flags: --precision fp32|tf32|bf16|auto (auto: tf32), --no-graph (eager iterations
+// instead of a replayed CUDA graph), --deterministic (cuDNN's deterministic algorithms).
+// The whole iteration runs as training runs it (gan/iteration.h: on CUDA one graph launch,
+// no host synchronisation inside); the d_step and g_step halves run eagerly.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -20,9 +24,11 @@
 #include <string>
 #include <vector>
 
+#include "base/precision.h"
 #include "bench/bench_common.h"
 #include "engine/io_util.h"
 #include "engine/timer.h"
+#include "gan/iteration.h"
 #include "gan/profile.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/threads.h"
@@ -34,32 +40,58 @@ namespace {
 
 ModelConfig g_model;
 int64_t g_batch = 64;
+std::string g_precision = "auto";
+bool g_graph = true, g_deterministic = false;
 
 enum class Stage { iteration, d_step, g_step };
 
-void run_stage(IterationRig& rig, Stage s) {
+// The models of one device and, for the whole iteration, a runner over them.
+struct Bench {
+  IterationRig rig;
+  IterationRunner runner;
+  Bench(Device dev)
+      : rig(g_model, g_batch, dev),
+        runner(*rig.G, *rig.D, *rig.opt_g, *rig.opt_d, rig.lc, g_batch, 7, 0, RunnerOptions{g_graph, 4}) {
+    runner.real().copy_(rig.b.real);
+    runner.real_labels().copy_(rig.b.real_labels);
+  }
+  void iteration() {
+    StepStats st;
+    runner.step();
+    runner.next_stats(&st, true);
+  }
+};
+
+void run_stage(Bench& b, Stage s) {
   StepStats st;
   if (s == Stage::iteration) {
-    rig.step();
+    b.iteration();
   } else if (s == Stage::d_step) {
-    d_backward(*rig.G, *rig.D, rig.b, rig.lc, st);
-    rig.opt_d->step();
+    d_backward(*b.rig.G, *b.rig.D, b.rig.b, b.rig.lc, st);
+    b.rig.opt_d->step();
   } else {
-    g_backward(*rig.G, *rig.D, rig.b, rig.lc, st);
-    rig.opt_g->step();
+    g_backward(*b.rig.G, *b.rig.D, b.rig.b, b.rig.lc, st);
+    b.rig.opt_g->step();
   }
 }
 
 void bench_stage(benchmark::State& state, Device dev, Stage s) {
-  static std::unique_ptr<IterationRig> rig[2];  // one per device, reused by every stage
-  auto& r = rig[dev == Device::cuda];
-  if (!r) r = std::make_unique<IterationRig>(g_model, g_batch, dev);
-  r->step();  // warm-up: pages, BLAS buffers, cuDNN algorithms; also draws the latents
+  static std::unique_ptr<Bench> bench[2];  // one per device, reused by every stage
+  auto& b = bench[dev == Device::cuda];
+  if (!b) {
+    b = std::make_unique<Bench>(dev);
+    b->iteration();  // warm-up: pages, BLAS buffers, cuDNN algorithms measured
+    b->iteration();  // and on CUDA the capture of the graph (and its first replay)
+    b->rig.step();   // latents for the d_step and g_step halves
+  }
   device_synchronize(dev);
   DeviceTimer timer(dev);
   for (auto _ : state) {
+    // The halves adapt the CPU threads as a training iteration does (the whole iteration's
+    // runner adapts inside), untimed: beside busy programs, fewer threads than CPUs.
+    if (dev == Device::cpu && s != Stage::iteration) cpu::adapt_threads();
     timer.start();
-    run_stage(*r, s);
+    run_stage(*b, s);
     state.SetIterationTime(timer.stop_seconds());
   }
   const double flops = s == Stage::iteration ? iteration_flops(g_model, g_batch)
@@ -115,6 +147,17 @@ double median_iteration_ms(IterationRig& rig, double seconds) {
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
+}
+
+// Removes a lone "--name" from argv; returns whether it was there.
+bool take_switch(int& argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) {
+      for (int j = i; j + 1 <= argc; ++j) argv[j] = argv[j + 1];
+      argc -= 1;
+      return true;
+    }
+  return false;
 }
 
 double median(std::vector<double> v) {
@@ -181,6 +224,9 @@ constexpr const char* kUsage =
     "  --size S        image size, 16/32/64/128 (default 64)\n"
     "  --base C        base channels (default 32)\n"
     "  --batch B       batch size (default 64)\n"
+    "  --precision P   CUDA arithmetic: fp32 (strict IEEE), tf32, bf16 (mixed) or auto (default, tf32)\n"
+    "  --no-graph      CUDA: run each iteration eagerly instead of replaying it as a CUDA graph\n"
+    "  --deterministic CUDA: cuDNN's deterministic convolution algorithms, none measured\n"
     "  --contend N     instead of the benchmarks: time the CPU iteration alternately alone and beside N\n"
     "                  CPU-bound processes started and stopped here, and print the slowdown\n"
     "  --rounds R      with --contend: alternations (default 3)\n"
@@ -200,8 +246,12 @@ int main(int argc, char** argv) {
   const int rounds = int(positive(prog, "--rounds", take_flag(argc, argv, "--rounds", "3")));
   const double seconds = std::atof(take_flag(argc, argv, "--seconds", "2").c_str());
   const std::string contend_out = take_flag(argc, argv, "--contend-out", "");
+  g_precision = take_flag(argc, argv, "--precision", "auto");
+  g_graph = !take_switch(argc, argv, "--no-graph");
+  g_deterministic = take_switch(argc, argv, "--deterministic");
   try {
     g_model.validate();
+    gan::use_cuda_math(g_precision, g_deterministic, cuda_available() ? Device::cuda : Device::cpu, "");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_iteration: %s\n", e.what());
     return 2;
@@ -236,6 +286,9 @@ int main(int argc, char** argv) {
                                            std::to_string(g_batch));
   benchmark::AddCustomContext("iteration_gflop", std::to_string(iteration_flops(g_model, g_batch) / 1e9));
   cgbench::add_context(cuda_available());
+  benchmark::AddCustomContext("precision", precision_name(cuda_math().precision));
+  benchmark::AddCustomContext("cuda_graph", g_graph ? "on" : "off");
+  benchmark::AddCustomContext("deterministic", g_deterministic ? "yes" : "no");
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -12,10 +12,16 @@ struct AdamConfig {
 class Adam {
  public:
   Adam(ParamStore& params, AdamConfig cfg);
-  void step();  // params -= lr * mhat / (sqrt(vhat) + eps), using the flat gradient
+  // params -= lr * mhat / (sqrt(vhat) + eps), using the flat gradient. With halt (i32 (1) on
+  // the parameters' device: an iteration's non-finite guard) nothing changes while it is
+  // set. On CUDA the step count also lives on the device and the bias corrections are
+  // computed there, so a captured CUDA graph replays real steps with no host work.
+  void step(const Tensor& halt = Tensor());
+  // A step a CUDA graph replayed: the host's count follows the device's.
+  void count_replayed_step() { ++t_; }
   AdamConfig& config() { return cfg_; }
   int64_t steps() const { return t_; }
-  void set_steps(int64_t t) { t_ = t; }
+  void set_steps(int64_t t);
   Tensor& m() { return m_; }  // first moments (P), saved in checkpoints
   Tensor& v() { return v_; }  // second moments (P)
 
@@ -23,6 +29,7 @@ class Adam {
   ParamStore& ps_;
   AdamConfig cfg_;
   Tensor m_, v_;
+  Tensor t_dev_;  // i32 (1): the step count on CUDA
   int64_t t_ = 0;
 };
 

@@ -9,7 +9,13 @@
 // a later user of the same block is ordered after them. cudaFree happens only in
 // device_empty_cache() and when a cudaMalloc fails (then the cache is emptied and
 // the cudaMalloc retried once).
+//
+// CUDA graphs: while a graph is captured, every block handed out belongs to that graph's
+// pool, and a block the capture frees goes back to that pool only; so once captured,
+// the graph's intermediate buffers (whose addresses it replays) are never lent to other
+// work, until the graph is destroyed and its pool returns to the common cache.
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -33,22 +39,32 @@ size_t round_block(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+using FreeLists = std::unordered_map<size_t, std::vector<void*>>;  // rounded size -> free blocks
+
+// Takes a block of size r from lists, or null.
+void* take(FreeLists& lists, size_t r) {
+  auto it = lists.find(r);
+  if (it == lists.end() || it->second.empty()) return nullptr;
+  void* p = it->second.back();
+  it->second.pop_back();
+  return p;
+}
+
 class CachingAllocator {
  public:
   void* alloc(size_t bytes) {
     const size_t r = round_block(bytes);
     std::lock_guard<std::mutex> lock(mu_);
     ++st_.alloc_requests;
-    void* p = nullptr;
-    auto it = free_.find(r);
-    if (it != free_.end() && !it->second.empty()) {
-      p = it->second.back();
-      it->second.pop_back();
+    void* p = capture_pool_ ? take(pools_[capture_pool_], r) : nullptr;  // the graph's own blocks first
+    if (!p) p = take(free_, r);
+    if (p) {
       st_.bytes_cached -= r;
       ++st_.cache_hits;
     } else {
       p = malloc_with_retry(r, bytes);
     }
+    if (capture_pool_) owner_[p] = capture_pool_;
     live_[p] = r;
     st_.bytes_in_use += r;
     if (st_.bytes_in_use > st_.peak_bytes_in_use) st_.peak_bytes_in_use = st_.bytes_in_use;
@@ -66,8 +82,32 @@ class CachingAllocator {
     const size_t r = it->second;
     live_.erase(it);
     st_.bytes_in_use -= r;
-    free_[r].push_back(p);
+    const auto own = owner_.find(p);
+    (own != owner_.end() ? pools_[own->second] : free_)[r].push_back(p);
     st_.bytes_cached += r;
+  }
+
+  // Graph pools (see the top of this file). begin: blocks handed out from now on belong to
+  // a new pool; end: back to the common cache for new blocks (the pool stays reserved);
+  // release: the pool's free blocks join the common cache and its live ones will on free.
+  int begin_pool() {
+    std::lock_guard<std::mutex> lock(mu_);
+    capture_pool_ = ++last_pool_;
+    pools_[capture_pool_];
+    return capture_pool_;
+  }
+  void end_pool() {
+    std::lock_guard<std::mutex> lock(mu_);
+    capture_pool_ = 0;
+  }
+  void release_pool(int pool) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pools_.find(pool);
+    if (it == pools_.end()) return;
+    for (auto& [size, blocks] : it->second)
+      for (void* b : blocks) free_[size].push_back(b);
+    pools_.erase(it);
+    for (auto o = owner_.begin(); o != owner_.end();) o = o->second == pool ? owner_.erase(o) : std::next(o);
   }
 
   void empty_cache() {
@@ -87,35 +127,50 @@ class CachingAllocator {
 
  private:
   std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_;  // rounded size -> free blocks
-  std::unordered_map<void*, size_t> live_;               // block -> rounded size
+  FreeLists free_;                          // the common cache
+  std::unordered_map<void*, size_t> live_;  // block -> rounded size
+  std::map<int, FreeLists> pools_;          // graph pool -> its free blocks
+  std::unordered_map<void*, int> owner_;    // block -> graph pool, for blocks a capture handed out
+  int capture_pool_ = 0, last_pool_ = 0;    // the pool of the capture under way (0: none)
   DeviceMemoryStats st_;
 
-  // Caller holds mu_.
+  // Caller holds mu_. The common cache only: a graph's pool stays with its graph.
   void release_cached() {
-    if (st_.bytes_cached == 0) return;
+    if (capture_pool_) return;  // no cudaFree (it synchronises) inside a capture
+    size_t released = 0;
     cudaDeviceSynchronize();  // queued kernels may still read freed blocks
     for (auto& [size, blocks] : free_) {
       for (void* b : blocks) {
         cudaFree(b);
         ++st_.cuda_free_count;
+        released += size;
       }
       blocks.clear();
     }
     free_.clear();
-    st_.bytes_cached = 0;
+    st_.bytes_cached -= released;
+  }
+
+  // cudaMalloc, allowed while this thread captures a graph (it is not a stream operation:
+  // the graph only ever sees the pointer), by switching the thread to relaxed capture mode.
+  static cudaError_t raw_malloc(void** p, size_t r) {
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    cudaThreadExchangeStreamCaptureMode(&mode);
+    const cudaError_t err = cudaMalloc(p, r);
+    cudaThreadExchangeStreamCaptureMode(&mode);
+    return err;
   }
 
   void* malloc_with_retry(size_t r, size_t asked) {
     void* p = nullptr;
     ++st_.cuda_malloc_count;
-    cudaError_t err = cudaMalloc(&p, r);
+    cudaError_t err = raw_malloc(&p, r);
     if (err == cudaSuccess) return p;
     cudaGetLastError();  // clear the error before retrying
     if (err == cudaErrorMemoryAllocation) {
       release_cached();
       ++st_.cuda_malloc_count;
-      err = cudaMalloc(&p, r);
+      err = raw_malloc(&p, r);
       if (err == cudaSuccess) return p;
       cudaGetLastError();
     }
@@ -157,6 +212,66 @@ void cuda_free(void* ptr, size_t) {
 }
 
 DeviceMemoryStats cuda_memory_stats() { return allocator().stats(); }
+
+// ---- CUDA graphs (engine/cuda_graph.h) ----------------------------------------------
+
+int cuda_graph_capture_begin() {
+  const int pool = allocator().begin_pool();
+  // Thread-local: a synchronising call of this thread inside the capture is an error (as it
+  // must be), the loader's thread is unaffected.
+  const cudaError_t err = cudaStreamBeginCapture(cuda::stream(), cudaStreamCaptureModeThreadLocal);
+  if (err != cudaSuccess) {
+    allocator().end_pool();
+    allocator().release_pool(pool);
+    cudaCheck(err);
+  }
+  return pool;
+}
+
+void cuda_graph_capture_end(void** graph, void** exec) {
+  cudaGraph_t g = nullptr;
+  const cudaError_t err = cudaStreamEndCapture(cuda::stream(), &g);
+  allocator().end_pool();
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    if (g) cudaGraphDestroy(g);
+    throw Error(std::string("capturing the training iteration as a CUDA graph failed: ") + cudaGetErrorString(err) +
+                "; run with --no-graph");
+  }
+  cudaGraphExec_t e = nullptr;
+  cudaCheck(cudaGraphInstantiate(&e, g, 0));
+  *graph = g;
+  *exec = e;
+}
+
+void cuda_graph_launch(void* exec) { cudaCheck(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), cuda::stream())); }
+
+void cuda_graph_destroy(void* graph, void* exec, int pool) {
+  cudaStreamSynchronize(cuda::stream());  // a replay may still run
+  if (exec) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+  if (graph) cudaGraphDestroy(static_cast<cudaGraph_t>(graph));
+  if (pool) allocator().release_pool(pool);
+}
+
+// ---- asynchronous downloads into pinned memory (engine/pinned.h) ---------------------
+
+void cuda_download_async(void* dst, const void* src, size_t bytes, void** event) {
+  if (!*event) {
+    cudaEvent_t e = nullptr;
+    cudaCheck(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    *event = e;
+  }
+  cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cuda::stream()));
+  cudaCheck(cudaEventRecord(static_cast<cudaEvent_t>(*event), cuda::stream()));
+}
+
+bool cuda_event_done(void* event) {
+  if (!event) return true;
+  const cudaError_t err = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  if (err == cudaErrorNotReady) return false;
+  cudaCheck(err);
+  return true;
+}
 void cuda_empty_cache() { allocator().empty_cache(); }
 void cuda_reset_peak() { allocator().reset_peak(); }
 

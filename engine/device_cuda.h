@@ -29,6 +29,17 @@ void cuda_upload_async(void* dst, const void* src, size_t bytes, void** event);
 void cuda_event_wait(void* event);
 void cuda_event_destroy(void* event);
 
+// Downloads into page-locked memory: dst (pinned host) <- src (device), asynchronous, an
+// event recorded after it; cuda_event_done asks without waiting.
+void cuda_download_async(void* dst, const void* src, size_t bytes, void** event);
+bool cuda_event_done(void* event);
+
+// CUDA graphs (engine/cuda_graph.h): capture of the engine stream with its own memory pool.
+int cuda_graph_capture_begin();  // returns the pool
+void cuda_graph_capture_end(void** graph, void** exec);
+void cuda_graph_launch(void* exec);
+void cuda_graph_destroy(void* graph, void* exec, int pool);
+
 // The event pair of a DeviceTimer (engine/timer.h).
 void cuda_events_create(void* ev[2]);
 void cuda_events_destroy(void* ev[2]);

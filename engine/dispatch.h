@@ -3,6 +3,8 @@
 // argument list) by the tensor's device; on_cuda runs a CUDA-only branch. No other file
 // outside the CUDA sources needs to know whether this build has CUDA (kCudaBuilt).
 #pragma once
+#include <type_traits>
+
 #include "engine/tensor.h"
 
 namespace cg {
@@ -58,11 +60,36 @@ void on_cuda(const char* op, const Tensor& t, Cuda&& cuda) {
       op, t, [&]<class T>() { ::cg::cpu::kernel<T>(__VA_ARGS__); },        \
       [&]<class T>() { ::cg::cuda::kernel(__VA_ARGS__); })
 
-// CG_KERNEL_INTO_GRAD(op, t, fresh, kernel, args...): CG_KERNEL, except that when fresh
-// (a CPU gradient buffer just made by Record::grad_for_write) the CPU kernel is told to assign:
-// cpu::kernel<T>(args..., /*accumulate=*/false). The CUDA launchers always accumulate.
-#define CG_KERNEL_INTO_GRAD(op, t, fresh, kernel, ...)                                              \
-  ((fresh) ? ::cg::dispatch_float(op, t, [&]<class T>() { ::cg::cpu::kernel<T>(__VA_ARGS__, false); }) \
-           : CG_KERNEL(op, t, kernel, __VA_ARGS__))
+// CG_KERNEL_INTO_GRAD(op, t, fresh, kernel, args...): CG_KERNEL with a trailing
+// accumulate = !fresh, so that a gradient buffer just made by Record::grad_for_write is
+// assigned (no zero fill, no read of zeros) and an existing one is added to, on both devices.
+#define CG_KERNEL_INTO_GRAD(op, t, fresh, kernel, ...) CG_KERNEL(op, t, kernel, __VA_ARGS__, !(fresh))
+
+// The element type of an op's parameters and statistics when its activations are T:
+// T itself, except f32 under bf16 activations (FP32 master weights, BatchNorm statistics).
+template <class T>
+using param_t = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
+
+// As on_device, with bf16 tensors allowed on cuda (the lambda then runs with T = bf16): for
+// the ops that have a bf16 launcher. A bf16 tensor on the CPU is refused in one sentence.
+template <class Cpu, class Cuda>
+void on_device_lowp(const char* op, const Tensor& t, Cpu&& cpu, Cuda&& cuda) {
+  if (t.dtype() != DType::bf16) return on_device(op, t, cpu, cuda);
+  CG_CHECK(t.is_cuda(), op, ": ", t.describe(), ": bf16 math runs on CUDA only (the CPU computes in f32)");
+  if constexpr (kCudaBuilt) {
+    cuda.template operator()<bf16>();
+  } else {
+    (void)cuda;
+    CG_FAIL(op, ": ", t.describe(), " is on cuda but this build has no CUDA backend");
+  }
+}
+
+// CG_KERNEL_LOWP / CG_KERNEL_LOWP_INTO_GRAD: CG_KERNEL / CG_KERNEL_INTO_GRAD through
+// on_device_lowp; scalar arguments must not be written T(...) (T may be bf16).
+#define CG_KERNEL_LOWP(op, t, kernel, ...)                                 \
+  ::cg::on_device_lowp(                                                    \
+      op, t, [&]<class T>() { ::cg::cpu::kernel<T>(__VA_ARGS__); },        \
+      [&]<class T>() { ::cg::cuda::kernel(__VA_ARGS__); })
+#define CG_KERNEL_LOWP_INTO_GRAD(op, t, fresh, kernel, ...) CG_KERNEL_LOWP(op, t, kernel, __VA_ARGS__, !(fresh))
 
 }  // namespace cg

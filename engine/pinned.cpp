@@ -73,6 +73,25 @@ void PinnedBuffer::upload(Tensor& dst) {
   device_copy(dst.raw(), dst.device(), ptr_, Device::cpu, dst.nbytes());
 }
 
+void PinnedBuffer::download(const Tensor& src) {
+  CG_CHECK(src.defined() && src.nbytes() <= size_, "PinnedBuffer::download: ",
+           src.defined() ? src.describe() : std::string("undefined tensor"), " needs ",
+           src.defined() ? src.nbytes() : 0, " bytes, the buffer holds ", size_);
+  if (src.nbytes() == 0) return;
+  if constexpr (kCudaBuilt) {
+    if (src.is_cuda() && pinned_) {
+      cuda_download_async(ptr_, src.raw(), src.nbytes(), &event_);
+      return;
+    }
+  }
+  device_copy(ptr_, Device::cpu, src.raw(), src.device(), src.nbytes());
+}
+
+bool PinnedBuffer::ready() const {
+  if constexpr (kCudaBuilt) return cuda_event_done(event_);
+  return true;
+}
+
 void PinnedBuffer::wait() {
   if constexpr (kCudaBuilt) cuda_event_wait(event_);
 }

@@ -32,7 +32,12 @@ class PinnedBuffer {
   // tensor from pinned memory the copy is asynchronous on the engine stream: call
   // wait() before writing into the buffer again. Otherwise it completes before returning.
   void upload(Tensor& dst);
-  // Blocks until the last upload from this buffer has finished reading it.
+  // Copies src (any device) into the start of the buffer. From a CUDA tensor into pinned
+  // memory the copy is asynchronous on the engine stream, after the work queued before it:
+  // ready() says whether it has landed, wait() waits for it. Otherwise it completes here.
+  void download(const Tensor& src);
+  bool ready() const;
+  // Blocks until the last upload from (or download into) this buffer has finished.
   void wait();
 
  private:

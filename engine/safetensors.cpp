@@ -33,6 +33,7 @@ const char* st_dtype(DType t) {
     case DType::f64: return "F64";
     case DType::i32: return "I32";
     case DType::u8: return "U8";
+    case DType::bf16: return "BF16";  // never written: checkpoints keep the FP32 master weights
   }
   return "?";
 }

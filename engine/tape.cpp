@@ -95,7 +95,7 @@ Tensor Record::grad_for_write(std::string_view name, bool* fresh) {
   Tensor& x = inputs[index(input_names, name, "input")];
   *fresh = false;
   if (!x.requires_grad()) return Tensor();
-  *fresh = !x.grad().defined() && !x.is_cuda();
+  *fresh = !x.grad().defined();
   if (*fresh) x.set_grad(Tensor::empty(x.shape(), x.dtype(), x.device()));
   return x.ensure_grad();
 }

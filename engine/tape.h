@@ -73,7 +73,7 @@ struct Record {
   bool needs_grad(size_t i) const { return i < inputs.size() && inputs[i].requires_grad(); }
   Tensor& grad_of(size_t i) { return inputs[i].ensure_grad(); }  // accumulate into this
   // For an op that writes every element of input name's gradient: when the input has no
-  // gradient yet and lives on the CPU, a new uninitialised buffer and *fresh = true, and
+  // gradient yet (on either device), a new uninitialised buffer and *fresh = true, and
   // the op assigns instead of accumulating (no zero fill, no read of zeros); otherwise
   // grad_of(name) and *fresh = false; an undefined tensor when the input needs no gradient.
   Tensor grad_for_write(std::string_view name, bool* fresh);

@@ -27,6 +27,7 @@ size_t dtype_size(DType t) {
     case DType::f64: return 8;
     case DType::i32: return 4;
     case DType::u8: return 1;
+    case DType::bf16: return 2;
   }
   return 0;
 }
@@ -37,6 +38,7 @@ const char* dtype_name(DType t) {
     case DType::f64: return "f64";
     case DType::i32: return "i32";
     case DType::u8: return "u8";
+    case DType::bf16: return "bf16";
   }
   return "?";
 }
@@ -123,6 +125,7 @@ Tensor Tensor::from(const std::vector<double>& values, Shape shape, DType dtype,
       case DType::f64: h.data<double>()[i] = values[i]; break;
       case DType::i32: h.data<int32_t>()[i] = static_cast<int32_t>(values[i]); break;
       case DType::u8: h.data<uint8_t>()[i] = static_cast<uint8_t>(values[i]); break;
+      case DType::bf16: h.data<bf16>()[i] = common::float_to_bf16(static_cast<float>(values[i])); break;
     }
   }
   return h.to(device);
@@ -249,6 +252,11 @@ void Tensor::fill_(double value) {
       case DType::f64: cpu::fill(data<double>(), n, value); return;
       case DType::i32: cpu::fill(data<int32_t>(), n, static_cast<int32_t>(value)); return;
       case DType::u8: cpu::fill(data<uint8_t>(), n, static_cast<uint8_t>(value)); return;
+      case DType::bf16: {
+        const bf16 v = common::float_to_bf16(static_cast<float>(value));
+        for (int64_t i = 0; i < n; ++i) data<bf16>()[i] = v;
+        return;
+      }
     }
   }
   CG_CHECK(dtype() == DType::f32, "fill_ on cuda supports f32 only, got ", describe());
@@ -279,6 +287,7 @@ std::vector<double> Tensor::to_vector() const {
       case DType::f64: out[i] = h.data<double>()[i]; break;
       case DType::i32: out[i] = h.data<int32_t>()[i]; break;
       case DType::u8: out[i] = h.data<uint8_t>()[i]; break;
+      case DType::bf16: out[i] = common::bf16_to_float(h.data<bf16>()[i]); break;
     }
   }
   return out;
@@ -327,6 +336,11 @@ void check_ndim(const char* op, const char* what, const Tensor& t, int ndim) {
 
 void check_float_dtype(const char* op, const Tensor& t) {
   CG_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, op, ": needs f32 or f64, got ", t.describe());
+}
+
+void check_float_or_bf16(const char* op, const Tensor& t) {
+  CG_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64 || (t.dtype() == DType::bf16 && t.is_cuda()), op,
+           ": needs f32 or f64 (or bf16 on cuda), got ", t.describe());
 }
 
 }  // namespace cg

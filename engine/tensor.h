@@ -11,11 +11,13 @@
 
 #include "base/check.h"
 #include "engine/device.h"
+#include "kernels/common/bf16.h"
 
 namespace cg {
 
-// f32 everywhere; f64 on the CPU for gradient checks; i32 for labels; u8 for pixels.
-enum class DType : uint8_t { f32, f64, i32, u8 };
+// f32 everywhere; f64 on the CPU for gradient checks; i32 for labels; u8 for pixels;
+// bf16 for the activations of bf16 mixed precision (math on CUDA; made and read anywhere).
+enum class DType : uint8_t { f32, f64, i32, u8, bf16 };
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 
@@ -123,6 +125,8 @@ template <>
 constexpr DType dtype_of<int32_t>() { return DType::i32; }
 template <>
 constexpr DType dtype_of<uint8_t>() { return DType::u8; }
+template <>
+constexpr DType dtype_of<bf16>() { return DType::bf16; }
 
 template <class T>
 T* Tensor::data() {
@@ -144,5 +148,7 @@ void check_shape(const char* op, const char* what, const Tensor& t, const Shape&
 void check_ndim(const char* op, const char* what, const Tensor& t, int ndim);
 // f64 exists only on the CPU; i32/u8 are not float math types.
 void check_float_dtype(const char* op, const Tensor& t);
+// As check_float_dtype, and bf16 on CUDA too (the ops with a bf16 kernel).
+void check_float_or_bf16(const char* op, const Tensor& t);
 
 }  // namespace cg

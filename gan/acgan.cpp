@@ -1,11 +1,20 @@
-// The AC-GAN losses and one training iteration (see acgan.h).
+// The AC-GAN losses and one training iteration (see acgan.h): the D and G steps as tape
+// work, the device-side latent draw, the statistics kernel and the guard; no step reads a
+// value back to the host, so a whole iteration can be captured as a CUDA graph.
 #include "gan/acgan.h"
 
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "base/nvtx.h"
+#include "engine/dispatch.h"
+#include "kernels/common/latents.h"
+#include "kernels/cpu/latents.h"
+#include "kernels/cpu/step_stats.h"
 #include "kernels/cpu/threads.h"
+#include "kernels/cuda/latents.h"
+#include "kernels/cuda/step_stats.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
 
@@ -35,6 +44,117 @@ Tensor make_generator_input(const ModelConfig& cfg, const std::vector<int32_t>& 
   return Tensor::from(z, Shape{N, cfg.z_dim}, noise.dtype());
 }
 
+namespace {
+
+using common::StatSlot;
+
+const char* const kSlotNames[common::kStatSlots] = {
+    "d_total", "d_src_real", "d_src_fake", "d_cls_real", "d_cls_fake", "d_code", "g_total", "g_src",
+    "g_cls",   "g_code",     "d_real",     "d_fake",     "acc_real",   "acc_fake", "halted",  ""};
+
+uint64_t* offset_ptr(Tensor& t) { return reinterpret_cast<uint64_t*>(t.data<int32_t>()); }
+
+// b.slot on dev with shape s and dtype dt: reused when it already is (fixed addresses for a
+// captured graph), made otherwise.
+Tensor& ensure(Tensor& slot, Shape s, DType dt, Device dev) {
+  if (!slot.defined() || slot.shape() != s || slot.dtype() != dt || slot.device() != dev) slot = Tensor::empty(s, dt, dev);
+  return slot;
+}
+
+// Joins named terms into their sum (weights given).
+Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms) {
+  std::vector<Tensor> xs;
+  std::vector<double> ws;
+  for (const auto& [t, w] : terms) xs.push_back(t), ws.push_back(w);
+  return weighted_sum(&tape, xs, ws);
+}
+
+const float* value_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
+// The statistics kernel on the state's device.
+void record_stats(IterationState& st, const common::LossTerms& terms, const common::BatchLogits& logits) {
+  float* stats = st.stats.data<float>();
+  int32_t* halt = st.halt.data<int32_t>();
+  if (!st.stats.is_cuda()) return cpu::step_stats(stats, halt, terms, logits);
+  on_cuda("step_stats", st.stats, [&]<class>() { cuda::step_stats(stats, halt, terms, logits); });
+}
+
+// One Adam update under the iteration's guard, as the layer row "<model>.adam update".
+void adam_step(Adam& opt, IterationState& st, const char* layer) {
+  NVTX_LAYER(layer, "update");
+  opt.step(st.halt);
+}
+
+}  // namespace
+
+StepStats stats_from(const float* v) {
+  StepStats s;
+  s.d_total = v[common::kDTotal], s.d_src_real = v[common::kDSrcReal], s.d_src_fake = v[common::kDSrcFake];
+  s.d_cls_real = v[common::kDClsReal], s.d_cls_fake = v[common::kDClsFake], s.d_code = v[common::kDCode];
+  s.g_total = v[common::kGTotal], s.g_src = v[common::kGSrc], s.g_cls = v[common::kGCls], s.g_code = v[common::kGCode];
+  s.d_real = v[common::kDReal], s.d_fake = v[common::kDFake];
+  s.acc_real = v[common::kAccReal], s.acc_fake = v[common::kAccFake];
+  s.halted = int(v[common::kHalted]);
+  return s;
+}
+
+const char* halted_term(int code) { return code > 0 && code <= common::kStatSlots ? kSlotNames[code - 1] : ""; }
+
+double halted_value(const StepStats& s) {
+  const double v[] = {s.d_total, s.d_src_real, s.d_src_fake, s.d_cls_real, s.d_cls_fake,
+                      s.d_code,  s.g_total,    s.g_src,      s.g_cls,      s.g_code};
+  return s.halted > 0 && s.halted <= 10 ? v[s.halted - 1] : 0.0;
+}
+
+IterationState::IterationState(Device d, uint64_t seed_, uint64_t offset_) : seed(seed_) {
+  stats = Tensor::zeros(Shape{common::kStatSlots}, DType::f32, d);
+  halt = Tensor::zeros(Shape{1}, DType::i32, d);
+  offset = Tensor::empty(Shape{2}, DType::i32, Device::cpu);
+  std::memcpy(offset.raw(), &offset_, sizeof offset_);
+  offset = offset.to(d);
+}
+
+StepStats IterationState::read() const {
+  const std::vector<double> v = stats.to_vector();
+  float f[common::kStatSlots];
+  for (int i = 0; i < common::kStatSlots; ++i) f[i] = float(v[size_t(i)]);
+  return stats_from(f);
+}
+
+uint64_t IterationState::read_offset() const {
+  const Tensor h = offset.to(Device::cpu);
+  uint64_t o = 0;
+  std::memcpy(&o, h.raw(), sizeof o);
+  return o;
+}
+
+void IterationState::clear_halt() { halt.zero_(); }
+
+uint64_t latent_words(const ModelConfig& cfg, int64_t B) {
+  return common::LatentLayout{B, cfg.num_genres, cfg.n_codes, cfg.noise_dim()}.words();
+}
+
+void draw_latents(IterationState& st, const ModelConfig& cfg, int64_t B, StepBatch& b) {
+  NVTX_SCOPE("draw_latents");
+  const Device dev = st.offset.device();
+  const int64_t K = cfg.num_genres, C = cfg.n_codes, Z = cfg.noise_dim();
+  Tensor& z = ensure(b.z, Shape{B, cfg.z_dim}, DType::f32, dev);
+  Tensor& labels = ensure(b.fake_labels, Shape{B}, DType::i32, dev);
+  if (C > 0) ensure(b.codes, Shape{B, C}, DType::f32, dev);
+  else b.codes = Tensor();
+  uint64_t* off = offset_ptr(st.offset);
+  float* codes = C > 0 ? b.codes.data<float>() : nullptr;
+  if (dev == Device::cpu) {
+    cpu::draw_latents(z.data<float>(), labels.data<int32_t>(), codes, off, st.seed, B, K, C, Z);
+    cpu::advance_offset(off, latent_words(cfg, B));
+    return;
+  }
+  on_cuda("draw_latents", z, [&]<class>() {
+    cuda::draw_latents(z.data<float>(), labels.data<int32_t>(), codes, off, st.seed, B, K, C, Z);
+    cuda::advance_offset(off, latent_words(cfg, B));
+  });
+}
+
 void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b) {
   NVTX_SCOPE_FN();
   std::vector<int32_t> genres(static_cast<size_t>(B));
@@ -49,9 +169,11 @@ void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device,
   b.z = make_generator_input(cfg, genres, codes, noise).to(device);
   b.fake_labels = Tensor::from_labels(genres, device);
   b.codes = codes.defined() ? codes.to(device) : Tensor();
-  // Its own stream, keyed by where the latent stream stands: a new key every iteration, and
-  // a resumed run (which restores that position) draws the same masks.
-  b.dropout_key = splitmix64(rng.seed() ^ splitmix64(rng.offset() ^ 0x64726f706f7574ull));
+  b.dropout_key = dropout_key(rng.seed(), rng.offset());
+}
+
+uint64_t dropout_key(uint64_t seed, uint64_t offset) {
+  return splitmix64(seed ^ splitmix64(offset ^ 0x64726f706f7574ull));
 }
 
 namespace {
@@ -59,75 +181,16 @@ namespace {
 Philox dropout_stream(const StepBatch& b, uint64_t step) { return Philox(splitmix64(b.dropout_key ^ step)); }
 }  // namespace
 
-namespace {
-
-double mean_sigmoid(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += 1.0 / (1.0 + std::exp(-x));
-  return v.empty() ? 0.0 : s / double(v.size());
-}
-
-// Share of rows whose largest logit (the first on ties, as torch.argmax) is the label.
-double host_accuracy(const std::vector<double>& z, const std::vector<double>& y) {
-  const size_t N = y.size(), K = N ? z.size() / N : 0;
-  if (N == 0 || K == 0) return 0.0;
-  size_t hits = 0;
-  for (size_t i = 0; i < N; ++i) {
-    size_t best = 0;
-    for (size_t k = 1; k < K; ++k)
-      if (z[i * K + k] > z[i * K + best]) best = k;
-    hits += (best == size_t(y[i]));
-  }
-  return double(hits) / double(N);
-}
-
-// Host copies of several small tensors of one dtype with a single device-to-host transfer
-// (one host sync, not one per tensor): on a GPU they are packed side by side on the device
-// first. Undefined entries give empty vectors.
-std::vector<std::vector<double>> read_together(const std::vector<Tensor>& ts) {
-  std::vector<std::vector<double>> out(ts.size());
-  const Tensor* first = nullptr;
-  int64_t n = 0;
-  for (const Tensor& t : ts)
-    if (t.defined()) first = first ? first : &t, n += t.numel();
-  if (!first) return out;
-  if (!first->is_cuda()) {
-    for (size_t i = 0; i < ts.size(); ++i)
-      if (ts[i].defined()) out[i] = ts[i].to_vector();
-    return out;
-  }
-  Tensor pack = Tensor::empty(Shape{n}, first->dtype(), first->device());
-  int64_t off = 0;
-  for (const Tensor& t : ts)
-    if (t.defined()) pack.slice_view(off, t.shape()).copy_(t), off += t.numel();
-  const std::vector<double> all = pack.to_vector();
-  off = 0;
-  for (size_t i = 0; i < ts.size(); ++i)
-    if (ts[i].defined()) {
-      out[i].assign(all.begin() + off, all.begin() + off + ts[i].numel());
-      off += ts[i].numel();
-    }
-  return out;
-}
-
-double first_or_zero(const std::vector<double>& v) { return v.empty() ? 0.0 : v[0]; }
-
-// Joins named terms into their sum (weights given) and backpropagates it.
-Tensor sum_terms(Tape& tape, const std::vector<std::pair<Tensor, double>>& terms) {
-  std::vector<Tensor> xs;
-  std::vector<double> ws;
-  for (const auto& [t, w] : terms) xs.push_back(t), ws.push_back(w);
-  return weighted_sum(&tape, xs, ws);
-}
-
-}  // namespace
-
-void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
-                TapeGraph* graph) {
-  NVTX_SCOPE_FN();
+void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
+            TapeGraph* graph) {
+  NVTX_SCOPE("d_backward");
   const int64_t B = b.z.dim(0);
   CG_CHECK(b.real.defined() && b.real.dim(0) == B, "d_backward: real batch ",
            b.real.defined() ? b.real.shape().str() : "undefined", " for ", B, " latent vectors");
+  if (lc.genre_terms) {
+    check_shape("d_backward", "real labels", b.real_labels, Shape{B});
+    check_shape("d_backward", "fake labels", b.fake_labels, Shape{B});
+  }
   D.params().set_requires_grad(true);
   D.params().zero_grad();
   const Tensor fake = G.forward(nullptr, b.z, BnMode::train);  // no tape: G gets no gradient here
@@ -164,29 +227,26 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
                             {total, "d_total"}});
   tape.backward(total);
   if (graph) graph->capture_values();
-  // Every loss term and the logits the statistics need, read back in one transfer.
-  const auto v = read_together({total, src_r, src_f, cls_r, cls_f, code, r.src, f.src,
-                                lc.genre_terms ? r.cls : Tensor(), lc.genre_terms ? f.cls : Tensor()});
-  st.d_total = first_or_zero(v[0]);
-  st.d_src_real = first_or_zero(v[1]);
-  st.d_src_fake = first_or_zero(v[2]);
-  st.d_cls_real = first_or_zero(v[3]);
-  st.d_cls_fake = first_or_zero(v[4]);
-  st.d_code = first_or_zero(v[5]);
-  st.d_real = mean_sigmoid(v[6]);
-  st.d_fake = mean_sigmoid(v[7]);
-  if (lc.genre_terms) {
-    check_shape("d_backward", "real labels", b.real_labels, Shape{B});
-    check_shape("d_backward", "fake labels", b.fake_labels, Shape{B});
-    const auto y = read_together({b.real_labels, b.fake_labels});  // the stream is idle now: no wait
-    st.acc_real = host_accuracy(v[8], y[0]);
-    st.acc_fake = host_accuracy(v[9], y[1]);
-  }
+  if (dt != DType::f32) return;  // f64 gradient checks: no statistics vector
+  const common::LossTerms lt{{value_or_null(total), value_or_null(src_r), value_or_null(src_f), value_or_null(cls_r),
+                              value_or_null(cls_f), value_or_null(code)},
+                             {common::kDTotal, common::kDSrcReal, common::kDSrcFake, common::kDClsReal,
+                              common::kDClsFake, common::kDCode},
+                             6};
+  const common::BatchLogits lg{r.src.data<float>(),
+                               f.src.data<float>(),
+                               lc.genre_terms ? r.cls.data<float>() : nullptr,
+                               lc.genre_terms ? f.cls.data<float>() : nullptr,
+                               lc.genre_terms ? b.real_labels.data<int32_t>() : nullptr,
+                               lc.genre_terms ? b.fake_labels.data<int32_t>() : nullptr,
+                               B,
+                               r.cls.dim(1)};
+  record_stats(st, lt, lg);
 }
 
-void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& st,
-                TapeGraph* graph) {
-  NVTX_SCOPE_FN();
+void g_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
+            TapeGraph* graph) {
+  NVTX_SCOPE("g_backward");
   G.params().zero_grad();
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
   Tape tape;
@@ -223,45 +283,67 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   }
   D.params().set_requires_grad(true);
   if (graph) graph->capture_values();
-  const auto v = read_together({total, src, cls, code});  // one transfer
-  st.g_total = first_or_zero(v[0]);
-  st.g_src = first_or_zero(v[1]);
-  st.g_cls = first_or_zero(v[2]);
-  st.g_code = first_or_zero(v[3]);
+  if (fake.dtype() != DType::f32) return;
+  const common::LossTerms lt{{value_or_null(total), value_or_null(src), value_or_null(cls), value_or_null(code)},
+                             {common::kGTotal, common::kGSrc, common::kGCls, common::kGCode},
+                             4};
+  record_stats(st, lt, common::BatchLogits{});
+}
+
+void enqueue_iteration(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, StepBatch& b, const LossConfig& lc,
+                       IterationState& st) {
+  NVTX_SCOPE("train_step");
+  draw_latents(st, G.config(), b.real.dim(0), b);
+  d_step(G, D, b, lc, st);
+  adam_step(opt_d, st, "D.adam");
+  g_step(G, D, b, lc, st);
+  adam_step(opt_g, st, "G.adam");
 }
 
 namespace {
 
-void check_finite(std::initializer_list<std::pair<const char*, double>> terms) {
-  for (const auto& [name, v] : terms)
-    if (!std::isfinite(v)) throw NonFiniteLoss(name, v);
-}
+// A scratch state for the host views; its stream is unused (their latents come drawn).
+IterationState scratch_state(const StepBatch& b) { return IterationState(b.z.device(), 0, 0); }
+
+// f64 runs (gradient checks) have no statistics vector: the loss terms are read here.
+bool is_f32(const StepBatch& b) { return b.z.dtype() == DType::f32; }
 
 }  // namespace
+
+void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+                TapeGraph* graph) {
+  IterationState st = scratch_state(b);
+  d_step(G, D, b, lc, st, graph);
+  if (!is_f32(b)) return;
+  const StepStats s = st.read();
+  stats.d_total = s.d_total, stats.d_src_real = s.d_src_real, stats.d_src_fake = s.d_src_fake;
+  stats.d_cls_real = s.d_cls_real, stats.d_cls_fake = s.d_cls_fake, stats.d_code = s.d_code;
+  stats.d_real = s.d_real, stats.d_fake = s.d_fake, stats.acc_real = s.acc_real, stats.acc_fake = s.acc_fake;
+  stats.halted = s.halted;
+}
+
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+                TapeGraph* graph) {
+  IterationState st = scratch_state(b);
+  g_step(G, D, b, lc, st, graph);
+  if (!is_f32(b)) return;
+  const StepStats s = st.read();
+  stats.g_total = s.g_total, stats.g_src = s.g_src, stats.g_cls = s.g_cls, stats.g_code = s.g_code;
+  stats.halted = stats.halted ? stats.halted : s.halted;
+}
 
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
                      const LossConfig& lc) {
   NVTX_SCOPE_FN();
   cpu::adapt_threads();  // fewer CPU threads while other programs keep CPUs busy
-  StepStats st;
-  d_backward(G, D, b, lc, st);
-  check_finite({{"d_src_real", st.d_src_real},
-                {"d_src_fake", st.d_src_fake},
-                {"d_cls_real", st.d_cls_real},
-                {"d_cls_fake", st.d_cls_fake},
-                {"d_code", st.d_code},
-                {"d_total", st.d_total}});
-  {
-    NVTX_LAYER("D.adam", "update");
-    opt_d.step();
-  }
-  g_backward(G, D, b, lc, st);
-  check_finite({{"g_src", st.g_src}, {"g_cls", st.g_cls}, {"g_code", st.g_code}, {"g_total", st.g_total}});
-  {
-    NVTX_LAYER("G.adam", "update");
-    opt_g.step();
-  }
-  return st;
+  IterationState st = scratch_state(b);
+  d_step(G, D, b, lc, st);
+  adam_step(opt_d, st, "D.adam");
+  g_step(G, D, b, lc, st);
+  adam_step(opt_g, st, "G.adam");
+  const StepStats s = st.read();
+  if (s.halted) throw NonFiniteLoss(halted_term(s.halted), halted_value(s));
+  return s;
 }
 
 }  // namespace cg::gan

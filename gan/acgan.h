@@ -1,7 +1,9 @@
 // One AC-GAN iteration (docs/DESIGN.md section 1): the latent draws, D's loss and
-// backward on a real and a (detached) fake batch, then G's loss and backward
-// with G run again after D's update on the same inputs. The trainer, the parity
-// test and the benchmarks all call these same functions.
+// backward on a real and a (detached) fake batch, then G's loss and backward with G run
+// again after D's update on the same inputs. Everything is device work with no host
+// synchronisation inside (what a CUDA graph captures): the losses and statistics land in
+// a small device vector, and a device guard stops the updates once a loss is not finite.
+// The trainer, the parity tests and the benchmarks all call these same functions.
 #pragma once
 #include <string>
 
@@ -10,6 +12,7 @@
 #include "gan/augment.h"
 #include "gan/discriminator.h"
 #include "gan/generator.h"
+#include "kernels/common/step_stats.h"
 
 namespace cg::gan {
 
@@ -38,9 +41,15 @@ struct StepStats {
   double g_total = 0, g_src = 0, g_cls = 0, g_code = 0;
   double d_real = 0, d_fake = 0;      // mean sigmoid(D(x)) and sigmoid(D(G(z))) in the D step
   double acc_real = 0, acc_fake = 0;  // D's genre accuracy on the real / fake batch (D step)
+  int halted = 0;                     // the guard's code: 1 + the slot of the first non-finite term, or 0
 };
+// From the device vector's values (common::StatSlot order).
+StepStats stats_from(const float* slots);
+// The name of the term a guard code points at ("d_cls_fake"; "" for 0), and its value in s.
+const char* halted_term(int code);
+double halted_value(const StepStats& s);
 
-// Thrown when a loss term is NaN or Inf, before the optimiser step that would spread it.
+// Thrown when a loss term is NaN or Inf; no weights were updated with it.
 class NonFiniteLoss : public Error {
  public:
   NonFiniteLoss(const std::string& term, double value);
@@ -48,30 +57,66 @@ class NonFiniteLoss : public Error {
   double value;
 };
 
+// Where an iteration's device work reports and draws from, on the models' device: stats
+// f32 (kStatSlots), the guard halt i32 (1), and the latent stream's offset (i32 (2)
+// holding a uint64) that the draws read and advance. The seed is the stream's key.
+struct IterationState {
+  Tensor stats, halt, offset;
+  uint64_t seed = 0;
+  IterationState() = default;
+  IterationState(Device d, uint64_t seed, uint64_t offset);
+  // Host reads (each waits for the device).
+  StepStats read() const;
+  uint64_t read_offset() const;
+  void clear_halt();
+};
+
 // The generator input for given genres (N), codes (N,n_codes) and noise (N,noise_dim),
 // all on the host: returns (N, z_dim) [one-hot | codes | noise] on the host, dtype of noise.
 Tensor make_generator_input(const ModelConfig& cfg, const std::vector<int32_t>& genres, const Tensor& codes,
                             const Tensor& noise);
 
-// Draws one iteration's genres (uniform), codes and noise (uniform(-1,1)) from rng, in
-// that order, on the host; fills b.z, b.fake_labels and b.codes on device/dtype, and
-// b.dropout_key from rng's position (drawing nothing: the latents do not depend on it).
+// Philox words one iteration's draws use (kernels/common/latents.h): the offset's advance.
+uint64_t latent_words(const ModelConfig& cfg, int64_t B);
+// D's dropout key for the iteration whose latent draws leave the stream (seed) at offset:
+// a new key every iteration, and a resumed run (which restores the offset) draws the same
+// masks. The masks are drawn with host-side stream positions, so an iteration with dropout
+// runs eagerly (gan/iteration.h choose_graph), never as a replayed CUDA graph.
+uint64_t dropout_key(uint64_t seed, uint64_t offset);
+// Draws one iteration's genres, codes and noise from the state's stream on the device
+// (kernels/common/latents.h: the same values on the CPU and CUDA) into b.z, b.fake_labels
+// and b.codes (reused when they already have the shapes: a graph's fixed addresses), and
+// advances the state's offset on the device.
+void draw_latents(IterationState& st, const ModelConfig& cfg, int64_t B, StepBatch& b);
+// The host's draw (tests and tools, f32 or f64): genres (Philox::next_below), then the codes
+// and the noise (Philox::uniform fills) from rng, assembled on the host and uploaded. A
+// different layout from the device draw above: the parity tests' data were made with it.
+// Also sets b.dropout_key from rng's position (drawing nothing: the latents do not depend on it).
 void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b);
 
-// D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and
-// on the fake batch (two calls), and backpropagates D's loss into D's gradients.
-// Fills the d_* fields of stats. Does not update the weights. With graph, the tape as a
-// graph (engine/tape_graph.h: taken before the sweep frees what records saved, values
-// and gradients captured after it), the batch and the loss terms labelled.
+// D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and on
+// the fake batch (two calls), and backpropagates D's loss into D's gradients; writes the
+// d_* terms, D's mean outputs and genre accuracy into st.stats and runs the guard. With
+// graph, the tape as a graph (engine/tape_graph.h: taken before the sweep frees what records
+// saved, values and gradients captured after it, a host read), the batch and terms labelled.
+void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
+            TapeGraph* graph = nullptr);
+// G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
+// D's parameters frozen, and backpropagates G's loss into G's gradients; the g_* terms.
+void g_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
+            TapeGraph* graph = nullptr);
+// One whole iteration, device work only: the latent draw from st, the D step, Adam on D
+// (unless the guard is set), the G step, Adam on G (likewise).
+void enqueue_iteration(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, StepBatch& b, const LossConfig& lc,
+                       IterationState& st);
+
+// Host views, each reading its stats back (a synchronisation): tests, --dump-tape, benchmarks.
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
                 TapeGraph* graph = nullptr);
-// G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
-// D's parameters frozen, and backpropagates G's loss into G's gradients. Fills the g_* fields.
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
                 TapeGraph* graph = nullptr);
-
-// d_backward, Adam on D, g_backward, Adam on G. Throws NonFiniteLoss before an update
-// whose loss is not finite.
+// d_backward, Adam on D, g_backward, Adam on G on b's latents. Throws NonFiniteLoss (after
+// the steps, none of which updated a weight with a non-finite loss).
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
                      const LossConfig& lc);
 

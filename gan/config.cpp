@@ -134,6 +134,24 @@ void TrainConfig::validate() const {
                 "instance_noise and instance_noise_steps cannot be negative.");
   CG_USER_CHECK(sample_cols >= 1 && sample_cols <= 64, "sample_cols must be between 1 and 64, got ", sample_cols,
                 ".");
+  CG_USER_CHECK(precision == "auto" || precision == "fp32" || precision == "tf32" || precision == "bf16",
+                "The precision must be auto, fp32, tf32 or bf16, got \"", precision, "\".");
+}
+
+Precision resolve_precision(const std::string& spec, Device d) {
+  if (spec == "auto") return d == Device::cuda ? Precision::tf32 : Precision::fp32;
+  const Precision p = parse_precision(spec);
+  CG_USER_CHECK(d == Device::cuda || p == Precision::fp32, "The precision ", spec,
+                " runs on CUDA only; the CPU computes in fp32 (pass --precision fp32 or auto, or --device cuda).");
+  return p;
+}
+
+void use_cuda_math(const std::string& precision, bool deterministic, Device d, const std::string& algo_cache) {
+  CudaMath m = cuda_math();
+  m.precision = resolve_precision(precision, d);
+  m.deterministic = deterministic;
+  m.algo_cache = algo_cache;
+  set_cuda_math(m);
 }
 
 nlohmann::json to_json(const ModelConfig& m) {
@@ -228,6 +246,9 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"batch", c.batch},
           {"seed", c.seed},
           {"device", c.device},
+          {"precision", c.precision},
+          {"deterministic", c.deterministic},
+          {"graph", c.graph},
           {"lr_pretrain", {{"g", c.lr_pretrain.g}, {"d", c.lr_pretrain.d}}},
           {"lr_finetune", {{"g", c.lr_finetune.g}, {"d", c.lr_finetune.d}}},
           {"beta1", c.beta1},
@@ -253,11 +274,11 @@ nlohmann::json to_json(const TrainConfig& c) {
 
 void apply_json(TrainConfig& c, const nlohmann::json& j) {
   reject_unknown(j, {"model", "genres", "data", "data_bytes", "data_fingerprint", "pretrain", "init", "pretrain_epochs",
-                     "epochs", "steps", "batch", "seed", "device", "lr_pretrain", "lr_finetune", "beta1", "beta2", "adam_eps",
-                     "lambda_code", "hflip", "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label",
-                     "instance_noise", "instance_noise_steps", "sample_every", "checkpoint_every", "keep_checkpoints",
-                     "log_every", "sample_cols"},
-                 "training");
+                     "epochs", "steps", "batch", "seed", "device", "precision", "deterministic", "graph", "lr_pretrain",
+                     "lr_finetune", "beta1", "beta2", "adam_eps", "lambda_code", "hflip", "sync_bn", "dtype", "holdout",
+                     "holdout_seed", "ema", "augment", "real_label", "instance_noise", "instance_noise_steps",
+                     "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
+                 "training");  // "iteration": train's record of graph or eager (gan/iteration.h), not read
   if (j.contains("model")) {
     // Keys absent from the file keep the values c already has.
     nlohmann::json merged = to_json(c.model);
@@ -279,6 +300,9 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "batch", c.batch);
   get(j, "seed", c.seed);
   get(j, "device", c.device);
+  get(j, "precision", c.precision);
+  get(j, "deterministic", c.deterministic);
+  get(j, "graph", c.graph);
   get_lr(j, "lr_pretrain", c.lr_pretrain);
   get_lr(j, "lr_finetune", c.lr_finetune);
   get(j, "beta1", c.beta1);

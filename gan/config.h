@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "base/precision.h"
+#include "engine/device.h"
+
 namespace cg::gan {
 
 struct ModelConfig {
@@ -68,6 +71,12 @@ struct TrainConfig {
   int batch = 128;
   uint64_t seed = 1;
   std::string device = "auto";
+  // The CUDA arithmetic (base/precision.h): "auto" (tf32 on CUDA, fp32 on the CPU), "fp32",
+  // "tf32" or "bf16"; config.json records what auto resolved to. deterministic: cuDNN's
+  // deterministic algorithms, nothing timed; graph: capture the iteration as a CUDA graph.
+  std::string precision = "auto";
+  bool deterministic = false;
+  bool graph = true;
   PhaseLr lr_pretrain{0.002, 0.001};
   PhaseLr lr_finetune{1e-5, 2e-5};
   double beta1 = 0.5, beta2 = 0.999, adam_eps = 1e-8;
@@ -99,6 +108,13 @@ struct TrainConfig {
 
   void validate() const;
 };
+
+// "auto" is tf32 on CUDA (the fastest mode that passes the parity tests; README says why)
+// and fp32 on the CPU; tf32 and bf16 on the CPU are refused in one sentence.
+Precision resolve_precision(const std::string& spec, Device d);
+// Sets the CUDA arithmetic (base/precision.h) a run or a tool uses on device d: its precision,
+// algorithm choice and the file of measured algorithms ("" = this process only).
+void use_cuda_math(const std::string& precision, bool deterministic, Device d, const std::string& algo_cache);
 
 nlohmann::json to_json(const ModelConfig& m);
 // Missing keys keep their defaults; unknown keys are an error (a typo must not pass silently).

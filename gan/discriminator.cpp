@@ -5,6 +5,7 @@
 
 #include "base/nvtx.h"
 #include "layers/activations.h"
+#include "layers/cast.h"
 #include "layers/dropout.h"
 #include "layers/layer_scope.h"
 #include "layers/shape_ops.h"
@@ -49,7 +50,9 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dr
            x.shape().str(), " but the model takes (B,3,", S, ",", S, ")");
   const bool drop = mode == BnMode::train && cfg_.d_dropout > 0;
   CG_CHECK(!drop || dropout, "Discriminator: d_dropout ", cfg_.d_dropout, " in training needs a Philox stream");
-  Tensor h = x;
+  // The convolutions in the activations' dtype (bf16 under bf16 mixed precision on CUDA);
+  // the features go back to x's dtype before the heads, so logits and losses stay f32.
+  Tensor h = to_dtype(tape, x, x.dtype() == DType::f32 ? activation_dtype(x.device()) : x.dtype());
   for (size_t i = 0; i < conv_.size(); ++i) {
     h = conv_[i].forward(tape, h);  // (B, base*2^i, S/2^(i+1), S/2^(i+1))
     // BN + LeakyReLU fused into one op, except after conv1, which has no BN.
@@ -65,11 +68,14 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dr
     if (drop) {
       NVTX_LAYER(drop_names_[i].c_str(), "forward");  // "D.dropout2 forward"
       const Tensor pre = h;
-      h = cg::dropout(tape, h, cfg_.d_dropout, true, *dropout);
+      // Dropout's kernels take f32 and f64: a bf16 activation is widened around it.
+      const DType adt = h.dtype();
+      h = cg::dropout(tape, adt == DType::bf16 ? to_dtype(tape, h, DType::f32) : h, cfg_.d_dropout, true, *dropout);
+      h = to_dtype(tape, h, adt);
       note_io(pre, h);
     }
   }
-  const Tensor f = flatten(tape, h);  // (B, C0*16)
+  const Tensor f = flatten(tape, to_dtype(tape, h, x.dtype()));  // (B, C0*16)
   DOut out;
   out.feat = f;
   out.src = fc_src_.forward(tape, f);

@@ -33,17 +33,25 @@ std::pair<int, int> batch_slice(int B, int rank, int ranks) {
   return {B / ranks * rank, B / ranks * (rank + 1)};
 }
 
+// The training stream's layout (kernels/common/latents.h), the one a single-process run
+// draws on the device (gan/iteration.h): a run moves between one process and several on
+// the same latents. The whole global batch is drawn on the host in f32; f64 runs widen it.
 void draw_latent_rows(Philox& rng, const ModelConfig& cfg, int64_t B, int64_t lo, int64_t hi, Device dev, DType dt,
                       StepBatch& b) {
   CG_CHECK(0 <= lo && lo < hi && hi <= B, "draw_latent_rows: rows [", lo, ", ", hi, ") of ", B);
-  if (lo == 0 && hi == B) return gan::draw_latents(rng, cfg, B, dev, dt, b);
   StepBatch all;
-  gan::draw_latents(rng, cfg, B, Device::cpu, dt, all);
+  IterationState st(Device::cpu, rng.seed(), rng.offset());
+  gan::draw_latents(st, cfg, B, all);
+  rng.set_offset(rng.offset() + latent_words(cfg, B));
+  b.dropout_key = dropout_key(rng.seed(), rng.offset());  // as the one-process runner keys it
   const int64_t R = hi - lo;
-  b.z = all.z.slice_view(lo * cfg.z_dim, Shape{R, cfg.z_dim}).clone().to(dev);
-  b.fake_labels = all.fake_labels.slice_view(lo, Shape{R}).clone().to(dev);
-  b.codes = all.codes.defined() ? all.codes.slice_view(lo * cfg.n_codes, Shape{R, cfg.n_codes}).clone().to(dev)
-                                : Tensor();
+  const auto rows = [&](const Tensor& t, int64_t width, DType to) {
+    Tensor r = t.slice_view(lo * width, t.ndim() > 1 ? Shape{R, width} : Shape{R}).clone();
+    return (r.dtype() == to ? r : r.to(to)).to(dev);
+  };
+  b.z = rows(all.z, cfg.z_dim, dt);
+  b.fake_labels = rows(all.fake_labels, 1, DType::i32);
+  b.codes = cfg.n_codes > 0 ? rows(all.codes, cfg.n_codes, dt) : Tensor();
 }
 
 DataParallel::DataParallel() : comm_(Comm::world()) {}

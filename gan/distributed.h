@@ -20,8 +20,9 @@ namespace cg::gan {
 // sentence unless the ranks split B evenly with at least 2 images each.
 std::pair<int, int> batch_slice(int B, int rank, int ranks);
 
-// gan::draw_latents for the whole global batch of B from rng (the stream advances as in one
-// process), keeping rows [lo, hi) in b on dev.
+// The training stream's draw (gan::draw_latents on an IterationState at rng's seed and
+// offset, the layout a single-process run draws on the device) for the whole global batch
+// of B, keeping rows [lo, hi) in b on dev, in dt; rng advances as in one process.
 void draw_latent_rows(Philox& rng, const ModelConfig& cfg, int64_t B, int64_t lo, int64_t hi, Device dev, DType dt,
                       StepBatch& b);
 

@@ -6,6 +6,7 @@
 #include "base/nvtx.h"
 #include "layers/activations.h"
 #include "layers/layer_scope.h"
+#include "layers/cast.h"
 #include "layers/shape_ops.h"
 
 namespace cg::gan {
@@ -41,6 +42,9 @@ Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
   Tensor h = fc_.forward(tape, z);                   // (B, C0*16)
   h = reshape(tape, h, Shape{B, c0, 4, 4});          // (B,C0,4,4)
   h = apply_bn_act(tape, bn_[0], h, mode, 0.0);     // BN + ReLU, fused
+  // The transposed convolutions in the activations' dtype: bf16 under bf16 mixed precision
+  // on CUDA (the input layer, bn0 and the images stay f32), f32 otherwise (no op).
+  h = to_dtype(tape, h, z.dtype() == DType::f32 ? activation_dtype(z.device()) : z.dtype());
   const size_t L = deconv_.size();
   for (size_t i = 0; i < L; ++i) {
     h = deconv_[i].forward(tape, h);                 // (B, C0/2^(i+1), 8*2^i, 8*2^i)
@@ -53,7 +57,7 @@ Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
       note_io(pre, h);
     }
   }
-  return h;                                          // (B,3,S,S)
+  return to_dtype(tape, h, z.dtype());               // (B,3,S,S)
 }
 
 }  // namespace cg::gan

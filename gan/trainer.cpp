@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "gan/distributed.h"
 #include "gan/holdout_file.h"
 #include "data/plot.h"
+#include "gan/iteration.h"
 #include "gan/progress.h"
 #include "gan/run_dir.h"
 #include "gan/sampler.h"
@@ -107,6 +109,9 @@ class Run {
   DiffAugPolicy augment_;
   std::unique_ptr<Adam> opt_g_, opt_d_;
   std::unique_ptr<data::Loader> loader_;
+  // One process in f32: the iteration runs as queued device work (a CUDA graph on a GPU),
+  // read back a few steps later. Data-parallel and f64 runs step eagerly (rng_, real_).
+  std::unique_ptr<IterationRunner> runner_;
   std::unique_ptr<MetricsLog> log_;
   TrainState st_;
   Philox rng_;
@@ -117,6 +122,9 @@ class Run {
   int64_t last_ckpt_step_ = -1, last_sample_step_ = -1;
   DataParallel dp_;            // a world of one unless a launcher started several ranks
   bool stop_agreed_ = false;   // distributed: some rank got a signal, all stop after this step
+  // Iterations enqueued but not yet read back (their step and epoch), and when the host last read one.
+  std::deque<std::pair<int64_t, int64_t>> pending_;
+  std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
 
   void setup(std::optional<Checkpoint>& ck, std::optional<Checkpoint>& init);
   void open_data(bool resuming);
@@ -126,8 +134,12 @@ class Run {
   void build(const Checkpoint* resume_from, const Checkpoint* init_from);
   void make_optimizers();
   void make_loader(int64_t epoch, int64_t batch_index);
+  void make_runner();
   void switch_to_finetune();
   void one_step();
+  void one_step_eager();
+  void drain(bool all);
+  void report(int64_t step, int64_t epoch, const StepStats& s, double dt);
   void write_checkpoint(const std::string& path);
   void write_samples();
   void write_plot();
@@ -136,6 +148,17 @@ class Run {
   int64_t phase_epochs() const { return pretraining() ? cfg_.pretrain_epochs : cfg_.epochs; }
   int64_t planned_steps() const;
   DType dtype() const { return cfg_.dtype == "f64" ? DType::f64 : DType::f32; }
+  // DiffAugment and instance noise draw each batch's transforms on the host (draw_d_inputs).
+  bool host_drawn_inputs() const { return augment_.any() || cfg_.instance_noise > 0; }
+  bool queued() const { return !dp_.distributed() && dtype() == DType::f32 && !host_drawn_inputs(); }  // runner_ steps
+  // "CUDA graph" or "eager (why)": the start-up line and config.json say which.
+  std::string iteration_mode() const {
+    if (!queued())
+      return dp_.distributed()       ? "eager (data-parallel)"
+             : dtype() != DType::f32 ? "eager (f64)"
+                                     : "eager (--augment or --instance-noise draw each batch on the host)";
+    return describe(choose_graph(cfg_.graph, dev_, cfg_.model.d_dropout));
+  }
   bool stop_requested() const { return dp_.distributed() ? stop_agreed_ : g_signal != 0; }
   void prepare_folder(bool resuming);
   void log_commit() {
@@ -271,6 +294,8 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
   CG_USER_CHECK(int64_t(split_.train.size()) >= cfg_.batch, "The labeled set ", cfg_.data, " keeps ",
                 split_.train.size(), " covers for training after holding out ", split_.held_out.size(),
                 " (--holdout ", cfg_.holdout, "), fewer than one batch of ", cfg_.batch, ".");
+  // The run's arithmetic; measured cuDNN algorithms are kept beside the run.
+  use_cuda_math(cfg_.precision, cfg_.deterministic, dev_, dev_ == Device::cuda ? dir_.path("cudnn_algos.txt") : "");
   G_ = std::make_unique<Generator>(cfg_.model, dev_, dtype());
   D_ = std::make_unique<Discriminator>(cfg_.model, dev_, dtype());
   if (ck) {
@@ -301,6 +326,7 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
     make_loader(0, 0);
   }
   build_ema(ck);
+  make_runner();
   Philox srng(derive_seed(cfg_.seed, kSeedSamples));
   sample_latents_ = genre_rows(cfg_.model, cfg_.sample_cols, /*shared=*/true, srng);
 }
@@ -329,6 +355,7 @@ void Run::announce() const {
   std::printf("  phase 2 finetune: %s, %lld images, %lld epochs, lr G %g D %g\n", cfg_.data.c_str(),
               static_cast<long long>(split_.train.size()), static_cast<long long>(cfg_.epochs), cfg_.lr_finetune.g,
               cfg_.lr_finetune.d);
+  std::printf("  iteration: %s\n", iteration_mode().c_str());
   if (dp_.distributed())
     std::printf("  data-parallel: %s; %d images per rank, batch norm over %s\n", dp_.summary(dev_).c_str(),
                 cfg_.batch / dp_.comm().size(), cfg_.sync_bn ? "the global batch (--sync-bn)" : "each rank's slice");
@@ -345,7 +372,17 @@ void Run::announce() const {
   std::fflush(stdout);
 }
 
+void Run::make_runner() {
+  runner_.reset();  // its graph and memory pool go before the new one is made
+  if (!queued()) return;
+  runner_ = std::make_unique<IterationRunner>(*G_, *D_, *opt_g_, *opt_d_,
+                                              LossConfig{!pretraining(), cfg_.lambda_code, cfg_.real_label},
+                                              cfg_.batch, st_.rng_seed, rng_.offset(), RunnerOptions{cfg_.graph, 8});
+}
+
 void Run::switch_to_finetune() {
+  drain(true);
+  if (runner_) rng_ = Philox(st_.rng_seed, runner_->latent_offset());
   log_commit();
   write_checkpoint(dir_.path("checkpoints/pretrained.safetensors"));
   if (!opt_.quiet)
@@ -355,9 +392,69 @@ void Run::switch_to_finetune() {
   st_.phase = kFinetune;
   make_optimizers();  // fresh moments at the fine-tuning learning rates
   make_loader(0, 0);
+  make_runner();
 }
 
+// One iteration enqueued: the loader writes the batch into the runner's buffers in place,
+// the runner queues the device work; finished iterations are read back (and logged) as
+// their statistics land, all of them before a sample grid or a checkpoint.
 void Run::one_step() {
+  if (!runner_) return one_step_eager();
+  loader_->next(runner_->real(), runner_->real_labels());
+  runner_->step();
+  // Queued after the iteration on the same stream, so it averages the weights Adam just wrote.
+  if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
+  ++st_.step;
+  pending_.emplace_back(st_.step, loader_->epoch());
+  drain(false);
+  const bool sample = cfg_.sample_every > 0 && st_.step % cfg_.sample_every == 0;
+  const bool ckpt = cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0;
+  if (sample || ckpt) drain(true);
+  if (sample) write_samples();
+  if (ckpt) {
+    log_commit();  // every row up to this step is on disk before the checkpoint that covers it
+    write_checkpoint(dir_.checkpoint_path(st_.step));
+  }
+}
+
+// Reads the finished iterations' statistics: those already landed, and with all (or a full
+// ring) waits for the rest. The time since the last read is shared among the iterations read.
+void Run::drain(bool all) {
+  std::vector<StepStats> got;
+  StepStats s;
+  while (runner_ && runner_->next_stats(&s, all || runner_->full())) got.push_back(s);
+  if (got.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double dt = std::chrono::duration<double>(now - last_read_).count() / double(got.size());
+  last_read_ = now;
+  for (const StepStats& one : got) {
+    const auto [step, epoch] = pending_.front();
+    pending_.pop_front();
+    report(step, epoch, one, dt);
+  }
+}
+
+void Run::report(int64_t step, int64_t epoch, const StepStats& s, double dt) {
+  if (s.halted) {
+    log_flush();
+    const std::string good = dir_.latest_checkpoint();
+    throw Error(detail::cat("Training stopped at iteration ", step, " (", st_.phase, ", epoch ",
+                            std::min(epoch + 1, phase_epochs()), "): the loss term ", halted_term(s.halted), " is ",
+                            halted_value(s), " (not finite), so no weights were updated with it; ",
+                            good.empty() ? std::string("no checkpoint had been written yet")
+                                         : "the last good checkpoint is " + good,
+                            ". Lower the learning rates or check the data."));
+  }
+  progress_.tick(step, cfg_.batch, dt);
+  if (log_) log_->append(step, st_.phase, epoch, s, progress_.images_per_s(), progress_.elapsed());
+  if (progress_.due(step, cfg_.log_every)) {
+    if (!opt_.quiet) progress_.print(st_.phase, epoch, phase_epochs(), step, planned_steps(), s, !pretraining());
+    log_flush();  // quiet too: a live page (covergan serve) sees the rows as they come
+  }
+}
+
+// The eager iteration (data-parallel or f64): one train_step, its statistics read at once.
+void Run::one_step_eager() {
   const auto t0 = std::chrono::steady_clock::now();
   loader_->next(real_, labels_);
   StepBatch b;
@@ -401,7 +498,7 @@ void Run::one_step() {
 void Run::write_checkpoint(const std::string& path) {
   st_.epoch = loader_->epoch();
   st_.batch_in_epoch = loader_->batch_in_epoch();
-  st_.rng_offset = rng_.offset();
+  st_.rng_offset = runner_ ? runner_->latent_offset() : rng_.offset();
   st_.adam_g_steps = opt_g_->steps();
   st_.adam_d_steps = opt_d_->steps();
   dp_.settle_for_checkpoint(*G_, *D_, *opt_g_, *opt_d_, cfg_.sync_bn);  // all ranks; rank 0 writes
@@ -441,6 +538,8 @@ void Run::prepare_folder(bool resuming) {
   if (resuming) dir_.prepare_resume();            // leftovers of a killed run go; deleted folders come back
   nlohmann::json j = to_json(cfg_);
   j["device"] = device_name(dev_);
+  j["precision"] = precision_name(resolve_precision(cfg_.precision, dev_));
+  j["iteration"] = iteration_mode();  // a record of how it ran, not a setting (read back, ignored)
   std::string text;
   try {
     text = j.dump(2) + "\n";
@@ -522,6 +621,7 @@ TrainResult Run::go() {
     }
     one_step();
   }
+  drain(true);
   std::string none_yet = dp_.root() && dir_.latest_checkpoint().empty() ? "1" : "0";
   comm.broadcast(none_yet, "broadcast checkpoint state");  // rank 0's folder decides, for all
   if (last_ckpt_step_ != st_.step || none_yet == "1") {
@@ -543,7 +643,8 @@ TrainResult Run::go() {
 TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overrides) {
   static const char* kMayChange[] = {"epochs",           "pretrain_epochs",  "steps",     "device",
                                      "sample_every",     "checkpoint_every", "log_every", "keep_checkpoints",
-                                     "sample_cols",      "data",             "pretrain",  "sync_bn"};
+                                     "sample_cols",      "data",             "pretrain",  "sync_bn",
+                                     "precision",        "deterministic",    "graph"};
   const nlohmann::json was = to_json(saved);
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [k, v] : overrides.items()) {
@@ -571,6 +672,7 @@ TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overri
 
 TrainResult train(const TrainConfig& cfg, const TrainOptions& opt) {
   CG_USER_CHECK(!opt.out.empty(), "No run folder given (--out).");
+  const CudaMathScope restore;  // the run's precision and algorithm cache end with it
   Run run(cfg, opt);
   return run.go();
 }

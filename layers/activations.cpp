@@ -13,9 +13,10 @@ using common::Activation;
 
 static Tensor activation_forward(const char* op, const Tensor& x, Activation act, double slope) {
   CG_CHECK(x.defined(), op, ": input is undefined");
-  check_float_dtype(op, x);
+  check_float_or_bf16(op, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  CG_KERNEL(op, x, activation_forward, out.data<T>(), x.data<T>(), x.numel(), act, T(slope));
+  CG_KERNEL_LOWP(op, x, activation_forward, out.data<T>(), x.data<T>(), x.numel(), act,
+                 static_cast<param_t<T>>(slope));
   return out;
 }
 
@@ -27,8 +28,8 @@ static void activation_backward(Record& r, Activation act) {
   const double slope = act == Activation::leaky_relu ? r.arg("slope") : 0.0;
   bool fresh = false;
   Tensor dx = r.grad_for_write("x", &fresh);
-  CG_KERNEL_INTO_GRAD(r.backward_name, x, fresh, activation_backward, dx.data<T>(), dout.data<T>(), x.data<T>(),
-                      r.output.data<T>(), x.numel(), act, T(slope));
+  CG_KERNEL_LOWP_INTO_GRAD(r.backward_name, x, fresh, activation_backward, dx.data<T>(), dout.data<T>(),
+                           x.data<T>(), r.output.data<T>(), x.numel(), act, static_cast<param_t<T>>(slope));
 }
 
 static void relu_backward(Record& r) { activation_backward(r, Activation::relu); }

@@ -35,10 +35,11 @@ static void bn_backward(Record& r, bool act) {
   const Tensor dout = r.dout();
   bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
   Tensor dx = r.grad_for_write("x", &fresh);
-  CG_KERNEL_INTO_GRAD(r.backward_name, x, fresh, batch_norm2d_backward, ptr_or_null<T>(dx),
-                      CG_GRAD_PTR(T, r, "gamma"), CG_GRAD_PTR(T, r, "beta"), dout.data<T>(), x.data<T>(),
-                      gamma.data<T>(), mean.data<T>(), invstd.data<T>(), N, C, HW, batch_stats, eps,
-                      act ? r.output.data<T>() : nullptr, T(slope));
+  CG_KERNEL_LOWP_INTO_GRAD(r.backward_name, x, fresh, batch_norm2d_backward, ptr_or_null<T>(dx),
+                           CG_GRAD_PTR(param_t<T>, r, "gamma"), CG_GRAD_PTR(param_t<T>, r, "beta"), dout.data<T>(),
+                           x.data<T>(), gamma.data<param_t<T>>(), mean.data<param_t<T>>(),
+                           invstd.data<param_t<T>>(), N, C, HW, batch_stats, eps,
+                           act ? r.output.data<T>() : nullptr, static_cast<param_t<T>>(slope));
 }
 
 static void batch_norm2d_backward(Record& r) { bn_backward(r, false); }
@@ -49,7 +50,7 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
   const char* op = "batch_norm2d";
   CG_CHECK(x.defined() && (x.ndim() == 4 || x.ndim() == 2), op, ": input must be (N,C,H,W) or (N,C), got ",
            x.defined() ? x.shape().str() : std::string("undefined"));
-  check_float_dtype(op, x);
+  check_float_or_bf16(op, x);
   const Shape ch{x.dim(1)};
   check_shape(op, "weight (gamma)", gamma, ch);
   check_shape(op, "bias (beta)", beta, ch);
@@ -60,7 +61,10 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
     check_shape(op, "running_var", rv, ch);
   }
   check_same_device(op, {&x, &gamma, &beta, &rm, &rv});
-  check_same_dtype(op, {&x, &gamma, &beta, &rm, &rv});
+  check_same_dtype(op, {&gamma, &beta, &rm, &rv});
+  // bf16 activations keep FP32 parameters and statistics; otherwise one dtype throughout.
+  CG_CHECK(x.dtype() == gamma.dtype() || (x.dtype() == DType::bf16 && gamma.dtype() == DType::f32), op, ": input ",
+           x.describe(), " and weight ", gamma.describe(), " differ in dtype");
   CG_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum ", momentum, " outside [0, 1]");
   CG_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
   const BnDims d = bn_dims(x);
@@ -79,20 +83,22 @@ static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const bool record = Tape::wants(tape, {&x, &gamma, &beta});
   Tensor mean, invstd;
-  if (training || record) {
-    mean = Tensor::empty(Shape{C}, x.dtype(), x.device());
-    invstd = Tensor::empty(Shape{C}, x.dtype(), x.device());
+  if (training || record) {  // the statistics' dtype: gamma's (f32 under bf16 activations)
+    mean = Tensor::empty(Shape{C}, gamma.dtype(), x.device());
+    invstd = Tensor::empty(Shape{C}, gamma.dtype(), x.device());
   }
   const char* op = slope == 1.0 ? "batch_norm2d" : "batch_norm2d_act";
   if (training)
-    CG_KERNEL(op, x, batch_norm2d_forward_train, out.data<T>(), mean.data<T>(), invstd.data<T>(),
-              ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), x.data<T>(), gamma.data<T>(),
-              beta.data<T>(), N, C, HW, momentum, eps, T(slope));
+    CG_KERNEL_LOWP(op, x, batch_norm2d_forward_train, out.data<T>(), mean.data<param_t<T>>(),
+                   invstd.data<param_t<T>>(), ptr_or_null<param_t<T>>(running_mean),
+                   ptr_or_null<param_t<T>>(running_var), x.data<T>(), gamma.data<param_t<T>>(),
+                   beta.data<param_t<T>>(), N, C, HW, momentum, eps, static_cast<param_t<T>>(slope));
   else
-    CG_KERNEL(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<T>(), beta.data<T>(),
-              running_mean.data<T>(), running_var.data<T>(), N, C, HW, eps, T(slope));
+    CG_KERNEL_LOWP(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<param_t<T>>(),
+                   beta.data<param_t<T>>(), running_mean.data<param_t<T>>(), running_var.data<param_t<T>>(), N, C,
+                   HW, eps, static_cast<param_t<T>>(slope));
   if (!training && record)
-    CG_KERNEL(op, x, batch_norm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
+    CG_KERNEL(op, gamma, batch_norm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
               running_var.data<T>(), C, eps);
   if (slope == 1.0)
     TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,

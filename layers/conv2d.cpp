@@ -4,15 +4,18 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cuda/conv2d.h"
 #include "engine/dispatch.h"
+#include "layers/cast.h"
 #include "layers/layer_scope.h"
 
 namespace cg {
 
-// inputs {x, w, b}; args {stride, pad}; no saved tensors: x and w are inputs.
+// inputs {x, w, b}; args {stride, pad}; saved {w_op} only when the forward ran on a
+// converted weight (bf16 activations: the bf16 copy of the FP32 master weight), else nothing.
 // The input gradient and the parameter gradients are two kernel calls, each its own
 // pass, so the profile and Nsight time them apart (the kernel skips null outputs).
 static void conv2d_backward(Record& r) {
   const Tensor &x = r.in("x"), &w = r.in("w");
+  const Tensor& wk = r.saved.empty() ? w : r.kept("w_op");
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
   const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
   const Tensor dout = r.dout();
@@ -20,13 +23,14 @@ static void conv2d_backward(Record& r) {
     NVTX_PASS("backward-data");
     bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
     Tensor dx = r.grad_for_write("x", &fresh);
-    CG_KERNEL_INTO_GRAD("conv2d_backward", x, fresh, conv2d_backward, dx.data<T>(), nullptr, nullptr,
-                        dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
+    CG_KERNEL_LOWP_INTO_GRAD("conv2d_backward", x, fresh, conv2d_backward, dx.data<T>(), nullptr, nullptr,
+                             dout.data<T>(), x.data<T>(), wk.data<T>(), N, C, H, W, OC, K, stride, pad);
   }
   if (r.needs_grad("w") || r.needs_grad("b")) {
     NVTX_PASS("backward-weight");
-    CG_KERNEL("conv2d_backward", x, conv2d_backward, nullptr, CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"),
-              dout.data<T>(), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad);
+    CG_KERNEL_LOWP("conv2d_backward", x, conv2d_backward, nullptr, CG_GRAD_PTR(param_t<T>, r, "w"),
+                   CG_GRAD_PTR(param_t<T>, r, "b"), dout.data<T>(), x.data<T>(), wk.data<T>(), N, C, H, W, OC, K,
+                   stride, pad);
   }
 }
 
@@ -45,8 +49,11 @@ static Shape conv2d_out_shape(const Tensor& x, const Tensor& w, const Tensor& b,
            " is smaller than the kernel ", K, "x", K);
   if (b.defined()) check_shape("conv2d", "bias", b, Shape{OC});
   check_same_device("conv2d", {&x, &w, &b});
-  check_same_dtype("conv2d", {&x, &w, &b});
-  check_float_dtype("conv2d", x);
+  check_same_dtype("conv2d", {&w, &b});
+  check_float_or_bf16("conv2d", x);
+  // bf16 activations take the FP32 master weight (converted per call); otherwise one dtype.
+  CG_CHECK(x.dtype() == w.dtype() || (x.dtype() == DType::bf16 && w.dtype() == DType::f32), "conv2d: input ",
+           x.describe(), " and weight ", w.describe(), " differ in dtype");
   return Shape{N, OC, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1};
 }
 
@@ -54,10 +61,15 @@ Tensor conv2d(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int
   const Shape os = conv2d_out_shape(x, w, b, stride, pad);
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
   Tensor out = Tensor::empty(os, x.dtype(), x.device());
-  CG_KERNEL("conv2d", x, conv2d_forward, out.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), N, C, H, W,
-            OC, K, stride, pad);
-  TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
-              ({{"stride", double(stride)}, {"pad", double(pad)}}));
+  const Tensor wk = w.dtype() == x.dtype() ? w : converted(w, x.dtype());
+  CG_KERNEL_LOWP("conv2d", x, conv2d_forward, out.data<T>(), x.data<T>(), wk.data<T>(), ptr_or_null<param_t<T>>(b),
+                 N, C, H, W, OC, K, stride, pad);
+  if (wk.same(w))
+    TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
+                ({{"stride", double(stride)}, {"pad", double(pad)}}));
+  else
+    TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({{"w_op", wk}}),
+                ({{"stride", double(stride)}, {"pad", double(pad)}}));
   return out;
 }
 

@@ -14,10 +14,13 @@ static void scale_add_any(const char* op, Tensor& dst, const Tensor& src, double
   CG_KERNEL(op, dst, scale_add, dst.data<T>(), src.data<T>(), T(w), dst.numel(), accumulate);
 }
 
-// inputs {x}.
+// inputs {x}. The first gradient into x is a copy (no zero fill), later ones add.
 static void reshape_backward(Record& r) {
-  if (!r.needs_grad("x")) return;
-  scale_add_any("reshape_backward", r.grad_of("x"), r.dout(), 1.0, true);
+  bool fresh = false;
+  Tensor dx = r.grad_for_write("x", &fresh);
+  if (!dx.defined()) return;
+  const Tensor dout = r.dout();
+  scale_add_any("reshape_backward", dx, dout, 1.0, !fresh);
 }
 
 Tensor reshape(Tape* tape, const Tensor& x, Shape shape) {

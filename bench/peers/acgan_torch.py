@@ -8,11 +8,13 @@ loads covergan's safetensors checkpoints. It is the peer for parity and speed.
                        every loss term, gradient, updated weight and buffer to OUT
   generate --ckpt F    generate from a covergan checkpoint (PNG grid, or the raw
                        images of given inputs as safetensors)
-  bench                time training iterations (images/s), as `covergan bench`
+  bench                time training iterations (images/s) in one precision (fp32, tf32,
+                       bf16 autocast), eager, compiled and compiled with CUDA graphs
 
 safetensors are read and written with json + numpy (no safetensors package).
 Run with Debian's /usr/bin/python3 (python3-torch) or any PyTorch >= 1.13."""
 import argparse
+import contextlib
 import json
 import math
 import struct
@@ -359,13 +361,41 @@ def pick_device(spec):
     return spec
 
 
-def timed_iteration(model, opt_g, opt_d, batch, sync):
+PRECISIONS = ("fp32", "tf32", "bf16")
+MODES = ("eager", "compile", "reduce-overhead")
+
+
+def set_precision(precision):
+    """fp32: IEEE FP32 everywhere (no TF32); tf32: TF32 tensor cores for convolutions and
+    matrix products (PyTorch's default for convolutions); bf16: the same TF32 setting for
+    whatever autocast leaves in FP32, with bf16 autocast around the forward passes and
+    losses (weights, gradients and Adam stay FP32), as covergan's three modes. PyTorch >= 2.9
+    sets this with fp32_precision and deprecates allow_tf32; older ones have only
+    allow_tf32 and raise AssertionError, not AttributeError, for the unknown name."""
+    tf32 = precision != "fp32"
+    try:
+        torch.backends.cuda.matmul.fp32_precision = "tf32" if tf32 else "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "tf32" if tf32 else "ieee"
+    except (AttributeError, AssertionError):
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+
+
+def autocast_for(device, precision):
+    if precision == "bf16":
+        return torch.autocast(device_type=device, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def timed_iteration(model, opt_g, opt_d, batch, sync, amp):
     """One iteration as iteration() runs it, timed in its two halves (seconds): the D step
-    (zero_grad, G forward, D on real and fake, backward, Adam) and the G step."""
+    (zero_grad, G forward, D on real and fake, backward, Adam) and the G step. amp() is the
+    autocast context of the precision (forward passes and losses only)."""
     real, real_labels, z, fake_labels, codes = batch
     t0 = time.perf_counter()
     opt_d.zero_grad(set_to_none=False)
-    d_terms, _ = d_losses(model, real, real_labels, z, fake_labels, codes, True, 1.0)
+    with amp():
+        d_terms, _ = d_losses(model, real, real_labels, z, fake_labels, codes, True, 1.0)
     d_terms["d_total"].backward()
     opt_d.step()
     sync()
@@ -373,7 +403,8 @@ def timed_iteration(model, opt_g, opt_d, batch, sync):
     opt_g.zero_grad(set_to_none=False)
     for p in model.D.parameters():
         p.requires_grad_(False)
-    g_terms = g_losses(model, z, fake_labels, codes, True, 1.0)
+    with amp():
+        g_terms = g_losses(model, z, fake_labels, codes, True, 1.0)
     g_terms["g_total"].backward()
     for p in model.D.parameters():
         p.requires_grad_(True)
@@ -382,46 +413,76 @@ def timed_iteration(model, opt_g, opt_d, batch, sync):
     return t1 - t0, time.perf_counter() - t1
 
 
-def cmd_bench(args):
-    """Times iterations; --threads 0 tries every thread count from 1 to the cores and keeps
-    the fastest (median iteration), as a fair peer should. --stages prints the D and G
-    step medians too (bench-compare reads them)."""
-    device = pick_device(args.device)
-    m = {"image_size": args.size, "base_channels": args.base, "z_dim": 100, "n_codes": 2, "num_genres": 5,
-         "leaky_slope": 0.2, "bn_momentum": 0.1, "bn_eps": 1e-5}
+def bench_mode(args, device, m, mode, counts):
+    """The median iteration of one mode (eager, torch.compile, or torch.compile with CUDA
+    graphs: mode "reduce-overhead"), a fresh model each, the best of the thread counts."""
+    torch.manual_seed(0)
     model = ACGAN(m).to(device)
-    if device == "cuda":
-        torch.backends.cudnn.benchmark = True
-    if args.compile:
+    if mode != "eager":
         if not hasattr(torch, "compile"):
-            raise SystemExit("acgan_torch: this PyTorch has no torch.compile")
-        model.G.forward = torch.compile(model.G.forward)
-        model.D.forward = torch.compile(model.D.forward)
+            raise RuntimeError("this PyTorch has no torch.compile")
+        kind = "reduce-overhead" if mode == "reduce-overhead" else "default"
+        model.G.forward = torch.compile(model.G.forward, mode=kind)
+        model.D.forward = torch.compile(model.D.forward, mode=kind)
     opt_g = torch.optim.Adam(model.G.parameters(), lr=1e-5, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(model.D.parameters(), lr=2e-5, betas=(0.5, 0.999))
     B = args.batch
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    amp = lambda: autocast_for(device, args.precision)
     z = torch.rand(B, 100, device=device) * 2 - 1
     lab = torch.randint(0, 5, (B,), device=device)
     data = (torch.rand(B, 3, args.size, args.size, device=device) * 2 - 1, lab, z, lab, z[:, 5:7].contiguous())
-    import os
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    counts = [args.threads] if (args.threads or device == "cuda") else list(range(1, cores + 1))
     best = None
     for n in counts:
         if device != "cuda":
             torch.set_num_threads(n)
-        for _ in range(args.warmup):
-            timed_iteration(model, opt_g, opt_d, data, sync)
-        ts = [timed_iteration(model, opt_g, opt_d, data, sync) for _ in range(args.iters)]
+        for _ in range(args.warmup + (2 if mode != "eager" else 0)):  # compiled modes compile and record first
+            timed_iteration(model, opt_g, opt_d, data, sync, amp)
+        ts = [timed_iteration(model, opt_g, opt_d, data, sync, amp) for _ in range(args.iters)]
         med = lambda v: sorted(v)[len(v) // 2]
         r = {"threads": torch.get_num_threads(), "ms_per_iter": med([a + b for a, b in ts]) * 1e3,
              "d_step_ms": med([a for a, _ in ts]) * 1e3, "g_step_ms": med([b for _, b in ts]) * 1e3}
         if best is None or r["ms_per_iter"] < best["ms_per_iter"]:
             best = r
-    out = {"peer": "torch" + ("-compile" if args.compile else ""), "torch": torch.__version__, "device": device,
-           "size": args.size, "base_channels": args.base, "batch": B, "tried_threads": counts, **best,
-           "images_per_s": B / best["ms_per_iter"] * 1e3}
+    return best
+
+
+def cmd_bench(args):
+    """Times iterations in one precision and each of the modes asked for (default on CUDA:
+    eager, torch.compile and torch.compile with CUDA graphs; on the CPU eager); a mode that
+    fails is reported with its error, not fatal. The top-level numbers are the best mode's.
+    On the CPU --threads 0 tries every thread count from 1 to the cores and keeps the
+    fastest (median iteration), as a fair peer should. --stages prints the D and G step
+    medians too (bench-compare reads them)."""
+    device = pick_device(args.device)
+    if device != "cuda" and args.precision != "fp32":
+        raise SystemExit(f"acgan_torch: --precision {args.precision} is a CUDA mode; the CPU peer runs fp32")
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        set_precision(args.precision)
+    m = {"image_size": args.size, "base_channels": args.base, "z_dim": 100, "n_codes": 2, "num_genres": 5,
+         "leaky_slope": 0.2, "bn_momentum": 0.1, "bn_eps": 1e-5}
+    modes = args.modes.split(",") if args.modes else (["compile"] if args.compile else
+                                                     (list(MODES) if device == "cuda" else ["eager"]))
+    import os
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    counts = [args.threads] if (args.threads or device == "cuda") else list(range(1, cores + 1))
+    results = {}
+    for mode in modes:
+        if mode not in MODES:
+            raise SystemExit(f"acgan_torch: unknown mode {mode!r}; modes are {', '.join(MODES)}")
+        try:
+            results[mode] = bench_mode(args, device, m, mode, counts)
+        except Exception as e:  # a compile failure is a result too, not the end of the run
+            results[mode] = {"error": f"{type(e).__name__}: {e}"[:300]}
+    ran = {k: v for k, v in results.items() if "error" not in v}
+    if not ran:
+        raise SystemExit("acgan_torch: no mode ran: " + "; ".join(f"{k}: {v['error']}" for k, v in results.items()))
+    best_mode = min(ran, key=lambda k: ran[k]["ms_per_iter"])
+    best = ran[best_mode]
+    out = {"peer": "torch", "torch": torch.__version__, "device": device, "precision": args.precision,
+           "size": args.size, "base_channels": args.base, "batch": args.batch, "tried_threads": counts,
+           "modes": results, "best_mode": best_mode, **best, "images_per_s": args.batch / best["ms_per_iter"] * 1e3}
     if not args.stages:
         out = {k: v for k, v in out.items() if k not in ("d_step_ms", "g_step_ms")}
     print(json.dumps(out))
@@ -450,7 +511,10 @@ def main():
     b.add_argument("--warmup", type=int, default=1)
     b.add_argument("--device", default="auto")
     b.add_argument("--threads", type=int, default=0)
-    b.add_argument("--compile", action="store_true")
+    b.add_argument("--compile", action="store_true", help="the compiled mode only (as --modes compile)")
+    b.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="fp32 (IEEE), tf32, or bf16 autocast (CUDA; default fp32)")
+    b.add_argument("--modes", default="", help="comma-separated: eager, compile, reduce-overhead (default on CUDA: all)")
     b.add_argument("--stages", action="store_true", help="also report the D and G step medians")
     args = ap.parse_args()
     if getattr(args, "threads", 0) and args.cmd != "bench":

@@ -15,6 +15,20 @@ struct AdamScalars {
   T beta1, beta2, one_minus_beta1, one_minus_beta2, step_size, bc2_sqrt, eps;
 };
 
+// The settings and the step count give the scalars: in double, on the host for the CPU
+// and on the device for CUDA (a captured graph keeps its step count in device memory).
+struct AdamHyper {
+  double lr, beta1, beta2, eps;
+};
+template <class T>
+CG_HD AdamScalars<T> adam_scalars(const AdamHyper& h, int64_t t) {
+  const double bc1 = 1.0 - ::pow(h.beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - ::pow(h.beta2, static_cast<double>(t));
+  return {static_cast<T>(h.beta1),       static_cast<T>(h.beta2),     static_cast<T>(1.0 - h.beta1),
+          static_cast<T>(1.0 - h.beta2), static_cast<T>(h.lr / bc1), static_cast<T>(::sqrt(bc2)),
+          static_cast<T>(h.eps)};
+}
+
 CG_HD float adam_sqrt(float x) { return ::sqrtf(x); }
 CG_HD double adam_sqrt(double x) { return ::sqrt(x); }
 

@@ -66,13 +66,13 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
       for (int64_t c = b0; c < b1; ++c) {
         const size_t i = size_t(c - b0);
         const double mean = sum[i] / double(M), var = sq[i] / double(M);  // biased: what normalises
-        const double invstd = 1.0 / std::sqrt(var + eps);
-        scale[i] = double(gamma[c]) * invstd, shift[i] = double(beta[c]) - mean * scale[i];
+        const common::BnForward f = common::bn_forward_coeffs(mean, var, gamma[c], beta[c], eps);
+        scale[i] = f.scale, shift[i] = f.shift;
         save_mean[c] = T(mean);
-        save_invstd[c] = T(invstd);
+        save_invstd[c] = T(f.invstd);
         if (running_mean) {
-          running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean);
-          running_var[c] = T((1 - momentum) * running_var[c] + momentum * sq[i] / double(M - 1));  // unbiased
+          running_mean[c] = T(common::bn_running(running_mean[c], mean, momentum));
+          running_var[c] = T(common::bn_running(running_var[c], sq[i] / double(M - 1), momentum));  // unbiased
         }
       }
       for (int64_t n = 0; n < N; ++n)
@@ -137,11 +137,11 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
       // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
       for (int64_t c = b0; c < b1; ++c) {
         const size_t i = size_t(c - b0);
-        const double sum_dy_xhat = double(invstd[c]) * (sum_dy_x[i] - double(mean[c]) * sum_dy[i]);
-        if (dgamma) dgamma[c] += T(sum_dy_xhat);
-        if (dbeta) dbeta[c] += T(sum_dy[i]);
-        k[i] = T(double(gamma[c]) * double(invstd[c]));
-        mdy[i] = T(batch_stats ? sum_dy[i] / M : 0.0), mdyx[i] = T(batch_stats ? sum_dy_xhat / M : 0.0);
+        const common::BnBackward b =
+            common::bn_backward_coeffs(sum_dy[i], sum_dy_x[i], mean[c], invstd[c], gamma[c], M, batch_stats);
+        if (dgamma) dgamma[c] += T(b.dgamma);
+        if (dbeta) dbeta[c] += T(b.dbeta);
+        k[i] = T(b.k), mdy[i] = T(b.mdy), mdyx[i] = T(b.mdyx);
       }
       if (!dinp) continue;
       for (int64_t n = 0; n < N; ++n)

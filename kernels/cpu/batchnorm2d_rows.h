@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/common/activations.h"
+#include "kernels/common/batchnorm.h"
 
 namespace cg::cpu::bn_rows {
 
@@ -14,7 +14,7 @@ namespace cg::cpu::bn_rows {
 // exactly, so one loop serves both.
 template <class T>
 void normalize_row(T* y, const T* x, int64_t HW, T scale, T shift, T slope) {
-  for (int64_t i = 0; i < HW; ++i) y[i] = common::leaky_relu_fwd(x[i] * scale + shift, slope);
+  for (int64_t i = 0; i < HW; ++i) y[i] = common::bn_act_fwd(x[i], scale, shift, slope);
 }
 
 // Sum of a row, and of its squared deviations from mean, in lanes of T.
@@ -44,7 +44,7 @@ void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x
   double s = 0, sx = 0;
 #pragma omp simd reduction(+ : s, sx)
   for (int64_t i = 0; i < HW; ++i) {
-    const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
+    const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
     s += g;
     sx += double(g) * double(x[i]);
   }
@@ -58,8 +58,8 @@ template <bool Act, class T>
 void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW,
             bool accumulate) {
   for (int64_t i = 0; i < HW; ++i) {
-    const T g = Act ? common::leaky_relu_bwd_from_out(y[i], dy[i], slope) : dy[i];
-    const T v = k * (g - mdy - (x[i] - mu) * is * mdyx);
+    const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
+    const T v = common::bn_dx(g, x[i], mu, is, k, mdy, mdyx);
     dx[i] = accumulate ? dx[i] + v : v;
   }
 }

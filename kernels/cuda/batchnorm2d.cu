@@ -1,179 +1,201 @@
-// CUDA BatchNorm2d (see batchnorm2d.h). Training forward, eval forward and the
-// training backward are cuDNN calls (CUDNN_BATCHNORM_SPATIAL; cuDNN's running
-// variance uses the unbiased batch variance, as PyTorch). The eval-mode backward,
-// which cuDNN lacks, is two small kernels and per-channel sums as cuBLAS GEMVs.
+// CUDA BatchNorm2d (see batchnorm2d.h): one block per channel for everything that
+// reduces (training forward, backward), a grid-stride loop for the eval forward. A
+// training forward reads x twice (sums, then the normalised output) and writes y once;
+// the backward reads (x, dy, y) twice and writes dx once, the epilogue's derivative
+// taken from y on the fly, so no pre-activation tensor exists in either direction.
+// Sums are per-thread doubles combined in a fixed order (reduce.cuh): deterministic.
+// The per-channel formulas are kernels/common/batchnorm.h, as on the CPU.
 #include <climits>
 
-#include "base/nvtx.h"
-#include "kernels/cuda/batchnorm2d.h"
-#include "base/cuda_context.h"
-#include "kernels/common/activations.h"
 #include "base/cuda_check.h"
-#include "kernels/cuda/scratch.h"
+#include "base/cuda_context.h"
+#include "base/nvtx.h"
+#include "base/profile.h"
+#include "kernels/common/batchnorm.h"
+#include "kernels/cuda/batchnorm2d.h"
+#include "kernels/cuda/reduce.cuh"
 
 namespace cg::cuda {
 
 namespace {
 
-// One cuDNN tensor descriptor, destroyed with its scope.
-struct TensorDesc {
-  cudnnTensorDescriptor_t d = nullptr;
-  TensorDesc() { cudnnCheck(cudnnCreateTensorDescriptor(&d)); }
-  ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
-  TensorDesc(const TensorDesc&) = delete;
-  TensorDesc& operator=(const TensorDesc&) = delete;
-};
+using common::from_float;
+using common::to_float;
 
-// x as (N,C,HW,1) NCHW float, and the derived (1,C,1,1) descriptor of the per-channel tensors.
-struct BnDescs {
-  TensorDesc x, bn;
-  BnDescs(int64_t N, int64_t C, int64_t HW) {
-    CG_CHECK(N > 0 && C > 0 && HW > 0 && N <= INT_MAX && C <= INT_MAX && HW <= INT_MAX,
-             "batchnorm2d (cuDNN): dimensions (", N, ",", C, ",", HW, ") out of range");
-    cudnnCheck(cudnnSetTensor4dDescriptor(x.d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)N, (int)C, (int)HW, 1));
-    cudnnCheck(cudnnDeriveBNTensorDescriptor(bn.d, x.d, CUDNN_BATCHNORM_SPATIAL));
+// Element j of channel c's m = N*HW values, in (N,C,HW) layout.
+__device__ __forceinline__ int64_t at(int64_t j, int64_t c, int64_t C, int64_t HW) {
+  const int64_t n = j / HW;
+  return (n * C + c) * HW + (j - n * HW);
+}
+
+template <class T>
+__global__ void bn_train_forward_kernel(T* out, float* save_mean, float* save_invstd, float* rmean, float* rvar,
+                                        const T* inp, const float* gamma, const float* beta, int64_t N, int64_t C,
+                                        int64_t HW, double momentum, double eps, float slope) {
+  const int64_t c = blockIdx.x, m = N * HW;
+  double s = 0, ss = 0;
+  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    const double x = to_float(inp[at(j, c, C, HW)]);
+    s += x;
+    ss += x * x;
   }
-};
-
-constexpr int64_t kAlign = 64;  // floats: keeps each scratch piece 256-byte aligned
-int64_t aligned(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
-__global__ void bn_eval_stats_kernel(float* mean, float* invstd, const float* rm, const float* rv, int64_t C,
-                                     float eps) {
-  for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < C; c += (int64_t)gridDim.x * blockDim.x) {
-    mean[c] = rm[c];
-    invstd[c] = 1.f / sqrtf(rv[c] + eps);
+  const Pair<double> t = block_sum2(s, ss);
+  const double mean = t.a / double(m);
+  const double var = fmax(t.b / double(m) - mean * mean, 0.0);  // biased: what normalises
+  const common::BnForward f = common::bn_forward_coeffs(mean, var, gamma[c], beta[c], eps);
+  if (threadIdx.x == 0) {
+    save_mean[c] = float(mean);
+    save_invstd[c] = float(f.invstd);
+    if (rmean) {
+      rmean[c] = float(common::bn_running(rmean[c], mean, momentum));
+      rvar[c] = float(common::bn_running(rvar[c], var * double(m) / double(m - 1), momentum));
+    }
+  }
+  const float scale = float(f.scale), shift = float(f.shift);
+  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    const int64_t i = at(j, c, C, HW);
+    out[i] = from_float<T>(common::bn_act_fwd(to_float(inp[i]), scale, shift, slope));
   }
 }
 
-// Eval backward, per element: dinp += gamma*invstd*dy; xhat_dy = dy * (x - mean) * invstd.
-__global__ void bn_eval_backward_kernel(float* dinp, float* xhat_dy, const float* dout, const float* inp,
-                                       const float* gamma, const float* mean, const float* invstd, int64_t C,
-                                       int64_t HW, int64_t n) {
+template <class T>
+__global__ void bn_eval_forward_kernel(T* out, const T* inp, const float* gamma, const float* beta, const float* rmean,
+                                       const float* rvar, int64_t C, int64_t HW, int64_t n, double eps, float slope) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t c = (i / HW) % C;
-    if (dinp) dinp[i] += gamma[c] * invstd[c] * dout[i];
-    if (xhat_dy) xhat_dy[i] = dout[i] * (inp[i] - mean[c]) * invstd[c];
+    const double scale = double(gamma[c]) / sqrt(double(rvar[c]) + eps);  // as the CPU's eval forward
+    const double shift = double(beta[c]) - double(rmean[c]) * scale;
+    out[i] = from_float<T>(common::bn_act_fwd(to_float(inp[i]), float(scale), float(shift), slope));
   }
 }
 
-// The LeakyReLU epilogue, in place on cuDNN's normalised output.
-__global__ void bn_act_forward_kernel(float* out, int64_t n, float slope) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    out[i] = common::leaky_relu_fwd(out[i], slope);
+__global__ void bn_eval_stats_kernel(float* mean, float* invstd, const float* rm, const float* rv, int64_t C,
+                                     double eps) {
+  for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < C; c += (int64_t)gridDim.x * blockDim.x) {
+    mean[c] = rm[c];
+    invstd[c] = float(1.0 / sqrt(double(rv[c]) + eps));
+  }
 }
 
-// dpre = the gradient at the normalised value, from the epilogue's output: what cuDNN's backward takes as dy.
-__global__ void bn_act_backward_kernel(float* dpre, const float* dout, const float* out, int64_t n, float slope) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    dpre[i] = common::leaky_relu_bwd_from_out(out[i], dout[i], slope);
+// g: the gradient at the normalised value (through the epilogue when y is given).
+template <class T>
+__device__ __forceinline__ float grad_at(const T* dout, const T* y, int64_t i, float slope) {
+  const float dy = to_float(dout[i]);
+  return y ? common::bn_act_grad(to_float(y[i]), dy, slope) : dy;
 }
 
-void act_forward(float* out, int64_t n, float slope) {
-  if (slope == 1.f) return;
-  bn_act_forward_kernel<<<grid_for(n), 256, 0, stream()>>>(out, n, slope);
+template <class T>
+__global__ void bn_backward_kernel(T* dinp, float* dgamma, float* dbeta, const T* dout, const T* inp, const T* y,
+                                   const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
+                                   int64_t HW, bool batch_stats, float slope, bool accumulate) {
+  const int64_t c = blockIdx.x, m = N * HW;
+  double sg = 0, sgx = 0;
+  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    const int64_t i = at(j, c, C, HW);
+    const float g = grad_at(dout, y, i, slope);
+    sg += g;
+    sgx += double(g) * double(to_float(inp[i]));
+  }
+  const Pair<double> t = block_sum2(sg, sgx);
+  const common::BnBackward b =
+      common::bn_backward_coeffs(t.a, t.b, mean[c], invstd[c], gamma[c], double(m), batch_stats);
+  if (threadIdx.x == 0) {
+    if (dgamma) dgamma[c] += float(b.dgamma);
+    if (dbeta) dbeta[c] += float(b.dbeta);
+  }
+  if (!dinp) return;
+  const float k = float(b.k), mdy = float(b.mdy), mdyx = float(b.mdyx), mu = mean[c], is = invstd[c];
+  for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    const int64_t i = at(j, c, C, HW);
+    const float v = common::bn_dx(grad_at(dout, y, i, slope), to_float(inp[i]), mu, is, k, mdy, mdyx);
+    dinp[i] = from_float<T>(accumulate ? to_float(dinp[i]) + v : v);
+  }
+}
+
+void check_dims(const char* op, int64_t N, int64_t C, int64_t HW) {
+  CG_CHECK(N > 0 && C > 0 && HW > 0 && C <= INT_MAX, op, ": dimensions (", N, ",", C, ",", HW, ") out of range");
+}
+
+template <class T>
+void forward_train(T* out, float* save_mean, float* save_invstd, float* rmean, float* rvar, const T* inp,
+                   const float* gamma, const float* beta, int64_t N, int64_t C, int64_t HW, double momentum,
+                   double eps, float slope) {
+  NVTX_RANGE("batch_norm2d_forward_train");
+  check_dims("batch_norm2d_forward_train", N, C, HW);
+  CG_CHECK(N * HW > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", N * HW);
+  CG_CHECK((rmean == nullptr) == (rvar == nullptr),
+           "batch_norm2d_forward_train: running mean and variance must be both given or both absent");
+  prof::add_work(0, 3.0 * double(N * C * HW) * sizeof(T));
+  bn_train_forward_kernel<T><<<(unsigned)C, channel_block(N * HW), 0, stream()>>>(
+      out, save_mean, save_invstd, rmean, rvar, inp, gamma, beta, N, C, HW, momentum, eps, slope);
   cudaCheck(cudaGetLastError());
 }
 
-// acc (C) += sum over (N,HW) of v (N,C,HW): a GEMV over HW into rows (N*C), then one over N.
-// ones_vec holds at least max(HW, N) ones.
-void channel_sum_accumulate(float* acc, const float* v, float* rows, const float* ones_vec, int64_t N, int64_t C,
-                            int64_t HW) {
-  const float one = 1.f, zero = 0.f;
-  // Column-major v is (HW, N*C): rows = v^T @ ones(HW).
-  cublasCheck(cublasSgemv(cublas(), CUBLAS_OP_T, (int)HW, (int)(N * C), &one, v, (int)HW, ones_vec, 1, &zero,
-                          rows, 1));
-  // Column-major rows is (C, N): acc += rows @ ones(N).
-  cublasCheck(cublasSgemv(cublas(), CUBLAS_OP_N, (int)C, (int)N, &one, rows, (int)C, ones_vec, 1, &one, acc, 1));
-}
-
-// ws: scratch of aligned(N*C*HW) + aligned(N*C) floats.
-void backward_eval(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
-                   const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C, int64_t HW,
-                   float* ws) {
+template <class T>
+void forward_eval(T* out, const T* inp, const float* gamma, const float* beta, const float* rmean, const float* rvar,
+                  int64_t N, int64_t C, int64_t HW, double eps, float slope) {
+  NVTX_RANGE("batch_norm2d_forward_eval");
+  check_dims("batch_norm2d_forward_eval", N, C, HW);
   const int64_t n = N * C * HW;
-  CG_CHECK(n <= INT_MAX, "batch_norm2d_backward: ", n, " elements exceed cuBLAS's int range");
-  float* xhat_dy = dgamma ? ws : nullptr;
-  float* rows = ws + aligned(n);
-  bn_eval_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(dinp, xhat_dy, dout, inp, gamma, mean, invstd, C,
-                                                              HW, n);
+  prof::add_work(0, 2.0 * double(n) * sizeof(T));
+  bn_eval_forward_kernel<T><<<grid_for(n), 256, 0, stream()>>>(out, inp, gamma, beta, rmean, rvar, C, HW, n, eps,
+                                                               slope);
   cudaCheck(cudaGetLastError());
-  const float* ones_vec = ones(HW > N ? HW : N);  // one call: a later, larger one may reallocate
-  if (dgamma) channel_sum_accumulate(dgamma, xhat_dy, rows, ones_vec, N, C, HW);
-  if (dbeta) channel_sum_accumulate(dbeta, dout, rows, ones_vec, N, C, HW);
+}
+
+template <class T>
+void backward(T* dinp, float* dgamma, float* dbeta, const T* dout, const T* inp, const float* gamma,
+              const float* mean, const float* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
+              const T* out, float slope, bool accumulate) {
+  NVTX_RANGE("batch_norm2d_backward");
+  if (!dinp && !dgamma && !dbeta) return;
+  check_dims("batch_norm2d_backward", N, C, HW);
+  CG_CHECK(dout && inp && gamma && mean && invstd, "batch_norm2d_backward: a null input");
+  prof::add_work(0, ((dinp ? 2.0 : 1.0) * (out ? 3.0 : 2.0) + (dinp ? (accumulate ? 2.0 : 1.0) : 0.0)) *
+                        double(N * C * HW) * sizeof(T));
+  bn_backward_kernel<T><<<(unsigned)C, channel_block(N * HW), 0, stream()>>>(
+      dinp, dgamma, dbeta, dout, inp, out, gamma, mean, invstd, N, C, HW, batch_stats, slope, accumulate);
+  cudaCheck(cudaGetLastError());
 }
 
 }  // namespace
 
-void batch_norm2d_forward_train(float* out, float* save_mean, float* save_invstd, float* running_mean,
-                               float* running_var, const float* inp, const float* gamma, const float* beta,
-                               int64_t N, int64_t C, int64_t HW, double momentum, double eps, float slope) {
-  NVTX_RANGE_FN();
-  CG_CHECK(N * HW > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", N * HW);
-  CG_CHECK((running_mean == nullptr) == (running_var == nullptr),
-           "batch_norm2d_forward_train: running mean and variance must be both given or both absent");
-  CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm2d_forward_train: eps ", eps, " below cuDNN's minimum");
-  BnDescs d(N, C, HW);
-  const float one = 1.f, zero = 0.f;
-  // exponentialAverageFactor = momentum: running = (1-m) running + m batch, the variance unbiased.
-  cudnnCheck(cudnnBatchNormalizationForwardTraining(cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, inp,
-                                                    d.x.d, out, d.bn.d, gamma, beta, momentum, running_mean,
-                                                    running_var, eps, save_mean, save_invstd));
-  act_forward(out, N * C * HW, slope);
+void batch_norm2d_forward_train(float* out, float* sm, float* si, float* rm, float* rv, const float* inp,
+                               const float* gamma, const float* beta, int64_t N, int64_t C, int64_t HW,
+                               double momentum, double eps, float slope) {
+  forward_train(out, sm, si, rm, rv, inp, gamma, beta, N, C, HW, momentum, eps, slope);
+}
+void batch_norm2d_forward_train(bf16* out, float* sm, float* si, float* rm, float* rv, const bf16* inp,
+                               const float* gamma, const float* beta, int64_t N, int64_t C, int64_t HW,
+                               double momentum, double eps, float slope) {
+  forward_train(out, sm, si, rm, rv, inp, gamma, beta, N, C, HW, momentum, eps, slope);
 }
 
-void batch_norm2d_forward_eval(float* out, const float* inp, const float* gamma, const float* beta,
-                              const float* running_mean, const float* running_var, int64_t N, int64_t C,
-                              int64_t HW, double eps, float slope) {
-  NVTX_RANGE_FN();
-  CG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm2d_forward_eval: eps ", eps, " below cuDNN's minimum");
-  BnDescs d(N, C, HW);
-  const float one = 1.f, zero = 0.f;
-  cudnnCheck(cudnnBatchNormalizationForwardInference(cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, inp,
-                                                     d.x.d, out, d.bn.d, gamma, beta, running_mean, running_var,
-                                                     eps));
-  act_forward(out, N * C * HW, slope);
+void batch_norm2d_forward_eval(float* out, const float* inp, const float* gamma, const float* beta, const float* rm,
+                              const float* rv, int64_t N, int64_t C, int64_t HW, double eps, float slope) {
+  forward_eval(out, inp, gamma, beta, rm, rv, N, C, HW, eps, slope);
+}
+void batch_norm2d_forward_eval(bf16* out, const bf16* inp, const float* gamma, const float* beta, const float* rm,
+                              const float* rv, int64_t N, int64_t C, int64_t HW, double eps, float slope) {
+  forward_eval(out, inp, gamma, beta, rm, rv, N, C, HW, eps, slope);
 }
 
 void batch_norm2d_eval_stats(float* mean, float* invstd, const float* running_mean, const float* running_var,
                             int64_t C, double eps) {
   NVTX_RANGE_FN();
-  bn_eval_stats_kernel<<<grid_for(C), 256, 0, stream()>>>(mean, invstd, running_mean, running_var, C, (float)eps);
+  bn_eval_stats_kernel<<<grid_for(C), 256, 0, stream()>>>(mean, invstd, running_mean, running_var, C, eps);
   cudaCheck(cudaGetLastError());
 }
 
 void batch_norm2d_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                           const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
-                          int64_t HW, bool batch_stats, double eps, const float* out, float slope) {
-  NVTX_RANGE_FN();
-  if (!dinp && !dgamma && !dbeta) return;
-  const int64_t n = N * C * HW;
-  // One workspace call for every piece (a second call may move the first): the epilogue's
-  // dpre, then the eval path's scratch or the dx / parameter scratch of cuDNN's.
-  const bool act = out != nullptr && slope != 1.f;
-  const int64_t pre_floats = act ? aligned(n) : 0;
-  const int64_t rest = batch_stats ? (dinp ? 0 : aligned(n)) + 2 * aligned(C) : aligned(n) + aligned(N * C);
-  float* ws = static_cast<float*>(workspace(sizeof(float) * (size_t)(pre_floats + rest)));
-  if (act) {
-    bn_act_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(ws, dout, out, n, slope);
-    cudaCheck(cudaGetLastError());
-    dout = ws;
-  }
-  ws += pre_floats;
-  if (!batch_stats) return backward_eval(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW, ws);
-  BnDescs d(N, C, HW);
-  // cuDNN always writes dx, dgamma and dbeta: gradients nobody wants land in scratch.
-  float* dx = dinp ? dinp : ws;
-  float* params_scratch = ws + (dinp ? 0 : aligned(n));
-  if (!dgamma || !dbeta)  // the parameter blend below reads its destination (beta = 1)
-    cudaCheck(cudaMemsetAsync(params_scratch, 0, sizeof(float) * (size_t)(2 * aligned(C)), stream()));
-  float* dg = dgamma ? dgamma : params_scratch;
-  float* db = dbeta ? dbeta : params_scratch + aligned(C);
-  const float one = 1.f, data_beta = dinp ? 1.f : 0.f;
-  // Blend factors: dst = alpha * result + beta * dst, so beta = 1 accumulates into existing gradients.
-  cudnnCheck(cudnnBatchNormalizationBackward(cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &data_beta, &one, &one, d.x.d,
-                                             inp, d.x.d, dout, d.x.d, dx, d.bn.d, gamma, dg, db, eps, mean,
-                                             invstd));
+                          int64_t HW, bool batch_stats, double, const float* out, float slope, bool accumulate) {
+  backward(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW, batch_stats, out, slope, accumulate);
+}
+void batch_norm2d_backward(bf16* dinp, float* dgamma, float* dbeta, const bf16* dout, const bf16* inp,
+                          const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
+                          int64_t HW, bool batch_stats, double, const bf16* out, float slope, bool accumulate) {
+  backward(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW, batch_stats, out, slope, accumulate);
 }
 
 }  // namespace cg::cuda

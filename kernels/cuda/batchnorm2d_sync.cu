@@ -108,11 +108,13 @@ __global__ void grad_stats_kernel(float* kk, float* dgamma, float* dbeta, const 
 }
 
 __global__ void dx_kernel(float* dinp, const float* dout, const float* x, const float* out, float slope,
-                          const float* mean, const float* invstd, const float* kk, int64_t C, int64_t HW, int64_t n) {
+                          const float* mean, const float* invstd, const float* kk, int64_t C, int64_t HW, int64_t n,
+                          bool accumulate) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t c = (i / HW) % C;
     const float g = out ? common::leaky_relu_bwd_from_out(out[i], dout[i], slope) : dout[i];
-    dinp[i] += kk[c] * (g - kk[C + c] - (x[i] - mean[c]) * invstd[c] * kk[2 * C + c]);
+    const float v = kk[c] * (g - kk[C + c] - (x[i] - mean[c]) * invstd[c] * kk[2 * C + c]);
+    dinp[i] = accumulate ? dinp[i] + v : v;
   }
 }
 
@@ -156,7 +158,7 @@ void batch_norm2d_sync_grad_sums(double* sums, const float* dout, const float* x
 void batch_norm2d_sync_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* x,
                                 const float* gamma, const float* mean, const float* invstd, const double* local,
                                 const double* global, const double* count, int64_t N, int64_t C, int64_t HW,
-                                const float* out, float slope) {
+                                const float* out, float slope, bool accumulate) {
   NVTX_RANGE_FN();
   float* kk = static_cast<float*>(workspace(size_t(3 * C) * sizeof(float)));
   grad_stats_kernel<<<per_channel_grid(C), kThreads, 0, stream()>>>(kk, dgamma, dbeta, gamma, mean, invstd, local,
@@ -164,7 +166,8 @@ void batch_norm2d_sync_backward(float* dinp, float* dgamma, float* dbeta, const 
   cudaCheck(cudaGetLastError());
   if (!dinp) return;
   const int64_t n = N * C * HW;
-  dx_kernel<<<grid_for(n), kThreads, 0, stream()>>>(dinp, dout, x, out, slope, mean, invstd, kk, C, HW, n);
+  dx_kernel<<<grid_for(n), kThreads, 0, stream()>>>(dinp, dout, x, out, slope, mean, invstd, kk, C, HW, n,
+                                                    accumulate);
   cudaCheck(cudaGetLastError());
 }
 

@@ -13,9 +13,10 @@ void batch_norm2d_sync_apply(float* out, float* save_mean, float* save_invstd, f
                              double momentum, double eps, float slope = 1.f);
 void batch_norm2d_sync_grad_sums(double* sums, const float* dout, const float* x, const float* out, float slope,
                                  int64_t N, int64_t C, int64_t HW);
-// Accumulates (+=) into whichever of dinp, dgamma, dbeta is non-null.
+// Accumulates (+=) into whichever of dgamma, dbeta is non-null, and into dinp (or, with
+// accumulate false, assigns it: its first writer).
 void batch_norm2d_sync_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* x,
                                 const float* gamma, const float* mean, const float* invstd, const double* local,
                                 const double* global, const double* count, int64_t N, int64_t C, int64_t HW,
-                                const float* out = nullptr, float slope = 1.f);
+                                const float* out = nullptr, float slope = 1.f, bool accumulate = true);
 }  // namespace cg::cuda

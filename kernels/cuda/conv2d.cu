@@ -1,55 +1,69 @@
-// CUDA 2-D convolution (see conv2d.h): cuDNN forward, backward-data, backward-filter
-// and backward-bias with plans from conv_algo.h. Gradients accumulate through beta = 1.
+// CUDA 2-D convolution (see conv2d.h): cuDNN forward, backward-data and backward-filter
+// through the plans of conv_algo.h; the bias and its gradient are kernels/cuda/bias.h.
+#include <type_traits>
+
+#include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
-#include "base/cuda_context.h"
+#include "kernels/cuda/bias.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv_algo.h"
-#include "base/cuda_check.h"
-#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 
-void conv2d_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t C,
-                    int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
-  NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(N * OC * C * K * K) * double(((H + 2 * pad - K) / stride + 1) * ((W + 2 * pad - K) / stride + 1)), 0);
-  CG_CHECK(out && inp && weight, "conv2d_forward: null output, input or weight");
-  const ConvPlan& p = conv_plan(conv_geom("conv2d_forward", N, C, H, W, OC, K, stride, pad), ConvPass::forward);
-  const float one = 1.f, zero = 0.f;
-  void* ws = workspace(p.workspace_bytes);
-  cudnnCheck(cudnnConvolutionForward(cudnn(), &one, p.x, inp, p.w, weight, p.conv,
-                                     static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, p.workspace_bytes, &zero,
-                                     p.y, out));
-  if (bias) cudnnCheck(cudnnAddTensor(cudnn(), &one, p.ybias, bias, &one, p.y, out));
+namespace {
+
+template <class T>
+constexpr ConvData data_of() {
+  return std::is_same_v<T, bf16> ? ConvData::bf16 : ConvData::f32;
 }
 
-void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
-                     int64_t stride, int64_t pad) {
-  NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(N * OC * C * K * K) * double(((H + 2 * pad - K) / stride + 1) * ((W + 2 * pad - K) / stride + 1)) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+double conv_flops(int64_t N, int64_t C, int64_t OC, int64_t K, const ConvGeom& g) {
+  return 2.0 * double(N * OC * C * K * K) * double(g.OH()) * double(g.OW());
+}
+
+template <class T>
+void forward(T* out, const T* inp, const T* weight, const float* bias, int64_t N, int64_t C, int64_t H, int64_t W,
+             int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  NVTX_RANGE("conv2d_forward");
+  CG_CHECK(out && inp && weight, "conv2d_forward: null output, input or weight");
+  const ConvGeom g = conv_geom("conv2d_forward", N, C, H, W, OC, K, stride, pad);
+  prof::add_work(conv_flops(N, C, OC, K, g), 0);
+  conv_run_forward(g, data_of<T>(), inp, weight, out, 0.f);
+  if (bias) add_channel_bias(out, bias, N, OC, int64_t(g.OH()) * g.OW());
+}
+
+template <class T>
+void backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
+              int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, bool accumulate) {
+  NVTX_RANGE("conv2d_backward");
   CG_CHECK(dout && inp && weight, "conv2d_backward: null dout, input or weight");
   const ConvGeom g = conv_geom("conv2d_backward", N, C, H, W, OC, K, stride, pad);
-  const float one = 1.f;
-  if (dbias) {
-    const ConvPlan& p = conv_plan(g, ConvPass::forward);  // any plan of g has the descriptors
-    cudnnCheck(cudnnConvolutionBackwardBias(cudnn(), &one, p.y, dout, &one, p.ybias, dbias));
-  }
-  if (dinp) {
-    const ConvPlan& p = conv_plan(g, ConvPass::backward_data);
-    void* ws = workspace(p.workspace_bytes);
-    cudnnCheck(cudnnConvolutionBackwardData(cudnn(), &one, p.w, weight, p.y, dout, p.conv,
-                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
-                                            p.workspace_bytes, &one, p.x, dinp));
-  }
-  if (dweight) {
-    const ConvPlan& p = conv_plan(g, ConvPass::backward_filter);
-    void* ws = workspace(p.workspace_bytes);
-    cudnnCheck(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, inp, p.y, dout, p.conv,
-                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws,
-                                              p.workspace_bytes, &one, p.w, dweight));
-  }
+  prof::add_work(conv_flops(N, C, OC, K, g) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+  if (dbias) channel_bias_grad(dbias, dout, N, OC, int64_t(g.OH()) * g.OW());
+  if (dinp) conv_run_backward_data(g, data_of<T>(), weight, dout, dinp, accumulate ? 1.f : 0.f);
+  if (dweight) conv_run_weight_grad(g, data_of<T>(), inp, dout, dweight);
+}
+
+}  // namespace
+
+void conv2d_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t C,
+                    int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+}
+void conv2d_forward(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t C,
+                    int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+}
+void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
+                     int64_t stride, int64_t pad, bool accumulate) {
+  backward(dinp, dweight, dbias, dout, inp, weight, N, C, H, W, OC, K, stride, pad, accumulate);
+}
+void conv2d_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp, const bf16* weight,
+                     int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad,
+                     bool accumulate) {
+  backward(dinp, dweight, dbias, dout, inp, weight, N, C, H, W, OC, K, stride, pad, accumulate);
 }
 
 }  // namespace cg::cuda

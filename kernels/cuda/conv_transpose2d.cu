@@ -2,17 +2,24 @@
 // is the adjoint of: that conv2d maps (N,OC,OH,OW) to our input (N,C,H,W) with weight
 // (C,OC,K,K), our exact weight layout. So forward is its backward-data, dinp its
 // forward, dweight its backward-filter with our dout as its x and our input as its dy.
+#include <type_traits>
+
+#include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
-#include "base/cuda_context.h"
+#include "kernels/cuda/bias.h"
 #include "kernels/cuda/conv_algo.h"
 #include "kernels/cuda/conv_transpose2d.h"
-#include "base/cuda_check.h"
-#include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 
 namespace {
+
+template <class T>
+constexpr ConvData data_of() {
+  return std::is_same_v<T, bf16> ? ConvData::bf16 : ConvData::f32;
+}
+
 // The adjoint conv2d's geometry: x (N,OC,OH,OW), w (C,OC,K,K), y (N,C,H,W).
 ConvGeom adjoint_geom(const char* op, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
                       int64_t stride, int64_t pad) {
@@ -24,49 +31,49 @@ ConvGeom adjoint_geom(const char* op, int64_t N, int64_t C, int64_t H, int64_t W
            ",", W, ")");
   return g;
 }
+
+template <class T>
+void forward(T* out, const T* inp, const T* weight, const float* bias, int64_t N, int64_t C, int64_t H, int64_t W,
+             int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  NVTX_RANGE("conv_transpose2d_forward");
+  prof::add_work(2.0 * double(N * C * OC * K * K * H * W), 0);
+  CG_CHECK(out && inp && weight, "conv_transpose2d_forward: null output, input or weight");
+  const ConvGeom g = adjoint_geom("conv_transpose2d_forward", N, C, H, W, OC, K, stride, pad);
+  conv_run_backward_data(g, data_of<T>(), weight, inp, out, 0.f);
+  if (bias) add_channel_bias(out, bias, N, OC, int64_t(g.H) * g.W);
+}
+
+template <class T>
+void backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp, const T* weight, int64_t N,
+              int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, bool accumulate) {
+  NVTX_RANGE("conv_transpose2d_backward");
+  prof::add_work(2.0 * double(N * C * OC * K * K * H * W) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
+  CG_CHECK(dout && inp && weight, "conv_transpose2d_backward: null dout, input or weight");
+  const ConvGeom g = adjoint_geom("conv_transpose2d_backward", N, C, H, W, OC, K, stride, pad);
+  if (dbias) channel_bias_grad(dbias, dout, N, OC, int64_t(g.H) * g.W);
+  if (dinp) conv_run_forward(g, data_of<T>(), dout, weight, dinp, accumulate ? 1.f : 0.f);
+  if (dweight) conv_run_weight_grad(g, data_of<T>(), dout, inp, dweight);
+}
+
 }  // namespace
 
 void conv_transpose2d_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
                               int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
-  NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(N * C * OC * K * K * H * W), 0);
-  CG_CHECK(out && inp && weight, "conv_transpose2d_forward: null output, input or weight");
-  const ConvGeom g = adjoint_geom("conv_transpose2d_forward", N, C, H, W, OC, K, stride, pad);
-  const ConvPlan& p = conv_plan(g, ConvPass::backward_data);
-  const float one = 1.f, zero = 0.f;
-  void* ws = workspace(p.workspace_bytes);
-  cudnnCheck(cudnnConvolutionBackwardData(cudnn(), &one, p.w, weight, p.y, inp, p.conv,
-                                          static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws,
-                                          p.workspace_bytes, &zero, p.x, out));
-  if (bias) cudnnCheck(cudnnAddTensor(cudnn(), &one, p.xbias, bias, &one, p.x, out));
+  forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
 }
-
+void conv_transpose2d_forward(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t C,
+                              int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+}
 void conv_transpose2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                                const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                               int64_t K, int64_t stride, int64_t pad) {
-  NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(N * C * OC * K * K * H * W) * ((dinp ? 1 : 0) + (dweight ? 1 : 0)), 0);
-  CG_CHECK(dout && inp && weight, "conv_transpose2d_backward: null dout, input or weight");
-  const ConvGeom g = adjoint_geom("conv_transpose2d_backward", N, C, H, W, OC, K, stride, pad);
-  const float one = 1.f;
-  if (dbias) {
-    const ConvPlan& p = conv_plan(g, ConvPass::backward_data);  // the forward's plan, already made
-    cudnnCheck(cudnnConvolutionBackwardBias(cudnn(), &one, p.x, dout, &one, p.xbias, dbias));
-  }
-  if (dinp) {
-    const ConvPlan& p = conv_plan(g, ConvPass::forward);
-    void* ws = workspace(p.workspace_bytes);
-    cudnnCheck(cudnnConvolutionForward(cudnn(), &one, p.x, dout, p.w, weight, p.conv,
-                                       static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws, p.workspace_bytes, &one,
-                                       p.y, dinp));
-  }
-  if (dweight) {
-    const ConvPlan& p = conv_plan(g, ConvPass::backward_filter);
-    void* ws = workspace(p.workspace_bytes);
-    cudnnCheck(cudnnConvolutionBackwardFilter(cudnn(), &one, p.x, dout, p.y, inp, p.conv,
-                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws,
-                                              p.workspace_bytes, &one, p.w, dweight));
-  }
+                               int64_t K, int64_t stride, int64_t pad, bool accumulate) {
+  backward(dinp, dweight, dbias, dout, inp, weight, N, C, H, W, OC, K, stride, pad, accumulate);
+}
+void conv_transpose2d_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
+                               const bf16* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
+                               int64_t stride, int64_t pad, bool accumulate) {
+  backward(dinp, dweight, dbias, dout, inp, weight, N, C, H, W, OC, K, stride, pad, accumulate);
 }
 
 }  // namespace cg::cuda

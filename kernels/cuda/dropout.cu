@@ -24,9 +24,12 @@ __global__ void dropout_forward_kernel(float* out, uint8_t* mask, const float* x
   }
 }
 
-__global__ void dropout_backward_kernel(float* dx, const float* dout, const uint8_t* mask, int64_t n, float scale) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    dx[i] += common::dropout_apply(dout[i], mask[i], scale);
+__global__ void dropout_backward_kernel(float* dx, const float* dout, const uint8_t* mask, int64_t n, float scale,
+                                        bool accumulate) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const float g = common::dropout_apply(dout[i], mask[i], scale);
+    dx[i] = accumulate ? dx[i] + g : g;
+  }
 }
 
 void dropout_forward(float* out, uint8_t* mask, const float* x, int64_t n, uint64_t seed, uint64_t offset,
@@ -41,12 +44,12 @@ void dropout_forward(float* out, uint8_t* mask, const float* x, int64_t n, uint6
   cudaCheck(cudaGetLastError());
 }
 
-void dropout_backward(float* dx, const float* dout, const uint8_t* mask, int64_t n, float scale) {
+void dropout_backward(float* dx, const float* dout, const uint8_t* mask, int64_t n, float scale, bool accumulate) {
   NVTX_RANGE_FN();
-  prof::add_work(2.0 * double(n), double(n) * (3 * sizeof(float) + 1));
+  prof::add_work((accumulate ? 2.0 : 1.0) * double(n), double(n) * ((accumulate ? 3 : 2) * sizeof(float) + 1));
   CG_CHECK(n >= 0 && (n == 0 || (dx && dout && mask)), "dropout_backward: bad arguments (n = ", n, ")");
   if (n == 0) return;
-  dropout_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(dx, dout, mask, n, scale);
+  dropout_backward_kernel<<<grid_for(n), 256, 0, stream()>>>(dx, dout, mask, n, scale, accumulate);
   cudaCheck(cudaGetLastError());
 }
 

@@ -1,34 +1,51 @@
-// Device scratch buffers (see cuda_scratch.h). Grown, never shrunk, so a training
-// step's steady state allocates nothing.
-#include "base/cuda_context.h"
+// Device scratch buffers (see scratch.h). Grown, never shrunk, so a training step's
+// steady state allocates nothing; outgrown buffers stay allocated (a graph may hold them).
+#include <vector>
+
 #include "base/cuda_check.h"
+#include "base/cuda_context.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/scratch.h"
 
 namespace cg::cuda {
 
-const float* ones(int64_t n) {
-  static float* buf = nullptr;
-  static int64_t cap = 0;
-  if (n > cap) {
-    if (buf) cudaCheck(cudaFree(buf));
-    cap = n < 4096 ? 4096 : n;
-    cudaCheck(cudaMalloc(&buf, (size_t)cap * sizeof(float)));
-    fill(buf, cap, 1.f);
+namespace {
+
+struct Grown {
+  void* ptr = nullptr;
+  size_t cap = 0;
+  std::vector<void*> retired;
+  // Makes room for bytes; true when a new buffer was made.
+  bool reserve(const char* what, size_t bytes, size_t at_least) {
+    if (bytes <= cap && ptr) return false;
+    CG_USER_CHECK(!capturing(), "The ", what, " had to grow (to ", bytes,
+                  " bytes) while a CUDA graph was being captured; the eager warm-up iteration should have sized it.");
+    if (ptr) retired.push_back(ptr);  // queued work or a captured graph may still use it
+    cap = bytes < at_least ? at_least : bytes;
+    cudaCheck(cudaMalloc(&ptr, cap));
+    return true;
   }
-  return buf;
+};
+
+}  // namespace
+
+const float* ones(int64_t n) {
+  static Grown g;
+  if (g.reserve("vector of ones", size_t(n) * sizeof(float), 4096 * sizeof(float)))
+    fill(static_cast<float*>(g.ptr), int64_t(g.cap / sizeof(float)), 1.f);
+  return static_cast<const float*>(g.ptr);
 }
 
 void* workspace(size_t bytes) {
-  static void* buf = nullptr;
-  static size_t cap = 0;
-  if (bytes > cap) {
-    cudaCheck(cudaStreamSynchronize(stream()));  // the old buffer may still be in use
-    if (buf) cudaCheck(cudaFree(buf));
-    cap = bytes;
-    cudaCheck(cudaMalloc(&buf, cap));
-  }
-  return buf;
+  static Grown g;
+  g.reserve("cuDNN workspace", bytes, 1);
+  return g.ptr;
+}
+
+void* grad_scratch(size_t bytes) {
+  static Grown g;
+  g.reserve("low-precision gradient scratch", bytes, 1);
+  return g.ptr;
 }
 
 }  // namespace cg::cuda

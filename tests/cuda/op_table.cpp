@@ -9,18 +9,14 @@
 #include <limits>
 #include <optional>
 
+#include "base/precision.h"
 #include "support/check.h"
-#if COVERGAN_CUDA
-#include "base/cuda_context.h"
-#endif
 
 using namespace cg;
 
 namespace cgtest {
 
-const char* math_name(Math m) { return m == Math::tf32 ? "tf32" : "fp32"; }
-
-std::string OpCase::label() const { return op + " " + shapes + " [" + math_name(math) + "]"; }
+std::string OpCase::label() const { return op + " " + shapes + " [" + precision_name(precision) + "]"; }
 
 Tensor rnd(Shape s, std::mt19937& rng, double scale, double shift) {
   Tensor t = random_tensor(s, rng, scale, DType::f32);
@@ -29,22 +25,6 @@ Tensor rnd(Shape s, std::mt19937& rng, double scale, double shift) {
 }
 
 namespace {
-
-// The CUDA math mode of one row, restored when the row ends (also when a check throws).
-struct MathScope {
-  explicit MathScope(Math m) {
-#if COVERGAN_CUDA
-    cuda::set_tf32(m == Math::tf32);
-#else
-    (void)m;
-#endif
-  }
-  ~MathScope() {
-#if COVERGAN_CUDA
-    cuda::set_tf32(false);
-#endif
-  }
-};
 
 struct Run {
   std::vector<Tensor> outs, grads, inputs_after;  // all on the CPU; grads undefined where none was asked
@@ -144,8 +124,8 @@ void check_case(const OpCase& c, Device target) {
   try {
     const Inputs in = c.make();
     REQUIRE(in.grad.size() == in.host.size());
-    std::optional<MathScope> math;
-    if (target == Device::cuda) math.emplace(c.math);
+    std::optional<PrecisionScope> math;  // the CUDA side's arithmetic, restored when the row ends
+    if (target == Device::cuda) math.emplace(c.precision);
     const Run ref = c.cuda_reference ? run_on(target, c.cuda_reference, in, c.passes)
                                      : run_on(Device::cpu, c.fn, in, c.passes);
     const Run got = run_on(target, c.fn, in, c.passes);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/precision.h"
 #include "engine/tape.h"
 
 namespace cgtest {
@@ -27,10 +28,6 @@ struct Tol {
   static Tol exact() { return {0, 0, 0, 0, true}; }
   static Tol ulps(int n, double exact_share) { return {0, 0, 0, 0, false, n, exact_share}; }
 };
-
-// The math mode of the CUDA side of a row (the CPU is always strict FP32 or FP64).
-enum class Math { fp32, tf32 };
-const char* math_name(Math m);
 
 // A row's inputs, on the host: the tensors, which need a gradient, and the gradient that
 // seeds the backward pass from the first output (undefined: the output is a scalar,
@@ -54,7 +51,7 @@ struct OpCase {
   std::vector<Tol> out{Tol::abs(1e-6, 1e-5)};   // per output (one entry: all), and the changed inputs
   std::vector<Tol> grad{Tol::abs(1e-6, 1e-5)};  // per input (one entry: all)
   int passes = 1;      // forward + backward passes, each adding into the same gradients
-  Math math = Math::fp32;
+  cg::Precision precision = cg::Precision::fp32;  // the CUDA side's arithmetic (the CPU's is FP32)
   OpFn cuda_reference;  // when set, the reference is this on CUDA rather than fn on the CPU
   std::string label() const;  // "conv2d x (...) [tf32]"
 };

@@ -1,7 +1,7 @@
 // CUDA behaviour that is not one op against the CPU (the op table, test_ops.cpp, holds
 // those): convolution plans cached per shape, mixed-device errors, closed-form loss values
 // at extreme logits, the BatchNorm2d module over unaligned flat-store slices across
-// training and eval steps, the caching allocator, pinned uploads and the TF32 switch.
+// training and eval steps, the caching allocator, pinned uploads and the precision switch.
 #include <cmath>
 #include <cstring>
 
@@ -18,7 +18,9 @@
 #include "support/skip.h"
 #if COVERGAN_CUDA
 #include "base/cuda_context.h"
+#include "kernels/cuda/conv_algo.h"
 #endif
+#include "base/precision.h"
 
 using namespace cg;
 using cgtest::rnd;
@@ -156,25 +158,31 @@ TEST_CASE("pinned buffers upload asynchronously into cuda tensors") {
   CHECK(host_words(f) == host_words(images_u8_to_f32(host, {0, 1, 0, 1})));
 }
 
-TEST_CASE("the TF32 switch sets cuBLAS's math mode both ways") {
+TEST_CASE("the precision switch: strict fp32 plans never use tensor cores and tf32 ones visibly do") {
   CG_SKIP_WITHOUT_CUDA();
 #if COVERGAN_CUDA
-  CHECK_FALSE(cuda::tf32_enabled());
   cublasMath_t mode;
-  cuda::set_tf32(true);
-  CHECK(cuda::tf32_enabled());
   REQUIRE(cublasGetMathMode(cuda::cublas(), &mode) == CUBLAS_STATUS_SUCCESS);
-  CHECK(mode == CUBLAS_TF32_TENSOR_OP_MATH);
-  // Linear still runs and stays close to FP32 under TF32 (10-bit mantissa inputs).
+  CHECK(mode == CUBLAS_DEFAULT_MATH);  // TF32 is asked per GEMM (CUBLAS_COMPUTE_32F_FAST_TF32), never per handle
   std::mt19937 rng(4);
-  const Tensor x = cgtest::random_tensor(Shape{64, 256}, rng, 1.0, DType::f32),
-               w = cgtest::random_tensor(Shape{128, 256}, rng, 0.1, DType::f32);
-  const Tensor y32 = linear(nullptr, x, w, Tensor());
-  const Tensor yt = linear(nullptr, x.to(Device::cuda), w.to(Device::cuda), Tensor());
-  CHECK_CLOSE_T(yt, y32, 2e-2, 1e-2);
-  cuda::set_tf32(false);
-  CHECK_FALSE(cuda::tf32_enabled());
-  REQUIRE(cublasGetMathMode(cuda::cublas(), &mode) == CUBLAS_STATUS_SUCCESS);
-  CHECK(mode == CUBLAS_DEFAULT_MATH);
+  const Tensor x = rnd(Shape{4, 512, 8, 8}, rng), w = rnd(Shape{1024, 512, 4, 4}, rng, 1.0 / 90.5);
+  const Tensor ref = conv2d(nullptr, x, w, Tensor(), 2, 1);
+  const Tensor xd = x.to(Device::cuda), wd = w.to(Device::cuda);
+  double err[2];
+  for (Precision p : {Precision::fp32, Precision::tf32}) {
+    PrecisionScope scope(p);
+    const Tensor y = conv2d(nullptr, xd, wd, Tensor(), 2, 1);
+    err[p == Precision::tf32] = cgtest::compare(y, ref, 1, 1).rel_l2();
+    const cuda::ConvPlan& plan = cuda::conv_plan(cuda::conv_geom("test", 4, 512, 8, 8, 1024, 4, 2, 1),
+                                                 cuda::ConvPass::forward, cuda::ConvData::f32, xd.raw(), wd.raw());
+    INFO(precision_name(p) << ": algorithm " << plan.algo << " math " << int(plan.math));
+    if (p == Precision::fp32) CHECK(plan.math == CUDNN_FMA_MATH);
+    CHECK(plan.math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+  }
+  INFO("rel_l2 against the CPU: fp32 " << err[0] << ", tf32 " << err[1]);
+  CHECK(err[0] < 1e-6);  // FP32 rounding only
+  CHECK(err[1] > 2e-6);  // TF32's 10-bit operands show: tensor cores ran
+  CHECK(err[1] < 2e-3);
+  CHECK(cuda::conv_plan_stats().measured > 0);  // the default chooses by measuring
 #endif
 }

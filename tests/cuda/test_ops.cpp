@@ -18,6 +18,7 @@
 #include "gan/generator.h"
 #include "layers/activations.h"
 #include "layers/batchnorm2d.h"
+#include "layers/cast.h"
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
 #include "layers/dropout.h"
@@ -36,6 +37,25 @@ namespace {
 using Ts = std::vector<Tensor>;
 uint32_t seed_of(const Shape& s, uint32_t salt = 0) { return static_cast<uint32_t>(s.numel() * 2654435761u + salt); }
 
+// Per precision, as ||cuda - cpu|| / ||cpu|| and per element against max|cpu|: strict FP32
+// far under 1e-3; TF32 (10-bit operands) about 3e-4; bf16 (8-bit activations and
+// operands, FP32 accumulation) within 1e-2.
+const Tol kTf32 = Tol::of_max(1e-2, 1e-2, 1e-3);
+const Tol kBf16 = Tol::of_max(4e-2, 4e-2, 1e-2);
+
+// The op in the activations' dtype of the precision it runs under (bf16 on CUDA under
+// Precision::bf16, f32 elsewhere): input 0 converted on the way in, output 0 back to f32,
+// both as tape ops, so the gradient of the f32 input is compared as in any other row.
+OpFn in_activation_dtype(OpFn inner) {
+  return [inner](Tape* tape, Ts& x, Device dev) -> Ts {
+    Ts xs = x;
+    xs[0] = to_dtype(tape, x[0], activation_dtype(dev));
+    Ts out = inner(tape, xs, dev);
+    out[0] = to_dtype(tape, out[0], DType::f32);
+    return out;
+  };
+}
+
 // ---- convolutions ----------------------------------------------------------------
 
 struct Conv {
@@ -53,12 +73,13 @@ const Conv kOdd[] = {{1, 3, 7, 5, 4, 3, 1, 1},   {2, 5, 9, 11, 3, 5, 3, 2}, {3, 
 // Per element against max|cpu| (outputs are sums of C*K*K products); TF32 rounds operands to 10 bits.
 const Tol kConvStrict = Tol::of_max(1e-5, 1e-4, 1e-5);
 const Tol kConvTf32 = Tol::of_max(3e-3, 1e-2, 1e-3);
+const Tol kConvBf16 = Tol::of_max(3e-2, 3e-2, 1e-2);
 
 struct ConvGrads {
   bool x = true, w = true, bias = true, db = true;
 };
 
-void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Math math, ConvGrads g = {}) {
+void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Precision math, ConvGrads g = {}) {
   OpCase c;
   c.op = transposed ? "conv_transpose2d" : "conv2d";
   c.shapes = detail::cat("x (", k.N, ",", k.C, ",", k.H, ",", k.W, ") OC ", k.OC, " K ", k.K, " stride ", k.stride,
@@ -76,38 +97,43 @@ void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Math math,
     in.seed = rnd(Shape{k.N, k.OC, out_size(k.H), out_size(k.W)}, rng);
     return in;
   };
-  c.fn = [=](Tape* tape, Ts& x, Device) -> Ts {
+  c.fn = in_activation_dtype([=](Tape* tape, Ts& x, Device) -> Ts {
     return {transposed ? conv_transpose2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))
                        : conv2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))};
-  };
-  c.out = c.grad = {math == Math::tf32 ? kConvTf32 : kConvStrict};
+  });
+  c.out = c.grad = {math == Precision::bf16 ? kConvBf16 : math == Precision::tf32 ? kConvTf32 : kConvStrict};
   c.passes = 2;
-  c.math = math;
+  c.precision = math;
   t.push_back(c);
 }
 
 void add_convolutions(std::vector<OpCase>& t) {
-  for (const Conv& k : kPaperConv) add_conv(t, false, k, Math::fp32);
-  for (const Conv& k : kOdd) add_conv(t, false, k, Math::fp32);
-  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Math::fp32);
-  for (const Conv& k : kOdd) add_conv(t, true, k, Math::fp32);
+  for (const Conv& k : kPaperConv) add_conv(t, false, k, Precision::fp32);
+  for (const Conv& k : kOdd) add_conv(t, false, k, Precision::fp32);
+  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Precision::fp32);
+  for (const Conv& k : kOdd) add_conv(t, true, k, Precision::fp32);
   for (bool tr : {false, true}) {
     const Conv k{3, 8, 8, 8, 16, 4, 2, 1};
-    add_conv(t, tr, k, Math::fp32, {true, false, true, false});   // the G step through D: frozen weights
-    add_conv(t, tr, k, Math::fp32, {false, true, true, true});    // real images: no input gradient
-    add_conv(t, tr, k, Math::fp32, {true, true, false, false});   // no bias
-    add_conv(t, tr, k, Math::fp32, {false, false, true, false});  // forward only: nothing recorded
+    add_conv(t, tr, k, Precision::fp32, {true, false, true, false});   // the G step through D: frozen weights
+    add_conv(t, tr, k, Precision::fp32, {false, true, true, true});    // real images: no input gradient
+    add_conv(t, tr, k, Precision::fp32, {true, true, false, false});   // no bias
+    add_conv(t, tr, k, Precision::fp32, {false, false, true, false});  // forward only: nothing recorded
   }
-  for (const Conv& k : kPaperConv) add_conv(t, false, k, Math::tf32);
-  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Math::tf32);
-  add_conv(t, false, kOdd[1], Math::tf32);
-  add_conv(t, true, kOdd[3], Math::tf32);
+  for (const Conv& k : kPaperConv) add_conv(t, false, k, Precision::tf32);
+  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Precision::tf32);
+  add_conv(t, false, kOdd[1], Precision::tf32);
+  add_conv(t, true, kOdd[3], Precision::tf32);
+  for (const Conv& k : kPaperConv) add_conv(t, false, k, Precision::bf16);
+  for (const Conv& k : kPaperTconv) add_conv(t, true, k, Precision::bf16);
+  add_conv(t, false, kOdd[3], Precision::bf16);
+  add_conv(t, true, kOdd[6], Precision::bf16);
+  add_conv(t, false, {3, 8, 8, 8, 16, 4, 2, 1}, Precision::bf16, {true, false, true, false});
 }
 
 // ---- linear ------------------------------------------------------------------------
 
 void add_linear(std::vector<OpCase>& t, int64_t B, int64_t C, int64_t OC, std::vector<bool> grad, bool bias,
-                int passes, Math math = Math::fp32) {
+                int passes, Precision math = Precision::fp32) {
   OpCase c;
   c.op = "linear";
   c.shapes = detail::cat("x (", B, ",", C, ") w (", OC, ",", C, ")", bias ? "" : " no bias",
@@ -124,10 +150,10 @@ void add_linear(std::vector<OpCase>& t, int64_t B, int64_t C, int64_t OC, std::v
   c.fn = [](Tape* tape, Ts& x, Device) -> Ts { return {linear(tape, x[0], x[1], x[2])}; };
   // Each output sums C products, each input gradient OC, each weight gradient B (times passes).
   const double tol = 1e-5 * std::sqrt(double(C));
-  c.out = {math == Math::tf32 ? Tol::of_max(1e-2, 1e-2, 1e-3) : Tol::abs(tol, 1e-5)};
-  c.grad = {math == Math::tf32 ? Tol::of_max(1e-2, 1e-2, 1e-3) : Tol::abs(3 * tol * std::sqrt(double(B)), 1e-5)};
+  c.out = {math != Precision::fp32 ? kTf32 : Tol::abs(tol, 1e-5)};
+  c.grad = {math != Precision::fp32 ? kTf32 : Tol::abs(3 * tol * std::sqrt(double(B)), 1e-5)};
   c.passes = passes;
-  c.math = math;
+  c.precision = math;
   t.push_back(c);
 }
 
@@ -137,7 +163,8 @@ void add_linears(std::vector<OpCase>& t) {
     add_linear(t, B, C, OC, {true, false, true}, true, 2);  // a frozen weight: no gradient buffer at all
   }
   add_linear(t, 8, 100, 1024, {false, true, false}, false, 1);  // G.fc: no bias, z needs no gradient
-  add_linear(t, 64, 256, 128, {true, true, true}, true, 1, Math::tf32);
+  add_linear(t, 64, 256, 128, {true, true, true}, true, 1, Precision::tf32);
+  add_linear(t, 128, 16384, 5, {true, true, true}, true, 1, Precision::bf16);  // the heads stay FP32 (TF32) under bf16
 }
 
 // ---- batch norm ----------------------------------------------------------------------
@@ -218,7 +245,24 @@ void add_batch_norm_acts(std::vector<OpCase>& t) {
         c.grad = {Tol::abs(1e-5, 1e-5)};
         t.push_back(c);
       }
+      // bf16 activations (FP32 statistics, gamma and beta) at the paper's shapes.
+      for (const Shape& s : {Shape{8, 256, 16, 16}, Shape{16, 1024, 4, 4}}) {
+        OpCase c = bn_row("batch_norm2d_act", s, mode, [=] { return bn_inputs(s, {true, true, true}, true, 2.0, 0.5, 0.3, 0.3, 7); },
+                          in_activation_dtype(fused), 2);
+        c.precision = Precision::bf16;
+        c.out = c.grad = {kBf16};
+        t.push_back(c);
+      }
     }
+  const Shape s{8, 64, 8, 8};
+  OpCase c = bn_row("batch_norm2d", s, " training", [=] { return bn_inputs(s, {true, true, true}, true, 2.0, 0.5, 0.3, 0.3, 8); },
+                    in_activation_dtype([](Tape* tape, Ts& x, Device) -> Ts {
+                      return {batch_norm2d(tape, x[0], x[1], x[2], x[3], x[4], true)};
+                    }),
+                    2);
+  c.precision = Precision::bf16;
+  c.out = c.grad = {kBf16};
+  t.push_back(c);
 }
 
 // ---- pointwise, losses, shapes -----------------------------------------------------------
@@ -255,9 +299,20 @@ void add_activations(std::vector<OpCase>& t) {
       {"tanh", [](Tape* tape, Ts& x, Device) -> Ts { return {cg::tanh(tape, x[0])}; }},
       {"sigmoid", [](Tape* tape, Ts& x, Device) -> Ts { return {cg::sigmoid(tape, x[0])}; }},
   };
-  for (const auto& [name, fn] : ops)
+  for (const auto& [name, fn] : ops) {
     for (const Shape& s : {Shape{8, 128, 32, 32}, Shape{8, 3, 64, 64}, Shape{3, 5, 7}, Shape{1}})
       t.push_back(simple(name, "x " + s.str(), one_input(s, 6.0), fn, Tol::abs(1e-6, 1e-5), Tol::abs(1e-6, 1e-5), 2));
+    OpCase c = simple(name, "x (8,128,32,32)", one_input(Shape{8, 128, 32, 32}, 6.0), in_activation_dtype(fn), kBf16,
+                      kBf16, 2);
+    c.precision = Precision::bf16;
+    t.push_back(c);
+  }
+  // The conversions themselves: the same rounding (kernels/common/bf16.h) on both devices.
+  t.push_back(simple("cast", "(8,3,64,64) f32 -> bf16 -> f32, values over 20 binades", one_input(Shape{8, 3, 64, 64}, 1e6),
+                     [](Tape* tape, Ts& x, Device) -> Ts {
+                       return {to_dtype(tape, to_dtype(tape, x[0], DType::bf16), DType::f32)};
+                     },
+                     Tol::exact(), Tol::exact(), 2));
 }
 
 void add_losses(std::vector<OpCase>& t) {
@@ -567,7 +622,7 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
   for (const Record& r : tape.records()) ops.insert(r.op);
   CHECK(ops.size() >= 10);
   for (const char* engine_op : {"adam_step", "philox_bits", "philox_uniform", "philox_normal", "images_u8_to_f32",
-                                "images_f32_to_u8", "fill", "axpy", "ema_update"})
+                                "images_f32_to_u8", "fill", "axpy", "ema_update", "cast"})
     ops.insert(engine_op);
   for (const std::string& op : ops) {
     INFO("op " << op << " has no row in tests/cuda/test_ops.cpp");
@@ -576,12 +631,12 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
 }
 
 // The driver against itself on the CPU (no GPU needed): every row builds its inputs, runs
-// forward and backward and compares (TF32 rows repeat FP32 shapes there, so they are left
-// out); and a result off by more than a row's tolerance fails.
+// forward and backward and compares (TF32 and bf16 rows repeat FP32 shapes there, so they
+// are left out); and a result off by more than a row's tolerance fails.
 TEST_CASE("the cuda op table runs every row on the CPU against itself and its comparisons catch errors") {
   const std::vector<OpCase> table = op_table();
   for (const OpCase& c : table)
-    if (c.math == Math::fp32) check_case(c, Device::cpu);  // a TF32 row is an FP32 row on the CPU
+    if (c.precision == Precision::fp32) check_case(c, Device::cpu);  // a TF32 or bf16 row is an FP32 row on the CPU
   const Tensor ref = Tensor::from({1.0, -2.0, 3.0, 0.5}, Shape{4});
   const Tensor off = Tensor::from({1.0, -2.0, 3.0, 0.5001}, Shape{4});
   CHECK(judge(ref, ref, Tol::exact()).ok);

@@ -16,10 +16,12 @@
 namespace {
 
 std::string script() { return cgtest::shell_quote(cgtest::source_dir() + "/scripts/make-demo-data"); }
+// The interpreter: a python3 with Pillow found at run time (tests/support/paths.h).
+std::string python() { return cgtest::shell_quote(cgtest::python_with_pillow().path); }
 
 // Writes a small set (6 covers a genre, 5 unlabeled) into dir; the script's exit code.
 int make(const std::string& dir, int seed) {
-  return cgtest::run_shell("/usr/bin/python3 " + script() + " --out " + cgtest::shell_quote(dir) +
+  return cgtest::run_shell(python() + " " + script() + " --out " + cgtest::shell_quote(dir) +
                            " --per-genre 6 --unlabeled 5 --seed " + std::to_string(seed) + " 2>&1")
       .exit_code;
 }
@@ -46,12 +48,11 @@ sys.exit(0 if module.make_cover("metal", 123).tobytes() == first else 1)
 }  // namespace
 
 TEST_CASE("make-demo-data writes the same covers for the same seed, whatever ran before, and others for another seed") {
-  if (cgtest::run_shell("/usr/bin/python3 -c 'import PIL' 2>&1").exit_code != 0)
-    CG_SKIP("/usr/bin/python3 has no Pillow (python3-pil)");
+  if (cgtest::python_with_pillow().path.empty()) CG_SKIP(cgtest::python_with_pillow().reason);
   cgtest::TempDir tmp("demodata");
   const std::string probe = (tmp.path() / "probe.py").string();
   std::ofstream(probe) << kSameAfterOtherJobs;
-  CHECK(cgtest::run_shell("/usr/bin/python3 " + cgtest::shell_quote(probe) + " " + script() + " 2>&1").exit_code == 0);
+  CHECK(cgtest::run_shell(python() + " " + cgtest::shell_quote(probe) + " " + script() + " 2>&1").exit_code == 0);
   const std::string a = (tmp.path() / "a").string(), b = (tmp.path() / "b").string(),
                     c = (tmp.path() / "c").string();
   REQUIRE(make(a, 1) == 0);

@@ -30,9 +30,10 @@ TEST_CASE("each rank's latents are its rows of one process's latents") {
   ModelConfig m;
   m.image_size = 16, m.base_channels = 4, m.num_genres = 3;
   const int64_t B = 12;
-  Philox one(77);
+  // One process's training draw: the stream layout (gan/iteration.h), at seed 77 from 0.
+  IterationState one(Device::cpu, 77, 0);
   StepBatch all;
-  draw_latents(one, m, B, Device::cpu, DType::f64, all);
+  draw_latents(one, m, B, all);
   const std::vector<double> z = all.z.to_vector(), codes = all.codes.to_vector(), labels = all.fake_labels.to_vector();
   for (int ranks : {2, 3, 4}) {
     std::vector<double> zs, cs, ls;
@@ -42,7 +43,7 @@ TEST_CASE("each rank's latents are its rows of one process's latents") {
       const auto [lo, hi] = batch_slice(int(B), r, ranks);
       draw_latent_rows(rng, m, B, lo, hi, Device::cpu, DType::f64, mine);
       CHECK(mine.z.shape() == (Shape{hi - lo, m.z_dim}));
-      CHECK(rng.offset() == one.offset());  // every rank's stream is where one process's is
+      CHECK(rng.offset() == one.read_offset());  // every rank's stream is where one process's is
       for (double v : mine.z.to_vector()) zs.push_back(v);
       for (double v : mine.codes.to_vector()) cs.push_back(v);
       for (double v : mine.fake_labels.to_vector()) ls.push_back(v);

@@ -1,14 +1,20 @@
 // The AC-GAN on CUDA against the CPU reference: one full iteration from identical
 // weights and inputs (every loss term, gradient, updated weight and running
-// statistic), and a short training run on the GPU whose checkpoint the CPU loads.
-// Without a GPU these report themselves skipped.
+// statistic), a short training run on the GPU whose checkpoint the CPU loads, the
+// captured CUDA graph against the eager iteration (bit for bit), and short trainings in
+// tf32 and bf16 against the fp32 one. Without a GPU these report themselves skipped.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <tuple>
 
 #include "gan/acgan.h"
+#include "base/precision.h"
 #include "gan/checkpoint.h"
+#include "gan/iteration.h"
 #include "gan/sampler.h"
 #include "gan/trainer.h"
 #include "gan_util.h"
@@ -132,4 +138,143 @@ TEST_CASE("CUDA: a short training run on the GPU whose checkpoint loads and samp
   o.resume = true;
   o.overrides = {{"steps", 18}};
   CHECK(train(c, o).steps == 18);
+}
+
+namespace {
+
+// One side of a graph-against-eager comparison: models from the same seed, a runner.
+struct Pipeline {
+  Side side;
+  IterationRunner runner;
+  Pipeline(const ModelConfig& m, int64_t B, bool graph)
+      : side(m, Device::cuda),
+        runner(side.G, side.D, side.opt_g, side.opt_d, LossConfig{true, 1.0}, B, 31, 0, RunnerOptions{graph, 8}) {}
+};
+
+void fill_batch(int64_t k, Tensor& real, Tensor& labels, int K) {
+  Philox r(500 + uint64_t(k));
+  Tensor x = Tensor::empty(real.shape());
+  r.uniform(x, -1.0, 1.0);
+  real.copy_(x);
+  std::vector<int32_t> y;
+  for (int64_t i = 0; i < labels.numel(); ++i) y.push_back(int32_t((i * 7 + k) % K));
+  labels.copy_(Tensor::from_labels(y));
+}
+
+// Mean of column `col` of metrics.csv over its last n rows.
+double tail_mean(const std::string& csv, int col, int n) {
+  std::ifstream in(csv);
+  std::string line;
+  std::vector<double> v;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    for (int i = 0; i <= col && std::getline(ss, cell, ','); ++i) {
+    }
+    v.push_back(std::stod(cell));
+  }
+  REQUIRE(int(v.size()) >= n);
+  double s = 0;
+  for (size_t i = v.size() - size_t(n); i < v.size(); ++i) s += v[i];
+  return s / n;
+}
+
+}  // namespace
+
+TEST_CASE("CUDA: the captured graph computes the eager iteration's numbers bit for bit") {
+  CG_SKIP_WITHOUT_CUDA();
+  CudaMath math = cuda_math();
+  math.deterministic = true;  // the same algorithms, no atomics' order: comparable bits
+  math.precision = Precision::fp32;
+  const CudaMathScope scope(math);
+  ModelConfig m;
+  m.image_size = 32;
+  m.base_channels = 16;
+  m.num_genres = 3;
+  const int64_t B = 16;
+  Pipeline eager(m, B, false), graph(m, B, true);
+  for (int64_t k = 0; k < 6; ++k) {
+    for (Pipeline* p : {&eager, &graph}) {
+      fill_batch(k, p->runner.real(), p->runner.real_labels(), 3);
+      p->runner.step();
+    }
+    StepStats a, b;
+    REQUIRE(eager.runner.next_stats(&a, true));
+    REQUIRE(graph.runner.next_stats(&b, true));
+    INFO("iteration " << k);
+    for (auto [x, y] : {std::pair{a.d_total, b.d_total}, {a.g_total, b.g_total}, {a.d_code, b.d_code},
+                        {a.d_real, b.d_real}, {a.acc_fake, b.acc_fake}})
+      CHECK(x == y);
+  }
+  CHECK(graph.runner.graph_captured());
+  CHECK_FALSE(eager.runner.graph_captured());
+  CHECK(graph.side.opt_g.steps() == 6);
+  CHECK(graph.runner.latent_offset() == eager.runner.latent_offset());
+  CHECK(graph.runner.state().read_offset() == graph.runner.latent_offset());  // the device's count and the host's
+  for (auto [e, g] : {std::pair{&eager.side.G.params(), &graph.side.G.params()}, {&eager.side.D.params(), &graph.side.D.params()}}) {
+    CHECK_CLOSE_T(g->flat(), e->flat(), 0, 0);
+    CHECK_CLOSE_T(g->flat_buffers(), e->flat_buffers(), 0, 0);
+  }
+  CHECK_CLOSE_T(graph.side.opt_d.v(), eager.side.opt_d.v(), 0, 0);
+}
+
+TEST_CASE("CUDA: with dropout in D the runner steps eagerly (no graph) and draws new masks every iteration") {
+  CG_SKIP_WITHOUT_CUDA();
+  ModelConfig m;
+  m.image_size = 32;
+  m.base_channels = 16;
+  m.num_genres = 3;
+  m.d_dropout = 0.3;
+  const int64_t B = 8;
+  Pipeline p(m, B, true);  // a graph asked for
+  std::set<uint64_t> keys;
+  for (int64_t k = 0; k < 3; ++k) {
+    fill_batch(k, p.runner.real(), p.runner.real_labels(), 3);
+    p.runner.step();
+    keys.insert(p.runner.batch().dropout_key);
+    StepStats s;
+    REQUIRE(p.runner.next_stats(&s, true));
+    CHECK(std::isfinite(s.d_total));
+    CHECK(s.halted == 0);
+  }
+  CHECK_FALSE(p.runner.graph_captured());
+  CHECK(keys.size() == 3);
+  CHECK(p.side.opt_d.steps() == 3);
+}
+
+TEST_CASE("CUDA: short trainings in tf32 and bf16 follow the fp32 run's losses") {
+  CG_SKIP_WITHOUT_CUDA();
+  gantest::Scratch dir("cudaprec");
+  gantest::write_striped_dataset(dir / "d.cgd", 256, 32, {"red", "blue"}, 1);
+  double d_loss[3], g_loss[3];
+  const char* const names[3] = {"fp32", "tf32", "bf16"};
+  for (int p = 0; p < 3; ++p) {
+    TrainConfig c;
+    c.data = dir / "d.cgd";
+    c.device = "cuda";
+    c.precision = names[p];
+    c.batch = 32;
+    c.model.base_channels = 16;
+    c.steps = 60;
+    c.sample_every = 0;
+    c.checkpoint_every = 0;
+    c.lr_finetune = {2e-4, 2e-4};
+    TrainOptions o;
+    o.out = dir / names[p];
+    o.quiet = true;
+    o.handle_signals = false;
+    REQUIRE(train(c, o).steps == 60);
+    const std::string run = dir / names[p];
+    const nlohmann::json saved = read_json_file(run + "/config.json");
+    CHECK(saved["precision"] == names[p]);
+    d_loss[p] = tail_mean(run + "/metrics.csv", 3, 20);
+    g_loss[p] = tail_mean(run + "/metrics.csv", 9, 20);
+  }
+  for (int p = 1; p < 3; ++p) {
+    INFO(names[p] << ": D " << d_loss[p] << " G " << g_loss[p] << " against fp32 D " << d_loss[0] << " G " << g_loss[0]);
+    CHECK(std::isfinite(d_loss[p]));
+    CHECK(std::fabs(d_loss[p] - d_loss[0]) <= 0.15 * std::fabs(d_loss[0]) + 0.05);
+    CHECK(std::fabs(g_loss[p] - g_loss[0]) <= 0.15 * std::fabs(g_loss[0]) + 0.05);
+  }
 }

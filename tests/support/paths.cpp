@@ -50,11 +50,41 @@ ShellResult run_shell(const std::string& cmd) {
 }
 
 namespace {
-bool imports_torch(const std::string& py) {
-  const std::string cmd = shell_quote(py) + " -c 'import torch, numpy' >/dev/null 2>&1";
+bool imports(const std::string& py, const char* modules) {
+  const std::string cmd = shell_quote(py) + " -c 'import " + modules + "' >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
+bool imports_torch(const std::string& py) { return imports(py, "torch, numpy"); }
+
+// The first python3 along PATH (in order: a pyenv shim without the module may come first)
+// that imports modules; "" when none does.
+std::string python_on_path_with(const char* modules) {
+  const char* path = std::getenv("PATH");
+  const std::string dirs = path ? path : "";
+  for (size_t at = 0; at <= dirs.size();) {
+    const size_t end = std::min(dirs.find(':', at), dirs.size());
+    const std::string cand = (end > at ? dirs.substr(at, end - at) : std::string(".")) + "/python3";
+    if (::access(cand.c_str(), X_OK) == 0 && imports(cand, modules)) return cand;
+    at = end + 1;
+  }
+  return "";
+}
 }  // namespace
+
+const Python& python_with_pillow() {
+  static const Python py = [] {
+    Python p;
+    if (const char* forced = std::getenv("COVERGAN_PYTHON"); forced && *forced && imports(forced, "PIL")) {
+      p.path = forced;
+      return p;
+    }
+    p.path = python_on_path_with("PIL");
+    if (p.path.empty())
+      p.reason = "no python3 on PATH imports PIL (install Debian's python3-pil, as scripts/deps.sh does)";
+    return p;
+  }();
+  return py;
+}
 
 const Python& python_with_torch() {
   static const Python py = [] {
@@ -66,18 +96,8 @@ const Python& python_with_torch() {
         p.reason = std::string("COVERGAN_PYTHON=") + forced + " cannot import torch and numpy";
       return p;
     }
-    // Every python3 along PATH in order (a pyenv shim without torch may come first).
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "";
-    for (size_t at = 0; at <= dirs.size();) {
-      const size_t end = std::min(dirs.find(':', at), dirs.size());
-      const std::string cand = (end > at ? dirs.substr(at, end - at) : std::string(".")) + "/python3";
-      if (::access(cand.c_str(), X_OK) == 0 && imports_torch(cand)) {
-        p.path = cand;
-        return p;
-      }
-      at = end + 1;
-    }
+    p.path = python_on_path_with("torch, numpy");
+    if (!p.path.empty()) return p;
     p.reason = "no python3 on PATH imports torch and numpy (install Debian's python3-torch and python3-numpy, "
                "as scripts/deps.sh does, or set COVERGAN_PYTHON)";
     return p;

@@ -24,6 +24,9 @@ const Python& python_with_torch();
 // A python3 that imports every module of a comma list ("numpy, scipy"): $COVERGAN_PYTHON
 // when set (and then it must work), else the first python3 along PATH that does.
 const Python& python_with(const std::string& modules);
+// A python3 that imports PIL (Pillow), for the scripts that draw images: $COVERGAN_PYTHON
+// when it has Pillow, else the first `python3` on PATH that does. Never a hard-coded path.
+const Python& python_with_pillow();
 
 // Whether a test may skip (rather than fail) for want of torch: only when the run says
 // so with COVERGAN_TORCH_OPTIONAL=1 (scripts/gpu-check on a machine without torch).
