@@ -265,6 +265,17 @@ json baseline_on_unseen(Ctx& c, std::vector<LoadedClassifier>& models) {
           {"confusion", all.to_json(c.genres)}};
 }
 
+// The covers the baseline cross-validates on: the run's training part when the run held
+// covers out and that part gives every genre a cover in every fold; else all covers (empty).
+std::vector<int64_t> baseline_pool(const Ctx& c) {
+  if (c.split.trained_on == 0 || c.split.unseen == 0) return {};
+  std::vector<int64_t> pool = c.split.indices(1), per_genre(size_t(c.K), 0);
+  for (int64_t i : pool) per_genre[size_t(c.ds.label(i))] += 1;
+  for (int64_t n : per_genre)
+    if (n < c.opt.folds) return {};
+  return pool;
+}
+
 json baseline_section(Ctx& c) {
   json out;
   std::vector<LoadedClassifier> models;
@@ -285,8 +296,7 @@ json baseline_section(Ctx& c) {
     cc.quiet = c.opt.quiet;
     // Only the covers the run trained on (when known): the run's held-out covers stay
     // unseen by the classifier too, and the Fréchet distance's real covers come from them.
-    const std::vector<int64_t> pool = c.split.trained_on > 0 && c.split.unseen > 0 ? c.split.indices(1)
-                                                                                   : std::vector<int64_t>{};
+    const std::vector<int64_t> pool = baseline_pool(c);
     c.say("baseline: cross-validating D's architecture as a classifier of real covers (%s)",
           std::to_string(c.opt.folds) + " folds, " + std::to_string(cc.epochs) + " epochs each, " +
               (pool.empty() ? std::string("all covers") : std::to_string(pool.size()) + " covers the run trained on"));

@@ -39,6 +39,7 @@ std::string write_checkpoint(const std::string& dir, const std::string& data, co
   const cg::data::Dataset ds = cg::data::Dataset::open(data, false);
   cfg.data_bytes = ds.file_bytes();
   cfg.data_fingerprint = ds.fingerprint();
+  cfg.holdout = 0;  // every cover of data was trained on
   cfg.batch = 16;
   cfg.model.image_size = S;
   cfg.model.base_channels = 4;
