@@ -241,16 +241,24 @@ struct Outcome {
   std::string output;
 };
 
+// A checkpoint of the job exists (any: with --keep the first ones go within milliseconds).
+bool trained(const std::string& folder) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (e.path().filename().string().rfind("step_", 0) == 0 && e.path().extension() == ".safetensors") return true;
+  return false;
+}
+
 // Runs a long job, waits until it has trained (a checkpoint exists), sends sig to rank 1
 // and times how long the job takes to end.
 Outcome signal_rank1(const Setup& s, int sig, const std::string& extra) {
   const std::string log = s.dir / "job.log";
-  const pid_t job = spawn_job(s.args("long", "--steps 100000 --checkpoint-every 2 " + extra), log);
+  const pid_t job = spawn_job(s.args("long", "--epochs 100000 --steps 100000 --checkpoint-every 2 " + extra), log);
   const auto t0 = std::chrono::steady_clock::now();
   pid_t victim = -1;
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
     if (victim < 0) victim = rank_pid(job, 1);
-    if (victim > 0 && fs::exists(s.ckpt("long", 2))) break;
+    if (victim > 0 && trained(s.dir / "long/checkpoints")) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   REQUIRE(victim > 0);
