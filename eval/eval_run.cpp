@@ -22,6 +22,7 @@
 #include "eval/run_split.h"
 #include "data/plot.h"
 #include "gan/run_dir.h"
+#include "engine/earlier_output.h"
 #include "engine/folder_lock.h"
 #include "gan/sampler.h"
 
@@ -428,6 +429,35 @@ int alt_msssim_scales(const std::string& flag, int S) {
   return n == kMsssimScales ? 0 : n;
 }
 
+// The files of an earlier report in out: report.json, report.html, classifier/ and every
+// bare file name report.json mentions (its pictures). Nothing when out holds no report.
+static std::vector<std::string> earlier_report_files(const std::string& out) {
+  std::vector<std::string> names;
+  json r;
+  try {
+    std::ifstream in(out + "/report.json");
+    if (!in) return names;
+    r = json::parse(in);
+  } catch (const std::exception&) {
+    return names;  // not a report of ours: its files stay and are overwritten by name
+  }
+  names = {"report.json", "report.html", "classifier"};
+  std::vector<const json*> todo{&r};
+  while (!todo.empty()) {
+    const json* j = todo.back();
+    todo.pop_back();
+    if (j->is_string()) {
+      const std::string s = j->get<std::string>();
+      if (!s.empty() && s.size() < 256 && s[0] != '.' && s.find('/') == std::string::npos &&
+          fs::is_regular_file(fs::symlink_status(out + "/" + s)))
+        names.push_back(s);
+    }
+    if (j->is_structured())
+      for (const auto& v : *j) todo.push_back(&v);
+  }
+  return names;
+}
+
 json run_eval(const EvalOptions& opt) {
   check_options(opt);
   std::string run_dir;
@@ -455,9 +485,19 @@ json run_eval(const EvalOptions& opt) {
   // Last of the checks: the report folder, created when missing and locked (a second eval
   // into it fails here). A folder made here and then left by a failure goes again.
   FolderLock lock(opt.out, "eval");
+  // An earlier report there is set aside, and comes back whole if this one fails.
+  EarlierOutput earlier(opt.out, earlier_report_files(opt.out));
   try {
-    return evaluate(c, ck_path, run_dir);
+    json r = evaluate(c, ck_path, run_dir);
+    earlier.keep_new();
+    return r;
   } catch (...) {
+    try {
+      earlier.restore();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "covergan eval: the earlier report could not be put back (%s); it is in %s\n", e.what(),
+                   earlier.aside().c_str());
+    }
     if (lock.created_folder()) {
       lock.release_and_remove_if_empty();
       std::error_code ec;

@@ -351,3 +351,34 @@ TEST_CASE("item 5: two evals into one folder at once: exactly one proceeds and t
   }
   CHECK(overlapped > 0);  // the lock was tested: at least once both ran at the same time
 }
+
+TEST_CASE("a failed eval into a folder holding an earlier report leaves that report whole and the user's files alone") {
+  cgtest::TempDir dir("evalagain");
+  const std::string data = dir / "d.cgd";
+  evaltest::write_stripes(data, 4, 16, kGenres);
+  const std::string ck = evaltest::write_checkpoint(dir.path().string(), data, kGenres, 16);
+  const std::string out = dir / "r";
+  const std::string base = "eval --ckpt " + ck + " --data " + data + " -o " + out + small_eval_flags();
+  const auto first = run_cli(base + " --seed 1");
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  std::ofstream(out + "/notes.txt") << "mine\n";
+  const std::string report = read_text(out + "/report.json"), samples = read_text(out + "/samples.png");
+  // The second eval (another seed: other covers, other pictures) fails at its last write,
+  // after every picture: once it left its new pictures beside the earlier report.json.
+  const auto failed = run_cli(base + " --seed 2", "", 120, "COVERGAN_FAIL_WRITES=report.json");
+  INFO(failed.output);
+  CHECK(failed.exit_code != 0);
+  CHECK(read_text(out + "/report.json") == report);
+  CHECK(read_text(out + "/samples.png") == samples);
+  CHECK(read_text(out + "/notes.txt") == "mine\n");
+  for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().filename().string().rfind(".earlier", 0) != 0);
+  // Succeeding, it replaces the report and still leaves the user's file.
+  const auto again = run_cli(base + " --seed 2");
+  REQUIRE(again.exit_code == 0);
+  CHECK(read_text(out + "/report.json") != report);
+  CHECK(read_text(out + "/samples.png") != samples);
+  CHECK(read_text(out + "/notes.txt") == "mine\n");
+  CHECK(fs::exists(out + "/classifier"));
+  for (const auto& e : fs::directory_iterator(out)) CHECK(e.path().filename().string().rfind(".earlier", 0) != 0);
+}
