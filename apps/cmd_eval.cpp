@@ -15,6 +15,7 @@ namespace {
 cg::gan::EvalOptions s;
 bool all_checkpoints = false, no_ema = false;
 std::string best_by = "fid";
+double best_within = 0;
 
 CLI::App* app_ = nullptr;
 std::string precision = "auto";
@@ -50,19 +51,26 @@ void add_options(CLI::App& app) {
                "checkpoint by --best-by in report.json");
   app.add_option("--best-by", best_by, "With --all-checkpoints: " + cg::gan::best_by_help())
       ->check(CLI::IsMember(cg::gan::best_by_names()));
+  app.add_option("--best-within", best_within,
+                 "With --all-checkpoints: keep the latest checkpoint within this many percent of the best by --best-by "
+                 "(default 0: the best itself)")
+      ->check(CLI::Range(0.0, 100.0));
 }
 
 int run_eval() {
   CG_USER_CHECK(s.classifier.empty() || app_->get_option("--classifier-epochs")->count() == 0,
                 "--classifier-epochs sets the training of the baseline eval cross-validates itself; with --classifier "
                 "it would do nothing, so leave one out.");
+  CG_USER_CHECK(all_checkpoints || app_->get_option("--best-within")->count() == 0,
+                "--best-within picks among the checkpoints --all-checkpoints evaluates; without it there is one "
+                "checkpoint, so leave it out.");
   CG_USER_CHECK(all_checkpoints || app_->get_option("--best-by")->count() == 0,
                 "--best-by picks among the checkpoints --all-checkpoints evaluates; without it there is one checkpoint, "
                 "so leave it out.");
   cg::gan::use_cuda_math(precision, false, cg::resolve_device(s.device, false), "");
   s.ema = !no_ema;
   if (all_checkpoints) {
-    const auto r = cg::gan::run_eval_all(s, best_by);
+    const auto r = cg::gan::run_eval_all(s, best_by, best_within);
     std::printf("covergan eval: report in %s/report.html; best checkpoint by %s: %s\n", s.out.c_str(), best_by.c_str(),
                 r["best"]["path"].get<std::string>().c_str());
     return 0;

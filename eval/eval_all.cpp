@@ -97,6 +97,16 @@ double best_by_cost(const json& s, const std::string& by) {
 
 namespace {
 
+// ", the latest within 2 % of the lowest (step 2000)" when --best-within kept another step.
+std::string within_note(const json& best) {
+  if (best.value("within_percent", 0.0) <= 0 || best["lowest_step"] == best["step"]) return "";
+  std::ostringstream o;
+  o << ", the latest within " << best["within_percent"].get<double>() << " % of the lowest (step "
+    << best["lowest_step"].get<int64_t>() << ")";
+  return o.str();
+}
+
+
 void curves(const std::string& dir, const json& rows, json& images) {
   auto series = [&](const char* key, const char* name, std::array<uint8_t, 3> color) {
     PlotSeries p{name, color, {}, {}};
@@ -145,7 +155,7 @@ std::string page(const json& r) {
   h << "<p>Run <code>" << r["run"].get<std::string>() << "</code> on <code>" << r["data"].get<std::string>()
     << "</code>: every checkpoint evaluated with the same settings and seed (the same latent draws). Best by <b>"
     << r["best"]["by"].get<std::string>() << "</b>: step " << r["best"]["step"].get<int64_t>() << " (<code>"
-    << r["best"]["path"].get<std::string>() << "</code>). Numbers: <a href=\"report.json\">report.json</a>; each "
+    << r["best"]["path"].get<std::string>() << "</code>)" << within_note(r["best"]) << ". Numbers: <a href=\"report.json\">report.json</a>; each "
     << "checkpoint's full report is linked from its step.</p><table><tr><th>step</th><th>Frechet distance [95% interval]</th>"
        "<th>real-real</th><th>precision</th><th>recall</th><th>MS-SSIM excess (alt / 5 scales)</th>"
        "<th>baseline gen / real</th><th>D gen / real</th><th>HF energy ratio</th></tr>";
@@ -169,7 +179,20 @@ std::string page(const json& r) {
 
 }  // namespace
 
-json run_eval_all(EvalOptions opt, const std::string& best_by) {
+size_t choose_checkpoint(const std::vector<double>& costs, double within_percent) {
+  CG_CHECK(!costs.empty(), "choose_checkpoint needs at least one checkpoint");
+  size_t lowest = costs.size() - 1;
+  for (size_t i = 0; i < costs.size(); ++i)
+    if (std::isfinite(costs[i]) && (!std::isfinite(costs[lowest]) || costs[i] <= costs[lowest])) lowest = i;
+  if (!std::isfinite(costs[lowest])) return costs.size() - 1;
+  const double limit = costs[lowest] + std::fabs(costs[lowest]) * within_percent / 100.0;
+  size_t kept = lowest;
+  for (size_t i = lowest + 1; i < costs.size(); ++i)
+    if (std::isfinite(costs[i]) && costs[i] <= limit) kept = i;
+  return kept;
+}
+
+json run_eval_all(EvalOptions opt, const std::string& best_by, double best_within_percent) {
   CG_USER_CHECK(fs::is_directory(opt.ckpt), "--all-checkpoints takes a run folder as --ckpt, not ", opt.ckpt, ".");
   best_by_cost(json::object(), best_by);  // an unknown metric fails before any work
   const auto cks = RunDir(opt.ckpt).checkpoints();
@@ -192,14 +215,13 @@ json run_eval_all(EvalOptions opt, const std::string& best_by) {
     s["report"] = std::string(sub) + "/report.html";
     rows.push_back(s);
   }
-  size_t best = 0;
-  for (size_t i = 1; i < rows.size(); ++i) {
-    const double c = best_by_cost(rows[i], best_by), b = best_by_cost(rows[best], best_by);
-    if (std::isfinite(c) && (!std::isfinite(b) || c <= b)) best = i;  // ties: the later checkpoint
-  }
+  std::vector<double> costs;
+  for (const auto& row : rows) costs.push_back(best_by_cost(row, best_by));
+  const size_t best = choose_checkpoint(costs, best_within_percent), lowest = choose_checkpoint(costs, 0);
   json r = {{"run", run}, {"data", opt.data}, {"checkpoints", rows}, {"all_checkpoints", true}};
   r["best"] = {{"by", best_by}, {"step", rows[best]["step"]}, {"path", rows[best]["path"]},
-               {"value", rows[best].value(best_by, NAN)}};
+               {"value", rows[best].value(best_by, NAN)}, {"within_percent", best_within_percent},
+               {"lowest_step", rows[lowest]["step"]}, {"lowest_value", rows[lowest].value(best_by, NAN)}};
   json images = json::array();
   curves(opt.out, rows, images);
   r["images"] = images;

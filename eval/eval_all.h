@@ -26,8 +26,16 @@ nlohmann::json checkpoint_summary(const nlohmann::json& report);
 // The value to minimise for metric `by` (higher-is-better metrics negated; NaN: unusable).
 double best_by_cost(const nlohmann::json& summary, const std::string& by);
 
+// The checkpoint kept, given each one's cost in training order: the latest whose cost is
+// at most the lowest plus within_percent of the lowest's magnitude (0: the lowest; ties go
+// to the later one). Neighbouring checkpoints often differ by less than a metric's noise,
+// and then the later, longer-trained one is the better bet (DEMO.md: step 2000 beat step
+// 3000 by 0.5 % in Frechet distance while 3000 had the higher recall). NaN costs never
+// win; all NaN: the last.
+size_t choose_checkpoint(const std::vector<double>& costs, double within_percent);
+
 // Evaluates every checkpoint of the run opt.ckpt into opt.out/step_N/, writes
 // opt.out/report.json (summaries, curves, best) and report.html; returns the JSON.
-nlohmann::json run_eval_all(EvalOptions opt, const std::string& best_by);
+nlohmann::json run_eval_all(EvalOptions opt, const std::string& best_by, double best_within_percent = 0);
 
 }  // namespace cg::gan

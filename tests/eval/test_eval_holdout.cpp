@@ -5,6 +5,7 @@
 // sampling; and --all-checkpoints: a summary per checkpoint, curves and the best by a metric.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,6 +17,7 @@
 #include "eval/eval_report.h"
 #include "eval/eval_run.h"
 #include "gan/checkpoint.h"
+#include "gan/proc_util.h"
 #include "support/temp_dir.h"
 
 using namespace cg;
@@ -141,6 +143,8 @@ TEST_CASE("eval --all-checkpoints summarises every checkpoint and names the best
   const size_t best = size_t(std::max_element(recall.rbegin(), recall.rend()) - recall.rbegin());
   CHECK(r["best"]["step"] == r["checkpoints"][2 - best]["step"]);  // the highest recall, ties to the later
   CHECK(r["best"]["by"] == "recall");
+  CHECK(r["best"]["lowest_step"] == r["best"]["step"]);  // --best-within 0: the best itself
+  CHECK(r["best"]["within_percent"] == 0.0);
   CHECK(read(dir / "all/report.json")["best"]["path"] == r["best"]["path"]);
   for (const auto& im : r["images"]) CHECK(std::filesystem::file_size(dir / ("all/" + im.get<std::string>())) > 100);
   // One baseline for all: the later checkpoints reuse the first one's classifier.
@@ -151,4 +155,32 @@ TEST_CASE("eval --all-checkpoints summarises every checkpoint and names the best
   CHECK(s["fid"].get<double>() == read(dir / "all/step_00000020/report.json")["frechet"]["overall"]["fid"]["value"].get<double>());
   CHECK(best_by_cost(s, "recall") == -s["recall"].get<double>());
   CHECK_THROWS_AS(run_eval_all(o, "beauty"), Error);
+}
+
+TEST_CASE("--best-within keeps the latest checkpoint within that share of the best and never a NaN") {
+  const double nan = std::nan("");
+  // Frechet distances as in DEMO.md's run: step 2000 the lowest by 0.5 %, step 3000 kept at 2 %.
+  const std::vector<double> fid{6.0139, 1.8901, 1.2983, 1.2760, 1.3073, 1.2816};
+  CHECK(choose_checkpoint(fid, 0) == 3);
+  CHECK(choose_checkpoint(fid, 0.4) == 3);   // 1.2816 is 0.44 % above 1.2760
+  CHECK(choose_checkpoint(fid, 0.5) == 5);
+  CHECK(choose_checkpoint(fid, 2) == 5);
+  CHECK(choose_checkpoint(fid, 50) == 5);    // 1.2983 and 1.3073 also qualify; the latest wins
+  CHECK(choose_checkpoint({1.0, 1.0, 1.0}, 0) == 2);  // ties: the later
+  // Negative costs (higher-is-better metrics negated): within of the magnitude.
+  const std::vector<double> neg_recall{-0.50, -0.60, -0.59, -0.40};
+  CHECK(choose_checkpoint(neg_recall, 0) == 1);
+  CHECK(choose_checkpoint(neg_recall, 2) == 2);    // -0.59 <= -0.60 + 0.012
+  CHECK(choose_checkpoint(neg_recall, 1) == 1);    // -0.59 > -0.60 + 0.006
+  CHECK(choose_checkpoint({nan, 2.0, nan}, 100) == 1);  // a NaN never wins
+  CHECK(choose_checkpoint({nan, nan}, 0) == 1);         // all NaN: the last
+}
+
+TEST_CASE("eval --best-within without --all-checkpoints or outside 0-100 is refused in one sentence") {
+  const auto alone = hardtest::run_cli("eval --ckpt x --data y -o z --best-within 2");
+  CHECK(alone.exit_code != 0);
+  CHECK(alone.output.find("--best-within picks among the checkpoints --all-checkpoints evaluates") != std::string::npos);
+  const auto neg = hardtest::run_cli("eval --ckpt x --data y -o z --all-checkpoints --best-within -1");
+  CHECK(neg.exit_code != 0);
+  CHECK(neg.output.find("--best-within") != std::string::npos);
 }

@@ -30,6 +30,16 @@ TEST_CASE("pick-checkpoint keeps the best checkpoint an all-checkpoints report n
   CHECK(last == "r/checkpoints/step_00001000.safetensors\n");
   CHECK(r.output.find("step 1000: fid 1.5000  <- best") != std::string::npos);
   CHECK(r.output.find("step 1500: fid n/a") != std::string::npos);
+  // --best-within 2 kept a later checkpoint than the lowest: both are marked.
+  std::ofstream(dir / "within.json") << R"({"all_checkpoints": true, "run": "r", "data": "d",
+    "checkpoints": [{"step": 500, "path": "r/a", "fid": 1.276}, {"step": 1000, "path": "r/b", "fid": 1.2816}],
+    "best": {"by": "fid", "step": 1000, "path": "r/b", "value": 1.2816, "within_percent": 2,
+             "lowest_step": 500, "lowest_value": 1.276}})";
+  const auto w = pick(dir / "within.json");
+  CHECK(w.exit_code == 0);
+  CHECK(w.output.find("step 500: fid 1.2760  <- lowest (best: the latest within 2 % of it)") != std::string::npos);
+  CHECK(w.output.find("step 1000: fid 1.2816  <- best") != std::string::npos);
+  CHECK(w.output.substr(w.output.rfind('\n', w.output.size() - 2) + 1) == "r/b\n");
   std::ofstream(dir / "bad.json") << R"({"all_checkpoints": true, "checkpoints": []})";
   const auto b = pick(dir / "bad.json");
   CHECK(b.exit_code == 2);
