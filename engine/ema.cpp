@@ -2,6 +2,7 @@
 #include "engine/ema.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/dispatch.h"
 #include "kernels/cpu/ema.h"
@@ -11,6 +12,14 @@ namespace cg {
 
 double ema_decay_at(double decay, int64_t updates) {
   return std::min(decay, (1.0 + double(updates)) / (10.0 + double(updates)));
+}
+
+int64_t ema_warmup_updates(double decay) {
+  CG_CHECK(decay >= 0 && decay < 1, "ema_warmup_updates: decay ", decay, " outside [0, 1)");
+  // (1+t)/(10+t) >= d  <=>  t >= (10d - 1)/(1 - d); then step over rounding either way
+  int64_t t = std::max<int64_t>(0, int64_t(std::ceil((10.0 * decay - 1.0) / (1.0 - decay))) - 2);
+  while (ema_decay_at(decay, t) < decay) ++t;
+  return t;
 }
 
 void ema_update(Tensor& avg, const Tensor& w, double decay) {

@@ -9,6 +9,10 @@ namespace cg {
 // The decay used for the update after `updates` earlier ones: min(decay, (1+t)/(10+t)),
 // so the first updates follow the weights closely and the starting point is forgotten.
 double ema_decay_at(double decay, int64_t updates);
+// The first update whose decay is `decay` itself, the warm-up over: 8990 for 0.999, so a
+// 3000-step run never reaches 0.999 (it ends at 0.9970) and any decay above that gives
+// the same average there. Training prints it when the run is shorter.
+int64_t ema_warmup_updates(double decay);
 // avg += (1 - decay) * (w - avg), elementwise; same shape, dtype and device.
 void ema_update(Tensor& avg, const Tensor& w, double decay);
 // The same over every parameter and buffer (BatchNorm running statistics) of two stores

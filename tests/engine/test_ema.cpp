@@ -46,6 +46,15 @@ TEST_CASE("an EMA follows the closed form, and its decay warms up") {
   CHECK(ema_decay_at(0.999, 0) == doctest::Approx(0.1));
   CHECK(ema_decay_at(0.999, 90) == doctest::Approx(0.91));
   CHECK(ema_decay_at(0.999, 1000000) == 0.999);
+  // The warm-up's end: the first update at the full decay, the one before still below it.
+  for (double d : {0.0, 0.5, 0.9, 0.99, 0.995, 0.999, 0.9995, 0.9999}) {
+    CAPTURE(d);
+    const int64_t t = ema_warmup_updates(d);
+    CHECK(ema_decay_at(d, t) == d);
+    if (t > 0) CHECK(ema_decay_at(d, t - 1) < d);
+  }
+  CHECK(ema_warmup_updates(0.999) == 8990);  // (1+8990)/(10+8990) = 0.999: a 3000-step run ends below it
+  CHECK(ema_decay_at(0.999, 2999) == doctest::Approx(0.997));
   Tensor bad = Tensor::zeros(Shape{3});
   CHECK_THROWS_AS(ema_update(bad, Tensor::zeros(Shape{2}), 0.5), Error);
 }
