@@ -367,8 +367,8 @@ void Run::announce() const {
     std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g\n",
                 augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise);
   if (cfg_.ema > 0 && planned_steps() < ema_warmup_updates(cfg_.ema))
-    std::printf("  weight average: its warm-up, decay min(%g, (1+t)/(10+t)), reaches %g only at step %lld; this run "
-                "ends at %.4f, so a larger --ema changes nothing here\n",
+    std::printf("  weight average: its warm-up, decay min(%g, (1+t)/(10+t)), reaches %g only at step %lld; this run's "
+                "last update uses %.4f, so a larger --ema changes nothing here\n",
                 cfg_.ema, cfg_.ema, static_cast<long long>(ema_warmup_updates(cfg_.ema)),
                 ema_decay_at(cfg_.ema, planned_steps() - 1));
   std::printf("  run folder %s: %lld iterations planned%s\n", opt_.out.c_str(),
