@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -43,9 +44,7 @@ EarlierOutput::EarlierOutput(const std::string& folder, const std::vector<std::s
   const std::string aside = (fs::path(folder) / (".earlier-" + std::to_string(::getpid()))).string();
   std::vector<fs::path> earlier;
   for (const auto& p : entries(folder, aside)) {
-    bool named = false;
-    for (const auto& n : names) named = named || p.filename() == n;
-    if (named)
+    if (std::find(names.begin(), names.end(), p.filename().string()) != names.end())
       earlier.push_back(p);
     else
       kept_.insert(p.filename().string());

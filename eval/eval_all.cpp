@@ -106,7 +106,6 @@ std::string within_note(const json& best) {
   return o.str();
 }
 
-
 void curves(const std::string& dir, const json& rows, json& images) {
   auto series = [&](const char* key, const char* name, std::array<uint8_t, 3> color) {
     PlotSeries p{name, color, {}, {}};

@@ -366,11 +366,10 @@ void Run::announce() const {
   if (augment_.any() || cfg_.ema > 0 || cfg_.real_label < 1 || cfg_.instance_noise > 0)
     std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g\n",
                 augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise);
-  if (cfg_.ema > 0 && planned_steps() < ema_warmup_updates(cfg_.ema))
+  if (const int64_t warm = cfg_.ema > 0 ? ema_warmup_updates(cfg_.ema) : 0; planned_steps() < warm)
     std::printf("  weight average: its warm-up, decay min(%g, (1+t)/(10+t)), reaches %g only at step %lld; this run's "
                 "last update uses %.4f, so a larger --ema changes nothing here\n",
-                cfg_.ema, cfg_.ema, static_cast<long long>(ema_warmup_updates(cfg_.ema)),
-                ema_decay_at(cfg_.ema, planned_steps() - 1));
+                cfg_.ema, cfg_.ema, static_cast<long long>(warm), ema_decay_at(cfg_.ema, planned_steps() - 1));
   std::printf("  run folder %s: %lld iterations planned%s\n", opt_.out.c_str(),
               static_cast<long long>(planned_steps()),
               st_.step > 0 ? (" (resuming at step " + std::to_string(st_.step) + ")").c_str() : "");

@@ -6,14 +6,21 @@
 
 #include <string>
 
-#include "support/check.h"
 #include "support/paths.h"
 
-TEST_CASE("perf-report's tables read today's bench-compare, contend and profile outputs") {
+namespace {
+// The tables of the fixture's run, as perf-report makes them: load average, then 1 when
+// it measured with --allow-busy.
+cgtest::ShellResult tables(const std::string& load, const std::string& allow_busy) {
   const std::string src = cgtest::source_dir();
-  const auto r = cgtest::run_shell("python3 " + cgtest::shell_quote(src + "/scripts/perf_report_tables.py") + " " +
-                                   cgtest::shell_quote(src + "/tests/structure/perf-report-fixture") +
-                                   " '0.41 0.41 0.26' 0 2>&1");
+  return cgtest::run_shell("python3 " + cgtest::shell_quote(src + "/scripts/perf_report_tables.py") + " " +
+                           cgtest::shell_quote(src + "/tests/structure/perf-report-fixture") + " " +
+                           cgtest::shell_quote(load) + " " + allow_busy + " 2>&1");
+}
+}  // namespace
+
+TEST_CASE("perf-report's tables read today's bench-compare, contend and profile outputs") {
+  const auto r = tables("0.41 0.41 0.26", "0");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   // The iteration rows: speedups from compare.json, the FMA share from peaks.json.
@@ -25,9 +32,7 @@ TEST_CASE("perf-report's tables read today's bench-compare, contend and profile 
   CHECK(r.output.find("| D.conv2 forward | (64,32,32,32) -> (64,64,16,16) | 10.57 |") != std::string::npos);
   CHECK(r.output.find("BUSY") == std::string::npos);
   // Measured with --allow-busy: the provenance line says so.
-  const auto busy = cgtest::run_shell("python3 " + cgtest::shell_quote(src + "/scripts/perf_report_tables.py") + " " +
-                                      cgtest::shell_quote(src + "/tests/structure/perf-report-fixture") +
-                                      " '1.90 1.2 0.9' 1 2>&1");
+  const auto busy = tables("1.90 1.2 0.9", "1");
   CHECK(busy.exit_code == 0);
   CHECK(busy.output.find("BUSY: measured anyway with --allow-busy") != std::string::npos);
 }
