@@ -30,6 +30,7 @@ struct Settings {
        deterministic = false, no_graph = false;
   // The holdout and the small-set recipe (docs/TRAINING.md); defaults are TrainConfig's.
   double holdout = 0.1, ema = 0, real_label = 1.0, instance_noise = 0;
+  double g_genre_weight = 1.0, d_fake_genre_weight = 1.0;
   uint64_t holdout_seed = 0;
   int64_t instance_noise_steps = 0;
   std::string augment;
@@ -104,6 +105,14 @@ void add_options(CLI::App& app) {
   app.add_option("--instance-noise-steps", s.instance_noise_steps,
                  "Iterations over which that noise falls linearly to 0 (default 0: constant)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--g-genre-weight", s.g_genre_weight,
+                 "Weight of the genre term in G's loss (default 1, the paper's; lower: less pull towards the typical "
+                 "cover of a genre)")
+      ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--d-fake-genre-weight", s.d_fake_genre_weight,
+                 "Weight of D's genre term on generated covers (default 1, the paper's; 0: D learns genres from real "
+                 "covers only)")
+      ->check(CLI::Range(0.0, 10.0));
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
@@ -169,6 +178,8 @@ nlohmann::json explicit_settings() {
   put("--augment", "augment", s.augment);
   put("--real-label", "real_label", s.real_label);
   put("--instance-noise", "instance_noise", s.instance_noise);
+  put("--g-genre-weight", "g_genre_weight", s.g_genre_weight);
+  put("--d-fake-genre-weight", "d_fake_genre_weight", s.d_fake_genre_weight);
   put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;

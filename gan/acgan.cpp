@@ -210,7 +210,7 @@ void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig
       cls_r = cross_entropy(&tape, r.cls, b.real_labels);
       cls_f = cross_entropy(&tape, f.cls, b.fake_labels);
       terms.push_back({cls_r, 1.0});
-      terms.push_back({cls_f, 1.0});
+      terms.push_back({cls_f, lc.d_fake_genre_weight});
     }
     if (f.code.defined()) {
       code = mse(&tape, f.code, b.codes);
@@ -262,7 +262,7 @@ void g_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig
     std::vector<std::pair<Tensor, double>> terms{{src, 1.0}};
     if (lc.genre_terms) {
       cls = cross_entropy(&tape, f.cls, b.fake_labels);
-      terms.push_back({cls, 1.0});
+      terms.push_back({cls, lc.g_genre_weight});
     }
     if (f.code.defined()) {
       code = mse(&tape, f.code, b.codes);

@@ -33,6 +33,11 @@ struct LossConfig {
   bool genre_terms = true;  // false in pretraining: no CE terms in either loss
   double lambda_code = 1.0;
   double real_label = 1.0;  // D's BCE target for real covers (one-sided label smoothing below 1)
+  // Weights of the genre terms the paper sums with weight 1: G's (drawn genre of G(z)) and
+  // D's on generated covers. Below 1 they weaken AC-GAN's pull towards covers that are
+  // easy to classify, the typical cover of each genre (docs/TRAINING.md).
+  double g_genre_weight = 1.0;
+  double d_fake_genre_weight = 1.0;
 };
 
 // Loss terms and batch statistics of one iteration (host values).

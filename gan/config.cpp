@@ -130,6 +130,9 @@ void TrainConfig::validate() const {
   parse_diffaug_policy(augment);  // one sentence for an unknown part
   CG_USER_CHECK(ema >= 0 && ema < 1, "ema must be a decay in [0, 1) (0: no average), got ", ema, ".");
   CG_USER_CHECK(real_label > 0.5 && real_label <= 1, "real_label must be in (0.5, 1], got ", real_label, ".");
+  for (const auto& [what, v] : {std::pair<const char*, double>{"g_genre_weight", g_genre_weight},
+                                {"d_fake_genre_weight", d_fake_genre_weight}})
+    CG_USER_CHECK(v >= 0 && v <= 10 && std::isfinite(v), what, " must be a weight in [0, 10], got ", v, ".");
   CG_USER_CHECK(instance_noise >= 0 && std::isfinite(instance_noise) && instance_noise_steps >= 0,
                 "instance_noise and instance_noise_steps cannot be negative.");
   CG_USER_CHECK(sample_cols >= 1 && sample_cols <= 64, "sample_cols must be between 1 and 64, got ", sample_cols,
@@ -264,6 +267,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"augment", c.augment},
           {"real_label", c.real_label},
           {"instance_noise", c.instance_noise},
+          {"g_genre_weight", c.g_genre_weight},
+          {"d_fake_genre_weight", c.d_fake_genre_weight},
           {"instance_noise_steps", c.instance_noise_steps},
           {"sample_every", c.sample_every},
           {"checkpoint_every", c.checkpoint_every},
@@ -277,6 +282,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
                      "epochs", "steps", "batch", "seed", "device", "precision", "deterministic", "graph", "lr_pretrain",
                      "lr_finetune", "beta1", "beta2", "adam_eps", "lambda_code", "hflip", "sync_bn", "dtype", "holdout",
                      "holdout_seed", "ema", "augment", "real_label", "instance_noise", "instance_noise_steps",
+                     "g_genre_weight", "d_fake_genre_weight",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
                  "training");  // "iteration": train's record of graph or eager (gan/iteration.h), not read
   if (j.contains("model")) {
@@ -318,6 +324,8 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "augment", c.augment);
   get(j, "real_label", c.real_label);
   get(j, "instance_noise", c.instance_noise);
+  get(j, "g_genre_weight", c.g_genre_weight);
+  get(j, "d_fake_genre_weight", c.d_fake_genre_weight);
   get(j, "instance_noise_steps", c.instance_noise_steps);
   get(j, "sample_every", c.sample_every);
   get(j, "checkpoint_every", c.checkpoint_every);

@@ -99,6 +99,9 @@ struct TrainConfig {
   std::string augment;
   double real_label = 1.0;
   double instance_noise = 0;
+  // The genre terms' weights in G's loss and in D's loss on generated covers (LossConfig).
+  double g_genre_weight = 1.0;
+  double d_fake_genre_weight = 1.0;
   int64_t instance_noise_steps = 0;
   int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;

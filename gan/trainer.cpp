@@ -145,6 +145,9 @@ class Run {
   void write_plot();
   void announce() const;
   bool pretraining() const { return st_.phase == kPretrain; }
+  LossConfig loss_config() const {
+    return LossConfig{!pretraining(), cfg_.lambda_code, cfg_.real_label, cfg_.g_genre_weight, cfg_.d_fake_genre_weight};
+  }
   int64_t phase_epochs() const { return pretraining() ? cfg_.pretrain_epochs : cfg_.epochs; }
   int64_t planned_steps() const;
   DType dtype() const { return cfg_.dtype == "f64" ? DType::f64 : DType::f32; }
@@ -363,9 +366,11 @@ void Run::announce() const {
     std::printf("  held out for evaluation: %lld covers (%g of each genre, seed %llu; RUN/holdout.json)\n",
                 static_cast<long long>(split_.held_out.size()), cfg_.holdout,
                 static_cast<unsigned long long>(cfg_.holdout_seed));
-  if (augment_.any() || cfg_.ema > 0 || cfg_.real_label < 1 || cfg_.instance_noise > 0)
-    std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g\n",
-                augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise);
+  if (augment_.any() || cfg_.ema > 0 || cfg_.real_label < 1 || cfg_.instance_noise > 0 || cfg_.g_genre_weight != 1 ||
+      cfg_.d_fake_genre_weight != 1)
+    std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g, genre weights G %g, D on fakes %g\n",
+                augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise,
+                cfg_.g_genre_weight, cfg_.d_fake_genre_weight);
   if (const int64_t warm = cfg_.ema > 0 ? ema_warmup_updates(cfg_.ema) : 0; planned_steps() < warm)
     std::printf("  weight average: its warm-up, decay min(%g, (1+t)/(10+t)), reaches %g only at step %lld; this run's "
                 "last update uses %.4f, so a larger --ema changes nothing here\n",
@@ -380,7 +385,7 @@ void Run::make_runner() {
   runner_.reset();  // its graph and memory pool go before the new one is made
   if (!queued()) return;
   runner_ = std::make_unique<IterationRunner>(*G_, *D_, *opt_g_, *opt_d_,
-                                              LossConfig{!pretraining(), cfg_.lambda_code, cfg_.real_label},
+                                              loss_config(),
                                               cfg_.batch, st_.rng_seed, rng_.offset(), RunnerOptions{cfg_.graph, 8});
 }
 
@@ -466,7 +471,7 @@ void Run::one_step_eager() {
   b.real_labels = labels_;
   dp_.draw_latents(rng_, cfg_.model, cfg_.batch, dev_, dtype(), b);  // this rank's rows
   draw_d_inputs(b);
-  const LossConfig lc{!pretraining(), cfg_.lambda_code, cfg_.real_label};
+  const LossConfig lc = loss_config();
   StepStats s;
   try {
     bool stop = g_signal != 0;

@@ -253,3 +253,60 @@ TEST_CASE("config: JSON round trip, unknown keys and bad values are one-sentence
   bad.beta1 = 1.0;
   CHECK_THROWS_AS(bad.validate(), cg::Error);
 }
+
+namespace {
+// G's and D's flat gradients after one D step and one G step on the rig's batch with lc.
+std::pair<std::vector<float>, std::vector<float>> step_grads(IterationRig& rig, const LossConfig& lc, StepStats& st) {
+  d_backward(*rig.G, *rig.D, rig.b, lc, st);
+  const Tensor gd = rig.D->params().flat_grad().to(Device::cpu);
+  g_backward(*rig.G, *rig.D, rig.b, lc, st);
+  const Tensor gg = rig.G->params().flat_grad().to(Device::cpu);
+  return {std::vector<float>(gg.data<float>(), gg.data<float>() + gg.numel()),
+          std::vector<float>(gd.data<float>(), gd.data<float>() + gd.numel())};
+}
+}  // namespace
+
+TEST_CASE("the genre terms' weights scale G's genre term and D's term on generated covers, values and gradients") {
+  IterationRig rig(tiny(16, 2, 3), 4, Device::cpu);
+  draw_latents(rig.rng, rig.cfg, 4, Device::cpu, DType::f32, rig.b);
+  const auto with = [](double g, double d) {
+    LossConfig lc;
+    lc.g_genre_weight = g, lc.d_fake_genre_weight = d;
+    return lc;
+  };
+  StepStats s1, sh, s0;
+  const auto [g1, d1] = step_grads(rig, with(1, 1), s1);
+  const auto [gh, dh] = step_grads(rig, with(0.5, 0.5), sh);
+  const auto [g0, d0] = step_grads(rig, with(0, 0), s0);
+  // Same batch, same weights: every term but the weighted ones is the same in the three.
+  CHECK(sh.g_cls == doctest::Approx(s1.g_cls).epsilon(1e-6));
+  CHECK(sh.g_total == doctest::Approx(sh.g_src + 0.5 * sh.g_cls + sh.g_code).epsilon(1e-5));
+  CHECK(s0.g_total == doctest::Approx(s0.g_src + s0.g_code).epsilon(1e-5));
+  CHECK(sh.d_total ==
+        doctest::Approx(sh.d_src_real + sh.d_src_fake + sh.d_cls_real + 0.5 * sh.d_cls_fake + sh.d_code).epsilon(1e-5));
+  CHECK(s1.g_cls > 0.01);
+  CHECK(s1.d_cls_fake > 0.01);
+  // The losses are linear in the weights, so the gradients at weight 0.5 are the mean of
+  // those at 0 and 1; and a weight that reached no gradient would make 1 and 0 equal.
+  double worst = 0, moved = 0;
+  for (const auto* v : {&g1, &d1}) {
+    const auto& h = v == &g1 ? gh : dh;
+    const auto& z = v == &g1 ? g0 : d0;
+    for (size_t i = 0; i < v->size(); ++i) {
+      worst = std::max(worst, std::abs(double(h[i]) - 0.5 * (double((*v)[i]) + double(z[i]))));
+      moved = std::max(moved, std::abs(double((*v)[i]) - double(z[i])));
+    }
+  }
+  CHECK(worst < 1e-5);
+  CHECK(moved > 1e-3);
+  TrainConfig c;
+  c.data = "x.cgd";
+  c.genres = {"a", "b", "c", "d", "e"};
+  c.g_genre_weight = 0.25, c.d_fake_genre_weight = 0;
+  CHECK_NOTHROW(c.validate());
+  const TrainConfig back = train_config_from_json(to_json(c));
+  CHECK(back.g_genre_weight == 0.25);
+  CHECK(back.d_fake_genre_weight == 0);
+  c.g_genre_weight = -1;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("g_genre_weight must be a weight in [0, 10]"), cg::Error);
+}

@@ -34,6 +34,7 @@ TrainConfig recipe_config(const std::string& data) {
   c.augment = "color,translation,cutout";
   c.real_label = 0.9;
   c.instance_noise = 0.1, c.instance_noise_steps = 6;
+  c.g_genre_weight = 0.5, c.d_fake_genre_weight = 0.25;
   return c;
 }
 
@@ -131,7 +132,7 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   SafeTensors st = load_safetensors(dir / "ck.safetensors");
   nlohmann::json cj = nlohmann::json::parse(st.metadata.at("config"));
   for (const char* k : {"holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
-                        "instance_noise_steps"})
+                        "instance_noise_steps", "g_genre_weight", "d_fake_genre_weight"})
     cj.erase(k);
   st.metadata["config"] = cj.dump();
   std::vector<std::pair<std::string, Tensor>> ts(st.tensors.begin(), st.tensors.end());
@@ -140,6 +141,8 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   CHECK(old.config().holdout == 0);
   CHECK(old.config().ema == 0);
   CHECK(old.config().augment.empty());
+  CHECK(old.config().g_genre_weight == 1);
+  CHECK(old.config().d_fake_genre_weight == 1);
   CHECK_FALSE(old.has_ema());
   CHECK(Checkpoint::load(dir / "ck.safetensors").config().holdout == 0.25);
 }
