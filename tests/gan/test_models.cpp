@@ -3,6 +3,7 @@
 // finite-difference gradient checks of the whole G and D in double, and the config.
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "gan/acgan.h"
 #include "gan/config.h"
@@ -289,14 +290,11 @@ TEST_CASE("the genre terms' weights scale G's genre term and D's term on generat
   // The losses are linear in the weights, so the gradients at weight 0.5 are the mean of
   // those at 0 and 1; and a weight that reached no gradient would make 1 and 0 equal.
   double worst = 0, moved = 0;
-  for (const auto* v : {&g1, &d1}) {
-    const auto& h = v == &g1 ? gh : dh;
-    const auto& z = v == &g1 ? g0 : d0;
-    for (size_t i = 0; i < v->size(); ++i) {
-      worst = std::max(worst, std::abs(double(h[i]) - 0.5 * (double((*v)[i]) + double(z[i]))));
-      moved = std::max(moved, std::abs(double((*v)[i]) - double(z[i])));
+  for (const auto& [one, half, zero] : {std::tie(g1, gh, g0), std::tie(d1, dh, d0)})
+    for (size_t i = 0; i < one.size(); ++i) {
+      worst = std::max(worst, std::abs(double(half[i]) - 0.5 * (double(one[i]) + double(zero[i]))));
+      moved = std::max(moved, std::abs(double(one[i]) - double(zero[i])));
     }
-  }
   CHECK(worst < 1e-5);
   CHECK(moved > 1e-3);
   TrainConfig c;
