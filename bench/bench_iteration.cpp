@@ -31,6 +31,7 @@
 #include "gan/iteration.h"
 #include "gan/profile.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/threads.h"
 
 using namespace cg;
@@ -136,8 +137,8 @@ struct Competitors {
   }
 };
 
-// Median ms of one iteration over about `seconds` (at least 5 iterations).
-double median_iteration_ms(IterationRig& rig, double seconds) {
+// Median ms of one iteration over about `seconds` (at least 5 iterations); *count: how many.
+double median_iteration_ms(IterationRig& rig, double seconds, size_t* count = nullptr) {
   std::vector<double> ms;
   const auto t_end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (ms.size() < 5 || std::chrono::steady_clock::now() < t_end) {
@@ -146,7 +147,16 @@ double median_iteration_ms(IterationRig& rig, double seconds) {
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
+  if (count) *count = ms.size();
   return ms[ms.size() / 2];
+}
+
+// "2 shared (0.83)": the pool's threads and mode, and the CPUs other programs used.
+std::string thread_state() {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%d %s (%.2f)", cpu::compute_threads(), cpu::pool_shared() ? "shared" : "alone",
+                cpu::others_cpu_load());
+  return buf;
 }
 
 // Removes a lone "--name" from argv; returns whether it was there.
@@ -174,20 +184,26 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
               g_model.image_size, g_model.base_channels, static_cast<long long>(g_batch), cpu::thread_summary().c_str());
   std::printf("load average before: %s; %d rounds, each %.1f s alone then %.1f s beside %d busy-loop process%s\n\n",
               load_average().c_str(), rounds, seconds, seconds, n, n == 1 ? "" : "es");
-  std::printf("%6s %12s %14s %9s   %s\n", "round", "alone ms", "contended ms", "slowdown",
-              "threads at the end of each (other programs' CPU use)");
+  std::printf("%6s %12s %14s %9s %9s %9s   %s\n", "round", "alone ms", "contended ms", "slowdown", "helpers",
+              "waits ms", "pool at the end of each: threads, mode (other programs' CPUs)");
   std::vector<double> alone, busy, ratio;
   for (int r = 1; r <= rounds; ++r) {
     alone.push_back(median_iteration_ms(rig, seconds));
-    const int t_alone = cpu::compute_threads();
-    const double o_alone = cpu::others_cpu_load();
+    const std::string state_alone = thread_state();
+    size_t iterations = 1;
+    const cpu::PoolStats s0 = cpu::pool_stats();
     {
       Competitors c(n);
-      busy.push_back(median_iteration_ms(rig, seconds));
+      busy.push_back(median_iteration_ms(rig, seconds, &iterations));
     }
+    const cpu::PoolStats s1 = cpu::pool_stats();
     ratio.push_back(busy.back() / alone.back());
-    std::printf("%6d %12.2f %14.2f %8.2fx   %d (%.2f), %d (%.2f)\n", r, alone.back(), busy.back(), ratio.back(),
-                t_alone, o_alone, cpu::compute_threads(), cpu::others_cpu_load());
+    // Contended: the share of the chunks the helpers ran, the caller's waits for them per iteration.
+    const double share = s1.chunks > s0.chunks ? double(s1.by_helpers - s0.by_helpers) / double(s1.chunks - s0.chunks)
+                                               : 0.0;
+    std::printf("%6d %12.2f %14.2f %8.2fx %8.0f%% %9.1f   %s, %s\n", r, alone.back(), busy.back(), ratio.back(),
+                100.0 * share, (s1.wait_ms - s0.wait_ms) / double(iterations), state_alone.c_str(),
+                thread_state().c_str());
     std::fflush(stdout);
   }
   const std::string load_after = load_average();

@@ -4,6 +4,7 @@
 
 #include "base/nvtx.h"
 #include "engine/dispatch.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cuda/philox.h"
 
 namespace cg {
@@ -16,15 +17,14 @@ void for_each_draw(int64_t n, uint64_t seed, uint64_t offset, Put&& put) {
   if (n <= 0) return;
   const uint64_t first = offset / 4;
   const int64_t nblocks = static_cast<int64_t>((offset + static_cast<uint64_t>(n) - 1) / 4 - first + 1);
-#pragma omp parallel for if (nblocks > 4096)
-  for (int64_t b = 0; b < nblocks; ++b) {
+  cpu::parallel_each(nblocks, 4096, [&](int64_t b) {
     uint32_t w[4];
     common::philox_block(seed, first + static_cast<uint64_t>(b), w);
     for (int j = 0; j < 4; ++j) {
       const int64_t i = static_cast<int64_t>((first + static_cast<uint64_t>(b)) * 4 + static_cast<uint64_t>(j) - offset);
       if (i >= 0 && i < n) put(i, w, j);
     }
-  }
+  });
 }
 
 void cpu_uniform(Tensor& t, uint64_t seed, uint64_t offset, double lo, double hi) {

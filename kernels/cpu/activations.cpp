@@ -4,6 +4,7 @@
 
 #include "base/nvtx.h"
 #include "base/profile.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -15,18 +16,15 @@ constexpr int64_t kParallelMin = 65536;
 // body is one inlined scalar function the compiler can vectorise.
 template <class T, class F>
 void map_unary(T* out, const T* inp, int64_t n, F f) {
-#pragma omp parallel for if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) out[i] = f(inp[i]);
+  parallel_each(n, kParallelMin, [&](int64_t i) { out[i] = f(inp[i]); });
 }
 
 template <class T, class F>
 void accumulate_grad(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, bool accumulate, F f) {
   if (accumulate) {
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dinp[i] += f(inp[i], out[i], dout[i]);
+    parallel_each(n, kParallelMin, [&](int64_t i) { dinp[i] += f(inp[i], out[i], dout[i]); });
   } else {
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dinp[i] = f(inp[i], out[i], dout[i]);
+    parallel_each(n, kParallelMin, [&](int64_t i) { dinp[i] = f(inp[i], out[i], dout[i]); });
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "base/nvtx.h"
 #include "base/profile.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -10,8 +11,7 @@ template <class T>
 void adam_step(T* param, T* m, T* v, const T* grad, int64_t n, const common::AdamScalars<T>& s) {
   NVTX_RANGE_FN();
   prof::add_work(15.0 * double(n), 7.0 * double(n) * sizeof(T));  // param, m, v read and written; grad read
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) common::adam_update(param[i], m[i], v[i], grad[i], s);
+  parallel_each(n, 65536, [&](int64_t i) { common::adam_update(param[i], m[i], v[i], grad[i], s); });
 }
 
 template void adam_step<float>(float*, float*, float*, const float*, int64_t, const common::AdamScalars<float>&);

@@ -1,4 +1,4 @@
-// CPU BatchNorm2d (see batchnorm2d.h): one channel per OpenMP iteration, two-pass
+// CPU BatchNorm2d (see batchnorm2d.h): channel blocks shared by the CPU pool, two-pass
 // statistics. Each (n, c) row (H*W values) is summed in SIMD lanes of T (omp simd
 // reduction) and the row sums are added in double, so the float version keeps the
 // accuracy of a double sum across the batch while its inner loops stay in float: with
@@ -10,12 +10,11 @@
 #include <cmath>
 #include <vector>
 
-#include <omp.h>
-
 #include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/cpu/batchnorm2d_rows.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -49,13 +48,10 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
   // x read three times, y written; per value a sum, a squared deviation, scale, shift, activation
   prof::add_work(7.0 * double(N * C * HW), 4.0 * double(N * C * HW) * sizeof(T));
   CG_CHECK(M > 1, "batch_norm2d_forward_train: needs more than one value per channel, got N*H*W = ", M);
-#pragma omp parallel
-  {
-    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
-    const Channels ch(C, N, HW);
+  const Channels ch(C, N, HW);
+  parallel_for("batch_norm2d_forward_train", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
-#pragma omp for schedule(dynamic)
-    for (int64_t u = 0; u < ch.units; ++u) {
+    for (int64_t u = u0; u < u1; ++u) {
       const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
       std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
       for (int64_t n = 0; n < N; ++n)
@@ -80,20 +76,19 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
           normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale[size_t(c - b0)]),
                         T(shift[size_t(c - b0)]), slope);
     }
-  }
+  });
 }
 
 template <class T>
 void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
                               const T* running_var, int64_t N, int64_t C, int64_t HW, double eps, T slope) {
   NVTX_RANGE_FN();
-#pragma omp parallel for collapse(2) if (N * C * HW > 65536)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c) {
-      const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
-      const double shift = double(beta[c]) - double(running_mean[c]) * scale;
-      normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale), T(shift), slope);
-    }
+  parallel_each(N * C, N * C * HW > 65536 ? 1 : N * C, [&](int64_t nc) {
+    const int64_t c = nc % C;
+    const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
+    const double shift = double(beta[c]) - double(running_mean[c]) * scale;
+    normalize_row(out + nc * HW, inp + nc * HW, HW, T(scale), T(shift), slope);
+  });
 }
 
 template <class T>
@@ -116,14 +111,11 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
   // x, dy (and y) once or twice; dx read and written
   const double passes = (dinp ? (accumulate ? 6.0 : 5.0) : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
   prof::add_work((dinp ? 10.0 : 4.0) * double(N * C * HW), passes * double(N * C * HW) * sizeof(T));
-#pragma omp parallel
-  {
-    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
-    const Channels ch(C, N, HW);
+  const Channels ch(C, N, HW);
+  parallel_for("batch_norm2d_backward", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
     std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));
-#pragma omp for schedule(dynamic)
-    for (int64_t u = 0; u < ch.units; ++u) {
+    for (int64_t u = u0; u < u1; ++u) {
       const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
       std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
       for (int64_t n = 0; n < N; ++n)
@@ -155,7 +147,7 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
                           mdyx[i], HW, accumulate);
         }
     }
-  }
+  });
 }
 
 #define CG_BN_INSTANTIATE(T)                                                                                 \

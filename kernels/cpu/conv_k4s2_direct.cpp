@@ -24,12 +24,11 @@
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/im2col_k4s2.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/threads.h"
 
@@ -56,6 +55,9 @@ constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
+// Chunks per pool thread of each loop (kernels/cpu/parallel.h): a few, so that a thread
+// the OS pauses delays a small part of a loop; more stream the weights more often.
+constexpr int kChunksPerThread = 4;
 
 inline v16f loadu(const float* p) {
   v16f v;
@@ -99,8 +101,10 @@ Taps make_taps(int64_t OH, int64_t OW) {
 const float* phase_planes(const float* img, int64_t planes, int64_t OH, int64_t OW) {
   const int64_t L = OH * OW, margin = (OW + 1 + 15) / 16 * 16 + 16;
   float* ph = scratch<float>(0, size_t(planes * 4 * L + 2 * margin)) + margin;
-#pragma omp parallel for schedule(static) if (planes * L > 16384)
-  for (int64_t p = 0; p < planes; ++p) split_phases(ph + p * 4 * L, img + p * 4 * L, OH, OW);
+  parallel_for(nullptr, planes, std::max<int64_t>(grain_for(planes, kChunksPerThread, 1), 16384 / L + 1),
+               [&](int64_t p0, int64_t p1) {
+                 for (int64_t p = p0; p < p1; ++p) split_phases(ph + p * 4 * L, img + p * 4 * L, OH, OW);
+               });
   return ph;
 }
 
@@ -391,12 +395,9 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   const float* ph = phase_planes(inp, N * C, OH, OW);
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
-#pragma omp parallel
-  {
-    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
+  parallel_for("conv2d_forward_k4s2_direct", blocks, grain_for(blocks, kChunksPerThread, 1), [&](int64_t b0, int64_t b1) {
     float* panel = scratch<float>(2, size_t(kKC * kNB));
-#pragma omp for schedule(static)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
       const int nv = int(std::min<int64_t>(kNV, nvec - blk * kNV));
       int64_t voff[kNV];
       const float* base[kNV];
@@ -418,7 +419,7 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
         }
       }
     }
-  }
+  });
 }
 
 namespace {
@@ -430,19 +431,24 @@ namespace {
 // thrashed the caches, as rows 32 KiB apart (KR = 8192) fall into the same few sets.
 void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1, bool parallel) {
   const int64_t nib = (k1 - k0 + kMR - 1) / kMR;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t m0 = 0; m0 < M; m0 += 32) {
-    for (int64_t ib = 0; ib < nib; ++ib) {
-      float* d = ap + ib * M * kMR;
-      const int64_t k = k0 + ib * kMR;
-      for (int64_t m = m0; m < std::min(M, m0 + 32); ++m) {
-        if (k + kMR <= k1)
-          std::memcpy(d + m * kMR, A + m * KR + k, kMR * sizeof(float));
-        else
-          for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = k + i < k1 ? A[m * KR + k + i] : 0.0f;
+  const int64_t rows = (M + 31) / 32;  // blocks of 32 rows
+  const auto pack_rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t m0 = r0 * 32; m0 < std::min(M, r1 * 32); m0 += 32)
+      for (int64_t ib = 0; ib < nib; ++ib) {
+        float* d = ap + ib * M * kMR;
+        const int64_t k = k0 + ib * kMR;
+        for (int64_t m = m0; m < std::min(M, m0 + 32); ++m) {
+          if (k + kMR <= k1)
+            std::memcpy(d + m * kMR, A + m * KR + k, kMR * sizeof(float));
+          else
+            for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = k + i < k1 ? A[m * KR + k + i] : 0.0f;
+        }
       }
-    }
-  }
+  };
+  if (parallel)
+    parallel_for(nullptr, rows, grain_for(rows, kChunksPerThread, 1), pack_rows);
+  else
+    pack_rows(0, rows);
 }
 
 }  // namespace
@@ -455,33 +461,30 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   const PlaneLayout pl(CO, L, OW);
   float* ph = scratch<float>(0, size_t(N * pl.stride));
   const Taps tp = make_taps(OH, OW);
-  // Threads take whole samples, all sharing one packed A; or, where A outweighs the grid
-  // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), whole output
-  // channels, each packing and streaming only its own part of A. (A static share: units
-  // taken one at a time stream A once per unit, 20 % slower here; beside other programs
-  // cpu::adapt_threads runs fewer threads instead.) Every output value is summed in the
-  // same order whatever thread computes it.
+  // Chunks of whole samples, all sharing one packed A; or, where A outweighs the grid
+  // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), of whole output
+  // channels, each packing and streaming only its own part of A. A few chunks per thread:
+  // each streams A once, so single samples were 20 % slower here. Every output value is
+  // summed in the same order whatever chunk or thread computes it.
   const bool by_channel = KR > N * L && CO >= T;
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
-#pragma omp parallel
-  {
-    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+  const int64_t units = by_channel ? CO : N;
+  parallel_for("col2im_k4s2_direct", units, grain_for(units, kChunksPerThread, 1), [&](int64_t u0, int64_t u1) {
     int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
     const float* a = ap;
     if (by_channel) {
-      c0 = CO * t / nt, c1 = CO * (t + 1) / nt;
+      c0 = u0, c1 = u1;
       float* own = scratch<float>(3, size_t(((c1 - c0) * 16 + kMR - 1) / kMR * M * kMR));
       pack_a(own, A, M, KR, c0 * 16, c1 * 16, false);
       a = own;
     } else {
-      n0 = N * t / nt, n1 = N * (t + 1) / nt;
+      n0 = u0, n1 = u1;
     }
     init_planes(ph, pl, img, bias, n0, n1, c0, c1, OH, OW, accumulate);
     col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, n0 * L / kLanes, n1 * L / kLanes);
     merge_planes(img, ph, pl, n0, n1, c0, c1, OH, OW);
-  }
+  });
 }
 
 void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
@@ -505,12 +508,10 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   const int64_t splits = kblocks >= kMinUnits ? 1 : std::min(panels, (kMinUnits + kblocks - 1) / kblocks);
   float* part = splits > 1 ? scratch<float>(3, size_t(splits * R * K)) : nullptr;
   if (part) std::fill(part, part + splits * R * K, 0.0f);
-#pragma omp parallel
-  {
-    NVTX_RANGE_FN();  // each thread's share: a slice of its own in the trace
+  const int64_t units = kblocks * splits;
+  parallel_for("weight_grad_k4s2_direct", units, grain_for(units, kChunksPerThread, 1), [&](int64_t w0, int64_t w1) {
     float* colT = scratch<float>(2, size_t(kPC * kNB));
-#pragma omp for schedule(static)
-    for (int64_t unit = 0; unit < kblocks * splits; ++unit) {
+    for (int64_t unit = w0; unit < w1; ++unit) {
       const int64_t kb = unit / splits, s = unit % splits;
       const int ncol = int(std::min<int64_t>(4, C - kb * 4));
       float* dw = part ? part + s * R * K : dweight;
@@ -524,7 +525,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
         }
       }
     }
-  }
+  });
   if (part)
     for (int64_t s = 0; s < splits; ++s)
       for (int64_t i = 0; i < R * K; ++i) dweight[i] += part[s * R * K + i];

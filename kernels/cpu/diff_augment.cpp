@@ -2,14 +2,14 @@
 #include "kernels/cpu/diff_augment.h"
 
 #include "base/nvtx.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
 template <class T>
 void diffaug_color_forward(T* out, const T* x, const T* p, int64_t N, int64_t C, int64_t HW) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (N * C * HW > 65536)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_each(N, N * C * HW > 65536 ? 1 : N, [&](int64_t n) {
     const T* xn = x + n * C * HW;
     T* on = out + n * C * HW;
     const double b = double(p[n * 3]), s = double(p[n * 3 + 1]), k = double(p[n * 3 + 2]);
@@ -25,14 +25,13 @@ void diffaug_color_forward(T* out, const T* x, const T* p, int64_t N, int64_t C,
         on[c * HW + q] = T(k * y2 + base);
       }
     }
-  }
+  });
 }
 
 template <class T>
 void diffaug_color_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t C, int64_t HW) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (N * C * HW > 65536)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_each(N, N * C * HW > 65536 ? 1 : N, [&](int64_t n) {
     const T* gn = dout + n * C * HW;
     T* dn = dx + n * C * HW;
     const double s = double(p[n * 3 + 1]), k = double(p[n * 3 + 2]);
@@ -46,14 +45,13 @@ void diffaug_color_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t
       for (int64_t c = 0; c < C; ++c)
         dn[c * HW + q] = T(double(dn[c * HW + q]) + k * s * double(gn[c * HW + q]) + through_pixel_mean + through_mean);
     }
-  }
+  });
 }
 
 template <class T>
 void diffaug_translate_forward(T* out, const T* x, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (N * C * H * W > 65536)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
     const int64_t di = int64_t(p[n * 2]), dj = int64_t(p[n * 2 + 1]);
     for (int64_t c = 0; c < C; ++c) {
       const T* xc = x + (n * C + c) * H * W;
@@ -64,14 +62,13 @@ void diffaug_translate_forward(T* out, const T* x, const T* p, int64_t N, int64_
           oc[i * W + j] = (si >= 0 && si < H && sj >= 0 && sj < W) ? xc[si * W + sj] : T(0);
         }
     }
-  }
+  });
 }
 
 template <class T>
 void diffaug_translate_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (N * C * H * W > 65536)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
     const int64_t di = int64_t(p[n * 2]), dj = int64_t(p[n * 2 + 1]);
     for (int64_t c = 0; c < C; ++c) {
       T* dc = dx + (n * C + c) * H * W;
@@ -82,14 +79,13 @@ void diffaug_translate_backward(T* dx, const T* dout, const T* p, int64_t N, int
           if (si >= 0 && si < H && sj >= 0 && sj < W) dc[si * W + sj] += gc[i * W + j];
         }
     }
-  }
+  });
 }
 
 template <class T>
 void diffaug_cutout_forward(T* out, const T* x, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (N * C * H * W > 65536)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
     const int64_t r0 = int64_t(p[n * 4]), r1 = int64_t(p[n * 4 + 1]), c0 = int64_t(p[n * 4 + 2]),
                   c1 = int64_t(p[n * 4 + 3]);
     for (int64_t c = 0; c < C; ++c)
@@ -98,14 +94,13 @@ void diffaug_cutout_forward(T* out, const T* x, const T* p, int64_t N, int64_t C
           const int64_t at = ((n * C + c) * H + i) * W + j;
           out[at] = (i >= r0 && i < r1 && j >= c0 && j < c1) ? T(0) : x[at];
         }
-  }
+  });
 }
 
 template <class T>
 void diffaug_cutout_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (N * C * H * W > 65536)
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
     const int64_t r0 = int64_t(p[n * 4]), r1 = int64_t(p[n * 4 + 1]), c0 = int64_t(p[n * 4 + 2]),
                   c1 = int64_t(p[n * 4 + 3]);
     for (int64_t c = 0; c < C; ++c)
@@ -114,7 +109,7 @@ void diffaug_cutout_backward(T* dx, const T* dout, const T* p, int64_t N, int64_
           const int64_t at = ((n * C + c) * H + i) * W + j;
           if (!(i >= r0 && i < r1 && j >= c0 && j < c1)) dx[at] += dout[at];
         }
-  }
+  });
 }
 
 #define CG_DIFFAUG_INSTANTIATE(T)                                                                        \

@@ -5,6 +5,7 @@
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/common/dropout.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -21,8 +22,7 @@ void dropout_forward(T* out, uint8_t* mask, const T* x, int64_t n, uint64_t seed
   // Block b covers draws [4*(first+b), 4*(first+b)+4); element i is draw offset + i.
   const uint64_t first = offset / 4;
   const int64_t nblocks = int64_t((offset + uint64_t(n) - 1) / 4 - first + 1);
-#pragma omp parallel for if (n > kParallelMin)
-  for (int64_t b = 0; b < nblocks; ++b) {
+  parallel_each(nblocks, kParallelMin / 4, [&](int64_t b) {
     uint32_t w[4];
     common::philox_block(seed, first + uint64_t(b), w);
     for (int j = 0; j < 4; ++j) {
@@ -31,7 +31,7 @@ void dropout_forward(T* out, uint8_t* mask, const T* x, int64_t n, uint64_t seed
       mask[i] = common::dropout_keep(w[j], threshold) ? 1 : 0;
       out[i] = common::dropout_apply(x[i], mask[i], scale);
     }
-  }
+  });
 }
 
 template <class T>
@@ -39,11 +39,9 @@ void dropout_backward(T* dx, const T* dout, const uint8_t* mask, int64_t n, T sc
   NVTX_RANGE_FN();
   prof::add_work((accumulate ? 2.0 : 1.0) * double(n), double(n) * ((accumulate ? 3 : 2) * sizeof(T) + 1));  // dout, mask, dx (read and) written
   if (accumulate) {
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] += common::dropout_apply(dout[i], mask[i], scale);
+    parallel_each(n, kParallelMin, [&](int64_t i) { dx[i] += common::dropout_apply(dout[i], mask[i], scale); });
   } else {
-#pragma omp parallel for if (n > kParallelMin)
-    for (int64_t i = 0; i < n; ++i) dx[i] = common::dropout_apply(dout[i], mask[i], scale);
+    parallel_each(n, kParallelMin, [&](int64_t i) { dx[i] = common::dropout_apply(dout[i], mask[i], scale); });
   }
 }
 

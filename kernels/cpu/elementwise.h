@@ -3,19 +3,19 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cpu/parallel.h"
+
 namespace cg::cpu {
 
 template <class T>
 void fill(T* out, int64_t n, T value) {
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) out[i] = value;
+  parallel_each(n, 65536, [&](int64_t i) { out[i] = value; });
 }
 
 // out += alpha * inp  // (n)
 template <class T>
 void axpy(T* out, const T* inp, int64_t n, T alpha) {
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) out[i] += alpha * inp[i];
+  parallel_each(n, 65536, [&](int64_t i) { out[i] += alpha * inp[i]; });
 }
 
 }  // namespace cg::cpu

@@ -3,14 +3,14 @@
 
 #include "base/nvtx.h"
 #include "kernels/common/ema.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
 template <class T>
 void ema_update(T* avg, const T* w, int64_t n, T one_minus_decay) {
   NVTX_RANGE_FN();
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) avg[i] = common::ema_step(avg[i], w[i], one_minus_decay);
+  parallel_each(n, 65536, [&](int64_t i) { avg[i] = common::ema_step(avg[i], w[i], one_minus_decay); });
 }
 
 template void ema_update<float>(float*, const float*, int64_t, float);

@@ -1,16 +1,15 @@
 // The one place the CPU backend calls BLAS (see gemm.h). OpenBLAS runs single-threaded
 // (kernels/cpu/threads.h); a product big enough to share is cut into one block of C per
-// OpenMP thread (along M or N, whichever is larger), each block a separate BLAS call.
+// pool thread (along M or N, whichever is larger), each block a separate BLAS call.
 // Every element of C is still one dot product over K in BLAS's order, so the split does
 // not change the result.
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
-#include <omp.h>
-
 #include <algorithm>
 
 #include "base/nvtx.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/threads.h"
 
 namespace cg::cpu {
@@ -34,7 +33,7 @@ template <class T>
 void gemm_split(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
                 int64_t ldb, T beta, T* C, int64_t ldc) {
   configure_threads();
-  const int nt = omp_in_parallel() ? 1 : compute_threads();
+  const int nt = compute_threads();
   if (nt <= 1 || 2.0 * double(M) * double(N) * double(K) < kSplitMinFlops || std::max(M, N) < 32) {
     blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
@@ -43,16 +42,13 @@ void gemm_split(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, cons
   const int64_t len = by_rows ? M : N;
   const int64_t parts = std::min<int64_t>(nt, len / 16);
   const int64_t step = ((len + parts - 1) / parts + 15) / 16 * 16;  // blocks of whole 16-wide panels
-#pragma omp parallel for num_threads(int(parts)) schedule(static, 1)
-  for (int64_t p = 0; p < parts; ++p) {
-    NVTX_RANGE("gemm");  // each thread's block: a slice of its own in the trace
-    const int64_t lo = p * step, n = std::min(len, lo + step) - lo;
-    if (n <= 0) continue;
+  parallel_for("gemm", len, step, [&](int64_t lo, int64_t hi) {
+    const int64_t n = hi - lo;
     if (by_rows)  // rows lo.. of op(A) and C
       blas(ta, tb, n, N, K, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
     else  // columns lo.. of op(B) and C
       blas(ta, tb, M, n, K, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
-  }
+  });
 }
 
 }  // namespace

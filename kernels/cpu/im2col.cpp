@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "kernels/cpu/im2col_k4s2.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -78,8 +79,8 @@ void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_
                   int64_t pad, int64_t OH, int64_t OW) {
   if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return im2col_k4s2p1_batch(col, img, nb, C, H, W, OH, OW);
   const int64_t L = OH * OW;
-#pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
-  for (int64_t j = 0; j < nb; ++j) im2col(col + j * L, nb * L, img + j * C * H * W, C, H, W, K, stride, pad, OH, OW);
+  parallel_each(nb, nb * C * K * K * L > kParallelMin ? 1 : nb,
+                [&](int64_t j) { im2col(col + j * L, nb * L, img + j * C * H * W, C, H, W, K, stride, pad, OH, OW); });
 }
 
 template <class T>
@@ -89,66 +90,62 @@ void col2im_add_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, in
     return col2im_add_k4s2p1_batch(img, col, nb, C, H, W, OH, OW, accumulate);
   if (!accumulate) std::fill(img, img + nb * C * H * W, T(0));  // the generic loops only add
   const int64_t L = OH * OW;
-#pragma omp parallel for if (nb > 1 && nb * C * K * K * L > kParallelMin)
-  for (int64_t j = 0; j < nb; ++j)
+  parallel_each(nb, nb * C * K * K * L > kParallelMin ? 1 : nb, [&](int64_t j) {
     col2im_add(img + j * C * H * W, col + j * L, nb * L, C, H, W, K, stride, pad, OH, OW);
+  });
 }
 
 template <class T>
 void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
-#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
-  for (int64_t j = 0; j < nb; ++j)
-    for (int64_t c = 0; c < C; ++c) std::copy_n(src + (j * C + c) * L, L, dst + c * nb * L + j * L);
+  parallel_each(nb * C, nb * C * L > kParallelMin ? 1 : nb * C, [&](int64_t jc) {
+    const int64_t j = jc / C, c = jc % C;
+    std::copy_n(src + (j * C + c) * L, L, dst + c * nb * L + j * L);
+  });
 }
 
 template <class T>
 void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L, bool accumulate) {
-#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
-  for (int64_t j = 0; j < nb; ++j)
-    for (int64_t c = 0; c < C; ++c) {
-      T* d = dst + (j * C + c) * L;
-      const T* s = src + c * nb * L + j * L;
-      if (accumulate)
-        for (int64_t l = 0; l < L; ++l) d[l] += s[l];
-      else
-        std::copy_n(s, L, d);
-    }
+  parallel_each(nb * C, nb * C * L > kParallelMin ? 1 : nb * C, [&](int64_t jc) {
+    const int64_t j = jc / C, c = jc % C;
+    T* d = dst + (j * C + c) * L;
+    const T* s = src + c * nb * L + j * L;
+    if (accumulate)
+      for (int64_t l = 0; l < L; ++l) d[l] += s[l];
+    else
+      std::copy_n(s, L, d);
+  });
 }
 
 template <class T>
 void unpack_batch_bias(T* dst, const T* src, const T* bias, int64_t nb, int64_t C, int64_t L) {
-#pragma omp parallel for collapse(2) if (nb * C * L > kParallelMin)
-  for (int64_t j = 0; j < nb; ++j)
-    for (int64_t c = 0; c < C; ++c) {
-      T* d = dst + (j * C + c) * L;
-      const T* s = src + c * nb * L + j * L;
-      const T b = bias ? bias[c] : T(0);
-      for (int64_t l = 0; l < L; ++l) d[l] = b + s[l];
-    }
+  parallel_each(nb * C, nb * C * L > kParallelMin ? 1 : nb * C, [&](int64_t jc) {
+    const int64_t j = jc / C, c = jc % C;
+    T* d = dst + (j * C + c) * L;
+    const T* s = src + c * nb * L + j * L;
+    const T b = bias ? bias[c] : T(0);
+    for (int64_t l = 0; l < L; ++l) d[l] = b + s[l];
+  });
 }
 
 template <class T>
 void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
-#pragma omp parallel for collapse(2) if (N * OC * L > kParallelMin)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t o = 0; o < OC; ++o) {
-      T* p = out + (n * OC + o) * L;
-      std::fill(p, p + L, bias ? bias[o] : T(0));
-    }
+  parallel_each(N * OC, N * OC * L > kParallelMin ? 1 : N * OC, [&](int64_t no) {
+    T* p = out + no * L;
+    std::fill(p, p + L, bias ? bias[no % OC] : T(0));
+  });
 }
 
 template <class T>
 void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
   // One sum per channel in a fixed order: the result does not depend on the thread count.
-#pragma omp parallel for if (N * OC * L > kParallelMin)
-  for (int64_t o = 0; o < OC; ++o) {
+  parallel_each(OC, N * OC * L > kParallelMin ? 1 : OC, [&](int64_t o) {
     T s = 0;
     for (int64_t n = 0; n < N; ++n) {
       const T* p = dout + (n * OC + o) * L;
       for (int64_t l = 0; l < L; ++l) s += p[l];
     }
     dbias[o] += s;
-  }
+  });
 }
 
 int64_t batch_chunk(int64_t N, int64_t per_sample) {

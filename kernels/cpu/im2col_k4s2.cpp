@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
+
 namespace cg::cpu {
 
 namespace {
@@ -124,11 +126,15 @@ constexpr int64_t kParallelMin = 65536;  // col entries; fewer stay on one threa
 template <class F>
 void for_each_plane(int64_t nb, int64_t C, int64_t HW, int64_t L, F f) {
   const int64_t ldc = nb * L, blocks = (nb + kSampleBlock - 1) / kSampleBlock;
-#pragma omp parallel for collapse(2) schedule(static) if (nb * C * 16 * L > kParallelMin)
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t b = 0; b < blocks; ++b)
-      for (int64_t n = b * kSampleBlock; n < std::min(nb, (b + 1) * kSampleBlock); ++n)
-        f(c * 16 * ldc + n * L, (n * C + c) * HW);
+  const int64_t units = C * blocks;
+  parallel_for(nullptr, units, nb * C * 16 * L > kParallelMin ? grain_for(units, 4, 1) : units,
+               [&](int64_t u0, int64_t u1) {
+                 for (int64_t u = u0; u < u1; ++u) {
+                   const int64_t c = u / blocks, b = u % blocks;
+                   for (int64_t n = b * kSampleBlock; n < std::min(nb, (b + 1) * kSampleBlock); ++n)
+                     f(c * 16 * ldc + n * L, (n * C + c) * HW);
+                 }
+               });
 }
 
 }  // namespace

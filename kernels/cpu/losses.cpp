@@ -6,6 +6,7 @@
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/common/losses.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -25,8 +26,7 @@ void bce_with_logits_backward(T* dz, const T* dloss, const T* z, const T* t, int
   NVTX_RANGE_FN();
   prof::add_work(5.0 * double(n), 4.0 * double(n) * sizeof(T));
   const T k = dloss[0] / T(n);
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dz[i] += k * common::bce_with_logits_grad(z[i], t[i]);
+  parallel_each(n, 65536, [&](int64_t i) { dz[i] += k * common::bce_with_logits_grad(z[i], t[i]); });
 }
 
 template <class T>
@@ -73,8 +73,7 @@ void mse_backward(T* dp, const T* dloss, const T* p, const T* t, int64_t n) {
   NVTX_RANGE_FN();
   prof::add_work(4.0 * double(n), 4.0 * double(n) * sizeof(T));
   const T k = dloss[0] / T(n);
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dp[i] += k * common::mse_grad(p[i], t[i]);
+  parallel_each(n, 65536, [&](int64_t i) { dp[i] += k * common::mse_grad(p[i], t[i]); });
 }
 
 #define CG_LOSS_INSTANTIATE(T)                                                                          \

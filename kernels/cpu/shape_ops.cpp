@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/nvtx.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -26,11 +27,9 @@ template <class T>
 void scale_add(T* out, const T* x, T w, int64_t n, bool accumulate) {
   NVTX_RANGE_FN();
   if (accumulate) {
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) out[i] += w * x[i];
+    parallel_each(n, 65536, [&](int64_t i) { out[i] += w * x[i]; });
   } else {
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) out[i] = w * x[i];
+    parallel_each(n, 65536, [&](int64_t i) { out[i] = w * x[i]; });
   }
 }
 

@@ -17,6 +17,7 @@
 
 #include "base/omp_env.h"
 #include "base/provenance.h"
+#include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
 
@@ -25,6 +26,9 @@ namespace {
 int g_start_threads = 0;  // omp_get_max_threads() before any set_compute_threads
 bool g_pinned = false;    // set_compute_threads was called: the caller decides
 double g_others = -1;     // CPUs the other processes used, smoothed
+// Other programs' CPU use from which the pool shares (a busy loop beside two threads on two
+// CPUs gets 0.5-0.9 of one; a desktop's background work stays under 0.2).
+constexpr double kSharedFrom = 0.3;
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -81,7 +85,7 @@ bool adapt_enabled() {
 
 void adapt_threads() {
   static double t_last = 0, busy_last = 0, own_last = 0;
-  static int pending = 0;  // more threads only when two measurements in a row ask for them
+  static int pending = 0;  // quiet measurements in a row while shared
   configure_threads();
   if (!adapt_enabled() || g_start_threads <= 1) return;
   const double t = now_s();
@@ -91,22 +95,18 @@ void adapt_threads() {
   if (t_last > 0) {
     const double ticks = double(sysconf(_SC_CLK_TCK)) * (t - t_last);
     g_others = std::max(0.0, ((busy - busy_last) - (own - own_last)) / ticks);
-    // Other programs keeping about half a CPU busy or more take a thread away at once;
-    // a thread comes back after two quiet measurements (a half second or more).
-    const int want = threads_beside(g_start_threads, g_others);
-    const int have = omp_get_max_threads();
-    if (want < have) omp_set_num_threads(want), pending = 0;
-    else if (want == have) pending = 0;
-    else if (++pending >= 2) omp_set_num_threads(want), pending = 0;
+    // Other programs keeping about half a CPU busy or more switch the pool to shared
+    // mode at once (parallel.h); it switches back after two quiet measurements (a half
+    // second or more). The threads stay: with chunks handed out one at a time, a thread
+    // beside a busy program still adds its share of that CPU. Only when the others keep
+    // every CPU busy do the threads go down to one per CPU they leave.
+    if (g_others >= kSharedFrom) set_pool_shared(true), pending = 0;
+    else if (!pool_shared() || ++pending >= 2) set_pool_shared(false), pending = 0;
   }
   t_last = t, busy_last = busy, own_last = own;
 }
 
 double others_cpu_load() { return g_others; }
-
-int threads_beside(int usable, double others) {
-  return std::clamp(usable - int(std::floor(std::max(0.0, others) + 0.5)), 1, std::max(1, usable));
-}
 
 void configure_threads() {
   static std::once_flag once;
@@ -141,13 +141,12 @@ std::string wait_policy() {
 
 std::string thread_summary() {
   configure_threads();
-  std::string s = std::to_string(compute_threads()) + " OpenMP threads (" + std::to_string(cpus_usable()) +
-                  " CPUs usable";
+  std::string s = std::to_string(compute_threads()) + " threads (" + std::to_string(cpus_usable()) + " CPUs usable";
   if (!adapt_enabled()) s += ", fixed";
   else if (g_others >= 0) s += ", other programs using " + std::to_string(int(g_others * 10 + 0.5) / 10) + "." +
                                std::to_string(int(g_others * 10 + 0.5) % 10);
-  return s + "), " + wait_policy() + ", OpenBLAS " + std::to_string(openblas_get_num_threads()) +
-         " thread inside each";
+  return s + "), pool " + (pool_shared() ? "shared" : "alone") + ", OpenMP " + wait_policy() + ", OpenBLAS " +
+         std::to_string(openblas_get_num_threads()) + " thread inside each";
 }
 
 }  // namespace cg::cpu

@@ -57,11 +57,12 @@ TEST_CASE("gemm split over threads agrees with a direct product in every transpo
     }
 }
 
-TEST_CASE("the CPU thread policy leaves OpenBLAS single-threaded inside OpenMP") {
+TEST_CASE("the CPU thread policy leaves OpenBLAS single-threaded inside the pool and OpenMP") {
   cpu::configure_threads();
   CHECK(openblas_get_num_threads() == 1);
   CHECK(cpu::compute_threads() >= 1);
   CHECK(cpu::thread_summary().find("OpenMP") != std::string::npos);
+  CHECK(cpu::thread_summary().find("pool ") != std::string::npos);
 }
 
 TEST_CASE("a freed large CPU block is reused for the next allocation of its size") {

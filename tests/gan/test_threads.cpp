@@ -1,13 +1,15 @@
-// Training gives the same bits whatever the number of OpenMP threads: the CPU kernels
-// split work into pieces fixed by the shapes, never by the thread count, so a run on a
-// laptop, a 2-core CI machine or a machine sized down by a cgroup quota (base/omp_env.h)
-// trains the same model. Also the start-up settings' CPU count from a cgroup tree.
+// Training gives the same bits whatever the number of threads and the pool's mode: the
+// CPU kernels' chunks write disjoint outputs, each summed in an order fixed by the
+// shapes, so a run on a laptop, a 2-core CI machine or a machine sized down by a cgroup
+// quota (base/omp_env.h) trains the same model. Also the start-up settings' CPU count from a cgroup tree.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <vector>
 
 #include "base/omp_env.h"
 #include "gan/profile.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/threads.h"
 #include "support/check.h"
 #include "support/temp_dir.h"
@@ -46,12 +48,15 @@ void write(const std::filesystem::path& p, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("a training iteration is bit-identical on 1 to 4 OpenMP threads") {
+TEST_CASE("a training iteration is bit-identical on 1 to 4 threads, with the pool alone or shared") {
+  const bool was_shared = cpu::pool_shared();
   for (int64_t batch : {3, 8}) {  // an odd batch leaves one thread more samples
+    cpu::set_pool_shared(false);
     const Result one = train_on(1, batch);
-    for (int t : {2, 3, 4}) {
-      INFO("batch " << batch << ", " << t << " threads against 1");
-      const Result r = train_on(t, batch);
+    for (int t : {2, 3, 4, -2, -4}) {  // negative: that many threads in shared mode (finer chunks)
+      INFO("batch " << batch << ", " << t << " threads against 1 (negative: shared mode)");
+      cpu::set_pool_shared(t < 0);
+      const Result r = train_on(std::abs(t), batch);
       CHECK(r.losses == one.losses);
       size_t g_diff = 0, d_diff = 0;
       for (size_t i = 0; i < r.g.size(); ++i) g_diff += r.g[i] != one.g[i];
@@ -60,6 +65,7 @@ TEST_CASE("a training iteration is bit-identical on 1 to 4 OpenMP threads") {
       CHECK(d_diff == 0);
     }
   }
+  cpu::set_pool_shared(was_shared);
 }
 
 TEST_CASE("usable CPUs: the affinity mask capped by the tightest cgroup quota on the way up") {
@@ -92,16 +98,6 @@ TEST_CASE("usable CPUs: the affinity mask capped by the tightest cgroup quota on
   CHECK(affinity >= 1);
 }
 
-TEST_CASE("beside other programs the CPU threads are the CPUs they leave and at least one") {
-  CHECK(cpu::threads_beside(2, 0.0) == 2);
-  CHECK(cpu::threads_beside(2, 0.3) == 2);   // a little background work: keep both
-  CHECK(cpu::threads_beside(2, 0.67) == 1);  // one busy loop beside our two threads gets 2/3 of a CPU
-  CHECK(cpu::threads_beside(2, 1.0) == 1);   // ... and a whole one once we run on one
-  CHECK(cpu::threads_beside(2, 7.5) == 1);   // never none
-  CHECK(cpu::threads_beside(16, 3.2) == 13);
-  CHECK(cpu::threads_beside(1, 0.9) == 1);
-}
-
 TEST_CASE("the OpenMP wait policy is set before the runtime starts and then leaves the environment") {
   const int applied = covergan_omp_env_applied();
   cpu::configure_threads();
@@ -112,5 +108,7 @@ TEST_CASE("the OpenMP wait policy is set before the runtime starts and then leav
     const std::string w = cpu::wait_policy();
     CHECK((w.find("environment") != std::string::npos || w.find("COVERGAN_OMP_DEFAULTS") != std::string::npos));
   }
-  CHECK(cpu::thread_summary().find("OpenMP threads") != std::string::npos);
+  const std::string summary = cpu::thread_summary();
+  CHECK(summary.find("OpenMP " + cpu::wait_policy()) != std::string::npos);
+  CHECK(summary.find(" threads (") != std::string::npos);
 }

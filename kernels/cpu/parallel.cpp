@@ -1,0 +1,206 @@
+// The chunk-sharing thread pool (see parallel.h). One loop at a time: the caller writes
+// the loop into one of two job slots and bumps a claim word holding (generation, next
+// chunk); helpers and caller take chunks by compare-and-swap on that word, so a helper
+// that wakes after the loop has ended finds a newer generation and takes nothing.
+#include "kernels/cpu/parallel.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/check.h"
+#include "base/nvtx.h"
+#include "kernels/cpu/threads.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CG_PAUSE() _mm_pause()
+#else
+#define CG_PAUSE() std::this_thread::yield()
+#endif
+
+namespace cg::cpu {
+
+namespace {
+
+// A loop being shared. Two slots alternate by generation: a slot is rewritten only two
+// loops later, after the claim word has moved past its generation, so a thread whose
+// compare-and-swap succeeds read the fields of the loop it claimed from.
+struct Job {
+  std::atomic<ChunkFn> body{nullptr};
+  std::atomic<const void*> ctx{nullptr};
+  std::atomic<const char*> name{nullptr};
+  std::atomic<int64_t> n{0}, grain{1}, chunks{0};
+  std::atomic<int> helpers{0};  // helpers 0 .. helpers-1 may take part
+  std::atomic<int> tail{0};     // chunks at the end that only the caller takes
+  std::atomic<int> done{0};     // chunks finished (the caller sleeps on it)
+};
+
+struct Pool {
+  Job jobs[2];
+  std::atomic<uint64_t> claim{0};  // (generation << 32) | next chunk
+  std::atomic<int> epoch{0};       // bumped with every loop; sleeping helpers wait on it
+  std::atomic<bool> shared{false};
+  std::mutex busy;   // one loop at a time; others run alone
+  std::mutex start;  // guards threads
+  std::vector<std::thread> threads;
+  uint32_t generation = 0;  // the caller's, under busy
+  // Counters for PoolStats (relaxed: read as a whole only when the pool is quiet).
+  std::atomic<int64_t> loops{0}, chunks{0}, by_helpers{0}, waits{0}, wait_ns{0};
+};
+
+// COVERGAN_POOL_MODE=shared|alone fixes the mode (A/B timing); set_pool_shared then does
+// nothing.
+int forced_mode() {
+  static const int m = [] {
+    const char* e = std::getenv("COVERGAN_POOL_MODE");
+    if (!e) return -1;
+    const std::string v(e);
+    return v == "shared" ? 1 : v == "alone" ? 0 : -1;
+  }();
+  return m;
+}
+
+Pool& pool() {
+  static Pool* p = [] {
+    Pool* q = new Pool;  // never destroyed: helpers run until the process ends
+    q->shared = forced_mode() == 1;
+    return q;
+  }();
+  return *p;
+}
+
+thread_local bool t_in_pool = false;  // a helper, or a caller inside its loop
+thread_local bool t_helper = false;
+
+// Rounds of pause a waiting thread spins before it sleeps: tens of microseconds, more
+// than most gaps between an iteration's loops, far less than a scheduler time slice.
+constexpr int kSpinRounds = 2000;
+// Beside other programs: chunks per thread multiplied by this, and the chunks at a
+// loop's end that helpers leave to the caller (parallel.h, set_pool_shared).
+constexpr int kSharedFiner = 8;
+constexpr int kSharedTail = 2;
+
+// Takes and runs chunks of generation gen until none is left.
+void drain(Pool& p, uint32_t gen) {
+  Job& job = p.jobs[gen & 1];
+  const ChunkFn body = job.body.load();
+  const void* ctx = job.ctx.load();
+  const int64_t n = job.n.load(), grain = job.grain.load(), chunks = job.chunks.load();
+  const int64_t last = chunks - (t_helper ? job.tail.load() : 0);  // this thread takes chunks < last
+  const char* name = job.name.load();
+  std::optional<NvtxRange> scope;  // opened at the first chunk this thread takes
+  int64_t mine = 0;
+  for (uint64_t c = p.claim.load();;) {
+    if (uint32_t(c >> 32) != gen || int64_t(c & 0xffffffffu) >= last) break;
+    if (!p.claim.compare_exchange_weak(c, c + 1)) continue;  // c reloaded
+    if (name && !scope) scope.emplace(name);
+    const int64_t lo = int64_t(c & 0xffffffffu) * grain;
+    body(ctx, lo, std::min(n, lo + grain));
+    ++mine;
+    if (job.done.fetch_add(1) + 1 == chunks) job.done.notify_all();
+    c = p.claim.load();
+  }
+  if (t_helper && mine) p.by_helpers.fetch_add(mine, std::memory_order_relaxed);
+}
+
+void helper_main(int index) {
+  t_in_pool = true, t_helper = true;
+  Pool& p = pool();
+  uint32_t last = 0;
+  for (;;) {
+    const int e = p.epoch.load();
+    uint64_t c = p.claim.load();
+    for (int i = 0; uint32_t(c >> 32) == last && i < kSpinRounds; ++i) CG_PAUSE(), c = p.claim.load();
+    if (uint32_t(c >> 32) == last) {
+      p.epoch.wait(e);  // returns at once if a loop was published since e was read
+      continue;
+    }
+    last = uint32_t(c >> 32);
+    if (index < p.jobs[last & 1].helpers.load()) drain(p, last);
+  }
+}
+
+void ensure_helpers(Pool& p, int want) {
+  std::lock_guard<std::mutex> lock(p.start);
+  while (int(p.threads.size()) < want) {
+    p.threads.emplace_back(helper_main, int(p.threads.size()));
+    p.threads.back().detach();
+  }
+}
+
+// Waits until the helpers have finished the chunks they took: a short spin, then asleep.
+void wait_done(Pool& p, Job& job, int64_t chunks) {
+  int d = job.done.load();
+  if (d >= chunks) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; d < chunks && i < kSpinRounds; ++i) CG_PAUSE(), d = job.done.load();
+  while (d < chunks) job.done.wait(d), d = job.done.load();
+  p.waits.fetch_add(1, std::memory_order_relaxed);
+  p.wait_ns.fetch_add((std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, const void* ctx) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  const int64_t chunks = (n + grain - 1) / grain;
+  CG_CHECK(chunks < (int64_t(1) << 31), "parallel_chunks: ", chunks, " chunks, more than the pool counts");
+  const int threads = chunks > 1 && !t_in_pool ? compute_threads() : 1;
+  Pool& p = pool();
+  std::unique_lock<std::mutex> lock(p.busy, std::defer_lock);
+  if (threads <= 1 || !lock.try_lock()) {
+    body(ctx, 0, n);
+    return;
+  }
+  const int helpers = int(std::min<int64_t>(threads, chunks)) - 1;
+  ensure_helpers(p, helpers);
+  const uint32_t gen = ++p.generation ? p.generation : ++p.generation;  // 0 is "none yet"
+  Job& job = p.jobs[gen & 1];
+  job.body = body, job.ctx = ctx, job.name = name;
+  job.n = n, job.grain = grain, job.chunks = chunks, job.helpers = helpers, job.done = 0;
+  job.tail = p.shared.load(std::memory_order_relaxed) ? int(std::min<int64_t>(kSharedTail, chunks - 1)) : 0;
+  p.claim.store(uint64_t(gen) << 32);
+  p.epoch.fetch_add(1);
+  p.epoch.notify_all();
+  t_in_pool = true;
+  drain(p, gen);
+  t_in_pool = false;
+  wait_done(p, job, chunks);
+  p.loops.fetch_add(1, std::memory_order_relaxed);
+  p.chunks.fetch_add(chunks, std::memory_order_relaxed);
+}
+
+int64_t grain_for(int64_t n, int per_thread, int64_t min_items) {
+  const int finer = pool().shared.load(std::memory_order_relaxed) ? kSharedFiner : 1;
+  const int64_t parts = int64_t(std::max(1, compute_threads())) * std::max(1, per_thread) * finer;
+  return std::max<int64_t>({1, min_items, (n + parts - 1) / parts});
+}
+
+
+void set_pool_shared(bool shared) {
+  if (forced_mode() < 0) pool().shared.store(shared);
+}
+
+bool pool_shared() { return pool().shared.load(); }
+
+PoolStats pool_stats() {
+  Pool& p = pool();
+  PoolStats s;
+  {
+    std::lock_guard<std::mutex> lock(p.start);
+    s.helpers = int(p.threads.size());
+  }
+  s.loops = p.loops.load(), s.chunks = p.chunks.load(), s.by_helpers = p.by_helpers.load();
+  s.waits = p.waits.load(), s.wait_ms = double(p.wait_ns.load()) * 1e-6;
+  return s;
+}
+
+}  // namespace cg::cpu

@@ -1,0 +1,71 @@
+// The CPU kernels' own thread pool: parallel_for hands out a loop's chunks one at a time
+// from a shared counter to the calling thread and the pool's helpers, and returns when
+// every chunk is done. Unlike an OpenMP region it never waits for a thread, only for
+// chunks: a helper the OS has paused (a busy machine) holds at most the one chunk it took,
+// and a helper that has not woken up yet holds none, so the caller does the rest itself.
+#pragma once
+#include <cstdint>
+
+namespace cg::cpu {
+
+// body(ctx, lo, hi) for the chunk [lo, hi) of a loop.
+using ChunkFn = void (*)(const void* ctx, int64_t lo, int64_t hi);
+
+// Runs body over [0, n) in chunks of `grain` (the last one shorter), each chunk exactly
+// once, on up to compute_threads() threads (kernels/cpu/threads.h). One call of body over
+// the whole [0, n) on the calling thread when there is one chunk or one thread, when
+// called from inside a chunk (nesting) and when another thread's loop holds the pool. `name` (a string literal, or null) opens a
+// profile scope / NVTX range on each thread for its share: one trace slice per thread.
+// Results must not depend on which thread runs a chunk (every kernel's chunks write
+// disjoint outputs), which keeps training bit-identical on any thread count.
+void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, const void* ctx);
+
+// f(lo, hi) over the chunks of [0, n).
+template <class F>
+void parallel_for(const char* name, int64_t n, int64_t grain, const F& f) {
+  parallel_chunks(
+      name, n, grain, [](const void* c, int64_t lo, int64_t hi) { (*static_cast<const F*>(c))(lo, hi); }, &f);
+}
+
+// f(i) for every i in [0, n): the pointwise loops, shared when n > serial_max (below it
+// one thread is faster than waking another), in chunks of at least serial_max / 2.
+template <class F>
+void parallel_each(int64_t n, int64_t serial_max, const F& f);
+
+// Chunks of a loop of n items such that each pool thread gets about `per_thread` of
+// them, none smaller than `min_items` (a loop's own floor under which waking a helper
+// costs more than it saves). The count follows compute_threads(), the results do not.
+int64_t grain_for(int64_t n, int per_thread, int64_t min_items);
+
+// Beside other busy programs (threads.h's adapt_threads decides), a helper that shares a
+// CPU with one of them is often paused for a scheduler time slice while it holds a chunk,
+// and the caller waits for it. Shared mode cuts every loop 8 times finer (grain_for) and
+// leaves each loop's last two chunks to the caller, so a paused helper holds less of the
+// loop and seldom its end. Alone, coarse chunks stream the weights fewer times.
+void set_pool_shared(bool shared);
+bool pool_shared();
+
+// What the pool did since the process started (benchmarks: how much the helpers took on,
+// how often and how long callers waited for them).
+struct PoolStats {
+  int helpers = 0;         // threads started besides the callers
+  int64_t loops = 0;       // loops shared (run on more than one thread)
+  int64_t chunks = 0;      // their chunks
+  int64_t by_helpers = 0;  // chunks the helpers ran
+  int64_t waits = 0;       // loops whose caller ran out of chunks before the helpers finished
+  double wait_ms = 0;      // the callers' time in those waits
+};
+PoolStats pool_stats();
+
+template <class F>
+void parallel_each(int64_t n, int64_t serial_max, const F& f) {
+  const auto run = [&f](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) f(i);
+  };
+  if (n <= serial_max)
+    run(0, n);
+  else
+    parallel_for(nullptr, n, grain_for(n, 4, serial_max / 2), run);
+}
+
+}  // namespace cg::cpu
