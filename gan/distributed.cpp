@@ -222,7 +222,7 @@ std::string DataParallel::summary(Device d) const {
   return detail::cat(comm_.size(), " ranks on ", comm_.nodes(), comm_.nodes() == 1 ? " node" : " nodes", " (",
                      comm_.local_size(), " on this one), ",
                      d == Device::cuda ? std::string("one GPU each")
-                                       : detail::cat(threads, " OpenMP thread", threads == 1 ? "" : "s", " each"),
+                                       : detail::cat(threads, " CPU thread", threads == 1 ? "" : "s", " each"),
                      ", ", comm_.transport(d));
 }
 

@@ -1,4 +1,4 @@
-// The CPU speed paths must not change results: gemm split over OpenMP threads against
+// The CPU speed paths must not change results: gemm split over the pool's threads against
 // one BLAS call, the reuse cache of the CPU allocator, and the per-thread scratch.
 #include <cblas.h>
 
