@@ -55,9 +55,6 @@ constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
-// Chunks per pool thread of each loop (kernels/cpu/parallel.h): a few, so that a thread
-// the OS pauses delays a small part of a loop; more stream the weights more often.
-constexpr int kChunksPerThread = 4;
 
 inline v16f loadu(const float* p) {
   v16f v;
@@ -101,7 +98,7 @@ Taps make_taps(int64_t OH, int64_t OW) {
 const float* phase_planes(const float* img, int64_t planes, int64_t OH, int64_t OW) {
   const int64_t L = OH * OW, margin = (OW + 1 + 15) / 16 * 16 + 16;
   float* ph = scratch<float>(0, size_t(planes * 4 * L + 2 * margin)) + margin;
-  parallel_for(nullptr, planes, std::max<int64_t>(grain_for(planes, kChunksPerThread, 1), 16384 / L + 1),
+  parallel_for(nullptr, planes, 16384 / L + 1,
                [&](int64_t p0, int64_t p1) {
                  for (int64_t p = p0; p < p1; ++p) split_phases(ph + p * 4 * L, img + p * 4 * L, OH, OW);
                });
@@ -395,7 +392,7 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   const float* ph = phase_planes(inp, N * C, OH, OW);
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
-  parallel_for("conv2d_forward_k4s2_direct", blocks, grain_for(blocks, kChunksPerThread, 1), [&](int64_t b0, int64_t b1) {
+  parallel_for("conv2d_forward_k4s2_direct", blocks, 1, [&](int64_t b0, int64_t b1) {
     float* panel = scratch<float>(2, size_t(kKC * kNB));
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int nv = int(std::min<int64_t>(kNV, nvec - blk * kNV));
@@ -446,7 +443,7 @@ void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_
       }
   };
   if (parallel)
-    parallel_for(nullptr, rows, grain_for(rows, kChunksPerThread, 1), pack_rows);
+    parallel_for(nullptr, rows, 1, pack_rows);
   else
     pack_rows(0, rows);
 }
@@ -463,14 +460,14 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   const Taps tp = make_taps(OH, OW);
   // Chunks of whole samples, all sharing one packed A; or, where A outweighs the grid
   // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), of whole output
-  // channels, each packing and streaming only its own part of A. A few chunks per thread:
-  // each streams A once, so single samples were 20 % slower here. Every output value is
+  // channels, each packing and streaming only its own part of A. Each chunk streams A
+  // once (single samples were 20 % slower here): at least 1/16 of the units. Every output value is
   // summed in the same order whatever chunk or thread computes it.
   const bool by_channel = KR > N * L && CO >= T;
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
   const int64_t units = by_channel ? CO : N;
-  parallel_for("col2im_k4s2_direct", units, grain_for(units, kChunksPerThread, 1), [&](int64_t u0, int64_t u1) {
+  parallel_for("col2im_k4s2_direct", units, std::max<int64_t>(1, units / 16), [&](int64_t u0, int64_t u1) {
     int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
     const float* a = ap;
     if (by_channel) {
@@ -509,7 +506,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   float* part = splits > 1 ? scratch<float>(3, size_t(splits * R * K)) : nullptr;
   if (part) std::fill(part, part + splits * R * K, 0.0f);
   const int64_t units = kblocks * splits;
-  parallel_for("weight_grad_k4s2_direct", units, grain_for(units, kChunksPerThread, 1), [&](int64_t w0, int64_t w1) {
+  parallel_for("weight_grad_k4s2_direct", units, 1, [&](int64_t w0, int64_t w1) {
     float* colT = scratch<float>(2, size_t(kPC * kNB));
     for (int64_t unit = w0; unit < w1; ++unit) {
       const int64_t kb = unit / splits, s = unit % splits;

@@ -1,11 +1,12 @@
 // The one place the CPU backend calls BLAS (see gemm.h). OpenBLAS runs single-threaded
-// (kernels/cpu/threads.h); a product big enough to share is cut into one block of C per
-// pool thread (along M or N, whichever is larger), each block a separate BLAS call.
+// (kernels/cpu/threads.h); a product big enough to share is cut into blocks of C (along M
+// or N, whichever is larger) that the pool hands out, each block a separate BLAS call.
 // Every element of C is still one dot product over K in BLAS's order, so the split does
 // not change the result.
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
+
 #include <algorithm>
 
 #include "base/nvtx.h"
@@ -40,9 +41,10 @@ void gemm_split(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, cons
   }
   const bool by_rows = M >= N;
   const int64_t len = by_rows ? M : N;
-  const int64_t parts = std::min<int64_t>(nt, len / 16);
-  const int64_t step = ((len + parts - 1) / parts + 15) / 16 * 16;  // blocks of whole 16-wide panels
-  parallel_for("gemm", len, step, [&](int64_t lo, int64_t hi) {
+  // Chunks of whole 16-wide panels, at least an eighth of a thread's share each: every
+  // chunk is a BLAS call of its own, and small ones run slower.
+  const int64_t grain = std::max<int64_t>(16, (len / (8 * nt) + 15) / 16 * 16);
+  parallel_for("gemm", len, grain, [&](int64_t lo, int64_t hi) {
     const int64_t n = hi - lo;
     if (by_rows)  // rows lo.. of op(A) and C
       blas(ta, tb, n, N, K, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);

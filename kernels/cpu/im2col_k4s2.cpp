@@ -127,7 +127,7 @@ template <class F>
 void for_each_plane(int64_t nb, int64_t C, int64_t HW, int64_t L, F f) {
   const int64_t ldc = nb * L, blocks = (nb + kSampleBlock - 1) / kSampleBlock;
   const int64_t units = C * blocks;
-  parallel_for(nullptr, units, nb * C * 16 * L > kParallelMin ? grain_for(units, 4, 1) : units,
+  parallel_for(nullptr, units, nb * C * 16 * L > kParallelMin ? 1 : units,
                [&](int64_t u0, int64_t u1) {
                  for (int64_t u = u0; u < u1; ++u) {
                    const int64_t c = u / blocks, b = u % blocks;

@@ -36,15 +36,17 @@ struct Job {
   std::atomic<ChunkFn> body{nullptr};
   std::atomic<const void*> ctx{nullptr};
   std::atomic<const char*> name{nullptr};
-  std::atomic<int64_t> n{0}, grain{1}, chunks{0};
+  std::atomic<int64_t> n{0}, grain{1};
+  std::atomic<int> divide{2};   // a claim takes the rest / divide (in whole grains)
+  std::atomic<bool> fixed{false};  // ... or, shared, n / divide
   std::atomic<int> helpers{0};  // helpers 0 .. helpers-1 may take part
-  std::atomic<int> tail{0};     // chunks at the end that only the caller takes
-  std::atomic<int> done{0};     // chunks finished (the caller sleeps on it)
+  std::atomic<int> tail{0};     // items at the end that only the caller takes
+  std::atomic<int> done{0};     // items finished (the caller sleeps on it)
 };
 
 struct Pool {
   Job jobs[2];
-  std::atomic<uint64_t> claim{0};  // (generation << 32) | next chunk
+  std::atomic<uint64_t> claim{0};  // (generation << 32) | next item
   std::atomic<int> epoch{0};       // bumped with every loop; sleeping helpers wait on it
   std::atomic<bool> shared{false};
   std::mutex busy;   // one loop at a time; others run alone
@@ -79,35 +81,51 @@ Pool& pool() {
 thread_local bool t_in_pool = false;  // a helper, or a caller inside its loop
 thread_local bool t_helper = false;
 
-// Rounds of pause a waiting thread spins before it sleeps: tens of microseconds, more
-// than most gaps between an iteration's loops, far less than a scheduler time slice.
-constexpr int kSpinRounds = 2000;
-// Beside other programs: chunks per thread multiplied by this, and the chunks at a
-// loop's end that helpers leave to the caller (parallel.h, set_pool_shared).
-constexpr int kSharedFiner = 8;
-constexpr int kSharedTail = 2;
+// Rounds of pause (about 20 ns each here) a waiting thread spins before it sleeps: alone,
+// about 200 microseconds, more than most gaps between an iteration's loops (waking a
+// sleeping helper costs tens of microseconds of its share of the next loop); beside other
+// programs 40, far less than a scheduler time slice, so a spinning thread does not keep
+// a CPU from the thread whose chunk it waits for.
+int spin_rounds(const Pool& p) { return p.shared.load(std::memory_order_relaxed) ? 2000 : 10000; }
+// A claim takes the rest of the loop over (kDivide x threads), in whole grains: large
+// chunks first, then smaller ones, so the threads finish together (guided scheduling).
+// Beside other programs every claim is the loop over (kSharedChunks x threads), and
+// helpers leave the last two such chunks to the caller (parallel.h, set_pool_shared).
+constexpr int kDivide = 2;
+constexpr int kSharedChunks = 32;
+
+// Items [idx, idx + k) of a loop of n: the next claim's size. Alone, the rest over divide
+// (guided); shared, a fixed n / divide, so no chunk a helper holds is large.
+int64_t claim_size(int64_t idx, int64_t limit, int64_t n, int64_t grain, int divide, bool fixed) {
+  const int64_t want = std::max(grain, (fixed ? n : n - idx) / divide);
+  return std::min(limit - idx, (want + grain - 1) / grain * grain);
+}
 
 // Takes and runs chunks of generation gen until none is left.
 void drain(Pool& p, uint32_t gen) {
   Job& job = p.jobs[gen & 1];
   const ChunkFn body = job.body.load();
   const void* ctx = job.ctx.load();
-  const int64_t n = job.n.load(), grain = job.grain.load(), chunks = job.chunks.load();
-  const int64_t last = chunks - (t_helper ? job.tail.load() : 0);  // this thread takes chunks < last
+  const int64_t n = job.n.load(), grain = job.grain.load();
+  const int divide = job.divide.load();
+  const bool fixed = job.fixed.load();
+  const int64_t limit = n - (t_helper ? job.tail.load() : 0);  // this thread takes items below
   const char* name = job.name.load();
   std::optional<NvtxRange> scope;  // opened at the first chunk this thread takes
-  int64_t mine = 0;
+  int64_t chunks = 0;
   for (uint64_t c = p.claim.load();;) {
-    if (uint32_t(c >> 32) != gen || int64_t(c & 0xffffffffu) >= last) break;
-    if (!p.claim.compare_exchange_weak(c, c + 1)) continue;  // c reloaded
+    const int64_t idx = int64_t(c & 0xffffffffu);
+    if (uint32_t(c >> 32) != gen || idx >= limit) break;
+    const int64_t k = claim_size(idx, limit, n, grain, divide, fixed);
+    if (!p.claim.compare_exchange_weak(c, c + uint64_t(k))) continue;  // c reloaded
     if (name && !scope) scope.emplace(name);
-    const int64_t lo = int64_t(c & 0xffffffffu) * grain;
-    body(ctx, lo, std::min(n, lo + grain));
-    ++mine;
-    if (job.done.fetch_add(1) + 1 == chunks) job.done.notify_all();
+    body(ctx, idx, idx + k);
+    ++chunks;
+    if (job.done.fetch_add(int(k)) + k == n) job.done.notify_all();
     c = p.claim.load();
   }
-  if (t_helper && mine) p.by_helpers.fetch_add(mine, std::memory_order_relaxed);
+  p.chunks.fetch_add(chunks, std::memory_order_relaxed);
+  if (t_helper) p.by_helpers.fetch_add(chunks, std::memory_order_relaxed);
 }
 
 void helper_main(int index) {
@@ -117,7 +135,7 @@ void helper_main(int index) {
   for (;;) {
     const int e = p.epoch.load();
     uint64_t c = p.claim.load();
-    for (int i = 0; uint32_t(c >> 32) == last && i < kSpinRounds; ++i) CG_PAUSE(), c = p.claim.load();
+    for (int i = 0, n = spin_rounds(p); uint32_t(c >> 32) == last && i < n; ++i) CG_PAUSE(), c = p.claim.load();
     if (uint32_t(c >> 32) == last) {
       p.epoch.wait(e);  // returns at once if a loop was published since e was read
       continue;
@@ -136,12 +154,12 @@ void ensure_helpers(Pool& p, int want) {
 }
 
 // Waits until the helpers have finished the chunks they took: a short spin, then asleep.
-void wait_done(Pool& p, Job& job, int64_t chunks) {
+void wait_done(Pool& p, Job& job, int64_t n) {
   int d = job.done.load();
-  if (d >= chunks) return;
+  if (d >= n) return;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; d < chunks && i < kSpinRounds; ++i) CG_PAUSE(), d = job.done.load();
-  while (d < chunks) job.done.wait(d), d = job.done.load();
+  for (int i = 0, r = spin_rounds(p); d < n && i < r; ++i) CG_PAUSE(), d = job.done.load();
+  while (d < n) job.done.wait(d), d = job.done.load();
   p.waits.fetch_add(1, std::memory_order_relaxed);
   p.wait_ns.fetch_add((std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
 }
@@ -151,39 +169,33 @@ void wait_done(Pool& p, Job& job, int64_t chunks) {
 void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, const void* ctx) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  const int64_t chunks = (n + grain - 1) / grain;
-  CG_CHECK(chunks < (int64_t(1) << 31), "parallel_chunks: ", chunks, " chunks, more than the pool counts");
-  const int threads = chunks > 1 && !t_in_pool ? compute_threads() : 1;
+  CG_CHECK(n < (int64_t(1) << 31), "parallel_chunks: a loop of ", n, " items, more than the pool counts");
+  const int threads = n > grain && !t_in_pool ? compute_threads() : 1;
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.busy, std::defer_lock);
   if (threads <= 1 || !lock.try_lock()) {
     body(ctx, 0, n);
     return;
   }
-  const int helpers = int(std::min<int64_t>(threads, chunks)) - 1;
+  const int helpers = int(std::min<int64_t>(threads, (n + grain - 1) / grain)) - 1;
   ensure_helpers(p, helpers);
+  const bool shared = p.shared.load(std::memory_order_relaxed);
   const uint32_t gen = ++p.generation ? p.generation : ++p.generation;  // 0 is "none yet"
   Job& job = p.jobs[gen & 1];
   job.body = body, job.ctx = ctx, job.name = name;
-  job.n = n, job.grain = grain, job.chunks = chunks, job.helpers = helpers, job.done = 0;
-  job.tail = p.shared.load(std::memory_order_relaxed) ? int(std::min<int64_t>(kSharedTail, chunks - 1)) : 0;
+  job.n = n, job.grain = grain, job.helpers = helpers, job.done = 0;
+  job.divide = shared ? kSharedChunks * threads : kDivide * threads, job.fixed = shared;
+  const int64_t tail = shared ? std::min(n - 1, std::max(2 * grain, 2 * n / (kSharedChunks * threads))) : 0;
+  job.tail = int(n - (n - tail) / grain * grain);  // helpers stop at a whole grain
   p.claim.store(uint64_t(gen) << 32);
   p.epoch.fetch_add(1);
   p.epoch.notify_all();
   t_in_pool = true;
   drain(p, gen);
   t_in_pool = false;
-  wait_done(p, job, chunks);
+  wait_done(p, job, n);
   p.loops.fetch_add(1, std::memory_order_relaxed);
-  p.chunks.fetch_add(chunks, std::memory_order_relaxed);
 }
-
-int64_t grain_for(int64_t n, int per_thread, int64_t min_items) {
-  const int finer = pool().shared.load(std::memory_order_relaxed) ? kSharedFiner : 1;
-  const int64_t parts = int64_t(std::max(1, compute_threads())) * std::max(1, per_thread) * finer;
-  return std::max<int64_t>({1, min_items, (n + parts - 1) / parts});
-}
-
 
 void set_pool_shared(bool shared) {
   if (forced_mode() < 0) pool().shared.store(shared);

@@ -1,9 +1,11 @@
-// The CPU kernels' own thread pool: parallel_for hands out a loop's chunks one at a time
-// from a shared counter to the calling thread and the pool's helpers, and returns when
-// every chunk is done. Unlike an OpenMP region it never waits for a thread, only for
-// chunks: a helper the OS has paused (a busy machine) holds at most the one chunk it took,
-// and a helper that has not woken up yet holds none, so the caller does the rest itself.
+// The CPU kernels' own thread pool: parallel_for hands out a loop's chunks from a shared
+// counter to the calling thread and the pool's helpers, large ones first and smaller ones
+// towards the end, and returns when every chunk is done. Unlike an OpenMP region it never
+// waits for a thread, only for chunks: a helper the OS has paused (a busy machine) holds
+// at most the chunk it took, and a helper that has not woken up yet holds none, so the
+// caller does the rest itself.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 namespace cg::cpu {
@@ -11,13 +13,16 @@ namespace cg::cpu {
 // body(ctx, lo, hi) for the chunk [lo, hi) of a loop.
 using ChunkFn = void (*)(const void* ctx, int64_t lo, int64_t hi);
 
-// Runs body over [0, n) in chunks of `grain` (the last one shorter), each chunk exactly
-// once, on up to compute_threads() threads (kernels/cpu/threads.h). One call of body over
-// the whole [0, n) on the calling thread when there is one chunk or one thread, when
-// called from inside a chunk (nesting) and when another thread's loop holds the pool. `name` (a string literal, or null) opens a
-// profile scope / NVTX range on each thread for its share: one trace slice per thread.
-// Results must not depend on which thread runs a chunk (every kernel's chunks write
-// disjoint outputs), which keeps training bit-identical on any thread count.
+// Runs body over [0, n) in chunks, each item exactly once, on up to compute_threads()
+// threads (kernels/cpu/threads.h). Each claim takes the rest of the loop over twice the
+// thread count (guided scheduling: the threads finish together), rounded up to whole
+// `grain`s, the smallest chunk worth a thread's while; chunks start at multiples of grain.
+// One call of body over the whole [0, n) on the calling thread when the loop is one grain
+// or there is one thread, when called from inside a chunk (nesting) and when another
+// thread's loop holds the pool. `name` (a string literal, or null) opens a profile scope /
+// NVTX range on each thread for its share: one trace slice per thread. Results must not
+// depend on how the loop is cut (every kernel's chunks write disjoint outputs, each summed
+// in an order fixed by the shapes), which keeps training bit-identical on any thread count.
 void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, const void* ctx);
 
 // f(lo, hi) over the chunks of [0, n).
@@ -32,16 +37,12 @@ void parallel_for(const char* name, int64_t n, int64_t grain, const F& f) {
 template <class F>
 void parallel_each(int64_t n, int64_t serial_max, const F& f);
 
-// Chunks of a loop of n items such that each pool thread gets about `per_thread` of
-// them, none smaller than `min_items` (a loop's own floor under which waking a helper
-// costs more than it saves). The count follows compute_threads(), the results do not.
-int64_t grain_for(int64_t n, int per_thread, int64_t min_items);
-
 // Beside other busy programs (threads.h's adapt_threads decides), a helper that shares a
 // CPU with one of them is often paused for a scheduler time slice while it holds a chunk,
-// and the caller waits for it. Shared mode cuts every loop 8 times finer (grain_for) and
-// leaves each loop's last two chunks to the caller, so a paused helper holds less of the
-// loop and seldom its end. Alone, coarse chunks stream the weights fewer times.
+// and the caller waits for it. Shared mode cuts every loop into 32 chunks per thread and
+// leaves the last two to the caller, so a paused helper holds little of the loop and
+// never its end. Alone, guided chunks are faster (each chunk of a transposed convolution
+// streams its weights once, and the threads finish together).
 void set_pool_shared(bool shared);
 bool pool_shared();
 
@@ -65,7 +66,7 @@ void parallel_each(int64_t n, int64_t serial_max, const F& f) {
   if (n <= serial_max)
     run(0, n);
   else
-    parallel_for(nullptr, n, grain_for(n, 4, serial_max / 2), run);
+    parallel_for(nullptr, n, std::max<int64_t>(1, serial_max / 2), run);
 }
 
 }  // namespace cg::cpu

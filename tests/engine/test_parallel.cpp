@@ -1,7 +1,7 @@
 // The kernels' thread pool (kernels/cpu/parallel.h): every chunk of a loop runs exactly
 // once whatever the thread count and mode; nested loops and loops from two threads at
-// once run correctly; shared mode cuts loops finer and leaves the last chunks to the
-// caller; a helper that holds a chunk for a long time delays only that chunk.
+// once run correctly; chunks shrink towards a loop's end; shared mode cuts loops finer
+// and leaves the last chunks to the caller; a helper that holds a chunk for a long time delays only that chunk.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,7 +37,7 @@ std::vector<int> visits(int64_t n, int64_t grain) {
   cpu::parallel_for("test", n, grain, [&](int64_t lo, int64_t hi) {
     CHECK(lo < hi);
     CHECK(lo % grain == 0);
-    CHECK((hi - lo <= grain || (lo == 0 && hi == n)));  // a chunk, or the whole loop on one thread
+    CHECK(((hi - lo) % grain == 0 || hi == n));  // whole grains, but for the loop's end
     for (int64_t i = lo; i < hi; ++i) count[size_t(i)].fetch_add(1);
   });
   std::vector<int> out;
@@ -60,17 +60,35 @@ TEST_CASE("parallel_for runs every index exactly once on 1 to 4 threads, alone a
     }
 }
 
-TEST_CASE("grain_for cuts a loop into chunks per thread, 8 times finer in shared mode, never below its floor") {
+// The chunks' sizes on 2 threads, in the order they were claimed.
+std::vector<int64_t> chunk_sizes(int64_t n, int64_t grain) {
+  std::mutex m;
+  std::vector<std::pair<int64_t, int64_t>> chunks;
+  cpu::parallel_for("sizes", n, grain, [&](int64_t lo, int64_t hi) {
+    std::lock_guard<std::mutex> lock(m);
+    chunks.emplace_back(lo, hi - lo);
+  });
+  std::sort(chunks.begin(), chunks.end());
+  std::vector<int64_t> sizes;
+  for (const auto& c : chunks) sizes.push_back(c.second);
+  return sizes;
+}
+
+TEST_CASE("chunks shrink towards a loop's end, and in shared mode are all 1/64 of the loop") {
   {
     PoolSetting setting(2, false);
-    CHECK(cpu::grain_for(800, 4, 1) == 100);  // 2 threads x 4 chunks
-    CHECK(cpu::grain_for(800, 4, 300) == 300);
-    CHECK(cpu::grain_for(3, 4, 1) == 1);
+    const std::vector<int64_t> s = chunk_sizes(6400, 10);
+    CHECK(s.front() == 1600);  // the first claim: the loop over twice the threads
+    CHECK(*std::max_element(s.begin(), s.end()) == 1600);
+    CHECK(s.back() == 10);  // one grain at the end
+    CHECK(std::is_sorted(s.rbegin(), s.rend()));  // in claim order, never larger
   }
   {
     PoolSetting setting(2, true);
-    CHECK(cpu::grain_for(6400, 4, 1) == 100);  // 2 x 4 x 8
-    CHECK(cpu::grain_for(6400, 4, 1000) == 1000);
+    const std::vector<int64_t> s = chunk_sizes(6400, 10);
+    CHECK(s.size() == 64);  // 6400 over 32 chunks per thread on 2 threads
+    CHECK(*std::min_element(s.begin(), s.end()) == 100);
+    CHECK(*std::max_element(s.begin(), s.end()) == 100);
   }
 }
 
@@ -115,21 +133,22 @@ TEST_CASE("a helper that holds one chunk for long delays that chunk only: the ca
   PoolSetting setting(2, false);
   if (cpu::compute_threads() < 2) CG_SKIP("one thread");
   const std::thread::id caller = std::this_thread::get_id();
-  std::atomic<int> by_caller{0};
+  std::atomic<int64_t> by_caller{0}, held{0};
   const cpu::PoolStats before = cpu::pool_stats();
   // The first chunk a helper takes stands for a helper the OS paused: it sleeps 300 ms.
   std::atomic<bool> slept{false};
-  cpu::parallel_for("slow", 64, 1, [&](int64_t, int64_t) {
-    if (std::this_thread::get_id() != caller && !slept.exchange(true))
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    else if (std::this_thread::get_id() == caller)
-      by_caller.fetch_add(1);
+  cpu::parallel_for("slow", 64, 1, [&](int64_t lo, int64_t hi) {
+    if (std::this_thread::get_id() == caller)
+      by_caller.fetch_add(hi - lo);
+    else if (!slept.exchange(true))
+      held = hi - lo, std::this_thread::sleep_for(std::chrono::milliseconds(300));
   });
   const cpu::PoolStats after = cpu::pool_stats();
   CHECK(after.loops == before.loops + 1);
-  CHECK(after.chunks == before.chunks + 64);
-  if (slept.load()) {  // the helper joined: the caller did every chunk but that one (and any it took before)
-    CHECK(by_caller.load() >= 48);
+  CHECK(after.chunks > before.chunks);
+  if (slept.load()) {  // the helper joined: the caller ran every item but the held chunk's
+    CHECK(held.load() <= 16);  // at most the first claim: 64 over twice 2 threads
+    CHECK(by_caller.load() == 64 - held.load());
     CHECK(after.waits == before.waits + 1);
     CHECK(after.wait_ms - before.wait_ms > 50);
   }
