@@ -41,20 +41,22 @@ struct Job {
   std::atomic<bool> fixed{false};  // ... or, shared, n / divide
   std::atomic<int> helpers{0};  // helpers 0 .. helpers-1 may take part
   std::atomic<int> tail{0};     // items at the end that only the caller takes
-  std::atomic<int> done{0};     // items finished (the caller sleeps on it)
+  alignas(64) std::atomic<int> done{0};  // items finished (the caller sleeps on it)
 };
 
 struct Pool {
   Job jobs[2];
-  std::atomic<uint64_t> claim{0};  // (generation << 32) | next item
-  std::atomic<int> epoch{0};       // bumped with every loop; sleeping helpers wait on it
-  std::atomic<bool> shared{false};
+  // Each of these in a cache line of its own: every claim writes `claim`, every chunk
+  // `done`, and the two threads would otherwise take the line from each other.
+  alignas(64) std::atomic<uint64_t> claim{0};  // (generation << 32) | next item
+  alignas(64) std::atomic<int> epoch{0};       // bumped with every loop; sleeping helpers wait on it
+  alignas(64) std::atomic<bool> shared{false};
   std::mutex busy;   // one loop at a time; others run alone
   std::mutex start;  // guards threads
   std::vector<std::thread> threads;
   uint32_t generation = 0;  // the caller's, under busy
   // Counters for PoolStats (relaxed: read as a whole only when the pool is quiet).
-  std::atomic<int64_t> loops{0}, chunks{0}, by_helpers{0}, waits{0}, wait_ns{0};
+  alignas(64) std::atomic<int64_t> loops{0}, chunks{0}, by_helpers{0}, waits{0}, wait_ns{0};
 };
 
 // COVERGAN_POOL_MODE=shared|alone fixes the mode (A/B timing); set_pool_shared then does
