@@ -89,7 +89,7 @@ void bench_stage(benchmark::State& state, Device dev, Stage s) {
   DeviceTimer timer(dev);
   for (auto _ : state) {
     // The halves adapt the CPU threads as a training iteration does (the whole iteration's
-    // runner adapts inside), untimed: beside busy programs, fewer threads than CPUs.
+    // runner adapts inside), untimed: beside busy programs, the pool in shared mode.
     if (dev == Device::cpu && s != Stage::iteration) cpu::adapt_threads();
     timer.start();
     run_stage(*b, s);

@@ -335,7 +335,7 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
                      const LossConfig& lc) {
   NVTX_SCOPE_FN();
-  cpu::adapt_threads();  // fewer CPU threads while other programs keep CPUs busy
+  cpu::adapt_threads();  // the CPU pool shares finer while other programs keep CPUs busy
   IterationState st = scratch_state(b);
   d_step(G, D, b, lc, st);
   adam_step(opt_d, st, "D.adam");

@@ -49,8 +49,8 @@ void IterationRunner::step() {
   NVTX_RANGE("iteration");
   CG_CHECK(!full(), "IterationRunner::step: the statistics ring is full; read with next_stats first");
   check_shape("IterationRunner", "real batch", batch_.real, Shape{batch_size_, 3, G_.config().image_size, G_.config().image_size});
-  // As train_step does: fewer CPU threads while other programs keep CPUs busy (two threads
-  // fork-joined beside a busy program wait at every barrier for the one the OS paused).
+  // As train_step does: the CPU pool shares finer while other programs keep CPUs busy (a
+  // thread beside a busy program is paused now and then while it holds a chunk).
   if (G_.params().device() == Device::cpu) cpu::adapt_threads();
   const uint64_t words = latent_words(G_.config(), batch_size_);
   if (!use_graph() || eager_runs_ < 1) {

@@ -85,7 +85,7 @@ bool adapt_enabled() {
 
 void adapt_threads() {
   static double t_last = 0, busy_last = 0, own_last = 0;
-  static int pending = 0;  // quiet measurements in a row while shared
+  static SharedModeRule rule;
   configure_threads();
   if (!adapt_enabled() || g_start_threads <= 1) return;
   const double t = now_s();
@@ -95,18 +95,21 @@ void adapt_threads() {
   if (t_last > 0) {
     const double ticks = double(sysconf(_SC_CLK_TCK)) * (t - t_last);
     g_others = std::max(0.0, ((busy - busy_last) - (own - own_last)) / ticks);
-    // Other programs keeping about half a CPU busy or more switch the pool to shared
-    // mode at once (parallel.h); it switches back after two quiet measurements (a half
-    // second or more). The threads stay: with chunks handed out one at a time, a thread
-    // beside a busy program still adds its share of that CPU. Only when the others keep
-    // every CPU busy do the threads go down to one per CPU they leave.
-    if (g_others >= kSharedFrom) set_pool_shared(true), pending = 0;
-    else if (!pool_shared() || ++pending >= 2) set_pool_shared(false), pending = 0;
+    // The threads stay: with chunks handed out one at a time, a thread beside a busy
+    // program still adds its share of that CPU; only the chunks change (parallel.h).
+    rule.shared = pool_shared();  // tests and COVERGAN_POOL_MODE may have set it
+    set_pool_shared(rule.update(g_others));
   }
   t_last = t, busy_last = busy, own_last = own;
 }
 
 double others_cpu_load() { return g_others; }
+
+bool SharedModeRule::update(double others) {
+  if (others >= kSharedFrom) shared = true, quiet = 0;
+  else if (shared && ++quiet >= 2) shared = false, quiet = 0;
+  return shared;
+}
 
 void configure_threads() {
   static std::once_flag once;

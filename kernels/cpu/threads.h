@@ -33,6 +33,13 @@ int set_compute_threads(int n);
 void adapt_threads();
 // CPUs other processes used, as measured by the last adapt_threads (-1: not yet).
 double others_cpu_load();
+// adapt_threads' rule for the pool's mode: shared at once when other programs use 0.3
+// CPUs or more, alone again after two quiet measurements in a row.
+struct SharedModeRule {
+  bool shared = false;
+  int quiet = 0;  // quiet measurements in a row while shared
+  bool update(double others_cpus);  // the mode after this measurement
+};
 // How idle OpenMP threads wait: "spin 10000 then sleep (covergan's default)",
 // "OMP_WAIT_POLICY=passive (from the environment)", ...
 std::string wait_policy();

@@ -225,6 +225,6 @@ TEST_CASE("the runner measures the machine's load each iteration to adapt the CP
     REQUIRE(runner.next_stats(&s, true));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  CHECK(cpu::others_cpu_load() >= 0);  // it measured: a busy machine would have taken a thread away
+  CHECK(cpu::others_cpu_load() >= 0);  // it measured: a busy machine would have made the pool share
   CHECK(cpu::compute_threads() >= 1);
 }

@@ -98,6 +98,18 @@ TEST_CASE("usable CPUs: the affinity mask capped by the tightest cgroup quota on
   CHECK(affinity >= 1);
 }
 
+TEST_CASE("beside other programs the pool shares at once, and goes back alone after two quiet measurements") {
+  cpu::SharedModeRule r;
+  CHECK_FALSE(r.update(0.0));
+  CHECK_FALSE(r.update(0.2));  // a desktop's background work: stay alone
+  CHECK(r.update(0.67));       // one busy loop beside two threads on two CPUs
+  CHECK(r.update(0.1));        // one quiet measurement is not enough
+  CHECK(r.update(0.5));        // busy again: the count starts over
+  CHECK(r.update(0.0));
+  CHECK_FALSE(r.update(0.0));  // two quiet ones in a row
+  CHECK(r.update(7.5));
+}
+
 TEST_CASE("the OpenMP wait policy is set before the runtime starts and then leaves the environment") {
   const int applied = covergan_omp_env_applied();
   cpu::configure_threads();
