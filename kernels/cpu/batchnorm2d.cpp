@@ -83,7 +83,7 @@ template <class T>
 void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* beta, const T* running_mean,
                               const T* running_var, int64_t N, int64_t C, int64_t HW, double eps, T slope) {
   NVTX_RANGE_FN();
-  parallel_each(N * C, N * C * HW > 65536 ? 1 : N * C, [&](int64_t nc) {
+  parallel_each_if(N * C * HW > 65536, N * C, [&](int64_t nc) {
     const int64_t c = nc % C;
     const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
     const double shift = double(beta[c]) - double(running_mean[c]) * scale;

@@ -19,7 +19,7 @@ template <class T>
 void batch_norm2d_sync_sums(double* sum, const T* x, int64_t N, int64_t C, int64_t HW) {
   NVTX_RANGE_FN();
   prof::add_work(0, double(N * C * HW) * sizeof(T));
-  parallel_each(C, N * C * HW > 65536 ? 1 : C, [&](int64_t c) {
+  parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     double s = 0;
     for (int64_t n = 0; n < N; ++n) s += row_sum(x + (n * C + c) * HW, HW);
     sum[c] = s;
@@ -32,7 +32,7 @@ void batch_norm2d_sync_sq_dev(double* sq, const T* x, const double* sum, int64_t
   NVTX_RANGE_FN();
   const double M = sum[C];
   prof::add_work(0, double(N * C * HW) * sizeof(T));
-  parallel_each(C, N * C * HW > 65536 ? 1 : C, [&](int64_t c) {
+  parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     const T mean = T(sum[c] / M);  // rounded to T, as the plain kernel's rows see it
     double s = 0;
     for (int64_t n = 0; n < N; ++n) s += row_sq_dev(x + (n * C + c) * HW, mean, HW);
@@ -47,7 +47,7 @@ void batch_norm2d_sync_apply(T* out, T* save_mean, T* save_invstd, T* running_me
   NVTX_RANGE_FN();
   const double M = sum[C];
   prof::add_work(0, 2.0 * double(N * C * HW) * sizeof(T));
-  parallel_each(C, N * C * HW > 65536 ? 1 : C, [&](int64_t c) {
+  parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     const double mean = sum[c] / M, var = sq[c] / M;  // biased: what normalises
     const double invstd = 1.0 / std::sqrt(var + eps);
     const double scale = double(gamma[c]) * invstd, shift = double(beta[c]) - mean * scale;
@@ -67,7 +67,7 @@ void batch_norm2d_sync_grad_sums(double* sums, const T* dout, const T* x, const 
                                  int64_t C, int64_t HW) {
   NVTX_RANGE_FN();
   prof::add_work(0, (out ? 3.0 : 2.0) * double(N * C * HW) * sizeof(T));
-  parallel_each(C, N * C * HW > 65536 ? 1 : C, [&](int64_t c) {
+  parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     double sg = 0, sgx = 0;
     for (int64_t n = 0; n < N; ++n) {
       const size_t at = size_t((n * C + c) * HW);
@@ -86,7 +86,7 @@ void batch_norm2d_sync_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, con
   NVTX_RANGE_FN();
   const double M = *count;
   prof::add_work(0, (dinp ? (accumulate ? 4.0 : 3.0) + (out ? 1.0 : 0.0) : 0.0) * double(N * C * HW) * sizeof(T));
-  parallel_each(C, N * C * HW > 65536 ? 1 : C, [&](int64_t c) {
+  parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     const double mu = double(mean[c]), is = double(invstd[c]);
     if (dgamma) dgamma[c] += T(is * (local[C + c] - mu * local[c]));
     if (dbeta) dbeta[c] += T(local[c]);

@@ -9,7 +9,7 @@ namespace cg::cpu {
 template <class T>
 void diffaug_color_forward(T* out, const T* x, const T* p, int64_t N, int64_t C, int64_t HW) {
   NVTX_RANGE_FN();
-  parallel_each(N, N * C * HW > 65536 ? 1 : N, [&](int64_t n) {
+  parallel_each_if(N * C * HW > 65536, N, [&](int64_t n) {
     const T* xn = x + n * C * HW;
     T* on = out + n * C * HW;
     const double b = double(p[n * 3]), s = double(p[n * 3 + 1]), k = double(p[n * 3 + 2]);
@@ -31,7 +31,7 @@ void diffaug_color_forward(T* out, const T* x, const T* p, int64_t N, int64_t C,
 template <class T>
 void diffaug_color_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t C, int64_t HW) {
   NVTX_RANGE_FN();
-  parallel_each(N, N * C * HW > 65536 ? 1 : N, [&](int64_t n) {
+  parallel_each_if(N * C * HW > 65536, N, [&](int64_t n) {
     const T* gn = dout + n * C * HW;
     T* dn = dx + n * C * HW;
     const double s = double(p[n * 3 + 1]), k = double(p[n * 3 + 2]);
@@ -51,7 +51,7 @@ void diffaug_color_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t
 template <class T>
 void diffaug_translate_forward(T* out, const T* x, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
+  parallel_each_if(N * C * H * W > 65536, N, [&](int64_t n) {
     const int64_t di = int64_t(p[n * 2]), dj = int64_t(p[n * 2 + 1]);
     for (int64_t c = 0; c < C; ++c) {
       const T* xc = x + (n * C + c) * H * W;
@@ -68,7 +68,7 @@ void diffaug_translate_forward(T* out, const T* x, const T* p, int64_t N, int64_
 template <class T>
 void diffaug_translate_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
+  parallel_each_if(N * C * H * W > 65536, N, [&](int64_t n) {
     const int64_t di = int64_t(p[n * 2]), dj = int64_t(p[n * 2 + 1]);
     for (int64_t c = 0; c < C; ++c) {
       T* dc = dx + (n * C + c) * H * W;
@@ -85,7 +85,7 @@ void diffaug_translate_backward(T* dx, const T* dout, const T* p, int64_t N, int
 template <class T>
 void diffaug_cutout_forward(T* out, const T* x, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
+  parallel_each_if(N * C * H * W > 65536, N, [&](int64_t n) {
     const int64_t r0 = int64_t(p[n * 4]), r1 = int64_t(p[n * 4 + 1]), c0 = int64_t(p[n * 4 + 2]),
                   c1 = int64_t(p[n * 4 + 3]);
     for (int64_t c = 0; c < C; ++c)
@@ -100,7 +100,7 @@ void diffaug_cutout_forward(T* out, const T* x, const T* p, int64_t N, int64_t C
 template <class T>
 void diffaug_cutout_backward(T* dx, const T* dout, const T* p, int64_t N, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-  parallel_each(N, N * C * H * W > 65536 ? 1 : N, [&](int64_t n) {
+  parallel_each_if(N * C * H * W > 65536, N, [&](int64_t n) {
     const int64_t r0 = int64_t(p[n * 4]), r1 = int64_t(p[n * 4 + 1]), c0 = int64_t(p[n * 4 + 2]),
                   c1 = int64_t(p[n * 4 + 3]);
     for (int64_t c = 0; c < C; ++c)

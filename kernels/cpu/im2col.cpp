@@ -79,8 +79,8 @@ void im2col_batch(T* col, const T* img, int64_t nb, int64_t C, int64_t H, int64_
                   int64_t pad, int64_t OH, int64_t OW) {
   if (is_k4s2p1(H, W, K, stride, pad, OH, OW)) return im2col_k4s2p1_batch(col, img, nb, C, H, W, OH, OW);
   const int64_t L = OH * OW;
-  parallel_each(nb, nb * C * K * K * L > kParallelMin ? 1 : nb,
-                [&](int64_t j) { im2col(col + j * L, nb * L, img + j * C * H * W, C, H, W, K, stride, pad, OH, OW); });
+  parallel_each_if(nb * C * K * K * L > kParallelMin, nb,
+                   [&](int64_t j) { im2col(col + j * L, nb * L, img + j * C * H * W, C, H, W, K, stride, pad, OH, OW); });
 }
 
 template <class T>
@@ -90,14 +90,14 @@ void col2im_add_batch(T* img, const T* col, int64_t nb, int64_t C, int64_t H, in
     return col2im_add_k4s2p1_batch(img, col, nb, C, H, W, OH, OW, accumulate);
   if (!accumulate) std::fill(img, img + nb * C * H * W, T(0));  // the generic loops only add
   const int64_t L = OH * OW;
-  parallel_each(nb, nb * C * K * K * L > kParallelMin ? 1 : nb, [&](int64_t j) {
+  parallel_each_if(nb * C * K * K * L > kParallelMin, nb, [&](int64_t j) {
     col2im_add(img + j * C * H * W, col + j * L, nb * L, C, H, W, K, stride, pad, OH, OW);
   });
 }
 
 template <class T>
 void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
-  parallel_each(nb * C, nb * C * L > kParallelMin ? 1 : nb * C, [&](int64_t jc) {
+  parallel_each_if(nb * C * L > kParallelMin, nb * C, [&](int64_t jc) {
     const int64_t j = jc / C, c = jc % C;
     std::copy_n(src + (j * C + c) * L, L, dst + c * nb * L + j * L);
   });
@@ -105,7 +105,7 @@ void pack_batch(T* dst, const T* src, int64_t nb, int64_t C, int64_t L) {
 
 template <class T>
 void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L, bool accumulate) {
-  parallel_each(nb * C, nb * C * L > kParallelMin ? 1 : nb * C, [&](int64_t jc) {
+  parallel_each_if(nb * C * L > kParallelMin, nb * C, [&](int64_t jc) {
     const int64_t j = jc / C, c = jc % C;
     T* d = dst + (j * C + c) * L;
     const T* s = src + c * nb * L + j * L;
@@ -118,7 +118,7 @@ void unpack_batch_add(T* dst, const T* src, int64_t nb, int64_t C, int64_t L, bo
 
 template <class T>
 void unpack_batch_bias(T* dst, const T* src, const T* bias, int64_t nb, int64_t C, int64_t L) {
-  parallel_each(nb * C, nb * C * L > kParallelMin ? 1 : nb * C, [&](int64_t jc) {
+  parallel_each_if(nb * C * L > kParallelMin, nb * C, [&](int64_t jc) {
     const int64_t j = jc / C, c = jc % C;
     T* d = dst + (j * C + c) * L;
     const T* s = src + c * nb * L + j * L;
@@ -129,7 +129,7 @@ void unpack_batch_bias(T* dst, const T* src, const T* bias, int64_t nb, int64_t 
 
 template <class T>
 void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
-  parallel_each(N * OC, N * OC * L > kParallelMin ? 1 : N * OC, [&](int64_t no) {
+  parallel_each_if(N * OC * L > kParallelMin, N * OC, [&](int64_t no) {
     T* p = out + no * L;
     std::fill(p, p + L, bias ? bias[no % OC] : T(0));
   });
@@ -138,7 +138,7 @@ void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
 template <class T>
 void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
   // One sum per channel in a fixed order: the result does not depend on the thread count.
-  parallel_each(OC, N * OC * L > kParallelMin ? 1 : OC, [&](int64_t o) {
+  parallel_each_if(N * OC * L > kParallelMin, OC, [&](int64_t o) {
     T s = 0;
     for (int64_t n = 0; n < N; ++n) {
       const T* p = dout + (n * OC + o) * L;

@@ -10,7 +10,7 @@ namespace cg::cpu {
 template <class T>
 void images_u8_to_float(T* out, const uint8_t* in, const uint8_t* flip, int64_t B, int64_t H, int64_t W, int64_t C) {
   NVTX_RANGE_FN();
-  parallel_each(B * C, B * C * H * W > 65536 ? 1 : B * C, [&](int64_t bc) {
+  parallel_each_if(B * C * H * W > 65536, B * C, [&](int64_t bc) {
     const int64_t b = bc / C, c = bc % C;
     const bool mirror = flip && flip[b];
     for (int64_t h = 0; h < H; ++h) {
@@ -24,7 +24,7 @@ void images_u8_to_float(T* out, const uint8_t* in, const uint8_t* flip, int64_t 
 template <class T>
 void images_float_to_u8(uint8_t* out, const T* in, int64_t B, int64_t C, int64_t H, int64_t W) {
   NVTX_RANGE_FN();
-  parallel_each(B * H, B * C * H * W > 65536 ? 1 : B * H, [&](int64_t bh) {
+  parallel_each_if(B * C * H * W > 65536, B * H, [&](int64_t bh) {
     const int64_t b = bh / H, h = bh % H;
     for (int64_t w = 0; w < W; ++w)
       for (int64_t c = 0; c < C; ++c)

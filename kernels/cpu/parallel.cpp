@@ -1,13 +1,13 @@
 // The chunk-sharing thread pool (see parallel.h). One loop at a time: the caller writes
 // the loop into one of two job slots and bumps a claim word holding (generation, next
-// chunk); helpers and caller take chunks by compare-and-swap on that word, so a helper
+// item); helpers and caller take chunks by compare-and-swap on that word, so a helper
 // that wakes after the loop has ended finds a newer generation and takes nothing.
 #include "kernels/cpu/parallel.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,6 +54,7 @@ struct Pool {
   std::mutex busy;   // one loop at a time; others run alone
   std::mutex start;  // guards threads
   std::vector<std::thread> threads;
+  std::atomic<int> started{0};  // threads.size(), read without the lock on every loop
   uint32_t generation = 0;  // the caller's, under busy
   // Counters for PoolStats (relaxed: read as a whole only when the pool is quiet).
   alignas(64) std::atomic<int64_t> loops{0}, chunks{0}, by_helpers{0}, waits{0}, wait_ns{0};
@@ -148,10 +149,12 @@ void helper_main(int index) {
 }
 
 void ensure_helpers(Pool& p, int want) {
+  if (p.started.load() >= want) return;
   std::lock_guard<std::mutex> lock(p.start);
   while (int(p.threads.size()) < want) {
     p.threads.emplace_back(helper_main, int(p.threads.size()));
     p.threads.back().detach();
+    p.started.store(int(p.threads.size()));
   }
 }
 
@@ -208,10 +211,7 @@ bool pool_shared() { return pool().shared.load(); }
 PoolStats pool_stats() {
   Pool& p = pool();
   PoolStats s;
-  {
-    std::lock_guard<std::mutex> lock(p.start);
-    s.helpers = int(p.threads.size());
-  }
+  s.helpers = p.started.load();
   s.loops = p.loops.load(), s.chunks = p.chunks.load(), s.by_helpers = p.by_helpers.load();
   s.waits = p.waits.load(), s.wait_ms = double(p.wait_ns.load()) * 1e-6;
   return s;

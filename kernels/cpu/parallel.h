@@ -36,6 +36,10 @@ void parallel_for(const char* name, int64_t n, int64_t grain, const F& f) {
 // one thread is faster than waking another), in chunks of at least serial_max / 2.
 template <class F>
 void parallel_each(int64_t n, int64_t serial_max, const F& f);
+// f(i) for every i in [0, n), shared (one item the smallest chunk) when `share`: loops
+// whose items differ in size, which decide from their whole work (N*C*H*W > 65536).
+template <class F>
+void parallel_each_if(bool share, int64_t n, const F& f);
 
 // Beside other busy programs (threads.h's adapt_threads decides), a helper that shares a
 // CPU with one of them is often paused for a scheduler time slice while it holds a chunk,
@@ -67,6 +71,17 @@ void parallel_each(int64_t n, int64_t serial_max, const F& f) {
     run(0, n);
   else
     parallel_for(nullptr, n, std::max<int64_t>(1, serial_max / 2), run);
+}
+
+template <class F>
+void parallel_each_if(bool share, int64_t n, const F& f) {
+  const auto run = [&f](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) f(i);
+  };
+  if (share)
+    parallel_for(nullptr, n, 1, run);
+  else
+    run(0, n);
 }
 
 }  // namespace cg::cpu
