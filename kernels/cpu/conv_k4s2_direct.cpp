@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -92,16 +93,19 @@ Taps make_taps(int64_t OH, int64_t OW) {
   return tp;
 }
 
-// The four phase planes (split_phases) of every image plane (planes, 2*OH, 2*OW), as
-// (planes, 4, L) in scratch slot 0, with room around them for the masked reads that
-// shift past the first and last plane (the widest shift is OW+1).
-const float* phase_planes(const float* img, int64_t planes, int64_t OH, int64_t OW) {
-  const int64_t L = OH * OW, margin = (OW + 1 + 15) / 16 * 16 + 16;
-  float* ph = scratch<float>(0, size_t(planes * 4 * L + 2 * margin)) + margin;
-  parallel_for(nullptr, planes, 16384 / L + 1,
-               [&](int64_t p0, int64_t p1) {
-                 for (int64_t p = p0; p < p1; ++p) split_phases(ph + p * 4 * L, img + p * 4 * L, OH, OW);
-               });
+// The phase planes (split_phases) of channels [c0, c1) of samples [n0, n1) of img
+// (N, C, 2*OH, 2*OW), as (n1-n0, c1-c0, 4, L) in this thread's scratch slot 0, with room
+// before and after for the masked reads that shift past the first and last plane (the
+// widest shift is OW+1). A unit of work splits only the samples it packs, so its planes
+// are still in L2 when read: one pass over the whole batch first wrote 8 MiB at D.conv2
+// that the packing then read back from memory (a fifth of the forward's time).
+const float* split_block(const float* img, int64_t C, int64_t n0, int64_t n1, int64_t c0, int64_t c1, int64_t OH,
+                         int64_t OW) {
+  const int64_t L = OH * OW, nc = c1 - c0, margin = (OW + 1 + 15) / 16 * 16 + 16;
+  float* ph = scratch<float>(0, size_t((n1 - n0) * nc * 4 * L + 2 * margin)) + margin;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t c = c0; c < c1; ++c)
+      split_phases(ph + ((n - n0) * nc + c - c0) * 4 * L, img + (n * C + c) * 4 * L, OH, OW);
   return ph;
 }
 
@@ -336,14 +340,15 @@ inline void transpose16(v16f* rows) {
 }
 
 // colT (npx, kNB): the column matrix transposed, rows = pixels p0 .. p0+npx-1 (whole 16-
-// pixel vectors), columns = the ncol*16 taps of channels c0 .. c0+ncol-1 (ncol <= 4):
-// each channel's 16 masked tap vectors, transposed in registers.
-void pack_panel_t(float* __restrict colT, const float* ph, const Taps& tp, int64_t C, int64_t L, int64_t p0,
-                  int64_t npx, int64_t c0, int ncol) {
+// pixel vectors), columns = the ncol*16 taps of the ncol (<= 4) channels whose phase
+// planes ph holds, (samples from n0, ncol, 4, L) as split_block lays them out: each
+// channel's 16 masked tap vectors, transposed in registers.
+void pack_panel_t(float* __restrict colT, const float* ph, const Taps& tp, int64_t n0, int64_t L, int64_t p0,
+                  int64_t npx, int ncol) {
   for (int64_t v = 0; v < npx / kLanes; ++v) {
     const int64_t p = p0 + v * kLanes, n = p / L, q = p % L;
     for (int cc = 0; cc < ncol; ++cc) {
-      const float* base = ph + (n * C + c0 + cc) * 4 * L + q;
+      const float* base = ph + ((n - n0) * ncol + cc) * 4 * L + q;
       v16f rows[16];
 #pragma GCC unroll 16
       for (int t = 0; t < 16; ++t)
@@ -389,12 +394,18 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   NVTX_RANGE_FN();
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
   prof::add_work(2.0 * double(N * OC * K * L), 4.0 * double(N * C * H * W + OC * K + N * OC * L * (accumulate ? 2 : 1)));
-  const float* ph = phase_planes(inp, N * C, OH, OW);
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
-  parallel_for("conv2d_forward_k4s2_direct", blocks, 1, [&](int64_t b0, int64_t b1) {
+  // Blocks in groups of whole samples (g of them: a block never straddles two groups);
+  // chunks are whole groups, and each group's planes are split as its first block starts.
+  const int64_t g = kNB / std::gcd(L, int64_t(kNB)), per_group = g * L / kNB;
+  parallel_for("conv2d_forward_k4s2_direct", blocks, per_group, [&](int64_t b0, int64_t b1) {
     float* panel = scratch<float>(2, size_t(kKC * kNB));
+    const float* ph = nullptr;
+    int64_t have = -1;  // the group whose planes ph holds
     for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t grp = blk / per_group, gn0 = grp * g;
+      if (grp != have) ph = split_block(inp, C, gn0, std::min(N, gn0 + g), 0, C, OH, OW), have = grp;
       const int nv = int(std::min<int64_t>(kNV, nvec - blk * kNV));
       int64_t voff[kNV];
       const float* base[kNV];
@@ -402,7 +413,7 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
       for (int j = 0; j < nv; ++j) {
         const int64_t p = (blk * kNV + j) * kLanes, n = p / L, q = p % L;
         voff[j] = n * OC * L + q;
-        base[j] = ph + n * C * 4 * L + q;
+        base[j] = ph + (n - gn0) * C * 4 * L + q;
         mask[j] = tp.mask.data() + q;
       }
       for (int64_t k0 = 0; k0 < K; k0 += kKC) {
@@ -478,9 +489,16 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
     } else {
       n0 = u0, n1 = u1;
     }
-    init_planes(ph, pl, img, bias, n0, n1, c0, c1, OH, OW, accumulate);
-    col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, n0 * L / kLanes, n1 * L / kLanes);
-    merge_planes(img, ph, pl, n0, n1, c0, c1, OH, OW);
+    // A chunk's samples in steps whose planes (about 256 KiB) stay in L2 from their
+    // initialisation through the scatter to the merge: whole chunks (16 samples, 2 MiB at
+    // D.conv2) wrote them to memory and read them back twice.
+    const int64_t step = by_channel ? N : std::clamp<int64_t>((int64_t(1) << 16) / pl.stride, 1, n1 - n0);
+    for (int64_t s0 = n0; s0 < n1; s0 += step) {
+      const int64_t s1 = std::min(n1, s0 + step);
+      init_planes(ph, pl, img, bias, s0, s1, c0, c1, OH, OW, accumulate);
+      col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, s0 * L / kLanes, s1 * L / kLanes);
+      merge_planes(img, ph, pl, s0, s1, c0, c1, OH, OW);
+    }
   });
 }
 
@@ -489,7 +507,6 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));
-  const float* ph = phase_planes(img, N * C, OH, OW);
   float* yc = scratch<float>(1, size_t(R * P));  // Y (R, P): samples side by side, rows contiguous
   pack_batch(yc, Y, N, R, L);
   const Taps tp = make_taps(OH, OW);
@@ -513,9 +530,13 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
       const int ncol = int(std::min<int64_t>(4, C - kb * 4));
       float* dw = part ? part + s * R * K : dweight;
       const int64_t vecs = P / kLanes, pbeg = vecs * s / splits * kLanes, pend = vecs * (s + 1) / splits * kLanes;
+      int64_t have0 = -1, have1 = -1;  // the samples whose planes ph holds
+      const float* ph = nullptr;
       for (int64_t p0 = pbeg; p0 < pend; p0 += kPC) {
-        const int64_t npx = std::min(kPC, pend - p0);
-        pack_panel_t(colT, ph, tp, C, L, p0, npx, kb * 4, ncol);
+        const int64_t npx = std::min(kPC, pend - p0), n0 = p0 / L, n1 = (p0 + npx - 1) / L + 1;
+        if (n0 != have0 || n1 != have1)
+          ph = split_block(img, C, n0, n1, kb * 4, kb * 4 + ncol, OH, OW), have0 = n0, have1 = n1;
+        pack_panel_t(colT, ph, tp, n0, L, p0, npx, ncol);
         for (int64_t r0 = 0; r0 < R; r0 += kMR) {
           const int mr = int(std::min<int64_t>(kMR, R - r0));
           kMicro[mr - 1][ncol - 1](dw + r0 * K + kb * 64, K, voff, yc + r0 * P + p0, P, colT, npx, false, nullptr);
