@@ -507,8 +507,6 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));
-  float* yc = scratch<float>(1, size_t(R * P));  // Y (R, P): samples side by side, rows contiguous
-  pack_batch(yc, Y, N, R, L);
   const Taps tp = make_taps(OH, OW);
   const int64_t kblocks = (C + 3) / 4;  // 64 columns of dW (4 channels) per block
   const int64_t voff[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};
@@ -522,14 +520,21 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   const int64_t splits = kblocks >= kMinUnits ? 1 : std::min(panels, (kMinUnits + kblocks - 1) / kblocks);
   float* part = splits > 1 ? scratch<float>(3, size_t(splits * R * K)) : nullptr;
   if (part) std::fill(part, part + splits * R * K, 0.0f);
-  const int64_t units = kblocks * splits;
+  const int64_t units = kblocks * splits, vecs = P / kLanes;
+  const auto first_pixel = [&](int64_t s) { return vecs * s / splits * kLanes; };
+  // The tile's rows of Y are read in place, (N, R, L), where every panel lies inside one
+  // sample; otherwise from a copy with the samples side by side, (R, P).
+  bool in_place = L % kPC == 0;
+  for (int64_t s = 0; s < splits; ++s) in_place = in_place && first_pixel(s) % kPC == 0;
+  float* yc = in_place ? nullptr : scratch<float>(1, size_t(R * P));
+  if (yc) pack_batch(yc, Y, N, R, L);
   parallel_for("weight_grad_k4s2_direct", units, 1, [&](int64_t w0, int64_t w1) {
     float* colT = scratch<float>(2, size_t(kPC * kNB));
     for (int64_t unit = w0; unit < w1; ++unit) {
       const int64_t kb = unit / splits, s = unit % splits;
       const int ncol = int(std::min<int64_t>(4, C - kb * 4));
       float* dw = part ? part + s * R * K : dweight;
-      const int64_t vecs = P / kLanes, pbeg = vecs * s / splits * kLanes, pend = vecs * (s + 1) / splits * kLanes;
+      const int64_t pbeg = first_pixel(s), pend = first_pixel(s + 1);
       int64_t have0 = -1, have1 = -1;  // the samples whose planes ph holds
       const float* ph = nullptr;
       for (int64_t p0 = pbeg; p0 < pend; p0 += kPC) {
@@ -537,9 +542,11 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
         if (n0 != have0 || n1 != have1)
           ph = split_block(img, C, n0, n1, kb * 4, kb * 4 + ncol, OH, OW), have0 = n0, have1 = n1;
         pack_panel_t(colT, ph, tp, n0, L, p0, npx, ncol);
+        const float* y = yc ? yc + p0 : Y + n0 * R * L + (p0 - n0 * L);  // row 0 of the panel's pixels
+        const int64_t ldy = yc ? P : L;
         for (int64_t r0 = 0; r0 < R; r0 += kMR) {
           const int mr = int(std::min<int64_t>(kMR, R - r0));
-          kMicro[mr - 1][ncol - 1](dw + r0 * K + kb * 64, K, voff, yc + r0 * P + p0, P, colT, npx, false, nullptr);
+          kMicro[mr - 1][ncol - 1](dw + r0 * K + kb * 64, K, voff, y + r0 * ldy, ldy, colT, npx, false, nullptr);
         }
       }
     }
