@@ -478,7 +478,11 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
   const int64_t units = by_channel ? CO : N;
-  parallel_for("col2im_k4s2_direct", units, std::max<int64_t>(1, units / 16), [&](int64_t u0, int64_t u1) {
+  // By sample, chunks and steps are whole groups of g samples, whose vectors fill whole
+  // blocks (a part block runs a narrower, slower tile).
+  const int64_t g = by_channel ? 1 : kNB / std::gcd(L, int64_t(kNB));
+  const int64_t grain = std::max<int64_t>(1, units / 16 / g) * g;
+  parallel_for("col2im_k4s2_direct", units, grain, [&](int64_t u0, int64_t u1) {
     int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
     const float* a = ap;
     if (by_channel) {
@@ -492,7 +496,7 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
     // A chunk's samples in steps whose planes (about 256 KiB) stay in L2 from their
     // initialisation through the scatter to the merge: whole chunks (16 samples, 2 MiB at
     // D.conv2) wrote them to memory and read them back twice.
-    const int64_t step = by_channel ? N : std::clamp<int64_t>((int64_t(1) << 16) / pl.stride, 1, n1 - n0);
+    const int64_t step = by_channel ? N : std::max<int64_t>(1, (int64_t(1) << 16) / pl.stride / g) * g;
     for (int64_t s0 = n0; s0 < n1; s0 += step) {
       const int64_t s1 = std::min(n1, s0 + step);
       init_planes(ph, pl, img, bias, s0, s1, c0, c1, OH, OW, accumulate);
