@@ -261,10 +261,12 @@ struct Block {
 // of blocks whose packed grid values fit ~512 KiB: each register tile of packed A^T then
 // runs over every block of the group while it sits in L1, so A (32 MiB at the paper's
 // deepest layers, where a thread has only two blocks) streams once per group, not per block.
-void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float* Y, const float* ap, int64_t M,
-                  int64_t L, int64_t k0, int64_t k1, int64_t vbeg, int64_t vend) {
+// With ypacked (every block of the grid packed, from vector 0), the blocks are read from
+// there instead of packed again.
+void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float* Y, const float* ypacked,
+                  const float* ap, int64_t M, int64_t L, int64_t k0, int64_t k1, int64_t vbeg, int64_t vend) {
   const int64_t group = std::clamp<int64_t>((int64_t(1) << 17) / (M * kNB), 1, 16);
-  float* ypanel = scratch<float>(2, size_t(group * M * kNB));
+  float* ypanel = ypacked ? nullptr : scratch<float>(2, size_t(group * M * kNB));
   Block blocks[16];
   for (int64_t g0 = vbeg; g0 < vend; g0 += group * kNV) {
     int nb = 0;
@@ -278,8 +280,9 @@ void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float*
         b.base[j] = pl.at(ph, n, 0) + q;
         b.mask[j] = tp.mask.data() + q;
       }
-      pack_rows(ypanel + nb * M * kNB, Y, voff, b.nv, M, L);
+      if (!ypacked) pack_rows(ypanel + nb * M * kNB, Y, voff, b.nv, M, L);
     }
+    const float* yp = ypacked ? ypacked + g0 / kNV * M * kNB : ypanel;
     ScatterTo to{nullptr, nullptr, {}, {}};
     for (int64_t i0 = k0; i0 < k1; i0 += kMR) {  // ap holds rows k0.. of A^T, packed
       const int mr = int(std::min<int64_t>(kMR, k1 - i0));
@@ -290,7 +293,7 @@ void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float*
       }
       for (int g = 0; g < nb; ++g) {
         to.base = blocks[g].base, to.mask = blocks[g].mask;
-        kMicroScatter[mr - 1][blocks[g].nv - 1](to, ap + (i0 - k0) * M, ypanel + g * M * kNB, M);
+        kMicroScatter[mr - 1][blocks[g].nv - 1](to, ap + (i0 - k0) * M, yp + g * M * kNB, M);
       }
     }
   }
@@ -478,10 +481,29 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
   const int64_t units = by_channel ? CO : N;
+  // By channel, every chunk reads every block of the grid: packed once here, so chunks can
+  // be small (1/64 of the channels: at 1/16 the last chunk kept one thread waiting for
+  // the other, 6 % of the call).
+  float* ypacked = nullptr;
+  if (by_channel) {
+    const int64_t nvec = N * L / kLanes, nblk = (nvec + kNV - 1) / kNV;
+    ypacked = scratch<float>(1, size_t(nblk * M * kNB));
+    parallel_for(nullptr, nblk, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int nv = int(std::min<int64_t>(kNV, nvec - b * kNV));
+        int64_t voff[kNV];
+        for (int j = 0; j < nv; ++j) {
+          const int64_t p = (b * kNV + j) * kLanes;
+          voff[j] = p / L * M * L + p % L;
+        }
+        pack_rows(ypacked + b * M * kNB, Y, voff, nv, M, L);
+      }
+    });
+  }
   // By sample, chunks and steps are whole groups of g samples, whose vectors fill whole
   // blocks (a part block runs a narrower, slower tile).
   const int64_t g = by_channel ? 1 : kNB / std::gcd(L, int64_t(kNB));
-  const int64_t grain = std::max<int64_t>(1, units / 16 / g) * g;
+  const int64_t grain = by_channel ? std::max<int64_t>(1, units / 64) : std::max<int64_t>(1, units / 16 / g) * g;
   parallel_for("col2im_k4s2_direct", units, grain, [&](int64_t u0, int64_t u1) {
     int64_t n0 = 0, n1 = N, c0 = 0, c1 = CO;
     const float* a = ap;
@@ -500,7 +522,7 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
     for (int64_t s0 = n0; s0 < n1; s0 += step) {
       const int64_t s1 = std::min(n1, s0 + step);
       init_planes(ph, pl, img, bias, s0, s1, c0, c1, OH, OW, accumulate);
-      col2im_share(ph, pl, tp, Y, a, M, L, c0 * 16, c1 * 16, s0 * L / kLanes, s1 * L / kLanes);
+      col2im_share(ph, pl, tp, Y, ypacked, a, M, L, c0 * 16, c1 * 16, s0 * L / kLanes, s1 * L / kLanes);
       merge_planes(img, ph, pl, s0, s1, c0, c1, OH, OW);
     }
   });
