@@ -53,6 +53,7 @@ constexpr int kLanes = 16;
 constexpr int kMR = 6;              // output channels per register tile
 constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 accumulators
 constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
+constexpr int64_t kMaxFwdBlocks = 4;  // blocks whose panels one forward unit packs at once
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
@@ -392,6 +393,49 @@ bool conv_k4s2_direct_takes(int64_t H, int64_t W, int64_t K, int64_t stride, int
 
 bool set_conv_k4s2_direct_enabled(bool on) { return g_direct.exchange(on); }
 
+namespace {
+
+// Where the forward's 16-pixel vectors of one block read and write.
+struct FwdBlock {
+  int nv;
+  int64_t voff[kNV];           // output offset of each vector, channel 0
+  const float* base[kNV];      // its phase planes, channel 0
+  const int32_t* mask[kNV];    // its mask rows
+};
+
+// The forward of blocks [blk0, blk1), whose samples' planes ph holds from sample n0: per
+// panel of kKC column rows, every block's panel is packed, then each register tile of W
+// runs over all of them while its weights sit in L1.
+void forward_blocks(float* out, const float* ph, int64_t n0, const float* weight, const float* bias, int64_t C,
+                    int64_t L, int64_t OC, bool accumulate, const Taps& tp, int64_t nvec, int64_t blk0,
+                    int64_t blk1) {
+  const int64_t K = C * 16, nb = blk1 - blk0;
+  float* panels = scratch<float>(2, size_t(nb * kKC * kNB));
+  FwdBlock fb[kMaxFwdBlocks];
+  for (int64_t b = 0; b < nb; ++b) {
+    fb[b].nv = int(std::min<int64_t>(kNV, nvec - (blk0 + b) * kNV));
+    for (int j = 0; j < fb[b].nv; ++j) {
+      const int64_t p = ((blk0 + b) * kNV + j) * kLanes, n = p / L, q = p % L;
+      fb[b].voff[j] = n * OC * L + q;
+      fb[b].base[j] = ph + (n - n0) * C * 4 * L + q;
+      fb[b].mask[j] = tp.mask.data() + q;
+    }
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    for (int64_t b = 0; b < nb; ++b) pack_panel(panels + b * kKC * kNB, fb[b].base, fb[b].mask, fb[b].nv, L, tp, k0, kc);
+    const bool last = k0 + kc == K;
+    for (int64_t oc0 = 0; oc0 < OC; oc0 += kMR) {
+      const int mr = int(std::min<int64_t>(kMR, OC - oc0));
+      for (int64_t b = 0; b < nb; ++b)
+        kMicro[mr - 1][fb[b].nv - 1](out + oc0 * L, L, fb[b].voff, weight + oc0 * K + k0, K, panels + b * kKC * kNB,
+                                     kc, k0 == 0 && !accumulate, last && bias ? bias + oc0 : nullptr);
+    }
+  }
+}
+
+}  // namespace
+
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
                                 int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate) {
   NVTX_RANGE_FN();
@@ -399,36 +443,24 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   prof::add_work(2.0 * double(N * OC * K * L), 4.0 * double(N * C * H * W + OC * K + N * OC * L * (accumulate ? 2 : 1)));
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
-  // Blocks in groups of whole samples (g of them: a block never straddles two groups);
-  // chunks are whole groups, and each group's planes are split as its first block starts.
+  // Units of whole groups of g samples (a block never straddles two groups), whose planes
+  // a unit splits before it packs. A unit is one group; where the weights outweigh L2 and
+  // there are few blocks (D.conv4 at the paper's width, batch 16: 32 MiB of W, 4 blocks),
+  // a unit takes a thread's share of the groups, up to kMaxFwdBlocks blocks, so W streams
+  // once per unit rather than once per block. The sums run in the same order either way.
   const int64_t g = kNB / std::gcd(L, int64_t(kNB)), per_group = g * L / kNB;
-  parallel_for("conv2d_forward_k4s2_direct", blocks, per_group, [&](int64_t b0, int64_t b1) {
-    float* panel = scratch<float>(2, size_t(kKC * kNB));
-    const float* ph = nullptr;
-    int64_t have = -1;  // the group whose planes ph holds
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t grp = blk / per_group, gn0 = grp * g;
-      if (grp != have) ph = split_block(inp, C, gn0, std::min(N, gn0 + g), 0, C, OH, OW), have = grp;
-      const int nv = int(std::min<int64_t>(kNV, nvec - blk * kNV));
-      int64_t voff[kNV];
-      const float* base[kNV];
-      const int32_t* mask[kNV];
-      for (int j = 0; j < nv; ++j) {
-        const int64_t p = (blk * kNV + j) * kLanes, n = p / L, q = p % L;
-        voff[j] = n * OC * L + q;
-        base[j] = ph + (n - gn0) * C * 4 * L + q;
-        mask[j] = tp.mask.data() + q;
-      }
-      for (int64_t k0 = 0; k0 < K; k0 += kKC) {
-        const int64_t kc = std::min(kKC, K - k0);
-        pack_panel(panel, base, mask, nv, L, tp, k0, kc);
-        const bool last = k0 + kc == K;
-        for (int64_t oc0 = 0; oc0 < OC; oc0 += kMR) {
-          const int mr = int(std::min<int64_t>(kMR, OC - oc0));
-          kMicro[mr - 1][nv - 1](out + oc0 * L, L, voff, weight + oc0 * K + k0, K, panel, kc, k0 == 0 && !accumulate,
-                                 last && bias ? bias + oc0 : nullptr);
-        }
-      }
+  const int64_t T = compute_threads(), groups = (blocks + per_group - 1) / per_group;
+  int64_t gpu = 1;  // groups per unit
+  if (OC * K * 4 > (int64_t(4) << 20) && blocks <= 4 * T)
+    gpu = std::clamp<int64_t>(groups / T, 1, std::max<int64_t>(1, kMaxFwdBlocks / per_group));
+  const int64_t units = (groups + gpu - 1) / gpu;
+  parallel_for("conv2d_forward_k4s2_direct", units, 1, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t n0 = u * gpu * g, n1 = std::min(N, n0 + gpu * g);
+      const float* ph = split_block(inp, C, n0, n1, 0, C, OH, OW);
+      const int64_t last = std::min(blocks, (u + 1) * gpu * per_group), step = gpu > 1 ? kMaxFwdBlocks : 1;
+      for (int64_t b = u * gpu * per_group; b < last; b += step)
+        forward_blocks(out, ph, n0, weight, bias, C, L, OC, accumulate, tp, nvec, b, std::min(last, b + step));
     }
   });
 }

@@ -18,6 +18,7 @@ namespace {
 struct Case {
   int64_t N, C, H, W, OC;
   bool bias;
+  double tol = 2e-5;  // elementwise, absolute + relative
 };
 
 std::vector<double> wide(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
@@ -102,7 +103,7 @@ void check_case(const Case& k) {
   // Float sums of C*16 products (up to 640 here): 2e-5 absolute + relative, NMSE 1e-11,
   // as the other fast kernels against the reference (test_reference_kernels.cpp).
   const auto cmp = cgtest::compare(std::vector<double>(got.begin(), got.end()),
-                                   std::vector<double>(want.begin(), want.end()), 2e-5, 2e-5);
+                                   std::vector<double>(want.begin(), want.end()), k.tol, k.tol);
   INFO(cmp.str());
   CHECK(cmp.ok);
   CHECK(cmp.nmse <= 1e-11);
@@ -111,7 +112,7 @@ void check_case(const Case& k) {
   for (size_t i = 0; i < ny; ++i) acc[i] = u(rng), acc_want[i] = acc[i] + want[i];
   cpu::conv2d_forward_k4s2_direct(acc.data(), x.data(), w.data(), bias, k.N, k.C, k.H, k.W, k.OC, true);
   const auto cmp2 = cgtest::compare(std::vector<double>(acc.begin(), acc.end()),
-                                    std::vector<double>(acc_want.begin(), acc_want.end()), 2e-5, 2e-5);
+                                    std::vector<double>(acc_want.begin(), acc_want.end()), k.tol, k.tol);
   INFO("accumulate: " << cmp2.str());
   CHECK(cmp2.ok);
   CHECK(cmp2.nmse <= 1e-11);
@@ -128,6 +129,10 @@ TEST_CASE("the implicit-GEMM k4s2 convolution matches the reference at every tai
       {2, 2, 64, 32, 6, true},    // L = 512: many blocks within one sample
       {1, 1, 8, 8, 1, false},     // the smallest tile
       {1, 2, 128, 128, 3, true},  // a 128x128 cover: shifts of OW+1 = 65 past the planes
+      // 4.3 MB of weights over 4 blocks (the last 3 vectors): units of several blocks
+      // share each weight tile (D.conv4 at the paper's width, batch 16). Sums of 2048
+      // float products differ from the reference by up to 1.2e-4 where they cancel.
+      {15, 128, 8, 8, 520, true, 2e-4},
   };
   for (const Case& k : cases) check_case(k);
 }
