@@ -475,7 +475,7 @@ namespace {
 void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1, bool parallel) {
   const int64_t nib = (k1 - k0 + kMR - 1) / kMR;
   const int64_t rows = (M + 31) / 32;  // blocks of 32 rows
-  const auto pack_rows = [&](int64_t r0, int64_t r1) {
+  const auto pack_row_blocks = [&](int64_t r0, int64_t r1) {
     for (int64_t m0 = r0 * 32; m0 < std::min(M, r1 * 32); m0 += 32)
       for (int64_t ib = 0; ib < nib; ++ib) {
         float* d = ap + ib * M * kMR;
@@ -489,9 +489,9 @@ void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_
       }
   };
   if (parallel)
-    parallel_for(nullptr, rows, 1, pack_rows);
+    parallel_for(nullptr, rows, 1, pack_row_blocks);
   else
-    pack_rows(0, rows);
+    pack_row_blocks(0, rows);
 }
 
 }  // namespace
@@ -506,9 +506,10 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   const Taps tp = make_taps(OH, OW);
   // Chunks of whole samples, all sharing one packed A; or, where A outweighs the grid
   // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), of whole output
-  // channels, each packing and streaming only its own part of A. Each chunk streams A
-  // once (single samples were 20 % slower here): at least 1/16 of the units. Every output value is
-  // summed in the same order whatever chunk or thread computes it.
+  // channels, each packing and streaming only its own part of A. A chunk of samples
+  // streams all of A (single samples were 20 % slower here), so it is at least 1/16 of
+  // them. Every output value is summed in the same order whatever chunk or thread
+  // computes it.
   const bool by_channel = KR > N * L && CO >= T;
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
