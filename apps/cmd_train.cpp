@@ -32,7 +32,7 @@ struct Settings {
   double holdout = 0.1, ema = 0, real_label = 1.0, instance_noise = 0;
   double g_genre_weight = 1.0, d_fake_genre_weight = 1.0;
   uint64_t holdout_seed = 0;
-  int64_t instance_noise_steps = 0;
+  int64_t instance_noise_steps = 0, lr_decay_from = 0;
   std::string augment;
 } s;
 
@@ -113,6 +113,9 @@ void add_options(CLI::App& app) {
                  "Weight of D's genre term on generated covers (default 1, the paper's; 0: D learns genres from real "
                  "covers only)")
       ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--lr-decay-from", s.lr_decay_from,
+                 "Let both learning rates fall linearly from this iteration to 0 at --steps (default: constant)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
@@ -183,6 +186,12 @@ nlohmann::json explicit_settings() {
   put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
+  if (given("--lr-decay-from")) {  // the schedule's end is fixed now: a resume keeps it
+    const int64_t steps = j.value("steps", int64_t(0));
+    CG_USER_CHECK(steps > s.lr_decay_from, "--lr-decay-from ", s.lr_decay_from,
+                  " needs --steps beyond it: the learning rates reach 0 at the last iteration.");
+    j["lr_decay_from"] = s.lr_decay_from, j["lr_decay_to"] = steps;
+  }
   if (given("--lr-g")) j["lr_finetune"]["g"] = s.lr_g;
   if (given("--lr-d")) j["lr_finetune"]["d"] = s.lr_d;
   if (given("--pretrain-lr-g")) j["lr_pretrain"]["g"] = s.pretrain_lr_g;

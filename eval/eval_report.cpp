@@ -152,7 +152,7 @@ std::string report_html(const json& r) {
     << ", base " << ck["base_channels"].get<int>() << " channels) on <code>" << esc(r["dataset"]["path"].get<std::string>())
     << "</code> (" << r["dataset"]["count"].get<int64_t>() << " covers). Every number here is in "
     << "<a href=\"report.json\">report.json</a>; how each is made: docs/EVALUATION.md.</p>";
-  h << "<h2>Summary</h2>" << summary(r);
+  h << "<h2>Summary</h2>" << summary(r) << advice_html(r);
   if (!d.contains("real_held_out"))
     h << "<div class=note>No held-out real covers: " << (d["real_split"] == "compared"
              ? "every cover of this dataset is in the run's training file, so D's real accuracy is measured on covers it "

@@ -11,6 +11,8 @@ namespace cg::gan {
 std::string msssim_alt_html(const nlohmann::json& report);
 std::string frechet_html(const nlohmann::json& report);
 std::string speckle_html(const nlohmann::json& report);
+// "What to try next": report["advice"] (eval/eval_advice.h) as a table; "" without it.
+std::string advice_html(const nlohmann::json& report);
 // The pictures those sections link (relative to the report folder).
 std::vector<std::string> extra_report_images(const nlohmann::json& report);
 

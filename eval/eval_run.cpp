@@ -14,6 +14,7 @@
 #include "data/holdout.h"
 #include "gan/checkpoint.h"
 #include "eval/classifier.h"
+#include "eval/eval_advice.h"
 #include "eval/eval_curves.h"
 #include "eval/eval_fidelity.h"
 #include "eval/eval_report.h"
@@ -543,6 +544,9 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
   r["d_accuracy"] = d_section(c);
   r["baseline"] = baseline_section(c);
   fidelity_and_speckle(c);
+  r["advice"] = recipe_advice(r);
+  for (const json& a : r["advice"])
+    if (!a["met"].get<bool>()) c.say("to try: %s", a["advice"].get<std::string>());
   r["images"] = pictures(c, G, run_dir);
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.t0).count();
   write_report(opt.out, r);

@@ -1,6 +1,7 @@
 // ModelConfig / TrainConfig: validation and the JSON mapping (see config.h).
 #include "gan/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -135,10 +136,20 @@ void TrainConfig::validate() const {
     CG_USER_CHECK(v >= 0 && v <= 10 && std::isfinite(v), what, " must be a weight in [0, 10], got ", v, ".");
   CG_USER_CHECK(instance_noise >= 0 && std::isfinite(instance_noise) && instance_noise_steps >= 0,
                 "instance_noise and instance_noise_steps cannot be negative.");
+  CG_USER_CHECK((lr_decay_from == 0 && lr_decay_to == 0) || (lr_decay_from >= 0 && lr_decay_to > lr_decay_from),
+                "The learning-rate decay must run from an iteration to a later one, got ", lr_decay_from, " to ",
+                lr_decay_to, ".");
+  CG_USER_CHECK(lr_decay_to == 0 || (steps > 0 && steps <= lr_decay_to), "The learning rates reach 0 at iteration ",
+                lr_decay_to, " (--lr-decay-from), so the run needs --steps of at most that, got ", steps, ".");
   CG_USER_CHECK(sample_cols >= 1 && sample_cols <= 64, "sample_cols must be between 1 and 64, got ", sample_cols,
                 ".");
   CG_USER_CHECK(precision == "auto" || precision == "fp32" || precision == "tf32" || precision == "bf16",
                 "The precision must be auto, fp32, tf32 or bf16, got \"", precision, "\".");
+}
+
+double lr_decay_factor(const TrainConfig& c, int64_t step) {
+  if (c.lr_decay_to <= c.lr_decay_from || step < c.lr_decay_from) return 1.0;
+  return std::max(0.0, double(c.lr_decay_to - step) / double(c.lr_decay_to - c.lr_decay_from));
 }
 
 Precision resolve_precision(const std::string& spec, Device d) {
@@ -254,6 +265,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"graph", c.graph},
           {"lr_pretrain", {{"g", c.lr_pretrain.g}, {"d", c.lr_pretrain.d}}},
           {"lr_finetune", {{"g", c.lr_finetune.g}, {"d", c.lr_finetune.d}}},
+          {"lr_decay_from", c.lr_decay_from},
+          {"lr_decay_to", c.lr_decay_to},
           {"beta1", c.beta1},
           {"beta2", c.beta2},
           {"adam_eps", c.adam_eps},
@@ -280,7 +293,7 @@ nlohmann::json to_json(const TrainConfig& c) {
 void apply_json(TrainConfig& c, const nlohmann::json& j) {
   reject_unknown(j, {"model", "genres", "data", "data_bytes", "data_fingerprint", "pretrain", "init", "pretrain_epochs",
                      "epochs", "steps", "batch", "seed", "device", "precision", "deterministic", "graph", "lr_pretrain",
-                     "lr_finetune", "beta1", "beta2", "adam_eps", "lambda_code", "hflip", "sync_bn", "dtype", "holdout",
+                     "lr_finetune", "lr_decay_from", "lr_decay_to", "beta1", "beta2", "adam_eps", "lambda_code", "hflip", "sync_bn", "dtype", "holdout",
                      "holdout_seed", "ema", "augment", "real_label", "instance_noise", "instance_noise_steps",
                      "g_genre_weight", "d_fake_genre_weight",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
@@ -311,6 +324,8 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "graph", c.graph);
   get_lr(j, "lr_pretrain", c.lr_pretrain);
   get_lr(j, "lr_finetune", c.lr_finetune);
+  get(j, "lr_decay_from", c.lr_decay_from);
+  get(j, "lr_decay_to", c.lr_decay_to);
   get(j, "beta1", c.beta1);
   get(j, "beta2", c.beta2);
   get(j, "adam_eps", c.adam_eps);

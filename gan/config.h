@@ -79,6 +79,11 @@ struct TrainConfig {
   bool graph = true;
   PhaseLr lr_pretrain{0.002, 0.001};
   PhaseLr lr_finetune{1e-5, 2e-5};
+  // A linear decay of the learning rates (both nets, the phase running then) from their
+  // value at iteration lr_decay_from to 0 at iteration lr_decay_to (0, 0: none); train's
+  // --lr-decay-from sets `to` to --steps. Explicit iterations, so a resumed run follows
+  // the schedule it started with.
+  int64_t lr_decay_from = 0, lr_decay_to = 0;
   double beta1 = 0.5, beta2 = 0.999, adam_eps = 1e-8;
   double lambda_code = 1.0;
   bool hflip = false;
@@ -111,6 +116,10 @@ struct TrainConfig {
 
   void validate() const;
 };
+
+// The learning rates' factor for the iteration `step` (0-based) under lr_decay_from/_to: 1
+// before the decay, (to - step) / (to - from) in it, 0 from `to` on.
+double lr_decay_factor(const TrainConfig& c, int64_t step);
 
 // "auto" is tf32 on CUDA (the fastest mode that passes the parity tests; README says why)
 // and fp32 on the CPU; tf32 and bf16 on the CPU are refused in one sentence.

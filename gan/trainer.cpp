@@ -136,6 +136,7 @@ class Run {
   void make_loader(int64_t epoch, int64_t batch_index);
   void make_runner();
   void switch_to_finetune();
+  void apply_lr_schedule();
   void one_step();
   void one_step_eager();
   void drain(bool all);
@@ -160,8 +161,12 @@ class Run {
       return dp_.distributed()       ? "eager (data-parallel)"
              : dtype() != DType::f32 ? "eager (f64)"
                                      : "eager (--augment or --instance-noise draw each batch on the host)";
+    if (dev_ == Device::cuda && cfg_.graph && decaying())
+      return "eager (--lr-decay-from changes the learning rates every iteration, which a replayed CUDA graph "
+             "would not see)";
     return describe(choose_graph(cfg_.graph, dev_, cfg_.model.d_dropout));
   }
+  bool decaying() const { return cfg_.lr_decay_to > 0; }
   bool stop_requested() const { return dp_.distributed() ? stop_agreed_ : g_signal != 0; }
   void prepare_folder(bool resuming);
   void log_commit() {
@@ -267,6 +272,16 @@ void Run::make_optimizers() {
   opt_d_ = std::make_unique<Adam>(D_->params(), AdamConfig{lr.d, cfg_.beta1, cfg_.beta2, cfg_.adam_eps});
 }
 
+// The learning rates of the iteration about to run (--lr-decay-from): set on the host before
+// its Adam steps are queued, which is why a decaying run does not replay a CUDA graph.
+void Run::apply_lr_schedule() {
+  if (!decaying()) return;
+  const PhaseLr lr = pretraining() ? cfg_.lr_pretrain : cfg_.lr_finetune;
+  const double f = lr_decay_factor(cfg_, st_.step);
+  opt_g_->config().lr = lr.g * f;
+  opt_d_->config().lr = lr.d * f;
+}
+
 void Run::make_loader(int64_t epoch, int64_t batch_index) {
   loader_.reset();  // one producer thread at a time
   const bool pre = pretraining();
@@ -358,6 +373,9 @@ void Run::announce() const {
   std::printf("  phase 2 finetune: %s, %lld images, %lld epochs, lr G %g D %g\n", cfg_.data.c_str(),
               static_cast<long long>(split_.train.size()), static_cast<long long>(cfg_.epochs), cfg_.lr_finetune.g,
               cfg_.lr_finetune.d);
+  if (decaying())
+    std::printf("  learning rates: falling linearly to 0 from iteration %lld to %lld (--lr-decay-from)\n",
+                static_cast<long long>(cfg_.lr_decay_from), static_cast<long long>(cfg_.lr_decay_to));
   std::printf("  iteration: %s\n", iteration_mode().c_str());
   if (dp_.distributed())
     std::printf("  data-parallel: %s; %d images per rank, batch norm over %s\n", dp_.summary(dev_).c_str(),
@@ -384,9 +402,8 @@ void Run::announce() const {
 void Run::make_runner() {
   runner_.reset();  // its graph and memory pool go before the new one is made
   if (!queued()) return;
-  runner_ = std::make_unique<IterationRunner>(*G_, *D_, *opt_g_, *opt_d_,
-                                              loss_config(),
-                                              cfg_.batch, st_.rng_seed, rng_.offset(), RunnerOptions{cfg_.graph, 8});
+  runner_ = std::make_unique<IterationRunner>(*G_, *D_, *opt_g_, *opt_d_, loss_config(), cfg_.batch, st_.rng_seed,
+                                              rng_.offset(), RunnerOptions{cfg_.graph && !decaying(), 8});
 }
 
 void Run::switch_to_finetune() {
@@ -408,6 +425,7 @@ void Run::switch_to_finetune() {
 // the runner queues the device work; finished iterations are read back (and logged) as
 // their statistics land, all of them before a sample grid or a checkpoint.
 void Run::one_step() {
+  apply_lr_schedule();
   if (!runner_) return one_step_eager();
   loader_->next(runner_->real(), runner_->real_labels());
   runner_->step();

@@ -72,6 +72,15 @@ int forced_mode() {
   return m;
 }
 
+// Helpers beyond the CPUs in shared mode (COVERGAN_SHARED_EXTRA=N; A/B timing).
+int shared_extra() {
+  static const int e = [] {
+    const char* v = std::getenv("COVERGAN_SHARED_EXTRA");
+    return v ? std::max(0, std::atoi(v)) : 0;
+  }();
+  return e;
+}
+
 Pool& pool() {
   static Pool* p = [] {
     Pool* q = new Pool;  // never destroyed: helpers run until the process ends
@@ -175,8 +184,10 @@ void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, c
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   CG_CHECK(n < (int64_t(1) << 31), "parallel_chunks: a loop of ", n, " items, more than the pool counts");
-  const int threads = n > grain && !t_in_pool ? compute_threads() : 1;
   Pool& p = pool();
+  const bool shared = p.shared.load(std::memory_order_relaxed);
+  const int cpus = compute_threads();
+  const int threads = n > grain && !t_in_pool ? cpus + (shared && cpus > 1 ? shared_extra() : 0) : 1;
   std::unique_lock<std::mutex> lock(p.busy, std::defer_lock);
   if (threads <= 1 || !lock.try_lock()) {
     body(ctx, 0, n);
@@ -184,7 +195,6 @@ void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, c
   }
   const int helpers = int(std::min<int64_t>(threads, (n + grain - 1) / grain)) - 1;
   ensure_helpers(p, helpers);
-  const bool shared = p.shared.load(std::memory_order_relaxed);
   const uint32_t gen = ++p.generation ? p.generation : ++p.generation;  // 0 is "none yet"
   Job& job = p.jobs[gen & 1];
   job.body = body, job.ctx = ctx, job.name = name;

@@ -100,7 +100,12 @@ TEST_CASE("eval writes a report whose JSON parses and whose pictures exist") {
     INFO(name);
     CHECK(std::filesystem::file_size(dir / ("report/" + name)) > 100);
   }
+  // What to try next: the report's own signals, in the fixed order (eval/eval_advice.h).
+  REQUIRE(r["advice"].size() == 4);
+  CHECK(r["advice"][0]["signal"].get<std::string>().find("baseline") == 0);
+  CHECK(r["advice"][3]["met"] == false);  // this run has no weight average
   const std::string html = report_html(r);
+  CHECK(html.find("What to try next") != std::string::npos);
   CHECK(html.find("msssim.png") != std::string::npos);
   CHECK(html.find("trained on") != std::string::npos);
   std::ifstream hf(dir / "report/report.html");

@@ -146,3 +146,42 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   CHECK_FALSE(old.has_ema());
   CHECK(Checkpoint::load(dir / "ck.safetensors").config().holdout == 0.25);
 }
+
+TEST_CASE("the learning rates fall linearly to 0 between two iterations, and a resume follows the schedule") {
+  TrainConfig f;
+  f.lr_decay_from = 2, f.lr_decay_to = 6;
+  CHECK(lr_decay_factor(f, 0) == 1.0);
+  CHECK(lr_decay_factor(f, 2) == 1.0);
+  CHECK(lr_decay_factor(f, 3) == 0.75);
+  CHECK(lr_decay_factor(f, 5) == 0.25);
+  CHECK(lr_decay_factor(f, 6) == 0.0);
+  CHECK(lr_decay_factor(TrainConfig{}, 1000) == 1.0);  // no decay set
+
+  gantest::Scratch dir("lr_decay");
+  const std::string data = dir / "labeled.cgd";
+  gantest::write_striped_dataset(data, 48, 16, {"red", "blue"}, 1);
+  TrainConfig c = recipe_config(data);
+  c.augment.clear(), c.instance_noise = 0;  // the queued iteration, as the demo's recipe runs
+  TrainConfig plain = c;
+  c.lr_decay_from = 2, c.lr_decay_to = 6;
+  const auto same = [](const std::string& a, const std::string& b) {
+    const SafeTensors x = load_safetensors(a), y = load_safetensors(b);
+    for (const auto& [name, t] : x.tensors)
+      if (!cgtest::compare(t, y.tensors.at(name), 0, 0).ok) return false;
+    return true;
+  };
+  // Iterations 0..2 run at the full rates, the fourth (factor 0.75) no longer does.
+  CHECK(same(run(c, dir / "d3", 3, false).last_checkpoint, run(plain, dir / "p3", 3, false).last_checkpoint));
+  CHECK_FALSE(same(run(c, dir / "d4", 4, false).last_checkpoint, run(plain, dir / "p4", 4, false).last_checkpoint));
+  // 3 + 3 equals 6 bit for bit: the schedule's end is in the run's settings, not --steps.
+  const TrainResult whole = run(c, dir / "whole", 6, false);
+  run(c, dir / "split", 3, false);
+  CHECK(same(whole.last_checkpoint, run(c, dir / "split", 6, true).last_checkpoint));
+  CHECK(read(dir / "whole/config.json")["lr_decay_from"] == 2);
+  CHECK(read(dir / "whole/config.json")["lr_decay_to"] == 6);
+  // Past the end the rates would be 0: refused in one sentence, as is a backwards schedule.
+  CHECK_THROWS_WITH_AS(run(c, dir / "split", 7, true), doctest::Contains("reach 0 at iteration 6"), Error);
+  TrainConfig back = c;
+  back.lr_decay_from = 6, back.lr_decay_to = 2;
+  CHECK_THROWS_WITH_AS(run(back, dir / "back", 2, false), doctest::Contains("to a later one"), Error);
+}

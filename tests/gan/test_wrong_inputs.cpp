@@ -84,6 +84,8 @@ TEST_CASE("wrong-size checkpoints and datasets, bad output folders and absurd nu
       {train(d16, "r6", "--base-channels 0"), "--base-channels"},
       {train(d16, "r7", "--batch 0"), "--batch"},
       {train(d16, "r8", "--steps -1"), "--steps"},
+      {train(d16, "r9", "--steps 4 --lr-decay-from 4"), "needs --steps beyond it"},
+      {train(d16, "r10", "--lr-decay-from 2"), "needs --steps beyond it"},
       {gen + "--n 0 -o " + dir / "g.png", "--n"},
       {gen + "--interpolate --genre red --steps 1 -o " + dir / "g.png", "--steps"},
       {"prepare " + dir / "src" + " -o " + dir / "p.cgd --size 7", "--size"},

@@ -1,0 +1,95 @@
+// recipe_advice on made-up reports: each signal against its goal, the flag it names for
+// the run's own recipe, the genre it names, and signals a report lacks left out.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "eval/eval_advice.h"
+
+using nlohmann::json;
+using cg::gan::recipe_advice;
+
+namespace {
+
+// A report with the baseline's accuracies (fractions), MS-SSIM means per genre and
+// Laplacian ratios per genre, sampled from G_ema or G.
+json report(double gen, double unseen, double g_weight, bool ema) {
+  json r;
+  r["checkpoint"] = {{"generator", ema ? "G_ema" : "G"}, {"ema", ema ? 0.999 : 0.0},
+                     {"recipe", {{"g_genre_weight", g_weight}, {"hflip", true}}}};
+  r["baseline"]["generated"]["accuracy"]["mean"] = gen;
+  r["baseline"]["real_unseen_by_run"]["accuracy"]["mean"] = unseen;
+  r["baseline"]["real_held_out"]["accuracy"]["mean"] = 0.99;  // ignored while the run's held-out covers are there
+  r["msssim"]["per_genre"] = json::array(
+      {{{"genre", "jazz"}, {"generated_generated", {{"mean", 0.9}}}, {"real_real", {{"mean", 0.1}}},
+        {"alt", {{"generated_generated", {{"mean", 0.30}}}, {"real_real", {{"mean", 0.27}}}}}},
+       {{"genre", "rap"}, {"generated_generated", {{"mean", 0.1}}}, {"real_real", {{"mean", 0.1}}},
+        {"alt", {{"generated_generated", {{"mean", 0.40}}}, {"real_real", {{"mean", 0.32}}}}}}});
+  r["speckle"]["per_genre"] = json::array({{{"genre", "jazz"}, {"laplacian_ratio", 0.7}},
+                                           {{"genre", "rap"}, {"laplacian_ratio", 1.5}}});
+  return r;
+}
+
+bool has(const json& item, const std::string& text) {
+  return item["advice"].get<std::string>().find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the genre gap: typical covers ask for a lower genre weight, faded genres for a higher one") {
+  json a = recipe_advice(report(0.70, 0.55, 1.0, true));
+  REQUIRE(a.size() == 4);
+  CHECK(a[0]["value"].get<double>() == doctest::Approx(15.0));
+  CHECK(a[0]["met"] == false);
+  CHECK(has(a[0], "--g-genre-weight 0.5"));
+  a = recipe_advice(report(0.70, 0.55, 0.5, true));
+  CHECK(has(a[0], "already at 0.5"));
+  a = recipe_advice(report(0.40, 0.60, 0.5, true));
+  CHECK(a[0]["value"].get<double>() == doctest::Approx(-20.0));
+  CHECK(has(a[0], "Raise --g-genre-weight"));
+  a = recipe_advice(report(0.58, 0.55, 1.0, true));
+  CHECK(a[0]["met"] == true);
+  CHECK(a[0]["advice"] == "");
+  // Without the run's held-out covers, the baseline's own held-out folds are the reference.
+  json r = report(0.70, 0.55, 1.0, true);
+  r["baseline"].erase("real_unseen_by_run");
+  CHECK(recipe_advice(r)[0]["value"].get<double>() == doctest::Approx(-29.0));
+  // Without a baseline there is no gap to report.
+  r.erase("baseline");
+  a = recipe_advice(r);
+  REQUIRE(a.size() == 3);
+  CHECK(a[0]["signal"].get<std::string>().find("MS-SSIM") != std::string::npos);
+}
+
+TEST_CASE("MS-SSIM uses the scales beside the paper's when eval computed them, and names the worst genre") {
+  json a = recipe_advice(report(0.6, 0.6, 1.0, true));
+  CHECK(a[1]["value"].get<double>() == doctest::Approx(0.08));  // rap at the alternative scales, not jazz's 0.8
+  CHECK(a[1]["met"] == false);
+  CHECK(has(a[1], "rap"));
+  a = recipe_advice(report(0.6, 0.6, 1.0, false));
+  CHECK(has(a[1], "--ema 0.999"));
+  json r = report(0.6, 0.6, 1.0, true);
+  for (json& g : r["msssim"]["per_genre"]) g.erase("alt");
+  CHECK(recipe_advice(r)[1]["value"].get<double>() == doctest::Approx(0.8));
+}
+
+TEST_CASE("speckle: the genre furthest from the real energy, too noisy or too smooth") {
+  json r = report(0.6, 0.6, 1.0, false);
+  json a = recipe_advice(r);
+  CHECK(a[2]["value"].get<double>() == doctest::Approx(1.5));  // |ln 1.5| > |ln 0.7|
+  CHECK(has(a[2], "rap"));
+  CHECK(has(a[2], "--ema 0.999"));
+  r["speckle"]["per_genre"][1]["laplacian_ratio"] = 1.1;
+  a = recipe_advice(r);
+  CHECK(a[2]["value"].get<double>() == doctest::Approx(0.7));
+  CHECK(has(a[2], "smoother"));
+  r["speckle"]["per_genre"][0]["laplacian_ratio"] = 0.85;
+  CHECK(recipe_advice(r)[2]["met"] == true);
+}
+
+TEST_CASE("the weight average is advised only when the report did not sample from it") {
+  CHECK(recipe_advice(report(0.6, 0.6, 1.0, true))[3]["met"] == true);
+  const json a = recipe_advice(report(0.6, 0.6, 1.0, false));
+  CHECK(a[3]["met"] == false);
+  CHECK(has(a[3], "--ema 0.999"));
+}
