@@ -98,13 +98,28 @@ thread_local bool t_helper = false;
 // sleeping helper costs tens of microseconds of its share of the next loop); beside other
 // programs 40, far less than a scheduler time slice, so a spinning thread does not keep
 // a CPU from the thread whose chunk it waits for.
+int shared_spin() {  // COVERGAN_SHARED_SPIN=N overrides (A/B timing)
+  static const int c = [] {
+    const char* v = std::getenv("COVERGAN_SHARED_SPIN");
+    return v && std::atoi(v) > 0 ? std::atoi(v) : 2000;
+  }();
+  return c;
+}
 int spin_rounds(const Pool& p) { return p.shared.load(std::memory_order_relaxed) ? 2000 : 10000; }
+int helper_spin_rounds(const Pool& p) { return p.shared.load(std::memory_order_relaxed) ? shared_spin() : 10000; }
 // A claim takes the rest of the loop over (kDivide x threads), in whole grains: large
 // chunks first, then smaller ones, so the threads finish together (guided scheduling).
 // Beside other programs every claim is the loop over (kSharedChunks x threads), and
 // helpers leave the last two such chunks to the caller (parallel.h, set_pool_shared).
 constexpr int kDivide = 2;
-constexpr int kSharedChunks = 32;
+constexpr int kSharedChunksDefault = 32;
+int shared_chunks() {  // COVERGAN_SHARED_CHUNKS=N overrides (A/B timing)
+  static const int c = [] {
+    const char* v = std::getenv("COVERGAN_SHARED_CHUNKS");
+    return v && std::atoi(v) > 0 ? std::atoi(v) : kSharedChunksDefault;
+  }();
+  return c;
+}
 
 // Items [idx, idx + k) of a loop of n: the next claim's size. Alone, the rest over divide
 // (guided); shared, a fixed n / divide, so no chunk a helper holds is large.
@@ -147,7 +162,7 @@ void helper_main(int index) {
   for (;;) {
     const int e = p.epoch.load();
     uint64_t c = p.claim.load();
-    for (int i = 0, n = spin_rounds(p); uint32_t(c >> 32) == last && i < n; ++i) CG_PAUSE(), c = p.claim.load();
+    for (int i = 0, n = helper_spin_rounds(p); uint32_t(c >> 32) == last && i < n; ++i) CG_PAUSE(), c = p.claim.load();
     if (uint32_t(c >> 32) == last) {
       p.epoch.wait(e);  // returns at once if a loop was published since e was read
       continue;
@@ -199,8 +214,8 @@ void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, c
   Job& job = p.jobs[gen & 1];
   job.body = body, job.ctx = ctx, job.name = name;
   job.n = n, job.grain = grain, job.helpers = helpers, job.done = 0;
-  job.divide = shared ? kSharedChunks * threads : kDivide * threads, job.fixed = shared;
-  const int64_t tail = shared ? std::min(n - 1, std::max(2 * grain, 2 * n / (kSharedChunks * threads))) : 0;
+  job.divide = shared ? shared_chunks() * threads : kDivide * threads, job.fixed = shared;
+  const int64_t tail = shared ? std::min(n - 1, std::max(2 * grain, 2 * n / (shared_chunks() * threads))) : 0;
   job.tail = int(n - (n - tail) / grain * grain);  // helpers stop at a whole grain
   p.claim.store(uint64_t(gen) << 32);
   p.epoch.fetch_add(1);
