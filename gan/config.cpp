@@ -293,8 +293,9 @@ nlohmann::json to_json(const TrainConfig& c) {
 void apply_json(TrainConfig& c, const nlohmann::json& j) {
   reject_unknown(j, {"model", "genres", "data", "data_bytes", "data_fingerprint", "pretrain", "init", "pretrain_epochs",
                      "epochs", "steps", "batch", "seed", "device", "precision", "deterministic", "graph", "lr_pretrain",
-                     "lr_finetune", "lr_decay_from", "lr_decay_to", "beta1", "beta2", "adam_eps", "lambda_code", "hflip", "sync_bn", "dtype", "holdout",
-                     "holdout_seed", "ema", "augment", "real_label", "instance_noise", "instance_noise_steps",
+                     "lr_finetune", "lr_decay_from", "lr_decay_to", "beta1", "beta2", "adam_eps", "lambda_code", "hflip",
+                     "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
+                     "instance_noise_steps",
                      "g_genre_weight", "d_fake_genre_weight",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
                  "training");  // "iteration": train's record of graph or eager (gan/iteration.h), not read

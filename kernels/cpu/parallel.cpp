@@ -72,13 +72,25 @@ int forced_mode() {
   return m;
 }
 
-// Helpers beyond the CPUs in shared mode (COVERGAN_SHARED_EXTRA=N; A/B timing).
+// Shared mode's settings, each overridable for A/B timing (docs/PERFORMANCE.md): helpers
+// beyond the CPUs (COVERGAN_SHARED_EXTRA, default 0), chunks per thread
+// (COVERGAN_SHARED_CHUNKS, 32) and the rounds an idle helper spins before it sleeps
+// (COVERGAN_SHARED_SPIN, 2000). An unset or out-of-range variable keeps the default.
+int env_int(const char* name, int fallback, int lowest) {
+  const char* v = std::getenv(name);
+  return v && std::atoi(v) >= lowest ? std::atoi(v) : fallback;
+}
 int shared_extra() {
-  static const int e = [] {
-    const char* v = std::getenv("COVERGAN_SHARED_EXTRA");
-    return v ? std::max(0, std::atoi(v)) : 0;
-  }();
+  static const int e = env_int("COVERGAN_SHARED_EXTRA", 0, 0);
   return e;
+}
+int shared_chunks() {
+  static const int c = env_int("COVERGAN_SHARED_CHUNKS", 32, 1);
+  return c;
+}
+int shared_spin() {
+  static const int c = env_int("COVERGAN_SHARED_SPIN", 2000, 1);
+  return c;
 }
 
 Pool& pool() {
@@ -97,29 +109,15 @@ thread_local bool t_helper = false;
 // about 200 microseconds, more than most gaps between an iteration's loops (waking a
 // sleeping helper costs tens of microseconds of its share of the next loop); beside other
 // programs 40, far less than a scheduler time slice, so a spinning thread does not keep
-// a CPU from the thread whose chunk it waits for.
-int shared_spin() {  // COVERGAN_SHARED_SPIN=N overrides (A/B timing)
-  static const int c = [] {
-    const char* v = std::getenv("COVERGAN_SHARED_SPIN");
-    return v && std::atoi(v) > 0 ? std::atoi(v) : 2000;
-  }();
-  return c;
-}
+// a CPU from the thread whose chunk it waits for (a helper's own idle spin there:
+// shared_spin(); longer spins raised its share of the chunks but also the caller's waits).
 int spin_rounds(const Pool& p) { return p.shared.load(std::memory_order_relaxed) ? 2000 : 10000; }
 int helper_spin_rounds(const Pool& p) { return p.shared.load(std::memory_order_relaxed) ? shared_spin() : 10000; }
 // A claim takes the rest of the loop over (kDivide x threads), in whole grains: large
 // chunks first, then smaller ones, so the threads finish together (guided scheduling).
-// Beside other programs every claim is the loop over (kSharedChunks x threads), and
+// Beside other programs every claim is the loop over (shared_chunks() x threads), and
 // helpers leave the last two such chunks to the caller (parallel.h, set_pool_shared).
 constexpr int kDivide = 2;
-constexpr int kSharedChunksDefault = 32;
-int shared_chunks() {  // COVERGAN_SHARED_CHUNKS=N overrides (A/B timing)
-  static const int c = [] {
-    const char* v = std::getenv("COVERGAN_SHARED_CHUNKS");
-    return v && std::atoi(v) > 0 ? std::atoi(v) : kSharedChunksDefault;
-  }();
-  return c;
-}
 
 // Items [idx, idx + k) of a loop of n: the next claim's size. Alone, the rest over divide
 // (guided); shared, a fixed n / divide, so no chunk a helper holds is large.
