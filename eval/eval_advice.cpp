@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "eval/json_path.h"
+
 namespace cg::gan {
 namespace {
 
@@ -17,15 +19,6 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
-double num(const json& j, std::initializer_list<const char*> path, double fallback) {
-  const json* p = &j;
-  for (const char* k : path) {
-    if (!p->is_object() || !p->contains(k)) return fallback;
-    p = &(*p)[k];
-  }
-  return p->is_number() ? p->get<double>() : fallback;
-}
-
 json item(const std::string& signal, double value, const std::string& goal, bool met, const std::string& advice) {
   return {{"signal", signal}, {"value", value}, {"goal", goal}, {"met", met}, {"advice", met ? "" : advice}};
 }
@@ -33,9 +26,9 @@ json item(const std::string& signal, double value, const std::string& goal, bool
 // The baseline on generated covers against real ones no model saw: the run's held-out
 // covers, else the baseline's own held-out folds.
 void genre_gap(const json& r, double g_weight, json& out) {
-  const double gen = num(r, {"baseline", "generated", "accuracy", "mean"}, NAN);
-  double real = num(r, {"baseline", "real_unseen_by_run", "accuracy", "mean"}, NAN);
-  if (std::isnan(real)) real = num(r, {"baseline", "real_held_out", "accuracy", "mean"}, NAN);
+  const double gen = json_number(r, {"baseline", "generated", "accuracy", "mean"});
+  double real = json_number(r, {"baseline", "real_unseen_by_run", "accuracy", "mean"});
+  if (std::isnan(real)) real = json_number(r, {"baseline", "real_held_out", "accuracy", "mean"});
   if (std::isnan(gen) || std::isnan(real)) return;
   const double gap = 100 * (gen - real);
   std::string advice;
@@ -64,7 +57,7 @@ void msssim_excess(const json& r, bool ema, bool hflip, json& out) {
   std::string genre;
   for (const json& g : r["msssim"]["per_genre"]) {
     const json& m = g.contains("alt") ? g["alt"] : g;
-    const double e = num(m, {"generated_generated", "mean"}, NAN) - num(m, {"real_real", "mean"}, NAN);
+    const double e = json_number(m, {"generated_generated", "mean"}) - json_number(m, {"real_real", "mean"});
     if (e > worst) worst = e, genre = g.value("genre", "");
   }
   if (!std::isfinite(worst)) return;
@@ -84,7 +77,7 @@ void speckle(const json& r, bool ema, json& out) {
   double far = 1;
   std::string genre;
   for (const json& g : r["speckle"]["per_genre"]) {
-    const double x = num(g, {"laplacian_ratio"}, NAN);
+    const double x = json_number(g, {"laplacian_ratio"});
     if (std::isfinite(x) && x > 0 && std::fabs(std::log(x)) > std::fabs(std::log(far))) far = x, genre = g.value("genre", "");
   }
   const bool met = far >= kAdviceLaplacianLow && far <= kAdviceLaplacianHigh;
@@ -103,7 +96,8 @@ void speckle(const json& r, bool ema, json& out) {
 
 json recipe_advice(const json& r) {
   json out = json::array();
-  const double g_weight = num(r, {"checkpoint", "recipe", "g_genre_weight"}, 1.0);
+  const double w = json_number(r, {"checkpoint", "recipe", "g_genre_weight"});
+  const double g_weight = std::isnan(w) ? 1.0 : w;  // reports from before the key: the paper's
   const json ck = r.value("checkpoint", json::object());
   const bool ema = ck.value("generator", "") == "G_ema";  // what this report sampled from
   const bool hflip = ck.value("recipe", json::object()).value("hflip", false);

@@ -9,6 +9,7 @@
 #include "base/check.h"
 #include "data/plot.h"
 #include "engine/io_util.h"
+#include "eval/json_path.h"
 #include "gan/run_dir.h"
 
 namespace cg::gan {
@@ -16,15 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-double get(const json& j, std::initializer_list<const char*> path) {
-  const json* p = &j;
-  for (const char* k : path) {
-    if (!p->is_object() || !p->contains(k)) return NAN;
-    p = &(*p)[k];
-  }
-  return p->is_number() ? p->get<double>() : NAN;
-}
 
 struct Metric {
   const char* name;
@@ -58,38 +50,38 @@ json checkpoint_summary(const json& r) {
   json s;
   s["step"] = r["checkpoint"]["step"];
   s["path"] = r["checkpoint"]["path"];
-  s["fid"] = get(r, {"frechet", "overall", "fid", "value"});
-  s["fid_lo"] = get(r, {"frechet", "overall", "fid", "lo"});
-  s["fid_hi"] = get(r, {"frechet", "overall", "fid", "hi"});
-  s["fid_real_real"] = get(r, {"frechet", "overall", "fid_real_real", "value"});
-  s["precision"] = get(r, {"frechet", "overall", "precision"});
-  s["recall"] = get(r, {"frechet", "overall", "recall"});
+  s["fid"] = json_number(r, {"frechet", "overall", "fid", "value"});
+  s["fid_lo"] = json_number(r, {"frechet", "overall", "fid", "lo"});
+  s["fid_hi"] = json_number(r, {"frechet", "overall", "fid", "hi"});
+  s["fid_real_real"] = json_number(r, {"frechet", "overall", "fid_real_real", "value"});
+  s["precision"] = json_number(r, {"frechet", "overall", "precision"});
+  s["recall"] = json_number(r, {"frechet", "overall", "recall"});
   double excess = -INFINITY, excess5 = -INFINITY, speckle = -INFINITY;
   for (const auto& g : r["msssim"]["per_genre"]) {
     const json& a = g.contains("alt") ? g["alt"] : g;
-    excess = std::max(excess, get(a, {"generated_generated", "mean"}) - get(a, {"real_real", "mean"}));
-    excess5 = std::max(excess5, get(g, {"generated_generated", "mean"}) - get(g, {"real_real", "mean"}));
+    excess = std::max(excess, json_number(a, {"generated_generated", "mean"}) - json_number(a, {"real_real", "mean"}));
+    excess5 = std::max(excess5, json_number(g, {"generated_generated", "mean"}) - json_number(g, {"real_real", "mean"}));
   }
   if (r.contains("speckle"))
-    for (const auto& g : r["speckle"]["per_genre"]) speckle = std::max(speckle, std::fabs(std::log(get(g, {"laplacian_ratio"}))));
+    for (const auto& g : r["speckle"]["per_genre"]) speckle = std::max(speckle, std::fabs(std::log(json_number(g, {"laplacian_ratio"}))));
   s["msssim_excess"] = std::isfinite(excess) ? excess : NAN;
   s["msssim_excess_paper"] = std::isfinite(excess5) ? excess5 : NAN;
   s["speckle"] = std::isfinite(speckle) ? speckle : NAN;
-  s["laplacian_ratio"] = get(r, {"speckle", "overall", "laplacian_ratio"});
-  s["baseline_generated"] = get(r, {"baseline", "generated", "accuracy", "mean"});
-  const double unseen = get(r, {"baseline", "real_unseen_by_run", "accuracy", "mean"});
-  s["baseline_real"] = std::isfinite(unseen) ? unseen : get(r, {"baseline", "real_held_out", "accuracy", "mean"});
+  s["laplacian_ratio"] = json_number(r, {"speckle", "overall", "laplacian_ratio"});
+  s["baseline_generated"] = json_number(r, {"baseline", "generated", "accuracy", "mean"});
+  const double unseen = json_number(r, {"baseline", "real_unseen_by_run", "accuracy", "mean"});
+  s["baseline_real"] = std::isfinite(unseen) ? unseen : json_number(r, {"baseline", "real_held_out", "accuracy", "mean"});
   s["baseline_gap"] = s["baseline_generated"].get<double>() - s["baseline_real"].get<double>();
-  s["d_generated"] = get(r, {"d_accuracy", "generated", "accuracy", "mean"});
-  const double dh = get(r, {"d_accuracy", "real_held_out", "accuracy", "mean"});
-  s["d_real"] = std::isfinite(dh) ? dh : get(r, {"d_accuracy", "real_trained_on", "accuracy", "mean"});
+  s["d_generated"] = json_number(r, {"d_accuracy", "generated", "accuracy", "mean"});
+  const double dh = json_number(r, {"d_accuracy", "real_held_out", "accuracy", "mean"});
+  s["d_real"] = std::isfinite(dh) ? dh : json_number(r, {"d_accuracy", "real_trained_on", "accuracy", "mean"});
   return s;
 }
 
 double best_by_cost(const json& s, const std::string& by) {
   for (const Metric& m : kMetrics)
     if (by == m.name) {
-      const double v = by == "baseline_gap" ? std::fabs(get(s, {"baseline_gap"})) : get(s, {m.name});
+      const double v = by == "baseline_gap" ? std::fabs(json_number(s, {"baseline_gap"})) : json_number(s, {m.name});
       return m.higher_better ? -v : v;
     }
   throw Error(detail::cat("Unknown metric \"", by, "\" for --best-by; one of: ", best_by_help(), "."));
@@ -109,7 +101,7 @@ std::string within_note(const json& best) {
 void curves(const std::string& dir, const json& rows, json& images) {
   auto series = [&](const char* key, const char* name, std::array<uint8_t, 3> color) {
     PlotSeries p{name, color, {}, {}};
-    for (const auto& r : rows) p.x.push_back(r["step"].get<double>()), p.y.push_back(get(r, {key}));
+    for (const auto& r : rows) p.x.push_back(r["step"].get<double>()), p.y.push_back(json_number(r, {key}));
     return p;
   };
   struct Fig {
@@ -161,13 +153,13 @@ std::string page(const json& r) {
   for (const auto& s : r["checkpoints"]) {
     const int64_t step = s["step"].get<int64_t>();
     h << "<tr" << (step == r["best"]["step"].get<int64_t>() ? " class=best" : "") << "><td><a href=\""
-      << s["report"].get<std::string>() << "\">" << step << "</a></td><td>" << fmt(get(s, {"fid"}), "%.2f") << " ["
-      << fmt(get(s, {"fid_lo"}), "%.2f") << ", " << fmt(get(s, {"fid_hi"}), "%.2f") << "]</td><td>"
-      << fmt(get(s, {"fid_real_real"}), "%.2f") << "</td><td>" << fmt(get(s, {"precision"})) << "</td><td>"
-      << fmt(get(s, {"recall"})) << "</td><td>" << fmt(get(s, {"msssim_excess"}), "%+.3f") << " / "
-      << fmt(get(s, {"msssim_excess_paper"}), "%+.3f") << "</td><td>" << fmt(100 * get(s, {"baseline_generated"}), "%.1f")
-      << " / " << fmt(100 * get(s, {"baseline_real"}), "%.1f") << " %</td><td>" << fmt(100 * get(s, {"d_generated"}), "%.1f")
-      << " / " << fmt(100 * get(s, {"d_real"}), "%.1f") << " %</td><td>" << fmt(get(s, {"laplacian_ratio"}), "%.2f")
+      << s["report"].get<std::string>() << "\">" << step << "</a></td><td>" << fmt(json_number(s, {"fid"}), "%.2f") << " ["
+      << fmt(json_number(s, {"fid_lo"}), "%.2f") << ", " << fmt(json_number(s, {"fid_hi"}), "%.2f") << "]</td><td>"
+      << fmt(json_number(s, {"fid_real_real"}), "%.2f") << "</td><td>" << fmt(json_number(s, {"precision"})) << "</td><td>"
+      << fmt(json_number(s, {"recall"})) << "</td><td>" << fmt(json_number(s, {"msssim_excess"}), "%+.3f") << " / "
+      << fmt(json_number(s, {"msssim_excess_paper"}), "%+.3f") << "</td><td>" << fmt(100 * json_number(s, {"baseline_generated"}), "%.1f")
+      << " / " << fmt(100 * json_number(s, {"baseline_real"}), "%.1f") << " %</td><td>" << fmt(100 * json_number(s, {"d_generated"}), "%.1f")
+      << " / " << fmt(100 * json_number(s, {"d_real"}), "%.1f") << " %</td><td>" << fmt(json_number(s, {"laplacian_ratio"}), "%.2f")
       << "</td></tr>";
   }
   h << "</table>";

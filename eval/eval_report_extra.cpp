@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "eval/json_path.h"
+
 namespace cg::gan {
 namespace {
 
@@ -17,15 +19,6 @@ std::string esc(const std::string& s) {
   return o;
 }
 
-double val(const json& j, std::initializer_list<const char*> path) {
-  const json* p = &j;
-  for (const char* k : path) {
-    if (!p->is_object() || !p->contains(k)) return NAN;
-    p = &(*p)[k];
-  }
-  return p->is_number() ? p->get<double>() : NAN;
-}
-
 std::string num(double v, const char* f = "%.3f") {
   if (!std::isfinite(v)) return "&ndash;";
   char b[64];
@@ -35,8 +28,8 @@ std::string num(double v, const char* f = "%.3f") {
 
 std::string interval(const json& j) {
   if (!j.is_object()) return "&ndash;";
-  return num(val(j, {"value"}), "%.2f") + " <span class=small>[" + num(val(j, {"lo"}), "%.2f") + ", " +
-         num(val(j, {"hi"}), "%.2f") + "]</span>";
+  return num(json_number(j, {"value"}), "%.2f") + " <span class=small>[" + num(json_number(j, {"lo"}), "%.2f") + ", " +
+         num(json_number(j, {"hi"}), "%.2f") + "]</span>";
 }
 
 }  // namespace
@@ -59,8 +52,8 @@ std::string msssim_alt_html(const json& r) {
     const json& a = g["alt"];
     h << "<tr><td>" << esc(g["genre"].get<std::string>()) << "</td>";
     for (const char* k : {"real_real", "real_generated", "generated_generated"})
-      h << "<td>" << num(val(g, {k, "mean"})) << " / " << num(val(a, {k, "mean"})) << "</td>";
-    h << "<td>" << num(val(a, {"generated_generated", "mean"}) - val(a, {"real_real", "mean"}), "%+.3f") << "</td></tr>";
+      h << "<td>" << num(json_number(g, {k, "mean"})) << " / " << num(json_number(a, {k, "mean"})) << "</td>";
+    h << "<td>" << num(json_number(a, {"generated_generated", "mean"}) - json_number(a, {"real_real", "mean"}), "%+.3f") << "</td></tr>";
   }
   h << "</table>";
   return h.str();
@@ -86,9 +79,9 @@ std::string frechet_html(const json& r) {
        "<th>precision / recall real-real</th><th>covers (generated / real half / reference half)</th></tr>";
   auto row = [&](const std::string& name, const json& c) {
     h << "<tr><td>" << esc(name) << "</td><td>" << interval(c.value("fid", json())) << "</td><td>"
-      << interval(c.value("fid_real_real", json())) << "</td><td>" << num(val(c, {"precision"})) << "</td><td>"
-      << num(val(c, {"recall"})) << "</td><td>" << num(val(c, {"precision_real_real"})) << " / "
-      << num(val(c, {"recall_real_real"})) << "</td><td>" << c.value("n_generated", 0) << " / "
+      << interval(c.value("fid_real_real", json())) << "</td><td>" << num(json_number(c, {"precision"})) << "</td><td>"
+      << num(json_number(c, {"recall"})) << "</td><td>" << num(json_number(c, {"precision_real_real"})) << " / "
+      << num(json_number(c, {"recall_real_real"})) << "</td><td>" << c.value("n_generated", 0) << " / "
       << c.value("n_real_other", 0) << " / " << c.value("n_real_reference", 0) << "</td></tr>";
   };
   for (const auto& g : f["per_genre"]) row(g["genre"].get<std::string>(), g);
@@ -108,9 +101,9 @@ std::string speckle_html(const json& r) {
   h << "<table><tr><th>genre</th><th>mean squared Laplacian real</th><th>generated</th><th>ratio</th>"
        "<th>high-band share real</th><th>generated</th></tr>";
   auto row = [&](const std::string& name, const json& g) {
-    h << "<tr><td>" << esc(name) << "</td><td>" << num(val(g, {"real", "laplacian"}), "%.1f") << "</td><td>"
-      << num(val(g, {"generated", "laplacian"}), "%.1f") << "</td><td>" << num(val(g, {"laplacian_ratio"}), "%.2f")
-      << "</td><td>" << num(val(g, {"real", "high_share"})) << "</td><td>" << num(val(g, {"generated", "high_share"}))
+    h << "<tr><td>" << esc(name) << "</td><td>" << num(json_number(g, {"real", "laplacian"}), "%.1f") << "</td><td>"
+      << num(json_number(g, {"generated", "laplacian"}), "%.1f") << "</td><td>" << num(json_number(g, {"laplacian_ratio"}), "%.2f")
+      << "</td><td>" << num(json_number(g, {"real", "high_share"})) << "</td><td>" << num(json_number(g, {"generated", "high_share"}))
       << "</td></tr>";
   };
   for (const auto& g : s["per_genre"]) row(g["genre"].get<std::string>(), g);
@@ -129,7 +122,7 @@ std::string advice_html(const json& r) {
        "docs/TRAINING.md measured to move it (eval/eval_advice.h).</p>";
   h << "<table><tr><th>signal</th><th>value</th><th>goal</th><th>met</th><th>to try</th></tr>";
   for (const auto& a : r["advice"])
-    h << "<tr><td>" << esc(a["signal"].get<std::string>()) << "</td><td>" << num(val(a, {"value"}), "%.3g")
+    h << "<tr><td>" << esc(a["signal"].get<std::string>()) << "</td><td>" << num(json_number(a, {"value"}), "%.3g")
       << "</td><td>" << esc(a["goal"].get<std::string>()) << "</td><td>" << (a["met"].get<bool>() ? "yes" : "<b>no</b>")
       << "</td><td>" << esc(a["advice"].get<std::string>()) << "</td></tr>";
   h << "</table>";
