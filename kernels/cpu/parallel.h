@@ -45,8 +45,10 @@ void parallel_each_if(bool share, int64_t n, const F& f);
 // CPU with one of them is often paused for a scheduler time slice while it holds a chunk,
 // and the caller waits for it. Shared mode cuts every loop into 32 chunks per thread and
 // leaves the last two to the caller, so a paused helper holds little of the loop and
-// never its end. Alone, guided chunks are faster (each chunk of a transposed convolution
-// streams its weights once, and the threads finish together).
+// never its end. Each thread runs its chunks bound to a CPU of its own (the caller only
+// while in a loop), and helpers whose chunks are short ask for short time slices.
+// Alone, guided chunks are faster (each chunk of a transposed convolution streams its
+// weights once, and the threads finish together), and nothing is bound.
 void set_pool_shared(bool shared);
 bool pool_shared();
 

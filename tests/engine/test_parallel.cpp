@@ -1,11 +1,20 @@
 // The kernels' thread pool (kernels/cpu/parallel.h): every chunk of a loop runs exactly
 // once whatever the thread count and mode; nested loops and loops from two threads at
-// once run correctly; chunks shrink towards a loop's end; shared mode cuts loops finer
-// and leaves the last chunks to the caller; a helper that holds a chunk for a long time delays only that chunk.
+// once run correctly; chunks shrink towards a loop's end; shared mode cuts loops finer,
+// leaves the last chunks to the caller and binds each thread to a CPU of its own; a
+// helper that holds a chunk for a long time delays only that chunk; helpers ask for
+// short time slices.
+#include <sched.h>
+#include <sys/utsname.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -153,4 +162,112 @@ TEST_CASE("a helper that holds one chunk for long delays that chunk only: the ca
     CHECK(after.wait_ms - before.wait_ms > 50);
   }
   CHECK(after.helpers >= 1);
+}
+
+namespace {
+
+// The CPUs the calling thread may run on.
+std::vector<int> my_cpus() {
+  cpu_set_t m;
+  CPU_ZERO(&m);
+  std::vector<int> ids;
+  if (sched_getaffinity(0, sizeof m, &m) == 0)
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &m)) ids.push_back(i);
+  return ids;
+}
+
+struct ChunkPlace {
+  bool by_caller;
+  std::vector<int> cpus;
+};
+
+// Where each chunk of a 64-chunk loop ran: by the caller or a helper, and on which CPUs.
+std::vector<ChunkPlace> chunk_places() {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::mutex m;
+  std::vector<ChunkPlace> places;
+  cpu::parallel_for("places", 64, 1, [&](int64_t, int64_t) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // time for the helper to join
+    ChunkPlace p{std::this_thread::get_id() == caller, my_cpus()};
+    std::lock_guard<std::mutex> lock(m);
+    places.push_back(p);
+  });
+  return places;
+}
+
+}  // namespace
+
+TEST_CASE("in shared mode the caller and each helper run their chunks bound to CPUs of their own; alone, unbound") {
+  const std::vector<int> all = my_cpus();
+  if (all.size() < 2) CG_SKIP("fewer than 2 CPUs in the affinity mask");
+  if (const char* e = std::getenv("COVERGAN_SHARED_BIND"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_BIND=0");
+  PoolSetting setting(2, true);
+  bool helper_ran = false;
+  for (int round = 0; round < 10; ++round) {
+    for (const ChunkPlace& p : chunk_places()) {
+      REQUIRE(p.cpus.size() == 1);
+      CHECK(p.cpus[0] == (p.by_caller ? all[0] : all[1]));  // the caller first, helper 0 second
+      helper_ran = helper_ran || !p.by_caller;
+    }
+    CHECK(my_cpus() == all);  // between loops the caller is unbound: threads it starts get every CPU
+  }
+  CHECK(helper_ran);
+  cpu::set_pool_shared(false);
+  for (int round = 0; round < 3; ++round)
+    for (const ChunkPlace& p : chunk_places()) CHECK(p.cpus == all);
+}
+
+namespace {
+
+// The calling thread's time slice in nanoseconds (/proc/thread-self/sched, "se.slice"),
+// or -1 where the kernel does not show it.
+int64_t my_slice_ns() {
+  std::ifstream f("/proc/thread-self/sched");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("se.slice", 0) == 0) return std::atoll(line.substr(line.find(':') + 1).c_str());
+  return -1;
+}
+
+// Linux's version as major * 100 + minor ("6.18.44-..." is 618).
+int kernel_version() {
+  utsname u{};
+  int major = 0, minor = 0;
+  return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2 ? major * 100 + minor : 0;
+}
+
+}  // namespace
+
+// The slice a helper ran with in the last of `loops` 64-chunk loops whose chunks each
+// take `chunk_us` of busy work (0 if no helper took a chunk of it).
+int64_t helper_slice_after(int loops, int chunk_us) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int64_t> slice{0};
+  for (int l = 0; l < loops; ++l)
+    cpu::parallel_for("slices", 64, 1, [&](int64_t, int64_t) {
+      const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(chunk_us);
+      while (std::chrono::steady_clock::now() < end) {
+      }
+      if (std::this_thread::get_id() != caller && l == loops - 1) slice = my_slice_ns();
+    });
+  return slice.load();
+}
+
+TEST_CASE("shared, a helper asks for 100-microsecond slices while its chunks are shorter, else the default") {
+  if (kernel_version() < 612) CG_SKIP("a kernel before 6.12 has no custom slices");
+  if (std::getenv("COVERGAN_SHARED_SLICE_US")) CG_SKIP("COVERGAN_SHARED_SLICE_US is set");
+  PoolSetting setting(2, true);
+  if (cpu::compute_threads() < 2) CG_SKIP("one thread");
+  const int64_t own = my_slice_ns();  // the caller's: the kernel's default, never changed
+  if (own < 0) CG_SKIP("no se.slice in /proc/thread-self/sched");
+  REQUIRE(own != 100000);
+  const int64_t short_chunks = helper_slice_after(40, 10);
+  const int64_t long_chunks = helper_slice_after(40, 400);
+  cpu::set_pool_shared(false);
+  const int64_t alone = helper_slice_after(3, 10);
+  if (short_chunks == 0 || long_chunks == 0 || alone == 0) CG_SKIP("the helper took no chunk of a last loop");
+  CHECK(short_chunks == 100000);
+  CHECK(long_chunks == own);
+  CHECK(alone == own);
+  CHECK(my_slice_ns() == own);
 }
