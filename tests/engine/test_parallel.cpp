@@ -198,7 +198,7 @@ std::vector<ChunkPlace> chunk_places() {
 
 }  // namespace
 
-TEST_CASE("in shared mode the caller and each helper run their chunks bound to CPUs of their own; alone, unbound") {
+TEST_CASE("in shared mode the caller and each helper run their chunks bound to CPUs of their own, and alone unbound") {
   const std::vector<int> all = my_cpus();
   if (all.size() < 2) CG_SKIP("fewer than 2 CPUs in the affinity mask");
   if (const char* e = std::getenv("COVERGAN_SHARED_BIND"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_BIND=0");
