@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -125,11 +124,6 @@ struct Competitors {
       const pid_t pid = fork();
       if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
-        // Any CPU, as an unrelated program would be, whatever the forking thread is bound to.
-        cpu_set_t all;
-        CPU_ZERO(&all);
-        for (int c = 0, k = int(sysconf(_SC_NPROCESSORS_ONLN)); c < k && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
-        sched_setaffinity(0, sizeof all, &all);
         volatile unsigned long x = 0;
         for (;;) x = x + 1;
       }

@@ -110,8 +110,9 @@ bool shared_bind() {
   return b;
 }
 
-// The process's CPUs, read once, before any pool thread is bound (a thread started by a
-// bound one would report its single CPU).
+// The process's CPUs, read once, at the first bind_thread: before any pool thread is bound
+// (a thread started by a bound one would report its single CPU). Helpers are started
+// while the caller is unbound, so they inherit the whole mask too.
 struct Cpus {
   cpu_set_t mask;
   std::vector<int> ids;
@@ -269,8 +270,9 @@ void helper_main(int index) {
       continue;
     }
     last = uint32_t(c >> 32);
-    choose_slice(p.shared.load(std::memory_order_relaxed));
-    bind_thread(p.shared.load(std::memory_order_relaxed) && shared_bind() ? index + 1 : -1);
+    const bool shared = p.shared.load(std::memory_order_relaxed);
+    choose_slice(shared);
+    bind_thread(shared && shared_bind() ? index + 1 : -1);
     if (index < p.jobs[last & 1].helpers.load()) drain(p, last);
   }
 }
@@ -312,7 +314,6 @@ void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, c
     return;
   }
   const int helpers = int(std::min<int64_t>(threads, (n + grain - 1) / grain)) - 1;
-  process_cpus();  // read before this thread is bound
   ensure_helpers(p, helpers);
   const bool bind = shared && shared_bind();
   if (bind) bind_thread(0);
