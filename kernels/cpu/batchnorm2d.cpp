@@ -51,14 +51,16 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
   const Channels ch(C, N, HW);
   parallel_for("batch_norm2d_forward_train", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
+    with_row_length(HW, [&](auto row_length) {
+    constexpr int64_t K = decltype(row_length)::value;
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
       std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
       for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum(inp + (n * C + c) * HW, HW);
+        for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum<K>(inp + (n * C + c) * HW, HW);
       for (int64_t n = 0; n < N; ++n)  // deviations from the mean rounded to T, as the rows are
         for (int64_t c = b0; c < b1; ++c)
-          sq[size_t(c - b0)] += row_sq_dev(inp + (n * C + c) * HW, T(sum[size_t(c - b0)] / double(M)), HW);
+          sq[size_t(c - b0)] += row_sq_dev<K>(inp + (n * C + c) * HW, T(sum[size_t(c - b0)] / double(M)), HW);
       for (int64_t c = b0; c < b1; ++c) {
         const size_t i = size_t(c - b0);
         const double mean = sum[i] / double(M), var = sq[i] / double(M);  // biased: what normalises
@@ -73,9 +75,10 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
       }
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = b0; c < b1; ++c)
-          normalize_row(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale[size_t(c - b0)]),
-                        T(shift[size_t(c - b0)]), slope);
+          normalize_row<K>(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale[size_t(c - b0)]),
+                           T(shift[size_t(c - b0)]), slope);
     }
+    });
   });
 }
 
@@ -87,7 +90,7 @@ void batch_norm2d_forward_eval(T* out, const T* inp, const T* gamma, const T* be
     const int64_t c = nc % C;
     const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
     const double shift = double(beta[c]) - double(running_mean[c]) * scale;
-    normalize_row(out + nc * HW, inp + nc * HW, HW, T(scale), T(shift), slope);
+    normalize_row<0>(out + nc * HW, inp + nc * HW, HW, T(scale), T(shift), slope);
   });
 }
 
@@ -115,6 +118,8 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
   parallel_for("batch_norm2d_backward", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
     std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));
+    with_row_length(HW, [&](auto row_length) {
+    constexpr int64_t K = decltype(row_length)::value;
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
       std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
@@ -122,9 +127,9 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
         for (int64_t c = b0; c < b1; ++c) {
           const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
           if (out)
-            row_sums<true>(sum_dy[i], sum_dy_x[i], dout + at, out + at, inp + at, slope, HW);
+            row_sums<true, K>(sum_dy[i], sum_dy_x[i], dout + at, out + at, inp + at, slope, HW);
           else
-            row_sums<false>(sum_dy[i], sum_dy_x[i], dout + at, dout + at, inp + at, slope, HW);
+            row_sums<false, K>(sum_dy[i], sum_dy_x[i], dout + at, dout + at, inp + at, slope, HW);
         }
       // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
       for (int64_t c = b0; c < b1; ++c) {
@@ -140,13 +145,14 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
         for (int64_t c = b0; c < b1; ++c) {
           const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
           if (out)
-            row_dx<true>(dinp + at, dout + at, out + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
+            row_dx<true, K>(dinp + at, dout + at, out + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
                          mdyx[i], HW, accumulate);
           else
-            row_dx<false>(dinp + at, dout + at, dout + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
-                          mdyx[i], HW, accumulate);
+            row_dx<false, K>(dinp + at, dout + at, dout + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
+                             mdyx[i], HW, accumulate);
         }
     }
+    });
   });
 }
 

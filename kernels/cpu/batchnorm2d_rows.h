@@ -4,32 +4,54 @@
 // synchronised batch norm over one rank gives the plain one's bits.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/common/batchnorm.h"
 
 namespace cg::cpu::bn_rows {
 
+// Every loop below takes the row length twice: K, known when compiled (0: not), and HW.
+// The model's planes are 4x4 to 64x64; a 16-value row (4x4) is one vector, and with its
+// length unknown the loop's set-up and the lane reduction's tail cost more than the row:
+// the 4x4 and 8x8 batch norms ran at a tenth of the memory bandwidth the larger ones get.
+// with_row_length calls f with the compiled length for those sizes, and 0 otherwise; the
+// plain and the synchronised kernels both go through it, so they keep the same sums.
+template <class F>
+void with_row_length(int64_t HW, F&& f) {
+  switch (HW) {
+    case 16: return f(std::integral_constant<int64_t, 16>{});
+    case 64: return f(std::integral_constant<int64_t, 64>{});
+    case 256: return f(std::integral_constant<int64_t, 256>{});
+    case 1024: return f(std::integral_constant<int64_t, 1024>{});
+    default: return f(std::integral_constant<int64_t, 0>{});
+  }
+}
+
 // y[i] = act(x[i] * scale + shift) in T: the same value an unfused BN then activation
 // computes, so the fused output is bit-identical to it. Slope 1 (plain BN) gives y = 1 * v
 // exactly, so one loop serves both.
-template <class T>
+template <int64_t K, class T>
 void normalize_row(T* y, const T* x, int64_t HW, T scale, T shift, T slope) {
-  for (int64_t i = 0; i < HW; ++i) y[i] = common::bn_act_fwd(x[i], scale, shift, slope);
+  const int64_t n = K ? K : HW;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = common::bn_act_fwd(x[i], scale, shift, slope);
 }
 
 // Sum of a row, and of its squared deviations from mean, in lanes of T.
-template <class T>
+template <int64_t K, class T>
 double row_sum(const T* x, int64_t HW) {
+  const int64_t n = K ? K : HW;
   T s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < HW; ++i) s += x[i];
+  for (int64_t i = 0; i < n; ++i) s += x[i];
   return double(s);
 }
-template <class T>
+template <int64_t K, class T>
 double row_sq_dev(const T* x, T mean, int64_t HW) {
+  const int64_t n = K ? K : HW;
   T s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < HW; ++i) s += (x[i] - mean) * (x[i] - mean);
+  for (int64_t i = 0; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
   return double(s);
 }
 
@@ -39,11 +61,12 @@ double row_sq_dev(const T* x, T mean, int64_t HW) {
 // gradients (and so Adam's step on them) departed from PyTorch's (tests/gan/test_parity).
 // The caller forms sum(g * xhat) = invstd * (sum(g x) - mean * sum(g)); a float product
 // g * x is exact in double, so this is as accurate as summing g * (x - mean) * invstd.
-template <bool Act, class T>
+template <bool Act, int64_t K, class T>
 void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW) {
+  const int64_t n = K ? K : HW;
   double s = 0, sx = 0;
 #pragma omp simd reduction(+ : s, sx)
-  for (int64_t i = 0; i < HW; ++i) {
+  for (int64_t i = 0; i < n; ++i) {
     const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
     s += g;
     sx += double(g) * double(x[i]);
@@ -54,10 +77,12 @@ void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x
 
 // dx += (or, with accumulate false, =) the input gradient of one row. The branch on
 // accumulate is loop-invariant: GCC unswitches it, both loops vectorise.
-template <bool Act, class T>
+template <bool Act, int64_t K, class T>
 void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW,
             bool accumulate) {
-  for (int64_t i = 0; i < HW; ++i) {
+  const int64_t n = K ? K : HW;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
     const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
     const T v = common::bn_dx(g, x[i], mu, is, k, mdy, mdyx);
     dx[i] = accumulate ? dx[i] + v : v;

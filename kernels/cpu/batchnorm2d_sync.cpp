@@ -21,7 +21,9 @@ void batch_norm2d_sync_sums(double* sum, const T* x, int64_t N, int64_t C, int64
   prof::add_work(0, double(N * C * HW) * sizeof(T));
   parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     double s = 0;
-    for (int64_t n = 0; n < N; ++n) s += row_sum(x + (n * C + c) * HW, HW);
+    with_row_length(HW, [&](auto k) {
+      for (int64_t n = 0; n < N; ++n) s += row_sum<decltype(k)::value>(x + (n * C + c) * HW, HW);
+    });
     sum[c] = s;
   });
   sum[C] = double(N * HW);
@@ -35,7 +37,9 @@ void batch_norm2d_sync_sq_dev(double* sq, const T* x, const double* sum, int64_t
   parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     const T mean = T(sum[c] / M);  // rounded to T, as the plain kernel's rows see it
     double s = 0;
-    for (int64_t n = 0; n < N; ++n) s += row_sq_dev(x + (n * C + c) * HW, mean, HW);
+    with_row_length(HW, [&](auto k) {
+      for (int64_t n = 0; n < N; ++n) s += row_sq_dev<decltype(k)::value>(x + (n * C + c) * HW, mean, HW);
+    });
     sq[c] = s;
   });
 }
@@ -57,8 +61,11 @@ void batch_norm2d_sync_apply(T* out, T* save_mean, T* save_invstd, T* running_me
       running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean);
       running_var[c] = T((1 - momentum) * running_var[c] + momentum * sq[c] / (M - 1));  // unbiased
     }
-    for (int64_t n = 0; n < N; ++n)
-      normalize_row(out + (n * C + c) * HW, x + (n * C + c) * HW, HW, T(scale), T(shift), slope);
+    with_row_length(HW, [&](auto k) {
+      for (int64_t n = 0; n < N; ++n)
+        normalize_row<decltype(k)::value>(out + (n * C + c) * HW, x + (n * C + c) * HW, HW, T(scale), T(shift),
+                                          slope);
+    });
   });
 }
 
@@ -69,11 +76,14 @@ void batch_norm2d_sync_grad_sums(double* sums, const T* dout, const T* x, const 
   prof::add_work(0, (out ? 3.0 : 2.0) * double(N * C * HW) * sizeof(T));
   parallel_each_if(N * C * HW > 65536, C, [&](int64_t c) {
     double sg = 0, sgx = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const size_t at = size_t((n * C + c) * HW);
-      if (out) row_sums<true>(sg, sgx, dout + at, out + at, x + at, slope, HW);
-      else row_sums<false>(sg, sgx, dout + at, dout + at, x + at, slope, HW);
-    }
+    with_row_length(HW, [&](auto k) {
+      constexpr int64_t K = decltype(k)::value;
+      for (int64_t n = 0; n < N; ++n) {
+        const size_t at = size_t((n * C + c) * HW);
+        if (out) row_sums<true, K>(sg, sgx, dout + at, out + at, x + at, slope, HW);
+        else row_sums<false, K>(sg, sgx, dout + at, dout + at, x + at, slope, HW);
+      }
+    });
     sums[c] = sg, sums[C + c] = sgx;
   });
 }
@@ -93,14 +103,18 @@ void batch_norm2d_sync_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, con
     if (!dinp) return;
     const double sum_dy_xhat = is * (global[C + c] - mu * global[c]);
     const T k = T(double(gamma[c]) * is), mdy = T(global[c] / M), mdyx = T(sum_dy_xhat / M);
-    for (int64_t n = 0; n < N; ++n) {
-      const size_t at = size_t((n * C + c) * HW);
-      if (out)
-        row_dx<true>(dinp + at, dout + at, out + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW, accumulate);
-      else
-        row_dx<false>(dinp + at, dout + at, dout + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
-                      accumulate);
-    }
+    with_row_length(HW, [&](auto row_length) {
+      constexpr int64_t K = decltype(row_length)::value;
+      for (int64_t n = 0; n < N; ++n) {
+        const size_t at = size_t((n * C + c) * HW);
+        if (out)
+          row_dx<true, K>(dinp + at, dout + at, out + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
+                          accumulate);
+        else
+          row_dx<false, K>(dinp + at, dout + at, dout + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
+                           accumulate);
+      }
+    });
   });
 }
 
