@@ -134,16 +134,22 @@ void Run::drain(bool all) {
   }
 }
 
+// The one sentence a run ends with when a loss term is NaN or Inf (the replayed path reads
+// it from the statistics, the eager one catches NonFiniteLoss); good: the last checkpoint.
+std::string Run::halted_message(int64_t step, int64_t epoch, const std::string& term, double value,
+                                const std::string& good) const {
+  return detail::cat("Training stopped at iteration ", step, " (", st_.phase, ", epoch ",
+                     std::min(epoch + 1, phase_epochs()), "): the loss term ", term, " is ", value,
+                     " (not finite), so no weights were updated with it; ",
+                     good.empty() ? std::string("no checkpoint had been written yet")
+                                  : "the last good checkpoint is " + good,
+                     ". Lower the learning rates or check the data.");
+}
+
 void Run::report(int64_t step, int64_t epoch, const StepStats& s, double dt) {
   if (s.halted) {
     log_flush();
-    const std::string good = dir_.latest_checkpoint();
-    throw Error(detail::cat("Training stopped at iteration ", step, " (", st_.phase, ", epoch ",
-                            std::min(epoch + 1, phase_epochs()), "): the loss term ", halted_term(s.halted), " is ",
-                            halted_value(s), " (not finite), so no weights were updated with it; ",
-                            good.empty() ? std::string("no checkpoint had been written yet")
-                                         : "the last good checkpoint is " + good,
-                            ". Lower the learning rates or check the data."));
+    throw Error(halted_message(step, epoch, halted_term(s.halted), halted_value(s), dir_.latest_checkpoint()));
   }
   progress_.tick(step, cfg_.batch, dt);
   if (log_) log_->append(step, st_.phase, epoch, s, progress_.images_per_s(), progress_.elapsed());
@@ -170,24 +176,13 @@ void Run::one_step_eager() {
     stop_agreed_ = stop;
   } catch (const NonFiniteLoss& e) {  // every rank sees the same global loss
     log_flush();
-    const std::string good = dp_.root() ? dir_.latest_checkpoint() : "";
-    throw AgreedError(detail::cat("Training stopped at iteration ", st_.step + 1, " (", st_.phase, ", epoch ",
-                            std::min(loader_->epoch() + 1, phase_epochs()), "): the loss term ", e.term, " is ",
-                            e.value, " (not finite), so no weights were updated with it; ",
-                            good.empty() ? std::string("no checkpoint had been written yet")
-                                         : "the last good checkpoint is " + good,
-                            ". Lower the learning rates or check the data."));
+    throw AgreedError(halted_message(st_.step + 1, loader_->epoch(), e.term, e.value,
+                                     dp_.root() ? dir_.latest_checkpoint() : ""));
   }
   if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
   ++st_.step;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  progress_.tick(st_.step, cfg_.batch, dt);
-  if (log_) log_->append(st_.step, st_.phase, loader_->epoch(), s, progress_.images_per_s(), progress_.elapsed());
-  if (progress_.due(st_.step, cfg_.log_every)) {
-    if (!opt_.quiet)
-      progress_.print(st_.phase, loader_->epoch(), phase_epochs(), st_.step, planned_steps(), s, !pretraining());
-    log_flush();  // quiet too: a live page (covergan serve) sees the rows as they come
-  }
+  report(st_.step, loader_->epoch(), s, dt);  // s.halted is 0 here: train_step threw instead
   if (cfg_.sample_every > 0 && st_.step % cfg_.sample_every == 0) write_samples();
   if (cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0) {
     log_commit();  // every row up to this step is on disk before the checkpoint that covers it

@@ -81,6 +81,8 @@ class Run {
   void one_step_eager();
   void drain(bool all);
   void report(int64_t step, int64_t epoch, const StepStats& s, double dt);
+  std::string halted_message(int64_t step, int64_t epoch, const std::string& term, double value,
+                             const std::string& good) const;
   void write_checkpoint(const std::string& path);
   void write_samples();
   void write_plot();

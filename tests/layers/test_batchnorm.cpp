@@ -52,7 +52,9 @@ const std::vector<Shape> kShapes = {Shape{2, 3, 4, 5}, Shape{1, 2, 3, 3}, Shape{
 
 TEST_CASE("batch_norm2d training forward matches a two-pass reference and updates running stats once") {
   std::vector<Shape> shapes = kShapes;
-  shapes.insert(shapes.end(), {Shape{2, 1, 1, 1}, Shape{1, 4, 1, 2}});
+  // and the model's plane sizes, whose row loops are compiled for their length
+  shapes.insert(shapes.end(), {Shape{2, 1, 1, 1}, Shape{1, 4, 1, 2}, Shape{3, 5, 4, 4}, Shape{2, 3, 8, 8},
+                               Shape{2, 2, 16, 16}, Shape{2, 2, 32, 32}});
   for (const Shape& s : shapes) {
     INFO("shape " << s.str());
     std::mt19937 rng(static_cast<uint32_t>(s.numel()));
@@ -156,28 +158,30 @@ TEST_CASE("batch_norm2d backward accumulates and skips inputs that need no gradi
 }
 
 TEST_CASE("batch_norm2d float and double agree to float precision") {
-  for (bool training : {true, false}) {
-    INFO("mode " << std::string(training ? "training" : "eval"));
-    std::mt19937 rng(21);
-    const Shape s{4, 6, 5, 3};
-    Tensor xd = cgtest::random_tensor(s, rng, 2.0), gd = cgtest::random_tensor(Shape{6}, rng),
-           bd = cgtest::random_tensor(Shape{6}, rng), rmd = cgtest::random_tensor(Shape{6}, rng),
-           rvd = Tensor::full(Shape{6}, 1.3, DType::f64), dyd = cgtest::random_tensor(s, rng);
-    Tensor xf = xd.to(DType::f32), gf = gd.to(DType::f32), bf = bd.to(DType::f32), rmf = rmd.to(DType::f32),
-           rvf = rvd.to(DType::f32), dyf = dyd.to(DType::f32);
-    for (Tensor* t : {&xd, &gd, &bd, &xf, &gf, &bf}) t->set_requires_grad(true);
-    Tape td, tf;
-    Tensor od = batch_norm2d(&td, xd, gd, bd, rmd, rvd, training);
-    Tensor of = batch_norm2d(&tf, xf, gf, bf, rmf, rvf, training);
-    CHECK_CLOSE_T(of, od, 1e-5, 1e-5);
-    CHECK_CLOSE_T(rmf, rmd, 1e-6, 1e-5);
-    CHECK_CLOSE_T(rvf, rvd, 1e-6, 1e-5);
-    td.backward(od, dyd);
-    tf.backward(of, dyf);
-    CHECK_CLOSE_T(xf.grad(), xd.grad(), 1e-5, 1e-4);
-    CHECK_CLOSE_T(gf.grad(), gd.grad(), 1e-4, 1e-5);
-    CHECK_CLOSE_T(bf.grad(), bd.grad(), 1e-4, 1e-5);
-  }
+  // 5x3: the row loops for any length; 4x4 .. 32x32: those compiled for the model's planes
+  for (const Shape& s : {Shape{4, 6, 5, 3}, Shape{4, 6, 4, 4}, Shape{3, 6, 8, 8}, Shape{2, 6, 16, 16},
+                         Shape{2, 6, 32, 32}})
+    for (bool training : {true, false}) {
+      INFO("shape " << s.str() << ", mode " << std::string(training ? "training" : "eval"));
+      std::mt19937 rng(21);
+      Tensor xd = cgtest::random_tensor(s, rng, 2.0), gd = cgtest::random_tensor(Shape{6}, rng),
+             bd = cgtest::random_tensor(Shape{6}, rng), rmd = cgtest::random_tensor(Shape{6}, rng),
+             rvd = Tensor::full(Shape{6}, 1.3, DType::f64), dyd = cgtest::random_tensor(s, rng);
+      Tensor xf = xd.to(DType::f32), gf = gd.to(DType::f32), bf = bd.to(DType::f32), rmf = rmd.to(DType::f32),
+             rvf = rvd.to(DType::f32), dyf = dyd.to(DType::f32);
+      for (Tensor* t : {&xd, &gd, &bd, &xf, &gf, &bf}) t->set_requires_grad(true);
+      Tape td, tf;
+      Tensor od = batch_norm2d(&td, xd, gd, bd, rmd, rvd, training);
+      Tensor of = batch_norm2d(&tf, xf, gf, bf, rmf, rvf, training);
+      CHECK_CLOSE_T(of, od, 1e-5, 1e-5);
+      CHECK_CLOSE_T(rmf, rmd, 1e-6, 1e-5);
+      CHECK_CLOSE_T(rvf, rvd, 1e-6, 1e-5);
+      td.backward(od, dyd);
+      tf.backward(of, dyf);
+      CHECK_CLOSE_T(xf.grad(), xd.grad(), 1e-5, 1e-4);
+      CHECK_CLOSE_T(gf.grad(), gd.grad(), 1e-4, 1e-5);
+      CHECK_CLOSE_T(bf.grad(), bd.grad(), 1e-4, 1e-5);
+    }
 }
 
 TEST_CASE("BatchNorm2d module declares PyTorch-named parameters and buffers and resets them") {

@@ -81,6 +81,19 @@ TEST_CASE("sync batch norm over one rank gives the plain batch norm's bits") {
       }
 }
 
+TEST_CASE("sync batch norm gives the plain one's bits at the model's plane sizes, whose row loops are compiled "
+          "for their length") {
+  // 4x4 .. 32x32 take the row loops specialised in batchnorm2d_rows.h; both kernels must
+  // pick the same ones.
+  for (int64_t side : {4, 8, 16, 32})
+    for (double slope : {1.0, 0.2}) {
+      CAPTURE(side);
+      CAPTURE(slope);
+      const Inputs in = make_inputs(Shape{3, 5, side, side}, DType::f32, 13);
+      check_identical(run(in, true, slope, true), run(in, false, slope, true));
+    }
+}
+
 TEST_CASE("sync batch norm records its own op and needs its scope for the backward") {
   const Inputs in = make_inputs(Shape{4, 3, 2, 2}, DType::f64, 3);
   Tensor x = in.x.clone();
