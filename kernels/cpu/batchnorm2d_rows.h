@@ -13,7 +13,7 @@ namespace cg::cpu::bn_rows {
 // Every loop below takes the row length twice: K, known when compiled (0: not), and HW.
 // The model's planes are 4x4 to 64x64; a 16-value row (4x4) is one vector, and with its
 // length unknown the loop's set-up and the lane reduction's tail cost more than the row:
-// the 4x4 and 8x8 batch norms ran at a tenth of the memory bandwidth the larger ones get.
+// the 4x4 batch norm ran at a quarter of the memory bandwidth the 16x16 one gets.
 // with_row_length calls f with the compiled length for those sizes, and 0 otherwise; the
 // plain and the synchronised kernels both go through it, so they keep the same sums.
 template <class F>
