@@ -25,7 +25,7 @@ json item(const std::string& signal, double value, const std::string& goal, bool
 
 // The baseline on generated covers against real ones no model saw: the run's held-out
 // covers, else the baseline's own held-out folds.
-void genre_gap(const json& r, double g_weight, json& out) {
+void genre_gap(const json& r, double g_weight, double base, json& out) {
   const double gen = json_number(r, {"baseline", "generated", "accuracy", "mean"});
   double real = json_number(r, {"baseline", "real_unseen_by_run", "accuracy", "mean"});
   if (std::isnan(real)) real = json_number(r, {"baseline", "real_held_out", "accuracy", "mean"});
@@ -36,6 +36,9 @@ void genre_gap(const json& r, double g_weight, json& out) {
     advice = "the baseline recognises generated covers " + fmt("%.1f", gap) +
              " points more often than real ones no model saw: each genre leans towards its most typical cover. " +
              (g_weight > 0.5 ? "Try --g-genre-weight 0.5 (on the emoji it took this gap from +10.9 to +4.8 points)."
+              : base < 64    ? "G's genre term is already at " + fmt("%g", g_weight) +
+                                "; try twice the width, --base-channels 64 (on the emoji, with the term at 0.5, it "
+                                "took this gap from +6.0 to -3.6 points; it faded the synthetic covers' genres)."
                              : "G's genre term is already at " + fmt("%g", g_weight) +
                                    "; 5000 iterations instead of 3000 narrowed the gap on the emoji.");
   else
@@ -101,7 +104,8 @@ json recipe_advice(const json& r) {
   const json ck = r.value("checkpoint", json::object());
   const bool ema = ck.value("generator", "") == "G_ema";  // what this report sampled from
   const bool hflip = ck.value("recipe", json::object()).value("hflip", false);
-  genre_gap(r, g_weight, out);
+  const double bc = json_number(r, {"checkpoint", "base_channels"});  // NaN (not < 64) when absent
+  genre_gap(r, g_weight, bc, out);
   msssim_excess(r, ema, hflip, out);
   speckle(r, ema, out);
   out.push_back(item("sampled from G's weight average (--ema)", ema ? 1 : 0, "yes", ema,

@@ -44,6 +44,13 @@ TEST_CASE("the genre gap: typical covers ask for a lower genre weight, faded gen
   CHECK(has(a[0], "--g-genre-weight 0.5"));
   a = recipe_advice(report(0.70, 0.55, 0.5, true));
   CHECK(has(a[0], "already at 0.5"));
+  CHECK(has(a[0], "5000 iterations"));  // the width unknown: no width advice
+  json narrow = report(0.70, 0.55, 0.5, true), wide = narrow;
+  narrow["checkpoint"]["base_channels"] = 32;
+  wide["checkpoint"]["base_channels"] = 64;
+  CHECK(has(recipe_advice(narrow)[0], "--base-channels 64"));
+  CHECK_FALSE(has(recipe_advice(wide)[0], "--base-channels 64"));
+  CHECK(has(recipe_advice(wide)[0], "5000 iterations"));
   a = recipe_advice(report(0.40, 0.60, 0.5, true));
   CHECK(a[0]["value"].get<double>() == doctest::Approx(-20.0));
   CHECK(has(a[0], "Raise --g-genre-weight"));
