@@ -35,12 +35,13 @@ void genre_gap(const json& r, double g_weight, double base, json& out) {
   if (gap > 0)
     advice = "the baseline recognises generated covers " + fmt("%.1f", gap) +
              " points more often than real ones no model saw: each genre leans towards its most typical cover. " +
-             (g_weight > 0.5 ? "Try --g-genre-weight 0.5 (on the emoji it took this gap from +10.9 to +4.8 points)."
-              : base < 64    ? "G's genre term is already at " + fmt("%g", g_weight) +
-                                "; try twice the width, --base-channels 64 (on the emoji, with the term at 0.5, it "
-                                "took this gap from +6.0 to -3.6 points; it faded the synthetic covers' genres)."
-                             : "G's genre term is already at " + fmt("%g", g_weight) +
-                                   "; 5000 iterations instead of 3000 narrowed the gap on the emoji.");
+             (g_weight > 0.5 ? std::string("Try --g-genre-weight 0.5 (on the emoji it took this gap from +10.9 to "
+                                           "+4.8 points).")
+                             : "G's genre term is already at " + fmt("%g", g_weight) + "; " +
+                                   (base < 64 ? "try twice the width, --base-channels 64 (on the emoji, with the term "
+                                                "at 0.5, it took this gap from +6.0 to -3.6 points; it faded the "
+                                                "synthetic covers' genres)."
+                                              : "5000 iterations instead of 3000 narrowed the gap on the emoji."));
   else
     advice = "the baseline recognises generated covers " + fmt("%.1f", -gap) +
              " points less often than real ones: the genres are faded. " +

@@ -30,10 +30,18 @@ using namespace bn_rows;
 // stalled on a cache miss at every row on small planes (8x8: 256 bytes a row). A
 // channel's sums add its rows in sample order whatever block or thread computes them.
 struct Channels {
-  int64_t block, units;
-  Channels(int64_t C, int64_t N, int64_t HW) {
+  int64_t C, HW, block, units;
+  Channels(int64_t c, int64_t N, int64_t hw) : C(c), HW(hw) {
     block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, N * HW));
     units = (C + block - 1) / block;
+  }
+  // f(row_length, b0, b1) for the channel blocks [b0, b1) of units [u0, u1), row_length
+  // the compile-time row length with_row_length gives (its ::value).
+  template <class F>
+  void each_block(int64_t u0, int64_t u1, F&& f) const {
+    with_row_length(HW, [&](auto row_length) {
+      for (int64_t u = u0; u < u1; ++u) f(row_length, u * block, std::min(C, u * block + block));
+    });
   }
 };
 
@@ -51,33 +59,30 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
   const Channels ch(C, N, HW);
   parallel_for("batch_norm2d_forward_train", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
-    with_row_length(HW, [&](auto row_length) {
+    ch.each_block(u0, u1, [&](auto row_length, int64_t b0, int64_t b1) {
       constexpr int64_t K = decltype(row_length)::value;
-      for (int64_t u = u0; u < u1; ++u) {
-        const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
-        std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum<K>(inp + (n * C + c) * HW, HW);
-        for (int64_t n = 0; n < N; ++n)  // deviations from the mean rounded to T, as the rows are
-          for (int64_t c = b0; c < b1; ++c)
-            sq[size_t(c - b0)] += row_sq_dev<K>(inp + (n * C + c) * HW, T(sum[size_t(c - b0)] / double(M)), HW);
-        for (int64_t c = b0; c < b1; ++c) {
-          const size_t i = size_t(c - b0);
-          const double mean = sum[i] / double(M), var = sq[i] / double(M);  // biased: what normalises
-          const common::BnForward f = common::bn_forward_coeffs(mean, var, gamma[c], beta[c], eps);
-          scale[i] = f.scale, shift[i] = f.shift;
-          save_mean[c] = T(mean);
-          save_invstd[c] = T(f.invstd);
-          if (running_mean) {
-            running_mean[c] = T(common::bn_running(running_mean[c], mean, momentum));
-            running_var[c] = T(common::bn_running(running_var[c], sq[i] / double(M - 1), momentum));  // unbiased
-          }
+      std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum<K>(inp + (n * C + c) * HW, HW);
+      for (int64_t n = 0; n < N; ++n)  // deviations from the mean rounded to T, as the rows are
+        for (int64_t c = b0; c < b1; ++c)
+          sq[size_t(c - b0)] += row_sq_dev<K>(inp + (n * C + c) * HW, T(sum[size_t(c - b0)] / double(M)), HW);
+      for (int64_t c = b0; c < b1; ++c) {
+        const size_t i = size_t(c - b0);
+        const double mean = sum[i] / double(M), var = sq[i] / double(M);  // biased: what normalises
+        const common::BnForward f = common::bn_forward_coeffs(mean, var, gamma[c], beta[c], eps);
+        scale[i] = f.scale, shift[i] = f.shift;
+        save_mean[c] = T(mean);
+        save_invstd[c] = T(f.invstd);
+        if (running_mean) {
+          running_mean[c] = T(common::bn_running(running_mean[c], mean, momentum));
+          running_var[c] = T(common::bn_running(running_var[c], sq[i] / double(M - 1), momentum));  // unbiased
         }
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t c = b0; c < b1; ++c)
-            normalize_row<K>(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale[size_t(c - b0)]),
-                             T(shift[size_t(c - b0)]), slope);
       }
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c)
+          normalize_row<K>(out + (n * C + c) * HW, inp + (n * C + c) * HW, HW, T(scale[size_t(c - b0)]),
+                           T(shift[size_t(c - b0)]), slope);
     });
   });
 }
@@ -118,40 +123,37 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
   parallel_for("batch_norm2d_backward", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
     std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));
-    with_row_length(HW, [&](auto row_length) {
+    ch.each_block(u0, u1, [&](auto row_length, int64_t b0, int64_t b1) {
       constexpr int64_t K = decltype(row_length)::value;
-      for (int64_t u = u0; u < u1; ++u) {
-        const int64_t b0 = u * ch.block, b1 = std::min(C, b0 + ch.block);
-        std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t c = b0; c < b1; ++c) {
-            const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
-            if (out)
-              row_sums<true, K>(sum_dy[i], sum_dy_x[i], dout + at, out + at, inp + at, slope, HW);
-            else
-              row_sums<false, K>(sum_dy[i], sum_dy_x[i], dout + at, dout + at, inp + at, slope, HW);
-          }
-        // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
+      std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
+      for (int64_t n = 0; n < N; ++n)
         for (int64_t c = b0; c < b1; ++c) {
-          const size_t i = size_t(c - b0);
-          const common::BnBackward b =
-              common::bn_backward_coeffs(sum_dy[i], sum_dy_x[i], mean[c], invstd[c], gamma[c], M, batch_stats);
-          if (dgamma) dgamma[c] += T(b.dgamma);
-          if (dbeta) dbeta[c] += T(b.dbeta);
-          k[i] = T(b.k), mdy[i] = T(b.mdy), mdyx[i] = T(b.mdyx);
+          const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
+          if (out)
+            row_sums<true, K>(sum_dy[i], sum_dy_x[i], dout + at, out + at, inp + at, slope, HW);
+          else
+            row_sums<false, K>(sum_dy[i], sum_dy_x[i], dout + at, dout + at, inp + at, slope, HW);
         }
-        if (!dinp) continue;
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t c = b0; c < b1; ++c) {
-            const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
-            if (out)
-              row_dx<true, K>(dinp + at, dout + at, out + at, inp + at, slope, mean[c], invstd[c], k[i],
-                            mdy[i], mdyx[i], HW, accumulate);
-            else
-              row_dx<false, K>(dinp + at, dout + at, dout + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
-                               mdyx[i], HW, accumulate);
-          }
+      // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
+      for (int64_t c = b0; c < b1; ++c) {
+        const size_t i = size_t(c - b0);
+        const common::BnBackward b =
+            common::bn_backward_coeffs(sum_dy[i], sum_dy_x[i], mean[c], invstd[c], gamma[c], M, batch_stats);
+        if (dgamma) dgamma[c] += T(b.dgamma);
+        if (dbeta) dbeta[c] += T(b.dbeta);
+        k[i] = T(b.k), mdy[i] = T(b.mdy), mdyx[i] = T(b.mdyx);
       }
+      if (!dinp) return;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = b0; c < b1; ++c) {
+          const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
+          if (out)
+            row_dx<true, K>(dinp + at, dout + at, out + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
+                            mdyx[i], HW, accumulate);
+          else
+            row_dx<false, K>(dinp + at, dout + at, dout + at, inp + at, slope, mean[c], invstd[c], k[i],
+                             mdy[i], mdyx[i], HW, accumulate);
+        }
     });
   });
 }

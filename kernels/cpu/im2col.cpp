@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/batchnorm2d_rows.h"
 #include "kernels/cpu/im2col_k4s2.h"
 #include "kernels/cpu/parallel.h"
 
@@ -138,18 +139,12 @@ void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L) {
 template <class T>
 void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
   // One sum per channel in a fixed order, whatever the thread count: each row summed in
-  // SIMD lanes of T, the rows added in double (as batch norm's statistics). A plain
+  // SIMD lanes of T and the rows added in double, with batch norm's row sum. A plain
   // running sum in T cannot vectorise (the adds must stay in order) and took 1 % of the
   // 64x64 iteration at D.conv1's 8 MiB gradient.
   parallel_each_if(N * OC * L > kParallelMin, OC, [&](int64_t o) {
     double s = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const T* p = dout + (n * OC + o) * L;
-      T r = 0;
-#pragma omp simd reduction(+ : r)
-      for (int64_t l = 0; l < L; ++l) r += p[l];
-      s += double(r);
-    }
+    for (int64_t n = 0; n < N; ++n) s += bn_rows::row_sum<0>(dout + (n * OC + o) * L, L);
     dbias[o] += T(s);
   });
 }
