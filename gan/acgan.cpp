@@ -181,19 +181,27 @@ namespace {
 Philox dropout_stream(const StepBatch& b, uint64_t step) { return Philox(splitmix64(b.dropout_key ^ step)); }
 }  // namespace
 
-void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
+GForward g_forward(const Generator& G, const StepBatch& b) {
+  NVTX_SCOPE("g_forward");
+  GForward gf;
+  gf.fake = G.forward(&gf.tape, b.z, BnMode::train);
+  return gf;
+}
+
+void d_step(Discriminator& D, const StepBatch& b, const Tensor& g_out, const LossConfig& lc, IterationState& st,
             TapeGraph* graph) {
   NVTX_SCOPE("d_backward");
   const int64_t B = b.z.dim(0);
   CG_CHECK(b.real.defined() && b.real.dim(0) == B, "d_backward: real batch ",
            b.real.defined() ? b.real.shape().str() : "undefined", " for ", B, " latent vectors");
+  check_shape("d_backward", "fake batch", g_out, b.real.shape());
   if (lc.genre_terms) {
     check_shape("d_backward", "real labels", b.real_labels, Shape{B});
     check_shape("d_backward", "fake labels", b.fake_labels, Shape{B});
   }
   D.params().set_requires_grad(true);
   D.params().zero_grad();
-  const Tensor fake = G.forward(nullptr, b.z, BnMode::train);  // no tape: G gets no gradient here
+  const Tensor fake = g_out.detach();  // G gets no gradient here; the G step sweeps G's tape
   const DType dt = fake.dtype();
   const Tensor ones = Tensor::full(Shape{B, 1}, lc.real_label, dt, fake.device());
   const Tensor zeros = Tensor::zeros(Shape{B, 1}, dt, fake.device());
@@ -220,7 +228,7 @@ void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig
   }
   if (graph)
     *graph = TapeGraph::of(tape, "D step",
-                           {{b.real, "real images"}, {fake, "G(z), detached: G ran without a tape"},
+                           {{b.real, "real images"}, {fake, "G(z), read detached: no gradient to G"},
                             {ones, "targets 1"}, {zeros, "targets 0"}, {b.real_labels, "real genres"},
                             {b.fake_labels, "drawn genres"}, {b.codes, "drawn codes c"}, {src_r, "d_src_real"},
                             {src_f, "d_src_fake"}, {cls_r, "d_cls_real"}, {cls_f, "d_cls_fake"}, {code, "d_code"},
@@ -244,13 +252,14 @@ void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig
   record_stats(st, lt, lg);
 }
 
-void g_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
-            TapeGraph* graph) {
+void g_step(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, const LossConfig& lc,
+            IterationState& st, TapeGraph* graph) {
   NVTX_SCOPE("g_backward");
+  CG_CHECK(gf.fake.defined() && !gf.tape.consumed(), "g_backward: needs a fresh G forward (g_forward) of this batch");
   G.params().zero_grad();
   D.params().set_requires_grad(false);  // D's weight gradients are skipped, its input's kept
-  Tape tape;
-  const Tensor fake = G.forward(&tape, b.z, BnMode::train);
+  Tape& tape = gf.tape;
+  const Tensor& fake = gf.fake;
   Philox drop = dropout_stream(b, 2);
   const DOut f = D.forward(&tape, d_input(&tape, fake, b.fake_in_g), BnMode::train, &drop);
   const int64_t B = b.z.dim(0);
@@ -294,9 +303,10 @@ void enqueue_iteration(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d,
                        IterationState& st) {
   NVTX_SCOPE("train_step");
   draw_latents(st, G.config(), b.real.dim(0), b);
-  d_step(G, D, b, lc, st);
+  GForward gf = g_forward(G, b);
+  d_step(D, b, gf.fake, lc, st);
   adam_step(opt_d, st, "D.adam");
-  g_step(G, D, b, lc, st);
+  g_step(G, D, b, gf, lc, st);
   adam_step(opt_g, st, "G.adam");
 }
 
@@ -310,10 +320,10 @@ bool is_f32(const StepBatch& b) { return b.z.dtype() == DType::f32; }
 
 }  // namespace
 
-void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+void d_backward(Discriminator& D, const StepBatch& b, const Tensor& fake, const LossConfig& lc, StepStats& stats,
                 TapeGraph* graph) {
   IterationState st = scratch_state(b);
-  d_step(G, D, b, lc, st, graph);
+  d_step(D, b, fake, lc, st, graph);
   if (!is_f32(b)) return;
   const StepStats s = st.read();
   stats.d_total = s.d_total, stats.d_src_real = s.d_src_real, stats.d_src_fake = s.d_src_fake;
@@ -322,14 +332,25 @@ void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossCo
   stats.halted = s.halted;
 }
 
-void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
-                TapeGraph* graph) {
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, const LossConfig& lc,
+                StepStats& stats, TapeGraph* graph) {
   IterationState st = scratch_state(b);
-  g_step(G, D, b, lc, st, graph);
+  g_step(G, D, b, gf, lc, st, graph);
   if (!is_f32(b)) return;
   const StepStats s = st.read();
   stats.g_total = s.g_total, stats.g_src = s.g_src, stats.g_cls = s.g_cls, stats.g_code = s.g_code;
   stats.halted = stats.halted ? stats.halted : s.halted;
+}
+
+void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+                TapeGraph* graph) {
+  d_backward(D, b, G.forward(nullptr, b.z, BnMode::train), lc, stats, graph);  // no tape: G gets no gradient
+}
+
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
+                TapeGraph* graph) {
+  GForward gf = g_forward(G, b);
+  g_backward(G, D, b, gf, lc, stats, graph);
 }
 
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
@@ -337,9 +358,10 @@ StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, c
   NVTX_SCOPE_FN();
   cpu::adapt_threads();  // the CPU pool shares finer while other programs keep CPUs busy
   IterationState st = scratch_state(b);
-  d_step(G, D, b, lc, st);
+  GForward gf = g_forward(G, b);
+  d_step(D, b, gf.fake, lc, st);
   adam_step(opt_d, st, "D.adam");
-  g_step(G, D, b, lc, st);
+  g_step(G, D, b, gf, lc, st);
   adam_step(opt_g, st, "G.adam");
   const StepStats s = st.read();
   if (s.halted) throw NonFiniteLoss(halted_term(s.halted), halted_value(s));

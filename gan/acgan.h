@@ -1,8 +1,8 @@
-// One AC-GAN iteration (docs/DESIGN.md section 1): the latent draws, D's loss and
-// backward on a real and a (detached) fake batch, then G's loss and backward with G run
-// again after D's update on the same inputs. Everything is device work with no host
-// synchronisation inside (what a CUDA graph captures): the losses and statistics land in
-// a small device vector, and a device guard stops the updates once a loss is not finite.
+// One AC-GAN iteration (docs/DESIGN.md section 1): the latent draws, G's forward (once),
+// D's loss and backward on a real and the detached fake batch, then G's loss and backward
+// through D after D's update. Everything is device work with no host synchronisation
+// inside (what a CUDA graph captures): the losses and statistics land in a small device
+// vector, and a device guard stops the updates once a loss is not finite.
 // The trainer, the parity tests and the benchmarks all call these same functions.
 #pragma once
 #include <string>
@@ -99,28 +99,46 @@ void draw_latents(IterationState& st, const ModelConfig& cfg, int64_t B, StepBat
 // Also sets b.dropout_key from rng's position (drawing nothing: the latents do not depend on it).
 void draw_latents(Philox& rng, const ModelConfig& cfg, int64_t B, Device device, DType dtype, StepBatch& b);
 
-// D step: zeroes D's gradients, runs G (no tape, training BatchNorm), D on the real and on
-// the fake batch (two calls), and backpropagates D's loss into D's gradients; writes the
-// d_* terms, D's mean outputs and genre accuracy into st.stats and runs the guard. With
-// graph, the tape as a graph (engine/tape_graph.h: taken before the sweep frees what records
-// saved, values and gradients captured after it, a host read), the batch and terms labelled.
-void d_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
+// G's forward of one iteration, recorded on the tape the G step goes on with. G runs once
+// per iteration (the authors' code ran it again in the G step): its weights do not change
+// between the two steps and its BatchNorm normalises with the same batch statistics, so the
+// second run gave the same images. Its running statistics follow each batch once.
+struct GForward {
+  Tape tape;
+  Tensor fake;  // (B,3,S,S) G(b.z), training BatchNorm; the output of tape's last record
+};
+GForward g_forward(const Generator& G, const StepBatch& b);
+
+// D step: zeroes D's gradients, runs D on the real batch and on fake (two calls; fake is
+// read detached, so no gradient reaches G), and backpropagates D's loss into D's
+// gradients; writes the d_* terms, D's mean outputs and genre accuracy into st.stats and
+// runs the guard. With graph, the tape as a graph (engine/tape_graph.h: taken before the
+// sweep frees what records saved, values and gradients captured after it, a host read),
+// the batch and terms labelled.
+void d_step(Discriminator& D, const StepBatch& b, const Tensor& fake, const LossConfig& lc, IterationState& st,
             TapeGraph* graph = nullptr);
-// G step: zeroes G's gradients, runs G again on b.z with a tape, then D on its output with
-// D's parameters frozen, and backpropagates G's loss into G's gradients; the g_* terms.
-void g_step(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, IterationState& st,
-            TapeGraph* graph = nullptr);
-// One whole iteration, device work only: the latent draw from st, the D step, Adam on D
+// G step: zeroes G's gradients, runs D on gf.fake on gf's tape with D's parameters frozen,
+// and backpropagates G's loss through D and G into G's gradients; the g_* terms. Consumes
+// gf's tape (a tape is swept once).
+void g_step(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, const LossConfig& lc,
+            IterationState& st, TapeGraph* graph = nullptr);
+// One whole iteration, device work only: the latent draw from st, G's forward, the D step, Adam on D
 // (unless the guard is set), the G step, Adam on G (likewise).
 void enqueue_iteration(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, StepBatch& b, const LossConfig& lc,
                        IterationState& st);
 
 // Host views, each reading its stats back (a synchronisation): tests, --dump-tape, benchmarks.
+// On a G forward the caller made (one per iteration) ...
+void d_backward(Discriminator& D, const StepBatch& b, const Tensor& fake, const LossConfig& lc, StepStats& stats,
+                TapeGraph* graph = nullptr);
+void g_backward(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, const LossConfig& lc,
+                StepStats& stats, TapeGraph* graph = nullptr);
+// ... or each step alone, running G itself (gradient checks, --dump-tape).
 void d_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
                 TapeGraph* graph = nullptr);
 void g_backward(Generator& G, Discriminator& D, const StepBatch& b, const LossConfig& lc, StepStats& stats,
                 TapeGraph* graph = nullptr);
-// d_backward, Adam on D, g_backward, Adam on G on b's latents. Throws NonFiniteLoss (after
+// g_forward, d_backward, Adam on D, g_backward, Adam on G on b's latents. Throws NonFiniteLoss (after
 // the steps, none of which updated a weight with a non-finite loss).
 StepStats train_step(Generator& G, Discriminator& D, Adam& opt_g, Adam& opt_d, const StepBatch& b,
                      const LossConfig& lc);

@@ -90,7 +90,8 @@ StepStats DataParallel::train_step(Generator& G, Discriminator& D, Adam& opt_g, 
   NVTX_RANGE("train_step");
   SyncBatchNormScope scope(sync_bn ? &comm_ : nullptr);
   StepStats st;
-  d_backward(G, D, b, lc, st);
+  GForward gf = g_forward(G, b);  // once: the G step backpropagates through the same forward
+  d_backward(D, b, gf.fake, lc, st);
   mean_over_ranks(comm_, {&st.d_total, &st.d_src_real, &st.d_src_fake, &st.d_cls_real, &st.d_cls_fake, &st.d_code,
                           &st.d_real, &st.d_fake, &st.acc_real, &st.acc_fake});
   check_finite({{"d_src_real", st.d_src_real},
@@ -101,7 +102,7 @@ StepStats DataParallel::train_step(Generator& G, Discriminator& D, Adam& opt_g, 
                 {"d_total", st.d_total}});
   comm_.allreduce(D.params().flat_grad(), ReduceOp::mean, "allreduce D.grad");
   opt_d.step();
-  g_backward(G, D, b, lc, st);
+  g_backward(G, D, b, gf, lc, st);
   double flag = stop && *stop ? 1.0 : 0.0;
   mean_over_ranks(comm_, {&st.g_total, &st.g_src, &st.g_cls, &st.g_code}, &flag);
   if (stop) *stop = flag > 0;

@@ -59,7 +59,7 @@ double d_step_flops(const ModelConfig& m, int64_t batch) {
 }
 
 double g_step_flops(const ModelConfig& m, int64_t batch) {
-  return 3 * generator_forward_flops(m, batch) + 2 * discriminator_forward_flops(m, batch) - fc_flops(m, batch);
+  return 2 * generator_forward_flops(m, batch) + 2 * discriminator_forward_flops(m, batch) - fc_flops(m, batch);
 }
 
 double iteration_flops(const ModelConfig& m, int64_t batch) { return d_step_flops(m, batch) + g_step_flops(m, batch); }

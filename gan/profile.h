@@ -13,12 +13,14 @@ namespace cg::gan {
 
 // GEMM FLOPs (2*M*N*K of every convolution, transposed convolution and Linear, forward
 // and backward) of one iteration as gan/acgan.cpp runs it, per image:
-//   4*fG + 8*fD - 2*conv1 - fc - 2*code_head
-// fG, fD: one forward of G and D; the real and the detached fake images need no input
+//   3*fG + 8*fD - 2*conv1 - fc - 2*code_head
+// fG, fD: one forward of G and D; G runs forward once (the G step backpropagates through
+// the forward the D step read); the real and the detached fake images need no input
 // gradient in the D step (conv1's data gradient skipped twice), neither does z (fc's),
 // and D's code head on the real batch feeds no loss (its backward is skipped).
 double iteration_flops(const ModelConfig& m, int64_t batch);
-// The two halves: D step fG + 6*fD - 2*conv1 - 2*code_head; G step 3*fG + 2*fD - fc (they sum to the above).
+// The two halves as bench_iteration times them: G's forward and the D step, fG + 6*fD -
+// 2*conv1 - 2*code_head; the G step on that forward, 2*fG + 2*fD - fc (they sum to the above).
 double d_step_flops(const ModelConfig& m, int64_t batch);
 double g_step_flops(const ModelConfig& m, int64_t batch);
 double generator_forward_flops(const ModelConfig& m, int64_t batch);
@@ -36,7 +38,7 @@ struct IterationRig {
   std::unique_ptr<Adam> opt_g, opt_d;
   StepBatch b;
   LossConfig lc;
-  StepStats step();  // new latents, then train_step (D step, Adam, G step, Adam)
+  StepStats step();  // new latents, then train_step (G forward, D step, Adam, G step, Adam)
 };
 
 struct ProfileOptions {

@@ -71,8 +71,9 @@ void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device, con
   draw_latents(rig.rng, rig.cfg, batch, device, DType::f32, rig.b);
   StepStats st;
   TapeGraph d, g;
-  d_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &d);
-  g_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &g);
+  GForward gf = g_forward(*rig.G, rig.b);  // once, as an iteration runs it: its records open the G step's tape
+  d_backward(*rig.D, rig.b, gf.fake, rig.lc, st, &d);
+  g_backward(*rig.G, *rig.D, rig.b, gf, rig.lc, st, &g);
   if (opt.text || opt.values) {
     char drop[48] = "";
     if (m.d_dropout > 0) std::snprintf(drop, sizeof drop, ", dropout %g in D", m.d_dropout);

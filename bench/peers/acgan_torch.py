@@ -177,11 +177,10 @@ def load_weights(model, tensors, device, need_d=True):
 # ---- one iteration ----------------------------------------------------------
 
 
-def d_losses(model, real, real_labels, z, fake_labels, codes, genre_terms, lam):
-    with torch.no_grad():
-        fake = model.G(z, "train")
+def d_losses(model, real, real_labels, fake, fake_labels, codes, genre_terms, lam):
+    """D's loss terms on the real batch and on G's output, read detached (no gradient to G)."""
     r = model.D(real, "train")
-    f = model.D(fake, "train")
+    f = model.D(fake.detach(), "train")
     ones, zeros = torch.ones_like(r[0]), torch.zeros_like(f[0])
     terms = {"d_src_real": F.binary_cross_entropy_with_logits(r[0], ones),
              "d_src_fake": F.binary_cross_entropy_with_logits(f[0], zeros)}
@@ -195,11 +194,12 @@ def d_losses(model, real, real_labels, z, fake_labels, codes, genre_terms, lam):
         terms["d_code"] = F.mse_loss(f[2], codes)
         total = total + lam * terms["d_code"]
     terms["d_total"] = total
-    return terms, fake
+    return terms
 
 
-def g_losses(model, z, fake_labels, codes, genre_terms, lam):
-    fake = model.G(z, "train")
+def g_losses(model, fake, fake_labels, codes, genre_terms, lam):
+    """G's loss terms through D (its new weights) on the same G output the D step read:
+    G runs forward once per iteration, as covergan's iteration does."""
     f = model.D(fake, "train")
     terms = {"g_src": F.binary_cross_entropy_with_logits(f[0], torch.ones_like(f[0]))}
     total = terms["g_src"]
@@ -234,8 +234,9 @@ def write_moments(out, prefix, model, opt_g, opt_d):
 
 def iteration(model, opt_g, opt_d, batch, genre_terms, lam, out=None, prefix=""):
     real, real_labels, z, fake_labels, codes = batch
+    fake = model.G(z, "train")
     opt_d.zero_grad(set_to_none=False)
-    d_terms, fake = d_losses(model, real, real_labels, z, fake_labels, codes, genre_terms, lam)
+    d_terms = d_losses(model, real, real_labels, fake, fake_labels, codes, genre_terms, lam)
     d_terms["d_total"].backward()
     if out is not None:
         out[prefix + "fake"] = fake.detach().cpu().numpy()
@@ -245,7 +246,7 @@ def iteration(model, opt_g, opt_d, batch, genre_terms, lam, out=None, prefix="")
     opt_g.zero_grad(set_to_none=False)
     for p in model.D.parameters():
         p.requires_grad_(False)
-    g_terms = g_losses(model, z, fake_labels, codes, genre_terms, lam)
+    g_terms = g_losses(model, fake, fake_labels, codes, genre_terms, lam)
     g_terms["g_total"].backward()
     for p in model.D.parameters():
         p.requires_grad_(True)
@@ -389,13 +390,15 @@ def autocast_for(device, precision):
 
 def timed_iteration(model, opt_g, opt_d, batch, sync, amp):
     """One iteration as iteration() runs it, timed in its two halves (seconds): the D step
-    (zero_grad, G forward, D on real and fake, backward, Adam) and the G step. amp() is the
+    (zero_grad, G forward, D on real and fake, backward, Adam) and the G step (D on the same
+    G output, backward through D and G, Adam). amp() is the
     autocast context of the precision (forward passes and losses only)."""
     real, real_labels, z, fake_labels, codes = batch
     t0 = time.perf_counter()
     opt_d.zero_grad(set_to_none=False)
     with amp():
-        d_terms, _ = d_losses(model, real, real_labels, z, fake_labels, codes, True, 1.0)
+        fake = model.G(z, "train")
+        d_terms = d_losses(model, real, real_labels, fake, fake_labels, codes, True, 1.0)
     d_terms["d_total"].backward()
     opt_d.step()
     sync()
@@ -404,7 +407,7 @@ def timed_iteration(model, opt_g, opt_d, batch, sync, amp):
     for p in model.D.parameters():
         p.requires_grad_(False)
     with amp():
-        g_terms = g_losses(model, z, fake_labels, codes, True, 1.0)
+        g_terms = g_losses(model, fake, fake_labels, codes, True, 1.0)
     g_terms["g_total"].backward()
     for p in model.D.parameters():
         p.requires_grad_(True)

@@ -64,7 +64,7 @@ TEST_CASE("covergan train --dump-tape prints the D and G steps' records with ten
   // the same D.conv1.weight tensor (same id) as the real batch's.
   const std::string r12 = record(dstep, 12);
   CHECK(r12.find("#12 conv2d  [") == 0);
-  CHECK(r12.find("'G(z), detached: G ran without a tape' (leaf)") != std::string::npos);
+  CHECK(r12.find("'G(z), read detached: no gradient to G' (leaf)") != std::string::npos);
   CHECK(r12.find("in   w       t1 ") != std::string::npos);
   // Saved tensors and args by name; the total loss is the root.
   CHECK(dstep.find("  saved        mean: f32 (") != std::string::npos);

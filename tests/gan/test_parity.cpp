@@ -107,10 +107,11 @@ TensorMap run_ours(const ParityCase& pc, std::vector<std::pair<std::string, Tens
       if (t.defined()) in.emplace_back(p + name, t.clone());
     const LossConfig lc{pc.genre_terms, pc.lambda_code};
     StepStats st;
-    d_backward(G, D, b, lc, st);
+    GForward gf = g_forward(G, b);  // once, as train_step and the peer run it
+    d_backward(D, b, gf.fake, lc, st);
     for (const Tensor& t : D.params().params()) out[p + "grad." + t.name()] = t.grad().clone();
     opt_d.step();
-    g_backward(G, D, b, lc, st);
+    g_backward(G, D, b, gf, lc, st);
     for (const Tensor& t : G.params().params()) out[p + "grad." + t.name()] = t.grad().clone();
     opt_g.step();
     for (ParamStore* ps : {&G.params(), &D.params()}) {
