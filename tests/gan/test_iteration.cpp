@@ -163,6 +163,11 @@ TEST_CASE("G's one forward per iteration trains exactly as running it again in t
   double most = 0;
   for (size_t i = 0; i < rm1.size(); ++i) most = std::max(most, std::fabs(rm1[i] - rm2[i]));
   CHECK(most > 0);
+  // A G forward serves one G step: its tape is swept once, and a second step says so.
+  GForward gf = g_forward(once.G, hb);
+  StepStats s;
+  g_backward(once.G, once.D, hb, gf, lc, s);
+  CHECK_THROWS_WITH_AS(g_backward(once.G, once.D, hb, gf, lc, s), doctest::Contains("fresh G forward"), Error);
 }
 
 TEST_CASE("the runner keeps up to its ring of iterations unread and refuses one more") {
