@@ -1,8 +1,10 @@
 // The one place the CPU backend calls BLAS (see gemm.h). OpenBLAS runs single-threaded
-// (kernels/cpu/threads.h); a product big enough to share is cut into blocks of C (along M
-// or N, whichever is larger) that the pool hands out, each block a separate BLAS call.
-// Every element of C is still one dot product over K in BLAS's order, so the split does
-// not change the result.
+// (kernels/cpu/threads.h); a product big enough to share is cut into fixed blocks of C
+// (kBlock rows or columns, along M or N, whichever is larger) that the pool hands out,
+// each block a separate BLAS call. The blocks do not depend on the thread count or the
+// pool's mode: OpenBLAS chooses its kernels by a call's shape, and the same element of C
+// came out differently from a 512-row call than from a 128-row one (training beside a
+// busy program, where the pool cuts finer, drifted from the same run alone).
 #include "kernels/cpu/gemm.h"
 
 #include <cblas.h>
@@ -18,6 +20,7 @@ namespace cg::cpu {
 namespace {
 
 constexpr double kSplitMinFlops = 4e6;  // below this one thread is faster than waking the others
+constexpr int64_t kBlock = 128;         // rows (or columns) of C per BLAS call when split
 
 void blas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -34,22 +37,22 @@ template <class T>
 void gemm_split(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
                 int64_t ldb, T beta, T* C, int64_t ldc) {
   configure_threads();
-  const int nt = compute_threads();
-  if (nt <= 1 || 2.0 * double(M) * double(N) * double(K) < kSplitMinFlops || std::max(M, N) < 32) {
+  const bool by_rows = M >= N;
+  const int64_t len = by_rows ? M : N;
+  // Whether to split depends on the shape alone, never on the threads (see above).
+  if (2.0 * double(M) * double(N) * double(K) < kSplitMinFlops || len < 2 * kBlock) {
     blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  const bool by_rows = M >= N;
-  const int64_t len = by_rows ? M : N;
-  // Chunks of whole 16-wide panels, at least an eighth of a thread's share each: every
-  // chunk is a BLAS call of its own, and small ones run slower.
-  const int64_t grain = std::max<int64_t>(16, (len / (8 * nt) + 15) / 16 * 16);
-  parallel_for("gemm", len, grain, [&](int64_t lo, int64_t hi) {
-    const int64_t n = hi - lo;
-    if (by_rows)  // rows lo.. of op(A) and C
-      blas(ta, tb, n, N, K, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
-    else  // columns lo.. of op(B) and C
-      blas(ta, tb, M, n, K, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+  const int64_t blocks = (len + kBlock - 1) / kBlock;
+  parallel_for("gemm", blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t lo = b * kBlock, n = std::min(kBlock, len - lo);
+      if (by_rows)  // rows lo.. of op(A) and C
+        blas(ta, tb, n, N, K, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
+      else  // columns lo.. of op(B) and C
+        blas(ta, tb, M, n, K, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+    }
   });
 }
 

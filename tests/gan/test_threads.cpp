@@ -5,12 +5,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <vector>
 
 #include "base/omp_env.h"
 #include "gan/profile.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/threads.h"
+#include "layers/conv2d.h"
+#include "layers/batchnorm2d.h"
+#include "layers/conv_transpose2d.h"
 #include "support/check.h"
 #include "support/temp_dir.h"
 
@@ -24,11 +28,11 @@ struct Result {
 };
 
 // Two iterations of a 32x32 model from a fixed seed on n threads; every weight and loss.
-Result train_on(int threads, int64_t batch) {
+Result train_on(int threads, int64_t batch, int base = 8) {
   const int prev = cpu::set_compute_threads(threads);
   ModelConfig m;
   m.image_size = 32;
-  m.base_channels = 8;
+  m.base_channels = base;
   IterationRig rig(m, batch, Device::cpu, 7);
   Result r;
   for (int i = 0; i < 2; ++i) {
@@ -123,4 +127,114 @@ TEST_CASE("the OpenMP wait policy is set before the runtime starts and then leav
   const std::string summary = cpu::thread_summary();
   CHECK(summary.find("OpenMP " + cpu::wait_policy()) != std::string::npos);
   CHECK(summary.find(" threads (") != std::string::npos);
+}
+
+namespace {
+
+Tensor uniform_tensor(Shape s, uint64_t seed) {
+  Tensor t = Tensor::empty(s);
+  Philox r(seed);
+  r.uniform(t, -1.0, 1.0);
+  return t;
+}
+
+struct OpOut {
+  std::vector<double> y, dx, dw;
+};
+
+// One op forward and backward (seeded upstream gradient) on fresh copies of x and w.
+template <class Op>
+OpOut run_op(const Tensor& x0, const Tensor& w0, const Op& op) {
+  Tensor x = x0.clone(), w = w0.clone();
+  x.set_requires_grad(true);
+  w.set_requires_grad(true);
+  Tape tape;
+  const Tensor y = op(&tape, x, w);
+  tape.backward(y, uniform_tensor(y.shape(), 99));
+  return {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+}
+
+}  // namespace
+
+TEST_CASE("each convolution of the 32x32 model at base 32 batch 32 gives the same bits alone and shared") {
+  const bool was_shared = cpu::pool_shared();
+  const int prev = cpu::set_compute_threads(2);
+  struct Case {
+    const char* name;
+    Shape x, w;
+    bool transposed;
+  };
+  for (const Case& c : {Case{"D.conv1", Shape{32, 3, 32, 32}, Shape{32, 3, 4, 4}, false},
+                        Case{"D.conv2", Shape{32, 32, 16, 16}, Shape{64, 32, 4, 4}, false},
+                        Case{"D.conv3", Shape{32, 64, 8, 8}, Shape{128, 64, 4, 4}, false},
+                        Case{"G.deconv1", Shape{32, 128, 4, 4}, Shape{128, 64, 4, 4}, true},
+                        Case{"G.deconv2", Shape{32, 64, 8, 8}, Shape{64, 32, 4, 4}, true},
+                        Case{"G.deconv3", Shape{32, 32, 16, 16}, Shape{32, 3, 4, 4}, true}}) {
+    const Tensor x = uniform_tensor(c.x, 1), w = uniform_tensor(c.w, 2);
+    Tensor b = uniform_tensor(Shape{c.transposed ? c.w[1] : c.w[0]}, 3);
+    b.set_requires_grad(true);
+    const auto op = [&](Tape* t, const Tensor& xx, const Tensor& ww) {
+      return c.transposed ? conv_transpose2d(t, xx, ww, b, 2, 1) : conv2d(t, xx, ww, b, 2, 1);
+    };
+    cpu::set_pool_shared(false);
+    const OpOut alone = run_op(x, w, op);
+    const std::vector<double> db_alone = b.grad().to_vector();
+    Tensor(b.grad()).zero_();
+    cpu::set_pool_shared(true);
+    const OpOut shared = run_op(x, w, op);
+    INFO(c.name);
+    CHECK(db_alone == b.grad().to_vector());
+    CHECK(alone.y == shared.y);
+    CHECK(alone.dx == shared.dx);
+    CHECK(alone.dw == shared.dw);
+  }
+  cpu::set_pool_shared(was_shared);
+  cpu::set_compute_threads(prev);
+}
+
+TEST_CASE("batch norm with its activation at the 32x32 model's shapes gives the same bits alone and shared") {
+  const bool was_shared = cpu::pool_shared();
+  const int prev = cpu::set_compute_threads(2);
+  for (const Shape& s : {Shape{32, 256, 4, 4}, Shape{32, 128, 4, 4}, Shape{32, 64, 8, 8}, Shape{32, 32, 16, 16}}) {
+    const Tensor x = uniform_tensor(s, 5), gamma = uniform_tensor(Shape{s[1]}, 6);
+    std::vector<double> out[2][4];
+    for (int shared = 0; shared < 2; ++shared) {
+      cpu::set_pool_shared(shared == 1);
+      Tensor rm = Tensor::zeros(Shape{s[1]}), rv = Tensor::full(Shape{s[1]}, 1.0);
+      Tensor beta = uniform_tensor(Shape{s[1]}, 7);
+      const auto op = [&](Tape* t, const Tensor& xx, const Tensor& g) {
+        return batch_norm2d_act(t, xx, g, beta, rm, rv, true, 0.1, 1e-5, 0.2);
+      };
+      const OpOut o = run_op(x, gamma, op);
+      out[shared][0] = o.y, out[shared][1] = o.dx, out[shared][2] = o.dw, out[shared][3] = rm.to_vector();
+    }
+    INFO(s.str());
+    CHECK(out[0][0] == out[1][0]);
+    CHECK(out[0][1] == out[1][1]);
+    CHECK(out[0][2] == out[1][2]);
+    CHECK(out[0][3] == out[1][3]);
+  }
+  cpu::set_pool_shared(was_shared);
+  cpu::set_compute_threads(prev);
+}
+
+TEST_CASE("a training iteration of the demo's model (32x32, base 32, batch 32) is bit-identical on 1 and 2 threads, alone and shared") {
+  // Big enough that its linear layers split their products over the pool (gemm.cpp): with
+  // blocks cut by the thread count and mode, OpenBLAS rounded some elements differently,
+  // and a run beside a busy program drifted from the same run alone.
+  const bool was_shared = cpu::pool_shared();
+  cpu::set_pool_shared(false);
+  const Result one = train_on(1, 32, 32);
+  for (int t : {2, -2}) {
+    INFO(std::abs(t) << " threads, " << std::string(t < 0 ? "shared" : "alone"));
+    cpu::set_pool_shared(t < 0);
+    const Result r = train_on(std::abs(t), 32, 32);
+    CHECK(r.losses == one.losses);
+    size_t g_diff = 0, d_diff = 0;
+    for (size_t i = 0; i < r.g.size(); ++i) g_diff += r.g[i] != one.g[i];
+    for (size_t i = 0; i < r.d.size(); ++i) d_diff += r.d[i] != one.d[i];
+    CHECK(g_diff == 0);
+    CHECK(d_diff == 0);
+  }
+  cpu::set_pool_shared(was_shared);
 }
