@@ -223,11 +223,12 @@ TEST_CASE("Ctrl-C writes a checkpoint and exits cleanly, and --resume continues 
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::execl(bin.c_str(), bin.c_str(), "train", "--data", f.data.c_str(), "--out", run.c_str(), "--device", "cpu",
-            "--batch", "8", "--base-channels", "4", "--steps", "1000000", "--checkpoint-every", "0", "--log-every",
-            "1", static_cast<char*>(nullptr));
+            "--batch", "8", "--base-channels", "4", "--epochs", "1000000", "--steps", "1000000", "--checkpoint-every",
+            "0", "--log-every", "1", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  // Wait for a few iterations, then interrupt.
+  // Wait for a few iterations, then interrupt. --epochs too: the default 25 epochs of this
+  // 44-image set end after 125 iterations, which a fast machine finishes between two polls.
   for (int i = 0; i < 600 && slurp(run + "/metrics.csv").find("\n3,") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ::kill(pid, SIGINT);
