@@ -45,6 +45,26 @@ Result train_on(int threads, int64_t batch, int base = 8) {
   return r;
 }
 
+// The pool's mode and thread count as a test found them, restored when it ends.
+struct PoolState {
+  bool shared = cpu::pool_shared();
+  int threads = cpu::compute_threads();
+  ~PoolState() {
+    cpu::set_pool_shared(shared);
+    cpu::set_compute_threads(threads);
+  }
+};
+
+// r trained the same model as ref: the same losses, every weight the same bits.
+void check_same_training(const Result& r, const Result& ref) {
+  CHECK(r.losses == ref.losses);
+  size_t g_diff = 0, d_diff = 0;
+  for (size_t i = 0; i < r.g.size(); ++i) g_diff += r.g[i] != ref.g[i];
+  for (size_t i = 0; i < r.d.size(); ++i) d_diff += r.d[i] != ref.d[i];
+  CHECK(g_diff == 0);
+  CHECK(d_diff == 0);
+}
+
 void write(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p) << text;
@@ -53,23 +73,20 @@ void write(const std::filesystem::path& p, const std::string& text) {
 }  // namespace
 
 TEST_CASE("a training iteration is bit-identical on 1 to 4 threads, with the pool alone or shared") {
-  const bool was_shared = cpu::pool_shared();
-  for (int64_t batch : {3, 8}) {  // an odd batch leaves one thread more samples
+  const PoolState restore;
+  // base 8 with an odd batch leaves one thread more samples; the demo's size (base 32,
+  // batch 32) is big enough that its linear layers split their products over the pool
+  // (gemm.cpp): with blocks cut by the thread count and mode, OpenBLAS rounded some
+  // elements differently, and a run beside a busy program drifted from the same run alone.
+  for (auto [base, batch] : {std::pair{8, int64_t(3)}, {8, int64_t(8)}, {32, int64_t(32)}}) {
     cpu::set_pool_shared(false);
-    const Result one = train_on(1, batch);
+    const Result one = train_on(1, batch, base);
     for (int t : {2, 3, 4, -2, -4}) {  // negative: that many threads in shared mode (finer chunks)
-      INFO("batch " << batch << ", " << t << " threads against 1 (negative: shared mode)");
+      INFO("base " << base << ", batch " << batch << ", " << t << " threads against 1 (negative: shared mode)");
       cpu::set_pool_shared(t < 0);
-      const Result r = train_on(std::abs(t), batch);
-      CHECK(r.losses == one.losses);
-      size_t g_diff = 0, d_diff = 0;
-      for (size_t i = 0; i < r.g.size(); ++i) g_diff += r.g[i] != one.g[i];
-      for (size_t i = 0; i < r.d.size(); ++i) d_diff += r.d[i] != one.d[i];
-      CHECK(g_diff == 0);
-      CHECK(d_diff == 0);
+      check_same_training(train_on(std::abs(t), batch, base), one);
     }
   }
-  cpu::set_pool_shared(was_shared);
 }
 
 TEST_CASE("usable CPUs: the affinity mask capped by the tightest cgroup quota on the way up") {
@@ -138,27 +155,42 @@ Tensor uniform_tensor(Shape s, uint64_t seed) {
   return t;
 }
 
-struct OpOut {
-  std::vector<double> y, dx, dw;
-};
-
-// One op forward and backward (seeded upstream gradient) on fresh copies of x and w.
+// One op forward and backward (a seeded upstream gradient) on fresh leaf copies of its
+// inputs: the output and every input's gradient.
 template <class Op>
-OpOut run_op(const Tensor& x0, const Tensor& w0, const Op& op) {
-  Tensor x = x0.clone(), w = w0.clone();
-  x.set_requires_grad(true);
-  w.set_requires_grad(true);
+std::vector<std::vector<double>> run_op(const std::vector<Tensor>& inputs, const Op& op) {
+  std::vector<Tensor> xs;
+  for (const Tensor& t : inputs) {
+    xs.push_back(t.clone());
+    xs.back().set_requires_grad(true);
+  }
   Tape tape;
-  const Tensor y = op(&tape, x, w);
+  const Tensor y = op(&tape, xs);
   tape.backward(y, uniform_tensor(y.shape(), 99));
-  return {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
+  std::vector<std::vector<double>> out{y.to_vector()};
+  for (const Tensor& x : xs) out.push_back(x.grad().to_vector());
+  return out;
+}
+
+// f() (every result it wants compared) on two threads, alone and then shared: the same bits.
+template <class F>
+void check_alone_equals_shared(const F& f) {
+  const PoolState restore;
+  cpu::set_compute_threads(2);
+  cpu::set_pool_shared(false);
+  const std::vector<std::vector<double>> alone = f();
+  cpu::set_pool_shared(true);
+  const std::vector<std::vector<double>> shared = f();
+  REQUIRE(alone.size() == shared.size());
+  for (size_t i = 0; i < alone.size(); ++i) {
+    INFO("result " << i);
+    CHECK(alone[i] == shared[i]);
+  }
 }
 
 }  // namespace
 
 TEST_CASE("each convolution of the 32x32 model at base 32 batch 32 gives the same bits alone and shared") {
-  const bool was_shared = cpu::pool_shared();
-  const int prev = cpu::set_compute_threads(2);
   struct Case {
     const char* name;
     Shape x, w;
@@ -170,71 +202,30 @@ TEST_CASE("each convolution of the 32x32 model at base 32 batch 32 gives the sam
                         Case{"G.deconv1", Shape{32, 128, 4, 4}, Shape{128, 64, 4, 4}, true},
                         Case{"G.deconv2", Shape{32, 64, 8, 8}, Shape{64, 32, 4, 4}, true},
                         Case{"G.deconv3", Shape{32, 32, 16, 16}, Shape{32, 3, 4, 4}, true}}) {
-    const Tensor x = uniform_tensor(c.x, 1), w = uniform_tensor(c.w, 2);
-    Tensor b = uniform_tensor(Shape{c.transposed ? c.w[1] : c.w[0]}, 3);
-    b.set_requires_grad(true);
-    const auto op = [&](Tape* t, const Tensor& xx, const Tensor& ww) {
-      return c.transposed ? conv_transpose2d(t, xx, ww, b, 2, 1) : conv2d(t, xx, ww, b, 2, 1);
-    };
-    cpu::set_pool_shared(false);
-    const OpOut alone = run_op(x, w, op);
-    const std::vector<double> db_alone = b.grad().to_vector();
-    Tensor(b.grad()).zero_();
-    cpu::set_pool_shared(true);
-    const OpOut shared = run_op(x, w, op);
     INFO(c.name);
-    CHECK(db_alone == b.grad().to_vector());
-    CHECK(alone.y == shared.y);
-    CHECK(alone.dx == shared.dx);
-    CHECK(alone.dw == shared.dw);
+    const std::vector<Tensor> in{uniform_tensor(c.x, 1), uniform_tensor(c.w, 2),
+                                 uniform_tensor(Shape{c.transposed ? c.w[1] : c.w[0]}, 3)};  // x, w, bias
+    check_alone_equals_shared([&] {
+      return run_op(in, [&](Tape* t, const std::vector<Tensor>& v) {
+        return c.transposed ? conv_transpose2d(t, v[0], v[1], v[2], 2, 1) : conv2d(t, v[0], v[1], v[2], 2, 1);
+      });
+    });
   }
-  cpu::set_pool_shared(was_shared);
-  cpu::set_compute_threads(prev);
 }
 
 TEST_CASE("batch norm with its activation at the 32x32 model's shapes gives the same bits alone and shared") {
-  const bool was_shared = cpu::pool_shared();
-  const int prev = cpu::set_compute_threads(2);
   for (const Shape& s : {Shape{32, 256, 4, 4}, Shape{32, 128, 4, 4}, Shape{32, 64, 8, 8}, Shape{32, 32, 16, 16}}) {
-    const Tensor x = uniform_tensor(s, 5), gamma = uniform_tensor(Shape{s[1]}, 6);
-    std::vector<double> out[2][4];
-    for (int shared = 0; shared < 2; ++shared) {
-      cpu::set_pool_shared(shared == 1);
-      Tensor rm = Tensor::zeros(Shape{s[1]}), rv = Tensor::full(Shape{s[1]}, 1.0);
-      Tensor beta = uniform_tensor(Shape{s[1]}, 7);
-      const auto op = [&](Tape* t, const Tensor& xx, const Tensor& g) {
-        return batch_norm2d_act(t, xx, g, beta, rm, rv, true, 0.1, 1e-5, 0.2);
-      };
-      const OpOut o = run_op(x, gamma, op);
-      out[shared][0] = o.y, out[shared][1] = o.dx, out[shared][2] = o.dw, out[shared][3] = rm.to_vector();
-    }
     INFO(s.str());
-    CHECK(out[0][0] == out[1][0]);
-    CHECK(out[0][1] == out[1][1]);
-    CHECK(out[0][2] == out[1][2]);
-    CHECK(out[0][3] == out[1][3]);
+    const std::vector<Tensor> in{uniform_tensor(s, 5), uniform_tensor(Shape{s[1]}, 6),
+                                 uniform_tensor(Shape{s[1]}, 7)};  // x, gamma, beta
+    check_alone_equals_shared([&] {
+      Tensor rm = Tensor::zeros(Shape{s[1]}), rv = Tensor::full(Shape{s[1]}, 1.0);
+      auto out = run_op(in, [&](Tape* t, const std::vector<Tensor>& v) {
+        return batch_norm2d_act(t, v[0], v[1], v[2], rm, rv, true, 0.1, 1e-5, 0.2);
+      });
+      out.push_back(rm.to_vector());
+      out.push_back(rv.to_vector());
+      return out;
+    });
   }
-  cpu::set_pool_shared(was_shared);
-  cpu::set_compute_threads(prev);
-}
-
-TEST_CASE("a training iteration of the demo's model (32x32, base 32, batch 32) is bit-identical on 1 and 2 threads, alone and shared") {
-  // Big enough that its linear layers split their products over the pool (gemm.cpp): with
-  // blocks cut by the thread count and mode, OpenBLAS rounded some elements differently,
-  // and a run beside a busy program drifted from the same run alone.
-  const bool was_shared = cpu::pool_shared();
-  cpu::set_pool_shared(false);
-  const Result one = train_on(1, 32, 32);
-  for (int t : {2, -2}) {
-    INFO(std::abs(t) << " threads, " << std::string(t < 0 ? "shared" : "alone"));
-    cpu::set_pool_shared(t < 0);
-    const Result r = train_on(std::abs(t), 32, 32);
-    CHECK(r.losses == one.losses);
-    size_t g_diff = 0, d_diff = 0;
-    for (size_t i = 0; i < r.g.size(); ++i) g_diff += r.g[i] != one.g[i];
-    for (size_t i = 0; i < r.d.size(); ++i) d_diff += r.d[i] != one.d[i];
-    CHECK(g_diff == 0);
-    CHECK(d_diff == 0);
-  }
-  cpu::set_pool_shared(was_shared);
 }
