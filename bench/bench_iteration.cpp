@@ -1,6 +1,7 @@
 // Google Benchmark of one whole AC-GAN training iteration and its two halves (the D step:
 // G forward, D on real and fake, backward, Adam; the G step: D forward on that G output,
-// backward through D and G into G, Adam), on the CPU and, when a GPU answers, on CUDA (CUDA events, after warm-up).
+// backward through D and G into G, Adam), on the CPU and, when a GPU answers, on CUDA
+// (CUDA events, after warm-up).
 // Reports images/s and achieved GFLOP/s from the FLOP count in gan/profile.h, and beside
 // them the machine's sgemm rate (sgemm_peak/cpu, a large square product through cpu::gemm).
 // Shape flags (before Google Benchmark's own; --help lists them): --size S (64) --base C

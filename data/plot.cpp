@@ -156,8 +156,8 @@ PlotNotes write_line_panels(const std::string& path, const std::vector<LinePanel
 }
 
 PlotNotes write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
-                     int width, int height, const std::string& y_label, const std::string& x_label) {
-  return write_line_panels(path, {LinePanel{title, x_label, y_label, series}}, width, height);
+                     int width, int height, const std::string& y_label) {
+  return write_line_panels(path, {LinePanel{title, "iteration", y_label, series}}, width, height);
 }
 
 PlotNotes write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,

@@ -30,10 +30,9 @@ struct LinePanel {
 // and returned.
 PlotNotes write_line_panels(const std::string& path, const std::vector<LinePanel>& panels, int width = 900,
                        int panel_height = 340);
-// One panel, x labelled "iteration" unless x_label says otherwise.
+// One panel, x labelled "iteration".
 PlotNotes write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
-                     int width = 800, int height = 400, const std::string& y_label = "",
-                     const std::string& x_label = "iteration");
+                     int width = 800, int height = 400, const std::string& y_label = "");
 
 // One box: the five numbers of a distribution (whiskers at min and max).
 struct BoxStats {

@@ -17,7 +17,7 @@ json set_json(const SetSpectrum& s) {
 
 const std::array<uint8_t, 3> kColors[] = {{200, 50, 50}, {40, 110, 200}, {40, 150, 60}, {200, 140, 20},
                                           {140, 60, 170}, {20, 160, 160}, {120, 120, 120}, {230, 90, 160}};
-// The spectrum plots' x axis (the other line plots run over iterations).
+// The spectrum plots' x axis (write_line_plot's panels run over iterations).
 const char* const kRingAxis = "frequency ring r (cycles per image side)";
 
 }  // namespace
@@ -65,13 +65,15 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
   std::vector<double> x(freq.begin() + 1, freq.end()), lr, lg;
   for (size_t r = 1; r < ar.ring.size(); ++r)
     lr.push_back(std::log10(std::max(ar.ring[r], 1e-12))), lg.push_back(std::log10(std::max(ag.ring[r], 1e-12)));
-  write_line_plot(out_dir + "/spectrum.png",
-                  {{"real", {40, 140, 60}, x, lr}, {"generated", {200, 50, 50}, x, lg}},
-                  "log10 power per frequency ring r (r cycles per image side), all genres", 800, 400,
-                  "log10 power", kRingAxis);
+  write_line_panels(out_dir + "/spectrum.png",
+                    {LinePanel{"log10 power per frequency ring r (r cycles per image side), all genres", kRingAxis,
+                               "log10 power", {{"real", {40, 140, 60}, x, lr}, {"generated", {200, 50, 50}, x, lg}}}},
+                    800, 400);
   ratios.push_back({"1", {0, 0, 0}, {x.front(), x.back()}, {1.0, 1.0}});
-  write_line_plot(out_dir + "/spectrum_ratio.png", ratios,
-                  "generated / real power per frequency ring r (1: as real)", 800, 400, "power ratio", kRingAxis);
+  write_line_panels(out_dir + "/spectrum_ratio.png",
+                    {LinePanel{"generated / real power per frequency ring r (1: as real)", kRingAxis, "power ratio",
+                               ratios}},
+                    800, 400);
   return {{"per_genre", pg},
           {"overall",
            {{"real", set_json(ar)},
