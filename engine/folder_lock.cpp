@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "base/check.h"
 
@@ -25,6 +28,13 @@ std::string holder_of(int fd) {
   std::string s = n > 0 ? std::string(buf, size_t(n)) : std::string();
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+// Test hook (see folder_lock.h): a holder that keeps the lock this long after taking it.
+void injected_hold() {
+  const char* v = std::getenv("COVERGAN_LOCK_HOLD_MS");
+  const long ms = v ? std::strtol(v, nullptr, 10) : 0L;
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 }  // namespace
 
@@ -58,6 +68,7 @@ FolderLock::FolderLock(const std::string& folder, const std::string& what) : fol
       if (::ftruncate(fd, 0) == 0) {
         [[maybe_unused]] const ssize_t n = ::pwrite(fd, me.data(), me.size(), 0);
       }
+      injected_hold();
       return;
     }
     ::close(fd);  // the holder unlinked the file we opened: try the new one

@@ -2,6 +2,8 @@
 // a classifier folder (classify) is locked with flock(2) on FOLDER/.covergan.lock while
 // a command writes into it. The kernel drops the lock when the process ends, crash or
 // not, so a stale lock file never blocks anyone; a second process gets one sentence.
+// Test hook: with COVERGAN_LOCK_HOLD_MS set, taking the lock sleeps that long afterwards,
+// so a test of two processes racing for one folder sees them overlap on any machine.
 #pragma once
 #include <string>
 

@@ -52,6 +52,16 @@ inline pid_t spawn_cli(const std::string& args, const std::string& log) {
   return pid;
 }
 
+// While alive, covergan processes started from here keep a folder lock 'ms' after taking
+// it (engine/folder_lock.h's COVERGAN_LOCK_HOLD_MS): two of them started together then
+// overlap on any machine, where short runs on a fast one finished one after the other.
+struct LockHold {
+  explicit LockHold(int ms) { ::setenv("COVERGAN_LOCK_HOLD_MS", std::to_string(ms).c_str(), 1); }
+  ~LockHold() { ::unsetenv("COVERGAN_LOCK_HOLD_MS"); }
+  LockHold(const LockHold&) = delete;
+  LockHold& operator=(const LockHold&) = delete;
+};
+
 // Waits for pid; its exit code, or 128 + the signal that ended it.
 inline int wait_exit(pid_t pid) {
   int st = 0;
