@@ -33,7 +33,7 @@ struct Settings {
   double g_genre_weight = 1.0, d_fake_genre_weight = 1.0;
   uint64_t holdout_seed = 0;
   int64_t instance_noise_steps = 0, lr_decay_from = 0;
-  std::string augment;
+  std::string augment, g_init = "normal";
 } s;
 
 CLI::App* app_ = nullptr;
@@ -113,6 +113,10 @@ void add_options(CLI::App& app) {
                  "Weight of D's genre term on generated covers (default 1, the paper's; 0: D learns genres from real "
                  "covers only)")
       ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--g-init", s.g_init,
+                 "How G's transposed convolutions start: normal (every tap drawn, the paper; default) or icnr "
+                 "(nearest-neighbour upsampling and a 3x3 convolution, no checkerboard at the start)")
+      ->check(CLI::IsMember({"normal", "icnr"}));
   app.add_option("--lr-decay-from", s.lr_decay_from,
                  "Let both learning rates fall linearly from this iteration to 0 at --steps (default: constant)")
       ->check(CLI::NonNegativeNumber);
@@ -184,6 +188,7 @@ nlohmann::json explicit_settings() {
   put("--g-genre-weight", "g_genre_weight", s.g_genre_weight);
   put("--d-fake-genre-weight", "d_fake_genre_weight", s.d_fake_genre_weight);
   put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
+  put("--g-init", "g_init", s.g_init);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
   if (given("--lr-decay-from")) {  // the schedule's end is fixed now: a resume keeps it

@@ -530,7 +530,8 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
                      {"recipe", {{"augment", c.ck.config().augment}, {"real_label", c.ck.config().real_label},
                                  {"instance_noise", c.ck.config().instance_noise}, {"hflip", c.ck.config().hflip},
                                  {"g_genre_weight", c.ck.config().g_genre_weight},
-                                 {"d_fake_genre_weight", c.ck.config().d_fake_genre_weight}}}};
+                                 {"d_fake_genre_weight", c.ck.config().d_fake_genre_weight},
+                                 {"g_init", c.ck.config().g_init}}}};
   r["dataset"] = {{"path", opt.data}, {"count", info.count}, {"per_genre", c.ds.genre_counts()}};
   r["settings"] = {{"pairs", opt.pairs}, {"generated_per_genre", opt.generated}, {"folds", opt.folds},
                    {"classifier_epochs", opt.classifier_epochs}, {"seed", opt.seed},

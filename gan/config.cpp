@@ -134,6 +134,7 @@ void TrainConfig::validate() const {
   for (const auto& [what, v] : {std::pair<const char*, double>{"g_genre_weight", g_genre_weight},
                                 {"d_fake_genre_weight", d_fake_genre_weight}})
     CG_USER_CHECK(v >= 0 && v <= 10 && std::isfinite(v), what, " must be a weight in [0, 10], got ", v, ".");
+  CG_USER_CHECK(g_init == "normal" || g_init == "icnr", "g_init must be normal or icnr, got \"", g_init, "\".");
   CG_USER_CHECK(instance_noise >= 0 && std::isfinite(instance_noise) && instance_noise_steps >= 0,
                 "instance_noise and instance_noise_steps cannot be negative.");
   CG_USER_CHECK((lr_decay_from == 0 && lr_decay_to == 0) || (lr_decay_from >= 0 && lr_decay_to > lr_decay_from),
@@ -283,6 +284,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"g_genre_weight", c.g_genre_weight},
           {"d_fake_genre_weight", c.d_fake_genre_weight},
           {"instance_noise_steps", c.instance_noise_steps},
+          {"g_init", c.g_init},
           {"sample_every", c.sample_every},
           {"checkpoint_every", c.checkpoint_every},
           {"keep_checkpoints", c.keep_checkpoints},
@@ -296,7 +298,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
                      "lr_finetune", "lr_decay_from", "lr_decay_to", "beta1", "beta2", "adam_eps", "lambda_code", "hflip",
                      "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
                      "instance_noise_steps",
-                     "g_genre_weight", "d_fake_genre_weight",
+                     "g_genre_weight", "d_fake_genre_weight", "g_init",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
                  "training");  // "iteration": train's record of graph or eager (gan/iteration.h), not read
   if (j.contains("model")) {
@@ -343,6 +345,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "g_genre_weight", c.g_genre_weight);
   get(j, "d_fake_genre_weight", c.d_fake_genre_weight);
   get(j, "instance_noise_steps", c.instance_noise_steps);
+  get(j, "g_init", c.g_init);
   get(j, "sample_every", c.sample_every);
   get(j, "checkpoint_every", c.checkpoint_every);
   get(j, "keep_checkpoints", c.keep_checkpoints);

@@ -108,6 +108,9 @@ struct TrainConfig {
   double g_genre_weight = 1.0;
   double d_fake_genre_weight = 1.0;
   int64_t instance_noise_steps = 0;
+  // How G's transposed convolutions start: "normal" (every tap drawn, the paper) or "icnr"
+  // (the four output phases tied: nearest-neighbour upsampling and a 3x3 convolution).
+  std::string g_init = "normal";
   int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;

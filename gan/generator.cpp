@@ -26,10 +26,35 @@ Generator::Generator(const ModelConfig& cfg, Device device, DType dtype) : cfg_(
   ps_.finalize(device, dtype);
 }
 
-void Generator::init(Philox& rng) {
+namespace {
+// A stride-2 transposed convolution with a 4x4 kernel writes each output phase (even or
+// odd row, even or odd column) through its own 2x2 of the 16 taps: rows {1, 3} for even
+// output rows, {0, 2} for odd ones. Drawn independently, the four phases start with
+// different gains, a checkerboard on every image (Odena et al. 2016). Tying tap k to tap
+// kTie[k] (k3 = k0, k2 = k1, rows and columns) gives every phase the same 2x2 kernel,
+// mirrored: the layer then computes nearest-neighbour upsampling followed by a 3x3
+// convolution, the transposed-convolution form of Aitken et al.'s ICNR (2017). Each
+// output still sums four independent N(0, std) draws per input channel, so its variance
+// is the plain initialisation's.
+void tie_phases_icnr(const Tensor& weight) {  // (C_in, C_out, 4, 4)
+  static constexpr int kTie[4] = {0, 1, 1, 0};
+  Tensor host = Tensor::empty(weight.shape(), weight.dtype(), Device::cpu);
+  host.copy_(weight);
+  float* w = host.data<float>();
+  for (int64_t k = 0; k < host.numel() / 16; ++k)
+    for (int kh = 0; kh < 4; ++kh)
+      for (int kw = 0; kw < 4; ++kw) w[k * 16 + kh * 4 + kw] = w[k * 16 + kTie[kh] * 4 + kTie[kw]];
+  Tensor dst = weight;
+  dst.copy_(host);
+}
+}  // namespace
+
+void Generator::init(Philox& rng, bool icnr) {
   std::vector<Tensor> ws{fc_.weight};
   for (const auto& d : deconv_) ws.push_back(d.weight);
   init_normal(rng, ws, cfg_.init_std);
+  if (icnr)
+    for (const auto& d : deconv_) tie_phases_icnr(d.weight);
   for (const auto& d : deconv_)
     if (d.bias.defined()) Tensor(d.bias).zero_();
   for (const auto& bn : bn_) bn.reset();

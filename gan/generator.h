@@ -24,7 +24,9 @@ class Generator {
   // z (B, z_dim) -> images (B,3,S,S) in (-1,1).
   Tensor forward(Tape* tape, const Tensor& z, BnMode mode) const;
   // Weights N(0, init_std), biases 0, BatchNorm gamma 1 / beta 0, running mean 0 / var 1.
-  void init(Philox& rng);
+  // With icnr, each transposed convolution then starts as nearest-neighbour upsampling
+  // followed by a 3x3 convolution (tie_phases_icnr), from the same draws.
+  void init(Philox& rng, bool icnr = false);
 
   ParamStore& params() { return ps_; }
   const ModelConfig& config() const { return cfg_; }

@@ -170,7 +170,7 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
     last_ckpt_step_ = st_.step;
   } else {
     Philox init(derive_seed(cfg_.seed, kSeedInit));
-    G_->init(init);
+    G_->init(init, cfg_.g_init == "icnr");
     D_->init(init);
     if (start) {  // --init: another run's weights
       start->check_fits(cfg_.model, cfg_.genres);
@@ -226,10 +226,11 @@ void Run::announce() const {
                 static_cast<long long>(split_.held_out.size()), cfg_.holdout,
                 static_cast<unsigned long long>(cfg_.holdout_seed));
   if (augment_.any() || cfg_.ema > 0 || cfg_.real_label < 1 || cfg_.instance_noise > 0 || cfg_.g_genre_weight != 1 ||
-      cfg_.d_fake_genre_weight != 1)
-    std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g, genre weights G %g, D on fakes %g\n",
+      cfg_.d_fake_genre_weight != 1 || cfg_.g_init != "normal")
+    std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g, genre weights G %g, D on fakes %g, "
+                "G init %s\n",
                 augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise,
-                cfg_.g_genre_weight, cfg_.d_fake_genre_weight);
+                cfg_.g_genre_weight, cfg_.d_fake_genre_weight, cfg_.g_init.c_str());
   if (const int64_t warm = cfg_.ema > 0 ? ema_warmup_updates(cfg_.ema) : 0; planned_steps() < warm)
     std::printf("  weight average: its warm-up, decay min(%g, (1+t)/(10+t)), reaches %g only at step %lld; this run's "
                 "last update uses %.4f, so a larger --ema changes nothing here\n",

@@ -2,7 +2,8 @@
 // covers data/holdout.h holds out (the same for every --seed), a resume keeps them and
 // refuses a set that no longer gives them; with EMA, DiffAugment, label smoothing and
 // instance noise on, N + N iterations still equal 2N bit for bit (the weight average
-// included); a checkpoint from before these settings reads as no holdout and no average.
+// included); a checkpoint from before these settings reads as no holdout and no average;
+// --g-init icnr starts G's transposed convolutions without a checkerboard.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,9 +13,11 @@
 #include "data/holdout.h"
 #include "engine/safetensors.h"
 #include "gan/checkpoint.h"
+#include "gan/generator.h"
 #include "gan/holdout_file.h"
 #include "gan/trainer.h"
 #include "gan_util.h"
+#include "layers/conv_transpose2d.h"
 #include "support/check.h"
 
 using namespace cg;
@@ -35,6 +38,7 @@ TrainConfig recipe_config(const std::string& data) {
   c.real_label = 0.9;
   c.instance_noise = 0.1, c.instance_noise_steps = 6;
   c.g_genre_weight = 0.5, c.d_fake_genre_weight = 0.25;
+  c.g_init = "icnr";
   return c;
 }
 
@@ -132,7 +136,7 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   SafeTensors st = load_safetensors(dir / "ck.safetensors");
   nlohmann::json cj = nlohmann::json::parse(st.metadata.at("config"));
   for (const char* k : {"holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
-                        "instance_noise_steps", "g_genre_weight", "d_fake_genre_weight"})
+                        "instance_noise_steps", "g_genre_weight", "d_fake_genre_weight", "g_init"})
     cj.erase(k);
   st.metadata["config"] = cj.dump();
   std::vector<std::pair<std::string, Tensor>> ts(st.tensors.begin(), st.tensors.end());
@@ -143,6 +147,7 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   CHECK(old.config().augment.empty());
   CHECK(old.config().g_genre_weight == 1);
   CHECK(old.config().d_fake_genre_weight == 1);
+  CHECK(old.config().g_init == "normal");
   CHECK_FALSE(old.has_ema());
   CHECK(Checkpoint::load(dir / "ck.safetensors").config().holdout == 0.25);
 }
@@ -184,4 +189,68 @@ TEST_CASE("the learning rates fall linearly to 0 between two iterations, and a r
   TrainConfig back = c;
   back.lr_decay_from = 6, back.lr_decay_to = 2;
   CHECK_THROWS_WITH_AS(run(back, dir / "back", 2, false), doctest::Contains("to a later one"), Error);
+}
+
+namespace {
+// Largest |difference| between the four output phases of every 2x2 cell of out (N,C,H,W)
+// away from the border, divided by the largest |value| there.
+double phase_spread(const Tensor& out) {
+  const float* v = out.data<float>();
+  const int64_t N = out.dim(0) * out.dim(1), H = out.dim(2), W = out.dim(3);
+  double spread = 0, scale = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 2; i + 3 < H; i += 2)
+      for (int64_t j = 2; j + 3 < W; j += 2) {
+        const float* p = v + (n * H + i) * W + j;
+        const float q[4] = {p[0], p[1], p[W], p[W + 1]};
+        for (float x : q) {
+          spread = std::max(spread, double(std::abs(x - q[0])));
+          scale = std::max(scale, double(std::abs(x)));
+        }
+      }
+  return spread / scale;
+}
+}  // namespace
+
+TEST_CASE("--g-init icnr: every transposed convolution starts without a checkerboard, from the paper's draws") {
+  ModelConfig m;
+  m.image_size = 32, m.base_channels = 8;
+  Generator plain(m, Device::cpu), tied(m, Device::cpu);
+  Philox r1(7), r2(7);
+  plain.init(r1);
+  tied.init(r2, /*icnr=*/true);
+  CHECK(plain.params().find("G.fc.weight").to_vector() == tied.params().find("G.fc.weight").to_vector());
+  for (int l = 1; l <= m.n_layers(); ++l) {
+    CAPTURE(l);
+    const std::string name = "G.deconv" + std::to_string(l) + ".weight";
+    const Tensor wp = plain.params().find(name), wt = tied.params().find(name);
+    const auto a = wp.to_vector(), b = wt.to_vector();
+    // Taps (0..1, 0..1) are the paper's draws; the others copies of them, mirrored.
+    const int tie[4] = {0, 1, 1, 0};
+    bool drawn_kept = true, mirrored = true;
+    for (size_t k = 0; k < a.size() / 16; ++k)
+      for (int kh = 0; kh < 4; ++kh)
+        for (int kw = 0; kw < 4; ++kw) {
+          const size_t at = k * 16 + kh * 4 + kw, from = k * 16 + tie[kh] * 4 + tie[kw];
+          if (kh < 2 && kw < 2) drawn_kept = drawn_kept && b[at] == a[at];
+          mirrored = mirrored && b[at] == b[from];
+        }
+    CHECK(drawn_kept);
+    CHECK(mirrored);
+    // A constant input map: with the paper's initialisation the four output phases differ
+    // (the checkerboard), with icnr they are equal away from the border.
+    Shape in{2, wp.dim(0), 8, 8};
+    const Tensor x = Tensor::full(in, 0.5);
+    const double spread_plain = phase_spread(conv_transpose2d(nullptr, x, wp, Tensor(), 2, 1));
+    const double spread_tied = phase_spread(conv_transpose2d(nullptr, x, wt, Tensor(), 2, 1));
+    CHECK(spread_plain > 0.1);
+    CHECK(spread_tied < 1e-5);
+  }
+  // A resumed run keeps its start: the setting cannot change.
+  TrainConfig saved;
+  saved.g_init = "icnr";
+  CHECK_THROWS_WITH_AS(resume_config(saved, {{"g_init", "normal"}}), doctest::Contains("\"g_init\" was \"icnr\""),
+                       cg::Error);
+  saved.data = "covers.cgd", saved.genres = {"a", "b", "c", "d", "e"}, saved.g_init = "sideways";
+  CHECK_THROWS_WITH_AS(saved.validate(), doctest::Contains("g_init must be normal or icnr"), cg::Error);
 }
