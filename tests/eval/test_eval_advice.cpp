@@ -73,8 +73,12 @@ TEST_CASE("MS-SSIM uses the scales beside the paper's when eval computed them, a
   CHECK(a[1]["value"].get<double>() == doctest::Approx(0.08));  // rap at the alternative scales, not jazz's 0.8
   CHECK(a[1]["met"] == false);
   CHECK(has(a[1], "rap"));
+  CHECK(has(a[1], "--g-init icnr"));  // the average and flips on: the initialisation next
   a = recipe_advice(report(0.6, 0.6, 1.0, false));
   CHECK(has(a[1], "--ema 0.999"));
+  json tied = report(0.6, 0.6, 1.0, true);
+  tied["checkpoint"]["recipe"]["g_init"] = "icnr";
+  CHECK_FALSE(has(recipe_advice(tied)[1], "--g-init"));  // already on: not advised again
   json r = report(0.6, 0.6, 1.0, true);
   for (json& g : r["msssim"]["per_genre"]) g.erase("alt");
   CHECK(recipe_advice(r)[1]["value"].get<double>() == doctest::Approx(0.8));
