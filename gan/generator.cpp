@@ -36,14 +36,21 @@ namespace {
 // convolution, the transposed-convolution form of Aitken et al.'s ICNR (2017). Each
 // output still sums four independent N(0, std) draws per input channel, so its variance
 // is the plain initialisation's.
-void tie_phases_icnr(const Tensor& weight) {  // (C_in, C_out, 4, 4)
+template <class T>
+void tie_taps(T* w, int64_t kernels) {  // kernels 4x4 kernels, one after the other
   static constexpr int kTie[4] = {0, 1, 1, 0};
-  Tensor host = Tensor::empty(weight.shape(), weight.dtype(), Device::cpu);
-  host.copy_(weight);
-  float* w = host.data<float>();
-  for (int64_t k = 0; k < host.numel() / 16; ++k)
+  for (int64_t k = 0; k < kernels; ++k)
     for (int kh = 0; kh < 4; ++kh)
       for (int kw = 0; kw < 4; ++kw) w[k * 16 + kh * 4 + kw] = w[k * 16 + kTie[kh] * 4 + kTie[kw]];
+}
+
+void tie_phases_icnr(const Tensor& weight) {  // (C_in, C_out, 4, 4), f32 or f64 (train --dtype f64)
+  Tensor host = Tensor::empty(weight.shape(), weight.dtype(), Device::cpu);
+  host.copy_(weight);
+  if (host.dtype() == DType::f64)
+    tie_taps(host.data<double>(), host.numel() / 16);
+  else
+    tie_taps(host.data<float>(), host.numel() / 16);
   Tensor dst = weight;
   dst.copy_(host);
 }

@@ -246,6 +246,14 @@ TEST_CASE("--g-init icnr: every transposed convolution starts without a checkerb
     CHECK(spread_plain > 0.1);
     CHECK(spread_tied < 1e-5);
   }
+  // In double precision (train --dtype f64) the same ties.
+  Generator wide(m, Device::cpu, DType::f64);
+  Philox r3(7);
+  wide.init(r3, /*icnr=*/true);
+  const auto w64 = wide.params().find("G.deconv1.weight").to_vector();
+  CHECK(w64[0 * 4 + 3] == w64[0 * 4 + 0]);
+  CHECK(w64[3 * 4 + 2] == w64[0 * 4 + 1]);
+  CHECK(w64[2 * 4 + 2] == w64[1 * 4 + 1]);
   // A resumed run keeps its start: the setting cannot change.
   TrainConfig saved;
   saved.g_init = "icnr";
