@@ -117,7 +117,12 @@ TEST_CASE("serve: Ctrl-C stops the server while requests are in flight") {
         if (r.status == 200) ++answered;
       }
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Until the first cover is answered (a busy CI machine, a sanitizer build: seconds), and
+  // then a little longer so that requests are in flight.
+  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       answered == 0 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   // Its OpenMP threads wait passively (it runs beside a training): it restarted itself so.
   const std::string env = servetest::slurp("/proc/" + std::to_string(srv.proc().pid()) + "/environ");
   if (std::getenv("OMP_WAIT_POLICY") == nullptr)  // a policy the user set is kept
