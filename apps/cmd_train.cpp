@@ -34,6 +34,7 @@ struct Settings {
   uint64_t holdout_seed = 0;
   int64_t instance_noise_steps = 0, lr_decay_from = 0;
   std::string augment, g_init = "normal";
+  int standing_stats = 0;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -117,6 +118,10 @@ void add_options(CLI::App& app) {
                  "How G's transposed convolutions start: normal (every tap drawn, the paper; default) or icnr "
                  "(nearest-neighbour upsampling and a 3x3 convolution, no checkerboard at the start)")
       ->check(CLI::IsMember({"normal", "icnr"}));
+  app.add_option("--standing-stats", s.standing_stats,
+                 "With --ema: before each checkpoint, measure the weight average's batch-norm statistics afresh over "
+                 "this many batches with its own weights, for `generate` (default 0: keep the average of G's)")
+      ->check(CLI::Range(0, 10000));
   app.add_option("--lr-decay-from", s.lr_decay_from,
                  "Let both learning rates fall linearly from this iteration to 0 at --steps (default: constant)")
       ->check(CLI::NonNegativeNumber);
@@ -189,6 +194,7 @@ nlohmann::json explicit_settings() {
   put("--d-fake-genre-weight", "d_fake_genre_weight", s.d_fake_genre_weight);
   put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
   put("--g-init", "g_init", s.g_init);
+  put("--standing-stats", "standing_stats", s.standing_stats);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
   if (given("--lr-decay-from")) {  // the schedule's end is fixed now: a resume keeps it

@@ -68,7 +68,8 @@ std::string join(const std::vector<std::string>& xs) {
 }
 
 // Generated covers, opt.generated per genre, in a shuffled genre order and in batches
-// of the run's training batch with batch statistics (as G ran in training).
+// of the run's training batch with batch statistics (as G ran in training), or with the
+// running statistics (as `covergan generate` draws them) under --bn running.
 void generate_covers(Ctx& c, Generator& G) {
   const int64_t N = int64_t(c.opt.generated) * c.K;
   std::vector<int32_t> genres;
@@ -82,7 +83,8 @@ void generate_covers(Ctx& c, Generator& G) {
     const int64_t n = std::min(B, N - b0);
     if (c.opt.trace) c.opt.trace->batch_offsets.push_back(rng.offset());
     const std::vector<int32_t> chunk(genres.begin() + b0, genres.begin() + b0 + n);
-    const Tensor x = generate(G, draw_latents_for(c.ck.config().model, chunk, rng), BnMode::batch);
+    const Tensor x = generate(G, draw_latents_for(c.ck.config().model, chunk, rng),
+                              c.opt.bn_running ? BnMode::eval : BnMode::batch);
     std::copy_n(x.data<float>(), n * per, c.gen.data<float>() + b0 * per);
   }
   c.gen_genre = genres;
@@ -531,11 +533,13 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
                                  {"instance_noise", c.ck.config().instance_noise}, {"hflip", c.ck.config().hflip},
                                  {"g_genre_weight", c.ck.config().g_genre_weight},
                                  {"d_fake_genre_weight", c.ck.config().d_fake_genre_weight},
-                                 {"g_init", c.ck.config().g_init}}}};
+                                 {"g_init", c.ck.config().g_init},
+                                 {"standing_stats", c.ck.config().standing_stats}}}};
   r["dataset"] = {{"path", opt.data}, {"count", info.count}, {"per_genre", c.ds.genre_counts()}};
   r["settings"] = {{"pairs", opt.pairs}, {"generated_per_genre", opt.generated}, {"folds", opt.folds},
                    {"classifier_epochs", opt.classifier_epochs}, {"seed", opt.seed},
-                   {"device", device_name(c.dev)}, {"batchnorm", "batch statistics, batches of mixed genres"},
+                   {"device", device_name(c.dev)}, {"batchnorm", opt.bn_running ? "running statistics (as covergan generate)"
+                                                : "batch statistics, batches of mixed genres"},
                    {"msssim_scales", opt.msssim_scales.empty() ? std::string("default") : opt.msssim_scales},
                    {"bootstrap", opt.bootstrap}, {"ema", opt.ema}};
   r["paper"] = {{"d_generated", {{"mean", 0.35}, {"std", 0.02}}},

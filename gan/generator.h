@@ -28,6 +28,13 @@ class Generator {
   // followed by a 3x3 convolution (tie_phases_icnr), from the same draws.
   void init(Philox& rng, bool icnr = false);
 
+  // The batch norm layers' momentum (cfg.bn_momentum unless set): measure_standing_stats
+  // sets it per pass to average batches evenly.
+  double bn_momentum() const { return bn_.front().momentum; }
+  void set_bn_momentum(double m) {
+    for (auto& bn : bn_) bn.momentum = m;
+  }
+
   ParamStore& params() { return ps_; }
   const ModelConfig& config() const { return cfg_; }
 

@@ -136,7 +136,7 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   SafeTensors st = load_safetensors(dir / "ck.safetensors");
   nlohmann::json cj = nlohmann::json::parse(st.metadata.at("config"));
   for (const char* k : {"holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
-                        "instance_noise_steps", "g_genre_weight", "d_fake_genre_weight", "g_init"})
+                        "instance_noise_steps", "g_genre_weight", "d_fake_genre_weight", "g_init", "standing_stats"})
     cj.erase(k);
   st.metadata["config"] = cj.dump();
   std::vector<std::pair<std::string, Tensor>> ts(st.tensors.begin(), st.tensors.end());
@@ -148,6 +148,7 @@ TEST_CASE("a checkpoint written before the holdout and the recipe reads as neith
   CHECK(old.config().g_genre_weight == 1);
   CHECK(old.config().d_fake_genre_weight == 1);
   CHECK(old.config().g_init == "normal");
+  CHECK(old.config().standing_stats == 0);  // it kept the average of G's statistics
   CHECK_FALSE(old.has_ema());
   CHECK(Checkpoint::load(dir / "ck.safetensors").config().holdout == 0.25);
 }
