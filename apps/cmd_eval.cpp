@@ -14,6 +14,7 @@ namespace {
 
 cg::gan::EvalOptions s;
 bool all_checkpoints = false, no_ema = false;
+std::string bn = "batch";
 std::string best_by = "fid";
 double best_within = 0;
 
@@ -43,11 +44,10 @@ void add_options(CLI::App& app) {
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
   app.add_option("--msssim-scales", s.msssim_scales,
                  "MS-SSIM beside the paper's 5 scales: N (1-5) or auto (coarsest scale >= 8 px; the default under 64 px)");
-  app.add_option("--bn", s.bn,
+  app.add_option("--bn", bn,
                  "G's batch norm while sampling: batch (each batch's statistics, batches of mixed genres, as in "
-                 "training; the default), running (the running statistics: covergan generate --bn-eval) or company "
-                 "(each cover in a batch of its own with companions: covergan generate's default)")
-      ->check(CLI::IsMember({"batch", "running", "company"}));
+                 "training; the default) or running (the running statistics, as covergan generate)")
+      ->check(CLI::IsMember({"batch", "running"}));
   app.add_flag("--no-ema", no_ema, "Sample from G's own weights, not its weight average (train --ema)");
   app.add_option("--bootstrap", s.bootstrap, "Resamples for the Frechet distances' intervals (default 50; 0: none)")
       ->check(CLI::Range(0, 100000));
@@ -74,6 +74,7 @@ int run_eval() {
                 "so leave it out.");
   cg::gan::use_cuda_math(precision, false, cg::resolve_device(s.device, false), "");
   s.ema = !no_ema;
+  s.bn_running = bn == "running";
   if (all_checkpoints) {
     const auto r = cg::gan::run_eval_all(s, best_by, best_within);
     std::printf("covergan eval: report in %s/report.html; best checkpoint by %s: %s\n", s.out.c_str(), best_by.c_str(),

@@ -83,22 +83,13 @@ void generate_covers(Ctx& c, Generator& G) {
     const int64_t n = std::min(B, N - b0);
     if (c.opt.trace) c.opt.trace->batch_offsets.push_back(rng.offset());
     const std::vector<int32_t> chunk(genres.begin() + b0, genres.begin() + b0 + n);
-    const Latents l = draw_latents_for(c.ck.config().model, chunk, rng);
-    const Tensor x = c.opt.bn == "company" ? generate_in_company(G, l, int(B))
-                     : generate(G, l, c.opt.bn == "running" ? BnMode::eval : BnMode::batch);
+    const Tensor x = generate(G, draw_latents_for(c.ck.config().model, chunk, rng),
+                              c.opt.bn_running ? BnMode::eval : BnMode::batch);
     std::copy_n(x.data<float>(), n * per, c.gen.data<float>() + b0 * per);
   }
   c.gen_genre = genres;
   if (c.opt.trace) c.opt.trace->generated = c.gen, c.opt.trace->genres = c.gen_genre;
   c.say("generated %s covers", std::to_string(N) + " (" + std::to_string(c.opt.generated) + " per genre)");
-}
-
-std::string bn_setting(const std::string& bn) {
-  CG_USER_CHECK(bn == "batch" || bn == "running" || bn == "company", "--bn takes batch, running or company, got \"",
-                bn, "\".");
-  if (bn == "running") return "running statistics (covergan generate --bn-eval)";
-  if (bn == "company") return "each cover in a batch of its own with companions (covergan generate)";
-  return "batch statistics, batches of mixed genres";
 }
 
 // (N,3,S,S) [-1,1] -> the same on [0,255], what MS-SSIM takes.
@@ -529,7 +520,6 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
                                  std::to_string(c.S) + ", genres " + join(c.genres));
   c.split = split_eval_set(c.ds, c.ck.config(), run_dir);
   c.alt_scales = alt_msssim_scales(opt.msssim_scales, c.S);
-  (void)bn_setting(opt.bn);  // a bad --bn: one sentence before the covers are drawn
   Generator G(c.ck.config().model, c.dev);
   const bool ema = opt.ema && c.ck.has_ema();
   c.ck.restore_for_sampling(G, ema);
@@ -548,7 +538,8 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
   r["dataset"] = {{"path", opt.data}, {"count", info.count}, {"per_genre", c.ds.genre_counts()}};
   r["settings"] = {{"pairs", opt.pairs}, {"generated_per_genre", opt.generated}, {"folds", opt.folds},
                    {"classifier_epochs", opt.classifier_epochs}, {"seed", opt.seed},
-                   {"device", device_name(c.dev)}, {"batchnorm", bn_setting(opt.bn)},
+                   {"device", device_name(c.dev)}, {"batchnorm", opt.bn_running ? "running statistics (as covergan generate)"
+                                                : "batch statistics, batches of mixed genres"},
                    {"msssim_scales", opt.msssim_scales.empty() ? std::string("default") : opt.msssim_scales},
                    {"bootstrap", opt.bootstrap}, {"ema", opt.ema}};
   r["paper"] = {{"d_generated", {{"mean", 0.35}, {"std", 0.02}}},

@@ -41,11 +41,10 @@ struct EvalOptions {
   // "auto" (as many scales as keep the coarsest >= 8 px) or a number 1..5.
   std::string msssim_scales;
   bool ema = true;      // sample from G's weight average when the checkpoint has one
-  // G's batch norm while sampling: "batch" (the default) the statistics of each batch of
-  // mixed genres, as in training; "running" the running statistics (`covergan generate
-  // --bn-eval`); "company" each cover in a batch of its own with companions
-  // (generate_in_company, `covergan generate`'s default).
-  std::string bn = "batch";
+  // G's batch norm while sampling: false (the default) the statistics of each batch of
+  // mixed genres, as in training; true the running statistics, as `covergan generate`
+  // draws covers by default.
+  bool bn_running = false;
   int bootstrap = 50;   // resamples of the Fréchet distances' intervals
 };
 

@@ -118,35 +118,6 @@ void set_codes(Latents& l, const std::vector<double>& values) {
     for (int64_t k = 0; k < C; ++k) codes[i * C + k] = float(values[size_t(k)]);
 }
 
-Tensor generate_in_company(Generator& G, const Latents& l, int batch) {
-  CG_CHECK(batch >= 2, "generate_in_company: a batch needs the cover and a companion, got ", batch);
-  const ModelConfig& cfg = G.config();
-  const int64_t N = l.size(), per = 3 * int64_t(cfg.image_size) * cfg.image_size;
-  Tensor out = Tensor::empty(Shape{N, 3, cfg.image_size, cfg.image_size});
-  std::vector<int32_t> genres(size_t(batch - 1));
-  for (int64_t i = 0; i < N; ++i) {
-    uint64_t h = splitmix64(uint64_t(uint32_t(l.genres[size_t(i)])) + 0x636f6d70616e79ull);
-    for (const Tensor* t : {&l.codes, &l.noise}) {
-      if (!t->defined()) continue;
-      const int64_t w = t->dim(1);
-      const uint32_t* bits = reinterpret_cast<const uint32_t*>(t->data<float>() + i * w);
-      for (int64_t k = 0; k < w; ++k) h = splitmix64(h ^ bits[k]);
-    }
-    Philox rng(h);
-    // Genres at random, as in a training batch: a batch's mix moves its statistics too.
-    for (auto& g : genres) g = cfg.num_genres > 0 ? int32_t(rng.next_below(uint64_t(cfg.num_genres))) : 0;
-    const Latents company = draw_latents_for(cfg, genres, rng);
-    Latents b = empty_latents(cfg, batch);
-    b.genres[0] = l.genres[size_t(i)];
-    copy_row(b, 0, l, i);
-    for (int j = 1; j < batch; ++j) b.genres[size_t(j)] = company.genres[size_t(j - 1)], copy_row(b, j, company, j - 1);
-    Tensor x = generate(G, b, BnMode::batch);
-    if (x.dtype() != DType::f32) x = x.to(DType::f32);
-    std::copy_n(x.data<float>(), per, out.data<float>() + i * per);
-  }
-  return out;
-}
-
 Tensor generate(Generator& G, const Latents& l, BnMode mode) {
   CG_CHECK(l.size() >= 1, "generate: no latent vectors");
   const Tensor z = make_generator_input(G.config(), l.genres, l.codes, l.noise);

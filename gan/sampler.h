@@ -50,11 +50,4 @@ void set_codes(Latents& l, const std::vector<double>& values);
 // others); with BnMode::eval (the running statistics) each depends on its own latents only.
 Tensor generate(Generator& G, const Latents& l, BnMode mode);
 
-// Images (N,3,S,S) as above, each drawn in a batch of its own: the cover and batch - 1
-// companions of random genres, whose genres and latents are drawn from a hash of the
-// cover's own. Each cover then sees batch statistics, as in training and in eval's numbers, yet
-// is a function of its own latents alone (the same in any grid, for any --n). Costs
-// `batch` covers' forward pass per cover.
-Tensor generate_in_company(Generator& G, const Latents& l, int batch);
-
 }  // namespace cg::gan

@@ -1,8 +1,7 @@
-// G's batch norm when sampling. Covers drawn in company (gan/sampler.h) see batch
-// statistics yet depend on their own latents alone. Standing statistics
-// (gan/standing_stats.h) make running-statistics covers match batch-statistics ones on
-// the measured batch, replace what was there, leave the weights alone, and in training
-// change nothing but the weight average's batch-norm buffers.
+// Standing statistics (gan/standing_stats.h): measured batch-norm statistics make the
+// running-statistics covers (what `covergan generate` draws) match the batch-statistics
+// ones (what training and eval see), replace what was there, leave the weights alone, and
+// in training change nothing but the weight average's batch-norm buffers.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -138,33 +137,3 @@ TEST_CASE("training with --ema measures G_ema's standing statistics at each chec
   CHECK(with < without);
 }
 
-
-TEST_CASE("covers drawn in company depend on their own latents alone and see batch statistics") {
-  const ModelConfig m = small();
-  Generator G(m, Device::cpu);
-  Philox init(6);
-  G.init(init);
-  Philox rng(8);
-  const Latents all = genre_rows(m, 4, false, rng);  // 12 covers
-  const Tensor together = generate_in_company(G, all, 8);
-  REQUIRE(together.dim(0) == 12);
-  const int64_t per = 3 * 16 * 16;
-  // Cover 5 alone (its latents copied into a one-cover set) is the same bits as among 12.
-  Latents five;
-  five.genres = {all.genres[5]};
-  five.codes = Tensor::empty(Shape{1, m.n_codes});
-  five.noise = Tensor::empty(Shape{1, m.noise_dim()});
-  std::copy_n(all.codes.data<float>() + 5 * m.n_codes, m.n_codes, five.codes.data<float>());
-  std::copy_n(all.noise.data<float>() + 5 * m.noise_dim(), m.noise_dim(), five.noise.data<float>());
-  const Tensor alone = generate_in_company(G, five, 8);
-  int differing = 0;
-  for (int64_t k = 0; k < per; ++k) differing += alone.data<float>()[k] != together.data<float>()[5 * per + k];
-  CHECK(differing == 0);
-  // Batch statistics, not running ones, and not those of the 12 together.
-  const Tensor running = generate(G, all, BnMode::eval), batch = generate(G, all, BnMode::batch);
-  CHECK(mean_abs_diff(together, running) > 1e-3);
-  CHECK(mean_abs_diff(together, batch) > 1e-4);
-  // Another company size is another batch: other covers.
-  CHECK(mean_abs_diff(generate_in_company(G, all, 4), together) > 1e-4);
-  CHECK_THROWS_AS(generate_in_company(G, all, 1), cg::Error);
-}
