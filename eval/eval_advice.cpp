@@ -1,4 +1,4 @@
-// recipe_advice: eval's signals against issue 26's goals, and the flag docs/TRAINING.md
+// recipe_advice: eval's signals against issue 26's goals, and the flag docs/SMALL_SETS.md
 // measured to move each. The numbers quoted in the advice are that page's.
 #include "eval/eval_advice.h"
 
@@ -71,7 +71,7 @@ void msssim_excess(const json& r, bool ema, bool hflip, bool icnr, json& out) {
        : !hflip ? "Add --hflip (random flips kept the demo's rap covers apart: +0.14 to +0.08)."
        : !icnr  ? "Start G without a checkerboard, --g-init icnr (the demo covers' worst genre inside +0.05 in 4 of 6 "
                   "seeds against 2 of 6; no change on the emoji)."
-                : "The other options measured in docs/TRAINING.md move this by less than the seed spread; the "
+                : "The other options measured in docs/SMALL_SETS.md move this by less than the seed spread; the "
                   "checkpoints differ by about 0.07 (eval --all-checkpoints).");
   out.push_back(item("worst genre's MS-SSIM, generated-generated - real-real", worst,
                      "at most +" + fmt("%g", kAdviceMsssimExcess), worst <= kAdviceMsssimExcess, advice));

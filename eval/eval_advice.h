@@ -1,6 +1,6 @@
 // What to try next, read off a finished report: the signals issue 26 set goals on
 // (typical covers, collapse, speckle, faded genres), each compared with its goal, and for
-// each one missed the training flag that moved it in docs/TRAINING.md's measurements.
+// each one missed the training flag that moved it in docs/SMALL_SETS.md's measurements.
 // A pure function of report.json, so a recipe can be chosen per set from eval's numbers.
 #pragma once
 #include <nlohmann/json.hpp>

@@ -119,7 +119,7 @@ std::string advice_html(const json& r) {
   if (!r.contains("advice") || r["advice"].empty()) return "";
   std::ostringstream h;
   h << "<h2>What to try next</h2><p>Each signal against issue 26's goal, and where one is missed the training flag "
-       "docs/TRAINING.md measured to move it (eval/eval_advice.h).</p>";
+       "docs/SMALL_SETS.md measured to move it (eval/eval_advice.h).</p>";
   h << "<table><tr><th>signal</th><th>value</th><th>goal</th><th>met</th><th>to try</th></tr>";
   for (const auto& a : r["advice"])
     h << "<tr><td>" << esc(a["signal"].get<std::string>()) << "</td><td>" << num(json_number(a, {"value"}), "%.3g")
