@@ -114,7 +114,7 @@ struct TrainConfig {
   // Standing statistics of the weight average (gan/standing_stats.h): before each
   // checkpoint, G_ema's batch-norm running statistics are measured afresh over this many
   // batches of the training batch with G_ema's own weights (0, the default: kept as the
-  // average of G's; docs/TRAINING.md measured both).
+  // average of G's; docs/SMALL_SETS.md measured both).
   int standing_stats = 0;
   int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;

@@ -25,8 +25,4 @@ void measure_standing_stats(Generator& G, int batches, int batch, uint64_t seed)
   G.set_bn_momentum(momentum);
 }
 
-uint64_t standing_stats_seed(uint64_t run_seed, int64_t step) {
-  return (run_seed ^ 0x5374616e64696e67ull) * 0x9e3779b97f4a7c15ull + uint64_t(step);
-}
-
 }  // namespace cg::gan

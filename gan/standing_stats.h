@@ -13,8 +13,4 @@ namespace cg::gan {
 // `batch` covers of mixed genres drawn from Philox(seed)); G's weights are untouched.
 void measure_standing_stats(Generator& G, int batches, int batch, uint64_t seed);
 
-// The seed of the standing statistics measured at a training step: a stream of its own,
-// so that they never touch the training's random numbers.
-uint64_t standing_stats_seed(uint64_t run_seed, int64_t step);
-
 }  // namespace cg::gan

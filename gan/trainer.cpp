@@ -200,7 +200,8 @@ void Run::write_checkpoint(const std::string& path) {
   dp_.settle_for_checkpoint(*G_, *D_, *opt_g_, *opt_d_, cfg_.sync_bn);  // all ranks; rank 0 writes
   // On every rank, so that the ranks' weight averages stay alike (same seed, same passes).
   if (G_ema_ && cfg_.standing_stats > 0)
-    measure_standing_stats(*G_ema_, cfg_.standing_stats, std::max(2, cfg_.batch), standing_stats_seed(cfg_.seed, st_.step));
+    measure_standing_stats(*G_ema_, cfg_.standing_stats, std::max(2, cfg_.batch),
+                           derive_seed(derive_seed(cfg_.seed, kSeedStandingStats), uint64_t(st_.step)));
   const bool step_file = path == dir_.checkpoint_path(st_.step);
   dp_.comm().agree(
       [&] {

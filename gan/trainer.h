@@ -40,6 +40,13 @@ TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overri
 
 // Derived seeds, so the streams of one run never overlap.
 uint64_t derive_seed(uint64_t seed, uint64_t stream);
-enum : uint64_t { kSeedInit = 1, kSeedTrain = 2, kSeedSamples = 3, kSeedLoaderPretrain = 4, kSeedLoaderFinetune = 5 };
+enum : uint64_t {
+  kSeedInit = 1,
+  kSeedTrain = 2,
+  kSeedSamples = 3,
+  kSeedLoaderPretrain = 4,
+  kSeedLoaderFinetune = 5,
+  kSeedStandingStats = 6,  // then the step: each checkpoint's covers of its own
+};
 
 }  // namespace cg::gan
