@@ -1,0 +1,299 @@
+// col2im for the implicit-GEMM k4s2p1 convolution in float (see conv_k4s2_direct.h):
+// conv2d's input gradient and conv_transpose2d's forward. A^T is packed, the grid's values
+// packed per block of 64 pixels, and each register tile (conv_k4s2_tile.h) is added,
+// masked, straight into the image's phase planes, with no column matrix in between.
+#include "kernels/cpu/conv_k4s2_direct.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+
+#include "base/nvtx.h"
+#include "base/profile.h"
+#include "kernels/cpu/conv_k4s2_tile.h"
+#include "kernels/cpu/im2col_k4s2.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/scratch.h"
+#include "kernels/cpu/threads.h"
+
+namespace cg::cpu {
+
+namespace {
+
+using namespace k4s2;
+
+// Where col2im's tile lands: column row i of vector j adds into base[j] + roff[i], masked
+// by mask[j] + rmask[i] (the row's tap).
+struct ScatterTo {
+  float* const* base;
+  const int32_t* const* mask;
+  int64_t roff[kMR];
+  int64_t rmask[kMR];
+};
+
+// col2im's micro-kernel: the tile (packed A^T (kc, kMR) @ panel) added straight into the
+// phase planes, masked, with no column panel in between. Rows of one tile may land on
+// overlapping pixels; the adds run in order, so each one sees the last.
+template <int MR, int NV>
+void micro_kernel_scatter(const ScatterTo& to, const float* w, const float* panel, int64_t kc, const Prefetch& pf) {
+  v16f acc[MR][NV] = {};
+  tile_fma_fetching<true, MR, NV>(acc, w, kMR, panel, kc, pf);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      float* dst = to.base[j] + to.roff[i];
+      const v16i m = loadu(to.mask[j] + to.rmask[i]);
+      storeu(dst, loadu(dst) + (v16f)((v16i)acc[i][j] & m));
+    }
+}
+
+template <int MR, int NV>
+struct Scatter {
+  static constexpr auto fn = &micro_kernel_scatter<MR, NV>;
+};
+constexpr auto kMicroScatter = table_of<Scatter>(std::make_integer_sequence<int, kMR * kNV>{});
+
+// ypanel (M, kNB) = the nv 16-pixel vectors of Y (N, M, L) at voff[j] = n*M*L + q.
+void pack_rows(float* __restrict ypanel, const float* __restrict Y, const int64_t* voff, int nv, int64_t M,
+               int64_t L) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int j = 0; j < nv; ++j)
+      *reinterpret_cast<v16f*>(ypanel + m * kNB + j * kLanes) = loadu(Y + voff[j] + m * L);
+}
+
+// The phase planes of sample n's channel c, 4 of L each, with a gap of 2*margin floats
+// after every channel and one of margin before every sample. A masked (+0) write spills
+// at most OW+1 floats past a channel's planes, so it lands in that channel's own half of
+// a gap: threads that own different samples, or different channels, never race.
+struct PlaneLayout {
+  int64_t CO, L, margin, cstride, stride;
+  PlaneLayout(int64_t co, int64_t l, int64_t ow) : CO(co), L(l), margin((ow + 1 + 15) / 16 * 16) {
+    cstride = 4 * L + 2 * margin;
+    stride = CO * cstride + margin;
+  }
+  float* at(float* base, int64_t n, int64_t c) const { return base + n * stride + margin + c * cstride; }
+};
+
+// Planes of samples [n0, n1), channels [c0, c1) = the image's (accumulate), or the
+// channel's bias, or 0.
+void init_planes(float* ph, const PlaneLayout& pl, const float* img, const float* bias, int64_t n0, int64_t n1,
+                 int64_t c0, int64_t c1, int64_t OH, int64_t OW, bool accumulate) {
+  const int64_t L = OH * OW;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t c = c0; c < c1; ++c) {
+      float* p = pl.at(ph, n, c);
+      if (!accumulate) {
+        std::fill(p, p + 4 * L, bias ? bias[c] : 0.0f);
+        continue;
+      }
+      split_phases(p, img + (n * pl.CO + c) * 4 * L, OH, OW);
+    }
+}
+
+// img samples [n0, n1), channels [c0, c1) = their phase planes, interleaved back.
+void merge_planes(float* img, const float* ph, const PlaneLayout& pl, int64_t n0, int64_t n1, int64_t c0,
+                  int64_t c1, int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t c = c0; c < c1; ++c)
+      merge_phases(img + (n * pl.CO + c) * 4 * L, pl.at(const_cast<float*>(ph), n, c), OH, OW);
+}
+
+// Where a block of kNV vectors of the grid lands: its phase-plane bases and mask rows.
+struct Block {
+  int nv;
+  float* base[kNV];
+  const int32_t* mask[kNV];
+};
+
+// One thread's share of col2im, the grid vectors [vbeg, vend) of whole samples, in groups
+// of blocks whose packed grid values fit ~512 KiB: each register tile of packed A^T then
+// runs over every block of the group while it sits in L1, so A (32 MiB at the paper's
+// deepest layers, where a thread has only two blocks) streams once per group, not per block.
+// With ypacked (every block of the grid packed, from vector 0), the blocks are read from
+// there instead of packed again. The tiles of the last group fetch `next` (rows of A for
+// the caller's next share), spread evenly: an earlier group's panels would evict them.
+void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float* Y, const float* ypacked,
+                  const float* ap, int64_t M, int64_t L, int64_t k0, int64_t k1, int64_t vbeg, int64_t vend,
+                  const Prefetch& next = {}) {
+  const int64_t group = std::clamp<int64_t>((int64_t(1) << 17) / (M * kNB), 1, 16);
+  const int64_t nblk = (vend - vbeg + kNV - 1) / kNV, last_group = nblk - (nblk - 1) / group * group;
+  const int64_t ntiles = (k1 - k0 + kMR - 1) / kMR, first_call = ntiles * (nblk - last_group);
+  const int64_t per_call = (next.rows + ntiles * last_group - 1) / (ntiles * last_group);
+  Prefetch pf = next;
+  pf.every = per_call > 0 ? std::max<int64_t>(1, M / per_call) : M;
+  int64_t call = 0;
+  float* ypanel = ypacked ? nullptr : scratch<float>(2, size_t(group * M * kNB));
+  Block blocks[16];
+  for (int64_t g0 = vbeg; g0 < vend; g0 += group * kNV) {
+    int nb = 0;
+    for (int64_t v0 = g0; v0 < std::min(vend, g0 + group * kNV); v0 += kNV, ++nb) {
+      Block& b = blocks[nb];
+      b.nv = int(std::min<int64_t>(kNV, vend - v0));
+      int64_t voff[kNV];
+      for (int j = 0; j < b.nv; ++j) {
+        const int64_t p = (v0 + j) * kLanes, n = p / L, q = p % L;
+        voff[j] = n * M * L + q;
+        b.base[j] = pl.at(ph, n, 0) + q;
+        b.mask[j] = tp.mask.data() + q;
+      }
+      if (!ypacked) pack_rows(ypanel + nb * M * kNB, Y, voff, b.nv, M, L);
+    }
+    const float* yp = ypacked ? ypacked + g0 / kNV * M * kNB : ypanel;
+    ScatterTo to{nullptr, nullptr, {}, {}};
+    for (int64_t i0 = k0; i0 < k1; i0 += kMR) {  // ap holds rows k0.. of A^T, packed
+      const int mr = int(std::min<int64_t>(kMR, k1 - i0));
+      for (int i = 0; i < mr; ++i) {
+        const int64_t k = i0 + i, tap = k & 15;
+        to.roff[i] = (k >> 4) * pl.cstride + tp.off[tap];
+        to.rmask[i] = tap * L;
+      }
+      for (int g = 0; g < nb; ++g) {
+        to.base = blocks[g].base, to.mask = blocks[g].mask;
+        const int64_t c = call++ - first_call;
+        pf.p = next.p && c >= 0 ? next.p + c * per_call * next.stride : nullptr;
+        pf.rows = std::clamp<int64_t>(next.rows - c * per_call, 0, per_call);
+        kMicroScatter[mr - 1][blocks[g].nv - 1](to, ap + (i0 - k0) * M, yp + g * M * kNB, M, pf);
+      }
+    }
+  }
+}
+
+// ap (ceil((k1-k0)/kMR) blocks, M, kMR) = columns k0 .. k1-1 of A (M, KR), each register
+// tile's weights one sequential run (read as stored, a tile would touch a new cache line
+// for every m); the last block zero-padded. Rows in blocks of 32 (8 KiB of lines at the
+// widest layer, in L1 while every tile reads its 6 columns): walking all M rows per tile
+// thrashed the caches, as rows 32 KiB apart (KR = 8192) fall into the same few sets.
+void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1, bool parallel) {
+  const int64_t nib = (k1 - k0 + kMR - 1) / kMR;
+  const int64_t rows = (M + 31) / 32;  // blocks of 32 rows
+  const auto pack_row_blocks = [&](int64_t r0, int64_t r1) {
+    for (int64_t m0 = r0 * 32; m0 < std::min(M, r1 * 32); m0 += 32)
+      for (int64_t ib = 0; ib < nib; ++ib) {
+        float* d = ap + ib * M * kMR;
+        const int64_t k = k0 + ib * kMR;
+        for (int64_t m = m0; m < std::min(M, m0 + 32); ++m) {
+          if (k + kMR <= k1)
+            std::memcpy(d + m * kMR, A + m * KR + k, kMR * sizeof(float));
+          else
+            for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = k + i < k1 ? A[m * KR + k + i] : 0.0f;
+        }
+      }
+  };
+  if (parallel)
+    parallel_for(nullptr, rows, 1, pack_row_blocks);
+  else
+    pack_row_blocks(0, rows);
+}
+
+// pack_a for at most 48 columns (8 destination runs, which L1's ways hold), row by row,
+// asking for the row 8 rows on: A's rows are 32 KiB apart at the deep layers, so each row
+// is a trip to memory, and the trips overlap only if they are asked for early.
+void pack_a_rows(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1) {
+  constexpr int64_t kAhead = 8;
+  const int64_t nib = (k1 - k0 + kMR - 1) / kMR, lines = (k1 - k0 + kLanes - 1) / kLanes;
+  for (int64_t m = 0; m < M; ++m) {
+    const float* src = A + m * KR + k0;
+    if (m + kAhead < M)
+      for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(src + kAhead * KR + l * kLanes);
+    for (int64_t ib = 0; ib < nib; ++ib) {
+      float* d = ap + ib * M * kMR + m * kMR;
+      const int64_t k = k0 + ib * kMR;
+      if (k + kMR <= k1)
+        std::memcpy(d, src + ib * kMR, kMR * sizeof(float));
+      else
+        for (int64_t i = 0; i < kMR; ++i) d[i] = k + i < k1 ? src[ib * kMR + i] : 0.0f;
+    }
+  }
+}
+
+// col2im by channel: output channels [c0, c1) of every sample, kSub at a time (48 rows of
+// A^T, 8 whole tiles). Each step runs on its own rows of A, packed, while its last tiles
+// fetch the next step's; one pack of the chunk's rows before any tile waited on memory for
+// a sixth of the call (D.conv4's input gradient at the paper's width, batch 16: 14.0 ms
+// against 12.5, measured with both in one binary). Chunks start at multiples of kSub, so
+// the steps, and the rows each tile adds (and in what order) are the same on any number
+// of threads.
+constexpr int64_t kSub = 3;
+void by_channel_chunk(float* img, float* ph, const PlaneLayout& pl, const Taps& tp, const float* ypacked,
+                      const float* A, const float* bias, int64_t N, int64_t M, int64_t OH, int64_t OW, int64_t c0,
+                      int64_t c1, bool accumulate) {
+  const int64_t L = OH * OW, KR = pl.CO * 16, per = (kSub * 16 + kMR - 1) / kMR * M * kMR;
+  float* own = scratch<float>(3, size_t(2 * per));  // this step's rows, and the next step's
+  pack_a_rows(own, A, M, KR, c0 * 16, std::min(c1, c0 + kSub) * 16);
+  for (int64_t s0 = c0, i = 0; s0 < c1; s0 += kSub, ++i) {
+    const int64_t s1 = std::min(c1, s0 + kSub), s2 = std::min(c1, s1 + kSub);
+    const Prefetch next = s1 < c1 ? Prefetch{A + s1 * 16, KR, M, 1, int(s2 - s1)} : Prefetch{};
+    init_planes(ph, pl, img, bias, 0, N, s0, s1, OH, OW, accumulate);
+    col2im_share(ph, pl, tp, nullptr, ypacked, own + (i & 1) * per, M, L, s0 * 16, s1 * 16, 0, N * L / kLanes, next);
+    merge_planes(img, ph, pl, 0, N, s0, s1, OH, OW);
+    if (s1 < c1) pack_a_rows(own + ((i + 1) & 1) * per, A, M, KR, s1 * 16, s2 * 16);
+  }
+}
+
+}  // namespace
+
+void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
+                        int64_t OH, int64_t OW, int64_t CO, bool accumulate) {
+  NVTX_RANGE_FN();
+  const int64_t L = OH * OW, KR = CO * 16, T = compute_threads();
+  prof::add_work(2.0 * double(N * M * KR * L), 4.0 * double(N * M * L + M * KR + N * CO * 4 * L * (accumulate ? 2 : 1)));
+  const PlaneLayout pl(CO, L, OW);
+  float* ph = scratch<float>(0, size_t(N * pl.stride));
+  const Taps tp = make_taps(OH, OW);
+  // Chunks of whole samples, all sharing one packed A; or, where A outweighs the grid
+  // (the deep layers at the paper's width: 32 MiB of A, 256 grid pixels), of whole output
+  // channels, each packing and streaming only its own part of A. A chunk of samples
+  // streams all of A (single samples were 20 % slower here), so it is at least 1/16 of
+  // them. Every output value is summed in the same order whatever chunk or thread
+  // computes it.
+  const bool by_channel = KR > N * L && CO >= T;
+  float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
+  if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
+  const int64_t units = by_channel ? CO : N;
+  // By channel, every chunk reads every block of the grid: packed once here, so chunks can
+  // be small (about 1/64 of the channels, whole steps of kSub: at 1/16 the last chunk kept
+  // one thread waiting for the other, 6 % of the call).
+  float* ypacked = nullptr;
+  if (by_channel) {
+    const int64_t nvec = N * L / kLanes, nblk = (nvec + kNV - 1) / kNV;
+    ypacked = scratch<float>(1, size_t(nblk * M * kNB));
+    parallel_for(nullptr, nblk, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int nv = int(std::min<int64_t>(kNV, nvec - b * kNV));
+        int64_t voff[kNV];
+        for (int j = 0; j < nv; ++j) {
+          const int64_t p = (b * kNV + j) * kLanes;
+          voff[j] = p / L * M * L + p % L;
+        }
+        pack_rows(ypacked + b * M * kNB, Y, voff, nv, M, L);
+      }
+    });
+  }
+  if (by_channel) {
+    const int64_t grain = kSub * std::max<int64_t>(1, units / 64 / kSub);
+    parallel_for("col2im_k4s2_direct", units, grain, [&](int64_t c0, int64_t c1) {
+      by_channel_chunk(img, ph, pl, tp, ypacked, A, bias, N, M, OH, OW, c0, c1, accumulate);
+    });
+    return;
+  }
+  // By sample, chunks and steps are whole groups of g samples, whose vectors fill whole
+  // blocks (a part block runs a narrower, slower tile).
+  const int64_t g = kNB / std::gcd(L, int64_t(kNB)), grain = std::max<int64_t>(1, units / 16 / g) * g;
+  parallel_for("col2im_k4s2_direct", units, grain, [&](int64_t n0, int64_t n1) {
+    // A chunk's samples in steps whose planes (about 256 KiB) stay in L2 from their
+    // initialisation through the scatter to the merge: whole chunks (16 samples, 2 MiB at
+    // D.conv2) wrote them to memory and read them back twice.
+    const int64_t step = std::max<int64_t>(1, (int64_t(1) << 16) / pl.stride / g) * g;
+    for (int64_t s0 = n0; s0 < n1; s0 += step) {
+      const int64_t s1 = std::min(n1, s0 + step);
+      init_planes(ph, pl, img, bias, s0, s1, 0, CO, OH, OW, accumulate);
+      col2im_share(ph, pl, tp, Y, nullptr, ap, M, L, 0, KR, s0 * L / kLanes, s1 * L / kLanes);
+      merge_planes(img, ph, pl, s0, s1, 0, CO, OH, OW);
+    }
+  });
+}
+
+}  // namespace cg::cpu

@@ -1,0 +1,123 @@
+// The register tile behind the implicit-GEMM k4s2 kernels (conv_k4s2_direct.cpp and
+// conv_k4s2_col2im.cpp): 16-lane vectors, where each tap of a pixel reads in the phase
+// planes, the fused multiply-add loop and the tables of its unrolled instances.
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// The micro-kernel's whole point is one fused multiply-add per product; the rest of the
+// CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake). Only the two kernel files
+// include this header, so the setting reaches no other code.
+#if !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+// Without AVX-512 (a portable build) the 64-byte vectors pass between these file-local
+// functions in memory: a different ABI than with it, which nothing outside them sees.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace cg::cpu::k4s2 {
+
+using v16f = float __attribute__((vector_size(64)));
+using v16i = int32_t __attribute__((vector_size(64)));
+
+constexpr int kLanes = 16;
+constexpr int kMR = 6;              // output channels per register tile
+constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 accumulators
+constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
+constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
+constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
+
+inline v16f loadu(const float* p) {
+  v16f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline v16i loadu(const int32_t* p) {
+  v16i v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeu(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
+
+// Per tap t = kh*4+kw: where it reads and which pixels see the image.
+struct Taps {
+  int64_t off[16];            // phase plane * L + shift: where tap t of pixel q reads, from q
+  std::vector<int32_t> mask;  // (16, L): all ones where tap t of pixel q is inside the image
+};
+
+inline Taps make_taps(int64_t OH, int64_t OW) {
+  const int64_t L = OH * OW;
+  Taps tp;
+  tp.mask.assign(size_t(16 * L), 0);
+  for (int kh = 0; kh < 4; ++kh)
+    for (int kw = 0; kw < 4; ++kw) {
+      const int t = kh * 4 + kw;
+      tp.off[t] = (kPhase[kh] * 2 + kPhase[kw]) * L + kShift[kh] * OW + kShift[kw];
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t ih = 2 * oh + kh - 1, iw = 2 * ow + kw - 1;
+          const bool in = ih >= 0 && ih < 2 * OH && iw >= 0 && iw < 2 * OW;
+          tp.mask[size_t(t * L + oh * OW + ow)] = in ? -1 : 0;
+        }
+    }
+  return tp;
+}
+
+// acc (MR, NV vectors) += W rows (MR, kc) @ panel (kc, NV*16): the register tile's FMAs.
+// Row i of W is w + i*ldw, contiguous; with TransW, W is stored transposed, (kc, MR) at
+// stride ldw.
+template <bool TransW, int MR, int NV>
+inline void tile_fma(v16f (&acc)[MR][NV], const float* w, int64_t ldw, const float* panel, int64_t kc) {
+  for (int64_t k = 0; k < kc; ++k) {
+    v16f b[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) b[j] = *reinterpret_cast<const v16f*>(panel + k * kNB + j * kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const float a = TransW ? w[k * ldw + i] : w[i * ldw + k];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
+    }
+  }
+}
+
+// Lines that a tile asks the memory for while it computes, for the data the next tile
+// will read from where no hardware prefetcher guesses it (rows 32 KiB apart at the deep
+// layers): `rows` rows from p at stride `stride`, `lines` cache lines each, one row
+// every `every` steps of k.
+struct Prefetch {
+  const float* p = nullptr;
+  int64_t stride = 0, rows = 0, every = 1;
+  int lines = 0;
+};
+
+// tile_fma, asking for pf's lines on the way.
+template <bool TransW, int MR, int NV>
+inline void tile_fma_fetching(v16f (&acc)[MR][NV], const float* w, int64_t ldw, const float* panel, int64_t kc,
+                              const Prefetch& pf) {
+  if (!pf.p) {
+    tile_fma<TransW, MR, NV>(acc, w, ldw, panel, kc);
+    return;
+  }
+  for (int64_t k = 0, r = 0; k < kc; k += pf.every, ++r) {
+    if (r < pf.rows)
+      for (int l = 0; l < pf.lines; ++l) __builtin_prefetch(pf.p + r * pf.stride + l * kLanes);
+    tile_fma<TransW, MR, NV>(acc, TransW ? w + k * ldw : w + k, ldw, panel + k * kNB, std::min(pf.every, kc - k));
+  }
+}
+
+// The kernels as tables [mr-1][nv-1]: the tails (fewer rows or vectors than a full tile)
+// get their own unrolled instances. Kern<MR, NV>::fn names one instance.
+template <template <int, int> class Kern, int... I>
+constexpr auto table_of(std::integer_sequence<int, I...>) {
+  std::array<std::array<std::remove_const_t<decltype(Kern<1, 1>::fn)>, kNV>, kMR> t{};
+  ((t[I / kNV][I % kNV] = Kern<I / kNV + 1, I % kNV + 1>::fn), ...);
+  return t;
+}
+
+}  // namespace cg::cpu::k4s2
