@@ -33,7 +33,7 @@ struct Settings {
   double g_genre_weight = 1.0, d_fake_genre_weight = 1.0;
   uint64_t holdout_seed = 0;
   int64_t instance_noise_steps = 0, lr_decay_from = 0;
-  std::string augment, g_init = "normal";
+  std::string augment, g_init = "normal", g_deconv = "free";
   int standing_stats = 0;
 } s;
 
@@ -118,6 +118,10 @@ void add_options(CLI::App& app) {
                  "How G's transposed convolutions start: normal (every tap drawn, the paper; default) or icnr "
                  "(nearest-neighbour upsampling and a 3x3 convolution, no checkerboard at the start)")
       ->check(CLI::IsMember({"normal", "icnr"}));
+  app.add_option("--g-deconv", s.g_deconv,
+                 "What G's transposed convolutions may become: free (any kernel, the paper; default) or resize "
+                 "(kept, after every update, to nearest-neighbour upsampling and a 3x3 convolution: no checkerboard)")
+      ->check(CLI::IsMember({"free", "resize"}));
   app.add_option("--standing-stats", s.standing_stats,
                  "With --ema: before each checkpoint, measure the weight average's batch-norm statistics afresh over "
                  "this many batches with its own weights, for `generate` (default 0: keep the average of G's)")
@@ -194,6 +198,7 @@ nlohmann::json explicit_settings() {
   put("--d-fake-genre-weight", "d_fake_genre_weight", s.d_fake_genre_weight);
   put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
   put("--g-init", "g_init", s.g_init);
+  put("--g-deconv", "g_deconv", s.g_deconv);
   put("--standing-stats", "standing_stats", s.standing_stats);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;

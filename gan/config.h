@@ -111,6 +111,11 @@ struct TrainConfig {
   // How G's transposed convolutions start: "normal" (every tap drawn, the paper) or "icnr"
   // (the four output phases tied: nearest-neighbour upsampling and a 3x3 convolution).
   std::string g_init = "normal";
+  // What G's transposed convolutions may become: "free" (any 4x4 kernel, the paper) or
+  // "resize" (projected after every update onto nearest-neighbour upsampling followed by a
+  // 3x3 convolution, which cannot paint a checkerboard; Odena et al. 2016). The model and
+  // the checkpoints stay the paper's transposed convolutions.
+  std::string g_deconv = "free";
   // Standing statistics of the weight average (gan/standing_stats.h): before each
   // checkpoint, G_ema's batch-norm running statistics are measured afresh over this many
   // batches of the training batch with G_ema's own weights (0, the default: kept as the

@@ -67,6 +67,10 @@ void Generator::init(Philox& rng, bool icnr) {
   for (const auto& bn : bn_) bn.reset();
 }
 
+void Generator::project_resize_conv() {
+  for (auto& d : deconv_) cg::project_resize_conv(d.weight);
+}
+
 Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {
   CG_CHECK(z.ndim() == 2 && z.dim(1) == cfg_.z_dim, "Generator: input ", z.shape().str(), " but z_dim is ",
            cfg_.z_dim);

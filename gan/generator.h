@@ -27,6 +27,9 @@ class Generator {
   // With icnr, each transposed convolution then starts as nearest-neighbour upsampling
   // followed by a 3x3 convolution (tie_phases_icnr), from the same draws.
   void init(Philox& rng, bool icnr = false);
+  // Projects every transposed convolution's weight onto the resize-convolutions
+  // (project_resize_conv): train --g-deconv resize, after every update of G.
+  void project_resize_conv();
 
   // The batch norm layers' momentum (cfg.bn_momentum unless set): measure_standing_stats
   // sets it per pass to average batches evenly.

@@ -2,7 +2,9 @@
 #include "layers/conv_transpose2d.h"
 
 #include "kernels/cpu/conv_transpose2d.h"
+#include "kernels/cpu/resize_conv.h"
 #include "kernels/cuda/conv_transpose2d.h"
+#include "kernels/cuda/resize_conv.h"
 #include "engine/dispatch.h"
 #include "layers/cast.h"
 #include "layers/layer_scope.h"
@@ -73,6 +75,14 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x, const Tensor& w, const Tens
     TAPE_RECORD(tape, "conv_transpose2d", conv_transpose2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out,
                 ({{"w_op", wk}}), ({{"stride", double(stride)}, {"pad", double(pad)}}));
   return out;
+}
+
+void project_resize_conv(Tensor& weight) {
+  CG_CHECK(weight.ndim() == 4 && weight.dim(2) == 4 && weight.dim(3) == 4, "project_resize_conv: weight ",
+           weight.shape().str(), " is not (C,OC,4,4)");
+  CG_CHECK(weight.dtype() == DType::f32 || weight.dtype() == DType::f64, "project_resize_conv: weight ",
+           weight.describe(), " must be f32 or f64");
+  CG_KERNEL("project_resize_conv", weight, project_resize_conv, weight.data<T>(), weight.numel() / 16);
 }
 
 Tensor ConvTranspose2d::forward(Tape* tape, const Tensor& x) const {

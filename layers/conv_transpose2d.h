@@ -12,6 +12,12 @@ namespace cg {
 Tensor conv_transpose2d(Tape* tape, const Tensor& x /*(N,C,H,W)*/, const Tensor& w /*(C,OC,K,K)*/,
                         const Tensor& b, int stride, int pad);
 
+// weight (C,OC,4,4) in place: each 4x4 kernel projected onto those of a resize-convolution
+// (nearest-neighbour upsampling, then a 3x3 convolution; kernels/common/resize_conv.h),
+// which cannot paint a checkerboard. A stride-2, pad-1 layer with such weights computes
+// exactly that upsampling and convolution, borders included.
+void project_resize_conv(Tensor& weight);
+
 struct ConvTranspose2d {
   std::string name;  // "G.deconv1": the profile's and Nsight's layer name
   Tensor weight, bias;

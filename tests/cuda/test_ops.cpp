@@ -560,6 +560,18 @@ void add_recipe_ops(std::vector<OpCase>& t) {
                      },
                      Tol::abs(1e-7, 1e-6), Tol::exact()));
   t.back().out = {Tol::abs(1e-7, 1e-6), Tol::exact()};
+  // G's transposed convolutions kept to resize-convolutions (train --g-deconv resize).
+  t.push_back(simple("project_resize_conv", "(64,32,4,4) in place",
+                     [] {
+                       std::mt19937 rng(5);
+                       return Inputs{{rnd(Shape{64, 32, 4, 4}, rng)}, {false}, Tensor()};
+                     },
+                     [](Tape*, Ts& x, Device) -> Ts {
+                       Tensor w = x[0].clone();
+                       project_resize_conv(w);
+                       return {w};
+                     },
+                     Tol::abs(1e-7, 1e-6), Tol::exact()));
 }
 
 }  // namespace
@@ -622,7 +634,8 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
   for (const Record& r : tape.records()) ops.insert(r.op);
   CHECK(ops.size() >= 10);
   for (const char* engine_op : {"adam_step", "philox_bits", "philox_uniform", "philox_normal", "images_u8_to_f32",
-                                "images_f32_to_u8", "fill", "axpy", "ema_update", "cast"})
+                                "images_f32_to_u8", "fill", "axpy", "ema_update", "cast",
+                                "project_resize_conv"})
     ops.insert(engine_op);
   for (const std::string& op : ops) {
     INFO("op " << op << " has no row in tests/cuda/test_ops.cpp");

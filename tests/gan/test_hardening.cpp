@@ -109,7 +109,7 @@ std::string hand_safetensors(const std::vector<std::tuple<std::string, std::stri
 TEST_CASE("item 1: metrics.csv matches the checkpoint after kill -9 and --resume, also with pretraining") {
   Setup s;
   gantest::write_striped_dataset(s.dir / "unl.cgd", 48, 16, {}, 2);
-  for (const std::string extra : {std::string("--steps 40"), "--pretrain " + s.dir / "unl.cgd" + " --pretrain-epochs 3 --epochs 3"}) {
+  for (const std::string& extra : {std::string("--steps 40"), "--pretrain " + s.dir / "unl.cgd" + " --pretrain-epochs 3 --epochs 3"}) {
     CAPTURE(extra);
     const std::string run = s.dir / ("run" + std::to_string(extra.size()));
     // --holdout 0: the step counts below are over the whole labeled set.
@@ -199,7 +199,7 @@ TEST_CASE("item 5: a FIFO given as dataset, checkpoint, settings or manifest is 
   Setup s;
   const std::string fifo = s.dir / "pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  for (const std::string args :
+  for (const std::string& args :
        {std::string("info ") + fifo, "generate --ckpt " + fifo + " -o " + s.dir / "x.png", "train --data " + fifo + " --out " + s.dir / "r1",
         s.train(s.dir / "r2", "--init " + fifo), s.train(s.dir / "r3", "--config " + fifo),
         "prepare " + s.dir.path().string() + " -o " + s.dir / "p.cgd --labels csv:" + fifo}) {
