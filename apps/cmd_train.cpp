@@ -34,6 +34,7 @@ struct Settings {
   uint64_t holdout_seed = 0;
   int64_t instance_noise_steps = 0, lr_decay_from = 0;
   std::string augment, g_init = "normal", g_deconv = "free";
+  double g_deconv_strength = 1.0;
   int standing_stats = 0;
 } s;
 
@@ -122,6 +123,10 @@ void add_options(CLI::App& app) {
                  "What G's transposed convolutions may become: free (any kernel, the paper; default) or resize "
                  "(kept, after every update, to nearest-neighbour upsampling and a 3x3 convolution: no checkerboard)")
       ->check(CLI::IsMember({"free", "resize"}));
+  app.add_option("--g-deconv-strength", s.g_deconv_strength,
+                 "With --g-deconv resize: the share of each kernel's checkerboard part removed after every update "
+                 "(default 1: all of it; below 1 a soft pull that G's loss can outweigh)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--standing-stats", s.standing_stats,
                  "With --ema: before each checkpoint, measure the weight average's batch-norm statistics afresh over "
                  "this many batches with its own weights, for `generate` (default 0: keep the average of G's)")
@@ -199,6 +204,7 @@ nlohmann::json explicit_settings() {
   put("--instance-noise-steps", "instance_noise_steps", s.instance_noise_steps);
   put("--g-init", "g_init", s.g_init);
   put("--g-deconv", "g_deconv", s.g_deconv);
+  put("--g-deconv-strength", "g_deconv_strength", s.g_deconv_strength);
   put("--standing-stats", "standing_stats", s.standing_stats);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;

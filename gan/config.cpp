@@ -137,6 +137,10 @@ void TrainConfig::validate() const {
   CG_USER_CHECK(g_init == "normal" || g_init == "icnr", "g_init must be normal or icnr, got \"", g_init, "\".");
   CG_USER_CHECK(g_deconv == "free" || g_deconv == "resize", "g_deconv must be free or resize, got \"", g_deconv,
                 "\".");
+  CG_USER_CHECK(g_deconv_strength > 0 && g_deconv_strength <= 1, "g_deconv_strength must be in (0, 1], got ",
+                g_deconv_strength, ".");
+  CG_USER_CHECK(g_deconv_strength == 1 || g_deconv == "resize",
+                "g_deconv_strength sets how hard --g-deconv resize pulls, so it needs g_deconv resize.");
   CG_USER_CHECK(standing_stats >= 0 && standing_stats <= 10000,
                 "standing_stats must be a number of batches in [0, 10000] (0: off), got ", standing_stats, ".");
   CG_USER_CHECK(standing_stats == 0 || ema > 0,
@@ -292,6 +296,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"instance_noise_steps", c.instance_noise_steps},
           {"g_init", c.g_init},
           {"g_deconv", c.g_deconv},
+          {"g_deconv_strength", c.g_deconv_strength},
           {"standing_stats", c.standing_stats},
           {"sample_every", c.sample_every},
           {"checkpoint_every", c.checkpoint_every},
@@ -306,7 +311,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
                      "lr_finetune", "lr_decay_from", "lr_decay_to", "beta1", "beta2", "adam_eps", "lambda_code", "hflip",
                      "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
                      "instance_noise_steps",
-                     "g_genre_weight", "d_fake_genre_weight", "g_init", "g_deconv", "standing_stats",
+                     "g_genre_weight", "d_fake_genre_weight", "g_init", "g_deconv", "g_deconv_strength", "standing_stats",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
                  "training");  // "iteration": train's record of graph or eager (gan/iteration.h), not read
   if (j.contains("model")) {
@@ -355,6 +360,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "instance_noise_steps", c.instance_noise_steps);
   get(j, "g_init", c.g_init);
   get(j, "g_deconv", c.g_deconv);
+  get(j, "g_deconv_strength", c.g_deconv_strength);
   get(j, "standing_stats", c.standing_stats);
   get(j, "sample_every", c.sample_every);
   get(j, "checkpoint_every", c.checkpoint_every);

@@ -116,6 +116,9 @@ struct TrainConfig {
   // 3x3 convolution, which cannot paint a checkerboard; Odena et al. 2016). The model and
   // the checkpoints stay the paper's transposed convolutions.
   std::string g_deconv = "free";
+  // With g_deconv "resize": the share of each kernel's part outside the resize-convolutions
+  // removed after every update (1: all of it; below 1 a soft pull G's loss can outweigh).
+  double g_deconv_strength = 1.0;
   // Standing statistics of the weight average (gan/standing_stats.h): before each
   // checkpoint, G_ema's batch-norm running statistics are measured afresh over this many
   // batches of the training batch with G_ema's own weights (0, the default: kept as the

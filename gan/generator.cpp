@@ -67,8 +67,8 @@ void Generator::init(Philox& rng, bool icnr) {
   for (const auto& bn : bn_) bn.reset();
 }
 
-void Generator::project_resize_conv() {
-  for (auto& d : deconv_) cg::project_resize_conv(d.weight);
+void Generator::project_resize_conv(double strength) {
+  for (auto& d : deconv_) cg::project_resize_conv(d.weight, strength);
 }
 
 Tensor Generator::forward(Tape* tape, const Tensor& z, BnMode mode) const {

@@ -28,8 +28,9 @@ class Generator {
   // followed by a 3x3 convolution (tie_phases_icnr), from the same draws.
   void init(Philox& rng, bool icnr = false);
   // Projects every transposed convolution's weight onto the resize-convolutions
-  // (project_resize_conv): train --g-deconv resize, after every update of G.
-  void project_resize_conv();
+  // (project_resize_conv, the share `strength` of what lies outside): train --g-deconv
+  // resize, after every update of G.
+  void project_resize_conv(double strength = 1.0);
 
   // The batch norm layers' momentum (cfg.bn_momentum unless set): measure_standing_stats
   // sets it per pass to average batches evenly.

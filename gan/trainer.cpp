@@ -104,7 +104,7 @@ void Run::one_step() {
   loader_->next(runner_->real(), runner_->real_labels());
   runner_->step();
   // Queued after the iteration on the same stream, so they see the weights Adam just wrote.
-  if (cfg_.g_deconv == "resize") G_->project_resize_conv();
+  if (cfg_.g_deconv == "resize") G_->project_resize_conv(cfg_.g_deconv_strength);
   if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
   ++st_.step;
   pending_.emplace_back(st_.step, loader_->epoch());
@@ -181,7 +181,7 @@ void Run::one_step_eager() {
     throw AgreedError(halted_message(st_.step + 1, loader_->epoch(), e.term, e.value,
                                      dp_.root() ? dir_.latest_checkpoint() : ""));
   }
-  if (cfg_.g_deconv == "resize") G_->project_resize_conv();  // every rank: the same weights stay the same
+  if (cfg_.g_deconv == "resize") G_->project_resize_conv(cfg_.g_deconv_strength);  // every rank: the same weights stay the same
   if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
   ++st_.step;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -177,7 +177,7 @@ void Run::build(const Checkpoint* ck, const Checkpoint* start) {
       start->restore(*G_);
       start->restore(*D_);
     }
-    if (cfg_.g_deconv == "resize") G_->project_resize_conv();  // from any start (icnr's is one already)
+    if (cfg_.g_deconv == "resize") G_->project_resize_conv(cfg_.g_deconv_strength);  // icnr's start is one already
     st_ = TrainState{};
     st_.phase = unlabeled_ ? kPretrain : kFinetune;
     st_.rng_seed = derive_seed(cfg_.seed, kSeedTrain);
@@ -229,9 +229,9 @@ void Run::announce() const {
   if (augment_.any() || cfg_.ema > 0 || cfg_.real_label < 1 || cfg_.instance_noise > 0 || cfg_.g_genre_weight != 1 ||
       cfg_.d_fake_genre_weight != 1 || cfg_.g_init != "normal" || cfg_.g_deconv != "free")
     std::printf("  recipe: augment %s, ema %g, real label %g, instance noise %g, genre weights G %g, D on fakes %g, "
-                "G init %s, G deconvolutions %s\n",
+                "G init %s, G deconvolutions %s (strength %g)\n",
                 augment_.any() ? augment_.str().c_str() : "none", cfg_.ema, cfg_.real_label, cfg_.instance_noise,
-                cfg_.g_genre_weight, cfg_.d_fake_genre_weight, cfg_.g_init.c_str(), cfg_.g_deconv.c_str());
+                cfg_.g_genre_weight, cfg_.d_fake_genre_weight, cfg_.g_init.c_str(), cfg_.g_deconv.c_str(), cfg_.g_deconv_strength);
   if (const int64_t warm = cfg_.ema > 0 ? ema_warmup_updates(cfg_.ema) : 0; planned_steps() < warm)
     std::printf("  weight average: its warm-up, decay min(%g, (1+t)/(10+t)), reaches %g only at step %lld; this run's "
                 "last update uses %.4f, so a larger --ema changes nothing here\n",

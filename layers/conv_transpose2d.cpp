@@ -77,12 +77,13 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x, const Tensor& w, const Tens
   return out;
 }
 
-void project_resize_conv(Tensor& weight) {
+void project_resize_conv(Tensor& weight, double strength) {
+  CG_CHECK(strength > 0 && strength <= 1, "project_resize_conv: strength ", strength, " outside (0, 1]");
   CG_CHECK(weight.ndim() == 4 && weight.dim(2) == 4 && weight.dim(3) == 4, "project_resize_conv: weight ",
            weight.shape().str(), " is not (C,OC,4,4)");
   CG_CHECK(weight.dtype() == DType::f32 || weight.dtype() == DType::f64, "project_resize_conv: weight ",
            weight.describe(), " must be f32 or f64");
-  CG_KERNEL("project_resize_conv", weight, project_resize_conv, weight.data<T>(), weight.numel() / 16);
+  CG_KERNEL("project_resize_conv", weight, project_resize_conv, weight.data<T>(), weight.numel() / 16, T(strength));
 }
 
 Tensor ConvTranspose2d::forward(Tape* tape, const Tensor& x) const {

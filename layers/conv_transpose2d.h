@@ -15,8 +15,9 @@ Tensor conv_transpose2d(Tape* tape, const Tensor& x /*(N,C,H,W)*/, const Tensor&
 // weight (C,OC,4,4) in place: each 4x4 kernel projected onto those of a resize-convolution
 // (nearest-neighbour upsampling, then a 3x3 convolution; kernels/common/resize_conv.h),
 // which cannot paint a checkerboard. A stride-2, pad-1 layer with such weights computes
-// exactly that upsampling and convolution, borders included.
-void project_resize_conv(Tensor& weight);
+// exactly that upsampling and convolution, borders included. With strength s in (0, 1),
+// only the share s of each kernel's part outside them is removed (a soft pull).
+void project_resize_conv(Tensor& weight, double strength = 1.0);
 
 struct ConvTranspose2d {
   std::string name;  // "G.deconv1": the profile's and Nsight's layer name

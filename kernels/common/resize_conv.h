@@ -10,9 +10,10 @@ namespace cg::common {
 // and the odd ones taps {0, 2}; a resize-convolution's taps satisfy w0 - w1 + w2 - w3 = 0
 // (the two phases have the same gain, and nothing passes at the finest frequency: no
 // checkerboard). k = (I - n n^T) k (I - n n^T) with n = (1, -1, 1, -1) / 2 takes away
-// k's part that breaks this on either axis, and changes nothing in a kernel that keeps it.
+// k's part that breaks this on either axis, and changes nothing in a kernel that keeps it;
+// with strength s < 1, only the share s of that part.
 template <class T>
-CG_HD void project_resize_kernel(T* k) {
+CG_HD void project_resize_kernel(T* k, T strength) {
   const T n[4] = {T(0.5), T(-0.5), T(0.5), T(-0.5)};
   T r[4], c[4];  // k n per row, n^T k per column
   for (int i = 0; i < 4; ++i) {
@@ -21,7 +22,7 @@ CG_HD void project_resize_kernel(T* k) {
   }
   const T s = n[0] * r[0] + n[1] * r[1] + n[2] * r[2] + n[3] * r[3];  // n^T k n
   for (int kh = 0; kh < 4; ++kh)
-    for (int kw = 0; kw < 4; ++kw) k[kh * 4 + kw] -= n[kh] * c[kw] + r[kh] * n[kw] - n[kh] * s * n[kw];
+    for (int kw = 0; kw < 4; ++kw) k[kh * 4 + kw] -= strength * (n[kh] * c[kw] + r[kh] * n[kw] - n[kh] * s * n[kw]);
 }
 
 }  // namespace cg::common

@@ -4,7 +4,8 @@
 #include <cstdint>
 
 namespace cg::cpu {
-// w (kernels, 4, 4) in place: each 4x4 kernel projected (common::project_resize_kernel).
+// w (kernels, 4, 4) in place: each 4x4 kernel projected (common::project_resize_kernel),
+// the share `strength` of its part outside the resize-convolutions removed.
 template <class T>
-void project_resize_conv(T* w, int64_t kernels);
+void project_resize_conv(T* w, int64_t kernels, T strength);
 }  // namespace cg::cpu

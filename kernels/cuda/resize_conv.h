@@ -4,6 +4,7 @@
 #include <cstdint>
 
 namespace cg::cuda {
-// w (kernels, 4, 4) in place: each 4x4 kernel projected (common::project_resize_kernel).
-void project_resize_conv(float* w, int64_t kernels);
+// w (kernels, 4, 4) in place: each 4x4 kernel projected (common::project_resize_kernel),
+// the share `strength` of its part outside the resize-convolutions removed.
+void project_resize_conv(float* w, int64_t kernels, float strength);
 }  // namespace cg::cuda

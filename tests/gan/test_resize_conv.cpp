@@ -2,6 +2,7 @@
 // every transposed convolution of G and of its weight average is a resize-convolution
 // (layers/conv_transpose2d.h's project_resize_conv), while "free" leaves them unconstrained;
 // config.json records the choice, a resume cannot change it, and a bad value is one sentence.
+// (Partial strengths: tests/layers/test_resize_conv.cpp.)
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -82,4 +83,8 @@ TEST_CASE("--g-deconv resize keeps G's transposed convolutions resize-convolutio
                        cg::Error);
   saved.genres = {"a", "b", "c", "d", "e"}, saved.g_deconv = "bilinear";
   CHECK_THROWS_WITH_AS(saved.validate(), doctest::Contains("g_deconv must be free or resize"), cg::Error);
+  saved.g_deconv = "free", saved.g_deconv_strength = 0.1;
+  CHECK_THROWS_WITH_AS(saved.validate(), doctest::Contains("needs g_deconv resize"), cg::Error);
+  saved.g_deconv = "resize", saved.g_deconv_strength = 0;
+  CHECK_THROWS_WITH_AS(saved.validate(), doctest::Contains("g_deconv_strength must be in (0, 1]"), cg::Error);
 }

@@ -98,6 +98,21 @@ TEST_CASE("project_resize_conv leaves kernels that satisfy the resize-convolutio
   }
 }
 
+TEST_CASE("project_resize_conv with strength s removes the share s of what lies outside the resize-convolutions") {
+  std::mt19937 rng(6);
+  const std::vector<double> w0 = random_values(4 * 3 * 16, rng, false);
+  Tensor full = Tensor::from(w0, Shape{4, 3, 4, 4}, DType::f64), part = full.clone();
+  project_resize_conv(full);
+  project_resize_conv(part, 0.25);
+  const std::vector<double> p = full.to_vector(), q = part.to_vector();
+  double worst = 0;
+  for (size_t i = 0; i < w0.size(); ++i) worst = std::max(worst, std::abs(q[i] - (p[i] + 0.75 * (w0[i] - p[i]))));
+  CHECK(worst < 1e-14);
+  CHECK(constraint_residual(q) == doctest::Approx(0.75 * constraint_residual(w0)).epsilon(1e-9));
+  CHECK_THROWS_WITH_AS(project_resize_conv(part, 0.0), doctest::Contains("strength 0 outside (0, 1]"), Error);
+  CHECK_THROWS_WITH_AS(project_resize_conv(part, 1.5), doctest::Contains("outside (0, 1]"), Error);
+}
+
 TEST_CASE("a resize-convolution's kernels pass through project_resize_conv unchanged, bit for bit") {
   std::mt19937 rng(4);
   // Small integers: every sum in the projection is exact, so the kernel comes back as it was.
