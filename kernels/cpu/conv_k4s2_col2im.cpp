@@ -121,7 +121,7 @@ void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float*
   const int64_t group = std::clamp<int64_t>((int64_t(1) << 17) / (M * kNB), 1, 16);
   const int64_t nblk = (vend - vbeg + kNV - 1) / kNV, last_group = nblk - (nblk - 1) / group * group;
   const int64_t ntiles = (k1 - k0 + kMR - 1) / kMR, first_call = ntiles * (nblk - last_group);
-  const int64_t per_call = (next.rows + ntiles * last_group - 1) / (ntiles * last_group);
+  const int64_t calls = std::max<int64_t>(1, ntiles * last_group), per_call = (next.rows + calls - 1) / calls;
   Prefetch pf = next;
   pf.every = per_call > 0 ? std::max<int64_t>(1, M / per_call) : M;
   int64_t call = 0;
