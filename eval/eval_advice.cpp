@@ -78,7 +78,7 @@ void msssim_excess(const json& r, bool ema, bool hflip, bool icnr, json& out) {
 }
 
 // High-frequency energy generated / real: the genre furthest from 1 on a log scale.
-void speckle(const json& r, bool ema, json& out) {
+void speckle(const json& r, bool ema, bool resize, json& out) {
   if (!r.contains("speckle") || !r["speckle"].contains("per_genre")) return;
   double far = 1;
   std::string genre;
@@ -89,9 +89,13 @@ void speckle(const json& r, bool ema, json& out) {
   const bool met = far >= kAdviceLaplacianLow && far <= kAdviceLaplacianHigh;
   std::string advice =
       far > 1 ? "generated " + genre + " covers carry " + fmt("%.2f", far) + " times the real high-frequency energy "
-                "(speckle). " + (ema ? "The weight average is on; no flag measured removes the rest (a learning-rate "
-                                       "decay raised it)."
-                                     : "Sample from the weight average (--ema 0.999: the demo's worst genre 2.41 to 1.95).")
+                "(speckle). " + (!ema ? "Sample from the weight average (--ema 0.999: the demo's worst genre 2.41 to 1.95)."
+                                 : !resize
+                                     ? "Keep G's transposed convolutions from painting a checkerboard, --g-deconv resize "
+                                       "(the emoji inside the goal in 5 of 5 seeds against 4 of 5; on the demo covers it "
+                                       "leaves the genres with the finest detail too smooth: docs/SMALL_SETS.md)."
+                                     : "G's transposed convolutions are already kept to resize-convolutions; the rest is "
+                                       "not a checkerboard.")
               : "generated " + genre + " covers are smoother than real ones (" + fmt("%.2f", far) +
                     " of their high-frequency energy): detail is missing, often a sign of blur.";
   out.push_back(item("high-frequency energy generated / real, genre furthest from 1", far,
@@ -108,10 +112,11 @@ json recipe_advice(const json& r) {
   const bool ema = ck.value("generator", "") == "G_ema";  // what this report sampled from
   const bool hflip = ck.value("recipe", json::object()).value("hflip", false);
   const bool icnr = ck.value("recipe", json::object()).value("g_init", "normal") == "icnr";
+  const bool resize = ck.value("recipe", json::object()).value("g_deconv", "free") == "resize";
   const double bc = json_number(r, {"checkpoint", "base_channels"});  // NaN (not < 64) when absent
   genre_gap(r, g_weight, bc, out);
   msssim_excess(r, ema, hflip, icnr, out);
-  speckle(r, ema, out);
+  speckle(r, ema, resize, out);
   out.push_back(item("sampled from G's weight average (--ema)", ema ? 1 : 0, "yes", ema,
                      "train with --ema 0.999 and sample from the average: the Frechet distance fell by 37 % (demo) and "
                      "25 % (emoji) with the same training."));

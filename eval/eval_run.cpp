@@ -534,6 +534,8 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
                                  {"g_genre_weight", c.ck.config().g_genre_weight},
                                  {"d_fake_genre_weight", c.ck.config().d_fake_genre_weight},
                                  {"g_init", c.ck.config().g_init},
+                                 {"g_deconv", c.ck.config().g_deconv},
+                                 {"g_deconv_strength", c.ck.config().g_deconv_strength},
                                  {"standing_stats", c.ck.config().standing_stats}}}};
   r["dataset"] = {{"path", opt.data}, {"count", info.count}, {"per_genre", c.ds.genre_counts()}};
   r["settings"] = {{"pairs", opt.pairs}, {"generated_per_genre", opt.generated}, {"folds", opt.folds},

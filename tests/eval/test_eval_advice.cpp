@@ -90,6 +90,12 @@ TEST_CASE("speckle: the genre furthest from the real energy, too noisy or too sm
   CHECK(a[2]["value"].get<double>() == doctest::Approx(1.5));  // |ln 1.5| > |ln 0.7|
   CHECK(has(a[2], "rap"));
   CHECK(has(a[2], "--ema 0.999"));
+  json averaged = r;  // sampled from the average: the resize-convolutions next, unless on
+  averaged["checkpoint"]["generator"] = "G_ema";
+  CHECK(has(recipe_advice(averaged)[2], "--g-deconv resize"));
+  averaged["checkpoint"]["recipe"]["g_deconv"] = "resize";
+  CHECK_FALSE(has(recipe_advice(averaged)[2], "--g-deconv resize"));
+  CHECK(has(recipe_advice(averaged)[2], "not a checkerboard"));
   r["speckle"]["per_genre"][1]["laplacian_ratio"] = 1.1;
   a = recipe_advice(r);
   CHECK(a[2]["value"].get<double>() == doctest::Approx(0.7));
