@@ -92,8 +92,9 @@ void speckle(const json& r, bool ema, bool resize, json& out) {
                 "(speckle). " + (!ema ? "Sample from the weight average (--ema 0.999: the demo's worst genre 2.41 to 1.95)."
                                  : !resize
                                      ? "Keep G's transposed convolutions from painting a checkerboard, --g-deconv resize "
-                                       "(the emoji inside the goal in 5 of 5 seeds against 4 of 5; on the demo covers it "
-                                       "leaves the genres with the finest detail too smooth: docs/SMALL_SETS.md)."
+                                       "(on the demo covers it took the noisiest genre from 1.44-1.69 to 1.01-1.65, and "
+                                       "to 0.92-1.13 with --g-deconv-strength 0.1, but left the genres with the finest "
+                                       "detail too smooth: docs/SMALL_SETS.md)."
                                      : "G's transposed convolutions are already kept to resize-convolutions; the rest is "
                                        "not a checkerboard.")
               : "generated " + genre + " covers are smoother than real ones (" + fmt("%.2f", far) +
