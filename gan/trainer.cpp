@@ -103,9 +103,7 @@ void Run::one_step() {
   if (!runner_) return one_step_eager();
   loader_->next(runner_->real(), runner_->real_labels());
   runner_->step();
-  // Queued after the iteration on the same stream, so they see the weights Adam just wrote.
-  if (cfg_.g_deconv == "resize") G_->project_resize_conv(cfg_.g_deconv_strength);
-  if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
+  after_update();  // queued after the iteration on the same stream
   ++st_.step;
   pending_.emplace_back(st_.step, loader_->epoch());
   drain(false);
@@ -162,6 +160,14 @@ void Run::report(int64_t step, int64_t epoch, const StepStats& s, double dt) {
 }
 
 // The eager iteration (data-parallel or f64): one train_step, its statistics read at once.
+// After every iteration, on every rank (the same weights stay the same), on the weights
+// Adam just wrote: G's kernels kept to resize-convolutions (--g-deconv resize), then the
+// weight average (--ema) of the result.
+void Run::after_update() {
+  if (cfg_.g_deconv == "resize") G_->project_resize_conv(cfg_.g_deconv_strength);
+  if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
+}
+
 void Run::one_step_eager() {
   const auto t0 = std::chrono::steady_clock::now();
   loader_->next(real_, labels_);
@@ -181,8 +187,7 @@ void Run::one_step_eager() {
     throw AgreedError(halted_message(st_.step + 1, loader_->epoch(), e.term, e.value,
                                      dp_.root() ? dir_.latest_checkpoint() : ""));
   }
-  if (cfg_.g_deconv == "resize") G_->project_resize_conv(cfg_.g_deconv_strength);  // every rank: the same weights stay the same
-  if (G_ema_) ema_update(G_ema_->params(), G_->params(), ema_decay_at(cfg_.ema, st_.step));
+  after_update();
   ++st_.step;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report(st_.step, loader_->epoch(), s, dt);  // s.halted is 0 here: train_step threw instead

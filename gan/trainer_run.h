@@ -79,6 +79,7 @@ class Run {
   void apply_lr_schedule();
   void one_step();
   void one_step_eager();
+  void after_update();
   void drain(bool all);
   void report(int64_t step, int64_t epoch, const StepStats& s, double dt);
   std::string halted_message(int64_t step, int64_t epoch, const std::string& term, double value,

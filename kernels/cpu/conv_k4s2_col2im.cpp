@@ -161,26 +161,27 @@ void col2im_share(float* ph, const PlaneLayout& pl, const Taps& tp, const float*
   }
 }
 
-// ap (ceil((k1-k0)/kMR) blocks, M, kMR) = columns k0 .. k1-1 of A (M, KR), each register
+// d (kMR) = row's columns k .. k+kMR-1, zeros from column k1 on: one row of a packed tile.
+inline void pack_tile_row(float* d, const float* row, int64_t k, int64_t k1) {
+  if (k + kMR <= k1)
+    std::memcpy(d, row + k, kMR * sizeof(float));
+  else
+    for (int64_t i = 0; i < kMR; ++i) d[i] = k + i < k1 ? row[k + i] : 0.0f;
+}
+
+// ap (ceil(KR/kMR) blocks, M, kMR) = A (M, KR) by tiles of kMR columns, each register
 // tile's weights one sequential run (read as stored, a tile would touch a new cache line
 // for every m); the last block zero-padded. Rows in blocks of 32 (8 KiB of lines at the
 // widest layer, in L1 while every tile reads its 6 columns): walking all M rows per tile
 // thrashed the caches, as rows 32 KiB apart (KR = 8192) fall into the same few sets.
-void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1, bool parallel) {
-  const int64_t nib = (k1 - k0 + kMR - 1) / kMR;
+void pack_a(float* ap, const float* A, int64_t M, int64_t KR, bool parallel) {
+  const int64_t nib = (KR + kMR - 1) / kMR;
   const int64_t rows = (M + 31) / 32;  // blocks of 32 rows
   const auto pack_row_blocks = [&](int64_t r0, int64_t r1) {
     for (int64_t m0 = r0 * 32; m0 < std::min(M, r1 * 32); m0 += 32)
-      for (int64_t ib = 0; ib < nib; ++ib) {
-        float* d = ap + ib * M * kMR;
-        const int64_t k = k0 + ib * kMR;
-        for (int64_t m = m0; m < std::min(M, m0 + 32); ++m) {
-          if (k + kMR <= k1)
-            std::memcpy(d + m * kMR, A + m * KR + k, kMR * sizeof(float));
-          else
-            for (int64_t i = 0; i < kMR; ++i) d[m * kMR + i] = k + i < k1 ? A[m * KR + k + i] : 0.0f;
-        }
-      }
+      for (int64_t ib = 0; ib < nib; ++ib)
+        for (int64_t m = m0; m < std::min(M, m0 + 32); ++m)
+          pack_tile_row(ap + ib * M * kMR + m * kMR, A + m * KR, ib * kMR, KR);
   };
   if (parallel)
     parallel_for(nullptr, rows, 1, pack_row_blocks);
@@ -188,24 +189,18 @@ void pack_a(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_
     pack_row_blocks(0, rows);
 }
 
-// pack_a for at most 48 columns (8 destination runs, which L1's ways hold), row by row,
-// asking for the row 8 rows on: A's rows are 32 KiB apart at the deep layers, so each row
-// is a trip to memory, and the trips overlap only if they are asked for early.
+// pack_a of columns k0 .. k1-1 only, at most 48 of them (8 destination runs, which L1's
+// ways hold), row by row, asking for the row 8 rows on: A's rows are 32 KiB apart at the
+// deep layers, so each row is a trip to memory, and the trips overlap only if they are
+// asked for early.
 void pack_a_rows(float* ap, const float* A, int64_t M, int64_t KR, int64_t k0, int64_t k1) {
   constexpr int64_t kAhead = 8;
   const int64_t nib = (k1 - k0 + kMR - 1) / kMR, lines = (k1 - k0 + kLanes - 1) / kLanes;
   for (int64_t m = 0; m < M; ++m) {
-    const float* src = A + m * KR + k0;
+    const float* row = A + m * KR;
     if (m + kAhead < M)
-      for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(src + kAhead * KR + l * kLanes);
-    for (int64_t ib = 0; ib < nib; ++ib) {
-      float* d = ap + ib * M * kMR + m * kMR;
-      const int64_t k = k0 + ib * kMR;
-      if (k + kMR <= k1)
-        std::memcpy(d, src + ib * kMR, kMR * sizeof(float));
-      else
-        for (int64_t i = 0; i < kMR; ++i) d[i] = k + i < k1 ? src[ib * kMR + i] : 0.0f;
-    }
+      for (int64_t l = 0; l < lines; ++l) __builtin_prefetch(row + kAhead * KR + k0 + l * kLanes);
+    for (int64_t ib = 0; ib < nib; ++ib) pack_tile_row(ap + ib * M * kMR + m * kMR, row, k0 + ib * kMR, k1);
   }
 }
 
@@ -251,7 +246,7 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   // computes it.
   const bool by_channel = KR > N * L && CO >= T;
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
-  if (ap) pack_a(ap, A, M, KR, 0, KR, M * KR > 65536);
+  if (ap) pack_a(ap, A, M, KR, M * KR > 65536);
   const int64_t units = by_channel ? CO : N;
   // By channel, every chunk reads every block of the grid: packed once here, so chunks can
   // be small (about 1/64 of the channels, whole steps of kSub: at 1/16 the last chunk kept

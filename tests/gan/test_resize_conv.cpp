@@ -13,30 +13,22 @@
 #include "gan/trainer.h"
 #include "gan_util.h"
 #include "support/check.h"
+#include "support/resize_conv.h"
 
 using namespace cg;
 using namespace cg::gan;
 
 namespace {
 
-// Largest |k n| or |n^T k| (n = (1,-1,1,-1)/2) over the 4x4 kernels of G's transposed
-// convolutions, relative to their largest weight: 0 for resize-convolutions.
+// Largest resize_conv_residual over G's transposed convolutions, each relative to its
+// largest weight: 0 for resize-convolutions.
 double worst_residual(Generator& G) {
   double worst = 0;
   for (int l = 1; l <= G.config().n_layers(); ++l) {
     const std::vector<double> w = G.params().find("G.deconv" + std::to_string(l) + ".weight").to_vector();
-    double scale = 0, res = 0;
-    for (size_t k = 0; k < w.size() / 16; ++k)
-      for (int i = 0; i < 4; ++i) {
-        double r = 0, c = 0;
-        for (int j = 0; j < 4; ++j) {
-          const double n = j % 2 ? -0.5 : 0.5;
-          r += n * w[k * 16 + i * 4 + j], c += n * w[k * 16 + j * 4 + i];
-          scale = std::max(scale, std::abs(w[k * 16 + i * 4 + j]));
-        }
-        res = std::max({res, std::abs(r), std::abs(c)});
-      }
-    worst = std::max(worst, res / scale);
+    double scale = 0;
+    for (double x : w) scale = std::max(scale, std::abs(x));
+    worst = std::max(worst, cgtest::resize_conv_residual(w) / scale);
   }
   return worst;
 }

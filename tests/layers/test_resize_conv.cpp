@@ -6,27 +6,16 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/cpu/reference/conv2d_ref.h"
 #include "layers/conv_transpose2d.h"
 #include "support/check.h"
+#include "support/resize_conv.h"
 
 using namespace cg;
 
 namespace {
 
-constexpr double kN[4] = {0.5, -0.5, 0.5, -0.5};
-
-// Largest |k n| over rows and |n^T k| over columns of every 4x4 kernel of w: 0 exactly for
-// a resize-convolution.
-double constraint_residual(const std::vector<double>& w) {
-  double worst = 0;
-  for (size_t k = 0; k < w.size() / 16; ++k)
-    for (int i = 0; i < 4; ++i) {
-      double r = 0, c = 0;
-      for (int j = 0; j < 4; ++j) r += kN[j] * w[k * 16 + i * 4 + j], c += kN[j] * w[k * 16 + j * 4 + i];
-      worst = std::max({worst, std::abs(r), std::abs(c)});
-    }
-  return worst;
-}
+using cgtest::resize_conv_residual;
 
 // The 4x4 kernels of upsampling then each 3x3 kernel of v: W = A V A^T, where tap k of
 // the four takes (v2, v1 + v2, v0 + v1, v0)[k] along each axis.
@@ -42,25 +31,18 @@ std::vector<double> resize_kernels(const std::vector<double>& v /*(C,OC,3,3)*/) 
 }
 
 // out (N,OC,2H,2W) = conv3x3(upsample2x_nearest(x), v), zero padding of 1 on the upsampled
-// image, in double: the layer's definition of a resize-convolution.
+// image: the layer's definition of a resize-convolution, through the reference conv2d.
 std::vector<double> resize_conv_reference(const std::vector<double>& x, const std::vector<double>& v, int64_t N,
                                           int64_t C, int64_t H, int64_t W, int64_t OC) {
   const int64_t OH = 2 * H, OW = 2 * W;
-  std::vector<double> out(size_t(N * OC * OH * OW), 0.0);
-  for (int64_t n = 0; n < N; ++n)
+  std::vector<double> up(size_t(N * C * OH * OW)), vt(v.size()), out(size_t(N * OC * OH * OW));
+  for (int64_t p = 0; p < N * C; ++p)
+    for (int64_t y = 0; y < OH; ++y)
+      for (int64_t z = 0; z < OW; ++z) up[size_t((p * OH + y) * OW + z)] = x[size_t((p * H + y / 2) * W + z / 2)];
+  for (int64_t c = 0; c < C; ++c)  // (C,OC,3,3) as conv2d's (OC,C,3,3)
     for (int64_t o = 0; o < OC; ++o)
-      for (int64_t y = 0; y < OH; ++y)
-        for (int64_t z = 0; z < OW; ++z) {
-          double s = 0;
-          for (int64_t c = 0; c < C; ++c)
-            for (int u = 0; u < 3; ++u)
-              for (int q = 0; q < 3; ++q) {
-                const int64_t uy = y + u - 1, uz = z + q - 1;
-                if (uy < 0 || uy >= OH || uz < 0 || uz >= OW) continue;
-                s += v[size_t(((c * OC + o) * 3 + u) * 3 + q)] * x[size_t(((n * C + c) * H + uy / 2) * W + uz / 2)];
-              }
-          out[size_t(((n * OC + o) * OH + y) * OW + z)] = s;
-        }
+      for (int t = 0; t < 9; ++t) vt[size_t((o * C + c) * 9 + t)] = v[size_t((c * OC + o) * 9 + t)];
+  cpu::ref::conv2d_forward<double>(out.data(), up.data(), vt.data(), nullptr, N, C, OH, OW, OC, 3, 1, 1);
   return out;
 }
 
@@ -80,21 +62,18 @@ TEST_CASE("project_resize_conv leaves kernels that satisfy the resize-convolutio
     CAPTURE(dtype_name(dt));
     const double tol = dt == DType::f64 ? 1e-14 : 1e-6;
     const std::vector<double> w0 = random_values(5 * 7 * 16, rng, false);
-    CHECK(constraint_residual(w0) > 0.1);  // random kernels do not
+    CHECK(resize_conv_residual(w0) > 0.1);  // random kernels do not
     Tensor w = Tensor::from(w0, Shape{5, 7, 4, 4}, dt);
     project_resize_conv(w);
     const std::vector<double> p = w.to_vector();
-    CHECK(constraint_residual(p) < tol);
+    CHECK(resize_conv_residual(p) < tol);
     // A projection: the part taken away is orthogonal to what stays, and a second pass
     // changes nothing.
     double dot = 0, norm = 0;
     for (size_t i = 0; i < p.size(); ++i) dot += (w0[i] - p[i]) * p[i], norm += w0[i] * w0[i];
     CHECK(std::abs(dot) < tol * norm);
     project_resize_conv(w);
-    const std::vector<double> twice = w.to_vector();
-    double moved = 0;
-    for (size_t i = 0; i < p.size(); ++i) moved = std::max(moved, std::abs(twice[i] - p[i]));
-    CHECK(moved < tol);
+    CHECK(cgtest::compare(w.to_vector(), p, 0, 0).max_abs < tol);
   }
 }
 
@@ -105,10 +84,10 @@ TEST_CASE("project_resize_conv with strength s removes the share s of what lies 
   project_resize_conv(full);
   project_resize_conv(part, 0.25);
   const std::vector<double> p = full.to_vector(), q = part.to_vector();
-  double worst = 0;
-  for (size_t i = 0; i < w0.size(); ++i) worst = std::max(worst, std::abs(q[i] - (p[i] + 0.75 * (w0[i] - p[i]))));
-  CHECK(worst < 1e-14);
-  CHECK(constraint_residual(q) == doctest::Approx(0.75 * constraint_residual(w0)).epsilon(1e-9));
+  std::vector<double> want(w0.size());
+  for (size_t i = 0; i < w0.size(); ++i) want[i] = p[i] + 0.75 * (w0[i] - p[i]);
+  CHECK(cgtest::compare(q, want, 0, 0).max_abs < 1e-14);
+  CHECK(resize_conv_residual(q) == doctest::Approx(0.75 * resize_conv_residual(w0)).epsilon(1e-9));
   CHECK_THROWS_WITH_AS(project_resize_conv(part, 0.0), doctest::Contains("strength 0 outside (0, 1]"), Error);
   CHECK_THROWS_WITH_AS(project_resize_conv(part, 1.5), doctest::Contains("outside (0, 1]"), Error);
 }
@@ -118,7 +97,7 @@ TEST_CASE("a resize-convolution's kernels pass through project_resize_conv uncha
   // Small integers: every sum in the projection is exact, so the kernel comes back as it was.
   const std::vector<double> v = random_values(3 * 4 * 9, rng, true);
   const std::vector<double> w = resize_kernels(v);
-  CHECK(constraint_residual(w) == 0.0);
+  CHECK(resize_conv_residual(w) == 0.0);
   for (DType dt : {DType::f64, DType::f32}) {
     Tensor t = Tensor::from(w, Shape{3, 4, 4, 4}, dt);
     project_resize_conv(t);
@@ -134,11 +113,8 @@ TEST_CASE("a stride-2 transposed convolution with resize kernels is upsampling t
   const Tensor w = Tensor::from(resize_kernels(v), Shape{C, OC, 4, 4}, DType::f64);
   const Tensor y = conv_transpose2d(nullptr, Tensor::from(x, Shape{N, C, H, W}, DType::f64), w, Tensor(), 2, 1);
   const std::vector<double> want = resize_conv_reference(x, v, N, C, H, W, OC);
-  const std::vector<double> got = y.to_vector();
-  REQUIRE(got.size() == want.size());
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
-  CHECK(worst < 1e-12);
+  REQUIRE(size_t(y.numel()) == want.size());
+  CHECK(cgtest::compare(y.to_vector(), want, 0, 0).max_abs < 1e-12);
   // A projected random kernel on a constant map: all four output phases equal away from
   // the border (the unprojected kernel paints a checkerboard).
   const std::vector<double> w0 = random_values(size_t(C * OC * 16), rng, false);
