@@ -40,9 +40,8 @@ struct Settings {
 
 CLI::App* app_ = nullptr;
 
-void add_options(CLI::App& app) {
-  app_ = &app;
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
+// The data and how long: the sets, epochs, steps and the run folder.
+void add_data_options(CLI::App& app) {
   app.add_option("--data", s.data, "The labeled training set (.cgd from `covergan prepare`)");
   app.add_option("--pretrain", s.pretrain, "An unlabeled set for phase 1 (pretraining without genre terms)");
   app.add_option("--pretrain-epochs", s.pretrain_epochs, "Epochs of pretraining (default 5)")
@@ -52,6 +51,10 @@ void add_options(CLI::App& app) {
       ->check(non_negative());
   app.add_option("--out", s.out,
                  "The run folder (config, metrics, samples, checkpoints); needed unless --profile or --dump-tape");
+}
+
+// Where and in what arithmetic it runs.
+void add_device_options(CLI::App& app) {
   app.add_option("--device", s.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--precision", s.precision,
                  "CUDA arithmetic: fp32 (strict IEEE), tf32 (tensor cores for convolutions and GEMMs), bf16 (mixed "
@@ -60,6 +63,12 @@ void add_options(CLI::App& app) {
   app.add_flag("--deterministic", s.deterministic,
                "cuDNN's deterministic convolution algorithms, none timed: a run repeats bit for bit (slower)");
   app.add_flag("--no-graph", s.no_graph, "Run each iteration eagerly instead of replaying it as a CUDA graph");
+  app.add_option("--dtype", s.dtype, "f32, or f64 to train in double precision on the CPU (numerical checks)")
+      ->check(CLI::IsMember({"f32", "f64"}));
+}
+
+// The model's width, the batch, the seeds, the learning rates and what a run writes when.
+void add_training_options(CLI::App& app) {
   app.add_option("--batch", s.batch, "Batch size (default 128)")->check(CLI::Range(1, 65536));
   app.add_option("--base-channels", s.base_channels, "Model width: D's first conv (default 128, the paper's)")
       ->check(CLI::Range(1, 4096));
@@ -79,6 +88,10 @@ void add_options(CLI::App& app) {
   app.add_option("--log-every", s.log_every, "Progress line every N iterations when not on a terminal")
       ->check(positive());
   app.add_flag("--hflip", s.hflip, "Random horizontal flips of the real images");
+}
+
+// Data-parallel runs (mpirun).
+void add_parallel_options(CLI::App& app) {
   app.add_flag("--sync-bn,!--no-sync-bn", s.sync_bn,
                "Data-parallel runs: batch norm over the global batch (all-reduced), so N ranks compute what one "
                "process does; default off (per-rank statistics, as PyTorch's DDP)");
@@ -86,8 +99,10 @@ void add_options(CLI::App& app) {
                  "Data-parallel runs: seconds a rank may keep the others waiting before the job stops naming it "
                  "(default 600)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--dtype", s.dtype, "f32, or f64 to train in double precision on the CPU (numerical checks)")
-      ->check(CLI::IsMember({"f32", "f64"}));
+}
+
+// The held-out share, and the small-set options (docs/TRAINING.md measures each).
+void add_recipe_options(CLI::App& app) {
   app.add_option("--d-dropout", s.d_dropout,
                  "Dropout with this probability after each of D's conv blocks while training (default 0: none)")
       ->check(CLI::Range(0.0, 0.99));
@@ -134,9 +149,17 @@ void add_options(CLI::App& app) {
   app.add_option("--lr-decay-from", s.lr_decay_from,
                  "Let both learning rates fall linearly from this iteration to 0 at --steps (default: constant)")
       ->check(CLI::NonNegativeNumber);
+}
+
+// An existing run folder, and progress lines.
+void add_run_options(CLI::App& app) {
   app.add_flag("--resume", s.resume, "Continue the run in --out from its newest checkpoint, exactly");
   app.add_flag("--force", s.force, "Replace a run already in --out");
   app.add_flag("-q,--quiet", s.quiet, "No progress lines");
+}
+
+// Tools that run an iteration and report instead of training: the profile and the tape.
+void add_tool_options(CLI::App& app) {
   app.add_option("--profile", s.profile,
                  "Time N iterations of the model the other flags describe (--data gives the image size) on "
                  "random images and print a table per layer and pass; writes profile.csv and roofline.png to "
@@ -163,6 +186,18 @@ void add_options(CLI::App& app) {
   app.add_option("--dump-tape-dot", s.dump_tape_dot,
                  "Write the two tapes as a Graphviz graph to this .dot file (and .svg, .png beside it when "
                  "Graphviz is installed)");
+}
+
+void add_options(CLI::App& app) {
+  app_ = &app;
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
+  add_data_options(app);
+  add_device_options(app);
+  add_training_options(app);
+  add_parallel_options(app);
+  add_recipe_options(app);
+  add_run_options(app);
+  add_tool_options(app);
 }
 
 bool given(const char* flag) { return app_->get_option(flag)->count() > 0; }

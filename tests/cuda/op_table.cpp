@@ -18,6 +18,19 @@ namespace cgtest {
 
 std::string OpCase::label() const { return op + " " + shapes + " [" + precision_name(precision) + "]"; }
 
+OpCase simple(const char* op, std::string shapes, std::function<Inputs()> make, OpFn fn, Tol out, Tol grad,
+              int passes) {
+  OpCase c;
+  c.op = op;
+  c.shapes = std::move(shapes);
+  c.make = std::move(make);
+  c.fn = std::move(fn);
+  c.out = {out};
+  c.grad = {grad};
+  c.passes = passes;
+  return c;
+}
+
 Tensor rnd(Shape s, std::mt19937& rng, double scale, double shift) {
   Tensor t = random_tensor(s, rng, scale, DType::f32);
   if (shift != 0.0) t.add_(Tensor::full(s, shift, DType::f32));

@@ -1,7 +1,8 @@
 // The backend-ops driver, after ggml's test-backend-ops: an OpCase (one row of the table
-// in test_ops.cpp) names an op, its shapes, how to build its inputs and how close CUDA
-// must come to the CPU; check_case runs it on both devices and compares every output,
-// every input gradient and every input the op changed (running statistics).
+// in test_ops.cpp or op_rows_engine.cpp) names an op, its shapes, how to build its inputs
+// and how close CUDA must come to the CPU; check_case runs it on both devices and
+// compares every output, every input gradient and every input the op changed (running
+// statistics).
 #pragma once
 #include <functional>
 #include <random>
@@ -73,7 +74,19 @@ Verdict judge(const cg::Tensor& got, const cg::Tensor& want, const Tol& tol);
 // f32 values uniform in [shift - scale, shift + scale] (on the CPU).
 cg::Tensor rnd(cg::Shape s, std::mt19937& rng, double scale = 1.0, double shift = 0.0);
 
-// The table: every row, in the order they run (test_ops.cpp).
+// A row with one tolerance for all outputs and one for all gradients.
+OpCase simple(const char* op, std::string shapes, std::function<Inputs()> make, OpFn fn, Tol out, Tol grad,
+              int passes = 1);
+
+// A seed that differs between shapes, so rows of one op draw different values.
+inline uint32_t seed_of(const cg::Shape& s, uint32_t salt = 0) {
+  return static_cast<uint32_t>(s.numel() * 2654435761u + salt);
+}
+
+// The table: every row, in the order they run (test_ops.cpp: the layers' ops;
+// op_rows_engine.cpp: the engine's own kernels and the small-set recipe's ops).
 std::vector<OpCase> op_table();
+void add_engine_ops(std::vector<OpCase>& t);
+void add_recipe_ops(std::vector<OpCase>& t);
 
 }  // namespace cgtest

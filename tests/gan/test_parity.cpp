@@ -254,12 +254,10 @@ std::map<std::string, double> kink_allowance(const SafeTensors& torch, int iters
   return kink_atol;
 }
 
-void check_parity(const ParityCase& pc, double rtol) {
-  const std::string python = python_or_skip();
-  if (python.empty()) return;
-  gantest::Scratch dir("parity");
-  std::vector<std::pair<std::string, Tensor>> in;
-  const TensorMap ours = run_ours(pc, in);
+// The peer's run of the case: our inputs and the case's settings saved, the PyTorch script
+// run on them, its outputs read back. in holds our run's inputs (run_ours filled it).
+SafeTensors run_peer(const std::string& python, const ParityCase& pc, gantest::Scratch& dir,
+                     const std::vector<std::pair<std::string, Tensor>>& in, const TensorMap& ours) {
   const std::map<std::string, std::string> meta{
       {"model", peer_model(pc.model).dump()}, {"iters", std::to_string(pc.iters)},
       {"genre_terms", pc.genre_terms ? "1" : "0"}, {"lambda_code", std::to_string(pc.lambda_code)},
@@ -275,70 +273,95 @@ void check_parity(const ParityCase& pc, double rtol) {
   const int rc = std::system(cmd.c_str());
   INFO("peer output: " << gantest::slurp(dir / "peer.log"));
   REQUIRE(rc == 0);
-  const SafeTensors torch = load_safetensors(dir / "out.safetensors");
-  // Gradients at float32 resolution of each tensor: where |g| is below this, Adam's sign may differ.
-  std::map<std::string, std::vector<double>> slack;
+  return load_safetensors(dir / "out.safetensors");
+}
+
+// The comparison of one parity run, by kind of tensor.
+struct Verdicts {
   Verdict losses, grads, params, buffers, moments;
-  const double grad_atol = 3e-5;  // of the tensor's largest |gradient|: float32 sums over ~1e5 terms
+  // Per "itK.param": where the peer's gradient is at float32 resolution of its tensor,
+  // Adam's sign may differ, so the update may differ by up to 2 lr.
+  std::map<std::string, std::vector<double>> slack;
+};
+
+constexpr double kGradAtol = 3e-5;  // of the tensor's largest |gradient|: float32 sums over ~1e5 terms
+
+bool has(const std::string& name, const char* part) { return name.find(part) != std::string::npos; }
+
+// The sign slack of the parameter whose gradient (the peer's) is ref.
+void note_slack(Verdicts& v, const ParityCase& pc, const std::string& name, const Tensor& ref) {
+  const std::string pname = name.substr(name.find(".grad.") + 6);
+  auto& s = v.slack[name.substr(0, name.find(".grad.")) + "." + pname];
+  const Elems g(ref);
+  const size_t n = size_t(ref.numel());
+  double scale = 0;
+  for (size_t i = 0; i < n; ++i) scale = std::max(scale, std::fabs(g[i]));
+  s.assign(n, 0.0);
+  const double lr = pname[0] == 'G' ? pc.lr_g : pc.lr_d;
+  for (size_t i = 0; i < n; ++i)
+    if (std::fabs(g[i]) <= 2 * kGradAtol * scale + 1e-30) s[i] = 2.0 * lr;
+}
+
+// One tensor of ours against the peer's, by its kind; whole: as a whole tensor (NMSE), once
+// an earlier iteration needed the sign slack and the runs may have parted.
+void compare_tensor(Verdicts& v, const ParityCase& pc, const std::string& name, const Tensor& t, const Tensor& ref,
+                    double rtol, double kink, bool whole) {
+  if (whole && !has(name, ".loss.")) {
+    compare_whole(has(name, ".adam.") ? v.moments : has(name, ".grad.") ? v.grads
+                  : has(name, ".param.") ? v.params : v.buffers, name, t, ref);
+  } else if (has(name, ".adam.")) {
+    // m ~ g and v ~ g^2: v's relative error is twice the gradient's.
+    compare_into(v.moments, name, t, ref, 2 * rtol, (has(name, ".v.") ? 1e-4 : kGradAtol) + kink, nullptr);
+  } else if (has(name, ".loss.")) {
+    compare_into(v.losses, name, t, ref, rtol, 0.0, nullptr);
+  } else if (has(name, ".grad.")) {
+    compare_into(v.grads, name, t, ref, rtol, kGradAtol + kink, nullptr);
+    note_slack(v, pc, name, ref);
+  } else if (has(name, ".param.")) {
+    const size_t at = name.find(".param.");
+    // An Adam update is about lr in size and inherits the relative error of a small
+    // gradient: updates must agree to 0.1% of lr on top of the relative tolerance.
+    const double lr = name[at + 7] == 'G' ? pc.lr_g : pc.lr_d;
+    compare_into(v.params, name, t, ref, rtol, 1e-6, &v.slack[name.substr(0, at) + "." + name.substr(at + 7)],
+                 1e-3 * lr);
+  } else {
+    compare_into(v.buffers, name, t, ref, rtol, 1e-5, nullptr);
+  }
+}
+
+void check_parity(const ParityCase& pc, double rtol) {
+  const std::string python = python_or_skip();
+  if (python.empty()) return;
+  gantest::Scratch dir("parity");
+  std::vector<std::pair<std::string, Tensor>> in;
+  const TensorMap ours = run_ours(pc, in);
+  const SafeTensors torch = run_peer(python, pc, dir, in, ours);
+  Verdicts v;
   const std::map<std::string, double> kink_atol = kink_allowance(torch, pc.iters);
   int64_t slack_used_before = 0;  // sign-slack updates in the iterations before this one
   std::string iteration = "it0.";
   for (const auto& [name, t] : ours) {  // sorted: it0.* before it1.*
     INFO(name);
     const std::string prefix = name.substr(0, name.find('.') + 1);
-    if (prefix != iteration) iteration = prefix, slack_used_before = params.ambiguous;
-    const double kink = kink_atol.at(prefix);
+    if (prefix != iteration) iteration = prefix, slack_used_before = v.params.ambiguous;
     auto it = torch.tensors.find(name);
     REQUIRE_MESSAGE(it != torch.tensors.end(), "the peer did not write " << name);
-    const Tensor& ref = it->second;
-    if (slack_used_before > 0 && name.find(".loss.") == std::string::npos) {
-      compare_whole(name.find(".adam.") != std::string::npos ? moments
-                    : name.find(".grad.") != std::string::npos ? grads
-                    : name.find(".param.") != std::string::npos ? params : buffers, name, t, ref);
-    } else if (name.find(".adam.") != std::string::npos) {
-      // m ~ g and v ~ g^2: v's relative error is twice the gradient's.
-      const bool second = name.find(".v.") != std::string::npos;
-      compare_into(moments, name, t, ref, 2 * rtol, (second ? 1e-4 : grad_atol) + kink, nullptr);
-    } else if (name.find(".loss.") != std::string::npos) {
-      compare_into(losses, name, t, ref, rtol, 0.0, nullptr);
-    } else if (name.find(".grad.") != std::string::npos) {
-      compare_into(grads, name, t, ref, rtol, grad_atol + kink, nullptr);
-      const std::string pname = name.substr(name.find(".grad.") + 6);
-      auto& s = slack[name.substr(0, name.find(".grad.")) + "." + pname];
-      const Elems g(ref);
-      const size_t n = size_t(ref.numel());
-      double scale = 0;
-      for (size_t i = 0; i < n; ++i) scale = std::max(scale, std::fabs(g[i]));
-      s.assign(n, 0.0);
-      const double lr = pname[0] == 'G' ? pc.lr_g : pc.lr_d;
-      for (size_t i = 0; i < n; ++i)
-        if (std::fabs(g[i]) <= 2 * grad_atol * scale + 1e-30) s[i] = 2.0 * lr;
-    } else if (name.find(".param.") != std::string::npos) {
-      const size_t at = name.find(".param.");
-      // An Adam update is about lr in size and inherits the relative error of a small
-      // gradient: updates must agree to 0.1% of lr on top of the relative tolerance.
-      const double lr = name[at + 7] == 'G' ? pc.lr_g : pc.lr_d;
-      compare_into(params, name, t, ref, rtol, 1e-6, &slack[name.substr(0, at) + "." + name.substr(at + 7)],
-                   1e-3 * lr);
-    } else {
-      compare_into(buffers, name, t, ref, rtol, 1e-5, nullptr);
-    }
+    compare_tensor(v, pc, name, t, it->second, rtol, kink_atol.at(prefix), slack_used_before > 0);
   }
   if (slack_used_before > 0)
     MESSAGE("after " << slack_used_before << " sign-slack updates, later iterations compared as whole tensors: "
-            << "worst NMSE grads " << grads.worst_nmse << ", params " << params.worst_nmse << ", moments "
-            << moments.worst_nmse << ", buffers " << buffers.worst_nmse << " (limit " << kChaoticNmse << ")");
-  MESSAGE("losses:  worst " << losses.worst);
-  MESSAGE("grads:   worst " << grads.worst);
-  MESSAGE("params:  worst " << params.worst << " (" << params.ambiguous
-                            << " updates needed Adam's sign slack)");
-  MESSAGE("buffers: worst " << buffers.worst);
-  MESSAGE("Adam moments: worst " << moments.worst);
-  CHECK_MESSAGE(losses.ok, "loss terms differ: " << losses.worst << losses.failing);
-  CHECK_MESSAGE(grads.ok, "gradients differ: " << grads.worst << grads.failing);
-  CHECK_MESSAGE(params.ok, "updated parameters differ: " << params.worst << params.failing);
-  CHECK_MESSAGE(buffers.ok, "BatchNorm running statistics differ: " << buffers.worst << buffers.failing);
-  CHECK_MESSAGE(moments.ok, "Adam moments differ: " << moments.worst << moments.failing);
+            << "worst NMSE grads " << v.grads.worst_nmse << ", params " << v.params.worst_nmse << ", moments "
+            << v.moments.worst_nmse << ", buffers " << v.buffers.worst_nmse << " (limit " << kChaoticNmse << ")");
+  MESSAGE("losses:  worst " << v.losses.worst);
+  MESSAGE("grads:   worst " << v.grads.worst);
+  MESSAGE("params:  worst " << v.params.worst << " (" << v.params.ambiguous << " updates needed Adam's sign slack)");
+  MESSAGE("buffers: worst " << v.buffers.worst);
+  MESSAGE("Adam moments: worst " << v.moments.worst);
+  CHECK_MESSAGE(v.losses.ok, "loss terms differ: " << v.losses.worst << v.losses.failing);
+  CHECK_MESSAGE(v.grads.ok, "gradients differ: " << v.grads.worst << v.grads.failing);
+  CHECK_MESSAGE(v.params.ok, "updated parameters differ: " << v.params.worst << v.params.failing);
+  CHECK_MESSAGE(v.buffers.ok, "BatchNorm running statistics differ: " << v.buffers.worst << v.buffers.failing);
+  CHECK_MESSAGE(v.moments.ok, "Adam moments differ: " << v.moments.worst << v.moments.failing);
 }
 
 ModelConfig small_model() {
