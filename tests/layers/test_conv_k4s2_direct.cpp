@@ -3,10 +3,12 @@
 // shapes that reach every tail: channel counts that are not a multiple of the register
 // tile, pixel blocks cut short, vectors from several samples, several panel blocks.
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "kernels/cpu/conv_k4s2_direct.h"
+#include "kernels/cpu/threads.h"
 #include "kernels/cpu/reference/conv2d_ref.h"
 #include "kernels/cpu/reference/conv_transpose2d_ref.h"
 #include "support/check.h"
@@ -143,11 +145,36 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
   const std::vector<Case> cases = {
       {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {1, 20, 8, 8, 7, true},
       {5, 17, 8, 16, 12, true}, {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true}, {2, 3, 128, 128, 2, true},
+      // By phase (grid rows of whole vectors, 6 channels or more): D.conv2's shape at base
+      // 32; 7 and 13 channels (a 1-channel last tile); a 16x32 grid (2 vectors a row).
+      {2, 32, 32, 32, 64, true}, {3, 7, 32, 32, 5, true}, {2, 13, 32, 64, 9, true},
   };
   std::mt19937 rng(11);
   for (const Case& k : cases) {
     INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
     check_col2im_case(k, rng);
+  }
+}
+
+// col2im by phase and by scatter, each value summed in one fixed order: the same bits on
+// any number of threads (a training run's bits must not depend on the machine).
+TEST_CASE("the implicit-GEMM k4s2 col2im gives the same bits on 1 to 4 threads") {
+  for (const Case& k : {Case{5, 32, 32, 32, 16, true}, Case{5, 3, 64, 64, 8, true}, Case{3, 6, 8, 8, 13, true}}) {
+    INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(-1, 1);
+    const int64_t OH = k.H / 2, OW = k.W / 2;
+    std::vector<float> w(size_t(k.OC * k.C * 16)), dy(size_t(k.N * k.OC * OH * OW));
+    for (auto* v : {&w, &dy})
+      for (float& e : *v) e = u(rng);
+    std::vector<std::vector<float>> out;
+    for (int t : {1, 2, 3, 4}) {
+      const int prev = cpu::set_compute_threads(t);
+      out.emplace_back(size_t(k.N * k.C * k.H * k.W), 0.0f);
+      cpu::col2im_k4s2_direct(out.back().data(), dy.data(), w.data(), nullptr, k.N, k.OC, OH, OW, k.C, false);
+      cpu::set_compute_threads(prev);
+      CHECK(std::memcmp(out.back().data(), out[0].data(), out[0].size() * sizeof(float)) == 0);
+    }
   }
 }
 
