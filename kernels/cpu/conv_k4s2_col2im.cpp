@@ -241,33 +241,27 @@ void by_channel_chunk(float* img, float* ph, const PlaneLayout& pl, const Taps& 
 // masks, and adds each result into the phase planes once (K = 4*M per phase, against M
 // per tap for the scatter above).
 
-// The compiler must hold v in a register: without this GCC folds a loaded vector into
-// each multiply-add that uses it as a memory operand, loading it again every time (a
-// loop like the tile below ran at 40 % of the core's peak that way, 90 % without).
-inline v16f in_register(v16f v) {
-#if defined(__AVX512F__)
-  asm("" : "+v"(v));
-#endif
-  return v;
-}
-
 // The grid of one sample, (M, OH+2, OW+2) with a zero border.
 struct PaddedGrid {
   int64_t OH, OW, ld, plane;
   PaddedGrid(int64_t oh, int64_t ow) : OH(oh), OW(ow), ld(ow + 2), plane((oh + 2) * (ow + 2)) {}
 };
 
-// dst (M, OH+2, OW+2) = the grid of one sample, Y (M, OH, OW), inside a border that is
-// zero: the caller zeroes dst once, and the border is never written.
+// dst (M, OH+2, OW+2) = the grid of one sample, Y (M, OH, OW), inside a zero border.
 void pad_grid(float* __restrict dst, const float* __restrict Y, int64_t M, const PaddedGrid& g) {
-  for (int64_t m = 0; m < M; ++m)
+  for (int64_t m = 0; m < M; ++m) {
+    float* d = dst + m * g.plane;
+    std::fill(d, d + g.ld, 0.0f);
+    std::fill(d + (g.OH + 1) * g.ld, d + g.plane, 0.0f);
     for (int64_t i = 0; i < g.OH; ++i) {
-      float* row = dst + m * g.plane + (i + 1) * g.ld + 1;
+      float* row = d + (i + 1) * g.ld;
       const float* src = Y + (m * g.OH + i) * g.OW;
+      row[0] = row[g.OW + 1] = 0.0f;
       // Vector by vector (OW is whole vectors): as a plain copy GCC made each 64-byte row a
       // call to memmove, 4 % of the call.
-      for (int64_t j = 0; j < g.OW; j += kLanes) storeu(row + j, in_register(loadu(src + j)));
+      for (int64_t j = 0; j < g.OW; j += kLanes) storeu(row + 1 + j, in_register(loadu(src + j)));
     }
+  }
 }
 
 // The taps of phase (a, b): t = kh*4 + kw with kh of phase a and kw of phase b, in order.
@@ -295,41 +289,9 @@ void pack_a_phases(float* ap, const float* A, int64_t M, int64_t CO) {
   }
 }
 
-// out[i] (the MR channels' planes, cstride apart) at voff[j] = the tile over M*4 steps,
-// added to what is there (add) or to the channel's bias (may be null): w the tile's
-// packed weights (M, 4, kMR), y the padded grid, yoff[j] where vector j's window starts
-// (tap q adds toff[q]).
-template <int MR, int NV>
-void micro_kernel_phase(float* out, int64_t cstride, const int64_t* voff, const float* w, const float* y,
-                        int64_t plane, const int64_t* yoff, const int64_t (&toff)[4], int64_t M, bool add,
-                        const float* bias) {
-  v16f acc[MR][NV] = {};
-  for (int64_t m = 0; m < M; ++m) {
-    const float* ym = y + m * plane;
-#pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) {
-      v16f x[NV];
-#pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) x[j] = in_register(loadu(ym + yoff[j] + toff[q]));
-      const float* wq = w + (m * 4 + q) * kMR;
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) acc[i][j] += wq[i] * x[j];
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) {
-      float* dst = out + i * cstride + voff[j];
-      storeu(dst, add ? loadu(dst) + acc[i][j] : bias ? acc[i][j] + bias[i] : acc[i][j]);
-    }
-}
-
 template <int MR, int NV>
 struct Phase {
-  static constexpr auto fn = &micro_kernel_phase<MR, NV>;
+  static constexpr auto fn = &micro_kernel_rows<4, MR, NV>;
 };
 constexpr auto kMicroPhase = table_of<Phase>(std::make_integer_sequence<int, kMR * kNV>{});
 
@@ -340,7 +302,6 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, nvec = L / kLanes, per_row = OW / kLanes, CO = pl.CO, tiles = (CO + kMR - 1) / kMR;
   float* yp = scratch<float>(2, size_t(M * g.plane));
-  std::fill(yp, yp + M * g.plane, 0.0f);
   for (int64_t n = n0; n < n1; ++n) {
     if (add) init_planes(ph, pl, img, nullptr, n, n + 1, 0, CO, OH, OW, true);
     pad_grid(yp, Y + n * M * L, M, g);
@@ -360,7 +321,7 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
         for (int64_t ct = 0; ct < tiles; ++ct) {
           const int mr = int(std::min<int64_t>(kMR, CO - ct * kMR));
           kMicroPhase[mr - 1][nv - 1](pl.at(ph, n, ct * kMR), pl.cstride, voff, ap + (ab * tiles + ct) * M * 4 * kMR,
-                                      yp, g.plane, yoff, toff, M, add, bias ? bias + ct * kMR : nullptr);
+                                      yp, g.plane, yoff, toff, M, add, bias && !add ? bias + ct * kMR : nullptr);
         }
       }
     }

@@ -111,6 +111,49 @@ inline void tile_fma_fetching(v16f (&acc)[MR][NV], const float* w, int64_t ldw, 
   }
 }
 
+// v, which the compiler must now hold in a register. Without it GCC folds a loaded vector
+// into each multiply-add that uses it as a memory operand, loading it again every time:
+// a tile like micro_kernel_rows below then ran at 40 % of the core's peak, 90 % with it.
+inline v16f in_register(v16f v) {
+#if defined(__AVX512F__)
+  asm("" : "+v"(v));
+#endif
+  return v;
+}
+
+// The tile that reads its vectors in place, from planes with a zero border whose rows are
+// whole vectors (no packing, no masks): out[i] (cstride apart) at voff[j] = (add ? out : 0)
+// + bias[i] (when given) + the sum over m < M and taps q < T of
+// w[(m*T + q)*kMR + i] * y[m*plane + yoff[j] + toff[q]].
+template <int T, int MR, int NV>
+void micro_kernel_rows(float* out, int64_t cstride, const int64_t* voff, const float* w, const float* y,
+                       int64_t plane, const int64_t* yoff, const int64_t* toff, int64_t M, bool add,
+                       const float* bias) {
+  v16f acc[MR][NV] = {};
+  for (int64_t m = 0; m < M; ++m) {
+    const float* ym = y + m * plane;
+#pragma GCC unroll 16
+    for (int q = 0; q < T; ++q) {
+      v16f x[NV];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) x[j] = in_register(loadu(ym + yoff[j] + toff[q]));
+      const float* wq = w + (m * T + q) * kMR;
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) acc[i][j] += wq[i] * x[j];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      float* dst = out + i * cstride + voff[j];
+      const v16f v = bias ? acc[i][j] + bias[i] : acc[i][j];
+      storeu(dst, add ? loadu(dst) + v : v);
+    }
+}
+
 // The kernels as tables [mr-1][nv-1]: the tails (fewer rows or vectors than a full tile)
 // get their own unrolled instances. Kern<MR, NV>::fn names one instance.
 template <template <int, int> class Kern, int... I>

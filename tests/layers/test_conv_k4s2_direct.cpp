@@ -129,6 +129,9 @@ TEST_CASE("the implicit-GEMM k4s2 convolution matches the reference at every tai
       {1, 20, 8, 8, 7, true},     // K = 320: two panels, the second 64 rows
       {5, 40, 8, 16, 12, false},  // K = 640, non-square image, no bias; 10 vectors (2 blocks + 2)
       {2, 2, 64, 32, 6, true},    // L = 512: many blocks within one sample
+      // D.conv2's shape at base 32; a 3-channel image with a last tile of 1 channel; a
+      // non-square image whose output rows are 2 vectors.
+      {2, 32, 32, 32, 64, true}, {3, 3, 64, 64, 13, false}, {2, 5, 32, 64, 7, true},
       {1, 1, 8, 8, 1, false},     // the smallest tile
       {1, 2, 128, 128, 3, true},  // a 128x128 cover: shifts of OW+1 = 65 past the planes
       // 4.3 MB of weights over 4 blocks (the last 3 vectors): units of several blocks
@@ -156,9 +159,9 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
   }
 }
 
-// col2im by phase and by scatter, each value summed in one fixed order: the same bits on
-// any number of threads (a training run's bits must not depend on the machine).
-TEST_CASE("the implicit-GEMM k4s2 col2im gives the same bits on 1 to 4 threads") {
+// col2im (by phase and by scatter) and the forward, each value summed in one fixed order: the same bits on any number of threads (a training
+// run's bits must not depend on the machine).
+TEST_CASE("the implicit-GEMM k4s2 col2im and forward give the same bits on 1 to 4 threads") {
   for (const Case& k : {Case{5, 32, 32, 32, 16, true}, Case{5, 3, 64, 64, 8, true}, Case{3, 6, 8, 8, 13, true}}) {
     INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
     std::mt19937 rng(3);
@@ -167,13 +170,18 @@ TEST_CASE("the implicit-GEMM k4s2 col2im gives the same bits on 1 to 4 threads")
     std::vector<float> w(size_t(k.OC * k.C * 16)), dy(size_t(k.N * k.OC * OH * OW));
     for (auto* v : {&w, &dy})
       for (float& e : *v) e = u(rng);
-    std::vector<std::vector<float>> out;
+    std::vector<float> x(size_t(k.N * k.C * k.H * k.W));
+    for (float& e : x) e = u(rng);
+    std::vector<std::vector<float>> img, y;
     for (int t : {1, 2, 3, 4}) {
       const int prev = cpu::set_compute_threads(t);
-      out.emplace_back(size_t(k.N * k.C * k.H * k.W), 0.0f);
-      cpu::col2im_k4s2_direct(out.back().data(), dy.data(), w.data(), nullptr, k.N, k.OC, OH, OW, k.C, false);
+      img.emplace_back(x.size(), 0.0f);
+      cpu::col2im_k4s2_direct(img.back().data(), dy.data(), w.data(), nullptr, k.N, k.OC, OH, OW, k.C, false);
+      y.emplace_back(dy.size(), 0.0f);
+      cpu::conv2d_forward_k4s2_direct(y.back().data(), x.data(), w.data(), nullptr, k.N, k.C, k.H, k.W, k.OC);
       cpu::set_compute_threads(prev);
-      CHECK(std::memcmp(out.back().data(), out[0].data(), out[0].size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(img.back().data(), img[0].data(), img[0].size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(y.back().data(), y[0].data(), y[0].size() * sizeof(float)) == 0);
     }
   }
 }
