@@ -235,30 +235,43 @@ void by_channel_chunk(float* img, float* ph, const PlaneLayout& pl, const Taps& 
 //
 // Phase (a, b) of the image is a stride-1 convolution of the grid with a 2x2 kernel:
 // img[c][2i+a][2j+b] = sum over m and the phase's 4 taps (kh, kw) of A[m][c*16 + kh*4+kw]
-// * Y[m][i - dh][j - dw] (dh, dw: the taps' shifts). Where a grid row is a whole number of
-// 16-pixel vectors, each tap's vector is one load from the grid with a zero border, so a
-// register tile (6 output channels by 4 vectors of one phase) needs no packing and no
-// masks, and adds each result into the phase planes once (K = 4*M per phase, against M
-// per tap for the scatter above).
+// * Y[m][i - dh][j - dw] (dh, dw: the taps' shifts). With the grid in a zero border each
+// tap's vector is one load, so a register tile (6 output channels by 4 vectors of one
+// phase) needs no packing and adds each result into the phase planes once (K = 4*M per
+// phase, against M per tap for the scatter above). Rows of whole vectors (OW a multiple
+// of 16) have a border on every side and need no masks; narrower rows (4 or 8: a vector
+// holds several) have rows of zeros above and below, and the taps that shift sideways
+// mask the lanes that wrap into the next row.
 
-// The grid of one sample, (M, OH+2, OW+2) with a zero border.
+// The grid of one sample in its border, (M, plane), after `lead` floats.
 struct PaddedGrid {
   int64_t OH, OW, ld, plane;
-  PaddedGrid(int64_t oh, int64_t ow) : OH(oh), OW(ow), ld(ow + 2), plane((oh + 2) * (ow + 2)) {}
+  bool masked;
+  PaddedGrid(int64_t oh, int64_t ow) : OH(oh), OW(ow), masked(ow % kLanes != 0) {
+    ld = masked ? ow : ow + 2;
+    plane = (oh + 2) * ld;
+  }
+  static constexpr int64_t lead = kLanes;  // a masked sideways load starts 1 float before a plane
+  int64_t sample(int64_t M) const { return M * plane; }
 };
 
-// dst (M, OH+2, OW+2) = the grid of one sample, Y (M, OH, OW), inside a zero border.
+// dst (M, plane) = the grid of one sample, Y (M, OH, OW), inside its zero border.
 void pad_grid(float* __restrict dst, const float* __restrict Y, int64_t M, const PaddedGrid& g) {
+  const int64_t L = g.OH * g.OW;
   for (int64_t m = 0; m < M; ++m) {
     float* d = dst + m * g.plane;
     std::fill(d, d + g.ld, 0.0f);
     std::fill(d + (g.OH + 1) * g.ld, d + g.plane, 0.0f);
+    if (g.masked) {  // rows side by side: the plane's inside is Y's, contiguous (L: whole vectors)
+      for (int64_t q = 0; q < L; q += kLanes) storeu(d + g.ld + q, in_register(loadu(Y + m * L + q)));
+      continue;
+    }
     for (int64_t i = 0; i < g.OH; ++i) {
       float* row = d + (i + 1) * g.ld;
-      const float* src = Y + (m * g.OH + i) * g.OW;
+      const float* src = Y + m * L + i * g.OW;
       row[0] = row[g.OW + 1] = 0.0f;
-      // Vector by vector (OW is whole vectors): as a plain copy GCC made each 64-byte row a
-      // call to memmove, 4 % of the call.
+      // Vector by vector (the loaded value held in a register): as a plain copy GCC made
+      // each 64-byte row a call to memmove, 4 % of the call.
       for (int64_t j = 0; j < g.OW; j += kLanes) storeu(row + 1 + j, in_register(loadu(src + j)));
     }
   }
@@ -291,41 +304,70 @@ void pack_a_phases(float* ap, const float* A, int64_t M, int64_t CO) {
 
 template <int MR, int NV>
 struct Phase {
-  static constexpr auto fn = &micro_kernel_rows<4, MR, NV>;
+  static constexpr auto fn = &micro_kernel_rows<4, false, MR, NV>;
+};
+template <int MR, int NV>
+struct PhaseMasked {
+  static constexpr auto fn = &micro_kernel_rows<4, true, MR, NV>;
 };
 constexpr auto kMicroPhase = table_of<Phase>(std::make_integer_sequence<int, kMR * kNV>{});
+constexpr auto kMicroPhaseMasked = table_of<PhaseMasked>(std::make_integer_sequence<int, kMR * kNV>{});
 
-// Samples [n0, n1) by phase: each sample's grid padded, then for every phase, block of 4
-// vectors of the phase plane and tile of 6 channels, one register tile into the planes.
+// Samples per step of col2im by phase: enough that its phase planes hold whole blocks of
+// kNV vectors (4 at a 4x4 grid, whose phase plane is one vector).
+int64_t phase_group(int64_t L) { return kNV / std::gcd(L / kLanes, int64_t(kNV)); }
+
+// Where phase ab's taps read, from a vector's window (toff), and which lanes they may
+// keep (mask, 4 x 16: a sideways shift drops the lanes whose column leaves the row).
+void phase_reads(int64_t (&toff)[4], int32_t (&mask)[4 * kLanes], int ab, const PaddedGrid& g) {
+  int t[4];
+  phase_taps(t, ab >> 1, ab & 1);
+  for (int q = 0; q < 4; ++q) {
+    const int dh = kShift[t[q] >> 2], dw = kShift[t[q] & 3];
+    toff[q] = -dh * g.ld - dw;
+    for (int l = 0; l < kLanes; ++l) {
+      const int64_t col = l % g.OW - dw;
+      mask[q * kLanes + l] = !g.masked || (col >= 0 && col < g.OW) ? -1 : 0;
+    }
+  }
+}
+
+// Samples [n0, n1) by phase, phase_group(L) at a time: their grids bordered, then for
+// every phase, block of 4 vectors of the phase planes and tile of 6 channels, one register
+// tile into the planes, which are then merged into the image.
 void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float* Y, const float* ap, const float* bias,
                       int64_t M, int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool add) {
   const PaddedGrid g(OH, OW);
-  const int64_t L = OH * OW, nvec = L / kLanes, per_row = OW / kLanes, CO = pl.CO, tiles = (CO + kMR - 1) / kMR;
-  float* yp = scratch<float>(2, size_t(M * g.plane));
-  for (int64_t n = n0; n < n1; ++n) {
-    if (add) init_planes(ph, pl, img, nullptr, n, n + 1, 0, CO, OH, OW, true);
-    pad_grid(yp, Y + n * M * L, M, g);
+  const int64_t L = OH * OW, nvec = L / kLanes, CO = pl.CO, tiles = (CO + kMR - 1) / kMR, group = phase_group(L);
+  const int64_t per_row = std::max<int64_t>(1, OW / kLanes), rows_per_vec = std::max<int64_t>(1, kLanes / OW);
+  float* yp = scratch<float>(2, size_t(group * g.sample(M) + 2 * g.lead)) + g.lead;
+  const auto& micro = g.masked ? kMicroPhaseMasked : kMicroPhase;
+  for (int64_t s0 = n0; s0 < n1; s0 += group) {
+    const int64_t s1 = std::min(n1, s0 + group);
+    if (add) init_planes(ph, pl, img, nullptr, s0, s1, 0, CO, OH, OW, true);
+    for (int64_t n = s0; n < s1; ++n) pad_grid(yp + (n - s0) * g.sample(M), Y + n * M * L, M, g);
     for (int ab = 0; ab < 4; ++ab) {
-      int t[4];
-      phase_taps(t, ab >> 1, ab & 1);
       int64_t toff[4];
-      for (int q = 0; q < 4; ++q) toff[q] = -kShift[t[q] >> 2] * g.ld - kShift[t[q] & 3];
-      for (int64_t v0 = 0; v0 < nvec; v0 += kNV) {
-        const int nv = int(std::min<int64_t>(kNV, nvec - v0));
+      int32_t mask[4 * kLanes];
+      phase_reads(toff, mask, ab, g);
+      const int64_t total = (s1 - s0) * nvec;
+      for (int64_t v0 = 0; v0 < total; v0 += kNV) {
+        const int nv = int(std::min<int64_t>(kNV, total - v0));
         int64_t voff[kNV], yoff[kNV];
         for (int j = 0; j < nv; ++j) {
-          const int64_t i = (v0 + j) / per_row, j0 = (v0 + j) % per_row * kLanes;
-          voff[j] = ab * L + i * OW + j0;
-          yoff[j] = (i + 1) * g.ld + j0 + 1;
+          const int64_t n = (v0 + j) / nvec, w = (v0 + j) % nvec;
+          const int64_t i = w / per_row * rows_per_vec, j0 = w % per_row * kLanes;
+          voff[j] = n * pl.stride + ab * L + w * kLanes;
+          yoff[j] = n * g.sample(M) + (i + 1) * g.ld + j0 + (g.masked ? 0 : 1);
         }
         for (int64_t ct = 0; ct < tiles; ++ct) {
           const int mr = int(std::min<int64_t>(kMR, CO - ct * kMR));
-          kMicroPhase[mr - 1][nv - 1](pl.at(ph, n, ct * kMR), pl.cstride, voff, ap + (ab * tiles + ct) * M * 4 * kMR,
-                                      yp, g.plane, yoff, toff, M, add, bias && !add ? bias + ct * kMR : nullptr);
+          micro[mr - 1][nv - 1](pl.at(ph, s0, ct * kMR), pl.cstride, voff, ap + (ab * tiles + ct) * M * 4 * kMR, yp,
+                                g.plane, yoff, toff, mask, M, add, bias && !add ? bias + ct * kMR : nullptr);
         }
       }
     }
-    merge_planes(img, ph, pl, n, n + 1, 0, CO, OH, OW);
+    merge_planes(img, ph, pl, s0, s1, 0, CO, OH, OW);
   }
 }
 
@@ -359,12 +401,12 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   // full tiles (D.conv2's input gradient and G.deconv3's forward at 64x64): D.conv2's shape
   // at base 32, batch 64, 3.2-3.4 ms against 3.8 by scatter, alone, alternating. The
   // 3-channel layers gained nothing that way and keep the scatter.
-  if (!by_channel && OW % kLanes == 0 && CO >= kMR && col2im_by_phase()) {
-    const int64_t tiles = (CO + kMR - 1) / kMR;
+  if (!by_channel && (OW % kLanes == 0 || kLanes % OW == 0) && CO >= kMR && col2im_by_phase()) {
+    const int64_t tiles = (CO + kMR - 1) / kMR, group = phase_group(L);
     float* app = scratch<float>(1, size_t(4 * tiles * M * 4 * kMR));
     pack_a_phases(app, A, M, CO);
-    parallel_for("col2im_k4s2_direct", N, 1, [&](int64_t n0, int64_t n1) {
-      by_phase_samples(img, ph, pl, Y, app, bias, M, OH, OW, n0, n1, accumulate);
+    parallel_for("col2im_k4s2_direct", (N + group - 1) / group, 1, [&](int64_t u0, int64_t u1) {
+      by_phase_samples(img, ph, pl, Y, app, bias, M, OH, OW, u0 * group, std::min(N, u1 * group), accumulate);
     });
     return;
   }

@@ -121,14 +121,15 @@ inline v16f in_register(v16f v) {
   return v;
 }
 
-// The tile that reads its vectors in place, from planes with a zero border whose rows are
-// whole vectors (no packing, no masks): out[i] (cstride apart) at voff[j] = (add ? out : 0)
-// + bias[i] (when given) + the sum over m < M and taps q < T of
-// w[(m*T + q)*kMR + i] * y[m*plane + yoff[j] + toff[q]].
-template <int T, int MR, int NV>
+// The tile that reads its vectors in place, from planes with a zero border (no packing):
+// out[i] (cstride apart) at voff[j] = (add ? out : 0) + bias[i] (when given) + the sum
+// over m < M and taps q < T of w[(m*T + q)*kMR + i] * y[m*plane + yoff[j] + toff[q]],
+// each loaded vector first masked by mask + q*16 where Masked (rows narrower than a
+// vector, whose shifted loads wrap into the next row).
+template <int T, bool Masked, int MR, int NV>
 void micro_kernel_rows(float* out, int64_t cstride, const int64_t* voff, const float* w, const float* y,
-                       int64_t plane, const int64_t* yoff, const int64_t* toff, int64_t M, bool add,
-                       const float* bias) {
+                       int64_t plane, const int64_t* yoff, const int64_t* toff, const int32_t* mask, int64_t M,
+                       bool add, const float* bias) {
   v16f acc[MR][NV] = {};
   for (int64_t m = 0; m < M; ++m) {
     const float* ym = y + m * plane;
@@ -136,7 +137,11 @@ void micro_kernel_rows(float* out, int64_t cstride, const int64_t* voff, const f
     for (int q = 0; q < T; ++q) {
       v16f x[NV];
 #pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) x[j] = in_register(loadu(ym + yoff[j] + toff[q]));
+      for (int j = 0; j < NV; ++j) {
+        x[j] = loadu(ym + yoff[j] + toff[q]);
+        if constexpr (Masked) x[j] = (v16f)((v16i)x[j] & loadu(mask + q * kLanes));
+        x[j] = in_register(x[j]);
+      }
       const float* wq = w + (m * T + q) * kMR;
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i)

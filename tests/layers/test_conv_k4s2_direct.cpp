@@ -148,9 +148,12 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
   const std::vector<Case> cases = {
       {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {1, 20, 8, 8, 7, true},
       {5, 17, 8, 16, 12, true}, {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true}, {2, 3, 128, 128, 2, true},
-      // By phase (grid rows of whole vectors, 6 channels or more): D.conv2's shape at base
-      // 32; 7 and 13 channels (a 1-channel last tile); a 16x32 grid (2 vectors a row).
+      // By phase (6 channels or more, the grid at least as large as A): D.conv2's shape at
+      // base 32; 7 and 13 channels (a 1-channel last tile); a 16x32 grid (2 vectors a
+      // row). Narrow rows, masked: 4x4 grids 4 samples to a block (8 samples; 5 leave a
+      // part block), an 8x8 grid, a 4x8 one (2 samples to a block, 5 samples).
       {2, 32, 32, 32, 64, true}, {3, 7, 32, 32, 5, true}, {2, 13, 32, 64, 9, true},
+      {8, 6, 8, 8, 5, true},     {5, 8, 8, 8, 3, true},   {6, 7, 16, 16, 9, true},  {5, 6, 8, 16, 3, true},
   };
   std::mt19937 rng(11);
   for (const Case& k : cases) {
@@ -162,7 +165,8 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
 // col2im (by phase and by scatter) and the forward, each value summed in one fixed order: the same bits on any number of threads (a training
 // run's bits must not depend on the machine).
 TEST_CASE("the implicit-GEMM k4s2 col2im and forward give the same bits on 1 to 4 threads") {
-  for (const Case& k : {Case{5, 32, 32, 32, 16, true}, Case{5, 3, 64, 64, 8, true}, Case{3, 6, 8, 8, 13, true}}) {
+  for (const Case& k : {Case{5, 32, 32, 32, 16, true}, Case{5, 3, 64, 64, 8, true}, Case{3, 6, 8, 8, 13, true},
+                        Case{9, 8, 8, 8, 5, true}, Case{7, 12, 16, 16, 20, true}}) {
     INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> u(-1, 1);
