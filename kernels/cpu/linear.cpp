@@ -1,9 +1,13 @@
-// CPU fully connected layer: three GEMMs and a column sum (see linear.h).
+// CPU fully connected layer: three GEMMs and a column sum (see linear.h); in float, a
+// layer of at most 8 outputs (D's heads) takes the loops of linear_narrow.cpp instead.
 #include "kernels/cpu/linear.h"
+
+#include <type_traits>
 
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/linear_narrow.h"
 
 namespace cg::cpu {
 
@@ -11,6 +15,8 @@ template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC) {
   NVTX_RANGE_FN();
   prof::add_work(2.0 * double(B * C * OC), double(B * C + OC * C + B * OC) * sizeof(T));
+  if constexpr (std::is_same_v<T, float>)
+    if (OC <= kNarrowMaxOut) return linear_forward_narrow(out, inp, weight, bias, B, C, OC);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t o = 0; o < OC; ++o) out[b * OC + o] = bias ? bias[o] : T(0);
   gemm<T>(false, true, B, OC, C, T(1), inp, C, weight, C, T(1), out, OC);
@@ -22,8 +28,14 @@ void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   NVTX_RANGE_FN();
   if (dinp) prof::add_work(2.0 * double(B * C * OC), double(B * OC + OC * C + 2 * B * C) * sizeof(T));
   if (dweight) prof::add_work(2.0 * double(B * C * OC), double(B * OC + B * C + 2 * OC * C) * sizeof(T));
-  if (dinp) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);       // dout @ W
-  if (dweight) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);     // dout^T @ x
+  bool narrow = false;
+  if constexpr (std::is_same_v<T, float>) {
+    narrow = OC <= kNarrowMaxOut;
+    if (dinp && narrow) linear_backward_data_narrow(dinp, dout, weight, B, C, OC);
+    if (dweight && narrow) linear_backward_weight_narrow(dweight, dout, inp, B, C, OC);
+  }
+  if (dinp && !narrow) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);    // dout @ W
+  if (dweight && !narrow) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);  // dout^T @ x
   if (dbias)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t o = 0; o < OC; ++o) dbias[o] += dout[b * OC + o];
