@@ -1,5 +1,7 @@
 // CPU fully connected layer: three GEMMs and a column sum (see linear.h); in float, a
-// layer of at most 8 outputs (D's heads) takes the loops of linear_narrow.cpp instead.
+// layer of at most 8 outputs (D's heads) takes the loops of linear_narrow.cpp instead, and
+// the forward and weight gradient of one with few inputs and many outputs (G's
+// projection) those of linear_short.cpp.
 #include "kernels/cpu/linear.h"
 
 #include <type_traits>
@@ -8,6 +10,7 @@
 #include "base/profile.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/linear_narrow.h"
+#include "kernels/cpu/linear_short.h"
 
 namespace cg::cpu {
 
@@ -15,8 +18,10 @@ template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t B, int64_t C, int64_t OC) {
   NVTX_RANGE_FN();
   prof::add_work(2.0 * double(B * C * OC), double(B * C + OC * C + B * OC) * sizeof(T));
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (OC <= kNarrowMaxOut) return linear_forward_narrow(out, inp, weight, bias, B, C, OC);
+    if (linear_short_applies(C, OC)) return linear_forward_short(out, inp, weight, bias, B, C, OC);
+  }
   for (int64_t b = 0; b < B; ++b)
     for (int64_t o = 0; o < OC; ++o) out[b * OC + o] = bias ? bias[o] : T(0);
   gemm<T>(false, true, B, OC, C, T(1), inp, C, weight, C, T(1), out, OC);
@@ -33,6 +38,10 @@ void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
     narrow = OC <= kNarrowMaxOut;
     if (dinp && narrow) linear_backward_data_narrow(dinp, dout, weight, B, C, OC);
     if (dweight && narrow) linear_backward_weight_narrow(dweight, dout, inp, B, C, OC);
+    if (dweight && !narrow && linear_short_applies(C, OC)) {
+      linear_backward_weight_short(dweight, dout, inp, B, C, OC);
+      dweight = nullptr;  // done
+    }
   }
   if (dinp && !narrow) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);    // dout @ W
   if (dweight && !narrow) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);  // dout^T @ x

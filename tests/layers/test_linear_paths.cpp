@@ -1,14 +1,17 @@
-// The narrow fully connected kernels (kernels/cpu/linear_narrow.cpp, at most 8 outputs: D's
-// heads) against sums in double, at every output count, with feature counts that leave
-// tails past the vectors, and the same bits on 1 to 4 threads.
+// The fully connected layer's own float paths against sums in double: the narrow kernels
+// (kernels/cpu/linear_narrow.cpp, at most 8 outputs: D's heads) at every output count with
+// feature counts that leave tails past the vectors, and the short-input forward
+// (linear_short.cpp: G's projection); each gives the same bits on 1 to 4 threads.
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/linear_narrow.h"
+#include "kernels/cpu/linear_short.h"
 #include "kernels/cpu/threads.h"
 #include "support/check.h"
 
@@ -43,6 +46,55 @@ void check_sums(const char* what, const std::vector<float>& got, const std::vect
 
 }  // namespace
 
+// out = x @ w^T + b in double, and the sums of the terms' magnitudes.
+static void forward_ref(const Data& d, bool bias, std::vector<double>& want, std::vector<double>& scale) {
+  want.assign(size_t(d.B * d.OC), 0.0), scale.assign(size_t(d.B * d.OC), 0.0);
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t o = 0; o < d.OC; ++o) {
+      double s = bias ? d.b[size_t(o)] : 0.0, a = std::fabs(s);
+      for (int64_t k = 0; k < d.C; ++k) {
+        const double t = double(d.x[size_t(b * d.C + k)]) * d.w[size_t(o * d.C + k)];
+        s += t, a += std::fabs(t);
+      }
+      want[size_t(b * d.OC + o)] = s, scale[size_t(b * d.OC + o)] = a;
+    }
+}
+
+TEST_CASE("the short-input linear forward and weight gradient (G's projection) match double sums") {
+  if (!cpu::linear_short_applies(100, 4096)) {
+    MESSAGE("this build has no AVX-512: the short-input path is off and linear_forward uses BLAS");
+    return;
+  }
+  for (auto [B, C, OC] : {std::tuple<int64_t, int64_t, int64_t>{64, 100, 4096}, {7, 3, 128}, {1, 256, 64}})
+    for (bool bias : {true, false}) {
+      INFO("B " << B << " C " << C << " OC " << OC << (bias ? " with bias" : ""));
+      REQUIRE(cpu::linear_short_applies(C, OC));
+      const Data d(B, C, OC);
+      std::vector<float> out(size_t(B * OC), NAN);
+      cpu::linear_forward(out.data(), d.x.data(), d.w.data(), bias ? d.b.data() : nullptr, B, C, OC);
+      std::vector<double> want, scale;
+      forward_ref(d, bias, want, scale);
+      check_sums("forward", out, want, scale);
+      // the weight gradient, added onto values already there
+      std::vector<float> dw(d.w);
+      cpu::linear_backward(static_cast<float*>(nullptr), dw.data(), static_cast<float*>(nullptr), d.g.data(),
+                           d.x.data(), d.w.data(), B, C, OC);
+      std::vector<double> wdw(dw.size()), sdw(dw.size());
+      for (int64_t o = 0; o < OC; ++o)
+        for (int64_t k = 0; k < C; ++k) {
+          double s = d.w[size_t(o * C + k)], a = std::fabs(s);
+          for (int64_t b = 0; b < B; ++b) {
+            const double t = double(d.g[size_t(b * OC + o)]) * d.x[size_t(b * C + k)];
+            s += t, a += std::fabs(t);
+          }
+          wdw[size_t(o * C + k)] = s, sdw[size_t(o * C + k)] = a;
+        }
+      check_sums("weight gradient", dw, wdw, sdw);
+    }
+  CHECK_FALSE(cpu::linear_short_applies(257, 4096));  // too many inputs
+  CHECK_FALSE(cpu::linear_short_applies(100, 100));   // outputs not whole 64-column blocks
+}
+
 TEST_CASE("the narrow linear kernels match double sums at every output count and tail") {
   for (int64_t OC = 1; OC <= cpu::kNarrowMaxOut; ++OC)
     for (auto [B, C] : {std::pair<int64_t, int64_t>{64, 4096}, {3, 100}, {5, 47}, {2, 16}}) {
@@ -51,16 +103,8 @@ TEST_CASE("the narrow linear kernels match double sums at every output count and
       // forward, with the bias
       std::vector<float> out(size_t(B * OC), NAN);
       cpu::linear_forward(out.data(), d.x.data(), d.w.data(), d.b.data(), B, C, OC);
-      std::vector<double> want(out.size()), scale(out.size());
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t o = 0; o < OC; ++o) {
-          double s = d.b[size_t(o)], a = std::fabs(s);
-          for (int64_t k = 0; k < C; ++k) {
-            const double t = double(d.x[size_t(b * C + k)]) * d.w[size_t(o * C + k)];
-            s += t, a += std::fabs(t);
-          }
-          want[size_t(b * OC + o)] = s, scale[size_t(b * OC + o)] = a;
-        }
+      std::vector<double> want, scale;
+      forward_ref(d, true, want, scale);
       check_sums("forward", out, want, scale);
       // input and weight gradients, added onto values already there
       std::vector<float> dx(d.x), dw(d.w);
@@ -90,19 +134,25 @@ TEST_CASE("the narrow linear kernels match double sums at every output count and
     }
 }
 
-TEST_CASE("the narrow linear kernels give the same bits on 1 to 4 threads") {
-  const Data d(64, 4096, 5);
+TEST_CASE("the narrow and short-input linear kernels give the same bits on 1 to 4 threads") {
+  const Data d(64, 4096, 5), g(64, 100, 4096);
   std::vector<std::vector<float>> runs;
   for (int t : {1, 2, 3, 4}) {
     const int prev = cpu::set_compute_threads(t);
-    std::vector<float> out(size_t(d.B * d.OC)), dx(d.x.size(), 0.5f), dw(d.w.size(), 0.25f);
+    std::vector<float> out(size_t(d.B * d.OC)), dx(d.x.size(), 0.5f), dw(d.w.size(), 0.25f), gout(size_t(64 * 4096));
     cpu::linear_forward(out.data(), d.x.data(), d.w.data(), d.b.data(), d.B, d.C, d.OC);
+    cpu::linear_forward(gout.data(), g.x.data(), g.w.data(), static_cast<const float*>(nullptr), g.B, g.C, g.OC);
+    std::vector<float> gdw(g.w.size(), 0.125f);
+    cpu::linear_backward(static_cast<float*>(nullptr), gdw.data(), static_cast<float*>(nullptr), g.g.data(), g.x.data(),
+                         g.w.data(), g.B, g.C, g.OC);
+    gout.insert(gout.end(), gdw.begin(), gdw.end());
     cpu::linear_backward(dx.data(), dw.data(), static_cast<float*>(nullptr), d.g.data(), d.x.data(), d.w.data(), d.B,
                          d.C, d.OC);
     cpu::set_compute_threads(prev);
     std::vector<float> all(out);
     all.insert(all.end(), dx.begin(), dx.end());
     all.insert(all.end(), dw.begin(), dw.end());
+    all.insert(all.end(), gout.begin(), gout.end());
     runs.push_back(all);
     CHECK(std::memcmp(runs.back().data(), runs[0].data(), runs[0].size() * sizeof(float)) == 0);
   }
