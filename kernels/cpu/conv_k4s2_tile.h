@@ -11,8 +11,9 @@
 #include <vector>
 
 // The micro-kernel's whole point is one fused multiply-add per product; the rest of the
-// CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake). Only the two kernel files
-// include this header, so the setting reaches no other code.
+// CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake). Only the files that run
+// this tile include this header (the k4s2 convolutions, linear_short.cpp), so the setting
+// reaches no other code.
 #if !defined(__clang__)
 #pragma GCC optimize("fp-contract=fast")
 #endif
