@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/simd16.h"
+
 // The micro-kernel's whole point is one fused multiply-add per product; the rest of the
 // CPU code keeps -ffp-contract=off (see cmake/NativeArch.cmake). Only the files that run
 // this tile include this header (the k4s2 convolutions, linear_short.cpp), so the setting
@@ -17,33 +19,21 @@
 #if !defined(__clang__)
 #pragma GCC optimize("fp-contract=fast")
 #endif
-// Without AVX-512 (a portable build) the 64-byte vectors pass between these file-local
-// functions in memory: a different ABI than with it, which nothing outside them sees.
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace cg::cpu::k4s2 {
 
-using v16f = float __attribute__((vector_size(64)));
-using v16i = int32_t __attribute__((vector_size(64)));
+using simd16::in_register;
+using simd16::kLanes;
+using simd16::loadu;
+using simd16::storeu;
+using simd16::v16f;
+using simd16::v16i;
 
-constexpr int kLanes = 16;
 constexpr int kMR = 6;              // output channels per register tile
 constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 accumulators
 constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
-
-inline v16f loadu(const float* p) {
-  v16f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline v16i loadu(const int32_t* p) {
-  v16i v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void storeu(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
 
 // Per tap t = kh*4+kw: where it reads and which pixels see the image.
 struct Taps {
@@ -110,16 +100,6 @@ inline void tile_fma_fetching(v16f (&acc)[MR][NV], const float* w, int64_t ldw, 
       for (int l = 0; l < pf.lines; ++l) __builtin_prefetch(pf.p + r * pf.stride + l * kLanes);
     tile_fma<TransW, MR, NV>(acc, TransW ? w + k * ldw : w + k, ldw, panel + k * kNB, std::min(pf.every, kc - k));
   }
-}
-
-// v, which the compiler must now hold in a register. Without it GCC folds a loaded vector
-// into each multiply-add that uses it as a memory operand, loading it again every time:
-// a tile like micro_kernel_rows below then ran at 40 % of the core's peak, 90 % with it.
-inline v16f in_register(v16f v) {
-#if defined(__AVX512F__)
-  asm("" : "+v"(v));
-#endif
-  return v;
 }
 
 // The tile that reads its vectors in place, from planes with a zero border (no packing):

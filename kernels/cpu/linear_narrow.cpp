@@ -8,33 +8,14 @@
 #include <algorithm>
 
 #include "kernels/cpu/parallel.h"
-
-// Without AVX-512 (a portable build) the 64-byte vectors pass between these file-local
-// functions in memory: a different ABI than with it, which nothing outside them sees.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "kernels/cpu/simd16.h"
 
 namespace cg::cpu {
 
 namespace {
 
-constexpr int64_t kV = 16;  // floats per vector
-using v16f = float __attribute__((vector_size(64)));
-
-inline v16f load(const float* p) {
-  v16f v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, v16f v) { __builtin_memcpy(p, &v, sizeof v); }
-
-// v, held in a register: GCC would otherwise fold a vector used by several multiplies
-// into each as a memory operand, loading it again every time (conv_k4s2_tile.h).
-inline v16f in_register(v16f v) {
-#if defined(__AVX512F__)
-  asm("" : "+v"(v));
-#endif
-  return v;
-}
+using namespace simd16;
+constexpr int64_t kV = kLanes;  // floats per vector
 
 inline float sum_lanes(v16f v) {
   float s = 0;
@@ -48,9 +29,9 @@ void row_dots(float* out, const float* x, const float* w, int64_t C) {
   v16f acc[O] = {};
   const int64_t Cv = C / kV * kV;
   for (int64_t k = 0; k < Cv; k += kV) {
-    const v16f xv = in_register(load(x + k));
+    const v16f xv = in_register(loadu(x + k));
 #pragma GCC unroll 8
-    for (int o = 0; o < O; ++o) acc[o] += xv * load(w + o * C + k);
+    for (int o = 0; o < O; ++o) acc[o] += xv * loadu(w + o * C + k);
   }
   for (int o = 0; o < O; ++o) {
     float s = sum_lanes(acc[o]);
@@ -67,10 +48,10 @@ void row_axpys(float* __restrict dx, const float* __restrict g, const float* __r
   float go[O];
   for (int o = 0; o < O; ++o) go[o] = g[o];
   for (int64_t k = 0; k < Cv; k += kV) {
-    v16f v = load(dx + k);
+    v16f v = loadu(dx + k);
 #pragma GCC unroll 8
-    for (int o = 0; o < O; ++o) v += go[o] * load(w + o * C + k);
-    store(dx + k, v);
+    for (int o = 0; o < O; ++o) v += go[o] * loadu(w + o * C + k);
+    storeu(dx + k, v);
   }
   for (int64_t k = Cv; k < C; ++k)
     for (int o = 0; o < O; ++o) dx[k] += g[o] * w[o * C + k];
@@ -81,7 +62,7 @@ template <int O>
 void column_block(float* dw, const float* g, const float* x, int64_t B, int64_t C, int64_t OC, int64_t k0) {
   v16f acc[O][2] = {};
   for (int64_t b = 0; b < B; ++b) {
-    const v16f x0 = in_register(load(x + b * C + k0)), x1 = in_register(load(x + b * C + k0 + kV));
+    const v16f x0 = in_register(loadu(x + b * C + k0)), x1 = in_register(loadu(x + b * C + k0 + kV));
 #pragma GCC unroll 8
     for (int o = 0; o < O; ++o) {
       const float gb = g[b * OC + o];
@@ -90,8 +71,8 @@ void column_block(float* dw, const float* g, const float* x, int64_t B, int64_t 
     }
   }
   for (int o = 0; o < O; ++o) {
-    store(dw + o * C + k0, load(dw + o * C + k0) + acc[o][0]);
-    store(dw + o * C + k0 + kV, load(dw + o * C + k0 + kV) + acc[o][1]);
+    storeu(dw + o * C + k0, loadu(dw + o * C + k0) + acc[o][0]);
+    storeu(dw + o * C + k0 + kV, loadu(dw + o * C + k0 + kV) + acc[o][1]);
   }
 }
 

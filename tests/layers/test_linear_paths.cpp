@@ -60,6 +60,21 @@ static void forward_ref(const Data& d, bool bias, std::vector<double>& want, std
     }
 }
 
+// w + g^T @ x in double (the weight gradient added onto the weights, as onto any values
+// already there), and the sums of the terms' magnitudes.
+static void weight_grad_ref(const Data& d, std::vector<double>& want, std::vector<double>& scale) {
+  want.assign(d.w.size(), 0.0), scale.assign(d.w.size(), 0.0);
+  for (int64_t o = 0; o < d.OC; ++o)
+    for (int64_t k = 0; k < d.C; ++k) {
+      double s = d.w[size_t(o * d.C + k)], a = std::fabs(s);
+      for (int64_t b = 0; b < d.B; ++b) {
+        const double t = double(d.g[size_t(b * d.OC + o)]) * d.x[size_t(b * d.C + k)];
+        s += t, a += std::fabs(t);
+      }
+      want[size_t(o * d.C + k)] = s, scale[size_t(o * d.C + k)] = a;
+    }
+}
+
 TEST_CASE("the short-input linear forward and weight gradient (G's projection) match double sums") {
   if (!cpu::linear_short_applies(100, 4096)) {
     MESSAGE("this build has no AVX-512: the short-input path is off and linear_forward uses BLAS");
@@ -79,16 +94,8 @@ TEST_CASE("the short-input linear forward and weight gradient (G's projection) m
       std::vector<float> dw(d.w);
       cpu::linear_backward(static_cast<float*>(nullptr), dw.data(), static_cast<float*>(nullptr), d.g.data(),
                            d.x.data(), d.w.data(), B, C, OC);
-      std::vector<double> wdw(dw.size()), sdw(dw.size());
-      for (int64_t o = 0; o < OC; ++o)
-        for (int64_t k = 0; k < C; ++k) {
-          double s = d.w[size_t(o * C + k)], a = std::fabs(s);
-          for (int64_t b = 0; b < B; ++b) {
-            const double t = double(d.g[size_t(b * OC + o)]) * d.x[size_t(b * C + k)];
-            s += t, a += std::fabs(t);
-          }
-          wdw[size_t(o * C + k)] = s, sdw[size_t(o * C + k)] = a;
-        }
+      std::vector<double> wdw, sdw;
+      weight_grad_ref(d, wdw, sdw);
       check_sums("weight gradient", dw, wdw, sdw);
     }
   CHECK_FALSE(cpu::linear_short_applies(257, 4096));  // too many inputs
@@ -110,7 +117,8 @@ TEST_CASE("the narrow linear kernels match double sums at every output count and
       std::vector<float> dx(d.x), dw(d.w);
       cpu::linear_backward(dx.data(), dw.data(), static_cast<float*>(nullptr), d.g.data(), d.x.data(), d.w.data(), B,
                            C, OC);
-      std::vector<double> wdx(dx.size()), sdx(dx.size()), wdw(dw.size()), sdw(dw.size());
+      std::vector<double> wdx(dx.size()), sdx(dx.size()), wdw, sdw;
+      weight_grad_ref(d, wdw, sdw);
       for (int64_t b = 0; b < B; ++b)
         for (int64_t k = 0; k < C; ++k) {
           double s = d.x[size_t(b * C + k)], a = std::fabs(s);
@@ -119,15 +127,6 @@ TEST_CASE("the narrow linear kernels match double sums at every output count and
             s += t, a += std::fabs(t);
           }
           wdx[size_t(b * C + k)] = s, sdx[size_t(b * C + k)] = a;
-        }
-      for (int64_t o = 0; o < OC; ++o)
-        for (int64_t k = 0; k < C; ++k) {
-          double s = d.w[size_t(o * C + k)], a = std::fabs(s);
-          for (int64_t b = 0; b < B; ++b) {
-            const double t = double(d.g[size_t(b * OC + o)]) * d.x[size_t(b * C + k)];
-            s += t, a += std::fabs(t);
-          }
-          wdw[size_t(o * C + k)] = s, sdw[size_t(o * C + k)] = a;
         }
       check_sums("input gradient", dx, wdx, sdx);
       check_sums("weight gradient", dw, wdw, sdw);
