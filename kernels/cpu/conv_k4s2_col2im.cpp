@@ -397,9 +397,10 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   // them. Every output value is summed in the same order whatever chunk or thread
   // computes it.
   const bool by_channel = KR > N * L && CO >= T;
-  // By phase where the grid's rows are whole vectors and there are channels enough for
-  // full tiles (D.conv2's input gradient and G.deconv3's forward at 64x64): D.conv2's shape
-  // at base 32, batch 64, 3.2-3.4 ms against 3.8 by scatter, alone, alternating. The
+  // By phase where the grid is not outweighed by A, its rows are whole vectors or divide
+  // one, and there are channels enough for full tiles (D.conv2's and D.conv3's input
+  // gradients, G.deconv2's and G.deconv3's forwards at 64x64, base 32): D.conv2's shape at
+  // base 32, batch 64, 3.0-3.2 ms against 3.3-3.8 by scatter, alone, alternating. The
   // 3-channel layers gained nothing that way and keep the scatter.
   if (!by_channel && (OW % kLanes == 0 || kLanes % OW == 0) && CO >= kMR && col2im_by_phase()) {
     const int64_t tiles = (CO + kMR - 1) / kMR, group = phase_group(L);
