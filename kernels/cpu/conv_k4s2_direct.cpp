@@ -230,6 +230,106 @@ void forward_blocks(float* out, const float* ph, int64_t n0, const float* weight
   }
 }
 
+// ---- the forward reading the phase planes in place (output rows of whole vectors) ----
+//
+// With each sample's phase planes in a zero border, tap (kh, kw) of an output row of whole
+// vectors is one load per vector, so the tile (micro_kernel_rows, conv_k4s2_tile.h) reads
+// the planes in place: no packed panels, no masks. It pays where the image has channels
+// enough (D.conv2's forward at base 32, batch 64: 9.66-9.73 ms an iteration against
+// 10.23-10.47 with the panels, three alternations); on the 3-channel images it lost
+// (D.conv1: 3.19-3.21 against 2.97-3.08), and at the paper's width it is even.
+
+// One sample's phase planes with a zero border: channel c's plane (a, b) holds
+// img[c][2i+a][2j+b] at row i+1, column j+1 of an (OH+2, OW+2) grid.
+struct PaddedPlanes {
+  int64_t OH, OW, ld, plane, chan;
+  PaddedPlanes(int64_t oh, int64_t ow) : OH(oh), OW(ow), ld(ow + 2), plane((oh + 2) * (ow + 2)), chan(4 * plane) {}
+  int64_t tap(int t) const {  // tap t's offset from a pixel's (i+1, j+1) within its channel
+    const int kh = t >> 2, kw = t & 3;
+    return (kPhase[kh] * 2 + kPhase[kw]) * plane + kShift[kh] * ld + kShift[kw];
+  }
+};
+
+// dst (C, 4 planes) = one sample's bordered planes, img (C, 2*OH, 2*OW): each pair of
+// input vectors split into its even and odd pixels by two permutes, the border zeroed.
+void split_padded(float* __restrict dst, const float* __restrict img, int64_t C, const PaddedPlanes& g) {
+  constexpr v16i even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+  constexpr v16i odd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+  const int64_t W = 2 * g.OW;
+  for (int64_t c = 0; c < C; ++c) {
+    for (int p = 0; p < 4; ++p) {
+      float* q = dst + c * g.chan + p * g.plane;
+      std::fill(q, q + g.ld, 0.0f);
+      std::fill(q + (g.OH + 1) * g.ld, q + g.plane, 0.0f);
+    }
+    for (int64_t ih = 0; ih < 2 * g.OH; ++ih) {
+      const float* src = img + (c * 2 * g.OH + ih) * W;
+      float* p0 = dst + c * g.chan + (ih & 1) * 2 * g.plane + (ih / 2 + 1) * g.ld;
+      float* p1 = p0 + g.plane;
+      p0[0] = p0[g.OW + 1] = p1[0] = p1[g.OW + 1] = 0.0f;
+      for (int64_t j = 0; j < g.OW; j += kLanes) {
+        const v16f a = loadu(src + 2 * j), b = loadu(src + 2 * j + kLanes);
+        storeu(p0 + 1 + j, shuffle2(a, b, even));
+        storeu(p1 + 1 + j, shuffle2(a, b, odd));
+      }
+    }
+  }
+}
+
+// wp (tile, K, kMR) = W (OC, K) by tiles of kMR output channels, a step's weights side by
+// side (zero past the last channel).
+void pack_w_tiles(float* wp, const float* W, int64_t OC, int64_t K) {
+  for (int64_t ct = 0; ct < (OC + kMR - 1) / kMR; ++ct)
+    for (int64_t k = 0; k < K; ++k)
+      for (int i = 0; i < kMR; ++i) {
+        const int64_t oc = ct * kMR + i;
+        wp[(ct * K + k) * kMR + i] = oc < OC ? W[oc * K + k] : 0.0f;
+      }
+}
+
+template <int MR, int NV>
+struct Rows16 {
+  static constexpr auto fn = &micro_kernel_rows<16, false, MR, NV>;
+};
+constexpr auto kMicroRows = table_of<Rows16>(std::make_integer_sequence<int, kMR * kNV>{});
+
+// Samples [n0, n1) of the forward: each sample's planes split, then every tile of kMR
+// output channels over every block of 4 vectors (the tile's weights stay in L1).
+void forward_rows(float* out, const float* inp, const float* wp, const float* bias, int64_t C, int64_t OC,
+                  int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate) {
+  const PaddedPlanes g(OH, OW);
+  const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes, tiles = (OC + kMR - 1) / kMR;
+  float* ph = scratch<float>(0, size_t(C * g.chan));
+  int64_t toff[16];
+  for (int t = 0; t < 16; ++t) toff[t] = g.tap(t);
+  for (int64_t n = n0; n < n1; ++n) {
+    split_padded(ph, inp + n * C * 4 * L, C, g);
+    for (int64_t ct = 0; ct < tiles; ++ct) {
+      const int mr = int(std::min<int64_t>(kMR, OC - ct * kMR));
+      for (int64_t v0 = 0; v0 < nvec; v0 += kNV) {
+        const int nv = int(std::min<int64_t>(kNV, nvec - v0));
+        int64_t voff[kNV], yoff[kNV];
+        for (int j = 0; j < nv; ++j) {
+          const int64_t i = (v0 + j) / per_row, j0 = (v0 + j) % per_row * kLanes;
+          voff[j] = i * OW + j0;
+          yoff[j] = (i + 1) * g.ld + j0 + 1;
+        }
+        kMicroRows[mr - 1][nv - 1](out + (n * OC + ct * kMR) * L, L, voff, wp + ct * K * kMR, ph, g.chan, yoff, toff,
+                                   nullptr, C, accumulate, bias ? bias + ct * kMR : nullptr);
+      }
+    }
+  }
+}
+
+// COVERGAN_CONV_FWD=panel keeps every forward on the packed panels (A/B).
+bool forward_in_place() {
+  static const bool on = [] {
+    const char* v = std::getenv("COVERGAN_CONV_FWD");
+    return !(v && std::string(v) == "panel");
+  }();
+  return on;
+}
+
 }  // namespace
 
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
@@ -237,6 +337,14 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
   NVTX_RANGE_FN();
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
   prof::add_work(2.0 * double(N * OC * K * L), 4.0 * double(N * C * H * W + OC * K + N * OC * L * (accumulate ? 2 : 1)));
+  if (OW % kLanes == 0 && OC >= kMR && C >= kMR && forward_in_place()) {
+    float* wp = scratch<float>(1, size_t((OC + kMR - 1) / kMR * K * kMR));
+    pack_w_tiles(wp, weight, OC, K);
+    parallel_for("conv2d_forward_k4s2_direct", N, 1, [&](int64_t n0, int64_t n1) {
+      forward_rows(out, inp, wp, bias, C, OC, OH, OW, n0, n1, accumulate);
+    });
+    return;
+  }
   const Taps tp = make_taps(OH, OW);
   const int64_t blocks = (nvec + kNV - 1) / kNV;
   // Units of whole groups of g samples (a block never straddles two groups), whose planes

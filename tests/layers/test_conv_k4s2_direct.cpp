@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/conv_k4s2_direct.h"
@@ -89,7 +90,7 @@ void check_weight_grad_case(const Case& k, std::mt19937& rng) {
 }
 
 void check_case(const Case& k) {
-  INFO("x (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") OC " << k.OC << (k.bias ? "" : " no bias"));
+  INFO("x (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") OC " << k.OC << std::string(k.bias ? "" : " no bias"));
   REQUIRE(cpu::conv_k4s2_direct_applies(k.H, k.W, 4, 2, 1));
   std::mt19937 rng(uint32_t(k.N * 31 + k.C * 7 + k.H + k.OC * 131));
   std::uniform_real_distribution<float> u(-1, 1);
@@ -129,9 +130,12 @@ TEST_CASE("the implicit-GEMM k4s2 convolution matches the reference at every tai
       {1, 20, 8, 8, 7, true},     // K = 320: two panels, the second 64 rows
       {5, 40, 8, 16, 12, false},  // K = 640, non-square image, no bias; 10 vectors (2 blocks + 2)
       {2, 2, 64, 32, 6, true},    // L = 512: many blocks within one sample
-      // D.conv2's shape at base 32; a 3-channel image with a last tile of 1 channel; a
-      // non-square image whose output rows are 2 vectors.
-      {2, 32, 32, 32, 64, true}, {3, 3, 64, 64, 13, false}, {2, 5, 32, 64, 7, true},
+      // Read in place from bordered planes (output rows of whole vectors, 6 channels or
+      // more in and out): D.conv2's shape at base 32; a non-square image whose output rows
+      // are 2 vectors, with a last tile of 1 channel. From panels: a 3-channel image with a
+      // last tile of 1 channel, a 5-channel non-square one.
+      {2, 32, 32, 32, 64, true}, {3, 7, 32, 64, 13, false},
+      {3, 3, 64, 64, 13, false}, {2, 5, 32, 64, 7, true},
       {1, 1, 8, 8, 1, false},     // the smallest tile
       {1, 2, 128, 128, 3, true},  // a 128x128 cover: shifts of OW+1 = 65 past the planes
       // 4.3 MB of weights over 4 blocks (the last 3 vectors): units of several blocks
