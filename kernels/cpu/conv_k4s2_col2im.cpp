@@ -7,10 +7,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <numeric>
-#include <string>
 
 #include "base/nvtx.h"
 #include "base/profile.h"
@@ -238,22 +236,8 @@ void by_channel_chunk(float* img, float* ph, const PlaneLayout& pl, const Taps& 
 // * Y[m][i - dh][j - dw] (dh, dw: the taps' shifts). With the grid in a zero border each
 // tap's vector is one load, so a register tile (6 output channels by 4 vectors of one
 // phase) needs no packing and adds each result into the phase planes once (K = 4*M per
-// phase, against M per tap for the scatter above). Rows of whole vectors (OW a multiple
-// of 16) have a border on every side and need no masks; narrower rows (4 or 8: a vector
-// holds several) have rows of zeros above and below, and the taps that shift sideways
-// mask the lanes that wrap into the next row.
-
-// The grid of one sample in its border, (M, plane), after `lead` floats.
-struct PaddedGrid {
-  int64_t OH, OW, ld, plane;
-  bool masked;
-  PaddedGrid(int64_t oh, int64_t ow) : OH(oh), OW(ow), masked(ow % kLanes != 0) {
-    ld = masked ? ow : ow + 2;
-    plane = (oh + 2) * ld;
-  }
-  static constexpr int64_t lead = kLanes;  // a masked sideways load starts 1 float before a plane
-  int64_t sample(int64_t M) const { return M * plane; }
-};
+// phase, against M per tap for the scatter above). The grid's layout is a PaddedGrid
+// (conv_k4s2_tile.h): at 8x8 and 4x4 the taps that shift sideways are masked.
 
 // dst (M, plane) = the grid of one sample, Y (M, OH, OW), inside its zero border.
 void pad_grid(float* __restrict dst, const float* __restrict Y, int64_t M, const PaddedGrid& g) {
@@ -358,7 +342,7 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
           const int64_t n = (v0 + j) / nvec, w = (v0 + j) % nvec;
           const int64_t i = w / per_row * rows_per_vec, j0 = w % per_row * kLanes;
           voff[j] = n * pl.stride + ab * L + w * kLanes;
-          yoff[j] = n * g.sample(M) + (i + 1) * g.ld + j0 + (g.masked ? 0 : 1);
+          yoff[j] = n * g.sample(M) + g.at(i, j0);
         }
         for (int64_t ct = 0; ct < tiles; ++ct) {
           const int mr = int(std::min<int64_t>(kMR, CO - ct * kMR));
@@ -373,10 +357,7 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
 
 // COVERGAN_COL2IM=scatter keeps every shape on the scatter (A/B).
 bool col2im_by_phase() {
-  static const bool on = [] {
-    const char* v = std::getenv("COVERGAN_COL2IM");
-    return !(v && std::string(v) == "scatter");
-  }();
+  static const bool on = !env_is("COVERGAN_COL2IM", "scatter");
   return on;
 }
 

@@ -15,7 +15,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <numeric>
-#include <string>
 
 #include "base/nvtx.h"
 #include "base/profile.h"
@@ -169,9 +168,8 @@ bool conv_k4s2_direct_applies(int64_t H, int64_t W, int64_t K, int64_t stride, i
 
 namespace {
 bool direct_default() {
-  const char* v = std::getenv("COVERGAN_CONV");
-  if (v && std::string(v) == "gemm") return false;
-  if (v && std::string(v) == "direct") return true;
+  if (env_is("COVERGAN_CONV", "gemm")) return false;
+  if (env_is("COVERGAN_CONV", "direct")) return true;
 #if defined(__AVX512F__)
   return true;
 #else
@@ -239,32 +237,30 @@ void forward_blocks(float* out, const float* ph, int64_t n0, const float* weight
 // 10.23-10.47 with the panels, three alternations); on the 3-channel images it lost
 // (D.conv1: 3.19-3.21 against 2.97-3.08), and at the paper's width it is even.
 
-// One sample's phase planes with a zero border: channel c's plane (a, b) holds
-// img[c][2i+a][2j+b] at row i+1, column j+1 of an (OH+2, OW+2) grid.
-struct PaddedPlanes {
-  int64_t OH, OW, ld, plane, chan;
-  PaddedPlanes(int64_t oh, int64_t ow) : OH(oh), OW(ow), ld(ow + 2), plane((oh + 2) * (ow + 2)), chan(4 * plane) {}
-  int64_t tap(int t) const {  // tap t's offset from a pixel's (i+1, j+1) within its channel
-    const int kh = t >> 2, kw = t & 3;
-    return (kPhase[kh] * 2 + kPhase[kw]) * plane + kShift[kh] * ld + kShift[kw];
-  }
-};
+// One sample's phase planes, each a PaddedGrid (conv_k4s2_tile.h, rows of whole vectors):
+// channel c's plane (a, b) holds img[c][2i+a][2j+b] at its pixel (i, j), 4 planes a channel.
+// Tap t = kh*4+kw of an output pixel reads its channel's planes this far from the pixel's
+// own place in plane 0.
+int64_t tap_offset(const PaddedGrid& g, int t) {
+  const int kh = t >> 2, kw = t & 3;
+  return (kPhase[kh] * 2 + kPhase[kw]) * g.plane + kShift[kh] * g.ld + kShift[kw];
+}
 
 // dst (C, 4 planes) = one sample's bordered planes, img (C, 2*OH, 2*OW): each pair of
 // input vectors split into its even and odd pixels by two permutes, the border zeroed.
-void split_padded(float* __restrict dst, const float* __restrict img, int64_t C, const PaddedPlanes& g) {
+void split_padded(float* __restrict dst, const float* __restrict img, int64_t C, const PaddedGrid& g) {
   constexpr v16i even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
   constexpr v16i odd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
   const int64_t W = 2 * g.OW;
   for (int64_t c = 0; c < C; ++c) {
     for (int p = 0; p < 4; ++p) {
-      float* q = dst + c * g.chan + p * g.plane;
+      float* q = dst + (c * 4 + p) * g.plane;
       std::fill(q, q + g.ld, 0.0f);
       std::fill(q + (g.OH + 1) * g.ld, q + g.plane, 0.0f);
     }
     for (int64_t ih = 0; ih < 2 * g.OH; ++ih) {
       const float* src = img + (c * 2 * g.OH + ih) * W;
-      float* p0 = dst + c * g.chan + (ih & 1) * 2 * g.plane + (ih / 2 + 1) * g.ld;
+      float* p0 = dst + (c * 4 + (ih & 1) * 2) * g.plane + (ih / 2 + 1) * g.ld;
       float* p1 = p0 + g.plane;
       p0[0] = p0[g.OW + 1] = p1[0] = p1[g.OW + 1] = 0.0f;
       for (int64_t j = 0; j < g.OW; j += kLanes) {
@@ -297,11 +293,11 @@ constexpr auto kMicroRows = table_of<Rows16>(std::make_integer_sequence<int, kMR
 // output channels over every block of 4 vectors (the tile's weights stay in L1).
 void forward_rows(float* out, const float* inp, const float* wp, const float* bias, int64_t C, int64_t OC,
                   int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate) {
-  const PaddedPlanes g(OH, OW);
+  const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes, tiles = (OC + kMR - 1) / kMR;
-  float* ph = scratch<float>(0, size_t(C * g.chan));
+  float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
   int64_t toff[16];
-  for (int t = 0; t < 16; ++t) toff[t] = g.tap(t);
+  for (int t = 0; t < 16; ++t) toff[t] = tap_offset(g, t);
   for (int64_t n = n0; n < n1; ++n) {
     split_padded(ph, inp + n * C * 4 * L, C, g);
     for (int64_t ct = 0; ct < tiles; ++ct) {
@@ -312,9 +308,9 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
         for (int j = 0; j < nv; ++j) {
           const int64_t i = (v0 + j) / per_row, j0 = (v0 + j) % per_row * kLanes;
           voff[j] = i * OW + j0;
-          yoff[j] = (i + 1) * g.ld + j0 + 1;
+          yoff[j] = g.at(i, j0);
         }
-        kMicroRows[mr - 1][nv - 1](out + (n * OC + ct * kMR) * L, L, voff, wp + ct * K * kMR, ph, g.chan, yoff, toff,
+        kMicroRows[mr - 1][nv - 1](out + (n * OC + ct * kMR) * L, L, voff, wp + ct * K * kMR, ph, 4 * g.plane, yoff, toff,
                                    nullptr, C, accumulate, bias ? bias + ct * kMR : nullptr);
       }
     }
@@ -323,10 +319,7 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
 
 // COVERGAN_CONV_FWD=panel keeps every forward on the packed panels (A/B).
 bool forward_in_place() {
-  static const bool on = [] {
-    const char* v = std::getenv("COVERGAN_CONV_FWD");
-    return !(v && std::string(v) == "panel");
-  }();
+  static const bool on = !env_is("COVERGAN_CONV_FWD", "panel");
   return on;
 }
 

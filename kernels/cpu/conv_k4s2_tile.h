@@ -3,6 +3,7 @@
 // planes, the fused multiply-add loop and the tables of its unrolled instances.
 #pragma once
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -34,6 +35,32 @@ constexpr int kNV = 4;              // 16-pixel vectors per register tile: 24 ac
 constexpr int kNB = kLanes * kNV;   // pixels per block (a panel row)
 constexpr int kPhase[4] = {1, 0, 1, 0};   // a (or b) of tap kh (or kw)
 constexpr int kShift[4] = {-1, 0, 0, 1};  // di (or dj) of tap kh (or kw)
+
+// Whether the environment variable `name` reads `value`: the kernels' A/B switches.
+inline bool env_is(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, value) == 0;
+}
+
+// A grid of planes, each (OH, OW) inside a zero border, one after another `plane` floats
+// apart: each shifted read of a 16-pixel vector is then one load. Rows of whole vectors
+// (OW a multiple of 16) have a border on every side and need no masks; narrower rows
+// (a vector holds several) have rows of zeros above and below only, and a read shifted
+// sideways must mask the lanes that wrap into the next row (masked). A masked sideways
+// read starts up to 1 float before its plane: a buffer of planes keeps `lead` floats
+// before the first and after the last.
+struct PaddedGrid {
+  int64_t OH, OW, ld, plane;
+  bool masked;
+  PaddedGrid(int64_t oh, int64_t ow) : OH(oh), OW(ow), masked(ow % kLanes != 0) {
+    ld = masked ? ow : ow + 2;
+    plane = (oh + 2) * ld;
+  }
+  static constexpr int64_t lead = kLanes;
+  int64_t sample(int64_t M) const { return M * plane; }  // M planes
+  // The offset of pixel (i, j)'s value from the plane's start.
+  int64_t at(int64_t i, int64_t j) const { return (i + 1) * ld + j + (masked ? 0 : 1); }
+};
 
 // Per tap t = kh*4+kw: where it reads and which pixels see the image.
 struct Taps {

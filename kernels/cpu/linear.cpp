@@ -33,18 +33,18 @@ void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   NVTX_RANGE_FN();
   if (dinp) prof::add_work(2.0 * double(B * C * OC), double(B * OC + OC * C + 2 * B * C) * sizeof(T));
   if (dweight) prof::add_work(2.0 * double(B * C * OC), double(B * OC + B * C + 2 * OC * C) * sizeof(T));
-  bool narrow = false;
-  if constexpr (std::is_same_v<T, float>) {
-    narrow = OC <= kNarrowMaxOut;
-    if (dinp && narrow) linear_backward_data_narrow(dinp, dout, weight, B, C, OC);
-    if (dweight && narrow) linear_backward_weight_narrow(dweight, dout, inp, B, C, OC);
-    if (dweight && !narrow && linear_short_applies(C, OC)) {
+  if constexpr (std::is_same_v<T, float>) {  // a gradient computed here is not left to the GEMMs below
+    if (OC <= kNarrowMaxOut) {
+      if (dinp) linear_backward_data_narrow(dinp, dout, weight, B, C, OC);
+      if (dweight) linear_backward_weight_narrow(dweight, dout, inp, B, C, OC);
+      dinp = dweight = nullptr;
+    } else if (dweight && linear_short_applies(C, OC)) {
       linear_backward_weight_short(dweight, dout, inp, B, C, OC);
-      dweight = nullptr;  // done
+      dweight = nullptr;
     }
   }
-  if (dinp && !narrow) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);    // dout @ W
-  if (dweight && !narrow) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);  // dout^T @ x
+  if (dinp) gemm<T>(false, false, B, C, OC, T(1), dout, OC, weight, C, T(1), dinp, C);       // dout @ W
+  if (dweight) gemm<T>(true, false, OC, C, B, T(1), dout, OC, inp, C, T(1), dweight, C);     // dout^T @ x
   if (dbias)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t o = 0; o < OC; ++o) dbias[o] += dout[b * OC + o];
