@@ -182,17 +182,19 @@ void add_ema_and_resize(std::vector<OpCase>& t) {
                      },
                      Tol::abs(1e-7, 1e-6), Tol::exact()));
   t.back().out = {Tol::abs(1e-7, 1e-6), Tol::exact()};
-  t.push_back(simple("project_resize_conv", "(64,32,4,4) in place",
-                     [] {
-                       std::mt19937 rng(5);
-                       return Inputs{{rnd(Shape{64, 32, 4, 4}, rng)}, {false}, Tensor()};
-                     },
-                     [](Tape*, Ts& x, Device) -> Ts {
-                       Tensor w = x[0].clone();
-                       project_resize_conv(w);
-                       return {w};
-                     },
-                     Tol::abs(1e-7, 1e-6), Tol::exact()));
+  // Whole, and a quarter of the checkerboard part (--g-deconv-strength 0.25).
+  for (double strength : {1.0, 0.25})
+    t.push_back(simple("project_resize_conv", detail::cat("(64,32,4,4) in place, strength ", strength),
+                       [] {
+                         std::mt19937 rng(5);
+                         return Inputs{{rnd(Shape{64, 32, 4, 4}, rng)}, {false}, Tensor()};
+                       },
+                       [=](Tape*, Ts& x, Device) -> Ts {
+                         Tensor w = x[0].clone();
+                         project_resize_conv(w, strength);
+                         return {w};
+                       },
+                       Tol::abs(1e-7, 1e-6), Tol::exact()));
 }
 
 }  // namespace
