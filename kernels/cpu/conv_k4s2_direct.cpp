@@ -139,15 +139,15 @@ inline void transpose16(v16f* rows) {
 }
 
 // colT (npx, kNB): the column matrix transposed, rows = pixels p0 .. p0+npx-1 (whole 16-
-// pixel vectors), columns = the ncol*16 taps of the ncol (<= 4) channels whose phase
-// planes ph holds, (samples from n0, ncol, 4, L) as split_block lays them out: each
-// channel's 16 masked tap vectors, transposed in registers.
-void pack_panel_t(float* __restrict colT, const float* ph, const Taps& tp, int64_t n0, int64_t L, int64_t p0,
-                  int64_t npx, int ncol) {
+// pixel vectors), columns = the ncol*16 taps of channels [c0, c0+ncol) (ncol <= 4) of the
+// nch channels whose phase planes ph holds, (samples from n0, nch, 4, L) as split_block
+// lays them out: each channel's 16 masked tap vectors, transposed in registers.
+void pack_panel_t(float* __restrict colT, const float* ph, int64_t nch, int64_t c0, const Taps& tp, int64_t n0,
+                  int64_t L, int64_t p0, int64_t npx, int ncol) {
   for (int64_t v = 0; v < npx / kLanes; ++v) {
     const int64_t p = p0 + v * kLanes, n = p / L, q = p % L;
     for (int cc = 0; cc < ncol; ++cc) {
-      const float* base = ph + ((n - n0) * ncol + cc) * 4 * L + q;
+      const float* base = ph + ((n - n0) * nch + c0 + cc) * 4 * L + q;
       v16f rows[16];
 #pragma GCC unroll 16
       for (int t = 0; t < 16; ++t)
@@ -317,6 +317,41 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
   }
 }
 
+// Samples [n0, n1) of the forward of an image with few channels (K = C*16 <= kKC): read
+// in place it lost, since every tile of W reloads the same shifted, line-splitting vectors.
+// Here each block's panel (K, kNB) is copied once from the bordered planes (one unmasked
+// load per row and vector, where pack_panel masks each and looks up its tap) and every tile
+// of W runs on it: the same sums in the same order as forward_blocks with one panel.
+void forward_rows_packed(float* out, const float* inp, const float* weight, const float* bias, int64_t C,
+                         int64_t OC, int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate) {
+  const PaddedGrid g(OH, OW);
+  const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes;
+  float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
+  float* panel = scratch<float>(2, size_t(K * kNB));
+  int64_t toff[16];
+  for (int t = 0; t < 16; ++t) toff[t] = tap_offset(g, t);
+  for (int64_t n = n0; n < n1; ++n) {
+    split_padded(ph, inp + n * C * 4 * L, C, g);
+    for (int64_t v0 = 0; v0 < nvec; v0 += kNV) {
+      const int nv = int(std::min<int64_t>(kNV, nvec - v0));
+      int64_t voff[kNV];
+      for (int j = 0; j < nv; ++j) {
+        const int64_t i = (v0 + j) / per_row, j0 = (v0 + j) % per_row * kLanes;
+        voff[j] = n * OC * L + i * OW + j0;
+        const float* src = ph + g.at(i, j0);
+        for (int64_t c = 0; c < C; ++c, src += 4 * g.plane)
+#pragma GCC unroll 16
+          for (int t = 0; t < 16; ++t) storeu(panel + (c * 16 + t) * kNB + j * kLanes, loadu(src + toff[t]));
+      }
+      for (int64_t oc0 = 0; oc0 < OC; oc0 += kMR) {
+        const int mr = int(std::min<int64_t>(kMR, OC - oc0));
+        kMicro[mr - 1][nv - 1](out + oc0 * L, L, voff, weight + oc0 * K, K, panel, K, !accumulate,
+                               bias ? bias + oc0 : nullptr, Prefetch{});
+      }
+    }
+  }
+}
+
 // COVERGAN_CONV_FWD=panel keeps every forward on the packed panels (A/B).
 bool forward_in_place() {
   static const bool on = !env_is("COVERGAN_CONV_FWD", "panel");
@@ -335,6 +370,12 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
     pack_w_tiles(wp, weight, OC, K);
     parallel_for("conv2d_forward_k4s2_direct", N, 1, [&](int64_t n0, int64_t n1) {
       forward_rows(out, inp, wp, bias, C, OC, OH, OW, n0, n1, accumulate);
+    });
+    return;
+  }
+  if (OW % kLanes == 0 && K <= kKC && forward_in_place()) {
+    parallel_for("conv2d_forward_k4s2_direct", N, 1, [&](int64_t n0, int64_t n1) {
+      forward_rows_packed(out, inp, weight, bias, C, OC, OH, OW, n0, n1, accumulate);
     });
     return;
   }
@@ -371,16 +412,23 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   const int64_t kblocks = (C + 3) / 4;  // 64 columns of dW (4 channels) per block
   const int64_t voff[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};
   constexpr int64_t kPC = 256;  // pixels per panel: (256, 64) floats = 64 KiB
-  // Work units own whole column blocks of dW, so no two write one entry. With few blocks
-  // (the 3-channel layers) the pixels are split too, into zeroed copies of dW summed in
-  // order at the end. The split follows the shapes, never the thread count, so the result
-  // is the same bits on any number of threads.
+  // Work units own whole column blocks of dW, so no two write one entry, or (by_pixels)
+  // a range of the pixels and a zeroed copy of dW, the copies summed in order at the end.
+  // By column blocks every unit reads all of Y, from memory: at D.conv2's shape (base 32,
+  // batch 64: 8 blocks, 4 MiB of Y) 4.1 ms a call with the caches flushed, 3.4 warm. By
+  // pixels each unit reads its share of Y once, and its panel of Y stays in L2 while every
+  // block of dW runs on it; that needs panels enough and copies of dW small enough. The
+  // split follows the shapes, never the thread count, so the result is the same bits on
+  // any number of threads.
   constexpr int64_t kMinUnits = 8;
   const int64_t panels = std::max<int64_t>(1, P / kPC);
-  const int64_t splits = kblocks >= kMinUnits ? 1 : std::min(panels, (kMinUnits + kblocks - 1) / kblocks);
+  const bool by_pixels = panels >= 4 * kMinUnits && kMinUnits * R * K * 4 <= (int64_t(4) << 20);
+  const int64_t splits = by_pixels ? kMinUnits
+                         : kblocks >= kMinUnits ? 1
+                                                : std::min(panels, (kMinUnits + kblocks - 1) / kblocks);
   float* part = splits > 1 ? scratch<float>(3, size_t(splits * R * K)) : nullptr;
   if (part) std::fill(part, part + splits * R * K, 0.0f);
-  const int64_t units = kblocks * splits, vecs = P / kLanes;
+  const int64_t units = by_pixels ? splits : kblocks * splits, vecs = P / kLanes;
   const auto first_pixel = [&](int64_t s) { return vecs * s / splits * kLanes; };
   // The tile's rows of Y are read in place, (N, R, L), where every panel lies inside one
   // sample; otherwise from a copy with the samples side by side, (R, P).
@@ -391,8 +439,10 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   parallel_for("weight_grad_k4s2_direct", units, 1, [&](int64_t w0, int64_t w1) {
     float* colT = scratch<float>(2, size_t(kPC * kNB));
     for (int64_t unit = w0; unit < w1; ++unit) {
-      const int64_t kb = unit / splits, s = unit % splits;
-      const int ncol = int(std::min<int64_t>(4, C - kb * 4));
+      const int64_t kb0 = by_pixels ? 0 : unit / splits, kb1 = by_pixels ? kblocks : kb0 + 1;
+      const int64_t s = by_pixels ? unit : unit % splits;
+      // by_pixels: every channel's planes; else those of block kb0's channels
+      const int64_t c_lo = by_pixels ? 0 : kb0 * 4, c_hi = by_pixels ? C : std::min(C, c_lo + 4);
       float* dw = part ? part + s * R * K : dweight;
       const int64_t pbeg = first_pixel(s), pend = first_pixel(s + 1);
       int64_t have0 = -1, have1 = -1;  // the samples whose planes ph holds
@@ -400,18 +450,21 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
       for (int64_t p0 = pbeg; p0 < pend; p0 += kPC) {
         const int64_t npx = std::min(kPC, pend - p0), n0 = p0 / L, n1 = (p0 + npx - 1) / L + 1;
         if (n0 != have0 || n1 != have1)
-          ph = split_block(img, C, n0, n1, kb * 4, kb * 4 + ncol, OH, OW), have0 = n0, have1 = n1;
-        pack_panel_t(colT, ph, tp, n0, L, p0, npx, ncol);
+          ph = split_block(img, C, n0, n1, c_lo, c_hi, OH, OW), have0 = n0, have1 = n1;
         const float* y = yc ? yc + p0 : Y + n0 * R * L + (p0 - n0 * L);  // row 0 of the panel's pixels
         const int64_t ldy = yc ? P : L;
-        // Each tile adds onto 6 rows of dW 32 KiB apart at the deep layers (which no
-        // prefetcher guesses), so it asks for the next tile's rows while it computes: D.conv4's
-        // weight gradient at the paper's width, batch 16, 13.9 against 12.5 ms alone. (The
-        // forward's next rows of W, asked for the same way, made it slower: 12.8 against 12.4.)
-        for (int64_t r0 = 0; r0 < R; r0 += kMR) {
-          const int mr = int(std::min<int64_t>(kMR, R - r0));
-          kMicro[mr - 1][ncol - 1](dw + r0 * K + kb * 64, K, voff, y + r0 * ldy, ldy, colT, npx, false, nullptr,
-                                   tile_rows(dw, r0 + kMR, R, K, kb * 64, ncol, npx));
+        for (int64_t kb = kb0; kb < kb1; ++kb) {
+          const int ncol = int(std::min<int64_t>(4, C - kb * 4));
+          pack_panel_t(colT, ph, c_hi - c_lo, kb * 4 - c_lo, tp, n0, L, p0, npx, ncol);
+          // Each tile adds onto 6 rows of dW 32 KiB apart at the deep layers (which no
+          // prefetcher guesses), so it asks for the next tile's rows while it computes: D.conv4's
+          // weight gradient at the paper's width, batch 16, 13.9 against 12.5 ms alone. (The
+          // forward's next rows of W, asked for the same way, made it slower: 12.8 against 12.4.)
+          for (int64_t r0 = 0; r0 < R; r0 += kMR) {
+            const int mr = int(std::min<int64_t>(kMR, R - r0));
+            kMicro[mr - 1][ncol - 1](dw + r0 * K + kb * 64, K, voff, y + r0 * ldy, ldy, colT, npx, false, nullptr,
+                                     tile_rows(dw, r0 + kMR, R, K, kb * 64, ncol, npx));
+          }
         }
       }
     }
