@@ -296,6 +296,56 @@ struct PhaseMasked {
 };
 constexpr auto kMicroPhase = table_of<Phase>(std::make_integer_sequence<int, kMR * kNV>{});
 constexpr auto kMicroPhaseMasked = table_of<PhaseMasked>(std::make_integer_sequence<int, kMR * kNV>{});
+// The image layers (3 channels: D.conv1's input gradient, G.deconv4's forward) would run
+// the 6-channel tile half empty, 12 accumulators on 4 loads and 3 broadcasts a step; a
+// tile of 3 channels by 8 vectors keeps 24 (grid rows of whole vectors only). Its vectors
+// are 8 in a row of one phase plane, which read PerRow (1 or 2) vectors from each of
+// 8/PerRow grid rows: one pointer per tap, the rows at multiples of ld from it. (With the
+// 8 read offsets given one by one, as micro_kernel_rows takes them, GCC kept 32 pointers
+// and spilled half of them: 49 stack accesses per 96 multiply-adds.)
+constexpr int kNarrowMR = 3, kNarrowNV = 8;
+template <int MR, int PerRow>
+void phase_tile_narrow(float* out, int64_t cstride, const float* w, const float* y, int64_t plane, int64_t ld,
+                       const int64_t* toff, int64_t M, bool add, const float* bias) {
+  constexpr int NV = kNarrowNV, Rows = NV / PerRow;
+  v16f acc[MR][NV] = {};
+  for (int64_t m = 0; m < M; ++m) {
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const float* p = y + m * plane + toff[q];
+      const float* wq = w + (m * 4 + q) * kMR;
+      v16f wv[MR];  // the weights broadcast once, then each vector loaded as it is used
+#pragma GCC unroll 3
+      for (int i = 0; i < MR; ++i) wv[i] = in_register(v16f{} + wq[i]);
+#pragma GCC unroll 8
+      for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 2
+        for (int c = 0; c < PerRow; ++c) {
+          const v16f x = in_register(loadu(p + r * ld + c * kLanes));
+#pragma GCC unroll 3
+          for (int i = 0; i < MR; ++i) acc[i][r * PerRow + c] += wv[i] * x;
+        }
+    }
+  }
+#pragma GCC unroll 3
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) {
+      float* dst = out + i * cstride + j * kLanes;
+      const v16f v = bias ? acc[i][j] + bias[i] : acc[i][j];
+      storeu(dst, add ? loadu(dst) + v : v);
+    }
+}
+// Whether col2im by phase takes the narrow tile: 3 channels or fewer, grid rows of 1 or 2
+// whole vectors, and blocks of 8 vectors inside one sample.
+bool phase_narrow(int64_t CO, int64_t OH, int64_t OW) {
+  return CO <= kNarrowMR && OW % kLanes == 0 && OW / kLanes <= 2 && OH * OW / kLanes % kNarrowNV == 0;
+}
+using NarrowTile = void (*)(float*, int64_t, const float*, const float*, int64_t, int64_t, const int64_t*, int64_t,
+                            bool, const float*);
+constexpr NarrowTile kNarrowTiles[2][kNarrowMR] = {
+    {phase_tile_narrow<1, 1>, phase_tile_narrow<2, 1>, phase_tile_narrow<3, 1>},
+    {phase_tile_narrow<1, 2>, phase_tile_narrow<2, 2>, phase_tile_narrow<3, 2>}};
 
 // Samples per step of col2im by phase: enough that its phase planes hold whole blocks of
 // kNV vectors (4 at a 4x4 grid, whose phase plane is one vector).
@@ -325,6 +375,8 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
   const int64_t L = OH * OW, nvec = L / kLanes, CO = pl.CO, tiles = (CO + kMR - 1) / kMR, group = phase_group(L);
   const int64_t per_row = std::max<int64_t>(1, OW / kLanes), rows_per_vec = std::max<int64_t>(1, kLanes / OW);
   float* yp = scratch<float>(2, size_t(group * g.sample(M) + 2 * g.lead)) + g.lead;
+  const bool narrow = phase_narrow(CO, OH, OW);
+  const int64_t vstep = narrow ? kNarrowNV : kNV;
   const auto& micro = g.masked ? kMicroPhaseMasked : kMicroPhase;
   for (int64_t s0 = n0; s0 < n1; s0 += group) {
     const int64_t s1 = std::min(n1, s0 + group);
@@ -335,14 +387,19 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
       int32_t mask[4 * kLanes];
       phase_reads(toff, mask, ab, g);
       const int64_t total = (s1 - s0) * nvec;
-      for (int64_t v0 = 0; v0 < total; v0 += kNV) {
-        const int nv = int(std::min<int64_t>(kNV, total - v0));
-        int64_t voff[kNV], yoff[kNV];
+      for (int64_t v0 = 0; v0 < total; v0 += vstep) {
+        const int nv = int(std::min<int64_t>(vstep, total - v0));
+        int64_t voff[kNarrowNV], yoff[kNarrowNV];  // narrow: the first vector's place is enough
         for (int j = 0; j < nv; ++j) {
           const int64_t n = (v0 + j) / nvec, w = (v0 + j) % nvec;
           const int64_t i = w / per_row * rows_per_vec, j0 = w % per_row * kLanes;
           voff[j] = n * pl.stride + ab * L + w * kLanes;
           yoff[j] = n * g.sample(M) + g.at(i, j0);
+        }
+        if (narrow) {
+          kNarrowTiles[per_row - 1][CO - 1](pl.at(ph, s0, 0) + voff[0], pl.cstride, ap + ab * M * 4 * kMR, yp + yoff[0],
+                                            g.plane, g.ld, toff, M, add, bias && !add ? bias : nullptr);
+          continue;
         }
         for (int64_t ct = 0; ct < tiles; ++ct) {
           const int mr = int(std::min<int64_t>(kMR, CO - ct * kMR));
@@ -383,7 +440,8 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   // gradients, G.deconv2's and G.deconv3's forwards at 64x64, base 32): D.conv2's shape at
   // base 32, batch 64, 3.0-3.2 ms against 3.3-3.8 by scatter, alone, alternating. The
   // 3-channel layers gained nothing that way and keep the scatter.
-  if (!by_channel && (OW % kLanes == 0 || kLanes % OW == 0) && CO >= kMR && col2im_by_phase()) {
+  const bool phase_rows = (OW % kLanes == 0 || kLanes % OW == 0) && CO >= kMR;
+  if (!by_channel && (phase_rows || phase_narrow(CO, OH, OW)) && col2im_by_phase()) {
     const int64_t tiles = (CO + kMR - 1) / kMR, group = phase_group(L);
     float* app = scratch<float>(1, size_t(4 * tiles * M * 4 * kMR));
     pack_a_phases(app, A, M, CO);

@@ -161,6 +161,10 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
       // part block), an 8x8 grid, a 4x8 one (2 samples to a block, 5 samples).
       {2, 32, 32, 32, 64, true}, {3, 7, 32, 32, 5, true}, {2, 13, 32, 64, 9, true},
       {8, 6, 8, 8, 5, true},     {5, 8, 8, 8, 3, true},   {6, 7, 16, 16, 9, true},  {5, 6, 8, 16, 3, true},
+      // By phase on the narrow tile (3 channels or fewer, grid rows of 1 or 2 vectors):
+      // a 3-channel image from a 32x32 grid (3 samples); {2, 2, 64, 32, 6} above, 2
+      // channels from a 32x16 grid.
+      {3, 3, 64, 64, 5, true},
   };
   std::mt19937 rng(11);
   for (const Case& k : cases) {
