@@ -5,9 +5,12 @@
 // masked at the border, so a column row over 16 pixels is one shifted vector load. Output
 // pixels, flattened over (n, q), run in 16-pixel vectors that never straddle two samples.
 //  - forward: per block of kNB pixels, kKC column rows packed into a cache-sized panel;
-//    the weights are broadcast straight from W (OC, C*16).
+//    the weights are broadcast straight from W (OC, C*16). Output rows of whole vectors
+//    read bordered planes instead: in place (6 channels or more), or copied into one
+//    unmasked panel per block (fewer).
 //  - weight gradient: the column matrix built transposed (16x16 register transposes),
-//    256 pixels at a time; the tile accumulates straight into rows of dW.
+//    256 pixels at a time; the tile accumulates straight into rows of dW (units own
+//    column blocks of dW, or ranges of pixels and copies of a small dW).
 // im2col + sgemm spent about half of D's forward time writing and repacking columns.
 #include "kernels/cpu/conv_k4s2_direct.h"
 
