@@ -175,12 +175,14 @@ TEST_CASE("the implicit-GEMM k4s2 col2im (conv2d input gradient, transposed conv
 
 // col2im (by phase and by scatter), the forward and the weight gradient, each value summed
 // in one fixed order: the same bits on any number of threads (a training run's bits must
-// not depend on the machine). The weight gradient's shapes cover its three splits: by
-// column blocks alone (32 channels, 5 samples), by pixels within one block (3 channels),
-// by pixels over every block (9 channels, 8 samples of 64x64).
+// not depend on the machine). The weight gradient's shapes cover its splits: by column
+// blocks alone (32 channels, 20 rows of Y), by pixels within one block (3 channels), by
+// pixels over every block (9 channels, 8 samples of 64x64), and with Y transposed (16 and
+// 32 rows of Y).
 TEST_CASE("the implicit-GEMM k4s2 col2im, forward and weight gradient give the same bits on 1 to 4 threads") {
-  for (const Case& k : {Case{5, 32, 32, 32, 16, true}, Case{5, 3, 64, 64, 8, true}, Case{3, 6, 8, 8, 13, true},
-                        Case{9, 8, 8, 8, 5, true}, Case{7, 12, 16, 16, 20, true}, Case{8, 9, 64, 64, 14, true}}) {
+  for (const Case& k : {Case{5, 32, 32, 32, 20, true}, Case{5, 3, 64, 64, 8, true}, Case{3, 6, 8, 8, 13, true},
+                        Case{9, 8, 8, 8, 5, true}, Case{7, 12, 16, 16, 20, true}, Case{8, 9, 64, 64, 14, true},
+                        Case{4, 5, 64, 32, 32, true}, Case{5, 32, 32, 32, 16, true}}) {
     INFO("image (" << k.N << "," << k.C << "," << k.H << "," << k.W << ") grid channels " << k.OC);
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> u(-1, 1);
@@ -228,6 +230,11 @@ TEST_CASE("the implicit-GEMM k4s2 weight gradient (conv2d and transposed conv) m
       {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {5, 17, 8, 16, 20, true},
       {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true},  {4, 8, 32, 32, 7, true},
       {8, 9, 64, 64, 14, true, 2e-4},
+      // With Y transposed (rows of whole vectors, Y's channels in 16s, 256-pixel panels):
+      // 16 channels of Y (1 vector, 12-row tiles, K = 80: a last tile of 8 rows); 32 as
+      // D.conv1's (2 vectors, 12 rows); 48 (3 vectors, 8 rows, 16x16 output); 80 (4
+      // vectors and 1, 32x16 output).
+      {3, 5, 64, 32, 16, true}, {2, 3, 64, 64, 32, true}, {2, 7, 32, 32, 48, true}, {1, 4, 32, 64, 80, true},
   };
   std::mt19937 rng(5);
   for (const Case& k : cases) {

@@ -1,0 +1,146 @@
+// The k4s2 weight gradient with Y transposed, where the output rows are whole vectors
+// (see conv_k4s2_direct.h): per 256-pixel panel, Y's rows transposed in registers and the
+// image's bordered phase planes read in place by a register tile over dW^T.
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "base/nvtx.h"
+#include "kernels/cpu/conv_k4s2_direct.h"
+#include "kernels/cpu/conv_k4s2_planes.h"
+#include "kernels/cpu/conv_k4s2_tile.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/scratch.h"
+
+namespace cg::cpu {
+
+namespace {
+
+using namespace k4s2;
+
+// dW (R, K) = Y (R, P) @ col(img)^T (P, K) reduces over the pixels, so one side must be
+// pixel-major. The column matrix has K = C*16 values a pixel and Y has R: 2C at the GAN's
+// inner layers, so transposing Y instead costs an eighth of the transposes (two thirds at
+// the image layers: 32 against 48). The tile
+// then runs over dW^T (K, R): MR rows of k, each a scalar broadcast straight from the
+// image's bordered phase planes (no masks, no packing), times NV vectors of Y^T.
+
+constexpr int kWtMaxMR = 12;
+
+// dT rows [k0, k0+MR) x vectors [0, NV) (ldd apart) += over the panel's pixels, `rows`
+// grid rows of OW: src[m][i*ld + j] * yT[(i*OW + j)*ldy + v*16 ..].
+template <int MR, int NV>
+void wgrad_t_tile(float* dT, int64_t ldd, const float* yT, int64_t ldy, const float* const* src, int64_t rows,
+                  int64_t OW, int64_t ld) {
+  v16f acc[MR][NV];
+#pragma GCC unroll 12
+  for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[m][v] = loadu(dT + m * ldd + v * kLanes);
+  const float* s[MR];
+#pragma GCC unroll 12
+  for (int m = 0; m < MR; ++m) s[m] = src[m];
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < OW; ++j) {
+      v16f y[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) y[v] = in_register(loadu(yT + v * kLanes));
+#pragma GCC unroll 12
+      for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[m][v] += s[m][j] * y[v];
+      yT += ldy;
+    }
+#pragma GCC unroll 12
+    for (int m = 0; m < MR; ++m) s[m] += ld;
+  }
+#pragma GCC unroll 12
+  for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) storeu(dT + m * ldd + v * kLanes, acc[m][v]);
+}
+
+using WtTile = void (*)(float*, int64_t, const float*, int64_t, const float* const*, int64_t, int64_t, int64_t);
+template <int NV, int... M>
+constexpr std::array<WtTile, kWtMaxMR> wt_row(std::integer_sequence<int, M...>) {
+  return {{&wgrad_t_tile<M + 1, NV>...}};
+}
+// [nv-1][mr-1]; full tiles have 24 accumulators (mr = 24 / nv)
+constexpr std::array<std::array<WtTile, kWtMaxMR>, 4> kWtTiles = {
+    wt_row<1>(std::make_integer_sequence<int, kWtMaxMR>{}), wt_row<2>(std::make_integer_sequence<int, kWtMaxMR>{}),
+    wt_row<3>(std::make_integer_sequence<int, kWtMaxMR>{}), wt_row<4>(std::make_integer_sequence<int, kWtMaxMR>{})};
+
+// yT (npx, R) = Y's rows of the panel's pixels [q0, q0+npx) of one sample, y (R, L):
+// 16x16 blocks transposed in registers.
+void transpose_panel(float* __restrict yT, const float* y, int64_t R, int64_t L, int64_t q0, int64_t npx) {
+  for (int64_t r0 = 0; r0 < R; r0 += kLanes)
+    for (int64_t p = 0; p < npx; p += kLanes) {
+      v16f rows[16];
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t) rows[t] = loadu(y + (r0 + t) * L + q0 + p);
+      transpose16(rows);
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t) storeu(yT + (p + t) * R + r0, rows[t]);
+    }
+}
+
+// The pixels [pbeg, pend) (whole panels of kWtPanel inside a sample) into dT (K, R), zeroed
+// first.
+constexpr int64_t kWtPanel = 256;
+void wgrad_t_share(float* dT, const float* Y, const float* img, int64_t R, int64_t C, int64_t OH, int64_t OW,
+                   int64_t pbeg, int64_t pend) {
+  const PaddedGrid g(OH, OW);
+  const int64_t L = OH * OW, K = C * 16, nv_all = R / kLanes, nvt = std::min<int64_t>(4, nv_all);
+  const int64_t mrt = std::min<int64_t>(kWtMaxMR, 24 / nvt), rows = kWtPanel / OW;
+  std::fill(dT, dT + K * R, 0.0f);
+  float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
+  float* yT = scratch<float>(2, size_t(kWtPanel * R));
+  int64_t toff[16];
+  for (int t = 0; t < 16; ++t) toff[t] = tap_offset(g, t);
+  int64_t have = -1;
+  for (int64_t p0 = pbeg; p0 < pend; p0 += kWtPanel) {
+    const int64_t n = p0 / L, q0 = p0 % L, i0 = q0 / OW;
+    if (n != have) split_padded(ph, img + n * C * 4 * L, C, g), have = n;
+    transpose_panel(yT, Y + n * R * L, R, L, q0, kWtPanel);
+    for (int64_t k0 = 0; k0 < K; k0 += mrt) {
+      const int mr = int(std::min<int64_t>(mrt, K - k0));
+      const float* src[kWtMaxMR];
+      for (int m = 0; m < mr; ++m) {
+        const int64_t k = k0 + m;
+        src[m] = ph + (k >> 4) * 4 * g.plane + toff[k & 15] + g.at(i0, 0);
+      }
+      for (int64_t v0 = 0; v0 < nv_all; v0 += nvt) {
+        const int nv = int(std::min<int64_t>(nvt, nv_all - v0));
+        kWtTiles[nv - 1][mr - 1](dT + k0 * R + v0 * kLanes, R, yT + v0 * kLanes, R, src, rows, OW, g.ld);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool weight_grad_k4s2_t_applies(int64_t R, int64_t OH, int64_t OW) {
+  static const bool on = !env_is("COVERGAN_WGRAD", "cols");
+  return on && OW % kLanes == 0 && R % kLanes == 0 && (OH * OW) % kWtPanel == 0;
+}
+
+void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
+                        int64_t OH, int64_t OW) {
+  NVTX_RANGE_FN();
+  const int64_t L = OH * OW, K = C * 16, panels = N * L / kWtPanel;
+  // Units own whole panels and a copy of dW^T, added in order at the end: split by the
+  // shapes, never the thread count (the same bits on any number of threads).
+  const int64_t splits = std::min<int64_t>(8, panels);
+  float* part = scratch<float>(3, size_t(splits * K * R));
+  parallel_for("weight_grad_k4s2_direct", splits, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s)
+      wgrad_t_share(part + s * K * R, Y, img, R, C, OH, OW, panels * s / splits * kWtPanel,
+                    panels * (s + 1) / splits * kWtPanel);
+  });
+  for (int64_t s = 1; s < splits; ++s)
+    for (int64_t i = 0; i < K * R; ++i) part[i] += part[s * K * R + i];
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t k = 0; k < K; ++k) dweight[r * K + k] += part[k * R + r];
+}
+
+}  // namespace cg::cpu
