@@ -335,7 +335,7 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));
-  if (weight_grad_k4s2_t_applies(R, OH, OW)) {  // conv_k4s2_wgrad_t.cpp
+  if (weight_grad_k4s2_t_applies(R, C, OH, OW)) {  // conv_k4s2_wgrad_t.cpp
     weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW);
     return;
   }

@@ -45,11 +45,13 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
                              int64_t OH, int64_t OW);
 
 // The weight gradient's path where the output rows are whole vectors, Y's channels come in
-// 16s and each sample holds whole 256-pixel panels (D.conv1, D.conv2, G.deconv3, G.deconv4
-// at 64x64): Y transposed instead of the column matrix (an eighth of the transposes), the
-// image's bordered phase planes read in place. weight_grad_k4s2_direct takes it where
-// weight_grad_k4s2_t_applies; COVERGAN_WGRAD=cols keeps every shape off it (A/B).
-bool weight_grad_k4s2_t_applies(int64_t R, int64_t OH, int64_t OW);
+// 16s, each sample holds whole 256-pixel panels, dW is small and Y has fewer rows than the
+// column matrix has columns (D.conv1, D.conv2, G.deconv3, G.deconv4 at 64x64 base 32): Y
+// transposed instead of the column matrix (an eighth of the transposes at the inner
+// layers), the image's bordered phase planes read in place.
+// weight_grad_k4s2_direct takes it where weight_grad_k4s2_t_applies; COVERGAN_WGRAD=cols
+// keeps every shape off it (A/B).
+bool weight_grad_k4s2_t_applies(int64_t R, int64_t C, int64_t OH, int64_t OW);
 void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
                         int64_t OH, int64_t OW);
 

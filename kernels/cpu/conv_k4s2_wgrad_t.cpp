@@ -119,28 +119,44 @@ void wgrad_t_share(float* dT, const float* Y, const float* img, int64_t R, int64
 
 }  // namespace
 
-bool weight_grad_k4s2_t_applies(int64_t R, int64_t OH, int64_t OW) {
+// Units own whole panels and a zeroed copy of dW^T: split by the shapes, never the thread
+// count (the same bits on any number of threads).
+constexpr int64_t kWtSplits = 8;
+
+bool weight_grad_k4s2_t_applies(int64_t R, int64_t C, int64_t OH, int64_t OW) {
   static const bool on = !env_is("COVERGAN_WGRAD", "cols");
-  return on && OW % kLanes == 0 && R % kLanes == 0 && (OH * OW) % kWtPanel == 0;
+  // The copies of dW^T: at the paper's inner layers (2-32 MiB each) writing and adding
+  // them back would outweigh what the transposes save. Narrower rows (8x8, 4x4 outputs,
+  // several samples to a panel, planes read from a border on every side) were slower
+  // than the transposed column matrix: D.conv3's backward-weight at base 32 7.51-7.66 ms
+  // an iteration against 6.49-6.79.
+  const bool small = kWtSplits * C * 16 * R * 4 <= (int64_t(4) << 20);
+  // And Y must be the narrower side: the image layers at the paper's width have 128 rows
+  // of Y against 48 columns, and there D.conv1's backward-weight took 1.89 ms against 1.75.
+  const bool fewer = R < C * 16;
+  return on && OW % kLanes == 0 && R % kLanes == 0 && (OH * OW) % kWtPanel == 0 && small && fewer;
 }
 
 void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
                         int64_t OH, int64_t OW) {
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, panels = N * L / kWtPanel;
-  // Units own whole panels and a copy of dW^T, added in order at the end: split by the
-  // shapes, never the thread count (the same bits on any number of threads).
-  const int64_t splits = std::min<int64_t>(8, panels);
+  const int64_t splits = std::min<int64_t>(kWtSplits, panels);
   float* part = scratch<float>(3, size_t(splits * K * R));
   parallel_for("weight_grad_k4s2_direct", splits, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s)
       wgrad_t_share(part + s * K * R, Y, img, R, C, OH, OW, panels * s / splits * kWtPanel,
                     panels * (s + 1) / splits * kWtPanel);
   });
-  for (int64_t s = 1; s < splits; ++s)
-    for (int64_t i = 0; i < K * R; ++i) part[i] += part[s * K * R + i];
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t k = 0; k < K; ++k) dweight[r * K + k] += part[k * R + r];
+  // dW += the copies' sum, in split order, by rows of dW^T on the pool
+  parallel_for(nullptr, K, 64, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t r = 0; r < R; ++r) {
+        float v = part[k * R + r];
+        for (int64_t s = 1; s < splits; ++s) v += part[(s * K + k) * R + r];
+        dweight[r * K + k] += v;
+      }
+  });
 }
 
 }  // namespace cg::cpu

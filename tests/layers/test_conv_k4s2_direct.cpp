@@ -230,11 +230,13 @@ TEST_CASE("the implicit-GEMM k4s2 weight gradient (conv2d and transposed conv) m
       {2, 3, 16, 16, 4, true}, {3, 6, 8, 8, 13, true}, {5, 17, 8, 16, 20, true},
       {2, 2, 64, 32, 6, true}, {1, 1, 8, 8, 1, true},  {4, 8, 32, 32, 7, true},
       {8, 9, 64, 64, 14, true, 2e-4},
-      // With Y transposed (rows of whole vectors, Y's channels in 16s, 256-pixel panels):
+      // With Y transposed (rows of whole vectors, Y's channels in 16s and fewer than the
+      // columns, 256-pixel panels):
       // 16 channels of Y (1 vector, 12-row tiles, K = 80: a last tile of 8 rows); 32 as
       // D.conv1's (2 vectors, 12 rows); 48 (3 vectors, 8 rows, 16x16 output); 80 (4
-      // vectors and 1, 32x16 output).
-      {3, 5, 64, 32, 16, true}, {2, 3, 64, 64, 32, true}, {2, 7, 32, 32, 48, true}, {1, 4, 32, 64, 80, true},
+      // vectors and 1, 32x16 output). 8x8 and 4x4 outputs take the column matrix.
+      {3, 5, 64, 32, 16, true}, {2, 7, 32, 32, 48, true}, {1, 6, 32, 64, 80, true}, {2, 3, 64, 64, 32, true},
+      {4, 6, 16, 16, 32, true}, {16, 5, 8, 8, 16, true},
   };
   std::mt19937 rng(5);
   for (const Case& k : cases) {
