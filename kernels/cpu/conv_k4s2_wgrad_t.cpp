@@ -21,9 +21,9 @@ using namespace k4s2;
 // dW (R, K) = Y (R, P) @ col(img)^T (P, K) reduces over the pixels, so one side must be
 // pixel-major. The column matrix has K = C*16 values a pixel and Y has R: 2C at the GAN's
 // inner layers, so transposing Y instead costs an eighth of the transposes (two thirds at
-// the image layers: 32 against 48). The tile
-// then runs over dW^T (K, R): MR rows of k, each a scalar broadcast straight from the
-// image's bordered phase planes (no masks, no packing), times NV vectors of Y^T.
+// the image layers at base 32: 32 against 48). The tile then runs over dW^T (K, R): MR
+// rows of k, each a scalar broadcast straight from the image's bordered phase planes (no
+// masks, no packing), times NV vectors of Y^T.
 
 constexpr int kWtMaxMR = 12;
 
