@@ -332,13 +332,12 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
 
 void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
                              int64_t OH, int64_t OW) {
+  // Y transposed (conv_k4s2_wgrad_t.cpp) is a kernel of its own in profiles and traces:
+  // its own range, its own FLOPs.
+  if (weight_grad_k4s2_t_applies(R, C, OH, OW)) return weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW);
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));
-  if (weight_grad_k4s2_t_applies(R, C, OH, OW)) {  // conv_k4s2_wgrad_t.cpp
-    weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW);
-    return;
-  }
   const Taps tp = make_taps(OH, OW);
   const int64_t kblocks = (C + 3) / 4;  // 64 columns of dW (4 channels) per block
   const int64_t voff[kNV] = {0, kLanes, 2 * kLanes, 3 * kLanes};

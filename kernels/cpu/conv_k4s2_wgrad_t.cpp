@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/nvtx.h"
+#include "base/profile.h"
 #include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/conv_k4s2_planes.h"
 #include "kernels/cpu/conv_k4s2_tile.h"
@@ -141,9 +142,11 @@ void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_
                         int64_t OH, int64_t OW) {
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, panels = N * L / kWtPanel;
+  // Y and the image read, dW read and written; Y^T and the planes stay in cache
+  prof::add_work(2.0 * double(R * K * N * L), 4.0 * double(R * N * L + N * C * 4 * L + 2 * R * K));
   const int64_t splits = std::min<int64_t>(kWtSplits, panels);
   float* part = scratch<float>(3, size_t(splits * K * R));
-  parallel_for("weight_grad_k4s2_direct", splits, 1, [&](int64_t s0, int64_t s1) {
+  parallel_for("weight_grad_k4s2_t", splits, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s)
       wgrad_t_share(part + s * K * R, Y, img, R, C, OH, OW, panels * s / splits * kWtPanel,
                     panels * (s + 1) / splits * kWtPanel);
