@@ -389,8 +389,8 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
       const int64_t total = (s1 - s0) * nvec;
       for (int64_t v0 = 0; v0 < total; v0 += vstep) {
         const int nv = int(std::min<int64_t>(vstep, total - v0));
-        int64_t voff[kNarrowNV], yoff[kNarrowNV];  // narrow: the first vector's place is enough
-        for (int j = 0; j < nv; ++j) {
+        int64_t voff[kNarrowNV], yoff[kNarrowNV];
+        for (int j = 0; j < (narrow ? 1 : nv); ++j) {  // the narrow tile needs the first vector's place only
           const int64_t n = (v0 + j) / nvec, w = (v0 + j) % nvec;
           const int64_t i = w / per_row * rows_per_vec, j0 = w % per_row * kLanes;
           voff[j] = n * pl.stride + ab * L + w * kLanes;
@@ -439,7 +439,8 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
   // one, and there are channels enough for full tiles (D.conv2's and D.conv3's input
   // gradients, G.deconv2's and G.deconv3's forwards at 64x64, base 32): D.conv2's shape at
   // base 32, batch 64, 3.0-3.2 ms against 3.3-3.8 by scatter, alone, alternating. The
-  // 3-channel layers gained nothing that way and keep the scatter.
+  // 3-channel layers gained nothing on the 6-channel tile; they run by phase on the
+  // narrow tile (phase_narrow).
   const bool phase_rows = (OW % kLanes == 0 || kLanes % OW == 0) && CO >= kMR;
   if (!by_channel && (phase_rows || phase_narrow(CO, OH, OW)) && col2im_by_phase()) {
     const int64_t tiles = (CO + kMR - 1) / kMR, group = phase_group(L);

@@ -223,8 +223,7 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes, tiles = (OC + kMR - 1) / kMR;
   float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
-  int64_t toff[16];
-  for (int t = 0; t < 16; ++t) toff[t] = tap_offset(g, t);
+  const std::array<int64_t, 16> toff = tap_offsets(g);
   for (int64_t n = n0; n < n1; ++n) {
     split_padded(ph, inp + n * C * 4 * L, C, g);
     for (int64_t ct = 0; ct < tiles; ++ct) {
@@ -237,8 +236,8 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
           voff[j] = i * OW + j0;
           yoff[j] = g.at(i, j0);
         }
-        kMicroRows[mr - 1][nv - 1](out + (n * OC + ct * kMR) * L, L, voff, wp + ct * K * kMR, ph, 4 * g.plane, yoff, toff,
-                                   nullptr, C, accumulate, bias ? bias + ct * kMR : nullptr);
+        kMicroRows[mr - 1][nv - 1](out + (n * OC + ct * kMR) * L, L, voff, wp + ct * K * kMR, ph, 4 * g.plane, yoff,
+                                   toff.data(), nullptr, C, accumulate, bias ? bias + ct * kMR : nullptr);
       }
     }
   }
@@ -255,8 +254,7 @@ void forward_rows_packed(float* out, const float* inp, const float* weight, cons
   const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes;
   float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
   float* panel = scratch<float>(2, size_t(K * kNB));
-  int64_t toff[16];
-  for (int t = 0; t < 16; ++t) toff[t] = tap_offset(g, t);
+  const std::array<int64_t, 16> toff = tap_offsets(g);
   for (int64_t n = n0; n < n1; ++n) {
     split_padded(ph, inp + n * C * 4 * L, C, g);
     for (int64_t v0 = 0; v0 < nvec; v0 += kNV) {
@@ -347,9 +345,11 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
   // By column blocks every unit reads all of Y, from memory: at D.conv2's shape (base 32,
   // batch 64: 8 blocks, 4 MiB of Y) 4.1 ms a call with the caches flushed, 3.4 warm. By
   // pixels each unit reads its share of Y once, and its panel of Y stays in L2 while every
-  // block of dW runs on it; that needs panels enough and copies of dW small enough. The
-  // split follows the shapes, never the thread count, so the result is the same bits on
-  // any number of threads.
+  // block of dW runs on it (3.5 ms flushed); that needs panels enough and copies of dW
+  // small enough. D.conv2 itself now takes the Y-transposed kernel above; by pixels serves
+  // the shapes that one leaves (Y's channels not in 16s, narrower rows in larger batches).
+  // The split follows the shapes, never the thread count, so the result is the same bits
+  // on any number of threads.
   constexpr int64_t kMinUnits = 8;
   const int64_t panels = std::max<int64_t>(1, P / kPC);
   const bool by_pixels = panels >= 4 * kMinUnits && kMinUnits * R * K * 4 <= (int64_t(4) << 20);

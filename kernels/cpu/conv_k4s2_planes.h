@@ -3,6 +3,7 @@
 // register transpose, each tap's offset in a PaddedGrid and the split into one.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "kernels/cpu/conv_k4s2_tile.h"
@@ -54,11 +55,15 @@ inline void transpose16(v16f* rows) {
 
 // One sample's phase planes, each a PaddedGrid (conv_k4s2_tile.h, rows of whole vectors):
 // channel c's plane (a, b) holds img[c][2i+a][2j+b] at its pixel (i, j), 4 planes a channel.
-// Tap t = kh*4+kw of an output pixel reads its channel's planes this far from the pixel's
-// own place in plane 0.
-inline int64_t tap_offset(const PaddedGrid& g, int t) {
-  const int kh = t >> 2, kw = t & 3;
-  return (kPhase[kh] * 2 + kPhase[kw]) * g.plane + kShift[kh] * g.ld + kShift[kw];
+// Tap t = kh*4+kw of an output pixel reads its channel's planes off[t] from the pixel's own
+// place in plane 0.
+inline std::array<int64_t, 16> tap_offsets(const PaddedGrid& g) {
+  std::array<int64_t, 16> off{};
+  for (int t = 0; t < 16; ++t) {
+    const int kh = t >> 2, kw = t & 3;
+    off[size_t(t)] = (kPhase[kh] * 2 + kPhase[kw]) * g.plane + kShift[kh] * g.ld + kShift[kw];
+  }
+  return off;
 }
 
 // dst (C, 4 planes) = one sample's bordered planes, img (C, 2*OH, 2*OW): each pair of

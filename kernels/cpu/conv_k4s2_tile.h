@@ -3,9 +3,9 @@
 // planes, the fused multiply-add loop and the tables of its unrolled instances.
 #pragma once
 #include <algorithm>
-#include <cstdlib>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -168,10 +168,12 @@ void micro_kernel_rows(float* out, int64_t cstride, const int64_t* voff, const f
     // 9.44-10.16 ms.
     if constexpr (T <= 4) {
 #pragma GCC unroll 4
-      for (int q = 0; q < T; ++q) tap_fma<Masked, MR, NV>(acc, ym + toff[q], yoff, Masked ? mask + q * kLanes : nullptr, wm + q * kMR);
+      for (int q = 0; q < T; ++q)
+        tap_fma<Masked, MR, NV>(acc, ym + toff[q], yoff, Masked ? mask + q * kLanes : nullptr, wm + q * kMR);
     } else {
 #pragma GCC unroll 1
-      for (int q = 0; q < T; ++q) tap_fma<Masked, MR, NV>(acc, ym + toff[q], yoff, Masked ? mask + q * kLanes : nullptr, wm + q * kMR);
+      for (int q = 0; q < T; ++q)
+        tap_fma<Masked, MR, NV>(acc, ym + toff[q], yoff, Masked ? mask + q * kLanes : nullptr, wm + q * kMR);
     }
   }
 #pragma GCC unroll 8

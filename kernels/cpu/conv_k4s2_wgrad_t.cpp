@@ -96,8 +96,7 @@ void wgrad_t_share(float* dT, const float* Y, const float* img, int64_t R, int64
   std::fill(dT, dT + K * R, 0.0f);
   float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
   float* yT = scratch<float>(2, size_t(kWtPanel * R));
-  int64_t toff[16];
-  for (int t = 0; t < 16; ++t) toff[t] = tap_offset(g, t);
+  const std::array<int64_t, 16> toff = tap_offsets(g);
   int64_t have = -1;
   for (int64_t p0 = pbeg; p0 < pend; p0 += kWtPanel) {
     const int64_t n = p0 / L, q0 = p0 % L, i0 = q0 / OW;
