@@ -90,15 +90,16 @@ std::vector<OpSpec> specs(const gan::ModelConfig& m, int64_t B) {
   for (int i = 0; i < L; ++i) {
     const int64_t C = i == 0 ? 3 : int64_t(m.base_channels) << (i - 1), OC = int64_t(m.base_channels) << i;
     const int64_t H = S >> i;
-    std::vector<Shape> in{{B, C, H, H}, {OC, C, 4, 4}};
-    if (i == 0) in.push_back({OC});
-    v.push_back({"D.conv" + std::to_string(i + 1), in, [](Tape* t, std::vector<Tensor>& x) {
-                   return conv2d(t, x[0], x[1], x.size() > 2 ? x[2] : Tensor(), 2, 1);
-                 }});
+    // conv1 has a bias and its LeakyReLU fused in (conv2d_leaky_relu), as the model runs it.
     if (i == 0)
-      v.push_back({"D.act1", {{B, OC, H / 2, H / 2}},
-                   [s = m.leaky_slope](Tape* t, std::vector<Tensor>& x) { return leaky_relu(t, x[0], s); }});
+      v.push_back({"D.conv1", {{B, C, H, H}, {OC, C, 4, 4}, {OC}},
+                   [s = m.leaky_slope](Tape* t, std::vector<Tensor>& x) {
+                     return conv2d_leaky_relu(t, x[0], x[1], x[2], 2, 1, s);
+                   }});
     else
+      v.push_back({"D.conv" + std::to_string(i + 1), {{B, C, H, H}, {OC, C, 4, 4}},
+                   [](Tape* t, std::vector<Tensor>& x) { return conv2d(t, x[0], x[1], Tensor(), 2, 1); }});
+    if (i > 0)
       v.push_back({"D.bn" + std::to_string(i + 1), {{B, OC, H / 2, H / 2}, {OC}, {OC}},
                    [s = m.leaky_slope](Tape* t, std::vector<Tensor>& x) { return bn_act(t, x, s); }});
   }

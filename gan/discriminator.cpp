@@ -4,7 +4,6 @@
 #include <string>
 
 #include "base/nvtx.h"
-#include "layers/activations.h"
 #include "layers/cast.h"
 #include "layers/dropout.h"
 #include "layers/layer_scope.h"
@@ -54,15 +53,13 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dr
   // the features go back to x's dtype before the heads, so logits and losses stay f32.
   Tensor h = to_dtype(tape, x, x.dtype() == DType::f32 ? activation_dtype(x.device()) : x.dtype());
   for (size_t i = 0; i < conv_.size(); ++i) {
-    h = conv_[i].forward(tape, h);  // (B, base*2^i, S/2^(i+1), S/2^(i+1))
-    // BN + LeakyReLU fused into one op, except after conv1, which has no BN.
-    if (i > 0) {
-      h = apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope);
+    // (B, base*2^i, S/2^(i+1), S/2^(i+1)). conv1 has no BN: its LeakyReLU is fused into the
+    // convolution (conv2d_leaky_relu); after the others BN + LeakyReLU are one op.
+    if (i == 0) {
+      h = conv_[i].forward_leaky(tape, h, cfg_.leaky_slope);
     } else {
-      NVTX_LAYER("D.act1", "forward");
-      const Tensor pre = h;
-      h = leaky_relu(tape, h, cfg_.leaky_slope);
-      note_io(pre, h);
+      h = conv_[i].forward(tape, h);
+      h = apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope);
     }
     // After the activation, so the fused BN + LeakyReLU stays one op.
     if (drop) {

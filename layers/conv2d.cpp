@@ -1,7 +1,11 @@
 // Conv2d: shape checks, device dispatch and the backward record (see conv2d.h).
 #include "layers/conv2d.h"
 
+#include <cmath>
+
+#include "kernels/cpu/activations.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cuda/activations.h"
 #include "kernels/cuda/conv2d.h"
 #include "engine/dispatch.h"
 #include "layers/cast.h"
@@ -13,12 +17,13 @@ namespace cg {
 // converted weight (bf16 activations: the bf16 copy of the FP32 master weight), else nothing.
 // The input gradient and the parameter gradients are two kernel calls, each its own
 // pass, so the profile and Nsight time them apart (the kernel skips null outputs).
-static void conv2d_backward(Record& r) {
+// dout is the gradient of the convolution's own output: the record's, or for
+// conv2d_leaky_relu the activation's input gradient.
+static void conv2d_backward_passes(Record& r, const Tensor& dout) {
   const Tensor &x = r.in("x"), &w = r.in("w");
   const Tensor& wk = r.saved.empty() ? w : r.kept("w_op");
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
   const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
-  const Tensor dout = r.dout();
   if (r.needs_grad("x")) {
     NVTX_PASS("backward-data");
     bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
@@ -32,6 +37,52 @@ static void conv2d_backward(Record& r) {
                    CG_GRAD_PTR(param_t<T>, r, "b"), dout.data<T>(), x.data<T>(), wk.data<T>(), N, C, H, W, OC, K,
                    stride, pad);
   }
+}
+
+static void conv2d_backward(Record& r) { conv2d_backward_passes(r, r.dout()); }
+
+// conv2d_backward_passes on the CPU for conv2d_leaky_relu: the kernels take the
+// activation's gradient from dout and the output a as they read dout (no dz in memory
+// where they can; cpu::conv2d_leaky_backward).
+static void conv2d_leaky_passes_cpu(Record& r, const Tensor& dout, const Tensor& a, double slope) {
+  const Tensor &x = r.in("x"), &w = r.in("w");
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
+  const int64_t stride = static_cast<int64_t>(r.arg("stride")), pad = static_cast<int64_t>(r.arg("pad"));
+  dispatch_float("conv2d_leaky_relu_backward", x, [&]<class T>() {
+    if (r.needs_grad("x")) {
+      NVTX_PASS("backward-data");
+      bool fresh = false;
+      Tensor dx = r.grad_for_write("x", &fresh);
+      cpu::conv2d_leaky_backward<T>(dx.data<T>(), nullptr, nullptr, dout.data<T>(), a.data<T>(), T(slope),
+                                    x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride, pad, !fresh);
+    }
+    if (r.needs_grad("w") || r.needs_grad("b")) {
+      NVTX_PASS("backward-weight");
+      cpu::conv2d_leaky_backward<T>(nullptr, CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(),
+                                    a.data<T>(), T(slope), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride,
+                                    pad);
+    }
+  });
+}
+
+// inputs {x, w, b}; args {stride, pad, slope}; saved as conv2d's. The output a =
+// leaky_relu(z) stands in for the convolution's output z, which is not kept: with slope
+// >= 0, a > 0 exactly where z > 0, so dz = dout * (a > 0 ? 1 : slope) is the LeakyReLU
+// op's input gradient, bit for bit, and the passes after it are conv2d's. On CUDA dz is
+// one pass of its own before them.
+static void conv2d_leaky_relu_backward(Record& r) {
+  if (!r.needs_grad("x") && !r.needs_grad("w") && !r.needs_grad("b")) return;
+  const Tensor& a = r.output;
+  const Tensor dout = r.dout();
+  const double slope = r.arg("slope");
+  if (!a.is_cuda()) return conv2d_leaky_passes_cpu(r, dout, a, slope);
+  Tensor dz = Tensor::empty(a.shape(), a.dtype(), a.device());
+  {
+    NVTX_PASS("backward-act");
+    CG_KERNEL_LOWP("conv2d_leaky_relu_backward", a, activation_backward, dz.data<T>(), dout.data<T>(), a.data<T>(),
+                   a.data<T>(), a.numel(), common::Activation::leaky_relu, static_cast<param_t<T>>(slope), false);
+  }
+  conv2d_backward_passes(r, dz);
 }
 
 // Checks everything a kernel relies on and returns the output shape.
@@ -71,6 +122,31 @@ Tensor conv2d(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int
     TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({{"w_op", wk}}),
                 ({{"stride", double(stride)}, {"pad", double(pad)}}));
   return out;
+}
+
+Tensor conv2d_leaky_relu(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad,
+                         double slope) {
+  CG_CHECK(slope >= 0 && std::isfinite(slope), "conv2d_leaky_relu: slope ", slope, " must be finite and >= 0");
+  const Shape os = conv2d_out_shape(x, w, b, stride, pad);
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
+  Tensor out = Tensor::empty(os, x.dtype(), x.device());
+  const Tensor wk = w.dtype() == x.dtype() ? w : converted(w, x.dtype());
+  CG_KERNEL_LOWP("conv2d_leaky_relu", x, conv2d_leaky_forward, out.data<T>(), x.data<T>(), wk.data<T>(),
+                 ptr_or_null<param_t<T>>(b), N, C, H, W, OC, K, stride, pad, static_cast<param_t<T>>(slope));
+  if (wk.same(w))
+    TAPE_RECORD(tape, "conv2d_leaky_relu", conv2d_leaky_relu_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
+                ({{"stride", double(stride)}, {"pad", double(pad)}, {"slope", slope}}));
+  else
+    TAPE_RECORD(tape, "conv2d_leaky_relu", conv2d_leaky_relu_backward, ({{"x", x}, {"w", w}, {"b", b}}), out,
+                ({{"w_op", wk}}), ({{"stride", double(stride)}, {"pad", double(pad)}, {"slope", slope}}));
+  return out;
+}
+
+Tensor Conv2d::forward_leaky(Tape* tape, const Tensor& x, double slope) const {
+  NVTX_LAYER(layer_name(name), "forward");
+  Tensor y = conv2d_leaky_relu(tape, x, weight, bias, stride, pad, slope);
+  note_io(x, y);
+  return y;
 }
 
 Tensor Conv2d::forward(Tape* tape, const Tensor& x) const {

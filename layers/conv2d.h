@@ -12,6 +12,13 @@ namespace cg {
 Tensor conv2d(Tape* tape, const Tensor& x /*(N,C,H,W)*/, const Tensor& w /*(OC,C,K,K)*/, const Tensor& b,
               int stride, int pad);
 
+// leaky_relu(conv2d(x, w, b), slope) as one op (slope >= 0): the activation runs on each
+// chunk of the convolution's output while it is in cache, and only that output is kept
+// for the backward (it decides the activation's gradient as well as its input would). The
+// same values and gradients as the two ops, bit for bit. D.conv1, which has no batch norm.
+Tensor conv2d_leaky_relu(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad,
+                         double slope);
+
 struct Conv2d {
   std::string name;  // "D.conv2": the profile's and Nsight's layer name
   Tensor weight, bias;
@@ -20,6 +27,7 @@ struct Conv2d {
   Conv2d(ParamStore& ps, const std::string& name, int64_t in, int64_t out, int kernel = 4, int stride = 2,
          int pad = 1, bool with_bias = true);
   Tensor forward(Tape* tape, const Tensor& x) const;  // conv2d inside the layer's scope
+  Tensor forward_leaky(Tape* tape, const Tensor& x, double slope) const;  // conv2d_leaky_relu, likewise
 };
 
 }  // namespace cg

@@ -61,6 +61,20 @@ GradcheckCase conv2d_with(Philox& rng, const GradcheckTarget& t, Shape xs, Shape
 GradcheckCase conv2d_k3(Philox& rng, const GradcheckTarget& t) {
   return conv2d_with(rng, t, Shape{2, 3, 7, 6}, Shape{4, 3, 3, 3}, 2, 1);
 }
+GradcheckCase conv2d_leaky_k4s2(Philox& rng, const GradcheckTarget& t) {
+  // Piecewise linear: central differences are exact unless a step crosses the kink at 0, so
+  // draws are repeated until every pre-activation is 0.1 or more from it (16 of them: a
+  // few draws; the f32 step is 1e-2).
+  Tensor x, w, b;
+  for (int tries = 0; tries < 1000; ++tries) {
+    x = uniform(rng, Shape{2, 3, 4, 4}, -1, 1, t), w = uniform(rng, Shape{2, 3, 4, 4}, -1, 1, t),
+    b = uniform(rng, Shape{2}, -1, 1, t);
+    bool clear = true;
+    for (double z : conv2d(nullptr, x, w, b, 2, 1).to_vector()) clear = clear && std::abs(z) >= 0.1;
+    if (clear) break;
+  }
+  return {{x, w, b}, {"x", "w", "b"}, [=](Tape* tape) { return conv2d_leaky_relu(tape, x, w, b, 2, 1, 0.2); }};
+}
 GradcheckCase conv2d_k4s2(Philox& rng, const GradcheckTarget& t) {
   return conv2d_with(rng, t, Shape{2, 3, 8, 8}, Shape{4, 3, 4, 4}, 2, 1);
 }
@@ -192,6 +206,7 @@ const std::vector<OpGradcheck> kGradcheckOps = {
     {"linear", "(3,5) x (4,5)^T + b", linear_case, kH64Exact, 1e-6, kH32Exact},
     {"conv2d", "k3 s2 p1, (2,3,7,6)", conv2d_k3, kH64Exact, 1e-6, kH32Exact},
     {"conv2d", "k4 s2 p1 as in D, (2,3,8,8)", conv2d_k4s2, kH64Exact, 1e-6, kH32Exact},
+    {"conv2d_leaky_relu", "k4 s2 p1 + LeakyReLU 0.2 as in D.conv1, (2,3,4,4)", conv2d_leaky_k4s2},
     {"conv_transpose2d", "k3 s2 p1, (2,3,4,3)", conv_t_k3, kH64Exact, 1e-6, kH32Exact},
     {"conv_transpose2d", "k4 s2 p1 as in G, (2,3,4,4)", conv_t_k4s2, kH64Exact, 1e-6, kH32Exact},
     // BN's sums of squares lose digits to round-off at h = 1e-6; 1e-5 keeps truncation small.

@@ -43,11 +43,12 @@ def specs(B, S=64, ch=32, K=5, z=100, codes=2, slope=0.2):
     for i in range(L):
         C = 3 if i == 0 else ch << (i - 1)
         OC, H = ch << i, S >> i
-        shapes = [(B, C, H, H), (OC, C, 4, 4)] + ([(OC,)] if i == 0 else [])
-        out.append((f"D.conv{i+1}", shapes, lambda x, w, b=None: F.conv2d(x, w, b, stride=2, padding=1)))
-        if i == 0:
-            out.append(("D.act1", [(B, OC, H // 2, H // 2)], lambda x: F.leaky_relu(x, slope)))
+        if i == 0:  # conv1 with its bias and LeakyReLU, one row as covergan fuses them
+            out.append(("D.conv1", [(B, C, H, H), (OC, C, 4, 4), (OC,)],
+                        lambda x, w, b: F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), slope)))
         else:
+            out.append((f"D.conv{i+1}", [(B, C, H, H), (OC, C, 4, 4)],
+                        lambda x, w: F.conv2d(x, w, None, stride=2, padding=1)))
             out.append((f"D.bn{i+1}", [(B, OC, H // 2, H // 2), (OC,), (OC,)], bn_act(slope)))
     feat, heads = c0 * 16, 1 + K + codes
     out.append(("D.heads", [(B, feat), (heads, feat), (heads,)], lambda x, w, b: F.linear(x, w, b)))

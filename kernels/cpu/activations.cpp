@@ -68,6 +68,24 @@ void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int
                   [act, slope](T x, T y, T dy) { return common::activation_bwd(act, x, y, dy, slope); });
 }
 
+template <class T>
+void leaky_relu_pass(T* out, const T* inp, int64_t n, T slope) {
+  NVTX_RANGE_FN();
+  prof::add_work(0.0, 2.0 * double(n) * sizeof(T));
+  map_unary(out, inp, n, [slope](T x) { return common::leaky_relu_fwd(x, slope); });
+}
+
+template <class T>
+void leaky_relu_grad_pass(T* dz, const T* dout, const T* a, int64_t n, T slope) {
+  NVTX_RANGE_FN();
+  prof::add_work(0.0, 3.0 * double(n) * sizeof(T));
+  accumulate_grad(dz, dout, a, a, n, false, [slope](T y, T, T dy) { return common::leaky_relu_bwd_from_out(y, dy, slope); });
+}
+
+template void leaky_relu_pass<float>(float*, const float*, int64_t, float);
+template void leaky_relu_pass<double>(double*, const double*, int64_t, double);
+template void leaky_relu_grad_pass<float>(float*, const float*, const float*, int64_t, float);
+template void leaky_relu_grad_pass<double>(double*, const double*, const double*, int64_t, double);
 template void activation_forward<float>(float*, const float*, int64_t, common::Activation, float);
 template void activation_forward<double>(double*, const double*, int64_t, common::Activation, double);
 template void activation_backward<float>(float*, const float*, const float*, const float*, int64_t,

@@ -17,4 +17,13 @@ template <class T>
 void activation_backward(T* dinp, const T* dout, const T* inp, const T* out, int64_t n, common::Activation act,
                          T slope, bool accumulate = true);
 
+// The LeakyReLU passes of conv2d_leaky_relu where its convolution's kernels cannot apply
+// it as they go: out = leaky_relu(inp) (in place allowed), or dz = dout * (a > 0 ? 1 :
+// slope) from the output a. Bytes are counted, FLOPs not: a fused layer's FLOPs are its
+// convolution's, whichever path runs (tests/gan/test_profile.cpp).
+template <class T>
+void leaky_relu_pass(T* out, const T* inp, int64_t n, T slope);
+template <class T>
+void leaky_relu_grad_pass(T* dz, const T* dout, const T* a, int64_t n, T slope);
+
 }  // namespace cg::cpu

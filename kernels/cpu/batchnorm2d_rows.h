@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/common/activations.h"
 #include "kernels/common/batchnorm.h"
 
 namespace cg::cpu::bn_rows {
@@ -44,6 +45,15 @@ double row_sum(const T* x, int64_t HW) {
   T s = 0;
 #pragma omp simd reduction(+ : s)
   for (int64_t i = 0; i < n; ++i) s += x[i];
+  return double(s);
+}
+// row_sum of dy taken back through a LeakyReLU whose output was a: the same loop, so the
+// same lanes and order (conv2d_leaky_relu's bias gradient equals bias_grad_add's of dz).
+template <class T>
+double row_sum_leaky(const T* dy, const T* a, T slope, int64_t n) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += common::leaky_relu_bwd_from_out(a[i], dy[i], slope);
   return double(s);
 }
 template <int64_t K, class T>

@@ -13,8 +13,10 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
+#include "kernels/cpu/activations.h"
 #include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
@@ -22,10 +24,13 @@
 
 namespace cg::cpu {
 
+namespace {
+
+// conv2d_forward's body, outside its NVTX range, so conv2d_leaky_forward's falls back on it
+// without counting as a conv2d_forward call.
 template <class T>
-void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
-                    int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
-  NVTX_RANGE_FN();
+void forward_impl(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H, int64_t W,
+                  int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   if constexpr (std::is_same_v<T, float>)
     if (conv_k4s2_direct_takes(H, W, K, stride, pad))
       return conv2d_forward_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC);
@@ -41,6 +46,28 @@ void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
     gemm<T>(false, false, OC, ld, CKK, T(1), weight, CKK, col, ld, T(0), ycat, ld);
     unpack_batch_bias(out + n0 * OC * L, ycat, bias, nb, OC, L);  // bias + W @ col, one pass
   }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
+                    int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
+  NVTX_RANGE_FN();
+  forward_impl(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+}
+
+template <class T>
+void conv2d_leaky_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C, int64_t H,
+                          int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, T slope) {
+  NVTX_RANGE_FN();
+  CG_CHECK(slope >= 0, "conv2d_leaky_forward: slope ", slope, " must be >= 0");
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_k4s2_direct_takes(H, W, K, stride, pad))
+      return conv2d_forward_k4s2_direct(out, inp, weight, bias, N, C, H, W, OC, false, slope);
+  forward_impl(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+  const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
+  leaky_relu_pass(out, out, N * OC * OH * OW, slope);
 }
 
 template <class T>
@@ -80,6 +107,36 @@ template void conv2d_forward<float>(float*, const float*, const float*, const fl
                                     int64_t, int64_t, int64_t, int64_t, int64_t);
 template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+template <class T>
+void conv2d_leaky_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* act, T slope, const T* inp,
+                           const T* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
+                           int64_t stride, int64_t pad, bool accumulate) {
+  NVTX_RANGE_FN();
+  const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1, n = N * OC * OH * OW;
+  if (dbias) bias_grad_add_leaky(dbias, dout, act, slope, N, OC, OH * OW);
+  if constexpr (std::is_same_v<T, float>)
+    if (conv_k4s2_direct_takes(H, W, K, stride, pad)) {
+      if (dinp) col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate, act, slope);
+      if (dweight) weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW, act, slope);
+      return;
+    }
+  if (!dinp && !dweight) return;
+  T* dz = scratch<T>(4, size_t(n));
+  leaky_relu_grad_pass(dz, dout, act, n, slope);
+  conv2d_backward(dinp, dweight, static_cast<T*>(nullptr), dz, inp, weight, N, C, H, W, OC, K, stride, pad,
+                  accumulate);
+}
+
+template void conv2d_leaky_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t,
+                                          int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float);
+template void conv2d_leaky_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
+                                           int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, double);
+template void conv2d_leaky_backward<float>(float*, float*, float*, const float*, const float*, float, const float*,
+                                           const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                           int64_t, bool);
+template void conv2d_leaky_backward<double>(double*, double*, double*, const double*, const double*, double,
+                                            const double*, const double*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                            int64_t, int64_t, int64_t, bool);
 template void conv2d_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
 template void conv2d_backward<double>(double*, double*, double*, const double*, const double*, const double*,

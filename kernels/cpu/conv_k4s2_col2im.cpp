@@ -239,15 +239,23 @@ void by_channel_chunk(float* img, float* ph, const PlaneLayout& pl, const Taps& 
 // phase, against M per tap for the scatter above). The grid's layout is a PaddedGrid
 // (conv_k4s2_tile.h): at 8x8 and 4x4 the taps that shift sideways are masked.
 
-// dst (M, plane) = the grid of one sample, Y (M, OH, OW), inside its zero border.
-void pad_grid(float* __restrict dst, const float* __restrict Y, int64_t M, const PaddedGrid& g) {
+// One vector of the grid, taken back through the LeakyReLU whose output act is (if any).
+inline v16f grid_vec(const float* Y, const float* act, float slope, int64_t i) {
+  const v16f y = loadu(Y + i);
+  return in_register(act ? leaky_grad(y, loadu(act + i), slope) : y);
+}
+
+// dst (M, plane) = the grid of one sample, Y (M, OH, OW), inside its zero border; with
+// act (laid out as Y), Y * (act > 0 ? 1 : slope).
+void pad_grid(float* __restrict dst, const float* __restrict Y, const float* act, float slope, int64_t M,
+              const PaddedGrid& g) {
   const int64_t L = g.OH * g.OW;
   for (int64_t m = 0; m < M; ++m) {
     float* d = dst + m * g.plane;
     std::fill(d, d + g.ld, 0.0f);
     std::fill(d + (g.OH + 1) * g.ld, d + g.plane, 0.0f);
     if (g.masked) {  // rows side by side: the plane's inside is Y's, contiguous (L: whole vectors)
-      for (int64_t q = 0; q < L; q += kLanes) storeu(d + g.ld + q, in_register(loadu(Y + m * L + q)));
+      for (int64_t q = 0; q < L; q += kLanes) storeu(d + g.ld + q, grid_vec(Y, act, slope, m * L + q));
       continue;
     }
     for (int64_t i = 0; i < g.OH; ++i) {
@@ -256,7 +264,7 @@ void pad_grid(float* __restrict dst, const float* __restrict Y, int64_t M, const
       row[0] = row[g.OW + 1] = 0.0f;
       // Vector by vector (the loaded value held in a register): as a plain copy GCC made
       // each 64-byte row a call to memmove, 4 % of the call.
-      for (int64_t j = 0; j < g.OW; j += kLanes) storeu(row + 1 + j, in_register(loadu(src + j)));
+      for (int64_t j = 0; j < g.OW; j += kLanes) storeu(row + 1 + j, grid_vec(Y, act, slope, src - Y + j));
     }
   }
 }
@@ -369,8 +377,9 @@ void phase_reads(int64_t (&toff)[4], int32_t (&mask)[4 * kLanes], int ab, const 
 // Samples [n0, n1) by phase, phase_group(L) at a time: their grids bordered, then for
 // every phase, block of 4 vectors of the phase planes and tile of 6 channels, one register
 // tile into the planes, which are then merged into the image.
-void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float* Y, const float* ap, const float* bias,
-                      int64_t M, int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool add) {
+void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float* Y, const float* act, float slope,
+                      const float* ap, const float* bias, int64_t M, int64_t OH, int64_t OW, int64_t n0, int64_t n1,
+                      bool add) {
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, nvec = L / kLanes, CO = pl.CO, tiles = (CO + kMR - 1) / kMR, group = phase_group(L);
   const int64_t per_row = std::max<int64_t>(1, OW / kLanes), rows_per_vec = std::max<int64_t>(1, kLanes / OW);
@@ -381,7 +390,8 @@ void by_phase_samples(float* img, float* ph, const PlaneLayout& pl, const float*
   for (int64_t s0 = n0; s0 < n1; s0 += group) {
     const int64_t s1 = std::min(n1, s0 + group);
     if (add) init_planes(ph, pl, img, nullptr, s0, s1, 0, CO, OH, OW, true);
-    for (int64_t n = s0; n < s1; ++n) pad_grid(yp + (n - s0) * g.sample(M), Y + n * M * L, M, g);
+    for (int64_t n = s0; n < s1; ++n)
+      pad_grid(yp + (n - s0) * g.sample(M), Y + n * M * L, act ? act + n * M * L : nullptr, slope, M, g);
     for (int ab = 0; ab < 4; ++ab) {
       int64_t toff[4];
       int32_t mask[4 * kLanes];
@@ -421,7 +431,7 @@ bool col2im_by_phase() {
 }  // namespace
 
 void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
-                        int64_t OH, int64_t OW, int64_t CO, bool accumulate) {
+                        int64_t OH, int64_t OW, int64_t CO, bool accumulate, const float* act, float slope) {
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, KR = CO * 16, T = compute_threads();
   prof::add_work(2.0 * double(N * M * KR * L), 4.0 * double(N * M * L + M * KR + N * CO * 4 * L * (accumulate ? 2 : 1)));
@@ -447,10 +457,12 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
     float* app = scratch<float>(1, size_t(4 * tiles * M * 4 * kMR));
     pack_a_phases(app, A, M, CO);
     parallel_for("col2im_k4s2_direct", (N + group - 1) / group, 1, [&](int64_t u0, int64_t u1) {
-      by_phase_samples(img, ph, pl, Y, app, bias, M, OH, OW, u0 * group, std::min(N, u1 * group), accumulate);
+      by_phase_samples(img, ph, pl, Y, act, slope, app, bias, M, OH, OW, u0 * group, std::min(N, u1 * group),
+                       accumulate);
     });
     return;
   }
+  if (act) Y = leaky_grad_copy(Y, act, slope, N * M * L);
   float* ap = by_channel ? nullptr : scratch<float>(1, size_t((KR + kMR - 1) / kMR * M * kMR));
   if (ap) pack_a(ap, A, M, KR, M * KR > 65536);
   const int64_t units = by_channel ? CO : N;

@@ -20,8 +20,11 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
+#include "kernels/common/activations.h"
+#include "kernels/cpu/activations.h"
 #include "kernels/cpu/conv_k4s2_planes.h"
 #include "kernels/cpu/conv_k4s2_tile.h"
 #include "kernels/cpu/im2col.h"
@@ -190,6 +193,14 @@ void forward_blocks(float* out, const float* ph, int64_t n0, const float* weight
   }
 }
 
+// out[0, n) = leaky_relu(out, slope), where slope >= 0 (the fused activation of
+// conv2d_leaky_relu), run on a chunk's outputs while they are still in cache; the same
+// formula and bits as the activation op (kernels/common/activations.h).
+void leaky_in_place(float* out, int64_t n, float slope) {
+  if (slope < 0) return;
+  for (int64_t i = 0; i < n; ++i) out[i] = common::leaky_relu_fwd(out[i], slope);
+}
+
 // ---- the forward reading the phase planes in place (output rows of whole vectors) ----
 //
 // With each sample's phase planes in a zero border, tap (kh, kw) of an output row of whole
@@ -219,7 +230,7 @@ constexpr auto kMicroRows = table_of<Rows16>(std::make_integer_sequence<int, kMR
 // Samples [n0, n1) of the forward: each sample's planes split, then every tile of kMR
 // output channels over every block of 4 vectors (the tile's weights stay in L1).
 void forward_rows(float* out, const float* inp, const float* wp, const float* bias, int64_t C, int64_t OC,
-                  int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate) {
+                  int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate, float leaky) {
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes, tiles = (OC + kMR - 1) / kMR;
   float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
@@ -240,6 +251,7 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
                                    toff.data(), nullptr, C, accumulate, bias ? bias + ct * kMR : nullptr);
       }
     }
+    leaky_in_place(out + n * OC * L, OC * L, leaky);
   }
 }
 
@@ -249,7 +261,7 @@ void forward_rows(float* out, const float* inp, const float* wp, const float* bi
 // load per row and vector, where pack_panel masks each and looks up its tap) and every tile
 // of W runs on it: the same sums in the same order as forward_blocks with one panel.
 void forward_rows_packed(float* out, const float* inp, const float* weight, const float* bias, int64_t C,
-                         int64_t OC, int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate) {
+                         int64_t OC, int64_t OH, int64_t OW, int64_t n0, int64_t n1, bool accumulate, float leaky) {
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, K = C * 16, nvec = L / kLanes, per_row = OW / kLanes;
   float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
@@ -274,6 +286,7 @@ void forward_rows_packed(float* out, const float* inp, const float* weight, cons
                                bias ? bias + oc0 : nullptr, Prefetch{});
       }
     }
+    leaky_in_place(out + n * OC * L, OC * L, leaky);
   }
 }
 
@@ -286,21 +299,22 @@ bool forward_in_place() {
 }  // namespace
 
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
-                                int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate) {
+                                int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate, float leaky) {
   NVTX_RANGE_FN();
+  CG_CHECK(leaky < 0 || !accumulate, "conv2d_forward_k4s2_direct: a fused activation needs accumulate false");
   const int64_t OH = H / 2, OW = W / 2, L = OH * OW, K = C * 16, nvec = N * L / kLanes;
   prof::add_work(2.0 * double(N * OC * K * L), 4.0 * double(N * C * H * W + OC * K + N * OC * L * (accumulate ? 2 : 1)));
   if (OW % kLanes == 0 && OC >= kMR && C >= kMR && forward_in_place()) {
     float* wp = scratch<float>(1, size_t((OC + kMR - 1) / kMR * K * kMR));
     pack_w_tiles(wp, weight, OC, K);
     parallel_for("conv2d_forward_k4s2_direct", N, 1, [&](int64_t n0, int64_t n1) {
-      forward_rows(out, inp, wp, bias, C, OC, OH, OW, n0, n1, accumulate);
+      forward_rows(out, inp, wp, bias, C, OC, OH, OW, n0, n1, accumulate, leaky);
     });
     return;
   }
   if (OW % kLanes == 0 && K <= kKC && forward_in_place()) {
     parallel_for("conv2d_forward_k4s2_direct", N, 1, [&](int64_t n0, int64_t n1) {
-      forward_rows_packed(out, inp, weight, bias, C, OC, OH, OW, n0, n1, accumulate);
+      forward_rows_packed(out, inp, weight, bias, C, OC, OH, OW, n0, n1, accumulate, leaky);
     });
     return;
   }
@@ -324,16 +338,26 @@ void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weigh
       const int64_t last = std::min(blocks, (u + 1) * gpu * per_group), step = gpu > 1 ? kMaxFwdBlocks : 1;
       for (int64_t b = u * gpu * per_group; b < last; b += step)
         forward_blocks(out, ph, n0, weight, bias, C, L, OC, accumulate, tp, nvec, b, std::min(last, b + step));
+      // every block of samples [n0, n1) is this unit's (units are whole groups of samples)
+      leaky_in_place(out + n0 * OC * L, (n1 - n0) * OC * L, leaky);
     }
   });
 }
 
+const float* leaky_grad_copy(const float* Y, const float* act, float slope, int64_t n) {
+  float* dz = scratch<float>(4, size_t(n));
+  leaky_relu_grad_pass(dz, Y, act, n, slope);
+  return dz;
+}
+
 void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                             int64_t OH, int64_t OW) {
+                             int64_t OH, int64_t OW, const float* act, float slope) {
   // Y transposed (conv_k4s2_wgrad_t.cpp) is a kernel of its own in profiles and traces:
   // its own range, its own FLOPs.
-  if (weight_grad_k4s2_t_applies(R, C, OH, OW)) return weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW);
+  if (weight_grad_k4s2_t_applies(R, C, OH, OW))
+    return weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW, act, slope);
   NVTX_RANGE_FN();
+  if (act) Y = leaky_grad_copy(Y, act, slope, N * R * OH * OW);
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));
   const Taps tp = make_taps(OH, OW);

@@ -25,24 +25,34 @@ bool set_conv_k4s2_direct_enabled(bool on);
 // out (N,OC,OH,OW) = conv(inp (N,C,H,W), weight (OC,C,4,4), stride 2, pad 1) + bias (OC,
 // may be null); with accumulate, out += that instead. Requires
 // conv_k4s2_direct_applies(H, W, 4, 2, 1). Also conv_transpose2d's input gradient: the
-// image is then dout and the weight (C_in, C_out*16) as stored.
+// image is then dout and the weight (C_in, C_out*16) as stored. With leaky >= 0 (and
+// accumulate false), out = leaky_relu(that, leaky) instead: conv2d_leaky_relu's forward,
+// each chunk's outputs activated while still in cache.
 void conv2d_forward_k4s2_direct(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
-                                int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate = false);
+                                int64_t C, int64_t H, int64_t W, int64_t OC, bool accumulate = false,
+                                float leaky = -1.0f);
 
 // The adjoint direction: img (N,CO,2*OH,2*OW) = col2im(A^T @ Y) + (accumulate ? img :
 // bias (CO, may be null) or 0), with Y (N,M,OH*OW) and A (M, CO*16) as stored, the column
 // rows computed a cache-sized panel at a time and scattered into phase planes. It is
 // conv2d's input gradient (Y = dout, A = W (OC, C*16)) and conv_transpose2d's forward
 // (Y = x, A = W (C_in, C_out*16)). Requires OH*OW % 16 == 0.
+// With act (N,M,OH*OW), Y is first taken back through a LeakyReLU whose output act was:
+// Y * (act > 0 ? 1 : slope), the same bits as that op's gradient (conv2d_leaky_relu's
+// backward), applied as the grid is read where it is copied into a border anyway (col2im
+// by phase), else in one pass into scratch slot 4.
 void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float* bias, int64_t N, int64_t M,
-                        int64_t OH, int64_t OW, int64_t CO, bool accumulate);
+                        int64_t OH, int64_t OW, int64_t CO, bool accumulate, const float* act = nullptr,
+                        float slope = 0.0f);
 
 // The weight gradient: dweight (R, C*16) += Y (N,R,OH*OW) @ col(img)^T, img (N,C,2*OH,
 // 2*OW): the column matrix built transposed, a cache-sized panel at a time, with each
 // thread owning whole 4-channel column blocks of dweight. It is conv2d's (Y = dout, img =
 // the input) and conv_transpose2d's (Y = x, img = dout). Requires OH*OW % 16 == 0.
+// act, slope as col2im's: applied as Y is transposed where Y is (weight_grad_k4s2_t), else
+// in one pass into scratch slot 4.
 void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                             int64_t OH, int64_t OW);
+                             int64_t OH, int64_t OW, const float* act = nullptr, float slope = 0.0f);
 
 // The weight gradient's path where the output rows are whole vectors, Y's channels come in
 // 16s, each sample holds whole 256-pixel panels, dW is small and Y has fewer rows than the
@@ -51,8 +61,12 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
 // layers), the image's bordered phase planes read in place.
 // weight_grad_k4s2_direct takes it where weight_grad_k4s2_t_applies; COVERGAN_WGRAD=cols
 // keeps every shape off it (A/B).
+// Y * (act > 0 ? 1 : slope) in one pass, into scratch slot 4 of the calling thread (the
+// kernels' fallback where they cannot apply act as they read Y).
+const float* leaky_grad_copy(const float* Y, const float* act, float slope, int64_t n);
+
 bool weight_grad_k4s2_t_applies(int64_t R, int64_t C, int64_t OH, int64_t OW);
 void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                        int64_t OH, int64_t OW);
+                        int64_t OH, int64_t OW, const float* act = nullptr, float slope = 0.0f);
 
 }  // namespace cg::cpu

@@ -25,6 +25,7 @@ namespace cg::cpu::k4s2 {
 
 using simd16::in_register;
 using simd16::kLanes;
+using simd16::leaky_grad;
 using simd16::loadu;
 using simd16::storeu;
 using simd16::v16f;

@@ -72,13 +72,18 @@ constexpr std::array<std::array<WtTile, kWtMaxMR>, 4> kWtTiles = {
     wt_row<3>(std::make_integer_sequence<int, kWtMaxMR>{}), wt_row<4>(std::make_integer_sequence<int, kWtMaxMR>{})};
 
 // yT (npx, R) = Y's rows of the panel's pixels [q0, q0+npx) of one sample, y (R, L):
-// 16x16 blocks transposed in registers.
-void transpose_panel(float* __restrict yT, const float* y, int64_t R, int64_t L, int64_t q0, int64_t npx) {
+// 16x16 blocks transposed in registers; with act (laid out as y), each value first taken
+// back through the LeakyReLU whose output act is.
+void transpose_panel(float* __restrict yT, const float* y, const float* act, float slope, int64_t R, int64_t L,
+                     int64_t q0, int64_t npx) {
   for (int64_t r0 = 0; r0 < R; r0 += kLanes)
     for (int64_t p = 0; p < npx; p += kLanes) {
       v16f rows[16];
 #pragma GCC unroll 16
       for (int t = 0; t < 16; ++t) rows[t] = loadu(y + (r0 + t) * L + q0 + p);
+      if (act)
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; ++t) rows[t] = leaky_grad(rows[t], loadu(act + (r0 + t) * L + q0 + p), slope);
       transpose16(rows);
 #pragma GCC unroll 16
       for (int t = 0; t < 16; ++t) storeu(yT + (p + t) * R + r0, rows[t]);
@@ -88,8 +93,8 @@ void transpose_panel(float* __restrict yT, const float* y, int64_t R, int64_t L,
 // The pixels [pbeg, pend) (whole panels of kWtPanel inside a sample) into dT (K, R), zeroed
 // first.
 constexpr int64_t kWtPanel = 256;
-void wgrad_t_share(float* dT, const float* Y, const float* img, int64_t R, int64_t C, int64_t OH, int64_t OW,
-                   int64_t pbeg, int64_t pend) {
+void wgrad_t_share(float* dT, const float* Y, const float* act, float slope, const float* img, int64_t R, int64_t C,
+                   int64_t OH, int64_t OW, int64_t pbeg, int64_t pend) {
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, K = C * 16, nv_all = R / kLanes, nvt = std::min<int64_t>(4, nv_all);
   const int64_t mrt = std::min<int64_t>(kWtMaxMR, 24 / nvt), rows = kWtPanel / OW;
@@ -101,7 +106,7 @@ void wgrad_t_share(float* dT, const float* Y, const float* img, int64_t R, int64
   for (int64_t p0 = pbeg; p0 < pend; p0 += kWtPanel) {
     const int64_t n = p0 / L, q0 = p0 % L, i0 = q0 / OW;
     if (n != have) split_padded(ph, img + n * C * 4 * L, C, g), have = n;
-    transpose_panel(yT, Y + n * R * L, R, L, q0, kWtPanel);
+    transpose_panel(yT, Y + n * R * L, act ? act + n * R * L : nullptr, slope, R, L, q0, kWtPanel);
     for (int64_t k0 = 0; k0 < K; k0 += mrt) {
       const int mr = int(std::min<int64_t>(mrt, K - k0));
       const float* src[kWtMaxMR];
@@ -138,16 +143,16 @@ bool weight_grad_k4s2_t_applies(int64_t R, int64_t C, int64_t OH, int64_t OW) {
 }
 
 void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                        int64_t OH, int64_t OW) {
+                        int64_t OH, int64_t OW, const float* act, float slope) {
   NVTX_RANGE_FN();
   const int64_t L = OH * OW, K = C * 16, panels = N * L / kWtPanel;
-  // Y and the image read, dW read and written; Y^T and the planes stay in cache
-  prof::add_work(2.0 * double(R * K * N * L), 4.0 * double(R * N * L + N * C * 4 * L + 2 * R * K));
+  // Y (and act) and the image read, dW read and written; Y^T and the planes stay in cache
+  prof::add_work(2.0 * double(R * K * N * L), 4.0 * double(R * N * L * (act ? 2 : 1) + N * C * 4 * L + 2 * R * K));
   const int64_t splits = std::min<int64_t>(kWtSplits, panels);
   float* part = scratch<float>(3, size_t(splits * K * R));
   parallel_for("weight_grad_k4s2_t", splits, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s)
-      wgrad_t_share(part + s * K * R, Y, img, R, C, OH, OW, panels * s / splits * kWtPanel,
+      wgrad_t_share(part + s * K * R, Y, act, slope, img, R, C, OH, OW, panels * s / splits * kWtPanel,
                     panels * (s + 1) / splits * kWtPanel);
   });
   // dW += the copies' sum, in split order, by rows of dW^T on the pool

@@ -149,6 +149,15 @@ void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
   });
 }
 
+template <class T>
+void bias_grad_add_leaky(T* dbias, const T* dout, const T* act, T slope, int64_t N, int64_t OC, int64_t L) {
+  parallel_each_if(N * OC * L > kParallelMin, OC, [&](int64_t o) {
+    double s = 0;
+    for (int64_t n = 0; n < N; ++n) s += bn_rows::row_sum_leaky(dout + (n * OC + o) * L, act + (n * OC + o) * L, slope, L);
+    dbias[o] += T(s);
+  });
+}
+
 int64_t batch_chunk(int64_t N, int64_t per_sample) {
   const int64_t fit = std::clamp<int64_t>(g_chunk_budget / std::max<int64_t>(per_sample, 1), 1, std::max<int64_t>(N, 1));
   // Equal chunks: 32 samples that fit 28 at a time run as 16 + 16, not 28 + a narrow 4.
@@ -175,7 +184,8 @@ int64_t set_batch_chunk_budget(int64_t elems) {
   template void unpack_batch_add<T>(T*, const T*, int64_t, int64_t, int64_t, bool);                            \
   template void unpack_batch_bias<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);                     \
   template void fill_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                         \
-  template void bias_grad_add<T>(T*, const T*, int64_t, int64_t, int64_t);
+  template void bias_grad_add<T>(T*, const T*, int64_t, int64_t, int64_t);                                      \
+  template void bias_grad_add_leaky<T>(T*, const T*, const T*, T, int64_t, int64_t, int64_t);
 CG_IM2COL_INSTANTIATE(float)
 CG_IM2COL_INSTANTIATE(double)
 #undef CG_IM2COL_INSTANTIATE

@@ -50,6 +50,12 @@ void fill_bias(T* out, const T* bias, int64_t N, int64_t OC, int64_t L);
 template <class T>
 void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L);
 
+// The same, of dout taken back through the LeakyReLU whose output act (N,OC,L) is:
+// dout * (act > 0 ? 1 : slope), summed in bias_grad_add's order (the same bits as that
+// gradient computed first).
+template <class T>
+void bias_grad_add_leaky(T* dbias, const T* dout, const T* act, T slope, int64_t N, int64_t OC, int64_t L);
+
 // Samples per chunk when each needs per_sample scratch elements: as many as fit a fixed
 // budget (at least one), so deep layers with small images run one wide GEMM per chunk.
 int64_t batch_chunk(int64_t N, int64_t per_sample);

@@ -10,7 +10,7 @@ namespace cg::cpu {
 
 namespace {
 
-constexpr int kSlots = 4;
+constexpr int kSlots = 5;  // 0-3 the kernels' own; 4 an activation's gradient (conv2d.cpp)
 
 struct Buffers {
   void* p[kSlots] = {};

@@ -39,4 +39,11 @@ inline v16f in_register(v16f v) {
   return v;
 }
 
+// LeakyReLU's input gradient from its output a, lane by lane: dy where a > 0, slope * dy
+// elsewhere (kernels/common/activations.h's leaky_relu_bwd_from_out, the same bits).
+inline v16f leaky_grad(v16f dy, v16f a, float slope) {
+  const v16f neg = slope * dy;
+  return a > 0 ? dy : neg;
+}
+
 }  // namespace cg::cpu::simd16

@@ -5,6 +5,7 @@
 #include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
+#include "kernels/cuda/activations.h"
 #include "kernels/cuda/bias.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv_algo.h"
@@ -54,6 +55,27 @@ void conv2d_forward(float* out, const float* inp, const float* weight, const flo
 void conv2d_forward(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t C,
                     int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad) {
   forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+}
+// cuDNN's convolution, then the activation in place: two launches (cuDNN's fused
+// convolution-activation offers no LeakyReLU slope on every algorithm).
+namespace {
+template <class T>
+void leaky_forward(T* out, const T* inp, const T* weight, const float* bias, int64_t N, int64_t C, int64_t H,
+                   int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, float slope) {
+  NVTX_RANGE("conv2d_leaky_forward");
+  forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad);
+  const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
+  activation_forward(out, out, N * OC * OH * OW, common::Activation::leaky_relu, slope);
+}
+}  // namespace
+
+void conv2d_leaky_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, float slope) {
+  leaky_forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad, slope);
+}
+void conv2d_leaky_forward(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, float slope) {
+  leaky_forward(out, inp, weight, bias, N, C, H, W, OC, K, stride, pad, slope);
 }
 void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,

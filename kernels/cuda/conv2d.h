@@ -12,6 +12,11 @@ void conv2d_forward(float* out, const float* inp, const float* weight, const flo
                     int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad);
 void conv2d_forward(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t C,
                     int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad);
+// out = leaky_relu(conv2d_forward(...), slope): conv2d_leaky_relu's forward.
+void conv2d_leaky_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, float slope);
+void conv2d_leaky_forward(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t C,
+                          int64_t H, int64_t W, int64_t OC, int64_t K, int64_t stride, int64_t pad, float slope);
 void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
                      int64_t stride, int64_t pad, bool accumulate = true);

@@ -76,9 +76,11 @@ struct ConvGrads {
   bool x = true, w = true, bias = true, db = true;
 };
 
-void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Precision math, ConvGrads g = {}) {
+// leaky >= 0: conv2d_leaky_relu (D.conv1's convolution with its LeakyReLU fused in).
+void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Precision math, ConvGrads g = {},
+              double leaky = -1) {
   OpCase c;
-  c.op = transposed ? "conv_transpose2d" : "conv2d";
+  c.op = transposed ? "conv_transpose2d" : leaky >= 0 ? "conv2d_leaky_relu" : "conv2d";
   c.shapes = detail::cat("x (", k.N, ",", k.C, ",", k.H, ",", k.W, ") OC ", k.OC, " K ", k.K, " stride ", k.stride,
                          " pad ", k.pad, g.x ? "" : " no dx", g.w ? "" : " no dw", g.bias ? (g.db ? "" : " no db") : " no bias");
   c.make = [=] {
@@ -95,6 +97,7 @@ void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Precision 
     return in;
   };
   c.fn = in_activation_dtype([=](Tape* tape, Ts& x, Device) -> Ts {
+    if (leaky >= 0) return {conv2d_leaky_relu(tape, x[0], x[1], x[2], int(k.stride), int(k.pad), leaky)};
     return {transposed ? conv_transpose2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))
                        : conv2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))};
   });
@@ -125,6 +128,20 @@ void add_convolutions(std::vector<OpCase>& t) {
   add_conv(t, false, kOdd[3], Precision::bf16);
   add_conv(t, true, kOdd[6], Precision::bf16);
   add_conv(t, false, {3, 8, 8, 8, 16, 4, 2, 1}, Precision::bf16, {true, false, true, false});
+  // conv2d_leaky_relu against the CPU on a small shape (an output within rounding of 0
+  // could take the other slope on the other device: improbable with 256 of them), then at
+  // D.conv1's shape against conv2d and leaky_relu on the same GPU (the same outputs).
+  for (const ConvGrads& g : {ConvGrads{}, ConvGrads{true, false, true, false}, ConvGrads{false, true, true, true}})
+    add_conv(t, false, {2, 3, 16, 16, 4, 4, 2, 1}, Precision::fp32, g, 0.2);
+  for (Precision math : {Precision::fp32, Precision::bf16}) {
+    add_conv(t, false, kPaperConv[0], math, {}, 0.2);
+    OpCase& c = t.back();
+    c.shapes += " vs unfused on cuda";
+    c.cuda_reference = in_activation_dtype([k = kPaperConv[0]](Tape* tape, Ts& x, Device) -> Ts {
+      return {leaky_relu(tape, conv2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad)), 0.2)};
+    });
+    c.out = c.grad = {Tol::abs(1e-6, 1e-6)};
+  }
 }
 
 // ---- linear ------------------------------------------------------------------------

@@ -36,12 +36,14 @@ TEST_CASE("covergan train --dump-tape prints the D and G steps' records with ten
   CHECK(d < g);
   const std::string dstep = r.output.substr(d, g - d), gstep = r.output.substr(g);
   // D sees the real and the fake batch: its tape has D's ops, G's forward ran without one.
-  // BatchNorm and its activation are one fused record; conv1 (no BN) keeps a plain leaky_relu.
+  // BatchNorm and its activation are one fused record; so are conv1 (no BN) and its LeakyReLU.
   for (const char* op : {"conv2d  [conv2d_backward]", "batch_norm2d_act  [batch_norm2d_act_backward]",
-                         "leaky_relu  [leaky_relu_backward]", "bce_with_logits  [bce_with_logits_backward]",
+                         "conv2d_leaky_relu  [conv2d_leaky_relu_backward]",
+                         "bce_with_logits  [bce_with_logits_backward]",
                          "cross_entropy  [cross_entropy_backward]", "weighted_sum  [weighted_sum_backward]"})
     CHECK_MESSAGE(dstep.find(op) != std::string::npos, op);
   CHECK(dstep.find("conv_transpose2d") == std::string::npos);
+  CHECK(dstep.find(" leaky_relu  [leaky_relu_backward]") == std::string::npos);  // no unfused LeakyReLU left
   CHECK(dstep.find("dropout") == std::string::npos);  // off unless --d-dropout
   CHECK(count_of(dstep, "bce_with_logits  [") == 2);  // real and fake
   for (const char* op : {"conv_transpose2d  [conv_transpose2d_backward]",
@@ -57,15 +59,15 @@ TEST_CASE("covergan train --dump-tape prints the D and G steps' records with ten
   CHECK(r0.find("'real images' (leaf)") != std::string::npos);
   CHECK(r0.find("in   w       t1   f32 (2,3,4,4) on cpu *") != std::string::npos);
   CHECK(r0.find("D.conv1.weight (parameter)") != std::string::npos);
-  CHECK(r0.find("out          t3   f32 (2,2,32,32) on cpu *       to #1 leaky_relu") != std::string::npos);
-  CHECK(record(dstep, 1).find("in   x       t3   f32 (2,2,32,32) on cpu *       from #0 conv2d") !=
+  CHECK(r0.find("out          t3   f32 (2,2,32,32) on cpu *       to #1 conv2d") != std::string::npos);
+  CHECK(record(dstep, 1).find("in   x       t3   f32 (2,2,32,32) on cpu *       from #0 conv2d_leaky_relu") !=
         std::string::npos);
   // The fake batch's first record reads G's detached output, a leaf of the D tape, and
   // the same D.conv1.weight tensor (same id) as the real batch's.
-  const std::string r12 = record(dstep, 12);
-  CHECK(r12.find("#12 conv2d  [") == 0);
-  CHECK(r12.find("'G(z), read detached: no gradient to G' (leaf)") != std::string::npos);
-  CHECK(r12.find("in   w       t1 ") != std::string::npos);
+  const std::string r11 = record(dstep, 11);
+  CHECK(r11.find("#11 conv2d_leaky_relu  [") == 0);
+  CHECK(r11.find("'G(z), read detached: no gradient to G' (leaf)") != std::string::npos);
+  CHECK(r11.find("in   w       t1 ") != std::string::npos);
   // Saved tensors and args by name; the total loss is the root.
   CHECK(dstep.find("  saved        mean: f32 (") != std::string::npos);
   CHECK(dstep.find("  args         stride=2 pad=1") != std::string::npos);
@@ -99,11 +101,11 @@ TEST_CASE("covergan train --dump-tape-dot writes a graph with one node per recor
   const auto r = gantest::run_covergan(std::string("train --dump-tape-dot ") + cgtest::shell_quote(dot) + " " + kTiny);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  // "tape graph: F (30 + 27 records, 54 + 62 tensors)": the counts the graph must hold.
+  // "tape graph: F (28 + 26 records, 52 + 61 tensors)": the counts the graph must hold.
   std::smatch m;
   REQUIRE(std::regex_search(r.output, m, std::regex("\\((\\d+) \\+ (\\d+) records, (\\d+) \\+ (\\d+) tensors\\)")));
   const size_t records = std::stoul(m[1]) + std::stoul(m[2]), tensors = std::stoul(m[3]) + std::stoul(m[4]);
-  CHECK(records == 30 + 27);
+  CHECK(records == 28 + 26);
   const std::string text = gantest::slurp(dot);
   REQUIRE(!text.empty());
   CHECK(count_of(text, "subgraph cluster_") == 2);

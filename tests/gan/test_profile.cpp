@@ -82,8 +82,11 @@ TEST_CASE("profiled CPU iteration: the GEMM layers report exactly the documented
     REQUIRE_MESSAGE(r != nullptr, k << " missing from the profile");
     CHECK(r->kind == prof::Kind::scope);  // phases apart from kernels
   }
-  // D has L convs: each runs on the real and the fake batch in the D step and once in the G step.
-  CHECK(find_row(rows, "conv2d_forward")->calls == 3 * m.n_layers());
+  // D has L convs: each runs on the real and the fake batch in the D step and once in the G step,
+  // conv1 with its activation fused (conv2d_leaky_forward, not counted as conv2d_forward too).
+  CHECK(find_row(rows, "conv2d_forward")->calls == 3 * (m.n_layers() - 1));
+  REQUIRE(find_row(rows, "conv2d_leaky_forward") != nullptr);
+  CHECK(find_row(rows, "conv2d_leaky_forward")->calls == 3);
   double self = 0;
   for (const prof::Row& r : rows) self += r.self_s;
   CHECK(self <= find_row(rows, "train_step")->total_s + find_row(rows, "draw_latents")->total_s + 1e-6);
@@ -112,7 +115,7 @@ TEST_CASE("the profile is per layer and pass with the calls one iteration makes"
                         Want{"D.conv1", "forward", 3}, Want{"D.conv2", "forward", 3},
                         Want{"D.conv1", "backward-weight", 2}, Want{"D.conv1", "backward-data", 1},
                         Want{"D.conv2", "backward-weight", 2}, Want{"D.conv2", "backward-data", 3},
-                        Want{"D.act1", "forward", 3}, Want{"D.bn2", "backward", 3}, Want{"D.fc_src", "forward", 3},
+                        Want{"D.bn2", "backward", 3}, Want{"D.fc_src", "forward", 3},
                         Want{"D.loss", "forward", 1}, Want{"G.loss", "forward", 1}, Want{"D.adam", "update", 1},
                         Want{"G.adam", "update", 1}}) {
     const prof::Group* g = find_group(gs, w.layer, w.pass);
@@ -120,6 +123,10 @@ TEST_CASE("the profile is per layer and pass with the calls one iteration makes"
     CHECK_MESSAGE(g->calls == w.calls, w.layer << " " << w.pass);
     CHECK(g->s > 0);
   }
+  // conv1's LeakyReLU runs inside its forward and backward passes (conv2d_leaky_relu): no
+  // layer or pass of its own on the CPU.
+  CHECK(find_group(gs, "D.act1", "forward") == nullptr);
+  CHECK(find_group(gs, "D.conv1", "backward-act") == nullptr);
   // No leftover "backward" rows for layers whose backward is split into passes.
   CHECK(find_group(gs, "D.conv2", "backward") == nullptr);
   CHECK(find_group(gs, "G.deconv1", "backward") == nullptr);
