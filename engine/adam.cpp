@@ -55,8 +55,10 @@ void Adam::step(const Tensor& halt) {
   if (halt.defined() && halt.data<int32_t>()[0] != 0) return;
   ++t_;
   dispatch_float("Adam::step", p, [&]<class T>() {
-    cpu::adam_step<T>(p.data<T>(), m_.data<T>(), v_.data<T>(), g.data<T>(), n, common::adam_scalars<T>(hyper(cfg_), t_));
+    cpu::adam_step<T>(p.data<T>(), m_.data<T>(), v_.data<T>(), g.data<T>(), n, common::adam_scalars<T>(hyper(cfg_), t_),
+                      true);
   });
+  ps_.grads_zeroed_by_step();
 }
 
 }  // namespace cg

@@ -57,7 +57,8 @@ void ParamStore::finalize(Device device, DType dtype) {
 }
 
 void ParamStore::zero_grad() {
-  if (flat_grad_.defined()) flat_grad_.zero_();
+  if (flat_grad_.defined() && !grad_zero_) flat_grad_.zero_();
+  grad_zero_ = false;  // a backward writes them next
 }
 
 void ParamStore::set_requires_grad(bool on) {

@@ -6,7 +6,8 @@
 #include "kernels/common/adam.h"
 
 namespace cg::cpu {
-// param, m, v updated in place from grad  // all (n)
+// param, m, v updated in place from grad  // all (n); with zero_grad, grad is set to 0 as
+// it is read (ParamStore::grads_zeroed_by_step: no separate memset before the next backward)
 template <class T>
-void adam_step(T* param, T* m, T* v, const T* grad, int64_t n, const common::AdamScalars<T>& s);
+void adam_step(T* param, T* m, T* v, T* grad, int64_t n, const common::AdamScalars<T>& s, bool zero_grad = false);
 }  // namespace cg::cpu

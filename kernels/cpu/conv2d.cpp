@@ -103,10 +103,6 @@ void conv2d_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   }
 }
 
-template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
-                                    int64_t, int64_t, int64_t, int64_t, int64_t);
-template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
-                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 template <class T>
 void conv2d_leaky_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* act, T slope, const T* inp,
                            const T* weight, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t K,
@@ -127,6 +123,10 @@ void conv2d_leaky_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T
                   accumulate);
 }
 
+template void conv2d_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
+                                    int64_t, int64_t, int64_t, int64_t, int64_t);
+template void conv2d_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 template void conv2d_leaky_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t,
                                           int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float);
 template void conv2d_leaky_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,

@@ -152,3 +152,26 @@ TEST_CASE("adam: errors are clear") {
   CHECK_THROWS_WITH_AS(opt.step(), doctest::Contains("Adam: invalid settings"), cg::Error);
   CHECK(opt.steps() == 0);
 }
+
+TEST_CASE("adam: the CPU step leaves the gradients zero, so zero_grad has nothing left to do; a halted step does not") {
+  ParamStore ps;
+  Tensor a = ps.param("a", Shape{3});
+  ps.finalize(Device::cpu, DType::f32);
+  Adam opt(ps, AdamConfig{0.1, 0.9, 0.999, 1e-8});
+  ps.zero_grad();
+  set(a.grad(), {0.5, -1.0, 2.0});
+  opt.step();
+  CHECK(a.grad().to_vector() == std::vector<double>{0.0, 0.0, 0.0});
+  const std::vector<double> after1 = a.to_vector();
+  // The next step's gradients start from those zeros, as after a memset.
+  ps.zero_grad();
+  a.grad().data<float>()[1] += 3.0f;  // a kernel accumulating into the gradient
+  CHECK(a.grad().to_vector() == std::vector<double>{0.0, 3.0, 0.0});
+  // A halted step updates nothing and keeps the gradients: zero_grad must clear them.
+  Tensor halt = Tensor::from({1.0}, Shape{1}, DType::i32);
+  opt.step(halt);
+  CHECK(a.to_vector() == after1);
+  CHECK(a.grad().to_vector() == std::vector<double>{0.0, 3.0, 0.0});
+  ps.zero_grad();
+  CHECK(a.grad().to_vector() == std::vector<double>{0.0, 0.0, 0.0});
+}
