@@ -153,7 +153,7 @@ TEST_CASE("adam: errors are clear") {
   CHECK(opt.steps() == 0);
 }
 
-TEST_CASE("adam: the CPU step leaves the gradients zero, so zero_grad has nothing left to do; a halted step does not") {
+TEST_CASE("adam: the CPU step leaves the gradients zero and a halted step leaves them to zero_grad") {
   ParamStore ps;
   Tensor a = ps.param("a", Shape{3});
   ps.finalize(Device::cpu, DType::f32);
