@@ -26,6 +26,12 @@ size_t Record::index(const std::vector<const char*>& names, std::string_view nam
   CG_FAIL(backward_name, ": the '", op, "' record has no ", what, " named '", name, "'");
 }
 
+double Record::arg_or(std::string_view name, double dflt) const {
+  for (size_t i = 0; i < arg_names.size(); ++i)
+    if (name == arg_names[i]) return args[i];
+  return dflt;
+}
+
 bool Tape::wants(const Tape* tape, const std::vector<Tensor>& inputs) {
   if (!tape) return false;
   for (const Tensor& t : inputs)

@@ -67,6 +67,8 @@ struct Record {
   const Tensor& in(std::string_view name) const { return inputs[index(input_names, name, "input")]; }
   const Tensor& kept(std::string_view name) const { return saved[index(saved_names, name, "saved tensor")]; }
   double arg(std::string_view name) const { return args[index(arg_names, name, "arg")]; }
+  // An optional arg (recorded only when it differs from its default, so most dumps omit it).
+  double arg_or(std::string_view name, double dflt) const;
   bool needs_grad(std::string_view name) const { return in(name).requires_grad(); }
   Tensor& grad_of(std::string_view name) { return grad_of(index(input_names, name, "input")); }
   // Positional access, for the variadic ops.

@@ -12,9 +12,9 @@ void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std) {
   }
 }
 
-Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope) {
-  if (mode == BnMode::batch) return bn.forward_act(tape, x, true, slope, /*running=*/false);
-  return bn.forward_act(tape, x, mode == BnMode::train, slope);
+Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope, int groups) {
+  if (mode == BnMode::batch) return bn.forward_act(tape, x, true, slope, /*running=*/false, groups);
+  return bn.forward_act(tape, x, mode == BnMode::train, slope, true, groups);
 }
 
 }  // namespace cg::gan

@@ -16,7 +16,8 @@ enum class BnMode { train, batch, eval };
 // start from identical weights).
 void init_normal(Philox& rng, const std::vector<Tensor>& ws, double std);
 // Applies a BatchNorm layer in the given mode (BnMode::batch passes no running stats),
-// then LeakyReLU(slope) fused into it (slope 0: ReLU, the generator's).
-Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope);
+// then LeakyReLU(slope) fused into it (slope 0: ReLU, the generator's). groups: the batch's
+// equal groups normalised apart (batch_norm2d_act).
+Tensor apply_bn_act(Tape* tape, const BatchNorm2d& bn, const Tensor& x, BnMode mode, double slope, int groups = 1);
 
 }  // namespace cg::gan

@@ -44,6 +44,28 @@ void Discriminator::init(Philox& rng) {
 }
 
 DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dropout) const {
+  return heads(tape, trunk(tape, x, mode, dropout, 1));
+}
+
+std::pair<DOut, DOut> Discriminator::forward_pair(Tape* tape, const Tensor& real, const Tensor& fake,
+                                                  BnMode mode) const {
+  CG_CHECK(real.defined() && fake.defined() && real.shape() == fake.shape(), "Discriminator: real batch ",
+           real.defined() ? real.shape().str() : "undefined", " and generated batch ",
+           fake.defined() ? fake.shape().str() : "undefined", " differ");
+  return forward_halves(tape, concat_batch(tape, {real, fake}), mode);
+}
+
+std::pair<DOut, DOut> Discriminator::forward_halves(Tape* tape, const Tensor& both, BnMode mode) const {
+  CG_CHECK(mode != BnMode::train || cfg_.d_dropout == 0, "Discriminator: forward_pair with d_dropout ",
+           cfg_.d_dropout, " (two forward calls draw the masks in their order)");
+  CG_CHECK(both.ndim() == 4 && both.dim(0) % 2 == 0, "Discriminator: a paired batch ", both.shape().str(),
+           " is not two equal halves");
+  const int64_t B = both.dim(0) / 2;
+  const Tensor f = trunk(tape, both, mode, nullptr, 2);
+  return {heads(tape, slice_batch(tape, f, 0, B)), heads(tape, slice_batch(tape, f, B, B))};
+}
+
+Tensor Discriminator::trunk(Tape* tape, const Tensor& x, BnMode mode, Philox* dropout, int groups) const {
   const int64_t S = cfg_.image_size;
   CG_CHECK(x.ndim() == 4 && x.dim(1) == 3 && x.dim(2) == S && x.dim(3) == S, "Discriminator: input ",
            x.shape().str(), " but the model takes (B,3,", S, ",", S, ")");
@@ -56,10 +78,10 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dr
     // (B, base*2^i, S/2^(i+1), S/2^(i+1)). conv1 has no BN: its LeakyReLU is fused into the
     // convolution (conv2d_leaky_relu); after the others BN + LeakyReLU are one op.
     if (i == 0) {
-      h = conv_[i].forward_leaky(tape, h, cfg_.leaky_slope);
+      h = conv_[i].forward_leaky(tape, h, cfg_.leaky_slope, groups);
     } else {
-      h = conv_[i].forward(tape, h);
-      h = apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope);
+      h = conv_[i].forward(tape, h, groups);
+      h = apply_bn_act(tape, bn_[i], h, mode, cfg_.leaky_slope, groups);
     }
     // After the activation, so the fused BN + LeakyReLU stays one op.
     if (drop) {
@@ -72,7 +94,10 @@ DOut Discriminator::forward(Tape* tape, const Tensor& x, BnMode mode, Philox* dr
       note_io(pre, h);
     }
   }
-  const Tensor f = flatten(tape, to_dtype(tape, h, x.dtype()));  // (B, C0*16)
+  return flatten(tape, to_dtype(tape, h, x.dtype()));  // (B, C0*16)
+}
+
+DOut Discriminator::heads(Tape* tape, const Tensor& f) const {
   DOut out;
   out.feat = f;
   out.src = fc_src_.forward(tape, f);

@@ -23,23 +23,29 @@ BnDims bn_dims(const Tensor& x) {
 }
 }  // namespace
 
-// inputs {x, gamma, beta}; saved {mean, invstd} (C); args {training, eps[, slope]}.
-// With the epilogue, dout is the activation's output gradient and r.output its output.
+// inputs {x, gamma, beta}; saved {mean, invstd} (groups*C); args {training, eps[, slope]
+// [, groups]}. With the epilogue, dout is the activation's output gradient and r.output
+// its output. Groups are taken last first, as the separate ops' records would be swept,
+// so gamma's and beta's gradients add in their order.
 static void bn_backward(Record& r, bool act) {
   const Tensor &x = r.in("x"), &gamma = r.in("gamma");
   const Tensor &mean = r.kept("mean"), &invstd = r.kept("invstd");
   const bool batch_stats = r.arg("training") != 0;
   const double eps = r.arg("eps"), slope = act ? r.arg("slope") : 1.0;
+  const int64_t G = static_cast<int64_t>(r.arg_or("groups", 1));
   const BnDims d = bn_dims(x);
-  const int64_t N = d.N, C = d.C, HW = d.HW;
+  const int64_t N = d.N / G, C = d.C, HW = d.HW, step = N * C * HW;
   const Tensor dout = r.dout();
   bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
   Tensor dx = r.grad_for_write("x", &fresh);
-  CG_KERNEL_LOWP_INTO_GRAD(r.backward_name, x, fresh, batch_norm2d_backward, ptr_or_null<T>(dx),
-                           CG_GRAD_PTR(param_t<T>, r, "gamma"), CG_GRAD_PTR(param_t<T>, r, "beta"), dout.data<T>(),
-                           x.data<T>(), gamma.data<param_t<T>>(), mean.data<param_t<T>>(),
-                           invstd.data<param_t<T>>(), N, C, HW, batch_stats, eps,
-                           act ? r.output.data<T>() : nullptr, static_cast<param_t<T>>(slope));
+  for (int64_t g = G - 1; g >= 0; --g)
+    CG_KERNEL_LOWP_INTO_GRAD(r.backward_name, x, fresh, batch_norm2d_backward,
+                             dx.defined() ? dx.data<T>() + g * step : nullptr,
+                             CG_GRAD_PTR(param_t<T>, r, "gamma"), CG_GRAD_PTR(param_t<T>, r, "beta"),
+                             dout.data<T>() + g * step, x.data<T>() + g * step, gamma.data<param_t<T>>(),
+                             mean.data<param_t<T>>() + g * C, invstd.data<param_t<T>>() + g * C, N, C, HW,
+                             batch_stats, eps, act ? r.output.data<T>() + g * step : nullptr,
+                             static_cast<param_t<T>>(slope));
 }
 
 static void batch_norm2d_backward(Record& r) { bn_backward(r, false); }
@@ -72,27 +78,36 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
            x.shape().str());
 }
 
-// The forward of both ops; slope 1 is plain batch norm.
+// The forward of both ops; slope 1 is plain batch norm. groups > 1 (training only): the
+// batch is that many equal groups, each normalised with its own statistics and updating
+// the running ones in turn, as that many calls would.
 static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
-                         Tensor running_var, bool training, double momentum, double eps, double slope) {
+                         Tensor running_var, bool training, double momentum, double eps, double slope,
+                         int groups = 1) {
   check_batch_norm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps);
-  if (training && sync_batch_norm_comm())  // --sync-bn: statistics of the global batch
+  CG_CHECK(groups >= 1 && x.dim(0) % groups == 0, "batch_norm2d: a batch of ", x.dim(0), " samples cannot be ",
+           groups, " equal groups");
+  if (!training) groups = 1;  // the running statistics: every sample alike
+  if (training && sync_batch_norm_comm()) {  // --sync-bn: statistics of the global batch
+    CG_CHECK(groups == 1, "batch_norm2d: --sync-bn normalises one group per call, got ", groups);
     return batch_norm2d_sync(tape, x, gamma, beta, running_mean, running_var, momentum, eps, slope);
+  }
   const BnDims d = bn_dims(x);
-  const int64_t N = d.N, C = d.C, HW = d.HW;
+  const int64_t N = d.N / groups, C = d.C, HW = d.HW, step = N * C * HW;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const bool record = Tape::wants(tape, {&x, &gamma, &beta});
   Tensor mean, invstd;
   if (training || record) {  // the statistics' dtype: gamma's (f32 under bf16 activations)
-    mean = Tensor::empty(Shape{C}, gamma.dtype(), x.device());
-    invstd = Tensor::empty(Shape{C}, gamma.dtype(), x.device());
+    mean = Tensor::empty(Shape{groups * C}, gamma.dtype(), x.device());
+    invstd = Tensor::empty(Shape{groups * C}, gamma.dtype(), x.device());
   }
   const char* op = slope == 1.0 ? "batch_norm2d" : "batch_norm2d_act";
   if (training)
-    CG_KERNEL_LOWP(op, x, batch_norm2d_forward_train, out.data<T>(), mean.data<param_t<T>>(),
-                   invstd.data<param_t<T>>(), ptr_or_null<param_t<T>>(running_mean),
-                   ptr_or_null<param_t<T>>(running_var), x.data<T>(), gamma.data<param_t<T>>(),
-                   beta.data<param_t<T>>(), N, C, HW, momentum, eps, static_cast<param_t<T>>(slope));
+    for (int64_t g = 0; g < groups; ++g)
+      CG_KERNEL_LOWP(op, x, batch_norm2d_forward_train, out.data<T>() + g * step, mean.data<param_t<T>>() + g * C,
+                     invstd.data<param_t<T>>() + g * C, ptr_or_null<param_t<T>>(running_mean),
+                     ptr_or_null<param_t<T>>(running_var), x.data<T>() + g * step, gamma.data<param_t<T>>(),
+                     beta.data<param_t<T>>(), N, C, HW, momentum, eps, static_cast<param_t<T>>(slope));
   else
     CG_KERNEL_LOWP(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<param_t<T>>(),
                    beta.data<param_t<T>>(), running_mean.data<param_t<T>>(), running_var.data<param_t<T>>(), N, C,
@@ -100,13 +115,15 @@ static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const
   if (!training && record)
     CG_KERNEL(op, gamma, batch_norm2d_eval_stats, mean.data<T>(), invstd.data<T>(), running_mean.data<T>(),
               running_var.data<T>(), C, eps);
+  Args args{{"training", training ? 1.0 : 0.0}, {"eps", eps}};
+  if (slope != 1.0) args.values.push_back(slope), args.names.push_back("slope");
+  if (groups > 1) args.values.push_back(groups), args.names.push_back("groups");
   if (slope == 1.0)
     TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
-                ({{"mean", mean}, {"invstd", invstd}}), ({{"training", training ? 1.0 : 0.0}, {"eps", eps}}));
+                ({{"mean", mean}, {"invstd", invstd}}), (args));
   else
     TAPE_RECORD(tape, "batch_norm2d_act", batch_norm2d_act_backward,
-                ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out, ({{"mean", mean}, {"invstd", invstd}}),
-                ({{"training", training ? 1.0 : 0.0}, {"eps", eps}, {"slope", slope}}));
+                ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out, ({{"mean", mean}, {"invstd", invstd}}), (args));
   return out;
 }
 
@@ -116,10 +133,10 @@ Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tens
 }
 
 Tensor batch_norm2d_act(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
-                        Tensor running_var, bool training, double momentum, double eps, double slope) {
+                        Tensor running_var, bool training, double momentum, double eps, double slope, int groups) {
   CG_CHECK(std::isfinite(slope) && slope >= 0, "batch_norm2d_act: the activation's slope must be >= 0 "
            "(its derivative is read from the output), got ", slope);
-  return bn_forward(tape, x, gamma, beta, running_mean, running_var, training, momentum, eps, slope);
+  return bn_forward(tape, x, gamma, beta, running_mean, running_var, training, momentum, eps, slope, groups);
 }
 
 Tensor BatchNorm2d::forward(Tape* tape, const Tensor& x, bool training) const {
@@ -129,10 +146,11 @@ Tensor BatchNorm2d::forward(Tape* tape, const Tensor& x, bool training) const {
   return y;
 }
 
-Tensor BatchNorm2d::forward_act(Tape* tape, const Tensor& x, bool training, double slope, bool running) const {
+Tensor BatchNorm2d::forward_act(Tape* tape, const Tensor& x, bool training, double slope, bool running,
+                               int groups) const {
   NVTX_LAYER(layer_name(name), "forward");
   Tensor y = batch_norm2d_act(tape, x, weight, bias, running ? running_mean : Tensor(),
-                              running ? running_var : Tensor(), training, momentum, eps, slope);
+                              running ? running_var : Tensor(), training, momentum, eps, slope, groups);
   note_io(x, y);
   return y;
 }

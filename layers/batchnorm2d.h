@@ -17,8 +17,12 @@ Tensor batch_norm2d(Tape* tape, const Tensor& x, const Tensor& gamma, const Tens
 // batch_norm2d followed by LeakyReLU(slope) (slope 0: ReLU) as one fused op: one pass
 // forward, one backward (the activation's derivative read from the output), and no
 // tensor in between. Same values as relu/leaky_relu(batch_norm2d(...)); slope >= 0.
+// groups > 1 in training: the batch is that many equal groups normalised apart (D's real
+// and generated images), the same values, gradients and running statistics as one call
+// per group in order.
 Tensor batch_norm2d_act(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
-                        Tensor running_var, bool training, double momentum, double eps, double slope);
+                        Tensor running_var, bool training, double momentum, double eps, double slope,
+                        int groups = 1);
 
 struct BatchNorm2d {
   std::string name;                  // "G.bn1": the profile's and Nsight's layer name
@@ -31,7 +35,8 @@ struct BatchNorm2d {
   Tensor forward(Tape* tape, const Tensor& x, bool training) const;
   // The layer then LeakyReLU(slope) (0: ReLU), fused: see batch_norm2d_act. Without
   // running statistics (sampling with batch statistics) they are neither read nor updated.
-  Tensor forward_act(Tape* tape, const Tensor& x, bool training, double slope, bool running = true) const;
+  Tensor forward_act(Tape* tape, const Tensor& x, bool training, double slope, bool running = true,
+                     int groups = 1) const;
   // gamma 1, beta 0, running mean 0, running var 1 (call after ParamStore::finalize).
   void reset() const;
 };

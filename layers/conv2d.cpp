@@ -19,6 +19,17 @@ namespace cg {
 // pass, so the profile and Nsight time them apart (the kernel skips null outputs).
 // dout is the gradient of the convolution's own output: the record's, or for
 // conv2d_leaky_relu the activation's input gradient.
+// A batch of `groups` equal groups (D's real and generated images, one call: see
+// conv2d's header) gets its weight gradient one group at a time, the last group first:
+// the sums, and their order, of the separate ops the groups stand for, so the bits too.
+struct Groups {
+  int64_t count, n, dout_step, x_step;  // groups, samples per group, elements per group
+};
+static Groups batch_groups(const Record& r, int64_t N, int64_t dout_per_sample, int64_t x_per_sample) {
+  const int64_t count = static_cast<int64_t>(r.arg_or("groups", 1)), n = N / count;
+  return {count, n, n * dout_per_sample, n * x_per_sample};
+}
+
 static void conv2d_backward_passes(Record& r, const Tensor& dout) {
   const Tensor &x = r.in("x"), &w = r.in("w");
   const Tensor& wk = r.saved.empty() ? w : r.kept("w_op");
@@ -33,9 +44,11 @@ static void conv2d_backward_passes(Record& r, const Tensor& dout) {
   }
   if (r.needs_grad("w") || r.needs_grad("b")) {
     NVTX_PASS("backward-weight");
-    CG_KERNEL_LOWP("conv2d_backward", x, conv2d_backward, nullptr, CG_GRAD_PTR(param_t<T>, r, "w"),
-                   CG_GRAD_PTR(param_t<T>, r, "b"), dout.data<T>(), x.data<T>(), wk.data<T>(), N, C, H, W, OC, K,
-                   stride, pad);
+    const Groups g = batch_groups(r, N, OC * dout.dim(2) * dout.dim(3), C * H * W);
+    for (int64_t i = g.count - 1; i >= 0; --i)
+      CG_KERNEL_LOWP("conv2d_backward", x, conv2d_backward, nullptr, CG_GRAD_PTR(param_t<T>, r, "w"),
+                     CG_GRAD_PTR(param_t<T>, r, "b"), dout.data<T>() + i * g.dout_step, x.data<T>() + i * g.x_step,
+                     wk.data<T>(), g.n, C, H, W, OC, K, stride, pad);
   }
 }
 
@@ -58,9 +71,11 @@ static void conv2d_leaky_passes_cpu(Record& r, const Tensor& dout, const Tensor&
     }
     if (r.needs_grad("w") || r.needs_grad("b")) {
       NVTX_PASS("backward-weight");
-      cpu::conv2d_leaky_backward<T>(nullptr, CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"), dout.data<T>(),
-                                    a.data<T>(), T(slope), x.data<T>(), w.data<T>(), N, C, H, W, OC, K, stride,
-                                    pad);
+      const Groups g = batch_groups(r, N, a.numel() / N, C * H * W);
+      for (int64_t i = g.count - 1; i >= 0; --i)
+        cpu::conv2d_leaky_backward<T>(nullptr, CG_GRAD_PTR(T, r, "w"), CG_GRAD_PTR(T, r, "b"),
+                                      dout.data<T>() + i * g.dout_step, a.data<T>() + i * g.dout_step, T(slope),
+                                      x.data<T>() + i * g.x_step, w.data<T>(), g.n, C, H, W, OC, K, stride, pad);
     }
   });
 }
@@ -86,8 +101,10 @@ static void conv2d_leaky_relu_backward(Record& r) {
 }
 
 // Checks everything a kernel relies on and returns the output shape.
-static Shape conv2d_out_shape(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad) {
+static Shape conv2d_out_shape(const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad, int groups) {
   check_ndim("conv2d", "input", x, 4);
+  CG_CHECK(groups >= 1 && x.dim(0) % groups == 0, "conv2d: a batch of ", x.dim(0), " samples cannot be ", groups,
+           " equal groups");
   check_ndim("conv2d", "weight", w, 4);
   CG_CHECK(stride >= 1 && pad >= 0, "conv2d: stride ", stride, " must be >= 1 and padding ", pad, " >= 0");
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
@@ -108,50 +125,58 @@ static Shape conv2d_out_shape(const Tensor& x, const Tensor& w, const Tensor& b,
   return Shape{N, OC, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1};
 }
 
-Tensor conv2d(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad) {
-  const Shape os = conv2d_out_shape(x, w, b, stride, pad);
+// The record's args: stride and pad, and groups only when the batch has several.
+static Args conv_args(int stride, int pad, int groups) {
+  Args a{{"stride", double(stride)}, {"pad", double(pad)}};
+  if (groups > 1) a.values.push_back(groups), a.names.push_back("groups");
+  return a;
+}
+
+Tensor conv2d(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad, int groups) {
+  const Shape os = conv2d_out_shape(x, w, b, stride, pad, groups);
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
   Tensor out = Tensor::empty(os, x.dtype(), x.device());
   const Tensor wk = w.dtype() == x.dtype() ? w : converted(w, x.dtype());
   CG_KERNEL_LOWP("conv2d", x, conv2d_forward, out.data<T>(), x.data<T>(), wk.data<T>(), ptr_or_null<param_t<T>>(b),
                  N, C, H, W, OC, K, stride, pad);
+  const Args args = conv_args(stride, pad, groups);
   if (wk.same(w))
-    TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
-                ({{"stride", double(stride)}, {"pad", double(pad)}}));
+    TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}), (args));
   else
-    TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({{"w_op", wk}}),
-                ({{"stride", double(stride)}, {"pad", double(pad)}}));
+    TAPE_RECORD(tape, "conv2d", conv2d_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({{"w_op", wk}}), (args));
   return out;
 }
 
 Tensor conv2d_leaky_relu(Tape* tape, const Tensor& x, const Tensor& w, const Tensor& b, int stride, int pad,
-                         double slope) {
+                         double slope, int groups) {
   CG_CHECK(slope >= 0 && std::isfinite(slope), "conv2d_leaky_relu: slope ", slope, " must be finite and >= 0");
-  const Shape os = conv2d_out_shape(x, w, b, stride, pad);
+  const Shape os = conv2d_out_shape(x, w, b, stride, pad, groups);
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), OC = w.dim(0), K = w.dim(2);
   Tensor out = Tensor::empty(os, x.dtype(), x.device());
   const Tensor wk = w.dtype() == x.dtype() ? w : converted(w, x.dtype());
   CG_KERNEL_LOWP("conv2d_leaky_relu", x, conv2d_leaky_forward, out.data<T>(), x.data<T>(), wk.data<T>(),
                  ptr_or_null<param_t<T>>(b), N, C, H, W, OC, K, stride, pad, static_cast<param_t<T>>(slope));
+  Args args = conv_args(stride, pad, groups);
+  args.values.insert(args.values.begin() + 2, slope), args.names.insert(args.names.begin() + 2, "slope");
   if (wk.same(w))
     TAPE_RECORD(tape, "conv2d_leaky_relu", conv2d_leaky_relu_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
-                ({{"stride", double(stride)}, {"pad", double(pad)}, {"slope", slope}}));
+                (args));
   else
     TAPE_RECORD(tape, "conv2d_leaky_relu", conv2d_leaky_relu_backward, ({{"x", x}, {"w", w}, {"b", b}}), out,
-                ({{"w_op", wk}}), ({{"stride", double(stride)}, {"pad", double(pad)}, {"slope", slope}}));
+                ({{"w_op", wk}}), (args));
   return out;
 }
 
-Tensor Conv2d::forward_leaky(Tape* tape, const Tensor& x, double slope) const {
+Tensor Conv2d::forward_leaky(Tape* tape, const Tensor& x, double slope, int groups) const {
   NVTX_LAYER(layer_name(name), "forward");
-  Tensor y = conv2d_leaky_relu(tape, x, weight, bias, stride, pad, slope);
+  Tensor y = conv2d_leaky_relu(tape, x, weight, bias, stride, pad, slope, groups);
   note_io(x, y);
   return y;
 }
 
-Tensor Conv2d::forward(Tape* tape, const Tensor& x) const {
+Tensor Conv2d::forward(Tape* tape, const Tensor& x, int groups) const {
   NVTX_LAYER(layer_name(name), "forward");
-  Tensor y = conv2d(tape, x, weight, bias, stride, pad);
+  Tensor y = conv2d(tape, x, weight, bias, stride, pad, groups);
   note_io(x, y);
   return y;
 }

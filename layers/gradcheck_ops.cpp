@@ -54,9 +54,10 @@ GradcheckCase linear_case(Philox& rng, const GradcheckTarget& t) {
   return {{x, w, b}, {"x", "w", "b"}, [=](Tape* tape) { return linear(tape, x, w, b); }};
 }
 
-GradcheckCase conv2d_with(Philox& rng, const GradcheckTarget& t, Shape xs, Shape ws, int stride, int pad) {
+GradcheckCase conv2d_with(Philox& rng, const GradcheckTarget& t, Shape xs, Shape ws, int stride, int pad,
+                          int groups = 1) {
   Tensor x = uniform(rng, xs, -1, 1, t), w = uniform(rng, ws, -1, 1, t), b = uniform(rng, Shape{ws[0]}, -1, 1, t);
-  return {{x, w, b}, {"x", "w", "b"}, [=](Tape* tape) { return conv2d(tape, x, w, b, stride, pad); }};
+  return {{x, w, b}, {"x", "w", "b"}, [=](Tape* tape) { return conv2d(tape, x, w, b, stride, pad, groups); }};
 }
 GradcheckCase conv2d_k3(Philox& rng, const GradcheckTarget& t) {
   return conv2d_with(rng, t, Shape{2, 3, 7, 6}, Shape{4, 3, 3, 3}, 2, 1);
@@ -77,6 +78,9 @@ GradcheckCase conv2d_leaky_k4s2(Philox& rng, const GradcheckTarget& t) {
 }
 GradcheckCase conv2d_k4s2(Philox& rng, const GradcheckTarget& t) {
   return conv2d_with(rng, t, Shape{2, 3, 8, 8}, Shape{4, 3, 4, 4}, 2, 1);
+}
+GradcheckCase conv2d_k4s2_groups(Philox& rng, const GradcheckTarget& t) {
+  return conv2d_with(rng, t, Shape{4, 3, 8, 8}, Shape{4, 3, 4, 4}, 2, 1, 2);
 }
 
 GradcheckCase conv_t_with(Philox& rng, const GradcheckTarget& t, Shape xs, Shape ws, int stride, int pad) {
@@ -117,20 +121,23 @@ GradcheckCase bn_eval(Philox& rng, const GradcheckTarget& t) {
 
 // The activation's kink is at BN(x) = 0, which no draw of x controls directly: draw until
 // every normalised value is clear of 0 by 20 steps (a step of h moves one by about h).
-GradcheckCase bn_act_with(Philox& rng, const GradcheckTarget& t, double slope) {
+GradcheckCase bn_act_with(Philox& rng, const GradcheckTarget& t, double slope, int groups = 1) {
   for (;;) {
-    const BnInputs in = bn_inputs(rng, t);
-    const Tensor y = batch_norm2d(nullptr, in.x.to(Device::cpu).to(DType::f64), in.g.to(Device::cpu).to(DType::f64),
-                                  in.b.to(Device::cpu).to(DType::f64), Tensor(), Tensor(), true, 0.1, 1e-5);
+    BnInputs in = bn_inputs(rng, t);
+    if (groups > 1) in.x = uniform(rng, Shape{3 * groups, 2, 3, 4}, -2, 2, t);
+    const Tensor y = batch_norm2d_act(nullptr, in.x.to(Device::cpu).to(DType::f64), in.g.to(Device::cpu).to(DType::f64),
+                                      in.b.to(Device::cpu).to(DType::f64), Tensor(), Tensor(), true, 0.1, 1e-5, 1.0,
+                                      groups);
     double closest = INFINITY;
     for (double v : y.to_vector()) closest = std::min(closest, std::fabs(v));
     if (closest < 20 * t.h) continue;
     return {{in.x, in.g, in.b}, {"x", "gamma", "beta"}, [=](Tape* tape) {
-              return batch_norm2d_act(tape, in.x, in.g, in.b, Tensor(), Tensor(), true, 0.1, 1e-5, slope);
+              return batch_norm2d_act(tape, in.x, in.g, in.b, Tensor(), Tensor(), true, 0.1, 1e-5, slope, groups);
             }};
   }
 }
 GradcheckCase bn_leaky(Philox& rng, const GradcheckTarget& t) { return bn_act_with(rng, t, 0.2); }
+GradcheckCase bn_leaky_groups(Philox& rng, const GradcheckTarget& t) { return bn_act_with(rng, t, 0.2, 2); }
 GradcheckCase bn_relu(Philox& rng, const GradcheckTarget& t) { return bn_act_with(rng, t, 0.0); }
 
 // ---- activations --------------------------------------------------------------
@@ -179,6 +186,17 @@ GradcheckCase concat_case(Philox& rng, const GradcheckTarget& t) {
   Tensor a = uniform(rng, Shape{3, 2}, -1, 1, t), b = uniform(rng, Shape{3, 5}, -1, 1, t);
   return {{a, b}, {"a", "b"}, [=](Tape* tape) { return concat(tape, {a, b, a}); }};  // a used twice
 }
+GradcheckCase concat_batch_case(Philox& rng, const GradcheckTarget& t) {
+  Tensor a = uniform(rng, Shape{2, 3, 2, 2}, -1, 1, t), b = uniform(rng, Shape{1, 3, 2, 2}, -1, 1, t);
+  return {{a, b}, {"a", "b"}, [=](Tape* tape) { return concat_batch(tape, {a, b, a}); }};  // a used twice
+}
+GradcheckCase slice_batch_case(Philox& rng, const GradcheckTarget& t) {
+  Tensor x = uniform(rng, Shape{4, 5}, -1, 1, t);
+  // Two overlapping slices summed: each slice's gradient lands in its own rows of x.
+  return {{x}, {"x"}, [=](Tape* tape) {
+            return weighted_sum(tape, {slice_batch(tape, x, 1, 2), slice_batch(tape, x, 2, 2)}, {1.0, -0.5});
+          }};
+}
 GradcheckCase weighted_sum_case(Philox& rng, const GradcheckTarget& t) {
   Tensor a = uniform(rng, Shape{2, 3}, -1, 1, t), b = uniform(rng, Shape{2, 3}, -1, 1, t);
   return {{a, b}, {"a", "b"}, [=](Tape* tape) { return weighted_sum(tape, {a, b, a}, {0.5, -2.0, 1.25}); }};
@@ -206,6 +224,7 @@ const std::vector<OpGradcheck> kGradcheckOps = {
     {"linear", "(3,5) x (4,5)^T + b", linear_case, kH64Exact, 1e-6, kH32Exact},
     {"conv2d", "k3 s2 p1, (2,3,7,6)", conv2d_k3, kH64Exact, 1e-6, kH32Exact},
     {"conv2d", "k4 s2 p1 as in D, (2,3,8,8)", conv2d_k4s2, kH64Exact, 1e-6, kH32Exact},
+    {"conv2d", "k4 s2 p1, (4,3,8,8) as 2 groups (D's halves)", conv2d_k4s2_groups, kH64Exact, 1e-6, kH32Exact},
     {"conv2d_leaky_relu", "k4 s2 p1 + LeakyReLU 0.2 as in D.conv1, (2,3,4,4)", conv2d_leaky_k4s2},
     {"conv_transpose2d", "k3 s2 p1, (2,3,4,3)", conv_t_k3, kH64Exact, 1e-6, kH32Exact},
     {"conv_transpose2d", "k4 s2 p1 as in G, (2,3,4,4)", conv_t_k4s2, kH64Exact, 1e-6, kH32Exact},
@@ -213,6 +232,7 @@ const std::vector<OpGradcheck> kGradcheckOps = {
     {"batch_norm2d", "training (batch statistics)", bn_train, 1e-5, 1e-5},
     {"batch_norm2d", "eval (running statistics)", bn_eval, 1e-5, 1e-5},
     {"batch_norm2d_act", "training, LeakyReLU 0.2 (D)", bn_leaky, 1e-5, 1e-5},
+    {"batch_norm2d_act", "training, LeakyReLU 0.2, 2 groups (D's halves)", bn_leaky_groups, 1e-5, 1e-5},
     {"batch_norm2d_act", "training, ReLU (G)", bn_relu, 1e-5, 1e-5},
     {"relu", "|x| >= 0.1", relu_case},
     {"leaky_relu", "slope 0.2, |x| >= 0.1", leaky_case},
@@ -225,6 +245,8 @@ const std::vector<OpGradcheck> kGradcheckOps = {
     {"reshape", "(2,3,2,3) -> (6,6)", reshape_case, kH64Exact, 1e-6, kH32Exact},
     {"flatten", "(2,3,2,2)", flatten_case, kH64Exact, 1e-6, kH32Exact},
     {"concat", "{a, b, a} along dim 1", concat_case, kH64Exact, 1e-6, kH32Exact},
+    {"concat_batch", "{a, b, a} along the batch", concat_batch_case, kH64Exact, 1e-6, kH32Exact},
+    {"slice_batch", "rows [1,3) - 0.5 rows [2,4) of (4,5)", slice_batch_case, kH64Exact, 1e-6, kH32Exact},
     {"weighted_sum", "0.5 a - 2 b + 1.25 a", weighted_sum_case, kH64Exact, 1e-6, kH32Exact},
     {"dropout", "p 0.3, training, one fixed mask", dropout_case, kH64Exact, 1e-6, kH32Exact},
 };

@@ -95,6 +95,72 @@ Tensor concat(Tape* tape, const std::vector<Tensor>& xs) {
   return out;
 }
 
+static void check_batch_parts(const char* op, const std::vector<Tensor>& xs) {
+  CG_CHECK(!xs.empty(), op, ": no inputs");
+  for (size_t i = 0; i < xs.size(); ++i) {
+    CG_CHECK(xs[i].defined() && xs[i].ndim() >= 1, op, ": input ", i, " is undefined or has no batch dimension");
+    check_float_dtype(op, xs[i]);
+    bool same = xs[i].ndim() == xs[0].ndim();
+    for (int64_t d = 1; same && d < xs[0].ndim(); ++d) same = xs[i].dim(d) == xs[0].dim(d);
+    CG_CHECK(same, op, ": input ", i, " ", xs[i].shape().str(), " does not match input 0 ", xs[0].shape().str(),
+             " outside dim 0");
+    check_same_device(op, {&xs[0], &xs[i]});
+    check_same_dtype(op, {&xs[0], &xs[i]});
+  }
+}
+
+// inputs xs, one after another in the output: each gets its rows of the gradient.
+static void concat_batch_backward(Record& r) {
+  const Tensor dout = r.dout();
+  int64_t offset = 0;
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    const int64_t n = r.inputs[i].numel();
+    if (r.needs_grad(i)) {
+      Tensor& dx = r.grad_of(i);
+      CG_KERNEL("concat_batch_backward", dx, concat_add_rows, dx.data<T>(), dout.data<T>(), n, offset, 1, n);
+    }
+    offset += n;
+  }
+}
+
+Tensor concat_batch(Tape* tape, const std::vector<Tensor>& xs) {
+  check_batch_parts("concat_batch", xs);
+  Shape shape = xs[0].shape();
+  int64_t N = 0, total = 0;
+  for (const Tensor& x : xs) N += x.dim(0), total += x.numel();
+  shape.d[0] = N;
+  Tensor out = Tensor::empty(shape, xs[0].dtype(), xs[0].device());
+  int64_t offset = 0;
+  for (const Tensor& x : xs) {
+    CG_KERNEL("concat_batch", out, concat_copy_rows, out.data<T>(), total, offset, x.data<T>(), 1, x.numel());
+    offset += x.numel();
+  }
+  TAPE_RECORD(tape, "concat_batch", concat_batch_backward, (xs), out, ({}), ({}));
+  return out;
+}
+
+// inputs {x}; args {start}: the output's gradient added into x's rows from start on.
+static void slice_batch_backward(Record& r) {
+  Tensor& dx = r.grad_of("x");
+  const Tensor dout = r.dout();
+  const int64_t per = r.in("x").numel() / r.in("x").dim(0);
+  Tensor rows = dx.slice_view(static_cast<int64_t>(r.arg("start")) * per, dout.shape());
+  scale_add_any("slice_batch_backward", rows, dout, 1.0, true);
+}
+
+Tensor slice_batch(Tape* tape, const Tensor& x, int64_t start, int64_t count) {
+  check_batch_parts("slice_batch", {x});
+  CG_CHECK(start >= 0 && count >= 1 && start + count <= x.dim(0), "slice_batch: samples [", start, ", ",
+           start + count, ") of a batch of ", x.dim(0));
+  Shape shape = x.shape();
+  shape.d[0] = count;
+  const int64_t per = x.numel() / x.dim(0);
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  out.copy_(x.slice_view(start * per, shape));
+  TAPE_RECORD(tape, "slice_batch", slice_batch_backward, ({{"x", x}}), out, ({}), ({{"start", double(start)}}));
+  return out;
+}
+
 // inputs xs; args: the weights.
 static void weighted_sum_backward(Record& r) {
   const Tensor dout = r.dout();

@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import struct
+import os
 import sys
 import time
 
@@ -121,15 +122,20 @@ class Discriminator(nn.Module):
         self.fc_cls = nn.Linear(feat, m["num_genres"])
         self.fc_code = nn.Linear(feat, m["n_codes"]) if m["n_codes"] > 0 else None
 
-    def forward(self, x, mode="train"):
+    def forward(self, x, mode="train", halves=1):
+        """halves 2: x is the real and the generated batch joined; the convolutions run on
+        both at once, each half's batch norm apart (covergan's Discriminator::forward_pair:
+        the same values as two calls); returns each half's three heads."""
         h = x
         for i in range(self.L):
             h = getattr(self, f"conv{i + 1}")(h)
             if i > 0:
-                h = bn_apply(getattr(self, f"bn{i + 1}"), h, mode)
+                bn = getattr(self, f"bn{i + 1}")
+                h = bn_apply(bn, h, mode) if halves == 1 else torch.cat([bn_apply(bn, p, mode) for p in h.chunk(halves)])
             h = F.leaky_relu(near_kink(h), self.slope)
-        f = h.flatten(1)
-        return self.fc_src(f), self.fc_cls(f), (self.fc_code(f) if self.fc_code is not None else None)
+        feats = h.flatten(1).chunk(halves)
+        outs = [(self.fc_src(f), self.fc_cls(f), (self.fc_code(f) if self.fc_code is not None else None)) for f in feats]
+        return outs[0] if halves == 1 else outs
 
 
 # Parity counts the pre-activations so close to the ReLU / LeakyReLU kink at 0 that
@@ -177,10 +183,20 @@ def load_weights(model, tensors, device, need_d=True):
 # ---- one iteration ----------------------------------------------------------
 
 
+def pair_d_batches(batch):
+    """covergan's rule (gan/acgan.cpp): under 64 images, D's two batches as one of 2B;
+    COVERGAN_D_PAIR=on or off overrides it, for both engines alike."""
+    env = os.environ.get("COVERGAN_D_PAIR", "")
+    return env == "on" or (env != "off" and batch < 64)
+
+
 def d_losses(model, real, real_labels, fake, fake_labels, codes, genre_terms, lam):
     """D's loss terms on the real batch and on G's output, read detached (no gradient to G)."""
-    r = model.D(real, "train")
-    f = model.D(fake.detach(), "train")
+    if pair_d_batches(real.shape[0]):
+        r, f = model.D(torch.cat([real, fake.detach()]), "train", halves=2)
+    else:
+        r = model.D(real, "train")
+        f = model.D(fake.detach(), "train")
     ones, zeros = torch.ones_like(r[0]), torch.zeros_like(f[0])
     terms = {"d_src_real": F.binary_cross_entropy_with_logits(r[0], ones),
              "d_src_fake": F.binary_cross_entropy_with_logits(f[0], zeros)}

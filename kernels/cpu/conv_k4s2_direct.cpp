@@ -39,7 +39,11 @@ namespace {
 
 using namespace k4s2;
 
-constexpr int64_t kMaxFwdBlocks = 4;  // blocks whose panels one forward unit packs at once
+// Blocks whose panels one forward unit packs at once. 4 was no faster at batch 16 and
+// slower at 32 (D.conv4 at the paper's width, real and generated images in one batch:
+// 353 GFLOP/s against 371 with 2, alone, alternating in one process): 4 panels of 64 KiB
+// and the streamed weights crowd L2.
+constexpr int64_t kMaxFwdBlocks = 2;
 constexpr int64_t kKC = 256;        // panel rows: (256, 64) floats = 64 KiB, in L2
 
 // The phase planes (split_phases) of channels [c0, c1) of samples [n0, n1) of img

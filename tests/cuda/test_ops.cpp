@@ -77,12 +77,14 @@ struct ConvGrads {
 };
 
 // leaky >= 0: conv2d_leaky_relu (D.conv1's convolution with its LeakyReLU fused in).
+// groups > 1 (conv2d only): the batch as equal groups, D's real and generated halves.
 void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Precision math, ConvGrads g = {},
-              double leaky = -1) {
+              double leaky = -1, int groups = 1) {
   OpCase c;
   c.op = transposed ? "conv_transpose2d" : leaky >= 0 ? "conv2d_leaky_relu" : "conv2d";
   c.shapes = detail::cat("x (", k.N, ",", k.C, ",", k.H, ",", k.W, ") OC ", k.OC, " K ", k.K, " stride ", k.stride,
-                         " pad ", k.pad, g.x ? "" : " no dx", g.w ? "" : " no dw", g.bias ? (g.db ? "" : " no db") : " no bias");
+                         " pad ", k.pad, g.x ? "" : " no dx", g.w ? "" : " no dw", g.bias ? (g.db ? "" : " no db") : " no bias",
+                         groups > 1 ? detail::cat(" ", groups, " groups") : std::string());
   c.make = [=] {
     std::mt19937 rng(static_cast<uint32_t>(k.N * 7919 + k.C * 104729 + k.H * 31 + k.K));
     const Shape ws = transposed ? Shape{k.C, k.OC, k.K, k.K} : Shape{k.OC, k.C, k.K, k.K};
@@ -97,9 +99,9 @@ void add_conv(std::vector<OpCase>& t, bool transposed, const Conv& k, Precision 
     return in;
   };
   c.fn = in_activation_dtype([=](Tape* tape, Ts& x, Device) -> Ts {
-    if (leaky >= 0) return {conv2d_leaky_relu(tape, x[0], x[1], x[2], int(k.stride), int(k.pad), leaky)};
+    if (leaky >= 0) return {conv2d_leaky_relu(tape, x[0], x[1], x[2], int(k.stride), int(k.pad), leaky, groups)};
     return {transposed ? conv_transpose2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))
-                       : conv2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad))};
+                       : conv2d(tape, x[0], x[1], x[2], int(k.stride), int(k.pad), groups)};
   });
   c.out = c.grad = {math == Precision::bf16 ? kConvBf16 : math == Precision::tf32 ? kConvTf32 : kConvStrict};
   c.passes = 2;
@@ -128,6 +130,9 @@ void add_convolutions(std::vector<OpCase>& t) {
   add_conv(t, false, kOdd[3], Precision::bf16);
   add_conv(t, true, kOdd[6], Precision::bf16);
   add_conv(t, false, {3, 8, 8, 8, 16, 4, 2, 1}, Precision::bf16, {true, false, true, false});
+  // D's real and generated halves as one batch: the weight gradient one half at a time.
+  add_conv(t, false, {4, 8, 8, 8, 16, 4, 2, 1}, Precision::fp32, {true, true, false, false}, -1, 2);
+  add_conv(t, false, {4, 3, 16, 16, 4, 4, 2, 1}, Precision::fp32, {false, true, true, true}, 0.2, 2);
   // conv2d_leaky_relu against the CPU on a small shape (an output within rounding of 0
   // could take the other slope on the other device: improbable with 256 of them), then at
   // D.conv1's shape against conv2d and leaky_relu on the same GPU (the same outputs).
@@ -268,6 +273,14 @@ void add_batch_norm_acts(std::vector<OpCase>& t) {
         t.push_back(c);
       }
     }
+  // D's real and generated halves as one batch: each half's statistics, against the CPU.
+  for (const Shape& s : {Shape{6, 5, 7, 3}, Shape{4, 8, 4, 4}})
+    t.push_back(bn_row("batch_norm2d_act", s, " training slope 0.2, 2 groups",
+                       [=] { return bn_inputs(s, {true, true, true}, true, 2.0, 0.5, 0.3, 0.3, 10); },
+                       [](Tape* tape, Ts& x, Device) -> Ts {
+                         return {batch_norm2d_act(tape, x[0], x[1], x[2], x[3], x[4], true, 0.1, 1e-5, 0.2, 2)};
+                       },
+                       2));
   const Shape s{8, 64, 8, 8};
   OpCase c = bn_row("batch_norm2d", s, " training", [=] { return bn_inputs(s, {true, true, true}, true, 2.0, 0.5, 0.3, 0.3, 8); },
                     in_activation_dtype([](Tape* tape, Ts& x, Device) -> Ts {

@@ -19,15 +19,16 @@ TEST_CASE("covergan gradcheck OP... checks every setting of the named ops, a lin
   const auto r = gantest::run_covergan("gradcheck conv2d dropout --seed 3");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("covergan gradcheck: 3 checks in f64 on cpu, seed 3") == 0);
-  CHECK(count_of(r.output, "\nconv2d ") == 2);
-  CHECK(count_of(r.output, " ok      worst rel err ") == 3);
+  CHECK(r.output.find("covergan gradcheck: 4 checks in f64 on cpu, seed 3") == 0);
+  CHECK(count_of(r.output, "\nconv2d ") == 3);  // k3, k4 s2 as in D, and as D's two halves
+  CHECK(count_of(r.output, " ok      worst rel err ") == 4);
   for (const char* line : {"\n    x             (2,3,7,6)     element ", "\n    w             (4,3,3,3)     element ",
-                           "\n    b             (4)           element ", "\n    x             (2,3,4,5)     element "})
+                           "\n    b             (4)           element ", "\n    x             (2,3,4,5)     element ",
+                           "\n    x             (4,3,8,8)     element "})
     CHECK_MESSAGE(r.output.find(line) != std::string::npos, line);
   CHECK(r.output.find(" analytic ") != std::string::npos);
   CHECK(r.output.find(" numeric ") != std::string::npos);
-  CHECK(r.output.find("\nall 3 checks pass (") != std::string::npos);
+  CHECK(r.output.find("\nall 4 checks pass (") != std::string::npos);
 }
 
 TEST_CASE("covergan gradcheck with no op runs the whole list, in f32 when asked") {

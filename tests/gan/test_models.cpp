@@ -201,25 +201,76 @@ TEST_CASE("whole discriminator with dropout in training mode matches finite diff
   CHECK_NOTHROW(D.forward(nullptr, x, BnMode::eval));
 }
 
-TEST_CASE("every op a training iteration records has an entry in the gradcheck list") {
+TEST_CASE("D's paired forward (real and generated as one batch) gives two forwards' outputs, gradients and statistics") {
+  for (DType dt : {DType::f64, DType::f32}) {
+    INFO(dtype_name(dt));
+    ModelConfig m = tiny(32, 4, 3);  // 3 blocks: 16x16, 8x8, 4x4 outputs
+    m.n_codes = 2;
+    Discriminator D1(m, Device::cpu, dt), D2(m, Device::cpu, dt);
+    Philox r1(4), r2(4);
+    D1.init(r1), D2.init(r2);
+    std::mt19937 r(9);
+    const Tensor real = cgtest::random_tensor(Shape{3, 3, 32, 32}, r, 1.0, dt);
+    const Tensor fake = cgtest::random_tensor(Shape{3, 3, 32, 32}, r, 1.0, dt);
+    Tensor fake1 = fake.clone(), fake2 = fake.clone();  // G's output: the gradient D passes back
+    fake1.set_requires_grad(true), fake2.set_requires_grad(true);
+    auto loss = [](Tape& t, const DOut& a, const DOut& b) {
+      return weighted_sum(&t, {concat(&t, {a.src, a.cls, a.code}), concat(&t, {b.src, b.cls, b.code})}, {1.0, -0.7});
+    };
+    Tape t1, t2;
+    const auto [a1, b1] = D1.forward_pair(&t1, real, fake1, BnMode::train);
+    const Tensor l1 = loss(t1, a1, b1);
+    t1.backward(l1, Tensor::full(l1.shape(), 1.0, dt));
+    const DOut a2 = D2.forward(&t2, real, BnMode::train), b2 = D2.forward(&t2, fake2, BnMode::train);
+    const Tensor l2 = loss(t2, a2, b2);
+    t2.backward(l2, Tensor::full(l2.shape(), 1.0, dt));
+    const double tol = dt == DType::f32 ? 2e-5 : 1e-12;
+    CHECK_CLOSE_T(l1, l2, tol, tol);
+    CHECK_CLOSE_T(fake1.grad(), fake2.grad(), tol, tol);
+    const auto &p1 = D1.params().params(), &p2 = D2.params().params();
+    REQUIRE(p1.size() == p2.size());
+    for (size_t i = 0; i < p1.size(); ++i) {
+      INFO("parameter " << i);
+      CHECK_CLOSE_T(p1[i].grad(), p2[i].grad(), tol, tol);
+    }
+    for (const char* s : {"D.bn2.running_mean", "D.bn2.running_var", "D.bn3.running_var"}) {
+      INFO(s);
+      CHECK_CLOSE_T(D1.params().find(s), D2.params().find(s), tol, tol);
+    }
+  }
+  // Dropout draws its masks call by call: a paired forward would draw them in another order.
   ModelConfig m = tiny(16, 2, 3);
-  m.d_dropout = 0.2;  // every optional op on
-  IterationRig rig(m, 2, Device::cpu);
-  draw_latents(rig.rng, rig.cfg, 2, Device::cpu, DType::f32, rig.b);
-  StepStats st;
-  TapeGraph d, g;
-  d_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &d);
-  g_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &g);
+  m.d_dropout = 0.3;
+  Discriminator D(m, Device::cpu, DType::f32);
+  const Tensor x = Tensor::zeros(Shape{2, 3, 16, 16});
+  CHECK_THROWS_WITH_AS(D.forward_pair(nullptr, x, x, BnMode::train), doctest::Contains("d_dropout"), cg::Error);
+  CHECK_THROWS_WITH_AS(D.forward_pair(nullptr, x, Tensor::zeros(Shape{3, 3, 16, 16})), doctest::Contains("differ"),
+                       cg::Error);
+}
+
+TEST_CASE("every op a training iteration records has an entry in the gradcheck list") {
   std::set<std::string> checked;
   for (const OpGradcheck& e : gradcheck_ops()) checked.insert(e.op);
-  size_t ops = 0;
-  for (const TapeGraph* t : {&d, &g})
-    for (const TapeGraph::Op& op : t->ops) {
-      CHECK_MESSAGE(checked.count(op.op), op.op << " is recorded in training but has no gradcheck entry "
-                                                   "(layers/gradcheck_ops.cpp)");
-      ++ops;
-    }
-  CHECK(ops > 40);
+  for (double dropout : {0.2, 0.0}) {  // every optional op on; then D's paired batches
+    INFO("d_dropout " << dropout);
+    ModelConfig m = tiny(16, 2, 3);
+    m.d_dropout = dropout;
+    IterationRig rig(m, 2, Device::cpu);
+    draw_latents(rig.rng, rig.cfg, 2, Device::cpu, DType::f32, rig.b);
+    StepStats st;
+    TapeGraph d, g;
+    d_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &d);
+    g_backward(*rig.G, *rig.D, rig.b, rig.lc, st, &g);
+    size_t ops = 0, paired = 0;
+    for (const TapeGraph* t : {&d, &g})
+      for (const TapeGraph::Op& op : t->ops) {
+        CHECK_MESSAGE(checked.count(op.op), op.op << " is recorded in training but has no gradcheck entry "
+                                                     "(layers/gradcheck_ops.cpp)");
+        ++ops, paired += op.op == std::string("slice_batch");  // each half's features, for its heads
+      }
+    CHECK(ops > 30);
+    CHECK(paired == (dropout == 0 ? 2u : 0u));
+  }
 }
 
 TEST_CASE("config: JSON round trip, unknown keys and bad values are one-sentence errors") {

@@ -96,3 +96,32 @@ TEST_CASE("shape ops reject bad input with messages naming the op and the shapes
   CHECK_THROWS_WITH_AS(weighted_sum(nullptr, {Tensor::zeros(Shape{2}), Tensor::zeros(Shape{1})}, {1.0, 2.0}),
                        doctest::Contains("weighted_sum: input 1 (1) does not match input 0 (2)"), cg::Error);
 }
+
+TEST_CASE("concat_batch stacks samples in order, slice_batch takes them back, gradients to their rows") {
+  std::mt19937 rng(4);
+  const Tensor a = cgtest::random_tensor(Shape{2, 3, 2, 2}, rng), b = cgtest::random_tensor(Shape{1, 3, 2, 2}, rng);
+  const Tensor ab = concat_batch(nullptr, {a, b});
+  CHECK(ab.shape() == Shape{3, 3, 2, 2});
+  CHECK_CLOSE_T(slice_batch(nullptr, ab, 0, 2), a, 0, 0);
+  CHECK_CLOSE_T(slice_batch(nullptr, ab, 2, 1), b, 0, 0);
+  const auto av = a.to_vector(), abv = ab.to_vector();
+  CHECK(abv[5] == av[5]);
+  CHECK(abv[24] == b.to_vector()[0]);
+  // Gradients: the rows each input or slice came from, added where a tensor is used twice.
+  Tensor x = cgtest::random_tensor(Shape{4, 2}, rng);
+  x.set_requires_grad(true);
+  Tape tape;
+  const Tensor s1 = slice_batch(&tape, x, 1, 2), s2 = slice_batch(&tape, x, 2, 2);
+  tape.backward(concat_batch(&tape, {s1, s2}), Tensor::from({1, 2, 3, 4, 5, 6, 7, 8}, Shape{4, 2}, DType::f64));
+  CHECK_CLOSE_T(x.grad().to_vector(), (std::vector<double>{0, 0, 1, 2, 3 + 5, 4 + 6, 7, 8}), 0, 0);
+}
+
+TEST_CASE("concat_batch and slice_batch reject bad input in one sentence") {
+  CHECK_THROWS_WITH_AS(concat_batch(nullptr, {Tensor::zeros(Shape{2, 3}), Tensor::zeros(Shape{2, 4})}),
+                       doctest::Contains("concat_batch: input 1 (2,4) does not match input 0 (2,3) outside dim 0"),
+                       cg::Error);
+  CHECK_THROWS_WITH_AS(concat_batch(nullptr, {}), doctest::Contains("concat_batch: no inputs"), cg::Error);
+  CHECK_THROWS_WITH_AS(slice_batch(nullptr, Tensor::zeros(Shape{4, 3}), 3, 2),
+                       doctest::Contains("slice_batch: samples [3, 5) of a batch of 4"), cg::Error);
+  CHECK_THROWS_AS(slice_batch(nullptr, Tensor::zeros(Shape{4, 3}), 0, 0), cg::Error);
+}
