@@ -397,6 +397,11 @@ void add_shape_ops(std::vector<OpCase>& t) {
                      [](Tape* tape, Ts& x, Device) -> Ts { return {concat(tape, {x[0], x[1], x[2]})}; }, exact, exact, 2));
   t.push_back(simple("concat", "(3,4,5,7) (3,1,5,7) and the first again", inputs({{3, 4, 5, 7}, {3, 1, 5, 7}}, {true, true}, {3, 9, 5, 7}),
                      [](Tape* tape, Ts& x, Device) -> Ts { return {concat(tape, {x[0], x[1], x[0]})}; }, exact, exact));
+  // D's real and generated batches joined, and each half's features taken back.
+  t.push_back(simple("concat_batch", "(16,3,64,64) (16,3,64,64)", inputs({{16, 3, 64, 64}, {16, 3, 64, 64}}, {true, true}, {32, 3, 64, 64}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {concat_batch(tape, {x[0], x[1]})}; }, exact, exact, 2));
+  t.push_back(simple("slice_batch", "rows 16-31 of (32,16384)", inputs({{32, 16384}}, {true}, {16, 16384}),
+                     [](Tape* tape, Ts& x, Device) -> Ts { return {slice_batch(tape, x[0], 16, 16)}; }, exact, exact, 2));
   t.push_back(simple("weighted_sum", "(4,3,8,8) x3, one repeated", inputs({{4, 3, 8, 8}, {4, 3, 8, 8}}, {true, true}, {4, 3, 8, 8}),
                      [](Tape* tape, Ts& x, Device) -> Ts { return {weighted_sum(tape, {x[0], x[1], x[0]}, {0.5, -2.0, 1.5})}; },
                      Tol::abs(1e-7, 1e-6), Tol::abs(1e-7, 1e-6)));
@@ -484,6 +489,19 @@ TEST_CASE("the cuda op table has a row for every op of an AC-GAN iteration") {
                {1.0, 1.0, 1.0});
   std::set<std::string> ops;
   for (const Record& r : tape.records()) ops.insert(r.op);
+  // The D step without dropout joins the real and the generated batch (forward_pair).
+  m.d_dropout = 0;
+  gan::Discriminator Dp(m, Device::cpu);
+  Dp.init(rng);
+  Tape tp;
+  Tensor x = Tensor::zeros(Shape{2, 3, 16, 16});
+  x.set_requires_grad(true);
+  const auto [dr, df] = Dp.forward_pair(&tp, x, x, gan::BnMode::train);
+  weighted_sum(&tp, {bce_with_logits(&tp, dr.src, Tensor::full(Shape{2, 1}, 1.0)),
+                     bce_with_logits(&tp, df.src, Tensor::full(Shape{2, 1}, 0.0))}, {1.0, 1.0});
+  for (const Record& r : tp.records()) ops.insert(r.op);
+  CHECK(ops.count("concat_batch") == 1);
+  CHECK(ops.count("slice_batch") == 1);
   CHECK(ops.size() >= 10);
   for (const char* engine_op : {"adam_step", "philox_bits", "philox_uniform", "philox_normal", "images_u8_to_f32",
                                 "images_f32_to_u8", "fill", "axpy", "ema_update", "cast",
