@@ -191,16 +191,15 @@ GForward g_forward(const Generator& G, const StepBatch& b) {
   return gf;
 }
 
-// D's real and generated batches as one batch of 2B (Discriminator::forward_pair) where
-// it pays: under 64 images a batch, the convolutions run faster on twice the batch (the
-// paper's width, batch 16, 64x64: D's convolutions 4-8 ms less of a 410 ms iteration);
-// from 64 on they gain nothing and the larger tensors fall out of the caches between ops.
-// COVERGAN_D_PAIR=on or off overrides the rule (A/B runs).
-static bool pair_d_batches(int64_t B) {
+// Below 64 images the convolutions run faster on twice the batch (the paper's width,
+// batch 16, 64x64: D's convolutions 4-8 ms less of a 400 ms iteration); from 64 on they
+// gain nothing and the larger tensors fall out of the caches between ops.
+bool d_joins_batches(const ModelConfig& m, int64_t batch, bool sync_bn) {
+  if (m.d_dropout > 0 || sync_bn) return false;
   static const char* env = std::getenv("COVERGAN_D_PAIR");
   if (env && std::strcmp(env, "on") == 0) return true;
   if (env && std::strcmp(env, "off") == 0) return false;
-  return B < 64;
+  return batch < 64;
 }
 
 void d_step(Discriminator& D, const StepBatch& b, const Tensor& g_out, const LossConfig& lc, IterationState& st,
@@ -223,11 +222,9 @@ void d_step(Discriminator& D, const StepBatch& b, const Tensor& g_out, const Los
   Tape tape;
   Philox drop = dropout_stream(b, 1);
   const Tensor real_in = d_input(&tape, b.real, b.real_in), fake_in = d_input(&tape, fake, b.fake_in_d);
-  // One batch of 2B through D's convolutions where the bits allow it (not with dropout's
-  // masks, nor --sync-bn's statistics over the ranks, which take one batch per call).
   DOut r, f;
   Tensor both;
-  if (D.config().d_dropout == 0 && !sync_batch_norm_comm() && pair_d_batches(B)) {
+  if (d_joins_batches(D.config(), B, sync_batch_norm_comm() != nullptr)) {
     both = concat_batch(&tape, {real_in, fake_in});
     std::tie(r, f) = D.forward_halves(&tape, both, BnMode::train);
   } else {

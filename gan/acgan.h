@@ -109,8 +109,13 @@ struct GForward {
 };
 GForward g_forward(const Generator& G, const StepBatch& b);
 
-// D step: zeroes D's gradients, runs D on the real batch and on fake (two calls; fake is
-// read detached, so no gradient reaches G), and backpropagates D's loss into D's
+// Whether the D step runs D's real and generated batches (batch images each) as one batch
+// of 2B (Discriminator::forward_pair: the values of two calls, faster below 64 images): not
+// with dropout in D (its masks are drawn call by call) nor with --sync-bn (statistics over
+// the ranks, one batch per call). COVERGAN_D_PAIR=on or off overrides the batch rule (A/B).
+bool d_joins_batches(const ModelConfig& m, int64_t batch, bool sync_bn);
+// D step: zeroes D's gradients, runs D on the real batch and on fake (fake read detached,
+// so no gradient reaches G; as one batch where d_joins_batches), and backpropagates D's loss into D's
 // gradients; writes the d_* terms, D's mean outputs and genre accuracy into st.stats and
 // runs the guard. With graph, the tape as a graph (engine/tape_graph.h: taken before the
 // sweep frees what records saved, values and gradients captured after it, a host read),

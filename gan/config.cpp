@@ -312,8 +312,9 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
                      "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
                      "instance_noise_steps",
                      "g_genre_weight", "d_fake_genre_weight", "g_init", "g_deconv", "g_deconv_strength", "standing_stats",
-                     "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration"},
-                 "training");  // "iteration": train's record of graph or eager (gan/iteration.h), not read
+                     "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration",
+                     "d_batches"},
+                 "training");  // "iteration", "d_batches": train's records of how it ran, not read
   if (j.contains("model")) {
     // Keys absent from the file keep the values c already has.
     nlohmann::json merged = to_json(c.model);

@@ -109,6 +109,14 @@ class Run {
              "would not see)";
     return describe(choose_graph(cfg_.graph, dev_, cfg_.model.d_dropout));
   }
+  // How the D step runs D on the real and the generated batch (d_joins_batches), for the
+  // start-up line and config.json: a joined batch rounds differently from two calls.
+  std::string d_batches_mode() const {
+    const int64_t per_rank = cfg_.batch / (dp_.distributed() ? dp_.comm().size() : 1);
+    return d_joins_batches(cfg_.model, per_rank, cfg_.sync_bn && dp_.distributed())
+               ? "real and generated images as one batch through D's convolutions, batch norms per half"
+               : "D on the real and the generated images in two calls";
+  }
   bool decaying() const { return cfg_.lr_decay_to > 0; }
   bool stop_requested() const;
   void prepare_folder(bool resuming);

@@ -219,6 +219,7 @@ void Run::announce() const {
     std::printf("  learning rates: falling linearly to 0 from iteration %lld to %lld (--lr-decay-from)\n",
                 static_cast<long long>(cfg_.lr_decay_from), static_cast<long long>(cfg_.lr_decay_to));
   std::printf("  iteration: %s\n", iteration_mode().c_str());
+  std::printf("  D step: %s\n", d_batches_mode().c_str());
   if (dp_.distributed())
     std::printf("  data-parallel: %s; %d images per rank, batch norm over %s\n", dp_.summary(dev_).c_str(),
                 cfg_.batch / dp_.comm().size(), cfg_.sync_bn ? "the global batch (--sync-bn)" : "each rank's slice");
@@ -257,6 +258,7 @@ void Run::prepare_folder(bool resuming) {
   j["device"] = device_name(dev_);
   j["precision"] = precision_name(resolve_precision(cfg_.precision, dev_));
   j["iteration"] = iteration_mode();  // a record of how it ran, not a setting (read back, ignored)
+  j["d_batches"] = d_batches_mode();  // likewise
   std::string text;
   try {
     text = j.dump(2) + "\n";

@@ -69,6 +69,8 @@ TEST_CASE("covergan train writes the run folder and generate draws every kind of
   CHECK(config.find("\"base_channels\": 4") != std::string::npos);
   CHECK(config.find("\"genres\"") != std::string::npos);
   CHECK(config.find("\"iteration\": \"eager (the CPU has no CUDA graph)\"") != std::string::npos);
+  // A small batch: D's two batches joined (they would round differently in two calls).
+  CHECK(config.find("\"d_batches\": \"real and generated images as one batch") != std::string::npos);
   const std::string ck = run + "/checkpoints/step_00000006.safetensors";
   r = run_covergan("info " + ck);
   CHECK(r.exit_code == 0);
