@@ -9,9 +9,12 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 namespace cg::prof {
 
@@ -223,10 +226,45 @@ void add_work(double flops, double bytes) {
   }
 }
 
+namespace {
+// The shape with each tuple's leading number (the batch) cut out, and those numbers:
+// "(32,512,8,8) -> (32,1024,4,4)" is "(,512,8,8) -> (,1024,4,4)" and {"32", "32"}.
+std::pair<std::string, std::vector<std::string>> split_batches(const std::string& shape) {
+  std::pair<std::string, std::vector<std::string>> r;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    r.first += shape[i];
+    if (shape[i] != '(') continue;
+    std::string n;
+    while (i + 1 < shape.size() && shape[i + 1] != ',' && shape[i + 1] != ')') n += shape[++i];
+    r.second.push_back(n);
+  }
+  return r;
+}
+
+// A layer that ran on two batch sizes (D's joined batch in the D step, one batch in the G
+// step) shows both in each tuple's batch place, "(32|16,512,8,8) -> (32|16,1024,4,4)";
+// any other difference is marked " (varies)".
+std::string merged_shape(const std::string& seen, const std::string& shape) {
+  if (seen == shape || seen.find(" (varies)") != std::string::npos) return seen;
+  const auto a = split_batches(seen), b = split_batches(shape);
+  if (a.first != b.first || a.second.size() != b.second.size()) return seen + " (varies)";
+  std::string out;
+  size_t k = 0;
+  for (size_t i = 0; i < a.first.size(); ++i) {
+    out += a.first[i];
+    if (a.first[i] != '(') continue;
+    const std::string& n = a.second[k];
+    const std::string m = "|" + b.second[k++];
+    out += n + ((n == b.second[k - 1] || ("|" + n + "|").find(m + "|") != std::string::npos) ? "" : m);
+  }
+  return out;
+}
+}  // namespace
+
 void note_shape(const std::string& shape) {
   if (!recording() || !t_layer) return;
   auto [it, fresh] = g.shapes.emplace(t_layer, shape);
-  if (!fresh && it->second != shape && it->second.find(" (varies)") == std::string::npos) it->second += " (varies)";
+  if (!fresh) it->second = merged_shape(it->second, shape);
 }
 
 void start(SyncFn sync, bool trace) {

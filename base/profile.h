@@ -55,7 +55,8 @@ class Scope {
 // must at least read and write). Also counts toward the enclosing (layer, pass).
 void add_work(double flops, double bytes);
 // The innermost layer's shape, noted once per (layer, pass) while recording, e.g.
-// "(32,64,16,16) -> (32,128,8,8)". recording(): whether this thread records now.
+// "(32,64,16,16) -> (32,128,8,8)"; a layer run at two batch sizes shows both,
+// "(32|16,512,8,8) -> (32|16,1024,4,4)". recording(): whether this thread records now.
 bool recording();
 void note_shape(const std::string& shape);
 

@@ -133,8 +133,9 @@ TEST_CASE("the profile is per layer and pass with the calls one iteration makes"
   // No leftover "backward" rows for layers whose backward is split into passes.
   CHECK(find_group(gs, "D.conv2", "backward") == nullptr);
   CHECK(find_group(gs, "G.deconv1", "backward") == nullptr);
-  // The D step's joined batch first, then the G step's: a shape that varies says so.
-  CHECK(find_group(gs, "D.conv2", "forward")->shape == "(4,4,8,8) -> (4,8,4,4) (varies)");
+  // The D step's joined batch first, then the G step's: both batch sizes in the shape.
+  CHECK(find_group(gs, "D.conv2", "forward")->shape == "(4|2,4,8,8) -> (4|2,8,4,4)");
+  CHECK(find_group(gs, "D.fc_src", "forward")->shape == "(2,128) -> (2,1)");  // the heads run per half
   CHECK(find_group(gs, "G.deconv1", "forward")->shape.find("varies") == std::string::npos);
   CHECK(find_group(gs, "D.conv2", "backward-weight")->bytes > 0);
   const prof::Group* fwd = find_group(gs, "D.conv2", "forward");
