@@ -359,3 +359,26 @@ TEST_CASE("covergan train --profile honours --data and refuses a count that is n
   CHECK(no_out.exit_code != 0);
   CHECK(no_out.output.find("--out") != std::string::npos);
 }
+
+TEST_CASE("a layer's shape names every batch size it ran at, and marks any other difference") {
+  prof::start();
+  const auto run = [](const char* layer, const char* shape) {
+    NVTX_LAYER(layer, "forward");
+    prof::note_shape(shape);
+  };
+  run("X.conv", "(32,512,8,8) -> (32,1024,4,4)");
+  run("X.conv", "(16,512,8,8) -> (16,1024,4,4)");
+  run("X.conv", "(32,512,8,8) -> (32,1024,4,4)");  // a batch size seen before adds nothing
+  run("X.conv", "(8,512,8,8) -> (8,1024,4,4)");
+  run("X.bn", "(4,6) -> (4,6)");
+  run("X.bn", "(4,7) -> (4,7)");  // channels differ: not a batch
+  run("X.bn", "(2,6) -> (2,6)");
+  run("X.same", "(2,3) -> (2,1)");
+  run("X.same", "(2,3) -> (2,1)");
+  prof::stop();
+  const auto gs = prof::groups();
+  REQUIRE(find_group(gs, "X.conv", "forward") != nullptr);
+  CHECK(find_group(gs, "X.conv", "forward")->shape == "(32|16|8,512,8,8) -> (32|16|8,1024,4,4)");
+  CHECK(find_group(gs, "X.bn", "forward")->shape == "(4,6) -> (4,6) (varies)");
+  CHECK(find_group(gs, "X.same", "forward")->shape == "(2,3) -> (2,1)");
+}
