@@ -37,8 +37,9 @@ class Discriminator {
   DOut forward(Tape* tape, const Tensor& x, BnMode mode = BnMode::train, Philox* dropout = nullptr) const;
   // forward(real) then forward(fake) (each (B,3,S,S)), as one batch of 2B through the
   // convolutions, which run faster at twice the batch; each half keeps its own batch
-  // statistics, and the values, gradients and running statistics are those of the two
-  // calls, bit for bit. Not with dropout (its masks would be drawn in another order).
+  // statistics. Batch norm and the weight gradients give the two calls' bits; a
+  // convolution's output and input gradient may take another kernel path at twice the
+  // batch and round differently. Not with dropout (its masks would be drawn in another order).
   std::pair<DOut, DOut> forward_pair(Tape* tape, const Tensor& real, const Tensor& fake,
                                      BnMode mode = BnMode::train) const;
   // The same on both batches already joined (concat_batch(real, fake), (2B,3,S,S)).

@@ -52,7 +52,7 @@ static void batch_norm2d_backward(Record& r) { bn_backward(r, false); }
 static void batch_norm2d_act_backward(Record& r) { bn_backward(r, true); }
 
 static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
-                                  const Tensor& rv, bool training, double momentum, double eps) {
+                                  const Tensor& rv, bool training, double momentum, double eps, int groups) {
   const char* op = "batch_norm2d";
   CG_CHECK(x.defined() && (x.ndim() == 4 || x.ndim() == 2), op, ": input must be (N,C,H,W) or (N,C), got ",
            x.defined() ? x.shape().str() : std::string("undefined"));
@@ -73,9 +73,11 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
            x.describe(), " and weight ", gamma.describe(), " differ in dtype");
   CG_CHECK(momentum >= 0 && momentum <= 1, op, ": momentum ", momentum, " outside [0, 1]");
   CG_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
+  CG_CHECK(groups >= 1 && x.dim(0) % groups == 0, op, ": a batch of ", x.dim(0), " samples cannot be ", groups,
+           " equal groups");
   const BnDims d = bn_dims(x);
-  CG_CHECK(!training || d.N * d.HW > 1, op, ": training needs more than one value per channel, got input ",
-           x.shape().str());
+  CG_CHECK(!training || d.N / groups * d.HW > 1, op, ": training needs more than one value per channel",
+           groups > 1 ? " in each group" : "", ", got input ", x.shape().str());
 }
 
 // The forward of both ops; slope 1 is plain batch norm. groups > 1 (training only): the
@@ -84,9 +86,7 @@ static void check_batch_norm_args(const Tensor& x, const Tensor& gamma, const Te
 static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor running_mean,
                          Tensor running_var, bool training, double momentum, double eps, double slope,
                          int groups = 1) {
-  check_batch_norm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps);
-  CG_CHECK(groups >= 1 && x.dim(0) % groups == 0, "batch_norm2d: a batch of ", x.dim(0), " samples cannot be ",
-           groups, " equal groups");
+  check_batch_norm_args(x, gamma, beta, running_mean, running_var, training, momentum, eps, groups);
   if (!training) groups = 1;  // the running statistics: every sample alike
   if (training && sync_batch_norm_comm()) {  // --sync-bn: statistics of the global batch
     CG_CHECK(groups == 1, "batch_norm2d: --sync-bn normalises one group per call, got ", groups);

@@ -13,12 +13,6 @@
 
 namespace cg {
 
-// inputs {x, w, b}; args {stride, pad}; saved {w_op} only when the forward ran on a
-// converted weight (bf16 activations: the bf16 copy of the FP32 master weight), else nothing.
-// The input gradient and the parameter gradients are two kernel calls, each its own
-// pass, so the profile and Nsight time them apart (the kernel skips null outputs).
-// dout is the gradient of the convolution's own output: the record's, or for
-// conv2d_leaky_relu the activation's input gradient.
 // A batch of `groups` equal groups (D's real and generated images, one call: see
 // conv2d's header) gets its weight gradient one group at a time, the last group first:
 // the sums, and their order, of the separate ops the groups stand for, so the bits too.
@@ -30,6 +24,12 @@ static Groups batch_groups(const Record& r, int64_t N, int64_t dout_per_sample, 
   return {count, n, n * dout_per_sample, n * x_per_sample};
 }
 
+// inputs {x, w, b}; args {stride, pad[, groups]}; saved {w_op} only when the forward ran on
+// a converted weight (bf16 activations: the bf16 copy of the FP32 master weight), else nothing.
+// The input gradient and the parameter gradients are two kernel calls, each its own
+// pass, so the profile and Nsight time them apart (the kernel skips null outputs).
+// dout is the gradient of the convolution's own output: the record's, or for
+// conv2d_leaky_relu the activation's input gradient.
 static void conv2d_backward_passes(Record& r, const Tensor& dout) {
   const Tensor &x = r.in("x"), &w = r.in("w");
   const Tensor& wk = r.saved.empty() ? w : r.kept("w_op");
@@ -80,7 +80,7 @@ static void conv2d_leaky_passes_cpu(Record& r, const Tensor& dout, const Tensor&
   });
 }
 
-// inputs {x, w, b}; args {stride, pad, slope}; saved as conv2d's. The output a =
+// inputs {x, w, b}; args {stride, pad, slope[, groups]}; saved as conv2d's. The output a =
 // leaky_relu(z) stands in for the convolution's output z, which is not kept: with slope
 // >= 0, a > 0 exactly where z > 0, so dz = dout * (a > 0 ? 1 : slope) is the LeakyReLU
 // op's input gradient, bit for bit, and the passes after it are conv2d's. On CUDA dz is
@@ -125,9 +125,11 @@ static Shape conv2d_out_shape(const Tensor& x, const Tensor& w, const Tensor& b,
   return Shape{N, OC, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1};
 }
 
-// The record's args: stride and pad, and groups only when the batch has several.
-static Args conv_args(int stride, int pad, int groups) {
+// The record's args: stride and pad, the fused activation's slope (slope >= 0), and groups
+// only when the batch has several.
+static Args conv_args(int stride, int pad, int groups, double slope = -1) {
   Args a{{"stride", double(stride)}, {"pad", double(pad)}};
+  if (slope >= 0) a.values.push_back(slope), a.names.push_back("slope");
   if (groups > 1) a.values.push_back(groups), a.names.push_back("groups");
   return a;
 }
@@ -156,8 +158,7 @@ Tensor conv2d_leaky_relu(Tape* tape, const Tensor& x, const Tensor& w, const Ten
   const Tensor wk = w.dtype() == x.dtype() ? w : converted(w, x.dtype());
   CG_KERNEL_LOWP("conv2d_leaky_relu", x, conv2d_leaky_forward, out.data<T>(), x.data<T>(), wk.data<T>(),
                  ptr_or_null<param_t<T>>(b), N, C, H, W, OC, K, stride, pad, static_cast<param_t<T>>(slope));
-  Args args = conv_args(stride, pad, groups);
-  args.values.insert(args.values.begin() + 2, slope), args.names.insert(args.names.begin() + 2, "slope");
+  const Args args = conv_args(stride, pad, groups, slope);
   if (wk.same(w))
     TAPE_RECORD(tape, "conv2d_leaky_relu", conv2d_leaky_relu_backward, ({{"x", x}, {"w", w}, {"b", b}}), out, ({}),
                 (args));

@@ -11,8 +11,9 @@ namespace cg {
 // out (N,OC,OH,OW) with OH = (H + 2*pad - K)/stride + 1; b may be undefined.
 // groups > 1: the batch is that many equal groups that stand for separate calls (D's real
 // and generated images, whose batch norms keep apart): one forward and one input gradient
-// over the whole batch, which run faster than two at half the batch, and the weight
-// gradient one group at a time, last first, so every gradient has the separate calls' bits.
+// over the whole batch, which run faster than two at half the batch (and may round
+// differently: a kernel's path can depend on the batch), and the weight gradient one group
+// at a time, last first, so it has the separate calls' bits.
 Tensor conv2d(Tape* tape, const Tensor& x /*(N,C,H,W)*/, const Tensor& w /*(OC,C,K,K)*/, const Tensor& b,
               int stride, int pad, int groups = 1);
 

@@ -109,30 +109,29 @@ static void check_batch_parts(const char* op, const std::vector<Tensor>& xs) {
   }
 }
 
-// inputs xs, one after another in the output: each gets its rows of the gradient.
+// inputs xs, one after another in the output: each gets its rows of the gradient (a
+// contiguous run of the output's, as each input's rows were in the forward).
 static void concat_batch_backward(Record& r) {
   const Tensor dout = r.dout();
   int64_t offset = 0;
   for (size_t i = 0; i < r.inputs.size(); ++i) {
-    const int64_t n = r.inputs[i].numel();
-    if (r.needs_grad(i)) {
-      Tensor& dx = r.grad_of(i);
-      CG_KERNEL("concat_batch_backward", dx, concat_add_rows, dx.data<T>(), dout.data<T>(), n, offset, 1, n);
-    }
-    offset += n;
+    const Tensor& x = r.inputs[i];
+    if (r.needs_grad(i))
+      scale_add_any("concat_batch_backward", r.grad_of(i), dout.slice_view(offset, x.shape()), 1.0, true);
+    offset += x.numel();
   }
 }
 
 Tensor concat_batch(Tape* tape, const std::vector<Tensor>& xs) {
   check_batch_parts("concat_batch", xs);
   Shape shape = xs[0].shape();
-  int64_t N = 0, total = 0;
-  for (const Tensor& x : xs) N += x.dim(0), total += x.numel();
+  int64_t N = 0;
+  for (const Tensor& x : xs) N += x.dim(0);
   shape.d[0] = N;
   Tensor out = Tensor::empty(shape, xs[0].dtype(), xs[0].device());
   int64_t offset = 0;
   for (const Tensor& x : xs) {
-    CG_KERNEL("concat_batch", out, concat_copy_rows, out.data<T>(), total, offset, x.data<T>(), 1, x.numel());
+    out.slice_view(offset, x.shape()).copy_(x);
     offset += x.numel();
   }
   TAPE_RECORD(tape, "concat_batch", concat_batch_backward, (xs), out, ({}), ({}));

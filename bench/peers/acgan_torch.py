@@ -183,7 +183,7 @@ def load_weights(model, tensors, device, need_d=True):
 # ---- one iteration ----------------------------------------------------------
 
 
-def pair_d_batches(batch):
+def pair_d_batches():
     """D's two batches as one of 2B, as covergan joins them below 64 images
     (Discriminator::forward_pair), only with COVERGAN_D_PAIR=on: here it cost PyTorch's D
     step 44 -> 58 ms at 32x32 base 32 batch 32 (the cat and the halves' copies) and changed
@@ -193,7 +193,7 @@ def pair_d_batches(batch):
 
 def d_losses(model, real, real_labels, fake, fake_labels, codes, genre_terms, lam):
     """D's loss terms on the real batch and on G's output, read detached (no gradient to G)."""
-    if pair_d_batches(real.shape[0]):
+    if pair_d_batches():
         r, f = model.D(torch.cat([real, fake.detach()]), "train", halves=2)
     else:
         r = model.D(real, "train")

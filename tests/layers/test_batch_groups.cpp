@@ -62,6 +62,11 @@ TEST_CASE("batch_norm2d_act refuses groups that do not divide the batch, and rec
   const Tensor x = Tensor::zeros(Shape{3, 2, 2, 2}), g = Tensor::full(Shape{2}, 1.0), b = Tensor::zeros(Shape{2});
   CHECK_THROWS_WITH_AS(batch_norm2d_act(nullptr, x, g, b, Tensor(), Tensor(), true, 0.1, 1e-5, 0.2, 2),
                        doctest::Contains("a batch of 3 samples cannot be 2 equal groups"), cg::Error);
+  // One value per channel in a group has no variance to normalise by, though the batch has two.
+  CHECK_THROWS_WITH_AS(batch_norm2d_act(nullptr, Tensor::zeros(Shape{2, 2}), g, b, Tensor(), Tensor(), true, 0.1,
+                                        1e-5, 0.2, 2),
+                       doctest::Contains("more than one value per channel in each group"), cg::Error);
+  CHECK_NOTHROW(batch_norm2d_act(nullptr, Tensor::zeros(Shape{2, 2}), g, b, Tensor(), Tensor(), true, 0.1, 1e-5, 0.2));
   Tensor xg = leaf(Tensor::zeros(Shape{4, 2, 2, 2}));
   Tape tape;
   batch_norm2d_act(&tape, xg, g, b, Tensor(), Tensor(), true, 0.1, 1e-5, 0.2, 2);
@@ -81,11 +86,11 @@ struct ConvCase {
 };
 
 // D's shapes in miniature (4x4 stride 2): the image layer with LeakyReLU and bias, a layer
-// whose col2im runs by channel at one group's batch and by sample at two (KR > N*L flips),
-// and one read in place.
+// whose col2im (the input gradient) runs by channel at one group's batch and by output
+// phase at the whole (by channel while 16 * 8 channels > 16 pixels * N), and one read in place.
 const ConvCase kConvCases[] = {
     {4, 3, 16, 8, true, "image layer, LeakyReLU fused, bias"},
-    {4, 16, 8, 32, false, "4x4 outputs: col2im by channel at batch 2, by sample at 4"},
+    {8, 8, 8, 16, false, "4x4 outputs: col2im by channel at batch 4, by output phase at 8"},
     {6, 16, 32, 16, false, "16x16 outputs, planes read in place"},
 };
 
