@@ -97,14 +97,16 @@ std::string speckle_html(const json& r) {
   h << "<h2>Speckle: high-frequency energy</h2><p>Per genre, the mean squared Laplacian (4-neighbour, every RGB "
        "channel on [0,255]) of the generated covers against the real ones, and the share of each cover's power above "
        "a quarter of the sampling rate (radially averaged power spectrum, DC excluded). A ratio well above 1 is what "
-       "the eye sees as speckle or noise where real covers are clean; well below 1, blur.</p>";
+       "the eye sees as speckle or noise where real covers are clean; well below 1, blur. The corners' ratio is the "
+       "generated covers' mean power at radii past S/2 (diagonal frequencies beyond each axis' Nyquist, where a "
+       "transposed convolution's checkerboard lies) over the real covers'.</p>";
   h << "<table><tr><th>genre</th><th>mean squared Laplacian real</th><th>generated</th><th>ratio</th>"
-       "<th>high-band share real</th><th>generated</th></tr>";
+       "<th>high-band share real</th><th>generated</th><th>corners' power, generated / real</th></tr>";
   auto row = [&](const std::string& name, const json& g) {
     h << "<tr><td>" << esc(name) << "</td><td>" << num(json_number(g, {"real", "laplacian"}), "%.1f") << "</td><td>"
       << num(json_number(g, {"generated", "laplacian"}), "%.1f") << "</td><td>" << num(json_number(g, {"laplacian_ratio"}), "%.2f")
       << "</td><td>" << num(json_number(g, {"real", "high_share"})) << "</td><td>" << num(json_number(g, {"generated", "high_share"}))
-      << "</td></tr>";
+      << "</td><td>" << num(json_number(g, {"corner_ratio"}), "%.2f") << "</td></tr>";
   };
   for (const auto& g : s["per_genre"]) row(g["genre"].get<std::string>(), g);
   row("all genres", s["overall"]);

@@ -406,8 +406,9 @@ void fidelity_and_speckle(Ctx& c) {
   c.say("Frechet distance in the baseline's features: %s",
         fid.contains("fid") ? std::to_string(fid["fid"]["value"].get<double>()) : std::string("too few covers"));
   r["speckle"] = speckle_section(c.ds, c.real_by_genre, c.genres, c.gen, c.gen_genre, c.opt.out);
-  c.say("high-frequency energy (mean squared Laplacian), generated / real: %s",
-        std::to_string(r["speckle"]["overall"]["laplacian_ratio"].get<double>()));
+  c.say("high-frequency energy, generated / real: %s",
+        "mean squared Laplacian " + std::to_string(r["speckle"]["overall"]["laplacian_ratio"].get<double>()) +
+            ", power in the spectrum's corners " + std::to_string(r["speckle"]["overall"]["corner_ratio"].get<double>()));
 }
 
 // The scale count eval shows beside the paper's five (0: none): "" is auto for covers

@@ -1,6 +1,7 @@
 // The speckle section of eval (see eval_speckle.h).
 #include "eval/eval_speckle.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "data/plot.h"
@@ -12,7 +13,20 @@ namespace {
 using json = nlohmann::json;
 
 json set_json(const SetSpectrum& s) {
-  return {{"laplacian", s.laplacian}, {"high_share", s.high_share}, {"n", s.n}, {"ring", s.ring}};
+  return {{"laplacian", s.laplacian}, {"high_share", s.high_share}, {"corner_power", s.corner_power}, {"n", s.n},
+          {"ring", s.ring}};
+}
+
+double ratio_of(double generated, double real) { return real > 0 ? generated / real : NAN; }
+
+// A vertical line at r = S/2 (the axes' Nyquist) over a panel whose y values are ys: what
+// lies to its right are the corners' diagonal frequencies.
+PlotSeries nyquist_marker(int S, const std::vector<double>& ys) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (double y : ys)
+    if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
+  if (!(lo <= hi)) lo = 0, hi = 1;
+  return {"S/2: Nyquist on each axis; past it, the corners", {150, 150, 150}, {S / 2.0, S / 2.0}, {lo, hi}};
 }
 
 const std::array<uint8_t, 3> kColors[] = {{200, 50, 50}, {40, 110, 200}, {40, 150, 60}, {200, 140, 20},
@@ -31,8 +45,9 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
   std::vector<float> all_real, all_gen;
   json pg = json::array();
   std::vector<PlotSeries> ratios;
+  std::vector<double> all_ratios;
   std::vector<double> freq;
-  for (int r = 0; r <= S / 2; ++r) freq.push_back(double(r));  // ring r: r cycles per S pixels
+  for (int r = 0; r < spectrum_rings(S); ++r) freq.push_back(double(r));  // ring r: r cycles per S pixels
   for (size_t g = 0; g < genres.size(); ++g) {
     std::vector<float> real, gen;
     for (int64_t i : real_by_genre[g]) {
@@ -52,10 +67,12 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
     pg.push_back({{"genre", genres[g]},
                   {"real", set_json(sr)},
                   {"generated", set_json(sg)},
-                  {"laplacian_ratio", sr.laplacian > 0 ? sg.laplacian / sr.laplacian : NAN},
-                  {"high_share_ratio", sr.high_share > 0 ? sg.high_share / sr.high_share : NAN},
+                  {"laplacian_ratio", ratio_of(sg.laplacian, sr.laplacian)},
+                  {"high_share_ratio", ratio_of(sg.high_share, sr.high_share)},
+                  {"corner_ratio", ratio_of(sg.corner_power, sr.corner_power)},
                   {"ring_ratio", ratio}});
     std::vector<double> x(freq.begin() + 1, freq.end()), y(ratio.begin() + 1, ratio.end());  // no DC
+    all_ratios.insert(all_ratios.end(), y.begin(), y.end());
     ratios.push_back({genres[g], kColors[g % 8], x, y});
     all_real.insert(all_real.end(), real.begin(), real.end());
     all_gen.insert(all_gen.end(), gen.begin(), gen.end());
@@ -65,10 +82,17 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
   std::vector<double> x(freq.begin() + 1, freq.end()), lr, lg;
   for (size_t r = 1; r < ar.ring.size(); ++r)
     lr.push_back(std::log10(std::max(ar.ring[r], 1e-12))), lg.push_back(std::log10(std::max(ag.ring[r], 1e-12)));
+  std::vector<double> both(lr);
+  both.insert(both.end(), lg.begin(), lg.end());
   write_line_panels(out_dir + "/spectrum.png",
                     {LinePanel{"log10 power per frequency ring r (r cycles per image side), all genres", kRingAxis,
-                               "log10 power", {{"real", {40, 140, 60}, x, lr}, {"generated", {200, 50, 50}, x, lg}}}},
+                               "log10 power",
+                               {{"real", {40, 140, 60}, x, lr},
+                                {"generated", {200, 50, 50}, x, lg},
+                                nyquist_marker(S, both)}}},
                     800, 400);
+  all_ratios.push_back(1.0);
+  ratios.push_back(nyquist_marker(S, all_ratios));
   ratios.push_back({"1", {0, 0, 0}, {x.front(), x.back()}, {1.0, 1.0}});
   write_line_panels(out_dir + "/spectrum_ratio.png",
                     {LinePanel{"generated / real power per frequency ring r (1: as real)", kRingAxis, "power ratio",
@@ -78,8 +102,9 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
           {"overall",
            {{"real", set_json(ar)},
             {"generated", set_json(ag)},
-            {"laplacian_ratio", ar.laplacian > 0 ? ag.laplacian / ar.laplacian : NAN},
-            {"high_share_ratio", ar.high_share > 0 ? ag.high_share / ar.high_share : NAN}}},
+            {"laplacian_ratio", ratio_of(ag.laplacian, ar.laplacian)},
+            {"high_share_ratio", ratio_of(ag.high_share, ar.high_share)},
+            {"corner_ratio", ratio_of(ag.corner_power, ar.corner_power)}}},
           {"ring_cycles_per_side", freq},
           {"figures", {"spectrum.png", "spectrum_ratio.png"}}};
 }

@@ -1,7 +1,8 @@
 // eval's speckle section: per genre, the high-frequency energy of generated covers against
 // real ones (eval/spectrum.h): mean squared Laplacian, the share of power above a quarter
-// of the sampling rate, the radially averaged spectra, and two plots: the spectra of all
-// real and all generated covers, and per genre the ratio generated / real per frequency.
+// of the sampling rate, the power in the spectrum's corners (past S/2), the radially
+// averaged spectra to the corner, and two plots: the spectra of all real and all generated
+// covers, and per genre the ratio generated / real per frequency.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>

@@ -23,6 +23,8 @@ double mean_squared_laplacian(const float* img, int S) {
   return sum / (3.0 * double(S - 2) * double(S - 2));
 }
 
+int spectrum_rings(int S) { return int(std::lround(double(S) / std::sqrt(2.0))) + 1; }
+
 Spectrum power_spectrum(const float* img, int S) {
   std::vector<double> cs(size_t(S) * size_t(S)), sn(cs.size());
   for (int k = 0; k < S; ++k)
@@ -30,9 +32,9 @@ Spectrum power_spectrum(const float* img, int S) {
       const double a = 2.0 * M_PI * double((int64_t(k) * x) % S) / double(S);
       cs[size_t(k * S + x)] = std::cos(a), sn[size_t(k * S + x)] = -std::sin(a);
     }
-  const int R = S / 2;
-  std::vector<double> ring_sum(size_t(R) + 1, 0.0), power(size_t(S) * size_t(S), 0.0);
-  std::vector<int> ring_n(size_t(R) + 1, 0);
+  const size_t rings = size_t(spectrum_rings(S));
+  std::vector<double> ring_sum(rings, 0.0), power(size_t(S) * size_t(S), 0.0);
+  std::vector<int> ring_n(rings, 0);
   std::vector<double> re(power.size()), im(power.size()), plane(power.size());
   for (int c = 0; c < 3; ++c) {
     const float* p = img + size_t(c) * size_t(S) * size_t(S);
@@ -64,7 +66,8 @@ Spectrum power_spectrum(const float* img, int S) {
       }
   }
   Spectrum out;
-  double total = 0, high = 0;
+  double total = 0, high = 0, corner = 0;
+  int corner_n = 0;
   for (int ky = 0; ky < S; ++ky)
     for (int kx = 0; kx < S; ++kx) {
       const int fy = ky <= S / 2 ? ky : ky - S, fx = kx <= S / 2 ? kx : kx - S;  // signed frequency indices
@@ -74,19 +77,21 @@ Spectrum power_spectrum(const float* img, int S) {
         total += pw;
         if (rad > S / 4.0) high += pw;
       }
-      const int r = int(std::lround(rad));
-      if (r <= R) ring_sum[size_t(r)] += pw, ++ring_n[size_t(r)];
+      if (rad > S / 2.0) corner += pw, ++corner_n;
+      const size_t r = size_t(std::lround(rad));  // < rings: rad <= S/sqrt(2)
+      ring_sum[r] += pw, ++ring_n[r];
     }
-  out.ring.resize(size_t(R) + 1);
-  for (int r = 0; r <= R; ++r) out.ring[size_t(r)] = ring_n[size_t(r)] ? ring_sum[size_t(r)] / ring_n[size_t(r)] : 0.0;
+  out.ring.resize(rings);
+  for (size_t r = 0; r < rings; ++r) out.ring[r] = ring_n[r] ? ring_sum[r] / ring_n[r] : 0.0;
   out.high_share = total > 0 ? high / total : 0.0;
+  out.corner_power = corner_n ? corner / corner_n : 0.0;
   return out;
 }
 
 SetSpectrum set_spectrum(const float* images, int64_t n, int S) {
   SetSpectrum s;
   s.n = n;
-  s.ring.assign(size_t(S / 2) + 1, 0.0);
+  s.ring.assign(size_t(spectrum_rings(S)), 0.0);
   if (n == 0) return s;
   const size_t per = 3 * size_t(S) * size_t(S);
   std::vector<Spectrum> sp(static_cast<size_t>(n));
@@ -99,6 +104,7 @@ SetSpectrum set_spectrum(const float* images, int64_t n, int S) {
   for (int64_t i = 0; i < n; ++i) {
     s.laplacian += lap[size_t(i)] / double(n);
     s.high_share += sp[size_t(i)].high_share / double(n);
+    s.corner_power += sp[size_t(i)].corner_power / double(n);
     for (size_t r = 0; r < s.ring.size(); ++r) s.ring[r] += sp[size_t(i)].ring[r] / double(n);
   }
   return s;

@@ -109,6 +109,11 @@ TEST_CASE("eval scores D and the baseline on the covers the run held out, and re
   CHECK(r["speckle"]["per_genre"].size() == 3);
   CHECK(r["speckle"]["per_genre"][0]["real"]["n"] == 16);
   CHECK(r["speckle"]["per_genre"][0]["laplacian_ratio"].get<double>() > 0);
+  // 16 px covers: rings 0 .. round(11.3), the corners' ratio beside the Laplacian's.
+  CHECK(r["speckle"]["per_genre"][0]["ring_ratio"].size() == 12);
+  CHECK(r["speckle"]["ring_cycles_per_side"].size() == 12);
+  CHECK(r["speckle"]["per_genre"][0]["corner_ratio"].get<double>() > 0);
+  CHECK(r["speckle"]["overall"]["corner_ratio"].get<double>() > 0);
   CHECK(r["msssim"]["alt"]["scales"] == 2);
   CHECK(r["msssim"]["per_genre"][0]["alt"]["real_real"]["n"] == 20);
   for (const auto& name : report_images(r)) {
@@ -116,7 +121,8 @@ TEST_CASE("eval scores D and the baseline on the covers the run held out, and re
     CHECK(std::filesystem::file_size(dir / ("report/" + name)) > 100);
   }
   const std::string html = report_html(r);
-  for (const char* s : {"Fr&eacute;chet distance", "Speckle", "At 2 scales", "47 &plusmn; 4 %", "held-out covers"})
+  for (const char* s :
+       {"Fr&eacute;chet distance", "Speckle", "At 2 scales", "47 &plusmn; 4 %", "held-out covers", "corners' power"})
     CHECK(html.find(s) != std::string::npos);
   // --no-ema samples from G itself; --msssim-scales 5 shows no second column.
   o.ema = false, o.msssim_scales = "5", o.out = dir / "report2", o.classifier = dir / "report/classifier";
