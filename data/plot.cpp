@@ -16,7 +16,7 @@ using data::Chart;
 using data::Rgb;
 using Align = Chart::Align;
 
-constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90}, kWarn{170, 30, 30};
+constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90}, kWarn{170, 30, 30}, kMark{120, 120, 120};
 constexpr double kTitle = 15, kLabel = 12.5, kTick = 11.5, kLegend = 12;
 
 // Mean y of the points falling into each of n columns over [x0, x1]; NaN where none.
@@ -121,6 +121,12 @@ PlotNotes draw_line_panel(Chart& c, const LinePanel& p_in, double top, double he
   const double pad = 0.05 * (f.y1 - f.y0);
   f.y0 -= pad, f.y1 += pad;
   draw_axes(c, f, p.title, p.x_label, p.y_label, integral);
+  for (const XMark& m : p.x_marks) {
+    if (!std::isfinite(m.x) || m.x < f.x0 || m.x > f.x1) continue;
+    const double px = std::floor(f.left + (m.x - f.x0) / (f.x1 - f.x0) * f.w) + 0.5;  // one pixel's centre: crisp
+    c.line(px, f.top, px, f.top + f.h, kMark, 1.2, true);
+    c.text(px + 4, f.top + f.h - 6, m.label, kTick, kMark, Align::left);  // at the foot: legends sit on top
+  }
   c.clip(f.left, f.top, f.w, f.h);
   for (size_t k = 0; k < p.series.size(); ++k) {
     std::vector<std::array<double, 2>> pts;
@@ -157,7 +163,7 @@ PlotNotes write_line_panels(const std::string& path, const std::vector<LinePanel
 
 PlotNotes write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& title,
                      int width, int height, const std::string& y_label) {
-  return write_line_panels(path, {LinePanel{title, "iteration", y_label, series}}, width, height);
+  return write_line_panels(path, {LinePanel{title, "iteration", y_label, series, {}}}, width, height);
 }
 
 PlotNotes write_box_plot(const std::string& path, const std::vector<BoxGroup>& groups,

@@ -19,9 +19,16 @@ struct PlotSeries {
   bool legend = true;        // listed in the panel's legend
 };
 
+// A vertical line across a panel at x, labelled at its foot (a threshold on the x axis).
+struct XMark {
+  double x = 0;
+  std::string label;
+};
+
 struct LinePanel {
   std::string title, x_label = "iteration", y_label;
   std::vector<PlotSeries> series;
+  std::vector<XMark> x_marks;  // drawn dashed, grey, where they fall inside the x range
 };
 
 // Panels stacked top to bottom in one width x (panels * panel_height) RGB PNG

@@ -138,7 +138,7 @@ CurveFiles plot_metrics(const std::string& csv, const std::string& out_dir, int 
                    std::initializer_list<std::tuple<const char*, const char*, Rgb>> curves) {
     std::vector<PlotSeries> s;
     for (const auto& [col, label, rgb] : curves) add_series(s, label, rgb, x, column(cols, csv, col), smooth);
-    return LinePanel{title + note, "iteration", y_label, s};
+    return LinePanel{title + note, "iteration", y_label, s, {}};
   };
   CurveFiles f{"losses.png", "d_outputs.png", "accuracy.png", "genre_terms.png", int64_t(x.size()), {}};
   f.notes.add(write_line_panels(out_dir + "/" + f.losses,
@@ -189,7 +189,7 @@ OverlayResult plot_overlay(const std::vector<OverlayRun>& runs, const std::vecto
   for (const auto& m : metrics) {
     const auto [title, y_label] = metric_label(m);
     LinePanel p{title + (smooth > 1 ? " (moving average over " + std::to_string(smooth) + ")" : ""), "iteration",
-                y_label, {}};
+                y_label, {}, {}};
     for (size_t k = 0; k < runs.size(); ++k)
       add_series(p.series, runs[k].name, kPalette[k % std::size(kPalette)], cols[k]["step"], cols[k][m], smooth);
     panels.push_back(std::move(p));

@@ -19,15 +19,8 @@ json set_json(const SetSpectrum& s) {
 
 double ratio_of(double generated, double real) { return real > 0 ? generated / real : NAN; }
 
-// A vertical line at r = S/2 (the axes' Nyquist) over a panel whose y values are ys: what
-// lies to its right are the corners' diagonal frequencies.
-PlotSeries nyquist_marker(int S, const std::vector<double>& ys) {
-  double lo = INFINITY, hi = -INFINITY;
-  for (double y : ys)
-    if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
-  if (!(lo <= hi)) lo = 0, hi = 1;
-  return {"S/2: Nyquist on each axis; past it, the corners", {150, 150, 150}, {S / 2.0, S / 2.0}, {lo, hi}};
-}
+// The grey line at r = S/2 in both plots: right of it, the corners' diagonal frequencies.
+XMark nyquist_mark(int S) { return {S / 2.0, "S/2: the corners beyond"}; }
 
 const std::array<uint8_t, 3> kColors[] = {{200, 50, 50}, {40, 110, 200}, {40, 150, 60}, {200, 140, 20},
                                           {140, 60, 170}, {20, 160, 160}, {120, 120, 120}, {230, 90, 160}};
@@ -45,7 +38,6 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
   std::vector<float> all_real, all_gen;
   json pg = json::array();
   std::vector<PlotSeries> ratios;
-  std::vector<double> all_ratios;
   std::vector<double> freq;
   for (int r = 0; r < spectrum_rings(S); ++r) freq.push_back(double(r));  // ring r: r cycles per S pixels
   for (size_t g = 0; g < genres.size(); ++g) {
@@ -71,8 +63,9 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
                   {"high_share_ratio", ratio_of(sg.high_share, sr.high_share)},
                   {"corner_ratio", ratio_of(sg.corner_power, sr.corner_power)},
                   {"ring_ratio", ratio}});
-    std::vector<double> x(freq.begin() + 1, freq.end()), y(ratio.begin() + 1, ratio.end());  // no DC
-    all_ratios.insert(all_ratios.end(), y.begin(), y.end());
+    // log2 of the ratio, no DC: past S/2 the ratio can reach 100x, and 0.5x must stay readable
+    std::vector<double> x(freq.begin() + 1, freq.end()), y;
+    for (size_t r = 1; r < ratio.size(); ++r) y.push_back(ratio[r] > 0 ? std::log2(ratio[r]) : NAN);
     ratios.push_back({genres[g], kColors[g % 8], x, y});
     all_real.insert(all_real.end(), real.begin(), real.end());
     all_gen.insert(all_gen.end(), gen.begin(), gen.end());
@@ -82,21 +75,16 @@ json speckle_section(const data::Dataset& ds, const std::vector<std::vector<int6
   std::vector<double> x(freq.begin() + 1, freq.end()), lr, lg;
   for (size_t r = 1; r < ar.ring.size(); ++r)
     lr.push_back(std::log10(std::max(ar.ring[r], 1e-12))), lg.push_back(std::log10(std::max(ag.ring[r], 1e-12)));
-  std::vector<double> both(lr);
-  both.insert(both.end(), lg.begin(), lg.end());
   write_line_panels(out_dir + "/spectrum.png",
                     {LinePanel{"log10 power per frequency ring r (r cycles per image side), all genres", kRingAxis,
                                "log10 power",
-                               {{"real", {40, 140, 60}, x, lr},
-                                {"generated", {200, 50, 50}, x, lg},
-                                nyquist_marker(S, both)}}},
+                               {{"real", {40, 140, 60}, x, lr}, {"generated", {200, 50, 50}, x, lg}},
+                               {nyquist_mark(S)}}},
                     800, 400);
-  all_ratios.push_back(1.0);
-  ratios.push_back(nyquist_marker(S, all_ratios));
-  ratios.push_back({"1", {0, 0, 0}, {x.front(), x.back()}, {1.0, 1.0}});
+  ratios.push_back({"as real", {0, 0, 0}, {x.front(), x.back()}, {0.0, 0.0}});
   write_line_panels(out_dir + "/spectrum_ratio.png",
-                    {LinePanel{"generated / real power per frequency ring r (1: as real)", kRingAxis, "power ratio",
-                               ratios}},
+                    {LinePanel{"generated / real power per frequency ring r (0: as real, 1: twice, -1: half)",
+                               kRingAxis, "log2 power ratio", ratios, {nyquist_mark(S)}}},
                     800, 400);
   return {{"per_genre", pg},
           {"overall",

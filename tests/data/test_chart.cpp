@@ -115,7 +115,12 @@ TEST_CASE("line panels stack top to bottom, each with its own series") {
   cgtest::TempDir dir;
   cg::gan::PlotSeries a{"a", kRed, {0, 1, 2, 3}, {1, 3, 2, 4}}, b{"b", kBlue, {0, 1, 2, 3}, {100, 90, 95, 80}};
   const std::string path = dir / "panels.png";
-  cg::gan::write_line_panels(path, {{"first", "iteration", "x", {a}}, {"second", "iteration", "y", {b}}}, 500, 250);
+  // The second panel marks x = 1.5 (a dashed grey line, from x 0..3 across the frame's 404 px
+  // from 78: column 280); the first marks x = 7, outside its range, so nothing.
+  cg::gan::write_line_panels(path,
+                             {{"first", "iteration", "x", {a}, {{7.0, "outside"}}},
+                              {"second", "iteration", "y", {b}, {{1.5, "threshold"}}}},
+                             500, 250);
   const Image img = load(path);
   REQUIRE(img.width == 500);
   REQUIRE(img.height == 500);
@@ -123,6 +128,9 @@ TEST_CASE("line panels stack top to bottom, each with its own series") {
   CHECK(hits(img, kRed, 0, 500, 250, 500).n == 0);
   CHECK(hits(img, kBlue, 0, 500, 250, 500).n > 50);
   CHECK(hits(img, kBlue, 0, 500, 0, 250).n == 0);
+  const Rgb grey{120, 120, 120};
+  CHECK(hits(img, grey, 276, 285, 300, 440).n > 40);  // the mark, dashed: about half its 140 rows
+  CHECK(hits(img, grey, 276, 285, 50, 190).n < 5);    // none in the first panel
   CHECK_THROWS(cg::gan::write_line_panels(dir / "none.png", {}, 500, 250));
 }
 
