@@ -77,28 +77,45 @@ void msssim_excess(const json& r, bool ema, bool hflip, bool icnr, json& out) {
                      "at most +" + fmt("%g", kAdviceMsssimExcess), worst <= kAdviceMsssimExcess, advice));
 }
 
+// What the speckle advice says where the genre furthest from the real energy is noisier:
+// the corners' ratio (NaN in reports from before it) tells a checkerboard from the rest.
+std::string speckle_noisy(const std::string& genre, double far, double corners, bool ema, bool resize) {
+  const bool known = std::isfinite(corners);
+  const std::string head = "generated " + genre + " covers carry " + fmt("%.2f", far) +
+                           " times the real high-frequency energy (speckle)" +
+                           (known ? ", " + fmt("%.2f", corners) + " times the real power in the spectrum's corners" : "") +
+                           ". ";
+  if (!ema) return head + "Sample from the weight average (--ema 0.999: the demo's worst genre 2.41 to 1.95).";
+  if (known && corners < kAdviceCornerHigh)
+    return head + "The excess lies below S/2, not in a checkerboard: --g-deconv resize would not remove it "
+                  "(spectrum_ratio.png shows where it is).";
+  if (resize) return head + "G's transposed convolutions are already kept to resize-convolutions.";
+  return head + "Keep G's transposed convolutions from painting a checkerboard, --g-deconv resize (on the demo covers "
+                "it took the noisiest genre from 1.44-1.69 to 1.01-1.65, and to 0.92-1.13 with --g-deconv-strength "
+                "0.1, but left the genres with the finest detail too smooth: docs/SMALL_SETS.md).";
+}
+
 // High-frequency energy generated / real: the genre furthest from 1 on a log scale.
 void speckle(const json& r, bool ema, bool resize, json& out) {
   if (!r.contains("speckle") || !r["speckle"].contains("per_genre")) return;
-  double far = 1;
+  double far = 1, corners = NAN;
   std::string genre;
   for (const json& g : r["speckle"]["per_genre"]) {
     const double x = json_number(g, {"laplacian_ratio"});
-    if (std::isfinite(x) && x > 0 && std::fabs(std::log(x)) > std::fabs(std::log(far))) far = x, genre = g.value("genre", "");
+    if (std::isfinite(x) && x > 0 && std::fabs(std::log(x)) > std::fabs(std::log(far)))
+      far = x, genre = g.value("genre", ""), corners = json_number(g, {"corner_ratio"});
   }
   const bool met = far >= kAdviceLaplacianLow && far <= kAdviceLaplacianHigh;
   std::string advice =
-      far > 1 ? "generated " + genre + " covers carry " + fmt("%.2f", far) + " times the real high-frequency energy "
-                "(speckle). " + (!ema ? "Sample from the weight average (--ema 0.999: the demo's worst genre 2.41 to 1.95)."
-                                 : !resize
-                                     ? "Keep G's transposed convolutions from painting a checkerboard, --g-deconv resize "
-                                       "(on the demo covers it took the noisiest genre from 1.44-1.69 to 1.01-1.65, and "
-                                       "to 0.92-1.13 with --g-deconv-strength 0.1, but left the genres with the finest "
-                                       "detail too smooth: docs/SMALL_SETS.md)."
-                                     : "G's transposed convolutions are already kept to resize-convolutions; the rest is "
-                                       "not a checkerboard.")
+      far > 1 ? speckle_noisy(genre, far, corners, ema, resize)
               : "generated " + genre + " covers are smoother than real ones (" + fmt("%.2f", far) +
-                    " of their high-frequency energy): detail is missing, often a sign of blur.";
+                    " of their high-frequency energy): detail is missing, often a sign of blur." +
+                    (std::isfinite(corners) && corners >= kAdviceCornerHigh
+                         ? " Yet their spectrum's corners hold " + fmt("%.2f", corners) +
+                               " times the real power: a checkerboard over the missing detail (keeping G's last "
+                               "layer a resize-convolution removed it on the demo covers and left them smoother "
+                               "still: docs/SMALL_SETS.md)."
+                         : "");
   out.push_back(item("high-frequency energy generated / real, genre furthest from 1", far,
                      fmt("%g", kAdviceLaplacianLow) + " to " + fmt("%g", kAdviceLaplacianHigh), met, advice));
 }

@@ -14,6 +14,9 @@ namespace cg::gan {
 inline constexpr double kAdviceGapPoints = 5.0;
 inline constexpr double kAdviceMsssimExcess = 0.05;
 inline constexpr double kAdviceLaplacianLow = 0.8, kAdviceLaplacianHigh = 1.2;
+// Not a goal: the speckle advice reads a genre's power in the spectrum's corners (past S/2,
+// generated / real) above this as a checkerboard, below it as an excess elsewhere.
+inline constexpr double kAdviceCornerHigh = 1.5;
 
 // An array of {"signal", "value", "goal", "met", "advice"} (advice "" when met), in a
 // fixed order: genre gap, MS-SSIM, speckle, weight average. Signals the report lacks

@@ -95,13 +95,35 @@ TEST_CASE("speckle: the genre furthest from the real energy, too noisy or too sm
   CHECK(has(recipe_advice(averaged)[2], "--g-deconv resize"));
   averaged["checkpoint"]["recipe"]["g_deconv"] = "resize";
   CHECK_FALSE(has(recipe_advice(averaged)[2], "--g-deconv resize"));
-  CHECK(has(recipe_advice(averaged)[2], "not a checkerboard"));
+  CHECK(has(recipe_advice(averaged)[2], "already kept to resize-convolutions"));
   r["speckle"]["per_genre"][1]["laplacian_ratio"] = 1.1;
   a = recipe_advice(r);
   CHECK(a[2]["value"].get<double>() == doctest::Approx(0.7));
   CHECK(has(a[2], "smoother"));
+  CHECK_FALSE(has(a[2], "corners"));  // a report from before the corners' ratio: not mentioned
   r["speckle"]["per_genre"][0]["laplacian_ratio"] = 0.85;
   CHECK(recipe_advice(r)[2]["met"] == true);
+}
+
+TEST_CASE("speckle: the spectrum's corners tell a checkerboard from an excess below S/2") {
+  json r = report(0.6, 0.6, 1.0, true);  // rap the furthest genre, 1.5
+  r["speckle"]["per_genre"][1]["corner_ratio"] = 2.5;
+  json a = recipe_advice(r);
+  CHECK(has(a[2], "2.50 times the real power in the spectrum's corners"));
+  CHECK(has(a[2], "--g-deconv resize ("));  // a checkerboard: the resize-convolutions advised
+  r["speckle"]["per_genre"][1]["corner_ratio"] = 1.1;
+  a = recipe_advice(r);
+  CHECK(has(a[2], "below S/2, not in a checkerboard"));
+  CHECK_FALSE(has(a[2], "--g-deconv resize ("));
+  // Too smooth overall, but a checkerboard in the corners: both said.
+  r["speckle"]["per_genre"][1] = {{"genre", "rap"}, {"laplacian_ratio", 1.1}, {"corner_ratio", 1.0}};
+  r["speckle"]["per_genre"][0]["corner_ratio"] = 2.2;
+  a = recipe_advice(r);
+  CHECK(a[2]["value"].get<double>() == doctest::Approx(0.7));
+  CHECK(has(a[2], "smoother"));
+  CHECK(has(a[2], "2.20 times the real power: a checkerboard over the missing detail"));
+  r["speckle"]["per_genre"][0]["corner_ratio"] = 1.2;
+  CHECK_FALSE(has(recipe_advice(r)[2], "checkerboard"));
 }
 
 TEST_CASE("the weight average is advised only when the report did not sample from it") {
