@@ -50,8 +50,8 @@ void add_options(CLI::App& app) {
   app.add_flag("--bn-batch", s.bn_batch,
                "BatchNorm with the statistics of the covers drawn together, as in training (the behaviour before "
                "0.2): each cover then depends on all the others and on --n, and a grid of one repeated noise "
-               "vector (--interpolate, --sweep) loses what that vector shares. Default: the running statistics "
-               "the training accumulated (eval mode)");
+               "vector (--interpolate, --sweep) or of one genre (--genre NAME) loses what its covers share. "
+               "Default: the running statistics the training accumulated (eval mode)");
   app.add_flag("--bn-eval", s.bn_eval, "BatchNorm with the running statistics: the default, kept for old scripts");
   app.add_flag("--no-ema", s.no_ema, "Use G's own weights, not their average (when the run was trained with --ema)");
   app.add_option("--device", s.device, "cpu, cuda or auto")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -238,6 +238,11 @@ int run_generate() {
               static_cast<long long>(ck.state().step), newest ? (", the newest in " + s.ckpt).c_str() : "");
   std::printf("  BatchNorm: %s\n", s.bn_batch ? "the statistics of these covers together (--bn-batch)"
                                               : "the running statistics of training (eval mode)");
+  if (s.bn_batch && !all && genres.size() > 1 && !s.sweep)
+    std::printf("  note: these covers are all %s, and training normalised batches of mixed genres: with --bn-batch "
+                "what they share (the genre's colours, its layout) is normalised away, so they come out like no "
+                "genre. Drop --bn-batch, or draw --genre all.\n",
+                s.genre.c_str());
   if (s.sweep) {
     std::string order;
     for (const auto& name : genres) order += (order.empty() ? "" : ", ") + name;

@@ -77,6 +77,16 @@ TEST_CASE("generate --bn-batch normalises the covers together, so --n changes th
                               (run().dir / "x.png"));
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("covergan: --bn-batch and --bn-eval contradict each other; pass one.") != std::string::npos);
+  // One genre's covers normalised together lose what the genre shares: said in a note.
+  const std::string grid = run().dir / "one_genre.png";
+  const auto one = run_covergan("generate --ckpt " + run().run + " --genre red --n 2 --bn-batch -o " + grid);
+  CHECK(one.exit_code == 0);
+  CHECK(one.output.find("note: these covers are all red") != std::string::npos);
+  for (const char* args : {" --genre all --n 4 --bn-batch -o ", " --genre red --n 2 -o "}) {
+    const auto r2 = run_covergan("generate --ckpt " + run().run + args + grid);
+    CHECK(r2.exit_code == 0);
+    CHECK(r2.output.find("note: these covers") == std::string::npos);
+  }
   const auto h = run_covergan("generate --help");
   CHECK(h.output.find("--bn-batch") != std::string::npos);
   CHECK(h.output.find("running statistics") != std::string::npos);
