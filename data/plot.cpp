@@ -16,7 +16,8 @@ using data::Chart;
 using data::Rgb;
 using Align = Chart::Align;
 
-constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90}, kWarn{170, 30, 30}, kMark{120, 120, 120};
+constexpr Rgb kInk{30, 30, 30}, kAxis{110, 110, 110}, kGrid{228, 228, 228}, kMuted{90, 90, 90}, kWarn{170, 30, 30},
+              kMark{120, 120, 120};
 constexpr double kTitle = 15, kLabel = 12.5, kTick = 11.5, kLegend = 12;
 
 // Mean y of the points falling into each of n columns over [x0, x1]; NaN where none.
