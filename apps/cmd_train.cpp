@@ -36,6 +36,8 @@ struct Settings {
   std::string augment, g_init = "normal", g_deconv = "free";
   double g_deconv_strength = 1.0;
   int standing_stats = 0;
+  double g_spectral = 0;
+  int g_spectral_from = 4;
 } s;
 
 CLI::App* app_ = nullptr;
@@ -146,6 +148,13 @@ void add_recipe_options(CLI::App& app) {
                  "With --ema: before each checkpoint, measure the weight average's batch-norm statistics afresh over "
                  "this many batches with its own weights, for `generate` (default 0: keep the average of G's)")
       ->check(CLI::Range(0, 10000));
+  app.add_option("--g-spectral", s.g_spectral,
+                 "Weight of a spectral term in G's loss: per genre, the squared log ratio of generated to training "
+                 "covers' power in each ring of the spectrum from --g-spectral-from up (default 0: off)")
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--g-spectral-from", s.g_spectral_from,
+                 "The first ring the spectral term compares, in cycles per image side (default 4)")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--lr-decay-from", s.lr_decay_from,
                  "Let both learning rates fall linearly from this iteration to 0 at --steps (default: constant)")
       ->check(CLI::NonNegativeNumber);
@@ -241,6 +250,8 @@ nlohmann::json explicit_settings() {
   put("--g-deconv", "g_deconv", s.g_deconv);
   put("--g-deconv-strength", "g_deconv_strength", s.g_deconv_strength);
   put("--standing-stats", "standing_stats", s.standing_stats);
+  put("--g-spectral", "g_spectral", s.g_spectral);
+  put("--g-spectral-from", "g_spectral_from", s.g_spectral_from);
   if (given("--base-channels")) j["model"]["base_channels"] = s.base_channels;
   if (given("--d-dropout")) j["model"]["d_dropout"] = s.d_dropout;
   if (given("--lr-decay-from")) {  // the schedule's end is fixed now: a resume keeps it

@@ -105,7 +105,7 @@ std::vector<double> moving_average(const std::vector<double>& y, int window) {
 std::pair<std::string, std::string> metric_label(const std::string& c) {
   static const std::map<std::string, std::pair<std::string, std::string>> known{
       {"d_loss", {"D loss (source + genre + code terms)", "loss"}},
-      {"g_loss", {"G loss (source + genre + code terms)", "loss"}},
+      {"g_loss", {"G loss (source + genre + code + spectral terms)", "loss"}},
       {"d_src_real", {"D real/fake loss on the real batch", "BCE"}},
       {"d_src_fake", {"D real/fake loss on the generated batch", "BCE"}},
       {"d_cls_real", {"D genre cross-entropy on the real batch", "cross-entropy"}},
@@ -114,6 +114,7 @@ std::pair<std::string, std::string> metric_label(const std::string& c) {
       {"g_src", {"G real/fake loss (D fooled = low)", "BCE"}},
       {"g_cls", {"G genre cross-entropy", "cross-entropy"}},
       {"g_code", {"G code reconstruction", "MSE"}},
+      {"g_spectral", {"G spectral term (log power per ring against the real covers')", "squared log ratio"}},
       {"d_x", {"D(x): mean sigmoid of D's real/fake output on real covers", "D(x)"}},
       {"d_g_z", {"D(G(z)): mean sigmoid of D's real/fake output on generated covers", "D(G(z))"}},
       {"acc_real", {"D's genre accuracy on the real batch", "accuracy"}},

@@ -20,6 +20,7 @@
 #include "layers/batchnorm2d_sync.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
+#include "layers/spectral_loss.h"
 
 namespace cg::gan {
 
@@ -53,7 +54,7 @@ using common::StatSlot;
 
 const char* const kSlotNames[common::kStatSlots] = {
     "d_total", "d_src_real", "d_src_fake", "d_cls_real", "d_cls_fake", "d_code", "g_total", "g_src",
-    "g_cls",   "g_code",     "d_real",     "d_fake",     "acc_real",   "acc_fake", "halted",  ""};
+    "g_cls",   "g_code",     "d_real",     "d_fake",     "acc_real",   "acc_fake", "halted",  "g_spectral"};
 
 uint64_t* offset_ptr(Tensor& t) { return reinterpret_cast<uint64_t*>(t.data<int32_t>()); }
 
@@ -95,6 +96,7 @@ StepStats stats_from(const float* v) {
   s.d_total = v[common::kDTotal], s.d_src_real = v[common::kDSrcReal], s.d_src_fake = v[common::kDSrcFake];
   s.d_cls_real = v[common::kDClsReal], s.d_cls_fake = v[common::kDClsFake], s.d_code = v[common::kDCode];
   s.g_total = v[common::kGTotal], s.g_src = v[common::kGSrc], s.g_cls = v[common::kGCls], s.g_code = v[common::kGCode];
+  s.g_spectral = v[common::kGSpectral];
   s.d_real = v[common::kDReal], s.d_fake = v[common::kDFake];
   s.acc_real = v[common::kAccReal], s.acc_fake = v[common::kAccFake];
   s.halted = int(v[common::kHalted]);
@@ -106,6 +108,7 @@ const char* halted_term(int code) { return code > 0 && code <= common::kStatSlot
 double halted_value(const StepStats& s) {
   const double v[] = {s.d_total, s.d_src_real, s.d_src_fake, s.d_cls_real, s.d_cls_fake,
                       s.d_code,  s.g_total,    s.g_src,      s.g_cls,      s.g_code};
+  if (s.halted == 1 + common::kGSpectral) return s.g_spectral;
   return s.halted > 0 && s.halted <= 10 ? v[s.halted - 1] : 0.0;
 }
 
@@ -287,7 +290,7 @@ void g_step(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, co
   const DOut f = D.forward(&tape, d_input(&tape, fake, b.fake_in_g), BnMode::train, &drop);
   const int64_t B = b.z.dim(0);
   const Tensor ones = Tensor::full(Shape{B, 1}, 1.0, fake.dtype(), fake.device());
-  Tensor src, cls, code, total;
+  Tensor src, cls, code, spec, total;
   {
     NVTX_LAYER("G.loss", "forward");
     src = bce_with_logits(&tape, f.src, ones);  // non-saturating: fake labelled real
@@ -299,6 +302,10 @@ void g_step(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, co
     if (f.code.defined()) {
       code = mse(&tape, f.code, b.codes);
       terms.push_back({code, lc.lambda_code});
+    }
+    if (lc.genre_terms && lc.spectral_weight > 0) {
+      spec = spectral_loss(&tape, fake, b.fake_labels, lc.spectral_target, lc.spectral_first_ring, lc.spectral_eps);
+      terms.push_back({spec, lc.spectral_weight});
     }
     total = sum_terms(tape, terms);
   }
@@ -316,9 +323,10 @@ void g_step(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, co
   D.params().set_requires_grad(true);
   if (graph) graph->capture_values();
   if (fake.dtype() != DType::f32) return;
-  const common::LossTerms lt{{value_or_null(total), value_or_null(src), value_or_null(cls), value_or_null(code)},
-                             {common::kGTotal, common::kGSrc, common::kGCls, common::kGCode},
-                             4};
+  const common::LossTerms lt{
+      {value_or_null(total), value_or_null(src), value_or_null(cls), value_or_null(code), value_or_null(spec)},
+      {common::kGTotal, common::kGSrc, common::kGCls, common::kGCode, common::kGSpectral},
+      5};
   record_stats(st, lt, common::BatchLogits{});
 }
 
@@ -362,6 +370,7 @@ void g_backward(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf
   if (!is_f32(b)) return;
   const StepStats s = st.read();
   stats.g_total = s.g_total, stats.g_src = s.g_src, stats.g_cls = s.g_cls, stats.g_code = s.g_code;
+  stats.g_spectral = s.g_spectral;
   stats.halted = stats.halted ? stats.halted : s.halted;
 }
 

@@ -38,12 +38,18 @@ struct LossConfig {
   // easy to classify, the typical cover of each genre (docs/TRAINING.md).
   double g_genre_weight = 1.0;
   double d_fake_genre_weight = 1.0;
+  // G's spectral term (layers/spectral_loss.h), on when spectral_weight > 0 and the genre terms
+  // are: the target (K,R) is ln of the training covers' ring power per genre, + spectral_eps.
+  double spectral_weight = 0.0;
+  int spectral_first_ring = 0;
+  double spectral_eps = 1e-4;  // gan/spectral_target.h's kSpectralEps
+  Tensor spectral_target{};
 };
 
 // Loss terms and batch statistics of one iteration (host values).
 struct StepStats {
   double d_total = 0, d_src_real = 0, d_src_fake = 0, d_cls_real = 0, d_cls_fake = 0, d_code = 0;
-  double g_total = 0, g_src = 0, g_cls = 0, g_code = 0;
+  double g_total = 0, g_src = 0, g_cls = 0, g_code = 0, g_spectral = 0;
   double d_real = 0, d_fake = 0;      // mean sigmoid(D(x)) and sigmoid(D(G(z))) in the D step
   double acc_real = 0, acc_fake = 0;  // D's genre accuracy on the real / fake batch (D step)
   int halted = 0;                     // the guard's code: 1 + the slot of the first non-finite term, or 0

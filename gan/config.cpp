@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "kernels/common/spectral.h"
 #include "base/check.h"
 #include "engine/io_util.h"
 #include "layers/diff_augment.h"
@@ -143,6 +144,11 @@ void TrainConfig::validate() const {
                 "g_deconv_strength sets how hard --g-deconv resize pulls, so it needs g_deconv resize.");
   CG_USER_CHECK(standing_stats >= 0 && standing_stats <= 10000,
                 "standing_stats must be a number of batches in [0, 10000] (0: off), got ", standing_stats, ".");
+  CG_USER_CHECK(g_spectral >= 0 && g_spectral <= 100 && std::isfinite(g_spectral),
+                "g_spectral must be a weight in [0, 100] (0: off), got ", g_spectral, ".");
+  CG_USER_CHECK(g_spectral_from >= 1 && g_spectral_from < common::spectral_rings(model.image_size),
+                "g_spectral_from must be a ring in [1, ", common::spectral_rings(model.image_size) - 1, "] for ",
+                model.image_size, "x", model.image_size, " covers, got ", g_spectral_from, ".");
   CG_USER_CHECK(standing_stats == 0 || ema > 0,
                 "standing_stats measures the statistics of G's weight average, so it needs ema (--ema 0.999).");
   CG_USER_CHECK(instance_noise >= 0 && std::isfinite(instance_noise) && instance_noise_steps >= 0,
@@ -298,6 +304,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"g_deconv", c.g_deconv},
           {"g_deconv_strength", c.g_deconv_strength},
           {"standing_stats", c.standing_stats},
+          {"g_spectral", c.g_spectral},
+          {"g_spectral_from", c.g_spectral_from},
           {"sample_every", c.sample_every},
           {"checkpoint_every", c.checkpoint_every},
           {"keep_checkpoints", c.keep_checkpoints},
@@ -312,6 +320,7 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
                      "sync_bn", "dtype", "holdout", "holdout_seed", "ema", "augment", "real_label", "instance_noise",
                      "instance_noise_steps",
                      "g_genre_weight", "d_fake_genre_weight", "g_init", "g_deconv", "g_deconv_strength", "standing_stats",
+                     "g_spectral", "g_spectral_from",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "sample_cols", "iteration",
                      "d_batches"},
                  "training");  // "iteration", "d_batches": train's records of how it ran, not read
@@ -363,6 +372,8 @@ void apply_json(TrainConfig& c, const nlohmann::json& j) {
   get(j, "g_deconv", c.g_deconv);
   get(j, "g_deconv_strength", c.g_deconv_strength);
   get(j, "standing_stats", c.standing_stats);
+  get(j, "g_spectral", c.g_spectral);
+  get(j, "g_spectral_from", c.g_spectral_from);
   get(j, "sample_every", c.sample_every);
   get(j, "checkpoint_every", c.checkpoint_every);
   get(j, "keep_checkpoints", c.keep_checkpoints);

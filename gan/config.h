@@ -124,6 +124,12 @@ struct TrainConfig {
   // batches of the training batch with G_ema's own weights (0, the default: kept as the
   // average of G's; docs/SMALL_SETS.md measured both).
   int standing_stats = 0;
+  // G's spectral term (layers/spectral_loss.h; Durall et al. 2020): its weight in G's loss
+  // (0, the default: off) and the first ring it compares, in cycles per image side (rings
+  // below it hold the covers' layout, which D judges). The target is the training covers'
+  // power per genre (gan/spectral_target.h), recomputed on resume.
+  double g_spectral = 0;
+  int g_spectral_from = 4;
   int64_t sample_every = 500;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;

@@ -104,9 +104,13 @@ StepStats DataParallel::train_step(Generator& G, Discriminator& D, Adam& opt_g, 
   opt_d.step();
   g_backward(G, D, b, gf, lc, st);
   double flag = stop && *stop ? 1.0 : 0.0;
-  mean_over_ranks(comm_, {&st.g_total, &st.g_src, &st.g_cls, &st.g_code}, &flag);
+  mean_over_ranks(comm_, {&st.g_total, &st.g_src, &st.g_cls, &st.g_code, &st.g_spectral}, &flag);
   if (stop) *stop = flag > 0;
-  check_finite({{"g_src", st.g_src}, {"g_cls", st.g_cls}, {"g_code", st.g_code}, {"g_total", st.g_total}});
+  check_finite({{"g_src", st.g_src},
+                {"g_cls", st.g_cls},
+                {"g_code", st.g_code},
+                {"g_spectral", st.g_spectral},
+                {"g_total", st.g_total}});
   comm_.allreduce(G.params().flat_grad(), ReduceOp::mean, "allreduce G.grad");
   opt_g.step();
   return st;

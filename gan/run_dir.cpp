@@ -16,7 +16,7 @@ namespace cg::gan {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr size_t kColumns = 19;  // MetricsLog::header()
+constexpr size_t kColumns = 20;  // MetricsLog::header()
 
 // "step_00001234.safetensors" -> 1234; -1 for anything else.
 int64_t step_of(const std::string& name) {
@@ -146,7 +146,7 @@ void RunDir::rotate_checkpoints(int keep) const {
 
 const char* MetricsLog::header() {
   return "step,phase,epoch,d_loss,d_src_real,d_src_fake,d_cls_real,d_cls_fake,d_code,g_loss,g_src,g_cls,g_code,"
-         "d_x,d_g_z,acc_real,acc_fake,images_per_s,time_s";
+         "d_x,d_g_z,acc_real,acc_fake,images_per_s,time_s,g_spectral";
 }
 
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(path) {
@@ -165,6 +165,10 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
       std::string cell;
       std::vector<std::string> cells;
       while (std::getline(row, cell, ',')) cells.push_back(cell);
+      if (cells.size() == kColumns - 1) {  // a row of a build before g_spectral, which was 0 there
+        line += ",0";
+        cells.push_back("0");
+      }
       if (cells.size() != kColumns) break;  // a torn row: it and everything after it are redone
       int64_t step = -1;
       try {
@@ -202,10 +206,10 @@ MetricsLog::~MetricsLog() {
 
 void MetricsLog::append(int64_t step, const std::string& phase, int64_t epoch, const StepStats& s,
                         double images_per_s, double time_s) {
-  std::fprintf(f_, "%lld,%s,%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.4f,%.4f,%.1f,%.2f\n",
+  std::fprintf(f_, "%lld,%s,%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.4f,%.4f,%.1f,%.2f,%.9g\n",
                static_cast<long long>(step), phase.c_str(), static_cast<long long>(epoch), s.d_total, s.d_src_real,
                s.d_src_fake, s.d_cls_real, s.d_cls_fake, s.d_code, s.g_total, s.g_src, s.g_cls, s.g_code, s.d_real,
-               s.d_fake, s.acc_real, s.acc_fake, images_per_s, time_s);
+               s.d_fake, s.acc_real, s.acc_fake, images_per_s, time_s, s.g_spectral);
   steps.push_back(double(step));
   d_loss.push_back(s.d_total);
   g_loss.push_back(s.g_total);

@@ -57,6 +57,7 @@ class Run {
   Philox rng_;
   Latents sample_latents_;
   Tensor real_, labels_;
+  Tensor spectral_target_;  // (K,R): G's spectral term's target (--g-spectral), else undefined
   Progress progress_;
   TrainResult res_;
   int64_t last_ckpt_step_ = -1, last_sample_step_ = -1;
@@ -90,7 +91,10 @@ class Run {
   void announce() const;
   bool pretraining() const { return st_.phase == kPretrain; }
   LossConfig loss_config() const {
-    return LossConfig{!pretraining(), cfg_.lambda_code, cfg_.real_label, cfg_.g_genre_weight, cfg_.d_fake_genre_weight};
+    LossConfig lc{!pretraining(), cfg_.lambda_code, cfg_.real_label, cfg_.g_genre_weight, cfg_.d_fake_genre_weight};
+    lc.spectral_weight = cfg_.g_spectral, lc.spectral_first_ring = cfg_.g_spectral_from;
+    lc.spectral_target = spectral_target_;
+    return lc;
   }
   int64_t phase_epochs() const { return pretraining() ? cfg_.pretrain_epochs : cfg_.epochs; }
   int64_t planned_steps() const;

@@ -10,6 +10,7 @@
 #include "engine/ema.h"
 #include "engine/io_util.h"
 #include "gan/holdout_file.h"
+#include "gan/spectral_target.h"
 #include "gan/trainer_run.h"
 
 namespace cg::gan::trainer_detail {
@@ -99,6 +100,9 @@ void Run::open_data(bool resuming) {
 // records it, and a resume whose set no longer gives the same split is refused.
 void Run::split_labeled(bool resuming) {
   split_ = data::holdout_split(labeled_, cfg_.holdout, cfg_.holdout_seed);
+  // G's spectral term compares with the covers it trains on (a function of them: a resume
+  // recomputes it).
+  if (cfg_.g_spectral > 0) spectral_target_ = spectral_target(labeled_, split_.train, kSpectralEps, dtype(), dev_);
   if (resuming)
     check_holdout_record(dir_.path("holdout.json"),
                          holdout_record(split_, cfg_.holdout, cfg_.holdout_seed, cfg_.genres, cfg_.data));

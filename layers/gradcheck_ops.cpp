@@ -17,6 +17,7 @@
 #include "layers/linear.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
+#include "layers/spectral_loss.h"
 
 namespace cg {
 namespace {
@@ -172,6 +173,15 @@ GradcheckCase mse_case(Philox& rng, const GradcheckTarget& t) {
   Tensor p = uniform(rng, Shape{6, 2}, -1, 1, t), y = uniform(rng, Shape{6, 2}, -1, 1, t, false);
   return {{p, y}, {"pred", "target"}, [=](Tape* tape) { return mse(tape, p, y); }};
 }
+// Three images of two genres, 9 px (odd: the Nyquist bin is not its own mirror), rings 2 .. 6,
+// against a target of ln powers near the images' own.
+GradcheckCase spectral_case(Philox& rng, const GradcheckTarget& t) {
+  Tensor x = uniform(rng, Shape{3, 3, 9, 9}, -1, 1, t);
+  Tensor target = uniform(rng, Shape{2, 7}, -3, 0, t, false);
+  Tensor y = Tensor::from_labels({1, 0, 1}, t.device);
+  return {{x, y, target}, {"images", "labels", "target"},
+          [=](Tape* tape) { return spectral_loss(tape, x, y, target, 2, 1e-3); }};
+}
 
 // ---- shape ops ------------------------------------------------------------------
 
@@ -242,6 +252,8 @@ const std::vector<OpGradcheck> kGradcheckOps = {
     // A softmax of logits up to 4 has gradients near 1e-4: h = 1e-5 halves their round-off.
     {"cross_entropy", "(6,5) logits, 5 classes", ce_case, 1e-5},
     {"mse", "(6,2)", mse_case, kH64Exact, 1e-6, kH32Exact},
+    // ln of a sum of squares over 1/p: h = 1e-5 and 1e-5 as for batch norm.
+    {"spectral_loss", "(3,3,9,9), 2 genres, rings 2..6", spectral_case, 1e-5, 1e-5},
     {"reshape", "(2,3,2,3) -> (6,6)", reshape_case, kH64Exact, 1e-6, kH32Exact},
     {"flatten", "(2,3,2,2)", flatten_case, kH64Exact, 1e-6, kH32Exact},
     {"concat", "{a, b, a} along dim 1", concat_case, kH64Exact, 1e-6, kH32Exact},

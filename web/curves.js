@@ -16,6 +16,7 @@ const CHARTS = {
     {col: 'g_src', label: 'G real/fake', color: '#ff7f0e', dash: true, term: true},
     {col: 'g_cls', label: 'G genre', color: '#e377c2', dash: true, term: true},
     {col: 'g_code', label: 'G codes', color: '#8c564b', dash: true, term: true},
+    {col: 'g_spectral', label: 'G spectrum', color: '#17becf', dash: true, term: true},
   ]},
   dx: {canvas: 'chart-dx', min: 0, max: 1, series: [
     {col: 'd_x', label: 'D(x)', color: '#1f77b4'},

@@ -17,6 +17,7 @@ enum StatSlot : int {
   kDReal, kDFake,      // mean sigmoid of D's real/fake logit on the real / fake batch (D step)
   kAccReal, kAccFake,  // D's genre accuracy on the real / fake batch (D step)
   kHalted,             // the guard's code after this iteration (0: every term finite so far)
+  kGSpectral,          // G's spectral term (train --g-spectral; 0 when off)
   kStatSlots = 16
 };
 

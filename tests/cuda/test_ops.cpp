@@ -23,7 +23,9 @@
 #include "layers/diff_augment.h"
 #include "layers/linear.h"
 #include "layers/losses.h"
+#include "kernels/common/spectral.h"
 #include "layers/shape_ops.h"
+#include "layers/spectral_loss.h"
 #include "support/check.h"
 #include "support/skip.h"
 
@@ -373,6 +375,24 @@ void add_losses(std::vector<OpCase>& t) {
         return {weighted_sum(tape, {bce_with_logits(tape, x[0], x[1]), cross_entropy(tape, x[2], x[3])}, {1.0, 1.0})};
       },
       Tol::abs(1e-6, 1e-6), Tol::abs(1e-7, 1e-6)));
+  // G's spectral term at the model's sizes: the DFT by twiddles on the GPU against the CPU's
+  // tables, the loss from ring 4 (train --g-spectral's default) against ln powers near the
+  // images' own (pixels on [-1, 1] have ring powers of 1e-4 to 1).
+  for (const auto& [N, S] : {std::pair<int64_t, int64_t>{32, 32}, {8, 64}, {3, 9}})
+    t.push_back(simple(
+        "spectral_loss", detail::cat("(", N, ",3,", S, ",", S, ") 5 genres, rings from 4"),
+        [=] {
+          std::mt19937 rng(static_cast<uint32_t>(N * S));
+          std::vector<int32_t> lab;
+          for (int64_t i = 0; i < N; ++i) lab.push_back(static_cast<int32_t>((i * 3 + 1) % 5));
+          const int64_t R = cg::common::spectral_rings(int(S));
+          Inputs in;
+          in.host = {rnd(Shape{N, 3, S, S}, rng), Tensor::from_labels(lab), rnd(Shape{5, R}, rng, 2.5, -4.5)};
+          in.grad = {true, false, false};
+          return in;
+        },
+        [](Tape* tape, Ts& x, Device) -> Ts { return {spectral_loss(tape, x[0], x[1], x[2], 4, 1e-4)}; },
+        Tol::abs(1e-5, 1e-4, 1e-4), Tol::of_max(1e-4, 1e-3, 1e-4)));
 }
 
 void add_shape_ops(std::vector<OpCase>& t) {

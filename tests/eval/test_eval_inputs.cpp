@@ -58,7 +58,7 @@ void write_metrics(const std::string& path, int rows, const std::string& value =
   std::ofstream f(path);
   f << MetricsLog::header() << "\n";
   for (int s = 1; s <= rows; ++s)
-    f << s << ",finetune,0," << value << ",0.5,0.5,1.2,1.3,0.1," << value << ",0.7,1.1,0.1,0.8,0.2,0.5,0.5,100,1\n";
+    f << s << ",finetune,0," << value << ",0.5,0.5,1.2,1.3,0.1," << value << ",0.7,1.1,0.1,0.8,0.2,0.5,0.5,100,1,0\n";
 }
 
 void expect_fail(const hardtest::Proc& r, const std::string& needle) {
@@ -274,7 +274,7 @@ TEST_CASE("items 2 and 4 and 13: plot writes beside a bare metrics.csv and finis
     const char* values[] = {"1e308", "-1e308", "inf", "nan", "1.0", "-inf", "2.5"};
     for (int s = 1; s <= 7; ++s)
       f << s << ",finetune,0," << values[s - 1] << ",0.5,0.5,1.2,1.3,0.1," << values[(s + 2) % 7]
-        << ",0.7,1.1,0.1,0.8,0.2,0.5,0.5,100,1\n";
+        << ",0.7,1.1,0.1,0.8,0.2,0.5,0.5,100,1,0\n";
     f.close();
     const auto r = run_cli("plot " + (dir / "huge"), "", 30);
     INFO(r.output);
@@ -288,9 +288,9 @@ TEST_CASE("items 2 and 4 and 13: plot writes beside a bare metrics.csv and finis
     fs::create_directories(dir / "extra");
     std::ofstream f(dir / "extra/metrics.csv");
     f << MetricsLog::header() << ",extra\n";
-    for (int s = 1; s <= 5; ++s) f << s << ",finetune,0,1,0.5,0.5,1.2,1.3,0.1,1,0.7,1.1,0.1,0.8,0.2,0.5,0.5,100,1\n";
+    for (int s = 1; s <= 5; ++s) f << s << ",finetune,0,1,0.5,0.5,1.2,1.3,0.1,1,0.7,1.1,0.1,0.8,0.2,0.5,0.5,100,1,0\n";
     f.close();
-    expect_fail(run_cli("plot " + (dir / "extra")), "have 19 values but its header names 20 columns");
+    expect_fail(run_cli("plot " + (dir / "extra")), "have 20 values but its header names 21 columns");
     CHECK_FALSE(fs::exists(dir / "extra/plots"));
   }
   {  // a missing column: once failed after writing losses.png

@@ -43,7 +43,7 @@ void expect_error(const hardtest::Proc& r, const std::string& needle) {
   CHECK(r.output.find("terminate called") == std::string::npos);
 }
 
-// The steps of metrics.csv in file order; torn counts rows without all 19 fields.
+// The steps of metrics.csv in file order; torn counts rows without all 20 fields.
 std::vector<int64_t> metric_steps(const std::string& path, int& torn) {
   std::ifstream in(path);
   std::string line;
@@ -51,7 +51,7 @@ std::vector<int64_t> metric_steps(const std::string& path, int& torn) {
   torn = 0;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
-    if (std::count(line.begin(), line.end(), ',') != 18) {
+    if (std::count(line.begin(), line.end(), ',') != 19) {
       ++torn;
       continue;
     }

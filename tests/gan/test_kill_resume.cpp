@@ -75,7 +75,7 @@ std::vector<int64_t> metric_steps(const std::string& path) {
   std::string line;
   std::vector<int64_t> steps;
   std::getline(in, line);
-  while (std::getline(in, line)) steps.push_back(std::count(line.begin(), line.end(), ',') == 18 ? std::stoll(line) : -1);
+  while (std::getline(in, line)) steps.push_back(std::count(line.begin(), line.end(), ',') == 19 ? std::stoll(line) : -1);
   return steps;
 }
 
