@@ -21,6 +21,7 @@
 #include "engine/timer.h"
 #include "gan/discriminator.h"
 #include "gan/generator.h"
+#include "kernels/common/spectral.h"
 #include "layers/activations.h"
 #include "layers/batchnorm2d.h"
 #include "layers/conv2d.h"
@@ -29,6 +30,7 @@
 #include "layers/linear.h"
 #include "layers/losses.h"
 #include "layers/shape_ops.h"
+#include "layers/spectral_loss.h"
 
 using namespace cg;
 
@@ -115,6 +117,14 @@ std::vector<OpSpec> specs(const gan::ModelConfig& m, int64_t B) {
                  return dropout(t, x[0], p, true, masks);
                }});
   v.push_back({"D.loss", {{B, 1}, {B, K}, {B, 2}}, d_loss});
+  // train --g-spectral: G's spectral term on the batch's covers, every genre present.
+  v.push_back({"G.spectral", {{B, 3, S, S}}, [K](Tape* t, std::vector<Tensor>& x) {
+                 const int64_t N = x[0].dim(0), R = common::spectral_rings(int(x[0].dim(2)));
+                 std::vector<int32_t> labels(static_cast<size_t>(N));
+                 for (int64_t i = 0; i < N; ++i) labels[size_t(i)] = int32_t(i % K);
+                 const Tensor target = Tensor::full(Shape{K, R}, -6.0, DType::f32, x[0].device());
+                 return spectral_loss(t, x[0], Tensor::from_labels(labels, x[0].device()), target, 4, 1e-4);
+               }});
   return v;
 }
 

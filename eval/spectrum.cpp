@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "base/check.h"
+#include "kernels/common/spectral.h"
 
 namespace cg::gan {
 
@@ -23,7 +24,7 @@ double mean_squared_laplacian(const float* img, int S) {
   return sum / (3.0 * double(S - 2) * double(S - 2));
 }
 
-int spectrum_rings(int S) { return int(std::lround(double(S) / std::sqrt(2.0))) + 1; }
+int spectrum_rings(int S) { return common::spectral_rings(S); }  // train --g-spectral compares the same rings
 
 Spectrum power_spectrum(const float* img, int S) {
   std::vector<double> cs(size_t(S) * size_t(S)), sn(cs.size());
@@ -70,7 +71,7 @@ Spectrum power_spectrum(const float* img, int S) {
   int corner_n = 0;
   for (int ky = 0; ky < S; ++ky)
     for (int kx = 0; kx < S; ++kx) {
-      const int fy = ky <= S / 2 ? ky : ky - S, fx = kx <= S / 2 ? kx : kx - S;  // signed frequency indices
+      const int fy = common::signed_frequency(ky, S), fx = common::signed_frequency(kx, S);
       const double rad = std::sqrt(double(fy * fy + fx * fx));
       const double pw = power[size_t(ky * S + kx)];
       if (fy != 0 || fx != 0) {
@@ -78,7 +79,7 @@ Spectrum power_spectrum(const float* img, int S) {
         if (rad > S / 4.0) high += pw;
       }
       if (rad > S / 2.0) corner += pw, ++corner_n;
-      const size_t r = size_t(std::lround(rad));  // < rings: rad <= S/sqrt(2)
+      const size_t r = size_t(common::spectral_ring(ky, kx, S));  // < rings: rad <= S/sqrt(2)
       ring_sum[r] += pw, ++ring_n[r];
     }
   out.ring.resize(rings);

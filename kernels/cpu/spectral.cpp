@@ -7,8 +7,11 @@
 
 #include "base/check.h"
 #include "base/nvtx.h"
+#include "base/profile.h"
 #include "kernels/common/spectral.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/scratch.h"
 
 namespace cg::cpu {
 namespace {
@@ -24,17 +27,33 @@ void dft_tables(std::vector<T>& cs, std::vector<T>& sn, int S) {
     }
 }
 
-// out (S,S) = a (S,S) * b (S,S) * sa + c * d * sc: the row-major product pair both passes use.
+// The right-hand factor of a pass over rows (S rows of 2S in, 2S out): [[a, b], [c, d]] of
+// the S x S tables, so that [u | v] (rows of 2S) times it is [u a + v c | u b + v d].
 template <class T>
-void mat2(T* out, const T* a, const T* b, T sa, const T* c, const T* d, T sc, int S) {
-  for (int i = 0; i < S * S; ++i) out[i] = T(0);
+std::vector<T> block2(const std::vector<T>& a, const std::vector<T>& b, const std::vector<T>& c,
+                      const std::vector<T>& d, int S) {
+  std::vector<T> m(size_t(4) * S * S);
   for (int i = 0; i < S; ++i)
-    for (int k = 0; k < S; ++k) {
-      const T u = sa * a[i * S + k], v = sc * c[i * S + k];
-      const T *br = b + k * S, *dr = d + k * S;
-      T* o = out + i * S;
-      for (int j = 0; j < S; ++j) o[j] += u * br[j] + v * dr[j];
+    for (int j = 0; j < S; ++j) {
+      m[size_t(i) * 2 * S + j] = a[size_t(i) * S + j], m[size_t(i) * 2 * S + S + j] = b[size_t(i) * S + j];
+      m[size_t(S + i) * 2 * S + j] = c[size_t(i) * S + j], m[size_t(S + i) * 2 * S + S + j] = d[size_t(i) * S + j];
     }
+  return m;
+}
+
+// Per plane (S rows of 2S: [l | r]) -> [l^T | r^T]: the row pass's output read by columns,
+// so that the next pass is a pass over rows again (the tables are symmetric).
+template <class T>
+void transpose_halves(T* out, const T* in, int64_t planes, int S) {
+  const size_t P2 = size_t(2) * S * S;
+  parallel_for("spectral_transpose", planes, 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p)
+      for (int i = 0; i < S; ++i)
+        for (int j = 0; j < S; ++j) {
+          out[p * P2 + size_t(j) * 2 * S + i] = in[p * P2 + size_t(i) * 2 * S + j];
+          out[p * P2 + size_t(j) * 2 * S + S + i] = in[p * P2 + size_t(i) * 2 * S + S + j];
+        }
+  });
 }
 
 // Ring index and bin count per ring (R), for S.
@@ -55,22 +74,32 @@ void spectral_rings_forward(T* re, T* im, T* ring, const T* x, int64_t N, int C,
   ring_map(ring_of, ring_n, S);
   const int R = common::spectral_rings(S);
   const size_t P = size_t(S) * S;
+  const int64_t planes = N * C;
+  // Rows: [u | v] = x [cs | sn]; columns, as rows of the transposes (the tables are
+  // symmetric): [re^T | im^T] = [u^T | v^T] [[cs, -sn], [-sn, -cs]]. Two GEMMs over all planes.
+  std::vector<T> zero(P, T(0)), ncs(P), nsn(P);
+  for (size_t i = 0; i < P; ++i) ncs[i] = -cs[i], nsn[i] = -sn[i];
+  const std::vector<T> rows = block2(cs, sn, zero, zero, S), cols = block2(cs, nsn, nsn, ncs, S);
+  T* uv = scratch<T>(0, size_t(planes) * 2 * P);
+  T* t = scratch<T>(1, size_t(planes) * 2 * P);
+  gemm<T>(false, false, planes * S, 2 * S, S, T(1), x, S, rows.data(), 2 * S, T(0), uv, 2 * S);
+  transpose_halves(t, uv, planes, S);
+  gemm<T>(false, false, planes * S, 2 * S, 2 * S, T(1), t, 2 * S, cols.data(), 2 * S, T(0), uv, 2 * S);
+  prof::add_work(12.0 * double(planes) * double(P) * S, (3.0 * double(planes) * double(P) + double(N * R)) * sizeof(T));
   parallel_for("spectral_rings_forward", N, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> u(P), v(P), power(P);
     for (int64_t n = lo; n < hi; ++n) {
-      for (size_t i = 0; i < P; ++i) power[i] = T(0);
-      for (int c = 0; c < C; ++c) {
-        const size_t off = (size_t(n) * C + c) * P;
-        // Rows: u = x cs, v = x sn; columns: re = cs u - sn v, im = -(cs v + sn u).
-        mat2(u.data(), x + off, cs.data(), T(1), x + off, cs.data(), T(0), S);
-        mat2(v.data(), x + off, sn.data(), T(1), x + off, sn.data(), T(0), S);
-        mat2(re + off, cs.data(), u.data(), T(1), sn.data(), v.data(), T(-1), S);
-        mat2(im + off, cs.data(), v.data(), T(-1), sn.data(), u.data(), T(-1), S);
-        for (size_t i = 0; i < P; ++i) power[i] += re[off + i] * re[off + i] + im[off + i] * im[off + i];
-      }
       T* rn = ring + n * R;
       for (int r = 0; r < R; ++r) rn[r] = T(0);
-      for (size_t i = 0; i < P; ++i) rn[ring_of[i]] += power[i];
+      for (int c = 0; c < C; ++c) {
+        const size_t off = (size_t(n) * C + c) * P;
+        const T* z = uv + 2 * off;  // rows kx: re^T (S), then im^T (S)
+        for (int ky = 0; ky < S; ++ky)
+          for (int kx = 0; kx < S; ++kx) {
+            const T a = z[size_t(kx) * 2 * S + ky], b = z[size_t(kx) * 2 * S + S + ky];
+            re[off + size_t(ky) * S + kx] = a, im[off + size_t(ky) * S + kx] = b;
+            rn[ring_of[size_t(ky) * S + kx]] += a * a + b * b;
+          }
+      }
       for (int r = 0; r < R; ++r)  // odd S leaves a ring without bins: power 0 there
         rn[r] = ring_n[size_t(r)] ? rn[r] / T(double(ring_n[size_t(r)]) * C * double(P)) : T(0);
     }
@@ -127,26 +156,38 @@ void spectral_loss_backward(T* dx, const T* dloss, const T* re, const T* im, con
     }
   std::vector<T> cs, sn;
   dft_tables(cs, sn, S);
-  parallel_for("spectral_loss_backward", N, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> a(P), b(P), p1(P), p2(P), out(P);
-    for (int64_t n = lo; n < hi; ++n) {
-      const T* wg = w.data() + size_t(labels[n]) * R;
-      for (int c = 0; c < C; ++c) {
-        const size_t off = (size_t(n) * C + c) * P;
-        for (size_t i = 0; i < P; ++i) {  // d/d re = 2 re w, d/d im = 2 im w
-          const T wi = T(2) * wg[ring_of[i]];
-          a[i] = wi * re[off + i], b[i] = wi * im[off + i];
-        }
-        // The DFT's adjoint: dx = cs (a cs - b sn) - sn (a sn + b cs).
-        mat2(p1.data(), a.data(), cs.data(), T(1), b.data(), sn.data(), T(-1), S);
-        mat2(p2.data(), a.data(), sn.data(), T(1), b.data(), cs.data(), T(1), S);
-        mat2(out.data(), cs.data(), p1.data(), T(1), sn.data(), p2.data(), T(-1), S);
-        T* d = dx + off;
-        if (accumulate)
-          for (size_t i = 0; i < P; ++i) d[i] += out[i];
-        else
-          for (size_t i = 0; i < P; ++i) d[i] = out[i];
+  const int64_t planes = N * C;
+  // [a | b] = 2 w [re | im] by rows ky; [p1 | p2] = [a | b] [[cs, sn], [-sn, cs]] (p1 = a cs - b sn,
+  // p2 = a sn + b cs); then dx^T = [p1^T | p2^T] [[cs], [-sn]], dx = cs p1 - sn p2: the DFT's adjoint.
+  std::vector<T> zero(P, T(0)), nsn(P);
+  for (size_t i = 0; i < P; ++i) nsn[i] = -sn[i];
+  const std::vector<T> first = block2(cs, sn, nsn, cs, S), second = block2(cs, zero, nsn, zero, S);
+  T* ab = scratch<T>(0, size_t(planes) * 2 * P);
+  T* t = scratch<T>(1, size_t(planes) * 2 * P);
+  parallel_for("spectral_loss_weights", planes, 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) {
+      const T* wg = w.data() + size_t(labels[p / C]) * R;
+      for (size_t i = 0; i < P; ++i) {
+        const T wi = T(2) * wg[ring_of[i]];
+        const size_t row = i / size_t(S), col = i % size_t(S);
+        ab[size_t(p) * 2 * P + row * 2 * S + col] = wi * re[size_t(p) * P + i];
+        ab[size_t(p) * 2 * P + row * 2 * S + S + col] = wi * im[size_t(p) * P + i];
       }
+    }
+  });
+  gemm<T>(false, false, planes * S, 2 * S, 2 * S, T(1), ab, 2 * S, first.data(), 2 * S, T(0), t, 2 * S);
+  transpose_halves(ab, t, planes, S);
+  gemm<T>(false, false, planes * S, S, 2 * S, T(1), ab, 2 * S, second.data(), 2 * S, T(0), t, 2 * S);
+  prof::add_work(12.0 * double(planes) * double(P) * S, 4.0 * double(planes) * double(P) * sizeof(T));
+  parallel_for("spectral_loss_backward", planes, 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) {
+      T* d = dx + size_t(p) * P;
+      const T* z = t + size_t(p) * 2 * P;  // rows x of dx^T in the first S columns
+      for (int y = 0; y < S; ++y)
+        for (int x = 0; x < S; ++x) {
+          const T v = z[size_t(x) * 2 * S + y];
+          d[size_t(y) * S + x] = accumulate ? d[size_t(y) * S + x] + v : v;
+        }
     }
   });
 }
