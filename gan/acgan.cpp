@@ -313,7 +313,8 @@ void g_step(Generator& G, Discriminator& D, const StepBatch& b, GForward& gf, co
     *graph = TapeGraph::of(tape, "G step",
                            {{b.z, "z = [genre | codes | noise]"}, {fake, "G(z)"}, {ones, "targets 1"},
                             {b.fake_labels, "drawn genres"}, {b.codes, "drawn codes c"}, {src, "g_src"},
-                            {cls, "g_cls"}, {code, "g_code"}, {total, "g_total"}});
+                            {cls, "g_cls"}, {code, "g_code"}, {spec, "g_spectral"},
+                            {lc.spectral_target, "ln ring power per genre of the real covers"}, {total, "g_total"}});
   try {
     tape.backward(total);
   } catch (...) {

@@ -10,6 +10,7 @@
 #include "data/roofline.h"
 #include "engine/ceilings.h"
 #include "engine/io_util.h"
+#include "gan/spectral_target.h"
 #include "kernels/cpu/threads.h"
 
 namespace cg::gan {
@@ -81,6 +82,12 @@ IterationRig::IterationRig(const ModelConfig& m, int64_t batch_, Device device_,
   b.real_labels = Tensor::from_labels(labels, device);
 }
 
+void IterationRig::use_losses(const LossConfig& loss) {
+  lc = loss;
+  if (lc.spectral_weight > 0 && !lc.spectral_target.defined())
+    lc.spectral_target = spectral_target_of(b.real, b.real_labels, cfg.num_genres, kSpectralEps);
+}
+
 StepStats IterationRig::step() {
   draw_latents(rng, cfg, batch, device, DType::f32, b);
   return train_step(*G, *D, *opt_g, *opt_d, b, lc);
@@ -149,6 +156,10 @@ void profile_training(const ModelConfig& m, int64_t batch, Device device, const 
               load > 0.5 * cpus_usable() ? " (busy: the times include waiting for the CPU)" : "");
   std::printf("ceilings: %s\n", describe(ceil).c_str());
   IterationRig rig(m, batch, device);
+  rig.use_losses(o.loss);
+  if (o.loss.spectral_weight > 0)
+    std::printf("G's loss includes the spectral term (weight %g, rings from %d)\n", o.loss.spectral_weight,
+                o.loss.spectral_first_ring);
   rig.step();  // first-touch pages, BLAS buffers, cuDNN algorithm choice
   device_synchronize(device);
   prof::start(device_sync_fn(device), !o.trace_path.empty());

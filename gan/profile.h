@@ -39,6 +39,8 @@ struct IterationRig {
   StepBatch b;
   LossConfig lc;
   StepStats step();  // new latents, then train_step (G forward, D step, Adam, G step, Adam)
+  // lc = loss; G's spectral term, when weighted, compares with the rig's random real batch.
+  void use_losses(const LossConfig& loss);
 };
 
 struct ProfileOptions {
@@ -46,6 +48,7 @@ struct ProfileOptions {
   std::string dir = ".";   // where profile.csv and roofline.png go
   std::string csv_path;    // the CSV elsewhere ("" : dir/profile.csv)
   std::string trace_path;  // a Chrome trace of every scope and thread ("" : none)
+  LossConfig loss;         // the run's loss settings (--g-spectral compares with the random real batch)
 };
 // Measures the device's ceilings, runs one warm-up and then o.iters profiled iterations;
 // prints the per-layer table (layer and pass, shape, calls, ms, FLOPs, bytes, intensity,

@@ -44,4 +44,22 @@ Tensor spectral_target(const data::Dataset& ds, const std::vector<int64_t>& indi
   return Tensor::from(target, Shape{K, R}, dtype, device);
 }
 
+Tensor spectral_target_of(const Tensor& images, const Tensor& labels, int K, double eps) {
+  const int R = common::spectral_rings(int(images.dim(2)));
+  const std::vector<double> ring = spectral_ring_power(images.to(Device::cpu)).to_vector();
+  const std::vector<double> lab = labels.to(Device::cpu).to_vector();
+  std::vector<double> sum(size_t(K) * R, 0.0), target(sum.size());
+  std::vector<int64_t> count(size_t(K), 0);
+  for (size_t n = 0; n < lab.size(); ++n) {
+    const int g = int(lab[n]);
+    CG_CHECK(g >= 0 && g < K, "spectral_target_of: label ", g, " outside [0, ", K, ")");
+    ++count[size_t(g)];
+    for (int r = 0; r < R; ++r) sum[size_t(g) * R + r] += ring[n * R + r];
+  }
+  for (int g = 0; g < K; ++g)
+    for (int r = 0; r < R; ++r)
+      target[size_t(g) * R + r] = std::log((count[size_t(g)] ? sum[size_t(g) * R + r] / count[size_t(g)] : 0.0) + eps);
+  return Tensor::from(target, Shape{K, R}, images.dtype(), images.device());
+}
+
 }  // namespace cg::gan

@@ -17,5 +17,8 @@ inline constexpr double kSpectralEps = 1e-4;
 // (K,R) on device in dtype; indices: the covers to average (all of the set when empty).
 Tensor spectral_target(const data::Dataset& ds, const std::vector<int64_t>& indices, double eps, DType dtype,
                        Device device);
+// The same from a batch of images (N,3,S,S) and labels (N) in [0, K), on their device: what
+// --profile and --dump-tape, which run on random images, compare against.
+Tensor spectral_target_of(const Tensor& images, const Tensor& labels, int K, double eps);
 
 }  // namespace cg::gan

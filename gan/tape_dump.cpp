@@ -68,6 +68,7 @@ std::vector<std::string> render_dot(const std::string& dot_path, const std::vect
 
 void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device, const TapeDumpOptions& opt) {
   IterationRig rig(m, batch, device);
+  rig.use_losses(opt.loss);
   draw_latents(rig.rng, rig.cfg, batch, device, DType::f32, rig.b);
   StepStats st;
   TapeGraph d, g;

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 
+#include "gan/acgan.h"
 #include "gan/config.h"
 #include "engine/device.h"
 
@@ -13,6 +14,7 @@ struct TapeDumpOptions {
   bool text = true;      // print every record with tensor ids
   bool values = false;   // and each tensor's value and gradient statistics
   std::string dot_path;  // write Graphviz here ("" = none), and SVG and PNG beside it when dot is installed
+  LossConfig loss;       // the run's loss settings (--g-spectral compares with the random real batch)
 };
 
 void dump_training_tapes(const ModelConfig& m, int64_t batch, Device device, const TapeDumpOptions& opt);

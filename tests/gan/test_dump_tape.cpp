@@ -143,3 +143,18 @@ TEST_CASE("covergan train --dump-tape-dot into a missing folder fails in one sen
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("covergan: Cannot write the tape graph /nonexistent/x/tape.dot") != std::string::npos);
 }
+
+TEST_CASE("covergan train --dump-tape --g-spectral shows the spectral term's record in the G step only") {
+  const auto r = gantest::run_covergan(std::string("train --dump-tape --g-spectral 2 --g-spectral-from 3 ") + kTiny);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const size_t g = r.output.find("== G step");
+  REQUIRE(g != std::string::npos);
+  const std::string dstep = r.output.substr(0, g), gstep = r.output.substr(g);
+  CHECK(count_of(gstep, "spectral_loss  [spectral_loss_backward]") == 1);
+  CHECK(dstep.find("spectral_loss") == std::string::npos);
+  CHECK(gstep.find("args         first_ring=3 eps=0.0001") != std::string::npos);
+  CHECK(gstep.find("'g_spectral'") != std::string::npos);
+  const auto plain = gantest::run_covergan(std::string("train --dump-tape ") + kTiny);
+  CHECK(plain.output.find("spectral_loss") == std::string::npos);
+}
