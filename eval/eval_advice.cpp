@@ -92,11 +92,26 @@ std::string speckle_noisy(const std::string& genre, double far, double corners, 
   if (resize) return head + "G's transposed convolutions are already kept to resize-convolutions.";
   return head + "Keep G's transposed convolutions from painting a checkerboard, --g-deconv resize (on the demo covers "
                 "it took the noisiest genre from 1.44-1.69 to 1.01-1.65, and to 0.92-1.13 with --g-deconv-strength "
-                "0.1, but left the genres with the finest detail too smooth: docs/SMALL_SETS.md).";
+                "0.1, but left the genres with the finest detail too smooth), or ask G for the real spectrum, "
+                "--g-spectral 3 (the demo covers' corners from 2-4x to 1.0-1.3 in every genre: docs/SMALL_SETS.md).";
+}
+
+// What the speckle advice adds where the genre furthest from the real energy is smoother:
+// a weight average blurs the detail G draws, most of all once G is asked for it.
+std::string speckle_smooth(bool ema, bool spectral) {
+  if (ema && spectral)
+    return " The weight average blurs the detail G draws: let the learning rates fall over the last ~500 "
+           "iterations and average over fewer (--lr-decay-from STEPS-500 --ema 0.99: on the demo covers every genre "
+           "inside 0.8-1.2 in 3 of 6 seeds against 0, at a cost in MS-SSIM; eval --no-ema shows G's own covers).";
+  if (ema)
+    return " The weight average blurs fine detail; ask G for the real spectrum and keep the average short: "
+           "--g-spectral 3 --lr-decay-from STEPS-500 --ema 0.99 (on the demo covers every genre inside 0.8-1.2 in 3 "
+           "of 6 seeds against 0, at a cost in MS-SSIM: docs/SMALL_SETS.md).";
+  return spectral ? "" : " Ask G for the real spectrum: --g-spectral 3 (docs/SMALL_SETS.md).";
 }
 
 // High-frequency energy generated / real: the genre furthest from 1 on a log scale.
-void speckle(const json& r, bool ema, bool resize, json& out) {
+void speckle(const json& r, bool ema, bool resize, bool spectral, json& out) {
   if (!r.contains("speckle") || !r["speckle"].contains("per_genre")) return;
   double far = 1, corners = NAN;
   std::string genre;
@@ -106,7 +121,7 @@ void speckle(const json& r, bool ema, bool resize, json& out) {
       far = x, genre = g.value("genre", ""), corners = json_number(g, {"corner_ratio"});
   }
   const bool met = far >= kAdviceLaplacianLow && far <= kAdviceLaplacianHigh;
-  std::string advice =
+  const std::string advice =
       far > 1 ? speckle_noisy(genre, far, corners, ema, resize)
               : "generated " + genre + " covers are smoother than real ones (" + fmt("%.2f", far) +
                     " of their high-frequency energy): detail is missing, often a sign of blur." +
@@ -115,7 +130,8 @@ void speckle(const json& r, bool ema, bool resize, json& out) {
                                " times the real power: a checkerboard over the missing detail (keeping G's last "
                                "layer a resize-convolution removed it on the demo covers and left them smoother "
                                "still: docs/SMALL_SETS.md)."
-                         : "");
+                         : "") +
+                    speckle_smooth(ema, spectral);
   out.push_back(item("high-frequency energy generated / real, genre furthest from 1", far,
                      fmt("%g", kAdviceLaplacianLow) + " to " + fmt("%g", kAdviceLaplacianHigh), met, advice));
 }
@@ -131,10 +147,11 @@ json recipe_advice(const json& r) {
   const bool hflip = ck.value("recipe", json::object()).value("hflip", false);
   const bool icnr = ck.value("recipe", json::object()).value("g_init", "normal") == "icnr";
   const bool resize = ck.value("recipe", json::object()).value("g_deconv", "free") == "resize";
+  const bool spectral = ck.value("recipe", json::object()).value("g_spectral", 0.0) > 0;
   const double bc = json_number(r, {"checkpoint", "base_channels"});  // NaN (not < 64) when absent
   genre_gap(r, g_weight, bc, out);
   msssim_excess(r, ema, hflip, icnr, out);
-  speckle(r, ema, resize, out);
+  speckle(r, ema, resize, spectral, out);
   out.push_back(item("sampled from G's weight average (--ema)", ema ? 1 : 0, "yes", ema,
                      "train with --ema 0.999 and sample from the average: the Frechet distance fell by 37 % (demo) and "
                      "25 % (emoji) with the same training."));

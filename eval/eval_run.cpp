@@ -537,7 +537,10 @@ json evaluate(Ctx& c, const std::string& ck_path, const std::string& run_dir) {
                                  {"g_init", c.ck.config().g_init},
                                  {"g_deconv", c.ck.config().g_deconv},
                                  {"g_deconv_strength", c.ck.config().g_deconv_strength},
-                                 {"standing_stats", c.ck.config().standing_stats}}}};
+                                 {"standing_stats", c.ck.config().standing_stats},
+                                 {"g_spectral", c.ck.config().g_spectral},
+                                 {"g_spectral_from", c.ck.config().g_spectral_from},
+                                 {"lr_decay_from", c.ck.config().lr_decay_from}}}};
   r["dataset"] = {{"path", opt.data}, {"count", info.count}, {"per_genre", c.ds.genre_counts()}};
   r["settings"] = {{"pairs", opt.pairs}, {"generated_per_genre", opt.generated}, {"folds", opt.folds},
                    {"classifier_epochs", opt.classifier_epochs}, {"seed", opt.seed},

@@ -126,6 +126,27 @@ TEST_CASE("speckle: the spectrum's corners tell a checkerboard from an excess be
   CHECK_FALSE(has(recipe_advice(r)[2], "checkerboard"));
 }
 
+TEST_CASE("speckle: smooth covers get the spectral term, and with it a short average after falling rates") {
+  json r = report(0.6, 0.6, 1.0, true);
+  r["speckle"]["per_genre"][1]["laplacian_ratio"] = 1.1;  // jazz at 0.7 the furthest: too smooth
+  json a = recipe_advice(r);
+  CHECK(has(a[2], "smoother"));
+  CHECK(has(a[2], "--g-spectral 3 --lr-decay-from STEPS-500 --ema 0.99"));
+  r["checkpoint"]["recipe"]["g_spectral"] = 3.0;  // already on: the average's blur is what is left
+  a = recipe_advice(r);
+  CHECK_FALSE(has(a[2], "--g-spectral 3"));
+  CHECK(has(a[2], "--lr-decay-from STEPS-500 --ema 0.99"));
+  CHECK(has(a[2], "eval --no-ema"));
+  r["checkpoint"]["generator"] = "G";  // G itself, with the term: nothing more to name here
+  CHECK_FALSE(has(recipe_advice(r)[2], "--g-spectral"));
+  r["checkpoint"]["recipe"]["g_spectral"] = 0.0;
+  CHECK(has(recipe_advice(r)[2], "Ask G for the real spectrum: --g-spectral 3"));
+  // A checkerboard (noisy, corners high, from the average): resize-convolutions or the term.
+  json n = report(0.6, 0.6, 1.0, true);
+  n["speckle"]["per_genre"][1]["corner_ratio"] = 2.5;
+  CHECK(has(recipe_advice(n)[2], "or ask G for the real spectrum, --g-spectral 3"));
+}
+
 TEST_CASE("the weight average is advised only when the report did not sample from it") {
   CHECK(recipe_advice(report(0.6, 0.6, 1.0, true))[3]["met"] == true);
   const json a = recipe_advice(report(0.6, 0.6, 1.0, false));
