@@ -283,13 +283,6 @@ cg::gan::TrainConfig synthetic_run_config() {
   return cfg;
 }
 
-// The loss settings of the flags and --config, for --profile and --dump-tape.
-cg::gan::LossConfig synthetic_losses(const cg::gan::TrainConfig& cfg) {
-  cg::gan::LossConfig lc{true, cfg.lambda_code, cfg.real_label, cfg.g_genre_weight, cfg.d_fake_genre_weight};
-  lc.spectral_weight = cfg.g_spectral, lc.spectral_first_ring = cfg.g_spectral_from;
-  return lc;
-}
-
 // --profile N: the model the flags, --config and --data describe, on random images.
 int run_profile() {
   const cg::gan::TrainConfig cfg = synthetic_run_config();
@@ -298,7 +291,7 @@ int run_profile() {
   o.dir = s.out.empty() ? "." : s.out;
   o.csv_path = s.profile_csv;
   o.trace_path = s.profile_trace;
-  o.loss = synthetic_losses(cfg);
+  o.loss = cg::gan::loss_config(cfg);
   if (!s.out.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(s.out, ec);
@@ -328,7 +321,7 @@ int run_dump_tape() {
   opt.text = s.dump_tape;
   opt.values = s.dump_tape_values;
   opt.dot_path = s.dump_tape_dot;
-  opt.loss = synthetic_losses(cfg);
+  opt.loss = cg::gan::loss_config(cfg);
   cg::gan::dump_training_tapes(cfg.model, cfg.batch, dev, opt);
   return 0;
 }

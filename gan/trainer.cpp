@@ -22,6 +22,12 @@
 
 namespace cg::gan {
 
+LossConfig loss_config(const TrainConfig& cfg, bool genre_terms) {
+  LossConfig lc{genre_terms, cfg.lambda_code, cfg.real_label, cfg.g_genre_weight, cfg.d_fake_genre_weight};
+  lc.spectral_weight = cfg.g_spectral, lc.spectral_first_ring = cfg.g_spectral_from;
+  return lc;
+}
+
 uint64_t derive_seed(uint64_t seed, uint64_t stream) {
   return splitmix64(seed ^ (stream * 0xD1B54A32D192ED03ull));
 }

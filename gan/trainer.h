@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "gan/acgan.h"
 #include "gan/config.h"
 
 namespace cg::gan {
@@ -37,6 +38,10 @@ TrainResult train(const TrainConfig& cfg, const TrainOptions& opt);
 
 // The settings a resumed run uses: the checkpoint's, with the allowed overrides applied.
 TrainConfig resume_config(const TrainConfig& saved, const nlohmann::json& overrides);
+
+// The losses a run's settings ask for (genre terms off in pretraining); the spectral term's
+// target is left to the caller (the training covers', or a random batch's).
+LossConfig loss_config(const TrainConfig& cfg, bool genre_terms = true);
 
 // Derived seeds, so the streams of one run never overlap.
 uint64_t derive_seed(uint64_t seed, uint64_t stream);

@@ -91,8 +91,7 @@ class Run {
   void announce() const;
   bool pretraining() const { return st_.phase == kPretrain; }
   LossConfig loss_config() const {
-    LossConfig lc{!pretraining(), cfg_.lambda_code, cfg_.real_label, cfg_.g_genre_weight, cfg_.d_fake_genre_weight};
-    lc.spectral_weight = cfg_.g_spectral, lc.spectral_first_ring = cfg_.g_spectral_from;
+    LossConfig lc = gan::loss_config(cfg_, !pretraining());
     lc.spectral_target = spectral_target_;
     return lc;
   }

@@ -12,7 +12,11 @@
 #include <random>
 #include <sstream>
 
+#include <doctest/doctest.h>
+
 #include "data/dataset.h"
+#include "engine/safetensors.h"
+#include "support/check.h"
 #include "support/paths.h"
 
 namespace gantest {
@@ -59,6 +63,24 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+cg::gan::TrainResult train_for(cg::gan::TrainConfig c, const std::string& out, int64_t steps, bool resume,
+                               bool force) {
+  c.steps = steps;
+  cg::gan::TrainOptions o;
+  o.out = out, o.quiet = true, o.handle_signals = false, o.resume = resume, o.force = force;
+  if (resume) o.overrides = {{"steps", steps}};
+  return cg::gan::train(c, o);
+}
+
+void check_same_checkpoint(const std::string& a, const std::string& b) {
+  const cg::SafeTensors x = cg::load_safetensors(a), y = cg::load_safetensors(b);
+  REQUIRE(x.tensors.size() == y.tensors.size());
+  for (const auto& [name, t] : x.tensors) {
+    INFO(name);
+    CHECK_CLOSE_T(t, y.tensors.at(name), 0, 0);
+  }
 }
 
 }  // namespace gantest

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "gan/trainer.h"
 #include "support/paths.h"
 #include "support/temp_dir.h"
 
@@ -24,6 +25,14 @@ using CliResult = cgtest::ShellResult;  // output: stdout and stderr together
 // Runs the covergan binary (cgtest::binary_dir(): $COVERGAN_BINARY_DIR, beside this test
 // binary, or the build folder) with args (a shell word list, already quoted).
 CliResult run_covergan(const std::string& args);
+
+// gan::train of c for `steps` iterations into out, quiet and without signal handlers; a
+// resume carries the run on with `steps` as its new end.
+cg::gan::TrainResult train_for(cg::gan::TrainConfig c, const std::string& out, int64_t steps, bool resume,
+                               bool force = false);
+
+// Every tensor of checkpoint a equal to b's, bit for bit: one doctest CHECK per tensor, named.
+void check_same_checkpoint(const std::string& a, const std::string& b);
 
 // Bytes of a file ("" when missing).
 std::string slurp(const std::string& path);

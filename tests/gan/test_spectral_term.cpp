@@ -25,6 +25,7 @@
 
 using namespace cg;
 using namespace cg::gan;
+using gantest::train_for;
 
 namespace {
 
@@ -52,14 +53,6 @@ TrainConfig small_run(const std::string& data) {
   c.holdout = 0.25, c.ema = 0.9;
   c.g_spectral = 2, c.g_spectral_from = 2;
   return c;
-}
-
-TrainResult run(TrainConfig c, const std::string& out, int64_t steps, bool resume) {
-  c.steps = steps;
-  TrainOptions o;
-  o.out = out, o.quiet = true, o.handle_signals = false, o.resume = resume;
-  if (resume) o.overrides = {{"steps", steps}};
-  return train(c, o);
 }
 
 }  // namespace
@@ -127,7 +120,10 @@ TEST_CASE("spectral_target is ln(mean ring power + eps) of each genre's chosen c
     for (int r = 0; r < R; ++r) want[size_t(ds.label(i) * R + r)] += ring[size_t(r)];
   }
   for (int g = 0; g < 2; ++g)
-    for (int r = 0; r < R; ++r) want[size_t(g * R + r)] = std::log(want[size_t(g * R + r)] / n[size_t(g)] + kSpectralEps);
+    for (int r = 0; r < R; ++r) {
+      double& w = want[size_t(g * R + r)];
+      w = std::log(w / n[size_t(g)] + kSpectralEps);
+    }
   CHECK_CLOSE_T(t.to_vector(), want, 1e-12, 1e-12);
   // The stripes differ by genre, and the covers left out change the target.
   CHECK(t.to_vector() != spectral_target(ds, {}, kSpectralEps, DType::f64, Device::cpu).to_vector());
@@ -138,14 +134,10 @@ TEST_CASE("a run with the spectral term reports g_spectral, records it, and N + 
   const std::string data = dir / "labeled.cgd";
   gantest::write_striped_dataset(data, 48, 16, {"red", "blue"}, 1);
   const TrainConfig c = small_run(data);
-  const TrainResult whole = run(c, dir / "whole", 6, false);
-  run(c, dir / "split", 3, false);
-  const TrainResult second = run(c, dir / "split", 6, true);
-  const SafeTensors x = load_safetensors(whole.last_checkpoint), y = load_safetensors(second.last_checkpoint);
-  for (const auto& [name, t] : x.tensors) {
-    INFO(name);
-    CHECK_CLOSE_T(t, y.tensors.at(name), 0, 0);
-  }
+  const TrainResult whole = train_for(c, dir / "whole", 6, false);
+  train_for(c, dir / "split", 3, false);
+  const TrainResult second = train_for(c, dir / "split", 6, true);
+  gantest::check_same_checkpoint(whole.last_checkpoint, second.last_checkpoint);
   std::ifstream cfg(dir / "whole/config.json");
   const nlohmann::json j = nlohmann::json::parse(cfg);
   CHECK(j["g_spectral"] == 2);

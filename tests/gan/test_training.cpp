@@ -17,6 +17,7 @@
 
 using namespace cg;
 using namespace cg::gan;
+using gantest::train_for;
 
 namespace {
 
@@ -52,17 +53,6 @@ TrainConfig tiny_config(const std::string& data, const std::string& pretrain) {
   c.sample_cols = 2;
   c.lr_finetune = {2e-4, 2e-4};
   return c;
-}
-
-TrainResult run(TrainConfig c, const std::string& out, int64_t steps, bool resume) {
-  c.steps = steps;
-  TrainOptions o;
-  o.out = out;
-  o.quiet = true;
-  o.handle_signals = false;
-  o.resume = resume;
-  if (resume) o.overrides = {{"steps", steps}};
-  return train(c, o);
 }
 
 void check_same_checkpoint(const std::string& a, const std::string& b) {
@@ -118,16 +108,16 @@ TEST_CASE("training with dropout in D runs, changes the losses, and resumes exac
   gantest::Scratch dir("dropout");
   gantest::write_striped_dataset(dir / "labeled.cgd", 44, 16, {"red", "blue"}, 1);
   TrainConfig cfg = tiny_config(dir / "labeled.cgd", "");
-  const auto plain = (run(cfg, dir / "plain", 6, false), loss_rows(dir / "plain/metrics.csv"));
+  const auto plain = (train_for(cfg, dir / "plain", 6, false), loss_rows(dir / "plain/metrics.csv"));
   cfg.model.d_dropout = 0.3;
-  const TrainResult whole = run(cfg, dir / "whole", 6, false);
+  const TrainResult whole = train_for(cfg, dir / "whole", 6, false);
   REQUIRE(whole.steps == 6);
   const auto ref = loss_rows(dir / "whole/metrics.csv");
   REQUIRE(ref.size() == 6);
   CHECK(ref != plain);  // the masks reached D
   // 3 steps, a checkpoint, 3 more: the masks of steps 4-6 are drawn again exactly.
-  REQUIRE(run(cfg, dir / "split", 3, false).steps == 3);
-  const TrainResult second = run(cfg, dir / "split", 6, true);
+  REQUIRE(train_for(cfg, dir / "split", 3, false).steps == 3);
+  const TrainResult second = train_for(cfg, dir / "split", 6, true);
   CHECK(second.steps == 6);
   CHECK(loss_rows(dir / "split/metrics.csv") == ref);
   check_same_checkpoint(whole.last_checkpoint, second.last_checkpoint);
@@ -139,7 +129,7 @@ TEST_CASE("resume continues exactly: N + N iterations equal 2N, across the phase
   gantest::write_striped_dataset(dir / "unlabeled.cgd", 56, 16, {}, 2);             // 7 batches: pretraining
   const TrainConfig cfg = tiny_config(dir / "labeled.cgd", dir / "unlabeled.cgd");
   const int64_t total = 16;
-  const TrainResult whole = run(cfg, dir / "whole", total, false);
+  const TrainResult whole = train_for(cfg, dir / "whole", total, false);
   REQUIRE(whole.steps == total);
   const auto ref = loss_rows(dir / "whole/metrics.csv");
   REQUIRE(ref.size() == size_t(total));
@@ -147,8 +137,8 @@ TEST_CASE("resume continues exactly: N + N iterations equal 2N, across the phase
   for (int64_t split : {5, 7, 12}) {
     CAPTURE(split);
     const std::string out = dir / ("split" + std::to_string(split));
-    REQUIRE(run(cfg, out, split, false).steps == split);
-    const TrainResult second = run(cfg, out, total, true);
+    REQUIRE(train_for(cfg, out, split, false).steps == split);
+    const TrainResult second = train_for(cfg, out, total, true);
     CHECK(second.steps == total);
     CHECK(second.steps_this_run == total - split);
     CHECK(loss_rows(out + "/metrics.csv") == ref);
@@ -172,9 +162,9 @@ TEST_CASE("sample grids leave the generator alone: --sample-every 4 and 0 give b
   TrainConfig cfg = tiny_config(dir / "labeled.cgd", "");
   cfg.checkpoint_every = 8;
   cfg.sample_every = 4;
-  const TrainResult with = run(cfg, dir / "with", 8, false);
+  const TrainResult with = train_for(cfg, dir / "with", 8, false);
   cfg.sample_every = 0;
-  const TrainResult without = run(cfg, dir / "without", 8, false);
+  const TrainResult without = train_for(cfg, dir / "without", 8, false);
   REQUIRE(std::filesystem::exists(dir / "with/samples/step_000004.png"));
   REQUIRE_FALSE(std::filesystem::exists(dir / "without/samples/step_000004.png"));
   check_same_checkpoint(with.last_checkpoint, without.last_checkpoint);
@@ -204,7 +194,7 @@ TEST_CASE("smoke: a tiny model learns to tell two distinct genres apart on held-
   c.sample_every = 50;
   c.checkpoint_every = 50;
   c.lr_finetune = {2e-4, 2e-4};
-  const TrainResult r = run(c, dir / "run", 100, false);
+  const TrainResult r = train_for(c, dir / "run", 100, false);
   REQUIRE(r.steps == 100);
   // Every loss term finite in every row.
   std::ifstream in(dir / "run/metrics.csv");
