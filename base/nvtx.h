@@ -2,7 +2,8 @@
 // in-program profiler (base/profile.h), so `covergan train --profile N` and Nsight agree:
 //   NVTX_RANGE_FN() / NVTX_RANGE(name)  a kernel (every launcher), named after it
 //   NVTX_SCOPE_FN() / NVTX_SCOPE(name)  a program phase (train_step, d_backward)
-//   NVTX_LAYER(layer, pass)             a layer's pass: the range reads "G.deconv1 forward"
+//   NVTX_LAYER(layer, pass[, source])   a layer's pass: the range reads "G.deconv1 forward"
+//                                       (source: the forward entry a backward belongs to)
 //   NVTX_PASS(pass)                     part of a layer's backward: "backward-weight"
 // NVTX v3 is header-only: nothing to link. Names must outlive the scope; kernel and
 // phase names must be string literals (the trace keeps the pointer).
@@ -36,7 +37,8 @@ struct NvtxRange {
 // row in the profile, and the layer the tape stamps on the records made inside. A null
 // layer (a record made outside any layer) opens nothing.
 struct NvtxLayer {
-  NvtxLayer(const char* layer, const char* pass) : on_(layer != nullptr), prof_(layer, prof::Kind::layer, pass) {
+  NvtxLayer(const char* layer, const char* pass, uint64_t source = 0)
+      : on_(layer != nullptr), prof_(layer, prof::Kind::layer, pass, source) {
 #if COVERGAN_NVTX
     if (on_) nvtxRangePushA((std::string(layer) + " " + pass).c_str());
 #endif
@@ -60,5 +62,5 @@ struct NvtxLayer {
 #define NVTX_RANGE_FN() NVTX_RANGE(__func__)
 #define NVTX_SCOPE(name) ::cg::NvtxRange CG_NVTX_CAT(nvtx_scope_, __LINE__)(name, ::cg::prof::Kind::scope)
 #define NVTX_SCOPE_FN() NVTX_SCOPE(__func__)
-#define NVTX_LAYER(layer, pass) ::cg::NvtxLayer CG_NVTX_CAT(nvtx_layer_, __LINE__)(layer, pass)
+#define NVTX_LAYER(...) ::cg::NvtxLayer CG_NVTX_CAT(nvtx_layer_, __LINE__)(__VA_ARGS__)
 #define NVTX_PASS(pass_name) ::cg::NvtxRange CG_NVTX_CAT(nvtx_pass_, __LINE__)(pass_name, ::cg::prof::Kind::pass)

@@ -48,11 +48,17 @@ struct Frame {
   size_t group;     // the (layer, pass) this frame runs in, npos outside any layer
   size_t redirect;  // first pass group opened inside (a layer's own time goes there), npos
   uint64_t entry;   // which layer entry this frame belongs to (counts a group's calls)
+  uint64_t source;  // a layer frame: the entry whose shape names its rows (its own, or the
+                    // forward that recorded a backward's record)
+  size_t parts_from;  // a layer frame: the first part it may own
 };
 
+// A group: a final row (layer, pass, shape), or while its layer entry runs, the part of
+// that entry spent in one pass (folded into the row of the entry's shape when it ends).
 struct GroupAcc {
   Group g;
   uint64_t last_entry = 0;
+  uint64_t entry = 0;  // a part: its layer entry; a row: the first entry folded into it
 };
 
 struct Event {
@@ -72,9 +78,12 @@ struct State {
   std::vector<Frame> stack;
   std::vector<Row> rows;
   std::unordered_map<std::string, size_t> index;  // kind letter + name -> row
-  std::vector<GroupAcc> groups;
-  std::unordered_map<std::string, size_t> gindex;  // "layer pass" -> group
-  std::unordered_map<std::string, std::string> shapes;  // layer -> shape
+  std::vector<GroupAcc> groups;                    // rows, by (layer, pass, shape)
+  std::unordered_map<std::string, size_t> gindex;  // "layer\npass\nshape" -> row
+  std::vector<GroupAcc> parts;                     // the open layer entries' passes
+  std::unordered_map<std::string, size_t> pindex;  // "entry pass" -> part
+  std::unordered_map<uint64_t, std::string> shapes;  // layer entry -> the shape noted in it
+  size_t open_parts = 0;                             // layer and pass frames on the stack
   std::unordered_set<std::string> names;                // interned slice names
   std::vector<Event> events;                            // the recording thread's slices
   uint64_t entries = 0;
@@ -101,15 +110,48 @@ ThreadBuf& thread_buf() {
 
 const char* intern(const std::string& s) { return g.names.insert(s).first->c_str(); }
 
-size_t group_of(const char* layer, const char* pass) {
-  const std::string key = std::string(layer ? layer : "(no layer)") + " " + pass;
-  auto it = g.gindex.find(key);
-  if (it != g.gindex.end()) return it->second;
+// The part of layer entry `entry` spent in `pass` (entry 0: a pass outside any layer).
+size_t part_of(uint64_t entry, const char* layer, const char* pass) {
+  const std::string key = std::to_string(entry) + " " + pass;
+  auto it = g.pindex.find(key);
+  if (it != g.pindex.end()) return it->second;
   GroupAcc a;
   a.g.layer = layer ? layer : "(no layer)";
   a.g.pass = pass;
+  a.entry = entry;
+  g.parts.push_back(a);
+  return g.pindex.emplace(key, g.parts.size() - 1).first->second;
+}
+
+// The row of (layer, pass, shape): a layer run at two shapes (D's joined batch in the D
+// step, one batch in the G step) has a row for each, so each row's rate is one kernel's.
+GroupAcc& row_group(const Group& part, const std::string& shape, uint64_t entry) {
+  const std::string key = part.layer + "\n" + part.pass + "\n" + shape;
+  auto it = g.gindex.find(key);
+  if (it != g.gindex.end()) return g.groups[it->second];
+  GroupAcc a;
+  a.g.layer = part.layer;
+  a.g.pass = part.pass;
+  a.g.shape = shape;
+  a.entry = entry;
   g.groups.push_back(a);
-  return g.gindex.emplace(key, g.groups.size() - 1).first->second;
+  return g.groups[g.gindex.emplace(key, g.groups.size() - 1).first->second];
+}
+
+// A layer entry ended (or a pass outside any layer): its parts go to the rows of its shape.
+void fold(size_t from, uint64_t entry, uint64_t source) {
+  auto it = g.shapes.find(source);
+  const std::string shape = it == g.shapes.end() ? std::string() : it->second;
+  for (size_t i = from; i < g.parts.size(); ++i) {
+    GroupAcc& p = g.parts[i];
+    if (p.entry != entry || (p.g.calls == 0 && p.g.s == 0 && p.g.flops == 0)) continue;
+    GroupAcc& r = row_group(p.g, shape, entry);
+    r.g.calls += p.g.calls;
+    r.g.s += p.g.s;
+    r.g.flops += p.g.flops;
+    r.g.bytes += p.g.bytes;
+    p.g.calls = 0, p.g.s = p.g.flops = p.g.bytes = 0;
+  }
 }
 
 size_t row_of(const char* name, Kind kind) {
@@ -148,7 +190,7 @@ void Scope::leave_layer() { t_layer = prev_layer_; }
 
 bool recording() { return g_on.load(std::memory_order_relaxed) && std::this_thread::get_id() == g.thread; }
 
-void Scope::begin(const char* name, Kind kind, const char* pass) {
+void Scope::begin(const char* name, Kind kind, const char* pass, uint64_t source) {
   if (std::this_thread::get_id() != g.thread) {
     begin_worker(name, kind);
     open_ = g.trace && kind == Kind::kernel;
@@ -160,15 +202,20 @@ void Scope::begin(const char* name, Kind kind, const char* pass) {
   if (kind == Kind::kernel)
     for (size_t i = g.stack.size(); i-- > 0 && g.stack[i].kind != Kind::layer;)
       if (g.stack[i].kind == Kind::kernel && std::strcmp(g.stack[i].name, name) == 0) return;
-  Frame f{name, kind, 0.0, 0.0, npos, npos, npos, g.stack.empty() ? 0 : g.stack.back().entry};
+  Frame f{name, kind, 0.0, 0.0, npos, npos, npos, g.stack.empty() ? 0 : g.stack.back().entry, 0, 0};
   const size_t parent = g.stack.empty() ? npos : effective(g.stack.back());
   if (kind == Kind::layer) {
-    f.group = group_of(name, pass ? pass : "forward");
     f.entry = ++g.entries;
-    f.name = intern(g.groups[f.group].g.layer + " " + g.groups[f.group].g.pass);
+    f.source = source ? source : f.entry;
+    f.parts_from = g.parts.size();
+    f.group = part_of(f.entry, name, pass ? pass : "forward");
+    f.name = intern(g.parts[f.group].g.layer + " " + g.parts[f.group].g.pass);
+    ++g.open_parts;
   } else if (kind == Kind::pass) {
-    f.group = group_of(enclosing_layer(), name);
-    GroupAcc& a = g.groups[f.group];
+    f.group = part_of(f.entry, enclosing_layer(), name);
+    f.parts_from = f.group;
+    ++g.open_parts;
+    GroupAcc& a = g.parts[f.group];
     if (a.last_entry != f.entry || f.entry == 0) a.g.calls += 1, a.last_entry = f.entry;
     // The layer's own time (and its record's) counts with its first pass.
     for (size_t i = g.stack.size(); i-- > 0;) {
@@ -206,8 +253,14 @@ void Scope::end() {
     r.self_s += self;
   }
   const size_t target = effective(f);
-  if (target != npos) g.groups[target].g.s += self;
-  if (f.kind == Kind::layer && f.redirect == npos) g.groups[f.group].g.calls += 1;
+  if (target != npos) g.parts[target].g.s += self;
+  if (f.kind == Kind::layer && f.redirect == npos) g.parts[f.group].g.calls += 1;
+  if (f.kind == Kind::layer) fold(f.parts_from, f.entry, f.source);
+  if (f.kind == Kind::pass && f.entry == 0) fold(f.parts_from, 0, 0);
+  if ((f.kind == Kind::layer || f.kind == Kind::pass) && --g.open_parts == 0) {
+    g.parts.clear();  // no frame refers to a part any more
+    g.pindex.clear();
+  }
   if (!g.stack.empty()) g.stack.back().child_s += dt;
   if (g.trace) g.events.push_back(Event{f.name, f.kind, f.t0, dt});
 }
@@ -221,50 +274,21 @@ void add_work(double flops, double bytes) {
   }
   const size_t target = effective(f);
   if (target != npos) {
-    g.groups[target].g.flops += flops;
-    g.groups[target].g.bytes += bytes;
+    g.parts[target].g.flops += flops;
+    g.parts[target].g.bytes += bytes;
   }
 }
 
-namespace {
-// The shape with each tuple's leading number (the batch) cut out, and those numbers:
-// "(32,512,8,8) -> (32,1024,4,4)" is "(,512,8,8) -> (,1024,4,4)" and {"32", "32"}.
-std::pair<std::string, std::vector<std::string>> split_batches(const std::string& shape) {
-  std::pair<std::string, std::vector<std::string>> r;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    r.first += shape[i];
-    if (shape[i] != '(') continue;
-    std::string n;
-    while (i + 1 < shape.size() && shape[i + 1] != ',' && shape[i + 1] != ')') n += shape[++i];
-    r.second.push_back(n);
-  }
-  return r;
+uint64_t current_entry() {
+  if (!recording()) return 0;
+  for (size_t i = g.stack.size(); i-- > 0;)
+    if (g.stack[i].kind == Kind::layer) return g.stack[i].entry;
+  return 0;
 }
-
-// A layer that ran on two batch sizes (D's joined batch in the D step, one batch in the G
-// step) shows both in each tuple's batch place, "(32|16,512,8,8) -> (32|16,1024,4,4)";
-// any other difference is marked " (varies)".
-std::string merged_shape(const std::string& seen, const std::string& shape) {
-  if (seen == shape || seen.find(" (varies)") != std::string::npos) return seen;
-  const auto a = split_batches(seen), b = split_batches(shape);
-  if (a.first != b.first || a.second.size() != b.second.size()) return seen + " (varies)";
-  std::string out;
-  size_t k = 0;
-  for (size_t i = 0; i < a.first.size(); ++i) {
-    out += a.first[i];
-    if (a.first[i] != '(') continue;
-    const std::string& n = a.second[k];
-    const std::string m = "|" + b.second[k++];
-    out += n + ((n == b.second[k - 1] || ("|" + n + "|").find(m + "|") != std::string::npos) ? "" : m);
-  }
-  return out;
-}
-}  // namespace
 
 void note_shape(const std::string& shape) {
-  if (!recording() || !t_layer) return;
-  auto [it, fresh] = g.shapes.emplace(t_layer, shape);
-  if (!fresh) it->second = merged_shape(it->second, shape);
+  const uint64_t e = current_entry();
+  if (e != 0) g.shapes.emplace(e, shape);  // the first noted: the layer's own input and output
 }
 
 void start(SyncFn sync, bool trace) {
@@ -290,14 +314,11 @@ std::vector<Row> rows() {
 }
 
 std::vector<Group> groups() {
+  std::vector<const GroupAcc*> order;
+  for (const GroupAcc& a : g.groups) order.push_back(&a);
+  std::stable_sort(order.begin(), order.end(), [](const GroupAcc* a, const GroupAcc* b) { return a->entry < b->entry; });
   std::vector<Group> out;
-  for (const GroupAcc& a : g.groups) {
-    if (a.g.calls == 0 && a.g.s == 0) continue;  // a layer's own group when all its time went to passes
-    Group x = a.g;
-    auto it = g.shapes.find(x.layer);
-    if (it != g.shapes.end()) x.shape = it->second;
-    out.push_back(x);
-  }
+  for (const GroupAcc* a : order) out.push_back(a->g);
   return out;
 }
 

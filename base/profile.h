@@ -2,8 +2,8 @@
 // program phases (train_step, d_backward), layers with their pass (`G.deconv1 forward`,
 // `D.conv3 backward`), passes inside a layer's backward (backward-data, backward-weight)
 // and kernels (every NVTX_RANGE_FN of base/nvtx.h). The thread that called start()
-// fills two tables: kernels and phases by self time, and layers by (layer, pass) with
-// the FLOPs and bytes their kernels report through add_work. With a trace on, every
+// fills two tables: kernels and phases by self time, and layers by (layer, pass, shape)
+// with the FLOPs and bytes their kernels report through add_work. With a trace on, every
 // thread (OpenMP workers included) also records one slice per scope for a Chrome trace.
 #pragma once
 #include <atomic>
@@ -25,15 +25,17 @@ const char* current_layer();
 
 // One open scope. Cheap when the profiler is off: one relaxed atomic load. For a layer,
 // name is the layer ("G.deconv1") and pass its pass ("forward", "backward"); for a pass,
-// name is the pass and the layer is the enclosing one.
+// name is the pass and the layer is the enclosing one. A layer's backward passes the
+// forward's entry (current_entry() when its record was made) as source: its rows take
+// that forward's shape.
 class Scope {
  public:
-  explicit Scope(const char* name, Kind kind = Kind::kernel, const char* pass = nullptr) {
+  explicit Scope(const char* name, Kind kind = Kind::kernel, const char* pass = nullptr, uint64_t source = 0) {
     if (kind == Kind::layer) {
       if (!name) return;  // a record made outside any layer
       enter_layer(name);
     }
-    if (g_on.load(std::memory_order_relaxed)) begin(name, kind, pass);
+    if (g_on.load(std::memory_order_relaxed)) begin(name, kind, pass, source);
   }
   ~Scope() {
     if (open_) end();
@@ -47,18 +49,22 @@ class Scope {
   const char* prev_layer_ = nullptr;
   void enter_layer(const char* name);
   void leave_layer();
-  void begin(const char* name, Kind kind, const char* pass);
+  void begin(const char* name, Kind kind, const char* pass, uint64_t source);
   void end();
 };
 
 // Work of the innermost open scope (a kernel says what it computed and the bytes it
 // must at least read and write). Also counts toward the enclosing (layer, pass).
 void add_work(double flops, double bytes);
-// The innermost layer's shape, noted once per (layer, pass) while recording, e.g.
-// "(32,64,16,16) -> (32,128,8,8)"; a layer run at two batch sizes shows both,
-// "(32|16,512,8,8) -> (32|16,1024,4,4)". recording(): whether this thread records now.
+// The innermost layer entry's shape while recording, e.g. "(32,64,16,16) -> (32,128,8,8)"
+// (the first noted in an entry counts). A layer run at two shapes (D at the D step's
+// joined batch and at the G step's) gets a row per shape, so that each row's rate is one
+// kernel shape's. recording(): whether this thread records now. current_entry(): the
+// innermost open layer entry on this thread while recording, else 0 (the tape stores it
+// in each record so that the backward's rows take the forward's shape).
 bool recording();
 void note_shape(const std::string& shape);
+uint64_t current_entry();
 
 // Starts recording on the calling thread, clearing earlier results. With a sync function
 // (the engine passes one that waits for the GPU) every scope boundary calls it, so a
@@ -78,8 +84,8 @@ struct Row {
 // Kernels and phases by self time, largest first.
 std::vector<Row> rows();
 
-// A layer and pass: the time spent inside it (all the kernels it called and its own
-// bookkeeping), how often it was entered, and the work its kernels reported.
+// A layer, pass and shape: the time spent inside it (all the kernels it called and its
+// own bookkeeping), how often it was entered, and the work its kernels reported.
 struct Group {
   std::string layer, pass, shape;
   int64_t calls = 0;

@@ -67,6 +67,7 @@ void Tape::record(Record r) {
   CG_CHECK(r.output.defined(), "op '", r.op, "' recorded without an output");
   r.output.set_requires_grad(true);
   if (!r.layer) r.layer = prof::current_layer();
+  r.prof_entry = prof::current_entry();
   records_.push_back(std::move(r));
 }
 
@@ -88,7 +89,7 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
   for (size_t i = records_.size(); i-- > 0;) {
     Record& r = records_[i];
     if (!r.output.grad().defined()) continue;  // nothing flowed into this op's output
-    NVTX_LAYER(r.layer, "backward");  // "D.conv2 backward" in Nsight and the profile
+    NVTX_LAYER(r.layer, "backward", r.prof_entry);  // "D.conv2 backward" in Nsight and the profile
     NVTX_RANGE(r.backward_name);
     r.backward(r);
   }

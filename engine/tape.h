@@ -62,6 +62,7 @@ struct Record {
   std::vector<double> args;        // scalar attributes (stride, padding, slope, eps, ...)
   std::vector<const char*> arg_names;
   const char* layer = nullptr;     // the layer recording it ("D.conv2"), for its backward's scope
+  uint64_t prof_entry = 0;         // while profiling: that layer's entry (its shape names the backward's rows)
 
   // Named access for backward functions; an unknown name is a programming error.
   const Tensor& in(std::string_view name) const { return inputs[index(input_names, name, "input")]; }

@@ -43,10 +43,21 @@ const prof::Row* find_row(const std::vector<prof::Row>& rows, const std::string&
   return nullptr;
 }
 
-const prof::Group* find_group(const std::vector<prof::Group>& gs, const std::string& layer, const std::string& pass) {
+// The first row of (layer, pass), or of (layer, pass, shape) when a shape is given.
+const prof::Group* find_group(const std::vector<prof::Group>& gs, const std::string& layer, const std::string& pass,
+                              const char* shape = nullptr) {
   for (const prof::Group& g : gs)
-    if (g.layer == layer && g.pass == pass) return &g;
+    if (g.layer == layer && g.pass == pass && (!shape || g.shape == shape)) return &g;
   return nullptr;
+}
+
+// Calls of (layer, pass) over all its shapes, and how many rows (shapes) it has.
+std::pair<int64_t, int> calls_of(const std::vector<prof::Group>& gs, const std::string& layer,
+                                 const std::string& pass) {
+  std::pair<int64_t, int> r{0, 0};
+  for (const prof::Group& g : gs)
+    if (g.layer == layer && g.pass == pass) r.first += g.calls, r.second += 1;
+  return r;
 }
 
 bool is_gemm_layer(const std::string& layer) {
@@ -123,7 +134,7 @@ TEST_CASE("the profile is per layer and pass with the calls one iteration makes"
                         Want{"G.adam", "update", 1}}) {
     const prof::Group* g = find_group(gs, w.layer, w.pass);
     REQUIRE_MESSAGE(g != nullptr, w.layer << " " << w.pass << " missing from the profile");
-    CHECK_MESSAGE(g->calls == w.calls, w.layer << " " << w.pass);
+    CHECK_MESSAGE(calls_of(gs, w.layer, w.pass).first == w.calls, w.layer << " " << w.pass);
     CHECK(g->s > 0);
   }
   // conv1's LeakyReLU runs inside its forward and backward passes (conv2d_leaky_relu): no
@@ -133,10 +144,25 @@ TEST_CASE("the profile is per layer and pass with the calls one iteration makes"
   // No leftover "backward" rows for layers whose backward is split into passes.
   CHECK(find_group(gs, "D.conv2", "backward") == nullptr);
   CHECK(find_group(gs, "G.deconv1", "backward") == nullptr);
-  // The D step's joined batch first, then the G step's: both batch sizes in the shape.
-  CHECK(find_group(gs, "D.conv2", "forward")->shape == "(4|2,4,8,8) -> (4|2,8,4,4)");
-  CHECK(find_group(gs, "D.fc_src", "forward")->shape == "(2,128) -> (2,1)");  // the heads run per half
-  CHECK(find_group(gs, "G.deconv1", "forward")->shape.find("varies") == std::string::npos);
+  // A row per shape: the D step's joined batch first, then the G step's, in the forward
+  // and in the backward passes (which take the shape of the forward that recorded them).
+  for (const char* pass : {"forward", "backward-data"}) {
+    CHECK_MESSAGE(calls_of(gs, "D.conv2", pass).second == 2, pass);
+    const prof::Group* joined = find_group(gs, "D.conv2", pass, "(4,4,8,8) -> (4,8,4,4)");
+    const prof::Group* g_step = find_group(gs, "D.conv2", pass, "(2,4,8,8) -> (2,8,4,4)");
+    REQUIRE_MESSAGE(joined != nullptr, pass);
+    REQUIRE_MESSAGE(g_step != nullptr, pass);
+    CHECK(joined->calls == 1);
+    CHECK(g_step->calls == 1);
+    CHECK(joined->flops == doctest::Approx(2 * g_step->flops).epsilon(1e-12));  // twice the samples
+    CHECK(joined < g_step);  // in the order first entered
+  }
+  CHECK(find_group(gs, "D.conv2", "backward-weight")->shape == "(4,4,8,8) -> (4,8,4,4)");  // the D step only
+  CHECK(calls_of(gs, "D.fc_src", "forward") == std::pair<int64_t, int>{3, 1});  // the heads run per half
+  CHECK(find_group(gs, "D.fc_src", "forward")->shape == "(2,128) -> (2,1)");
+  CHECK(calls_of(gs, "G.deconv1", "forward").second == 1);
+  for (const prof::Group& g : gs) CHECK_MESSAGE((!g.shape.empty() || g.layer.find("loss") != std::string::npos),
+                                                g.layer << " " << g.pass << " has no shape");
   CHECK(find_group(gs, "D.conv2", "backward-weight")->bytes > 0);
   const prof::Group* fwd = find_group(gs, "D.conv2", "forward");
   CHECK(fwd->flops / fwd->bytes > 0);
@@ -360,25 +386,47 @@ TEST_CASE("covergan train --profile honours --data and refuses a count that is n
   CHECK(no_out.output.find("--out") != std::string::npos);
 }
 
-TEST_CASE("a layer's shape names every batch size it ran at, and marks any other difference") {
+TEST_CASE("a layer run at several shapes has a row per shape, and its backward the forward's") {
   prof::start();
   const auto run = [](const char* layer, const char* shape) {
-    NVTX_LAYER(layer, "forward");
-    prof::note_shape(shape);
+    uint64_t entry = 0;
+    {
+      NVTX_LAYER(layer, "forward");
+      prof::note_shape(shape);
+      prof::note_shape("(1) -> (1)");  // a nested note in the same entry does not rename it
+      prof::add_work(1, 1);
+      entry = prof::current_entry();
+    }
+    NVTX_LAYER(layer, "backward", entry);
+    NVTX_PASS("backward-data");
+    prof::add_work(2, 0);
   };
   run("X.conv", "(32,512,8,8) -> (32,1024,4,4)");
   run("X.conv", "(16,512,8,8) -> (16,1024,4,4)");
-  run("X.conv", "(32,512,8,8) -> (32,1024,4,4)");  // a batch size seen before adds nothing
-  run("X.conv", "(8,512,8,8) -> (8,1024,4,4)");
+  run("X.conv", "(32,512,8,8) -> (32,1024,4,4)");  // a shape seen before adds to its row
   run("X.bn", "(4,6) -> (4,6)");
-  run("X.bn", "(4,7) -> (4,7)");  // channels differ: not a batch
-  run("X.bn", "(2,6) -> (2,6)");
-  run("X.same", "(2,3) -> (2,1)");
-  run("X.same", "(2,3) -> (2,1)");
   prof::stop();
+  CHECK(prof::current_entry() == 0);  // not recording
   const auto gs = prof::groups();
-  REQUIRE(find_group(gs, "X.conv", "forward") != nullptr);
-  CHECK(find_group(gs, "X.conv", "forward")->shape == "(32|16|8,512,8,8) -> (32|16|8,1024,4,4)");
-  CHECK(find_group(gs, "X.bn", "forward")->shape == "(4,6) -> (4,6) (varies)");
-  CHECK(find_group(gs, "X.same", "forward")->shape == "(2,3) -> (2,1)");
+  REQUIRE(gs.size() == 6);
+  const char* big = "(32,512,8,8) -> (32,1024,4,4)";
+  const char* small = "(16,512,8,8) -> (16,1024,4,4)";
+  for (const char* pass : {"forward", "backward-data"}) {
+    REQUIRE(find_group(gs, "X.conv", pass, big) != nullptr);
+    REQUIRE(find_group(gs, "X.conv", pass, small) != nullptr);
+    CHECK(find_group(gs, "X.conv", pass, big)->calls == 2);
+    CHECK(find_group(gs, "X.conv", pass, small)->calls == 1);
+  }
+  CHECK(find_group(gs, "X.conv", "forward", big)->flops == 2);
+  CHECK(find_group(gs, "X.conv", "backward-data", big)->flops == 4);
+  CHECK(find_group(gs, "X.conv", "backward-data", small)->flops == 2);
+  CHECK(find_group(gs, "X.bn", "backward-data", "(4,6) -> (4,6)") != nullptr);
+  // The order first entered: forward, backward at 32; forward, backward at 16; X.bn.
+  CHECK(gs[0].shape == big);
+  CHECK(gs[1].pass == "backward-data");
+  CHECK(gs[2].shape == small);
+  CHECK(gs[4].layer == "X.bn");
+  const std::string table = prof::layer_table(1, 1.0, {4e11, 1e10});
+  CHECK(table.find(small) != std::string::npos);
+  CHECK(table.find(big) != std::string::npos);
 }
