@@ -171,7 +171,7 @@ void add_run_options(CLI::App& app) {
 void add_tool_options(CLI::App& app) {
   app.add_option("--profile", s.profile,
                  "Time N iterations of the model the other flags describe (--data gives the image size) on "
-                 "random images and print a table per layer and pass; writes profile.csv and roofline.png to "
+                 "random images and print a table per layer, pass and shape; writes profile.csv and roofline.png to "
                  "--out (default: here)")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
