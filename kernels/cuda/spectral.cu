@@ -2,6 +2,8 @@
 // per output element each (rows, then columns, through the scratch workspace), one thread
 // per (image, ring) for the ring sums, and one-block kernels for the per-genre loss and
 // the per-ring weights of the backward.
+#include <algorithm>
+
 #include "base/check.h"
 #include "base/cuda_check.h"
 #include "base/cuda_context.h"
@@ -168,6 +170,9 @@ unsigned blocks_for(int64_t n) { return unsigned(std::min<int64_t>((n + 255) / 2
 void spectral_rings_forward(float* re, float* im, float* ring, const float* x, int64_t N, int C, int S) {
   NVTX_RANGE_FN();
   CG_CHECK(S >= 2 && N > 0 && C > 0, "spectral_rings_forward (cuda): bad shape N=", N, " C=", C, " S=", S);
+  // The backward's ring table holds kMaxRings: refuse here, before a step that could not finish.
+  CG_CHECK(common::spectral_rings(S) <= kMaxRings, "spectral_rings_forward (cuda): images up to 360 px (",
+           kMaxRings, " rings), got ", S, "x", S);
   const int64_t planes = N * C, n = planes * S * S;
   float* u = static_cast<float*>(workspace(2 * sizeof(float) * size_t(n)));
   float* v = u + n;
