@@ -93,6 +93,13 @@ StepStats IterationRig::step() {
   return train_step(*G, *D, *opt_g, *opt_d, b, lc);
 }
 
+std::string roofline_label(const prof::Group& g, const std::vector<prof::Group>& groups) {
+  int same = 0;
+  for (const prof::Group& o : groups) same += o.layer == g.layer && o.pass == g.pass;
+  if (same < 2 || g.shape.size() < 2 || g.shape[0] != '(') return g.layer;
+  return g.layer + " b" + g.shape.substr(1, g.shape.find_first_of(",)") - 1);
+}
+
 namespace {
 
 std::string csv_header(const Facts& facts) {
@@ -103,9 +110,10 @@ std::string csv_header(const Facts& facts) {
 
 void write_roofline(const std::string& path, const DeviceCeilings& c, const std::string& title) {
   std::vector<data::RooflinePoint> pts;
-  for (const prof::Group& g : prof::groups())
+  const std::vector<prof::Group> groups = prof::groups();
+  for (const prof::Group& g : groups)
     if (g.flops > 0 && g.bytes > 0 && g.s > 0)
-      pts.push_back({g.layer, g.pass, g.flops / g.bytes, g.flops / g.s / 1e9});
+      pts.push_back({roofline_label(g, groups), g.pass, g.flops / g.bytes, g.flops / g.s / 1e9});
   data::write_roofline_png(path, pts, c.flops / 1e9, c.bytes / 1e9, title);
 }
 

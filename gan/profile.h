@@ -6,7 +6,9 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/profile.h"
 #include "gan/acgan.h"
 
 namespace cg::gan {
@@ -55,5 +57,9 @@ struct ProfileOptions {
 // rates and % of each ceiling), then the phases and the kernels; writes profile.csv
 // (with the provenance as leading '#' lines), roofline.png and the trace.
 void profile_training(const ModelConfig& m, int64_t batch, Device device, const ProfileOptions& o);
+
+// The label of a layer pass's point in roofline.png: its layer, and the batch when that
+// pass has rows at two shapes in groups ("D.conv4 b16").
+std::string roofline_label(const prof::Group& g, const std::vector<prof::Group>& groups);
 
 }  // namespace cg::gan

@@ -429,4 +429,8 @@ TEST_CASE("a layer run at several shapes has a row per shape, and its backward t
   const std::string table = prof::layer_table(1, 1.0, {4e11, 1e10});
   CHECK(table.find(small) != std::string::npos);
   CHECK(table.find(big) != std::string::npos);
+  // roofline.png tells the two shapes' points apart by their batch; a single one needs none.
+  CHECK(roofline_label(gs[0], gs) == "X.conv b32");
+  CHECK(roofline_label(gs[2], gs) == "X.conv b16");
+  CHECK(roofline_label(gs[4], gs) == "X.bn");
 }
