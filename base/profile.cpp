@@ -1,6 +1,7 @@
 // The profiler (see profile.h): a stack of open scopes on the recording thread. Each
 // frame's self time (its time minus its children's) goes to its kernel or phase row and
-// to the (layer, pass) group it runs in; per-thread slice buffers feed the trace.
+// to the part (layer entry, pass) it runs in, which joins the (layer, pass, shape) row
+// when the entry ends; per-thread slice buffers feed the trace.
 #include "base/profile.h"
 
 #include <algorithm>
@@ -45,12 +46,12 @@ struct Frame {
   Kind kind;
   double t0, child_s;
   size_t row;       // kernel / phase row, npos for layers and passes
-  size_t group;     // the (layer, pass) this frame runs in, npos outside any layer
-  size_t redirect;  // first pass group opened inside (a layer's own time goes there), npos
+  size_t group;     // the part (layer entry, pass) this frame runs in, npos outside any layer
+  size_t redirect;  // first pass part opened inside (a layer's own time goes there), npos
   uint64_t entry;   // which layer entry this frame belongs to (counts a group's calls)
   uint64_t source;  // a layer frame: the entry whose shape names its rows (its own, or the
                     // forward that recorded a backward's record)
-  size_t parts_from;  // a layer frame: the first part it may own
+  size_t parts_from;  // the first part a layer frame may own (a pass frame: its own part)
 };
 
 // A group: a final row (layer, pass, shape), or while its layer entry runs, the part of
