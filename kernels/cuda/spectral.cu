@@ -29,27 +29,26 @@ __device__ __forceinline__ void twiddle(int k, int x, int S, float* c, float* s)
 // weighted re, im (computed on the fly by weighted()).
 struct RowIn {
   const float *re, *im, *w;  // adjoint: w (N,R) per image and ring; forward: re = x, im = w = null
-  int C;
+  int C, R;                  // R: rings per image (the row of w)
 };
-__device__ __forceinline__ float weighted(const float* v, const RowIn& in, int64_t plane, int row, int k, int S) {
-  if (!in.w) return v[plane * S * S + row * S + k];
-  const int R = common::spectral_rings(S);
-  return 2.f * in.w[(plane / in.C) * R + common::spectral_ring(row, k, S)] * v[plane * S * S + row * S + k];
-}
 
 __global__ void rows_kernel(float* u, float* v, RowIn in, int64_t planes, int S, float sa, float sb) {
   const int64_t P = int64_t(S) * S;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < planes * P; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t plane = i / P;
     const int row = int(i % P) / S, col = int(i % P) % S;
+    const int64_t at = plane * P + int64_t(row) * S;
+    // The adjoint's weights: 2 w of the ring of (row, k), looked up once per k for re and im.
+    const float* wn = in.w ? in.w + (plane / in.C) * in.R : nullptr;
     float a = 0.f, b = 0.f;
     for (int k = 0; k < S; ++k) {
       float c, s;
       twiddle(k, col, S, &c, &s);
-      const float x = weighted(in.re, in, plane, row, k, S);
+      const float w2 = wn ? 2.f * wn[common::spectral_ring(row, k, S)] : 1.f;
+      const float x = wn ? w2 * in.re[at + k] : in.re[at + k];
       a += x * c, b += x * s;
       if (in.im) {
-        const float y = weighted(in.im, in, plane, row, k, S);
+        const float y = wn ? w2 * in.im[at + k] : in.im[at + k];
         a += sa * y * s, b += sb * y * c;
       }
     }
@@ -177,7 +176,7 @@ void spectral_rings_forward(float* re, float* im, float* ring, const float* x, i
   float* u = static_cast<float*>(workspace(2 * sizeof(float) * size_t(n)));
   float* v = u + n;
   // u = x cs, v = x sn; re = cs u - sn v, im = -(cs v + sn u).
-  rows_kernel<<<blocks_for(n), 256, 0, stream()>>>(u, v, RowIn{x, nullptr, nullptr, C}, planes, S, 0.f, 0.f);
+  rows_kernel<<<blocks_for(n), 256, 0, stream()>>>(u, v, RowIn{x, nullptr, nullptr, C, 0}, planes, S, 0.f, 0.f);
   cudaCheck(cudaGetLastError());
   cols_kernel<<<blocks_for(n), 256, 0, stream()>>>(re, im, u, v, planes, S, -1.f, -1.f, false);
   cudaCheck(cudaGetLastError());
@@ -207,7 +206,7 @@ void spectral_loss_backward(float* dx, const float* dloss, const float* re, cons
   weights_kernel<<<1, 256, 0, stream()>>>(w, dloss, genre_power, labels, target, N, C, S, K, r0, eps);
   cudaCheck(cudaGetLastError());
   // a = 2 w re, b = 2 w im; p1 = a cs - b sn, p2 = a sn + b cs; dx = cs p1 - sn p2.
-  rows_kernel<<<blocks_for(n), 256, 0, stream()>>>(p1, p2, RowIn{re, im, w, C}, planes, S, -1.f, 1.f);
+  rows_kernel<<<blocks_for(n), 256, 0, stream()>>>(p1, p2, RowIn{re, im, w, C, int(R)}, planes, S, -1.f, 1.f);
   cudaCheck(cudaGetLastError());
   cols_kernel<<<blocks_for(n), 256, 0, stream()>>>(dx, nullptr, p1, p2, planes, S, -1.f, 0.f, accumulate);
   cudaCheck(cudaGetLastError());
