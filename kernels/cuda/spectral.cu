@@ -26,7 +26,7 @@ __device__ __forceinline__ void twiddle(int k, int x, int S, float* c, float* s)
 
 // Row pass over planes (P = S*S each): u = a cs + sa * b sn, v = a sn + sb * b cs, row by row
 // (b null: no second term). The forward uses it with a = x; the adjoint with a, b the
-// weighted re, im (computed on the fly by weighted()).
+// weighted re, im (2 w of each term's ring, applied as the row is read).
 struct RowIn {
   const float *re, *im, *w;  // adjoint: w (N,R) per image and ring; forward: re = x, im = w = null
   int C, R;                  // R: rings per image (the row of w)
@@ -44,11 +44,11 @@ __global__ void rows_kernel(float* u, float* v, RowIn in, int64_t planes, int S,
     for (int k = 0; k < S; ++k) {
       float c, s;
       twiddle(k, col, S, &c, &s);
-      const float w2 = wn ? 2.f * wn[common::spectral_ring(row, k, S)] : 1.f;
-      const float x = wn ? w2 * in.re[at + k] : in.re[at + k];
+      const float w2 = wn ? 2.f * wn[common::spectral_ring(row, k, S)] : 1.f;  // 1 * x is x exactly
+      const float x = w2 * in.re[at + k];
       a += x * c, b += x * s;
       if (in.im) {
-        const float y = wn ? w2 * in.im[at + k] : in.im[at + k];
+        const float y = w2 * in.im[at + k];
         a += sa * y * s, b += sb * y * c;
       }
     }
