@@ -194,8 +194,8 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
               g_model.image_size, g_model.base_channels, static_cast<long long>(g_batch), cpu::thread_summary().c_str());
   std::printf("load average before: %s; %d rounds, each %.1f s alone then %.1f s beside %d busy-loop process%s\n\n",
               load_average().c_str(), rounds, seconds, seconds, n, n == 1 ? "" : "es");
-  std::printf("%6s %12s %14s %9s %9s %9s   %s\n", "round", "alone ms", "contended ms", "slowdown", "helpers",
-              "waits ms", "pool at the end of each: threads, mode (other programs' CPUs)");
+  std::printf("%6s %12s %14s %9s %9s %9s %6s   %s\n", "round", "alone ms", "contended ms", "slowdown", "helpers",
+              "waits ms", "moves", "pool at the end of each: threads, mode (other programs' CPUs)");
   std::vector<double> alone, busy, ratio;
   for (int r = 1; r <= rounds; ++r) {
     alone.push_back(median_iteration_ms(rig, seconds));
@@ -208,12 +208,13 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
     }
     const cpu::PoolStats s1 = cpu::pool_stats();
     ratio.push_back(busy.back() / alone.back());
-    // Contended: the share of the chunks the helpers ran, the caller's waits for them per iteration.
+    // Contended: the share of the chunks the helpers ran, the caller's waits for them and the
+    // helpers it moved to its CPU while waiting, per iteration.
     const double share = s1.chunks > s0.chunks ? double(s1.by_helpers - s0.by_helpers) / double(s1.chunks - s0.chunks)
                                                : 0.0;
-    std::printf("%6d %12.2f %14.2f %8.2fx %8.0f%% %9.1f   %s, %s\n", r, alone.back(), busy.back(), ratio.back(),
-                100.0 * share, (s1.wait_ms - s0.wait_ms) / double(iterations), state_alone.c_str(),
-                thread_state().c_str());
+    std::printf("%6d %12.2f %14.2f %8.2fx %8.0f%% %9.1f %6.1f   %s, %s\n", r, alone.back(), busy.back(),
+                ratio.back(), 100.0 * share, (s1.wait_ms - s0.wait_ms) / double(iterations),
+                double(s1.moves - s0.moves) / double(iterations), state_alone.c_str(), thread_state().c_str());
     std::fflush(stdout);
   }
   const std::string load_after = load_average();

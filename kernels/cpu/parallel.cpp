@@ -49,8 +49,17 @@ struct Job {
   alignas(64) std::atomic<int> done{0};  // items finished (the caller sleeps on it)
 };
 
+// One helper's state the caller reads when it waits (move_holder), in a line of its own.
+struct alignas(64) HelperState {
+  std::atomic<pid_t> tid{0};
+  std::atomic<uint32_t> holding{0};  // the generation whose chunk it runs; 0: none
+  std::atomic<bool> moved{false};    // the caller moved it to the caller's CPU
+};
+constexpr int kMovableHelpers = 64;  // helpers past these are never moved
+
 struct Pool {
   Job jobs[2];
+  HelperState helper[kMovableHelpers];
   // Each of these in a cache line of its own: every claim writes `claim`, every chunk
   // `done`, and the two threads would otherwise take the line from each other.
   alignas(64) std::atomic<uint64_t> claim{0};  // (generation << 32) | next item
@@ -62,7 +71,7 @@ struct Pool {
   std::atomic<int> started{0};  // threads.size(), read without the lock on every loop
   uint32_t generation = 0;  // the caller's, under busy
   // Counters for PoolStats (relaxed: read as a whole only when the pool is quiet).
-  alignas(64) std::atomic<int64_t> loops{0}, chunks{0}, by_helpers{0}, waits{0}, wait_ns{0};
+  alignas(64) std::atomic<int64_t> loops{0}, chunks{0}, by_helpers{0}, waits{0}, wait_ns{0}, moves{0};
 };
 
 // COVERGAN_POOL_MODE=shared|alone fixes the mode (A/B timing); set_pool_shared then does
@@ -96,6 +105,12 @@ int shared_chunks() {
 int shared_spin() {
   static const int c = env_int("COVERGAN_SHARED_SPIN", 2000, 1);
   return c;
+}
+
+// COVERGAN_SHARED_MOVE=0: the caller never moves a helper to its CPU (move_holder; A/B).
+bool move_enabled() {
+  static const bool b = env_int("COVERGAN_SHARED_MOVE", 1, 0) > 0;
+  return b;
 }
 
 // Shared, each pool thread runs its chunks bound to a CPU of its own, one per CPU of the
@@ -201,6 +216,7 @@ Pool& pool() {
 
 thread_local bool t_in_pool = false;  // a helper, or a caller inside its loop
 thread_local bool t_helper = false;
+thread_local HelperState* t_state = nullptr;  // a helper's own, when it has one
 
 // Rounds of pause (about 20 ns each here) a waiting thread spins before it sleeps: alone,
 // about 200 microseconds, more than most gaps between an iteration's loops (waking a
@@ -241,6 +257,7 @@ void drain(Pool& p, uint32_t gen) {
     const int64_t k = claim_size(idx, limit, n, grain, divide, fixed);
     if (!p.claim.compare_exchange_weak(c, c + uint64_t(k))) continue;  // c reloaded
     if (name && !scope) scope.emplace(name);
+    if (t_state) t_state->holding.store(gen, std::memory_order_relaxed);
     if (t_helper && fixed) {  // shared: the helper's chunk times choose its slice
       const auto t0 = std::chrono::steady_clock::now();
       body(ctx, idx, idx + k);
@@ -249,6 +266,7 @@ void drain(Pool& p, uint32_t gen) {
     } else {
       body(ctx, idx, idx + k);
     }
+    if (t_state) t_state->holding.store(0, std::memory_order_relaxed);
     ++chunks;
     if (job.done.fetch_add(int(k)) + k == n) job.done.notify_all();
     c = p.claim.load();
@@ -257,21 +275,36 @@ void drain(Pool& p, uint32_t gen) {
   if (t_helper) p.by_helpers.fetch_add(chunks, std::memory_order_relaxed);
 }
 
+// A helper the caller moved to its own CPU goes back to its place (its slot, or the
+// whole mask) as soon as it sees the flag: after the chunk it was moved for.
+void return_if_moved(int index, bool shared) {
+  if (!t_state || !t_state->moved.load(std::memory_order_relaxed) || !t_state->moved.exchange(false)) return;
+  t_bound = -2;  // its mask is no longer the one t_bound names
+  bind_thread(shared && shared_bind() ? index + 1 : -1);
+}
+
 void helper_main(int index) {
   t_in_pool = true, t_helper = true;
   Pool& p = pool();
+  if (index < kMovableHelpers) t_state = &p.helper[index], t_state->tid.store(pid_t(syscall(SYS_gettid)));
   uint32_t last = 0;
   for (;;) {
+    return_if_moved(index, p.shared.load(std::memory_order_relaxed));
     const int e = p.epoch.load();
     uint64_t c = p.claim.load();
-    for (int i = 0, n = helper_spin_rounds(p); uint32_t(c >> 32) == last && i < n; ++i) CG_PAUSE(), c = p.claim.load();
+    for (int i = 0, n = helper_spin_rounds(p); uint32_t(c >> 32) == last && i < n; ++i) {
+      if (t_state && t_state->moved.load(std::memory_order_relaxed)) break;
+      CG_PAUSE(), c = p.claim.load();
+    }
     if (uint32_t(c >> 32) == last) {
+      if (t_state && t_state->moved.load(std::memory_order_relaxed)) continue;
       p.epoch.wait(e);  // returns at once if a loop was published since e was read
       continue;
     }
     last = uint32_t(c >> 32);
     const bool shared = p.shared.load(std::memory_order_relaxed);
     choose_slice(shared);
+    return_if_moved(index, shared);
     bind_thread(shared && shared_bind() ? index + 1 : -1);
     if (index < p.jobs[last & 1].helpers.load()) drain(p, last);
   }
@@ -287,12 +320,35 @@ void ensure_helpers(Pool& p, int want) {
   }
 }
 
+// Bound beside other programs, a helper that still holds a chunk when the caller is about
+// to sleep has usually been preempted on its own CPU by another program, and it may not
+// run on the caller's CPU, which the caller's sleep leaves idle: the caller then waited
+// out the other program's time slice (8-13 ms per 64x64 iteration). So the caller moves
+// that helper to its own CPU first; the helper goes back after the chunk.
+void move_holder(Pool& p, const Job& job, uint32_t gen) {
+  if (!p.shared.load(std::memory_order_relaxed) || !shared_bind() || t_bound != 0) return;
+  const int helpers = std::min(job.helpers.load(), kMovableHelpers);
+  for (int i = 0; i < helpers; ++i) {
+    HelperState& h = p.helper[i];
+    const pid_t tid = h.tid.load(std::memory_order_relaxed);
+    if (tid == 0 || h.holding.load(std::memory_order_relaxed) != gen) continue;
+    cpu_set_t m;
+    CPU_ZERO(&m);
+    CPU_SET(process_cpus().ids[0], &m);
+    if (sched_setaffinity(tid, sizeof m, &m) != 0) return;
+    h.moved.store(true);  // after the move, not before: see return_if_moved
+    p.moves.fetch_add(1, std::memory_order_relaxed);
+    return;  // one: the caller's CPU has room for one
+  }
+}
+
 // Waits until the helpers have finished the chunks they took: a short spin, then asleep.
-void wait_done(Pool& p, Job& job, int64_t n) {
+void wait_done(Pool& p, Job& job, int64_t n, uint32_t gen) {
   int d = job.done.load();
   if (d >= n) return;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0, r = spin_rounds(p); d < n && i < r; ++i) CG_PAUSE(), d = job.done.load();
+  if (d < n && move_enabled()) move_holder(p, job, gen), d = job.done.load();
   while (d < n) job.done.wait(d), d = job.done.load();
   p.waits.fetch_add(1, std::memory_order_relaxed);
   p.wait_ns.fetch_add((std::chrono::steady_clock::now() - t0).count(), std::memory_order_relaxed);
@@ -330,7 +386,7 @@ void parallel_chunks(const char* name, int64_t n, int64_t grain, ChunkFn body, c
   t_in_pool = true;
   drain(p, gen);
   t_in_pool = false;
-  wait_done(p, job, n);
+  wait_done(p, job, n, gen);
   if (bind) bind_thread(-1);
   p.loops.fetch_add(1, std::memory_order_relaxed);
 }
@@ -346,7 +402,7 @@ PoolStats pool_stats() {
   PoolStats s;
   s.helpers = p.started.load();
   s.loops = p.loops.load(), s.chunks = p.chunks.load(), s.by_helpers = p.by_helpers.load();
-  s.waits = p.waits.load(), s.wait_ms = double(p.wait_ns.load()) * 1e-6;
+  s.waits = p.waits.load(), s.wait_ms = double(p.wait_ns.load()) * 1e-6, s.moves = p.moves.load();
   return s;
 }
 

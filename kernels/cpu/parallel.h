@@ -46,7 +46,10 @@ void parallel_each_if(bool share, int64_t n, const F& f);
 // and the caller waits for it. Shared mode cuts every loop into 32 chunks per thread and
 // leaves the last two to the caller, so a paused helper holds little of the loop and
 // never its end. Each thread runs its chunks bound to a CPU of its own (the caller only
-// while in a loop), and helpers whose chunks are short ask for short time slices.
+// while in a loop), and helpers whose chunks are short ask for short time slices. A
+// caller that runs out of chunks while a helper still holds one moves that helper to its
+// own CPU before it sleeps (bound, the paused helper could not run there), and the
+// helper goes back to its CPU after that chunk.
 // Alone, guided chunks are faster (each chunk of a transposed convolution streams its
 // weights once, and the threads finish together), and nothing is bound.
 void set_pool_shared(bool shared);
@@ -61,6 +64,7 @@ struct PoolStats {
   int64_t by_helpers = 0;  // chunks the helpers ran
   int64_t waits = 0;       // loops whose caller ran out of chunks before the helpers finished
   double wait_ms = 0;      // the callers' time in those waits
+  int64_t moves = 0;       // helpers a waiting caller moved to its own CPU (shared, bound)
 };
 PoolStats pool_stats();
 

@@ -1,9 +1,9 @@
 // The kernels' thread pool (kernels/cpu/parallel.h): every chunk of a loop runs exactly
 // once whatever the thread count and mode; nested loops and loops from two threads at
 // once run correctly; chunks shrink towards a loop's end; shared mode cuts loops finer,
-// leaves the last chunks to the caller and binds each thread to a CPU of its own; a
-// helper that holds a chunk for a long time delays only that chunk; helpers ask for
-// short time slices.
+// leaves the last chunks to the caller and binds each thread to a CPU of its own, and a
+// waiting caller moves a helper that holds a chunk to its CPU; a helper that holds a
+// chunk for a long time delays only that chunk; helpers ask for short time slices.
 #include <pthread.h>
 #include <sched.h>
 #include <sys/utsname.h>
@@ -216,17 +216,72 @@ TEST_CASE("in shared mode the caller and each helper run their chunks bound to C
   bool helper_ran = false;
   // Ten rounds, and more until the helper has joined one (a busy machine may keep it asleep).
   for (int round = 0; round < 10 || (!helper_ran && round < 300); ++round) {
-    for (const ChunkPlace& p : chunk_places()) {
+    const int64_t moves = cpu::pool_stats().moves;
+    const std::vector<ChunkPlace> places = chunk_places();
+    int on_callers = 0;  // helper chunks run on the caller's CPU: the one the waiting caller moved
+    for (size_t i = 0; i < places.size(); ++i) {
+      const ChunkPlace& p = places[i];
       REQUIRE(p.cpus.size() == 1);
-      CHECK(p.cpus[0] == (p.by_caller ? all[0] : all[1]));  // the caller first, helper 0 second
+      if (p.by_caller || p.cpus[0] == all[1]) {
+        CHECK(p.cpus[0] == (p.by_caller ? all[0] : all[1]));  // the caller first, helper 0 second
+      } else {  // the helper's last chunk of the loop, after the caller ran out of chunks
+        CHECK(p.cpus[0] == all[0]);
+        CHECK(std::none_of(places.begin() + std::ptrdiff_t(i) + 1, places.end(), [](const ChunkPlace& q) { return !q.by_caller; }));
+        ++on_callers;
+      }
       helper_ran = helper_ran || !p.by_caller;
     }
+    CHECK(on_callers <= cpu::pool_stats().moves - moves);
     CHECK(my_cpus() == all);  // between loops the caller is unbound: threads it starts get every CPU
   }
   CHECK(helper_ran);
   cpu::set_pool_shared(false);
   for (int round = 0; round < 3; ++round)
     for (const ChunkPlace& p : chunk_places()) CHECK(p.cpus == all);
+}
+
+TEST_CASE("shared, a waiting caller moves the helper that holds a chunk to its own CPU, and the helper goes back") {
+  const std::vector<int> all = my_cpus();
+  if (all.size() < 2) CG_SKIP("fewer than 2 CPUs in the affinity mask");
+  if (const char* e = std::getenv("COVERGAN_SHARED_BIND"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_BIND=0");
+  if (const char* e = std::getenv("COVERGAN_SHARED_MOVE"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_MOVE=0");
+  {
+    cpu_set_t one, every;
+    CPU_ZERO(&one);
+    CPU_SET(all[0], &one);
+    REQUIRE(sched_getaffinity(0, sizeof every, &every) == 0);
+    if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0) CG_SKIP("this system refuses to bind a thread to a CPU");
+    REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof every, &every) == 0);
+  }
+  PoolSetting setting(2, true);
+  const std::thread::id caller = std::this_thread::get_id();
+  // The helper's first chunk stands for a helper another program keeps off its CPU: it
+  // holds the chunk until it finds itself on the caller's CPU (at most 2 s).
+  bool moved = false, joined = false;
+  for (int round = 0; round < 100 && !joined; ++round) {
+    const int64_t moves = cpu::pool_stats().moves;
+    std::atomic<bool> first{true}, seen{false};
+    cpu::parallel_for("held", 64, 1, [&](int64_t, int64_t) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // time for the helper to join
+      if (std::this_thread::get_id() == caller || !first.exchange(false)) return;
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (std::chrono::steady_clock::now() < end && !seen)
+        if (my_cpus() == std::vector<int>{all[0]}) seen = true;
+        else std::this_thread::sleep_for(std::chrono::microseconds(100));
+    });
+    joined = !first.load();
+    if (!joined) continue;
+    moved = seen.load();
+    CHECK(cpu::pool_stats().moves == moves + 1);
+  }
+  if (!joined) CG_SKIP("the helper never joined a loop (a busy machine)");
+  CHECK(moved);
+  // The next loops' helper chunks run on the helper's own CPU again.
+  bool back = false;
+  for (int round = 0; round < 300 && !back; ++round)
+    for (const ChunkPlace& p : chunk_places())
+      if (!p.by_caller && p.cpus == std::vector<int>{all[1]}) back = true;
+  CHECK(back);
 }
 
 namespace {
