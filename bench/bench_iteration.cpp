@@ -196,7 +196,7 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
               load_average().c_str(), rounds, seconds, seconds, n, n == 1 ? "" : "es");
   std::printf("%6s %12s %14s %9s %9s %9s %6s   %s\n", "round", "alone ms", "contended ms", "slowdown", "helpers",
               "waits ms", "moves", "pool at the end of each: threads, mode (other programs' CPUs)");
-  std::vector<double> alone, busy, ratio;
+  std::vector<double> alone, busy, ratio, shares, waits, moves;
   for (int r = 1; r <= rounds; ++r) {
     alone.push_back(median_iteration_ms(rig, seconds));
     const std::string state_alone = thread_state();
@@ -212,9 +212,11 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
     // helpers it moved to its CPU while waiting, per iteration.
     const double share = s1.chunks > s0.chunks ? double(s1.by_helpers - s0.by_helpers) / double(s1.chunks - s0.chunks)
                                                : 0.0;
+    shares.push_back(share);
+    waits.push_back((s1.wait_ms - s0.wait_ms) / double(iterations));
+    moves.push_back(double(s1.moves - s0.moves) / double(iterations));
     std::printf("%6d %12.2f %14.2f %8.2fx %8.0f%% %9.1f %6.1f   %s, %s\n", r, alone.back(), busy.back(),
-                ratio.back(), 100.0 * share, (s1.wait_ms - s0.wait_ms) / double(iterations),
-                double(s1.moves - s0.moves) / double(iterations), state_alone.c_str(), thread_state().c_str());
+                ratio.back(), 100.0 * share, waits.back(), moves.back(), state_alone.c_str(), thread_state().c_str());
     std::fflush(stdout);
   }
   const std::string load_after = load_average();
@@ -240,7 +242,11 @@ int run_contend(int n, int rounds, double seconds, const std::string& json_path)
       for (size_t i = 0; i < v.size(); ++i) a += (i ? ", " : "") + std::to_string(v[i]);
       return a + "]";
     };
-    j += "  \"alone_rounds_ms\": " + arr(alone) + ",\n  \"contended_rounds_ms\": " + arr(busy) + "\n}\n";
+    j += "  \"alone_rounds_ms\": " + arr(alone) + ",\n  \"contended_rounds_ms\": " + arr(busy) + ",\n";
+    // Per contended round: the helpers' share of the chunks, the caller's waits for them
+    // (ms per iteration) and the helpers it moved to its CPU per iteration.
+    j += "  \"helper_share_rounds\": " + arr(shares) + ",\n  \"wait_ms_per_iteration_rounds\": " + arr(waits) +
+         ",\n  \"moves_per_iteration_rounds\": " + arr(moves) + "\n}\n";
     write_file_atomic(json_path, j, "the --contend JSON");
   }
   return 0;
