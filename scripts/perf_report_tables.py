@@ -31,12 +31,26 @@ for tag in ("64x64_b32_B64", "64x64_b128_B16", "32x32_b32_B32"):
           f"{m['batch'] / it['covergan_ms'] * 1e3:.0f} | {rate:.0f} | {100 * rate / peak:.0f} % | {it['torch_ms']:.1f} | "
           f"**{c['speedup']:.2f}x** | {c['load_average_before'].split()[0]} / {c['load_average_after'].split()[0]}{busy} |")
 print("\n**Beside one CPU-bound competitor** (bench_iteration --contend 1: alone and contended alternately)\n")
-print("| model | alone ms | contended ms | slowdown | equal share of the CPUs | goal | load after |")
-print("|---|---:|---:|---:|---:|---:|---|")
+print("| model | alone ms | contended ms | slowdown | equal share of the CPUs | goal | helpers' chunks | "
+      "caller's waits, ms / moves per iteration | load after |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+
+
 for tag in ("32x32_b32_B32", "64x64_b32_B64"):
     c = json.load(open(f"{out}/contend_{tag}.json"))
+    # The pool's figures per contended round (medians); JSON from before they existed has none.
+    pool = ("n/a", "n/a")
+    if c.get("helper_share_rounds"):
+        pool = (f"{100 * median(c['helper_share_rounds']):.0f} %",
+                f"{median(c['wait_ms_per_iteration_rounds']):.1f} / {median(c['moves_per_iteration_rounds']):.1f}")
     print(f"| {c['model']} | {c['alone_ms']:.2f} | {c['contended_ms']:.2f} | **{c['slowdown']:.2f}x** | "
-          f"{c['fair_share_slowdown']:.2f}x | 1.50x | {c['context']['load_average_after'].split()[0]} |")
+          f"{c['fair_share_slowdown']:.2f}x | 1.50x | {pool[0]} | {pool[1]} | "
+          f"{c['context']['load_average_after'].split()[0]} |")
 print("\n**Where the 64x64 iteration's time goes** (covergan train --profile, base 32, batch 64; the ten largest layer passes)\n")
 rows = [r for r in csv.DictReader(l for l in open(f"{out}/profile/profile.csv") if not l.startswith("#")) if r["kind"] == "layer"]
 rows.sort(key=lambda r: -float(r["ms_per_iter"]))

@@ -28,7 +28,9 @@ TEST_CASE("perf-report's tables read today's bench-compare, contend and profile 
   CHECK(r.output.find("| 64x64, base 128, batch 16 | 492.7 |") != std::string::npos);
   CHECK(r.output.find("**6.20x**") != std::string::npos);
   // Contention rows and the profile's largest layer pass first.
-  CHECK(r.output.find("| 64x64 base 32 batch 64 | 155.31 | 272.85 | **1.81x** |") != std::string::npos);
+  CHECK(r.output.find("| 64x64 base 32 batch 64 | 155.31 | 272.85 | **1.81x** | 1.50x | 1.50x | 20 % | 1.4 / 4.2 |") !=
+        std::string::npos);  // the pool's figures: each the median of the rounds
+  CHECK(r.output.find("| n/a | n/a |") != std::string::npos);  // 32x32's JSON predates them
   CHECK(r.output.find("| D.conv2 forward | (64,32,32,32) -> (64,64,16,16) | 10.57 |") != std::string::npos);
   CHECK(r.output.find("BUSY") == std::string::npos);
   // Measured with --allow-busy: the provenance line says so.
