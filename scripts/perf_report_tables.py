@@ -3,6 +3,7 @@
 # compare_*/compare.json, contend_*.json, profile/profile.csv) and prints the markdown
 # that goes into docs/PERFORMANCE.md.   perf_report_tables.py OUTDIR "LOAD" ALLOW_BUSY(0|1)
 import csv, json, sys
+from statistics import median
 out, load_before, allow_busy = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 peaks = json.load(open(f"{out}/peaks.json"))
 P = lambda k: peaks.get(k, "?")
@@ -34,13 +35,6 @@ print("\n**Beside one CPU-bound competitor** (bench_iteration --contend 1: alone
 print("| model | alone ms | contended ms | slowdown | equal share of the CPUs | goal | helpers' chunks | "
       "caller's waits, ms / moves per iteration | load after |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
-
-
 for tag in ("32x32_b32_B32", "64x64_b32_B64"):
     c = json.load(open(f"{out}/contend_{tag}.json"))
     # The pool's figures per contended round (medians); JSON from before they existed has none.
