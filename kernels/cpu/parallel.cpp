@@ -193,15 +193,21 @@ void choose_slice(bool shared) {
 
 thread_local int t_bound = -1;  // the slot this thread is bound to; -1: the process's mask
 
-// Binds the calling thread to the slot-th CPU of the process's mask; slot -1 unbinds it.
-void bind_thread(int slot) {
+// The slot-th CPU of the process's mask alone; slot -1: the whole mask.
+cpu_set_t slot_mask(int slot) {
   const Cpus& c = process_cpus();
-  if (slot == t_bound || c.ids.size() < 2) return;
   cpu_set_t m = c.mask;
-  if (slot >= 0) {
+  if (slot >= 0 && !c.ids.empty()) {
     CPU_ZERO(&m);
     CPU_SET(c.ids[size_t(slot) % c.ids.size()], &m);
   }
+  return m;
+}
+
+// Binds the calling thread to the slot-th CPU of the process's mask; slot -1 unbinds it.
+void bind_thread(int slot) {
+  if (slot == t_bound || process_cpus().ids.size() < 2) return;
+  const cpu_set_t m = slot_mask(slot);
   if (pthread_setaffinity_np(pthread_self(), sizeof m, &m) == 0) t_bound = slot;
 }
 
@@ -332,9 +338,7 @@ void move_holder(Pool& p, const Job& job, uint32_t gen) {
     HelperState& h = p.helper[i];
     const pid_t tid = h.tid.load(std::memory_order_relaxed);
     if (tid == 0 || h.holding.load(std::memory_order_relaxed) != gen) continue;
-    cpu_set_t m;
-    CPU_ZERO(&m);
-    CPU_SET(process_cpus().ids[0], &m);
+    const cpu_set_t m = slot_mask(0);  // the caller's CPU
     if (sched_setaffinity(tid, sizeof m, &m) != 0) return;
     h.moved.store(true);  // after the move, not before: see return_if_moved
     p.moves.fetch_add(1, std::memory_order_relaxed);
