@@ -178,6 +178,21 @@ std::vector<int> my_cpus() {
   return ids;
 }
 
+// Why shared mode runs unbound here (fewer than 2 CPUs, COVERGAN_SHARED_BIND=0, or a
+// system that refuses to bind a thread: a sandbox, where the pool runs unbound, as it
+// should), or null when it binds. Leaves the calling thread on all of `all`.
+const char* no_binding(const std::vector<int>& all) {
+  if (all.size() < 2) return "fewer than 2 CPUs in the affinity mask";
+  if (const char* e = std::getenv("COVERGAN_SHARED_BIND"); e && std::atoi(e) == 0) return "COVERGAN_SHARED_BIND=0";
+  cpu_set_t one, every;
+  CPU_ZERO(&one);
+  CPU_SET(all[0], &one);
+  REQUIRE(sched_getaffinity(0, sizeof every, &every) == 0);
+  if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0) return "this system refuses to bind a thread to a CPU";
+  REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof every, &every) == 0);
+  return nullptr;
+}
+
 struct ChunkPlace {
   bool by_caller;
   std::vector<int> cpus;
@@ -201,17 +216,7 @@ std::vector<ChunkPlace> chunk_places() {
 
 TEST_CASE("in shared mode the caller and each helper run their chunks bound to CPUs of their own, and alone unbound") {
   const std::vector<int> all = my_cpus();
-  if (all.size() < 2) CG_SKIP("fewer than 2 CPUs in the affinity mask");
-  if (const char* e = std::getenv("COVERGAN_SHARED_BIND"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_BIND=0");
-  {  // where the system refuses binding (a sandbox), the pool runs unbound, as it should
-    cpu_set_t one, every;
-    CPU_ZERO(&one);
-    CPU_SET(all[0], &one);
-    REQUIRE(sched_getaffinity(0, sizeof every, &every) == 0);
-    const bool can_bind = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
-    if (!can_bind) CG_SKIP("this system refuses to bind a thread to a CPU");
-    REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof every, &every) == 0);
-  }
+  if (const char* why = no_binding(all)) CG_SKIP(why);
   PoolSetting setting(2, true);
   bool helper_ran = false;
   // Ten rounds, and more until the helper has joined one (a busy machine may keep it asleep).
@@ -242,17 +247,8 @@ TEST_CASE("in shared mode the caller and each helper run their chunks bound to C
 
 TEST_CASE("shared, a waiting caller moves the helper that holds a chunk to its own CPU, and the helper goes back") {
   const std::vector<int> all = my_cpus();
-  if (all.size() < 2) CG_SKIP("fewer than 2 CPUs in the affinity mask");
-  if (const char* e = std::getenv("COVERGAN_SHARED_BIND"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_BIND=0");
+  if (const char* why = no_binding(all)) CG_SKIP(why);
   if (const char* e = std::getenv("COVERGAN_SHARED_MOVE"); e && std::atoi(e) == 0) CG_SKIP("COVERGAN_SHARED_MOVE=0");
-  {
-    cpu_set_t one, every;
-    CPU_ZERO(&one);
-    CPU_SET(all[0], &one);
-    REQUIRE(sched_getaffinity(0, sizeof every, &every) == 0);
-    if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0) CG_SKIP("this system refuses to bind a thread to a CPU");
-    REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof every, &every) == 0);
-  }
   PoolSetting setting(2, true);
   const std::thread::id caller = std::this_thread::get_id();
   // The helper's first chunk stands for a helper another program keeps off its CPU: it
