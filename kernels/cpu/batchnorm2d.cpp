@@ -3,17 +3,21 @@
 // reduction) and the row sums are added in double, so the float version keeps the
 // accuracy of a double sum across the batch while its inner loops stay in float: with
 // every element converted to double the passes ran at half the speed (BN was 10 % of a
-// CPU iteration at the demo's width). The pointwise arithmetic is in T.
+// CPU iteration at the demo's width). The pointwise arithmetic is in T. On 4x4 planes
+// the float sums run 16 channels at a time (batchnorm2d_rows16.h, the same bits): one row
+// at a time, each 16-value row ended in a chain of 16 dependent adds.
 #include "kernels/cpu/batchnorm2d.h"
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/cpu/batchnorm2d_rows.h"
+#include "kernels/cpu/batchnorm2d_rows16.h"
 #include "kernels/cpu/parallel.h"
 
 namespace cg::cpu {
@@ -45,6 +49,42 @@ struct Channels {
   }
 };
 
+// The sums of one sample's rows of channels [b0, b1), x, dy, y at that sample's channel 0.
+// Rows of 16 floats go 16 channels at a time (batchnorm2d_rows16.h, the same bits as the
+// row loops); the rest, and every other length, one row at a time.
+template <int64_t K, class T>
+constexpr bool kBy16 = K == 16 && std::is_same_v<T, float>;
+
+// sum[c - b0] += row c's sum
+template <int64_t K, class T>
+void add_sums(double* sum, const T* x, int64_t HW, int64_t b0, int64_t b1) {
+  int64_t c = b0;
+  if constexpr (kBy16<K, T>)
+    for (; c + 16 <= b1; c += 16) sums16(sum + (c - b0), x + c * HW);
+  for (; c < b1; ++c) sum[c - b0] += row_sum<K>(x + c * HW, HW);
+}
+
+// sq[c - b0] += row c's squared deviations from mean[c - b0]
+template <int64_t K, class T>
+void add_sq_devs(double* sq, const T* x, const T* mean, int64_t HW, int64_t b0, int64_t b1) {
+  int64_t c = b0;
+  if constexpr (kBy16<K, T>)
+    for (; c + 16 <= b1; c += 16) sq_devs16(sq + (c - b0), x + c * HW, mean + (c - b0));
+  for (; c < b1; ++c) sq[c - b0] += row_sq_dev<K>(x + c * HW, mean[c - b0], HW);
+}
+
+// sum_g[c - b0], sum_gx[c - b0] += row c's gradient sums (row_sums); y is dy without Act
+template <bool Act, int64_t K, class T>
+void add_grad_sums(double* sum_g, double* sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW,
+                   int64_t b0, int64_t b1) {
+  int64_t c = b0;
+  if constexpr (kBy16<K, T>)
+    for (; c + 16 <= b1; c += 16)
+      grad_sums16<Act>(sum_g + (c - b0), sum_gx + (c - b0), dy + c * HW, y + c * HW, x + c * HW, slope);
+  for (; c < b1; ++c)
+    row_sums<Act, K>(sum_g[c - b0], sum_gx[c - b0], dy + c * HW, y + c * HW, x + c * HW, slope, HW);
+}
+
 }  // namespace
 
 template <class T>
@@ -59,14 +99,14 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
   const Channels ch(C, N, HW);
   parallel_for("batch_norm2d_forward_train", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum(size_t(ch.block)), sq(size_t(ch.block)), scale(size_t(ch.block)), shift(size_t(ch.block));
+    std::vector<T> mean_t(size_t(ch.block));
     ch.each_block(u0, u1, [&](auto row_length, int64_t b0, int64_t b1) {
       constexpr int64_t K = decltype(row_length)::value;
       std::fill(sum.begin(), sum.end(), 0.0), std::fill(sq.begin(), sq.end(), 0.0);
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = b0; c < b1; ++c) sum[size_t(c - b0)] += row_sum<K>(inp + (n * C + c) * HW, HW);
-      for (int64_t n = 0; n < N; ++n)  // deviations from the mean rounded to T, as the rows are
-        for (int64_t c = b0; c < b1; ++c)
-          sq[size_t(c - b0)] += row_sq_dev<K>(inp + (n * C + c) * HW, T(sum[size_t(c - b0)] / double(M)), HW);
+      for (int64_t n = 0; n < N; ++n) add_sums<K>(sum.data(), inp + n * C * HW, HW, b0, b1);
+      // deviations from the mean rounded to T, as the rows are
+      for (int64_t c = b0; c < b1; ++c) mean_t[size_t(c - b0)] = T(sum[size_t(c - b0)] / double(M));
+      for (int64_t n = 0; n < N; ++n) add_sq_devs<K>(sq.data(), inp + n * C * HW, mean_t.data(), HW, b0, b1);
       for (int64_t c = b0; c < b1; ++c) {
         const size_t i = size_t(c - b0);
         const double mean = sum[i] / double(M), var = sq[i] / double(M);  // biased: what normalises
@@ -126,14 +166,13 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
     ch.each_block(u0, u1, [&](auto row_length, int64_t b0, int64_t b1) {
       constexpr int64_t K = decltype(row_length)::value;
       std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = b0; c < b1; ++c) {
-          const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
-          if (out)
-            row_sums<true, K>(sum_dy[i], sum_dy_x[i], dout + at, out + at, inp + at, slope, HW);
-          else
-            row_sums<false, K>(sum_dy[i], sum_dy_x[i], dout + at, dout + at, inp + at, slope, HW);
-        }
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t at = n * C * HW;
+        if (out)
+          add_grad_sums<true, K>(sum_dy.data(), sum_dy_x.data(), dout + at, out + at, inp + at, slope, HW, b0, b1);
+        else
+          add_grad_sums<false, K>(sum_dy.data(), sum_dy_x.data(), dout + at, dout + at, inp + at, slope, HW, b0, b1);
+      }
       // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
       for (int64_t c = b0; c < b1; ++c) {
         const size_t i = size_t(c - b0);

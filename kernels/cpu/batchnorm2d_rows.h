@@ -39,12 +39,20 @@ void normalize_row(T* y, const T* x, int64_t HW, T scale, T shift, T slope) {
 }
 
 // Sum of a row, and of its squared deviations from mean, in lanes of T.
+// A row of 16 (4x4 planes) is added in order, with no simd reduction: the order GCC's
+// AVX-512 reduction gave it (one vector, its lanes added one after another), written out
+// so that batchnorm2d_rows16.h's 16-rows-at-once sums match it on any compiler and vector
+// width.
 template <int64_t K, class T>
 double row_sum(const T* x, int64_t HW) {
-  const int64_t n = K ? K : HW;
   T s = 0;
+  if constexpr (K == 16) {
+    for (int64_t i = 0; i < 16; ++i) s += x[i];
+  } else {
+    const int64_t n = K ? K : HW;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += x[i];
+    for (int64_t i = 0; i < n; ++i) s += x[i];
+  }
   return double(s);
 }
 // row_sum of dy taken back through a LeakyReLU whose output was a: the same loop, so the
@@ -58,10 +66,14 @@ double row_sum_leaky(const T* dy, const T* a, T slope, int64_t n) {
 }
 template <int64_t K, class T>
 double row_sq_dev(const T* x, T mean, int64_t HW) {
-  const int64_t n = K ? K : HW;
   T s = 0;
+  if constexpr (K == 16) {  // in order, as row_sum
+    for (int64_t i = 0; i < 16; ++i) s += (x[i] - mean) * (x[i] - mean);
+  } else {
+    const int64_t n = K ? K : HW;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
+    for (int64_t i = 0; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
+  }
   return double(s);
 }
 
@@ -73,13 +85,21 @@ double row_sq_dev(const T* x, T mean, int64_t HW) {
 // g * x is exact in double, so this is as accurate as summing g * (x - mean) * invstd.
 template <bool Act, int64_t K, class T>
 void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW) {
-  const int64_t n = K ? K : HW;
   double s = 0, sx = 0;
+  if constexpr (K == 16) {  // in order, as row_sum
+    for (int64_t i = 0; i < 16; ++i) {
+      const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
+      s += g;
+      sx += double(g) * double(x[i]);
+    }
+  } else {
+    const int64_t n = K ? K : HW;
 #pragma omp simd reduction(+ : s, sx)
-  for (int64_t i = 0; i < n; ++i) {
-    const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
-    s += g;
-    sx += double(g) * double(x[i]);
+    for (int64_t i = 0; i < n; ++i) {
+      const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
+      s += g;
+      sx += double(g) * double(x[i]);
+    }
   }
   sum_g += s;
   sum_gx += sx;

@@ -1,6 +1,6 @@
-// Helpers shared by the k4s2 kernels that read bordered phase planes or transpose 16x16
-// blocks in registers (the forward and both weight gradients): a two-source permute, the
-// register transpose, each tap's offset in a PaddedGrid and the split into one.
+// Helpers shared by the k4s2 kernels that read bordered phase planes (the forward and both
+// weight gradients): each tap's offset in a PaddedGrid and the split into one. The register
+// transpose they use is simd16.h's.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -10,48 +10,8 @@
 
 namespace cg::cpu::k4s2 {
 
-// r[j] = idx[j] < 16 ? a[idx[j]] : c[idx[j] - 16]: one two-source permute (vpermt2ps).
-// Clang has no __builtin_shuffle with a mask vector; its element loop serves the fuzz
-// build, which is about correctness.
-inline v16f shuffle2(v16f a, v16f c, v16i idx) {
-#if defined(__clang__)
-  v16f r;
-  for (int j = 0; j < 16; ++j) r[j] = idx[j] < 16 ? a[idx[j]] : c[idx[j] - 16];
-  return r;
-#else
-  return __builtin_shuffle(a, c, idx);
-#endif
-}
-
-// One stage of transpose16: swaps bit `bit` of the row and column indices between each
-// pair of rows (i, i|bit): lo[j] takes row (j's bit) at column j with the bit cleared,
-// hi[j] the same with it set.
-template <int bit>
-inline void transpose_stage(v16f* rows, v16i lo, v16i hi) {
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i)
-    if (!(i & bit)) {
-      const v16f a = rows[i], c = rows[i | bit];
-      rows[i] = shuffle2(a, c, lo);
-      rows[i | bit] = shuffle2(a, c, hi);
-    }
-}
-
-// rows[i] = column i of the 16x16 block held in rows: 64 two-source shuffles in registers.
-inline void transpose16(v16f* rows) {
-  constexpr v16i lo0 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
-  constexpr v16i hi0 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-  constexpr v16i lo1 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-  constexpr v16i hi1 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-  constexpr v16i lo2 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
-  constexpr v16i hi2 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-  constexpr v16i lo3 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-  constexpr v16i hi3 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-  transpose_stage<1>(rows, lo0, hi0);
-  transpose_stage<2>(rows, lo1, hi1);
-  transpose_stage<4>(rows, lo2, hi2);
-  transpose_stage<8>(rows, lo3, hi3);
-}
+using simd16::shuffle2;
+using simd16::transpose16;
 
 // One sample's phase planes, each a PaddedGrid (conv_k4s2_tile.h, rows of whole vectors):
 // channel c's plane (a, b) holds img[c][2i+a][2j+b] at its pixel (i, j), 4 planes a channel.

@@ -92,6 +92,13 @@ TEST_CASE("sync batch norm gives the plain one's bits at the model's plane sizes
       const Inputs in = make_inputs(Shape{3, 5, side, side}, DType::f32, 13);
       check_identical(run(in, true, slope, true), run(in, false, slope, true));
     }
+  // 4x4 with channels enough for the plain kernel's 16-channels-at-once sums
+  // (batchnorm2d_rows16.h): two groups of 16 and 5 channels left to the row loops.
+  for (double slope : {1.0, 0.2}) {
+    CAPTURE(slope);
+    const Inputs in = make_inputs(Shape{5, 37, 4, 4}, DType::f32, 17);
+    check_identical(run(in, true, slope, true), run(in, false, slope, true));
+  }
 }
 
 TEST_CASE("sync batch norm records its own op and needs its scope for the backward") {
