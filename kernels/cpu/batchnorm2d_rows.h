@@ -40,9 +40,9 @@ void normalize_row(T* y, const T* x, int64_t HW, T scale, T shift, T slope) {
 
 // Sum of a row, and of its squared deviations from mean, in lanes of T.
 // A row of 16 (4x4 planes) is added in order, with no simd reduction: the order GCC's
-// AVX-512 reduction gave it (one vector, its lanes added one after another), written out
-// so that batchnorm2d_rows16.h's 16-rows-at-once sums match it on any compiler and vector
-// width.
+// AVX-512 reduction gave a float row (one vector, its lanes added one after another),
+// written out so that batchnorm2d_rows16.h's 16-rows-at-once sums match it on any
+// compiler and vector width.
 template <int64_t K, class T>
 double row_sum(const T* x, int64_t HW) {
   T s = 0;
