@@ -1,7 +1,8 @@
 // BatchNorm2d and BatchNorm2d + LeakyReLU/ReLU fused: checks, device dispatch, the
 // running-statistics update and the backward records (see batchnorm2d.h). A record saves
 // the mean and invstd the forward normalised with (batch statistics in training, running
-// ones in eval); the fused one also reads its own output to undo the activation.
+// ones in eval); the fused one also undoes the activation, by the sign of its own output
+// or, where the CPU forward saved the scale and shift it applied, of x * scale + shift.
 #include "layers/batchnorm2d.h"
 
 #include <cmath>
@@ -23,13 +24,15 @@ BnDims bn_dims(const Tensor& x) {
 }
 }  // namespace
 
-// inputs {x, gamma, beta}; saved {mean, invstd} (groups*C); args {training, eps[, slope]
-// [, groups]}. With the epilogue, dout is the activation's output gradient and r.output
+// inputs {x, gamma, beta}; saved {mean, invstd, scale, shift} (groups*C; scale and shift
+// only from a CPU training forward with the epilogue, else undefined); args {training,
+// eps[, slope][, groups]}. With the epilogue, dout is the activation's output gradient and r.output
 // its output. Groups are taken last first, as the separate ops' records would be swept,
 // so gamma's and beta's gradients add in their order.
 static void bn_backward(Record& r, bool act) {
   const Tensor &x = r.in("x"), &gamma = r.in("gamma");
-  const Tensor &mean = r.kept("mean"), &invstd = r.kept("invstd");
+  const Tensor &mean = r.kept("mean"), &invstd = r.kept("invstd"), &scale = r.kept("scale"),
+               &shift = r.kept("shift");
   const bool batch_stats = r.arg("training") != 0;
   const double eps = r.arg("eps"), slope = act ? r.arg("slope") : 1.0;
   const int64_t G = static_cast<int64_t>(r.arg_or("groups", 1));
@@ -38,14 +41,14 @@ static void bn_backward(Record& r, bool act) {
   const Tensor dout = r.dout();
   bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
   Tensor dx = r.grad_for_write("x", &fresh);
+  const auto per_group = []<class P>(const P* p, int64_t at) { return p ? p + at : nullptr; };
   for (int64_t g = G - 1; g >= 0; --g)
-    CG_KERNEL_LOWP_INTO_GRAD(r.backward_name, x, fresh, batch_norm2d_backward,
-                             dx.defined() ? dx.data<T>() + g * step : nullptr,
-                             CG_GRAD_PTR(param_t<T>, r, "gamma"), CG_GRAD_PTR(param_t<T>, r, "beta"),
-                             dout.data<T>() + g * step, x.data<T>() + g * step, gamma.data<param_t<T>>(),
-                             mean.data<param_t<T>>() + g * C, invstd.data<param_t<T>>() + g * C, N, C, HW,
-                             batch_stats, eps, act ? r.output.data<T>() + g * step : nullptr,
-                             static_cast<param_t<T>>(slope));
+    CG_KERNEL_LOWP(r.backward_name, x, batch_norm2d_backward, dx.defined() ? dx.data<T>() + g * step : nullptr,
+                   CG_GRAD_PTR(param_t<T>, r, "gamma"), CG_GRAD_PTR(param_t<T>, r, "beta"),
+                   dout.data<T>() + g * step, x.data<T>() + g * step, gamma.data<param_t<T>>(),
+                   mean.data<param_t<T>>() + g * C, invstd.data<param_t<T>>() + g * C, N, C, HW, batch_stats,
+                   eps, act ? r.output.data<T>() + g * step : nullptr, static_cast<param_t<T>>(slope), !fresh,
+                   per_group(ptr_or_null<param_t<T>>(scale), g * C), per_group(ptr_or_null<param_t<T>>(shift), g * C));
 }
 
 static void batch_norm2d_backward(Record& r) { bn_backward(r, false); }
@@ -96,10 +99,14 @@ static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const
   const int64_t N = d.N / groups, C = d.C, HW = d.HW, step = N * C * HW;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   const bool record = Tape::wants(tape, {&x, &gamma, &beta});
-  Tensor mean, invstd;
+  Tensor mean, invstd, scale, shift;
   if (training || record) {  // the statistics' dtype: gamma's (f32 under bf16 activations)
     mean = Tensor::empty(Shape{groups * C}, gamma.dtype(), x.device());
     invstd = Tensor::empty(Shape{groups * C}, gamma.dtype(), x.device());
+  }
+  if (training && record && slope != 1.0 && !x.is_cuda()) {  // the backward then reads x, not out
+    scale = Tensor::empty(Shape{groups * C}, gamma.dtype(), x.device());
+    shift = Tensor::empty(Shape{groups * C}, gamma.dtype(), x.device());
   }
   const char* op = slope == 1.0 ? "batch_norm2d" : "batch_norm2d_act";
   if (training)
@@ -107,7 +114,9 @@ static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const
       CG_KERNEL_LOWP(op, x, batch_norm2d_forward_train, out.data<T>() + g * step, mean.data<param_t<T>>() + g * C,
                      invstd.data<param_t<T>>() + g * C, ptr_or_null<param_t<T>>(running_mean),
                      ptr_or_null<param_t<T>>(running_var), x.data<T>() + g * step, gamma.data<param_t<T>>(),
-                     beta.data<param_t<T>>(), N, C, HW, momentum, eps, static_cast<param_t<T>>(slope));
+                     beta.data<param_t<T>>(), N, C, HW, momentum, eps, static_cast<param_t<T>>(slope),
+                     scale.defined() ? scale.data<param_t<T>>() + g * C : nullptr,
+                     shift.defined() ? shift.data<param_t<T>>() + g * C : nullptr);
   else
     CG_KERNEL_LOWP(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<param_t<T>>(),
                    beta.data<param_t<T>>(), running_mean.data<param_t<T>>(), running_var.data<param_t<T>>(), N, C,
@@ -120,10 +129,11 @@ static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const
   if (groups > 1) args.values.push_back(groups), args.names.push_back("groups");
   if (slope == 1.0)
     TAPE_RECORD(tape, "batch_norm2d", batch_norm2d_backward, ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
-                ({{"mean", mean}, {"invstd", invstd}}), (args));
+                ({{"mean", mean}, {"invstd", invstd}, {"scale", scale}, {"shift", shift}}), (args));
   else
     TAPE_RECORD(tape, "batch_norm2d_act", batch_norm2d_act_backward,
-                ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out, ({{"mean", mean}, {"invstd", invstd}}), (args));
+                ({{"x", x}, {"gamma", gamma}, {"beta", beta}}), out,
+                ({{"mean", mean}, {"invstd", invstd}, {"scale", scale}, {"shift", shift}}), (args));
   return out;
 }
 

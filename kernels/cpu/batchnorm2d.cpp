@@ -73,16 +73,34 @@ void add_sq_devs(double* sq, const T* x, const T* mean, int64_t HW, int64_t b0, 
   for (; c < b1; ++c) sq[c - b0] += row_sq_dev<K>(x + c * HW, mean[c - b0], HW);
 }
 
-// sum_g[c - b0], sum_gx[c - b0] += row c's gradient sums (row_sums); y is dy without Act
-template <bool Act, int64_t K, class T>
-void add_grad_sums(double* sum_g, double* sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW,
-                   int64_t b0, int64_t b1) {
+// The backward's source of the gradient at the normalised value (batchnorm2d_rows.h): with
+// the epilogue, the sign of x * scale + shift where the forward's scale and shift were
+// saved, else of the output.
+struct GradSource {
+  const void* out;
+  const void* scale;
+  template <class F>
+  void with(F&& f) const {
+    if (out && scale) return f(std::integral_constant<Src, Src::x>{});
+    if (out) return f(std::integral_constant<Src, Src::y>{});
+    f(std::integral_constant<Src, Src::dy>{});
+  }
+};
+
+// sum_g[c - b0], sum_gx[c - b0] += row c's gradient sums (row_sums); y is read with Src::y
+// only, scale and shift (per channel) with Src::x only
+template <Src S, int64_t K, class T>
+void add_grad_sums(double* sum_g, double* sum_gx, const T* dy, const T* y, const T* x, T slope, const T* scale,
+                   const T* shift, int64_t HW, int64_t b0, int64_t b1) {
+  const auto sc = [&](int64_t c) { return S == Src::x ? scale[c] : T(0); };
+  const auto sh = [&](int64_t c) { return S == Src::x ? shift[c] : T(0); };
   int64_t c = b0;
   if constexpr (kBy16<K, T>)
     for (; c + 16 <= b1; c += 16)
-      grad_sums16<Act>(sum_g + (c - b0), sum_gx + (c - b0), dy + c * HW, y + c * HW, x + c * HW, slope);
+      grad_sums16<S>(sum_g + (c - b0), sum_gx + (c - b0), dy + c * HW, y + c * HW, x + c * HW, slope,
+                     S == Src::x ? scale + c : nullptr, S == Src::x ? shift + c : nullptr);
   for (; c < b1; ++c)
-    row_sums<Act, K>(sum_g[c - b0], sum_gx[c - b0], dy + c * HW, y + c * HW, x + c * HW, slope, HW);
+    row_sums<S, K>(sum_g[c - b0], sum_gx[c - b0], dy + c * HW, y + c * HW, x + c * HW, slope, HW, sc(c), sh(c));
 }
 
 }  // namespace
@@ -90,7 +108,7 @@ void add_grad_sums(double* sum_g, double* sum_gx, const T* dy, const T* y, const
 template <class T>
 void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running_mean, T* running_var,
                                const T* inp, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW,
-                               double momentum, double eps, T slope) {
+                               double momentum, double eps, T slope, T* save_scale, T* save_shift) {
   NVTX_RANGE_FN();
   const int64_t M = N * HW;
   // x read three times, y written; per value a sum, a squared deviation, scale, shift, activation
@@ -114,6 +132,7 @@ void batch_norm2d_forward_train(T* out, T* save_mean, T* save_invstd, T* running
         scale[i] = f.scale, shift[i] = f.shift;
         save_mean[c] = T(mean);
         save_invstd[c] = T(f.invstd);
+        if (save_scale) save_scale[c] = T(f.scale), save_shift[c] = T(f.shift);  // as normalize_row gets them
         if (running_mean) {
           running_mean[c] = T(common::bn_running(running_mean[c], mean, momentum));
           running_var[c] = T(common::bn_running(running_var[c], sq[i] / double(M - 1), momentum));  // unbiased
@@ -153,25 +172,27 @@ template <class T>
 void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T* inp, const T* gamma,
                           const T* mean, const T* invstd, int64_t N, int64_t C, int64_t HW, bool batch_stats,
                           double /*eps: invstd already holds it; cuDNN's backward needs it*/, const T* out,
-                          T slope, bool accumulate) {
+                          T slope, bool accumulate, const T* scale, const T* shift) {
   NVTX_RANGE_FN();
+  CG_CHECK((scale == nullptr) == (shift == nullptr), "batch_norm2d_backward: scale and shift come together");
   const double M = double(N * HW);
-  // x, dy (and y) once or twice; dx read and written
-  const double passes = (dinp ? (accumulate ? 6.0 : 5.0) : 2.0) + (out ? (dinp ? 2.0 : 1.0) : 0.0);
+  const GradSource src{out, scale};
+  // x, dy (and y, unless scale and shift stand in for it) once or twice; dx read and written
+  const double passes = (dinp ? (accumulate ? 6.0 : 5.0) : 2.0) + (out && !scale ? (dinp ? 2.0 : 1.0) : 0.0);
   prof::add_work((dinp ? 10.0 : 4.0) * double(N * C * HW), passes * double(N * C * HW) * sizeof(T));
   const Channels ch(C, N, HW);
   parallel_for("batch_norm2d_backward", ch.units, 1, [&](int64_t u0, int64_t u1) {
     std::vector<double> sum_dy(size_t(ch.block)), sum_dy_x(size_t(ch.block));
     std::vector<T> k(size_t(ch.block)), mdy(size_t(ch.block)), mdyx(size_t(ch.block));
-    ch.each_block(u0, u1, [&](auto row_length, int64_t b0, int64_t b1) {
+    ch.each_block(u0, u1, [&](auto row_length, int64_t b0, int64_t b1) { src.with([&](auto source) {
       constexpr int64_t K = decltype(row_length)::value;
+      constexpr Src S = decltype(source)::value;
+      const T* y = S == Src::y ? out : dout;  // never read unless Src::y
       std::fill(sum_dy.begin(), sum_dy.end(), 0.0), std::fill(sum_dy_x.begin(), sum_dy_x.end(), 0.0);
       for (int64_t n = 0; n < N; ++n) {
         const int64_t at = n * C * HW;
-        if (out)
-          add_grad_sums<true, K>(sum_dy.data(), sum_dy_x.data(), dout + at, out + at, inp + at, slope, HW, b0, b1);
-        else
-          add_grad_sums<false, K>(sum_dy.data(), sum_dy_x.data(), dout + at, dout + at, inp + at, slope, HW, b0, b1);
+        add_grad_sums<S, K>(sum_dy.data(), sum_dy_x.data(), dout + at, y + at, inp + at, slope, scale, shift, HW,
+                            b0, b1);
       }
       // Training: dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); eval: gamma*invstd*dy.
       for (int64_t c = b0; c < b1; ++c) {
@@ -186,25 +207,22 @@ void batch_norm2d_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, const T*
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = b0; c < b1; ++c) {
           const size_t i = size_t(c - b0), at = size_t((n * C + c) * HW);
-          if (out)
-            row_dx<true, K>(dinp + at, dout + at, out + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i],
-                            mdyx[i], HW, accumulate);
-          else
-            row_dx<false, K>(dinp + at, dout + at, dout + at, inp + at, slope, mean[c], invstd[c], k[i],
-                             mdy[i], mdyx[i], HW, accumulate);
+          row_dx<S, K>(dinp + at, dout + at, y + at, inp + at, slope, mean[c], invstd[c], k[i], mdy[i], mdyx[i], HW,
+                       accumulate, S == Src::x ? scale[c] : T(0), S == Src::x ? shift[c] : T(0));
         }
-    });
+    }); });
   });
 }
 
 #define CG_BN_INSTANTIATE(T)                                                                                 \
   template void batch_norm2d_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int64_t,      \
-                                             int64_t, int64_t, double, double, T);                          \
+                                             int64_t, int64_t, double, double, T, T*, T*);                  \
   template void batch_norm2d_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
                                             int64_t, int64_t, double, T);                                   \
   template void batch_norm2d_eval_stats<T>(T*, T*, const T*, const T*, int64_t, double);                     \
   template void batch_norm2d_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
-                                        int64_t, int64_t, int64_t, bool, double, const T*, T, bool);
+                                        int64_t, int64_t, int64_t, bool, double, const T*, T, bool, const T*,  \
+                                        const T*);
 CG_BN_INSTANTIATE(float)
 CG_BN_INSTANTIATE(double)
 #undef CG_BN_INSTANTIATE

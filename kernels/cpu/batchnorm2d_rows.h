@@ -38,6 +38,21 @@ void normalize_row(T* y, const T* x, int64_t HW, T scale, T shift, T slope) {
   for (int64_t i = 0; i < n; ++i) y[i] = common::bn_act_fwd(x[i], scale, shift, slope);
 }
 
+// Where a row's gradient at the normalised value comes from: dy itself (no epilogue);
+// dy taken back through the epilogue by the sign of its output y; or by the sign of its
+// input x * scale + shift, recomputed from x with the forward's own scale and shift in the
+// same float operations. Why the last: x * scale + shift > 0 exactly where y > 0 (slope
+// >= 0), so g keeps its bits, and the backward reads two arrays per pass instead of three
+// (the batch norms of the larger planes are bound by memory).
+enum class Src { dy, y, x };
+
+template <Src S, class T>
+inline T grad_at(T dy, T y, T x, T slope, T scale, T shift) {
+  if constexpr (S == Src::dy) return dy;
+  else if constexpr (S == Src::y) return common::bn_act_grad(y, dy, slope);
+  else return common::bn_act_grad(x * scale + shift, dy, slope);
+}
+
 // Sum of a row, and of its squared deviations from mean, in lanes of T.
 // A row of 16 (4x4 planes) is added in order, with no simd reduction: the order GCC's
 // AVX-512 reduction gave a float row (one vector, its lanes added one after another),
@@ -83,12 +98,14 @@ double row_sq_dev(const T* x, T mean, int64_t HW) {
 // gradients (and so Adam's step on them) departed from PyTorch's (tests/gan/test_parity).
 // The caller forms sum(g * xhat) = invstd * (sum(g x) - mean * sum(g)); a float product
 // g * x is exact in double, so this is as accurate as summing g * (x - mean) * invstd.
-template <bool Act, int64_t K, class T>
-void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW) {
+// scale, shift: the channel's, read with Src::x only.
+template <Src S, int64_t K, class T>
+void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x, T slope, int64_t HW,
+              T scale = T(0), T shift = T(0)) {
   double s = 0, sx = 0;
   if constexpr (K == 16) {  // in order, as row_sum
     for (int64_t i = 0; i < 16; ++i) {
-      const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
+      const T g = grad_at<S>(dy[i], y[i], x[i], slope, scale, shift);
       s += g;
       sx += double(g) * double(x[i]);
     }
@@ -96,7 +113,7 @@ void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x
     const int64_t n = K ? K : HW;
 #pragma omp simd reduction(+ : s, sx)
     for (int64_t i = 0; i < n; ++i) {
-      const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
+      const T g = grad_at<S>(dy[i], y[i], x[i], slope, scale, shift);
       s += g;
       sx += double(g) * double(x[i]);
     }
@@ -107,13 +124,13 @@ void row_sums(double& sum_g, double& sum_gx, const T* dy, const T* y, const T* x
 
 // dx += (or, with accumulate false, =) the input gradient of one row. The branch on
 // accumulate is loop-invariant: GCC unswitches it, both loops vectorise.
-template <bool Act, int64_t K, class T>
+template <Src S, int64_t K, class T>
 void row_dx(T* dx, const T* dy, const T* y, const T* x, T slope, T mu, T is, T k, T mdy, T mdyx, int64_t HW,
-            bool accumulate) {
+            bool accumulate, T scale = T(0), T shift = T(0)) {
   const int64_t n = K ? K : HW;
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
-    const T g = Act ? common::bn_act_grad(y[i], dy[i], slope) : dy[i];
+    const T g = grad_at<S>(dy[i], y[i], x[i], slope, scale, shift);
     const T v = common::bn_dx(g, x[i], mu, is, k, mdy, mdyx);
     dx[i] = accumulate ? dx[i] + v : v;
   }

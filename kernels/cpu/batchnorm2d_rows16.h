@@ -1,10 +1,11 @@
 // The batch norm's per-row sums on 4x4 planes (rows of 16 floats), 16 channels at once:
-// the same bits as batchnorm2d_rows.h's row_sum<16>, row_sq_dev<16> and row_sums<Act, 16>
+// the same bits as batchnorm2d_rows.h's row_sum<16>, row_sq_dev<16> and row_sums<S, 16>
 // of each of the 16 rows (tests/kernels/test_batchnorm_rows16.cpp checks bit for bit).
 #pragma once
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/batchnorm2d_rows.h"
 #include "kernels/cpu/simd16.h"
 
 namespace cg::cpu::bn_rows {
@@ -67,14 +68,18 @@ inline void sq_devs16(double* sq, const float* x, const float* mean) {
   add_double16(sq, s);
 }
 
-// row_sums<Act, 16>(sum_g[i], sum_gx[i], dy + 16 i, y + 16 i, x + 16 i, slope) for i < 16.
-template <bool Act>
-void grad_sums16(double* sum_g, double* sum_gx, const float* dy, const float* y, const float* x, float slope) {
+// row_sums<S, 16>(sum_g[i], sum_gx[i], dy + 16 i, y + 16 i, x + 16 i, slope, 16, scale[i],
+// shift[i]) for i < 16 (scale and shift read with Src::x only).
+template <Src S>
+void grad_sums16(double* sum_g, double* sum_gx, const float* dy, const float* y, const float* x, float slope,
+                 const float* scale, const float* shift) {
   v16f g[16], xs[16];
 #pragma GCC unroll 16
   for (int t = 0; t < 16; ++t) {
     const v16f d = simd16::loadu(dy + t * 16);
-    g[t] = Act ? simd16::leaky_grad(d, simd16::loadu(y + t * 16), slope) : d;
+    if constexpr (S == Src::dy) g[t] = d;
+    if constexpr (S == Src::y) g[t] = simd16::leaky_grad(d, simd16::loadu(y + t * 16), slope);
+    if constexpr (S == Src::x) g[t] = simd16::leaky_grad(d, simd16::loadu(x + t * 16) * scale[t] + shift[t], slope);
   }
   simd16::transpose16(g);
   load_columns16(xs, x);

@@ -80,8 +80,8 @@ void batch_norm2d_sync_grad_sums(double* sums, const T* dout, const T* x, const 
       constexpr int64_t K = decltype(k)::value;
       for (int64_t n = 0; n < N; ++n) {
         const size_t at = size_t((n * C + c) * HW);
-        if (out) row_sums<true, K>(sg, sgx, dout + at, out + at, x + at, slope, HW);
-        else row_sums<false, K>(sg, sgx, dout + at, dout + at, x + at, slope, HW);
+        if (out) row_sums<Src::y, K>(sg, sgx, dout + at, out + at, x + at, slope, HW);
+        else row_sums<Src::dy, K>(sg, sgx, dout + at, dout + at, x + at, slope, HW);
       }
     });
     sums[c] = sg, sums[C + c] = sgx;
@@ -108,10 +108,10 @@ void batch_norm2d_sync_backward(T* dinp, T* dgamma, T* dbeta, const T* dout, con
       for (int64_t n = 0; n < N; ++n) {
         const size_t at = size_t((n * C + c) * HW);
         if (out)
-          row_dx<true, K>(dinp + at, dout + at, out + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
+          row_dx<Src::y, K>(dinp + at, dout + at, out + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
                           accumulate);
         else
-          row_dx<false, K>(dinp + at, dout + at, dout + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
+          row_dx<Src::dy, K>(dinp + at, dout + at, dout + at, x + at, slope, mean[c], invstd[c], k, mdy, mdyx, HW,
                            accumulate);
       }
     });

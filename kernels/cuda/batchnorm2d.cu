@@ -112,6 +112,11 @@ __global__ void bn_backward_kernel(T* dinp, float* dgamma, float* dbeta, const T
   }
 }
 
+// The CPU kernels' scale and shift (kernels/cpu/batchnorm2d.h); the layer passes none here.
+void no_scale_shift(const char* op, const void* scale, const void* shift) {
+  CG_CHECK(!scale && !shift, op, ": the saved scale and shift are the CPU kernels'; the CUDA backward reads the output");
+}
+
 void check_dims(const char* op, int64_t N, int64_t C, int64_t HW) {
   CG_CHECK(N > 0 && C > 0 && HW > 0 && C <= INT_MAX, op, ": dimensions (", N, ",", C, ",", HW, ") out of range");
 }
@@ -162,12 +167,14 @@ void backward(T* dinp, float* dgamma, float* dbeta, const T* dout, const T* inp,
 
 void batch_norm2d_forward_train(float* out, float* sm, float* si, float* rm, float* rv, const float* inp,
                                const float* gamma, const float* beta, int64_t N, int64_t C, int64_t HW,
-                               double momentum, double eps, float slope) {
+                               double momentum, double eps, float slope, float* save_scale, float* save_shift) {
+  no_scale_shift("batch_norm2d_forward_train", save_scale, save_shift);
   forward_train(out, sm, si, rm, rv, inp, gamma, beta, N, C, HW, momentum, eps, slope);
 }
 void batch_norm2d_forward_train(bf16* out, float* sm, float* si, float* rm, float* rv, const bf16* inp,
                                const float* gamma, const float* beta, int64_t N, int64_t C, int64_t HW,
-                               double momentum, double eps, float slope) {
+                               double momentum, double eps, float slope, float* save_scale, float* save_shift) {
+  no_scale_shift("batch_norm2d_forward_train", save_scale, save_shift);
   forward_train(out, sm, si, rm, rv, inp, gamma, beta, N, C, HW, momentum, eps, slope);
 }
 
@@ -189,12 +196,16 @@ void batch_norm2d_eval_stats(float* mean, float* invstd, const float* running_me
 
 void batch_norm2d_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                           const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
-                          int64_t HW, bool batch_stats, double, const float* out, float slope, bool accumulate) {
+                          int64_t HW, bool batch_stats, double, const float* out, float slope, bool accumulate,
+                          const float* scale, const float* shift) {
+  no_scale_shift("batch_norm2d_backward", scale, shift);
   backward(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW, batch_stats, out, slope, accumulate);
 }
 void batch_norm2d_backward(bf16* dinp, float* dgamma, float* dbeta, const bf16* dout, const bf16* inp,
                           const float* gamma, const float* mean, const float* invstd, int64_t N, int64_t C,
-                          int64_t HW, bool batch_stats, double, const bf16* out, float slope, bool accumulate) {
+                          int64_t HW, bool batch_stats, double, const bf16* out, float slope, bool accumulate,
+                          const float* scale, const float* shift) {
+  no_scale_shift("batch_norm2d_backward", scale, shift);
   backward(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C, HW, batch_stats, out, slope, accumulate);
 }
 

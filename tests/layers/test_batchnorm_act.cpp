@@ -1,6 +1,7 @@
 // batch_norm2d_act, BatchNorm2d with its ReLU/LeakyReLU fused in: bit-identical to the
 // unfused ops (BN, then relu/leaky_relu) forward and backward in float and double, every
-// mode, gradients against finite differences, accumulation, and the slope it refuses.
+// mode, gradients against finite differences, accumulation, the slope it refuses, and the
+// scale and shift a CPU training forward saves so that its backward need not read y.
 #include <cmath>
 
 #include "layers/activations.h"
@@ -65,7 +66,9 @@ TEST_CASE("batch_norm2d_act is bit-identical to batch_norm2d then relu or leaky_
   for (DType dt : {DType::f32, DType::f64})
     for (Mode m : {Mode::train, Mode::eval, Mode::batch})
       for (double slope : {0.0, 0.2})
-        for (const Shape& s : {Shape{4, 3, 5, 5}, Shape{2, 5, 8, 8}, Shape{6, 4}, Shape{1, 2, 3, 3}}) {
+        // the last three: the model's plane sizes, 4x4 with channels for the 16-channel sums
+        for (const Shape& s : {Shape{4, 3, 5, 5}, Shape{2, 5, 8, 8}, Shape{6, 4}, Shape{1, 2, 3, 3},
+                               Shape{3, 37, 4, 4}, Shape{2, 4, 16, 16}, Shape{2, 3, 32, 32}}) {
           if (m != Mode::eval && s[0] * (s.ndim == 4 ? s[2] * s[3] : 1) < 2) continue;
           INFO(dtype_name(dt) << " mode " << name(m) << " slope " << slope << " shape " << s.str());
           const Inputs in = make_inputs(s, dt, uint32_t(s.numel() + 7 * int(m)));
@@ -122,4 +125,34 @@ TEST_CASE("batch_norm2d_act records one op named for the fusion and refuses a ne
   CHECK(tape.records()[0].arg("slope") == 0.0);
   CHECK_THROWS_WITH_AS(batch_norm2d_act(nullptr, in.x, in.g, in.b, Tensor(), Tensor(), true, 0.1, 1e-5, -0.1),
                        doctest::Contains("slope must be >= 0"), cg::Error);
+}
+
+TEST_CASE("a CPU training forward saves the scale and shift its backward takes the activation's sign from") {
+  const Inputs in = make_inputs(Shape{2, 3, 4, 4}, DType::f32, 21);
+  for (bool training : {true, false}) {
+    CAPTURE(training);
+    Tape tape;
+    Tensor rm = in.rm.clone(), rv = in.rv.clone();
+    const Tensor out = batch_norm2d_act(&tape, in.x, in.g, in.b, rm, rv, training, 0.1, 1e-5, 0.2);
+    const Record& r = tape.records()[0];
+    // Training: y = leaky(x * scale + shift) with the saved values, bit for bit; the
+    // backward takes the sign from there (the bit-identity test above checks its result).
+    CHECK(r.kept("scale").defined() == training);
+    CHECK(r.kept("shift").defined() == training);
+    if (!training) continue;
+    const std::vector<double> x = in.x.to_vector(), y = out.to_vector();  // float values, exact in double
+    const std::vector<double> sc = r.kept("scale").to_vector(), sh = r.kept("shift").to_vector();
+    int checked = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const size_t c = i / 16 % 3;
+      const float v = float(x[i]) * float(sc[c]) + float(sh[c]);
+      CHECK(y[i] == double(v > 0 ? v : 0.2f * v));
+      checked += v <= 0;
+    }
+    CHECK(checked > 0);
+  }
+  // The plain batch norm has no epilogue to undo: nothing saved.
+  Tape plain;
+  (void)batch_norm2d(&plain, in.x, in.g, in.b, Tensor(), Tensor(), true);
+  CHECK_FALSE(plain.records()[0].kept("scale").defined());
 }
