@@ -109,13 +109,17 @@ void conv2d_leaky_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T
                            int64_t stride, int64_t pad, bool accumulate) {
   NVTX_RANGE_FN();
   const int64_t OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1, n = N * OC * OH * OW;
-  if (dbias) bias_grad_add_leaky(dbias, dout, act, slope, N, OC, OH * OW);
   if constexpr (std::is_same_v<T, float>)
     if (conv_k4s2_direct_takes(H, W, K, stride, pad)) {
+      // The bias gradient from the weight gradient's own pass over dout and act where that
+      // path can (the same bits), else its own pass.
+      const bool bias_there = dbias && dweight && weight_grad_k4s2_t_sums_bias(N, OC, C, OH, OW);
+      if (dbias && !bias_there) bias_grad_add_leaky(dbias, dout, act, slope, N, OC, OH * OW);
       if (dinp) col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate, act, slope);
-      if (dweight) weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW, act, slope);
+      if (dweight) weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW, act, slope, bias_there ? dbias : nullptr);
       return;
     }
+  if (dbias) bias_grad_add_leaky(dbias, dout, act, slope, N, OC, OH * OW);
   if (!dinp && !dweight) return;
   T* dz = scratch<T>(4, size_t(n));
   leaky_relu_grad_pass(dz, dout, act, n, slope);

@@ -355,12 +355,13 @@ const float* leaky_grad_copy(const float* Y, const float* act, float slope, int6
 }
 
 void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                             int64_t OH, int64_t OW, const float* act, float slope) {
+                             int64_t OH, int64_t OW, const float* act, float slope, float* dbias) {
   // Y transposed (conv_k4s2_wgrad_t.cpp) is a kernel of its own in profiles and traces:
   // its own range, its own FLOPs.
   if (weight_grad_k4s2_t_applies(R, C, OH, OW))
-    return weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW, act, slope);
+    return weight_grad_k4s2_t(dweight, Y, img, N, R, C, OH, OW, act, slope, dbias);
   NVTX_RANGE_FN();
+  CG_CHECK(!dbias, "weight_grad_k4s2_direct: only the Y-transposed path sums the bias gradient");
   if (act) Y = leaky_grad_copy(Y, act, slope, N * R * OH * OW);
   const int64_t L = OH * OW, K = C * 16, P = N * L;
   prof::add_work(2.0 * double(R * K * P), 4.0 * double(R * P + N * C * 4 * L + 2 * R * K));

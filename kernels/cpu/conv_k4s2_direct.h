@@ -51,8 +51,12 @@ void col2im_k4s2_direct(float* img, const float* Y, const float* A, const float*
 // the input) and conv_transpose2d's (Y = x, img = dout). Requires OH*OW % 16 == 0.
 // act, slope as col2im's: applied as Y is transposed where Y is (weight_grad_k4s2_t), else
 // in one pass into scratch slot 4.
+// dbias (R), where weight_grad_k4s2_t_sums_bias: += the bias gradient (Y through act,
+// summed over pixels and samples), the bits of bias_grad_add(_leaky), from the pass that
+// reads Y for the weights (the separate pass read Y and act again: 16 MiB at D.conv1).
 void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                             int64_t OH, int64_t OW, const float* act = nullptr, float slope = 0.0f);
+                             int64_t OH, int64_t OW, const float* act = nullptr, float slope = 0.0f,
+                             float* dbias = nullptr);
 
 // The weight gradient's path where the output rows are whole vectors, Y's channels come in
 // 16s, each sample holds whole 256-pixel panels, dW is small and Y has fewer rows than the
@@ -66,7 +70,11 @@ void weight_grad_k4s2_direct(float* dweight, const float* Y, const float* img, i
 const float* leaky_grad_copy(const float* Y, const float* act, float slope, int64_t n);
 
 bool weight_grad_k4s2_t_applies(int64_t R, int64_t C, int64_t OH, int64_t OW);
+// Whether the Y-transposed path applies with each unit holding whole samples, so that it can
+// also sum the bias gradient.
+bool weight_grad_k4s2_t_sums_bias(int64_t N, int64_t R, int64_t C, int64_t OH, int64_t OW);
 void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                        int64_t OH, int64_t OW, const float* act = nullptr, float slope = 0.0f);
+                        int64_t OH, int64_t OW, const float* act = nullptr, float slope = 0.0f,
+                        float* dbias = nullptr);
 
 }  // namespace cg::cpu

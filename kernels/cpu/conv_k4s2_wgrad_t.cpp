@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
+#include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
 #include "kernels/cpu/conv_k4s2_direct.h"
@@ -73,9 +75,11 @@ constexpr std::array<std::array<WtTile, kWtMaxMR>, 4> kWtTiles = {
 
 // yT (npx, R) = Y's rows of the panel's pixels [q0, q0+npx) of one sample, y (R, L):
 // 16x16 blocks transposed in registers; with act (laid out as y), each value first taken
-// back through the LeakyReLU whose output act is.
+// back through the LeakyReLU whose output act is. With lanes (R vectors), each row's
+// 16-pixel vectors are also added into its lanes in pixel order: the lanes of
+// bn_rows::row_sum_leaky (row_sum without act), for the bias gradient.
 void transpose_panel(float* __restrict yT, const float* y, const float* act, float slope, int64_t R, int64_t L,
-                     int64_t q0, int64_t npx) {
+                     int64_t q0, int64_t npx, v16f* lanes) {
   for (int64_t r0 = 0; r0 < R; r0 += kLanes)
     for (int64_t p = 0; p < npx; p += kLanes) {
       v16f rows[16];
@@ -84,29 +88,46 @@ void transpose_panel(float* __restrict yT, const float* y, const float* act, flo
       if (act)
 #pragma GCC unroll 16
         for (int t = 0; t < 16; ++t) rows[t] = leaky_grad(rows[t], loadu(act + (r0 + t) * L + q0 + p), slope);
+      if (lanes)
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; ++t) lanes[r0 + t] += rows[t];
       transpose16(rows);
 #pragma GCC unroll 16
       for (int t = 0; t < 16; ++t) storeu(yT + (p + t) * R + r0, rows[t]);
     }
 }
 
+// The sum of a row's lanes in lane order, as the omp simd reduction of row_sum_leaky ends
+// (GCC, no reassociation: one after another).
+double lane_sum(v16f v) {
+  float s = 0;
+  for (int i = 0; i < kLanes; ++i) s += v[i];
+  return double(s);
+}
+
 // The pixels [pbeg, pend) (whole panels of kWtPanel inside a sample) into dT (K, R), zeroed
-// first.
+// first. With rows (N, R): whole samples only; rows[n, r] = the sum of sample n's row r of Y
+// (through act), as bn_rows::row_sum_leaky gives it.
 constexpr int64_t kWtPanel = 256;
-void wgrad_t_share(float* dT, const float* Y, const float* act, float slope, const float* img, int64_t R, int64_t C,
-                   int64_t OH, int64_t OW, int64_t pbeg, int64_t pend) {
+void wgrad_t_share(float* dT, double* rows_sum, const float* Y, const float* act, float slope, const float* img,
+                   int64_t R, int64_t C, int64_t OH, int64_t OW, int64_t pbeg, int64_t pend) {
   const PaddedGrid g(OH, OW);
   const int64_t L = OH * OW, K = C * 16, nv_all = R / kLanes, nvt = std::min<int64_t>(4, nv_all);
   const int64_t mrt = std::min<int64_t>(kWtMaxMR, 24 / nvt), rows = kWtPanel / OW;
   std::fill(dT, dT + K * R, 0.0f);
   float* ph = scratch<float>(0, size_t(g.sample(4 * C)));
   float* yT = scratch<float>(2, size_t(kWtPanel * R));
+  std::vector<v16f> lanes(rows_sum ? size_t(R) : 0);
   const std::array<int64_t, 16> toff = tap_offsets(g);
   int64_t have = -1;
   for (int64_t p0 = pbeg; p0 < pend; p0 += kWtPanel) {
     const int64_t n = p0 / L, q0 = p0 % L, i0 = q0 / OW;
     if (n != have) split_padded(ph, img + n * C * 4 * L, C, g), have = n;
-    transpose_panel(yT, Y + n * R * L, act ? act + n * R * L : nullptr, slope, R, L, q0, kWtPanel);
+    if (rows_sum && q0 == 0) std::fill(lanes.begin(), lanes.end(), v16f{});
+    transpose_panel(yT, Y + n * R * L, act ? act + n * R * L : nullptr, slope, R, L, q0, kWtPanel,
+                    rows_sum ? lanes.data() : nullptr);
+    if (rows_sum && q0 + kWtPanel == L)
+      for (int64_t r = 0; r < R; ++r) rows_sum[n * R + r] = lane_sum(lanes[size_t(r)]);
     for (int64_t k0 = 0; k0 < K; k0 += mrt) {
       const int mr = int(std::min<int64_t>(mrt, K - k0));
       const float* src[kWtMaxMR];
@@ -142,19 +163,42 @@ bool weight_grad_k4s2_t_applies(int64_t R, int64_t C, int64_t OH, int64_t OW) {
   return on && OW % kLanes == 0 && R % kLanes == 0 && (OH * OW) % kWtPanel == 0 && small && fewer;
 }
 
+namespace {
+// The shares: [panels * s / splits, panels * (s + 1) / splits) of the panels.
+int64_t wt_splits(int64_t panels) { return std::min<int64_t>(kWtSplits, panels); }
+}  // namespace
+
+bool weight_grad_k4s2_t_sums_bias(int64_t N, int64_t R, int64_t C, int64_t OH, int64_t OW) {
+  if (!weight_grad_k4s2_t_applies(R, C, OH, OW)) return false;
+  const int64_t per_sample = OH * OW / kWtPanel, panels = N * per_sample, splits = wt_splits(panels);
+  for (int64_t s = 0; s < splits; ++s)
+    if (panels * s / splits % per_sample != 0) return false;
+  return true;
+}
+
 void weight_grad_k4s2_t(float* dweight, const float* Y, const float* img, int64_t N, int64_t R, int64_t C,
-                        int64_t OH, int64_t OW, const float* act, float slope) {
+                        int64_t OH, int64_t OW, const float* act, float slope, float* dbias) {
   NVTX_RANGE_FN();
+  CG_CHECK(!dbias || weight_grad_k4s2_t_sums_bias(N, R, C, OH, OW),
+           "weight_grad_k4s2_t: the bias gradient needs shares of whole samples");
   const int64_t L = OH * OW, K = C * 16, panels = N * L / kWtPanel;
   // Y (and act) and the image read, dW read and written; Y^T and the planes stay in cache
   prof::add_work(2.0 * double(R * K * N * L), 4.0 * double(R * N * L * (act ? 2 : 1) + N * C * 4 * L + 2 * R * K));
-  const int64_t splits = std::min<int64_t>(kWtSplits, panels);
+  const int64_t splits = wt_splits(panels);
   float* part = scratch<float>(3, size_t(splits * K * R));
+  std::vector<double> rows_sum(dbias ? size_t(N * R) : 0);
   parallel_for("weight_grad_k4s2_t", splits, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s)
-      wgrad_t_share(part + s * K * R, Y, act, slope, img, R, C, OH, OW, panels * s / splits * kWtPanel,
-                    panels * (s + 1) / splits * kWtPanel);
+      wgrad_t_share(part + s * K * R, dbias ? rows_sum.data() : nullptr, Y, act, slope, img, R, C, OH, OW,
+                    panels * s / splits * kWtPanel, panels * (s + 1) / splits * kWtPanel);
   });
+  // The bias gradient as bias_grad_rows adds it: each row's sum in double, in sample order.
+  if (dbias)
+    for (int64_t r = 0; r < R; ++r) {
+      double sum = 0;
+      for (int64_t n = 0; n < N; ++n) sum += rows_sum[size_t(n * R + r)];
+      dbias[r] += float(sum);
+    }
   // dW += the copies' sum, in split order, by rows of dW^T on the pool
   parallel_for(nullptr, K, 64, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k)

@@ -19,7 +19,9 @@ struct Case {
 // then a convolution the direct kernels do not take.
 const Case kCases[] = {
     {4, 3, 32, 8, 4, 2, 1, "few channels (D.conv1); column weight gradient; col2im by phase, narrow tile"},
-    {2, 3, 32, 16, 4, 2, 1, "few channels; weight gradient with dout transposed; col2im by phase, narrow tile"},
+    {2, 3, 32, 16, 4, 2, 1, "few channels; weight gradient with dout transposed, the bias gradient in its pass"},
+    {8, 3, 64, 16, 4, 2, 1, "dout transposed, 4 panels a sample, the bias gradient summed across them"},
+    {3, 3, 64, 16, 4, 2, 1, "dout transposed, units that split a sample: the bias gradient in a pass of its own"},
     {3, 8, 32, 7, 4, 2, 1, "planes read in place, a tile tail of 1 channel; col2im by phase"},
     {5, 8, 8, 6, 4, 2, 1, "packed panels over groups of samples (4x4 outputs); col2im by phase, masked rows"},
     {1, 8, 8, 6, 4, 2, 1, "one sample: col2im by channel, dz in a pass first"},

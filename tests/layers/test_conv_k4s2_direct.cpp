@@ -244,3 +244,19 @@ TEST_CASE("the implicit-GEMM k4s2 weight gradient (conv2d and transposed conv) m
     check_weight_grad_case(k, rng);
   }
 }
+
+TEST_CASE("the Y-transposed weight gradient sums the bias gradient only where its units hold whole samples") {
+  // D.conv1 at 64x64 (4 panels of 256 pixels a sample) with 8 samples: units of 4 panels.
+  CHECK(cpu::weight_grad_k4s2_t_sums_bias(8, 16, 3, 32, 32));
+  CHECK(cpu::weight_grad_k4s2_t_sums_bias(64, 32, 3, 32, 32));
+  CHECK(cpu::weight_grad_k4s2_t_sums_bias(2, 16, 3, 16, 16));  // one panel a sample
+  // 3 samples, 12 panels in 8 units: a unit's first panel inside a sample.
+  CHECK_FALSE(cpu::weight_grad_k4s2_t_sums_bias(3, 16, 3, 32, 32));
+  // Where the path itself does not apply (more rows of Y than columns of the column matrix).
+  CHECK_FALSE(cpu::weight_grad_k4s2_t_sums_bias(64, 128, 3, 32, 32));
+  // Asked for anyway, the kernel refuses in a sentence.
+  std::vector<float> dw(16 * 48), db(16), Y(3 * 16 * 1024), img(3 * 3 * 4096);
+  CHECK_THROWS_WITH_AS(cpu::weight_grad_k4s2_t(dw.data(), Y.data(), img.data(), 3, 16, 3, 32, 32, nullptr, 0.0f,
+                                                db.data()),
+                       doctest::Contains("whole samples"), Error);
+}
