@@ -98,7 +98,8 @@ void transpose_panel(float* __restrict yT, const float* y, const float* act, flo
 }
 
 // The sum of a row's lanes in lane order, as the omp simd reduction of row_sum_leaky ends
-// (GCC, no reassociation: one after another).
+// (GCC's 16 lanes on AVX-512, no reassociation: one after another; the direct kernels run
+// only there by default, and tests/layers/test_conv2d_leaky.cpp compares the bits).
 double lane_sum(v16f v) {
   float s = 0;
   for (int i = 0; i < kLanes; ++i) s += v[i];
@@ -106,8 +107,8 @@ double lane_sum(v16f v) {
 }
 
 // The pixels [pbeg, pend) (whole panels of kWtPanel inside a sample) into dT (K, R), zeroed
-// first. With rows (N, R): whole samples only; rows[n, r] = the sum of sample n's row r of Y
-// (through act), as bn_rows::row_sum_leaky gives it.
+// first. With rows_sum (N, R): whole samples only; rows_sum[n, r] = the sum of sample n's
+// row r of Y (through act), as bn_rows::row_sum_leaky gives it.
 constexpr int64_t kWtPanel = 256;
 void wgrad_t_share(float* dT, double* rows_sum, const float* Y, const float* act, float slope, const float* img,
                    int64_t R, int64_t C, int64_t OH, int64_t OW, int64_t pbeg, int64_t pend) {
