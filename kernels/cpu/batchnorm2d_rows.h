@@ -70,14 +70,34 @@ double row_sum(const T* x, int64_t HW) {
   }
   return double(s);
 }
-// row_sum of dy taken back through a LeakyReLU whose output was a: the same loop, so the
-// same lanes and order (conv2d_leaky_relu's bias gradient equals bias_grad_add's of dz).
+// The sum in T of g(0) .. g(n-1) in 16 lanes: lane l adds g(l), g(16 + l), ... in order,
+// the tail past the last 16 goes into lane 0, and the lanes are added in order: the order
+// GCC's AVX-512 `omp simd` reduction gave these sums (read in its disassembly), written out
+// so that every compiler, vector width and sanitizer build gives it too. The bias
+// gradients use it (bias_grad_add, row_sum_leaky), and the k4s2 weight gradient that sums
+// D.conv1's bias in its own pass reproduces it lane by lane (conv_k4s2_wgrad_t.cpp).
+template <class T, class G>
+double lane_sum16(int64_t n, G&& g) {
+  T lane[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) lane[l] += g(i + l);
+  for (; i < n; ++i) lane[0] += g(i);
+  T s = 0;
+  for (int l = 0; l < 16; ++l) s += lane[l];
+  return double(s);
+}
+
+// A bias gradient's row: the sum of dy, or of dy taken back through a LeakyReLU whose
+// output was a, in the same lanes and order (conv2d_leaky_relu's bias gradient equals
+// bias_grad_add's of dz).
+template <class T>
+double row_sum_lanes(const T* dy, int64_t n) {
+  return lane_sum16<T>(n, [&](int64_t i) { return dy[i]; });
+}
 template <class T>
 double row_sum_leaky(const T* dy, const T* a, T slope, int64_t n) {
-  T s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += common::leaky_relu_bwd_from_out(a[i], dy[i], slope);
-  return double(s);
+  return lane_sum16<T>(n, [&](int64_t i) { return common::leaky_relu_bwd_from_out(a[i], dy[i], slope); });
 }
 template <int64_t K, class T>
 double row_sq_dev(const T* x, T mean, int64_t HW) {

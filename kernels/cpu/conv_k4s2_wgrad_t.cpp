@@ -77,7 +77,7 @@ constexpr std::array<std::array<WtTile, kWtMaxMR>, 4> kWtTiles = {
 // 16x16 blocks transposed in registers; with act (laid out as y), each value first taken
 // back through the LeakyReLU whose output act is. With lanes (R vectors), each row's
 // 16-pixel vectors are also added into its lanes in pixel order: the lanes of
-// bn_rows::row_sum_leaky (row_sum without act), for the bias gradient.
+// bn_rows::row_sum_leaky (row_sum_lanes without act), for the bias gradient.
 void transpose_panel(float* __restrict yT, const float* y, const float* act, float slope, int64_t R, int64_t L,
                      int64_t q0, int64_t npx, v16f* lanes) {
   for (int64_t r0 = 0; r0 < R; r0 += kLanes)
@@ -97,9 +97,9 @@ void transpose_panel(float* __restrict yT, const float* y, const float* act, flo
     }
 }
 
-// The sum of a row's lanes in lane order, as the omp simd reduction of row_sum_leaky ends
-// (GCC's 16 lanes on AVX-512, no reassociation: one after another; the direct kernels run
-// only there by default, and tests/layers/test_conv2d_leaky.cpp compares the bits).
+// The sum of a row's lanes in lane order, as bn_rows::lane_sum16 ends row_sum_leaky (a
+// sample's row is whole 16-pixel vectors: no tail; tests/layers/test_conv2d_leaky.cpp
+// compares the bits).
 double lane_sum(v16f v) {
   float s = 0;
   for (int i = 0; i < kLanes; ++i) s += v[i];

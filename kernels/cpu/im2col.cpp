@@ -160,11 +160,11 @@ void bias_grad_rows(T* dbias, int64_t N, int64_t OC, int64_t L, const Row& row) 
 
 template <class T>
 void bias_grad_add(T* dbias, const T* dout, int64_t N, int64_t OC, int64_t L) {
-  // Each row summed in SIMD lanes of T, with batch norm's row sum. A plain running sum in
-  // T cannot vectorise (the adds must stay in order) and took 1 % of the 64x64 iteration
-  // at D.conv1's 8 MiB gradient.
+  // Each row summed in 16 lanes of T (bn_rows::lane_sum16). A plain running sum in T
+  // cannot vectorise (the adds must stay in order) and took 1 % of the 64x64 iteration at
+  // D.conv1's 8 MiB gradient.
   bias_grad_rows(dbias, N, OC, L,
-                 [&](int64_t n, int64_t o) { return bn_rows::row_sum<0>(dout + (n * OC + o) * L, L); });
+                 [&](int64_t n, int64_t o) { return bn_rows::row_sum_lanes(dout + (n * OC + o) * L, L); });
 }
 
 template <class T>
