@@ -22,12 +22,18 @@ struct BnDims {
 BnDims bn_dims(const Tensor& x) {
   return {x.dim(0), x.dim(1), x.ndim() == 4 ? x.dim(2) * x.dim(3) : 1};
 }
+// Group g's C values of a per-group statistic, or null where it was not kept (t is a
+// handle: the copy points at the same storage).
+template <class P>
+P* group_of(Tensor t, int64_t g, int64_t C) {
+  return t.defined() ? t.data<P>() + g * C : nullptr;
+}
 }  // namespace
 
 // inputs {x, gamma, beta}; saved {mean, invstd, scale, shift} (groups*C; scale and shift
 // only from a CPU training forward with the epilogue, else undefined); args {training,
-// eps[, slope][, groups]}. With the epilogue, dout is the activation's output gradient and r.output
-// its output. Groups are taken last first, as the separate ops' records would be swept,
+// eps[, slope][, groups]}. With the epilogue, dout is the activation's output gradient
+// and r.output its output. Groups are taken last first, as the separate ops' records would be swept,
 // so gamma's and beta's gradients add in their order.
 static void bn_backward(Record& r, bool act) {
   const Tensor &x = r.in("x"), &gamma = r.in("gamma");
@@ -41,14 +47,13 @@ static void bn_backward(Record& r, bool act) {
   const Tensor dout = r.dout();
   bool fresh = false;  // dx is written whole: a new buffer is assigned, not zeroed and added to
   Tensor dx = r.grad_for_write("x", &fresh);
-  const auto per_group = []<class P>(const P* p, int64_t at) { return p ? p + at : nullptr; };
   for (int64_t g = G - 1; g >= 0; --g)
     CG_KERNEL_LOWP(r.backward_name, x, batch_norm2d_backward, dx.defined() ? dx.data<T>() + g * step : nullptr,
                    CG_GRAD_PTR(param_t<T>, r, "gamma"), CG_GRAD_PTR(param_t<T>, r, "beta"),
                    dout.data<T>() + g * step, x.data<T>() + g * step, gamma.data<param_t<T>>(),
                    mean.data<param_t<T>>() + g * C, invstd.data<param_t<T>>() + g * C, N, C, HW, batch_stats,
                    eps, act ? r.output.data<T>() + g * step : nullptr, static_cast<param_t<T>>(slope), !fresh,
-                   per_group(ptr_or_null<param_t<T>>(scale), g * C), per_group(ptr_or_null<param_t<T>>(shift), g * C));
+                   group_of<param_t<T>>(scale, g, C), group_of<param_t<T>>(shift, g, C));
 }
 
 static void batch_norm2d_backward(Record& r) { bn_backward(r, false); }
@@ -115,8 +120,7 @@ static Tensor bn_forward(Tape* tape, const Tensor& x, const Tensor& gamma, const
                      invstd.data<param_t<T>>() + g * C, ptr_or_null<param_t<T>>(running_mean),
                      ptr_or_null<param_t<T>>(running_var), x.data<T>() + g * step, gamma.data<param_t<T>>(),
                      beta.data<param_t<T>>(), N, C, HW, momentum, eps, static_cast<param_t<T>>(slope),
-                     scale.defined() ? scale.data<param_t<T>>() + g * C : nullptr,
-                     shift.defined() ? shift.data<param_t<T>>() + g * C : nullptr);
+                     group_of<param_t<T>>(scale, g, C), group_of<param_t<T>>(shift, g, C));
   else
     CG_KERNEL_LOWP(op, x, batch_norm2d_forward_eval, out.data<T>(), x.data<T>(), gamma.data<param_t<T>>(),
                    beta.data<param_t<T>>(), running_mean.data<param_t<T>>(), running_var.data<param_t<T>>(), N, C,

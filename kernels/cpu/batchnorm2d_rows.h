@@ -76,6 +76,13 @@ double row_sum(const T* x, int64_t HW) {
 // so that every compiler, vector width and sanitizer build gives it too. The bias
 // gradients use it (bias_grad_add, row_sum_leaky), and the k4s2 weight gradient that sums
 // D.conv1's bias in its own pass reproduces it lane by lane (conv_k4s2_wgrad_t.cpp).
+// The 16 lanes added in order, in T.
+template <class T>
+double lanes_in_order(const T* lane) {
+  T s = 0;
+  for (int l = 0; l < 16; ++l) s += lane[l];
+  return double(s);
+}
 template <class T, class G>
 double lane_sum16(int64_t n, G&& g) {
   T lane[16] = {};
@@ -83,9 +90,7 @@ double lane_sum16(int64_t n, G&& g) {
   for (; i + 16 <= n; i += 16)
     for (int l = 0; l < 16; ++l) lane[l] += g(i + l);
   for (; i < n; ++i) lane[0] += g(i);
-  T s = 0;
-  for (int l = 0; l < 16; ++l) s += lane[l];
-  return double(s);
+  return lanes_in_order(lane);
 }
 
 // A bias gradient's row: the sum of dy, or of dy taken back through a LeakyReLU whose

@@ -1,6 +1,6 @@
 // The batch norm's per-row sums on 4x4 planes (rows of 16 floats), 16 channels at once:
 // the same bits as batchnorm2d_rows.h's row_sum<16>, row_sq_dev<16> and row_sums<S, 16>
-// of each of the 16 rows (tests/kernels/test_batchnorm_rows16.cpp checks bit for bit).
+// of each of the 16 rows (tests/layers/test_batchnorm_rows16.cpp checks bit for bit).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -39,13 +39,16 @@ inline v8d hi_double(v16f v) {
   return __builtin_convertvector(h, v8d);
 }
 
-// acc[0, 16) += the 16 values of v in double, as `acc[i] += double(row sum)` does.
-inline void add_double16(double* acc, v16f v) {
+// acc[0, 8) += lo, acc[8, 16) += hi, element by element.
+inline void add_halves(double* acc, v8d lo, v8d hi) {
   v8d a, b;
   std::memcpy(&a, acc, sizeof a), std::memcpy(&b, acc + 8, sizeof b);
-  a += lo_double(v), b += hi_double(v);
+  a += lo, b += hi;
   std::memcpy(acc, &a, sizeof a), std::memcpy(acc + 8, &b, sizeof b);
 }
+
+// acc[0, 16) += the 16 values of v in double, as `acc[i] += double(row sum)` does.
+inline void add_double16(double* acc, v16f v) { add_halves(acc, lo_double(v), hi_double(v)); }
 
 // sum[i] += row_sum<16>(x + 16 i) for i < 16.
 inline void sums16(double* sum, const float* x) {
@@ -79,7 +82,8 @@ void grad_sums16(double* sum_g, double* sum_gx, const float* dy, const float* y,
     const v16f d = simd16::loadu(dy + t * 16);
     if constexpr (S == Src::dy) g[t] = d;
     if constexpr (S == Src::y) g[t] = simd16::leaky_grad(d, simd16::loadu(y + t * 16), slope);
-    if constexpr (S == Src::x) g[t] = simd16::leaky_grad(d, simd16::loadu(x + t * 16) * scale[t] + shift[t], slope);
+    if constexpr (S == Src::x)
+      g[t] = simd16::leaky_grad(d, simd16::loadu(x + t * 16) * scale[t] + shift[t], slope);
   }
   simd16::transpose16(g);
   load_columns16(xs, x);
@@ -90,13 +94,8 @@ void grad_sums16(double* sum_g, double* sum_gx, const float* dy, const float* y,
     s0 += g0, s1 += g1;
     sx0 += g0 * lo_double(xs[t]), sx1 += g1 * hi_double(xs[t]);
   }
-  v8d a, b;
-  std::memcpy(&a, sum_g, sizeof a), std::memcpy(&b, sum_g + 8, sizeof b);
-  a += s0, b += s1;
-  std::memcpy(sum_g, &a, sizeof a), std::memcpy(sum_g + 8, &b, sizeof b);
-  std::memcpy(&a, sum_gx, sizeof a), std::memcpy(&b, sum_gx + 8, sizeof b);
-  a += sx0, b += sx1;
-  std::memcpy(sum_gx, &a, sizeof a), std::memcpy(sum_gx + 8, &b, sizeof b);
+  add_halves(sum_g, s0, s1);
+  add_halves(sum_gx, sx0, sx1);
 }
 
 }  // namespace cg::cpu::bn_rows

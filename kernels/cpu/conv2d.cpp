@@ -116,7 +116,8 @@ void conv2d_leaky_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T
       const bool bias_there = dbias && dweight && weight_grad_k4s2_t_sums_bias(N, OC, C, OH, OW);
       if (dbias && !bias_there) bias_grad_add_leaky(dbias, dout, act, slope, N, OC, OH * OW);
       if (dinp) col2im_k4s2_direct(dinp, dout, weight, nullptr, N, OC, OH, OW, C, accumulate, act, slope);
-      if (dweight) weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW, act, slope, bias_there ? dbias : nullptr);
+      if (dweight)
+        weight_grad_k4s2_direct(dweight, dout, inp, N, OC, C, OH, OW, act, slope, bias_there ? dbias : nullptr);
       return;
     }
   if (dbias) bias_grad_add_leaky(dbias, dout, act, slope, N, OC, OH * OW);

@@ -3,12 +3,14 @@
 // image's bordered phase planes read in place by a register tile over dW^T.
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "base/check.h"
 #include "base/nvtx.h"
 #include "base/profile.h"
+#include "kernels/cpu/batchnorm2d_rows.h"
 #include "kernels/cpu/conv_k4s2_direct.h"
 #include "kernels/cpu/conv_k4s2_planes.h"
 #include "kernels/cpu/conv_k4s2_tile.h"
@@ -97,15 +99,6 @@ void transpose_panel(float* __restrict yT, const float* y, const float* act, flo
     }
 }
 
-// The sum of a row's lanes in lane order, as bn_rows::lane_sum16 ends row_sum_leaky (a
-// sample's row is whole 16-pixel vectors: no tail; tests/layers/test_conv2d_leaky.cpp
-// compares the bits).
-double lane_sum(v16f v) {
-  float s = 0;
-  for (int i = 0; i < kLanes; ++i) s += v[i];
-  return double(s);
-}
-
 // The pixels [pbeg, pend) (whole panels of kWtPanel inside a sample) into dT (K, R), zeroed
 // first. With rows_sum (N, R): whole samples only; rows_sum[n, r] = the sum of sample n's
 // row r of Y (through act), as bn_rows::row_sum_leaky gives it.
@@ -128,7 +121,13 @@ void wgrad_t_share(float* dT, double* rows_sum, const float* Y, const float* act
     transpose_panel(yT, Y + n * R * L, act ? act + n * R * L : nullptr, slope, R, L, q0, kWtPanel,
                     rows_sum ? lanes.data() : nullptr);
     if (rows_sum && q0 + kWtPanel == L)
-      for (int64_t r = 0; r < R; ++r) rows_sum[n * R + r] = lane_sum(lanes[size_t(r)]);
+      for (int64_t r = 0; r < R; ++r) {
+        // as bn_rows::lane_sum16 ends row_sum_leaky (a sample's row is whole 16-pixel
+        // vectors: no tail; tests/layers/test_conv2d_leaky.cpp compares the bits)
+        float lane[kLanes];
+        std::memcpy(lane, &lanes[size_t(r)], sizeof lane);
+        rows_sum[n * R + r] = bn_rows::lanes_in_order(lane);
+      }
     for (int64_t k0 = 0; k0 < K; k0 += mrt) {
       const int mr = int(std::min<int64_t>(mrt, K - k0));
       const float* src[kWtMaxMR];

@@ -114,7 +114,8 @@ __global__ void bn_backward_kernel(T* dinp, float* dgamma, float* dbeta, const T
 
 // The CPU kernels' scale and shift (kernels/cpu/batchnorm2d.h); the layer passes none here.
 void no_scale_shift(const char* op, const void* scale, const void* shift) {
-  CG_CHECK(!scale && !shift, op, ": the saved scale and shift are the CPU kernels'; the CUDA backward reads the output");
+  CG_CHECK(!scale && !shift, op,
+           ": the saved scale and shift are the CPU kernels'; the CUDA backward reads the output");
 }
 
 void check_dims(const char* op, int64_t N, int64_t C, int64_t HW) {

@@ -40,7 +40,7 @@ TEST_CASE("16 rows of 16 at once sum as the row loops do, bit for bit") {
     // Non-zero starting values: the rows' sums are added onto what the accumulators hold.
     // scale and shift (Src::x): some channels' x * scale + shift changes sign inside the row
     std::vector<float> sc(16), sh(16);
-    for (int i = 0; i < 16; ++i) sc[size_t(i)] = 0.5f + 0.1f * float(i), sh[size_t(i)] = -mean[size_t(i)] * sc[size_t(i)];
+    for (size_t i = 0; i < 16; ++i) sc[i] = 0.5f + 0.1f * float(i), sh[i] = -mean[i] * sc[i];
     std::vector<double> sum(16, 0.25), sq(16, 0.5), sg(16, -1.0), sgx(16, 2.0), sgA(16, -1.0), sgxA(16, 2.0),
         sgX(16, -1.0), sgxX(16, 2.0);
     sums16(sum.data(), x.data());
