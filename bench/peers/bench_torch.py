@@ -84,16 +84,17 @@ def timed(fn, device, min_time=0.5, min_iters=3):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     fn()  # warm-up
     sync()
-    total, n = 0.0, 0
-    while total < min_time or n < min_iters:
+    times = []
+    while sum(times) < min_time or len(times) < min_iters:
         if device == "cuda":
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             s.record(); fn(); e.record(); e.synchronize()
-            total += s.elapsed_time(e) / 1e3
+            times.append(s.elapsed_time(e) / 1e3)
         else:
-            t0 = time.perf_counter(); fn(); total += time.perf_counter() - t0
-        n += 1
-    return total / n
+            t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+    # The median call: a mean let a few slow calls (page faults of a fresh output) make an
+    # op's forward alone slower than its forward and backward together.
+    return sorted(times)[len(times) // 2]
 
 
 def strict_fp32():
@@ -116,8 +117,12 @@ def main():
     ap.add_argument("--batch", type=int, default=64, help="batch, as bench_layers --batch")
     ap.add_argument("--filter", default="")
     ap.add_argument("--min-time", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: every CPU)")
+    ap.add_argument("--omp", default="default",
+                    help="the name of the OpenMP setting this process runs under, for the record (bench-compare "
+                         "--layers runs one process per setting of acgan_torch.py's OMP_SETTINGS)")
     args = ap.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     strict_fp32()
     devs = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     B = args.batch
@@ -150,7 +155,7 @@ def main():
                 p.grad = torch.full_like(p, 1e-3)
                 opt = torch.optim.Adam([p], lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
                 results.append({"name": base + "/step", "seconds": timed(opt.step, dev, args.min_time)})
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "base": args.base,
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "omp": args.omp, "base": args.base,
                       "batch": B, "benchmarks": results}, indent=1))
 
 

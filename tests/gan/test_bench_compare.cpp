@@ -1,11 +1,20 @@
 // scripts/bench-compare's guard against a busy machine: it prints the load average, and
 // with --strict refuses to measure when the 1-minute load is above half the CPUs (the
-// load comes from COVERGAN_LOADAVG here, a file in /proc/loadavg's format).
+// load comes from COVERGAN_LOADAVG here, a file in /proc/loadavg's format). And its CPU
+// peer, bench/peers/acgan_torch.py bench, timed at its best thread count and OpenMP setting.
+#include <sched.h>
+
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "support/check.h"
 #include "support/paths.h"
+#include "support/skip.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -38,4 +47,44 @@ TEST_CASE("bench-compare --strict refuses a busy machine in one sentence and mea
   const auto warned = bench_compare("64.00 60.00 50.00", "--build " + missing, dir);
   CHECK(warned.exit_code == 2);
   CHECK(warned.output.find("busy: times will include waiting for the CPU") != std::string::npos);
+}
+
+TEST_CASE("the CPU PyTorch peer tries each thread count under each OpenMP setting and keeps the fastest") {
+  const cgtest::Python& py = cgtest::python_with_torch();
+  if (py.path.empty() && cgtest::torch_optional()) CG_SKIP(py.reason);
+  REQUIRE_MESSAGE(!py.path.empty(), py.reason);
+  const auto r = cgtest::run_shell(cgtest::shell_quote(py.path) + " " +
+                                   cgtest::shell_quote(cgtest::source_dir() + "/bench/peers/acgan_torch.py") +
+                                   " bench --device cpu --size 32 --base 8 --batch 4 --iters 1 --warmup 0 --stages");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  cpu_set_t mask;
+  REQUIRE(sched_getaffinity(0, sizeof mask, &mask) == 0);
+  const int cpus = CPU_COUNT(&mask);
+  // Every thread count under libgomp's defaults; with two CPUs or more, two threads or more
+  // under each other setting too (each in a process of its own; one thread never waits).
+  std::set<std::pair<int, std::string>> want;
+  for (int n = 1; n <= cpus; ++n) want.insert({n, "default"});
+  if (cpus > 1) {
+    REQUIRE(j["omp_settings"].size() >= 2);
+    for (const auto& [name, env] : j["omp_settings"].items())
+      for (int n = 2; n <= cpus && name != "default"; ++n) want.insert({n, name});
+  }
+  CHECK(!j.contains("omp_errors"));
+  const auto& tried = j["modes"]["eager"]["tried"];
+  std::set<std::pair<int, std::string>> got;
+  double fastest = 1e300;
+  for (const auto& t : tried) {
+    got.insert({t["threads"].get<int>(), t["omp"].get<std::string>()});
+    CHECK(t["ms_per_iter"].get<double>() > 0);
+    fastest = std::min(fastest, t["ms_per_iter"].get<double>());
+  }
+  CHECK(got == want);
+  // The result is the fastest configuration, named as such.
+  CHECK(j["ms_per_iter"].get<double>() == fastest);
+  bool named = false;
+  for (const auto& t : tried)
+    named = named || (t["ms_per_iter"].get<double>() == fastest && t["threads"] == j["threads"] && t["omp"] == j["omp"]);
+  CHECK(named);
 }
