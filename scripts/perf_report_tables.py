@@ -19,9 +19,22 @@ if "cuda_peak_gflops" in peaks:
     print(f"| GPU SGEMM (FP32) | {P('cuda_peak_gflops')} GFLOP/s | {P('cuda_peak_what')} |")
     print(f"| GPU copy | {P('cuda_mem_gbs')} GB/s | {P('cuda_mem_what')} |")
 peak = float(P("cpu_peak_gflops"))
+
+
+def torch_config(prec):
+    """The threads and OpenMP setting PyTorch was fastest at in each round (bench-compare
+    records them since the peer tries OpenMP settings; n/a in JSON from before)."""
+    rounds = prec.get("torch_config")
+    if not rounds:
+        return "n/a"
+    name = lambda x: f"{x['threads']} thread{'s' if x['threads'] != 1 else ''}, OpenMP {x.get('omp') or 'default'}"
+    return "; ".join(name(x) for x in rounds)
+
+
 print("\n**One iteration, covergan against PyTorch** (bench-compare: alternating rounds, medians)\n")
-print("| model | covergan ms | images/s | GFLOP/s | % of FMA peak | PyTorch ms | speedup | load before / after |")
-print("|---|---:|---:|---:|---:|---:|---:|---|")
+print("| model | covergan ms | images/s | GFLOP/s | % of FMA peak | PyTorch ms | speedup | load before / after | "
+      "PyTorch's best configuration, each round |")
+print("|---|---:|---:|---:|---:|---:|---:|---|---|")
 for tag in ("64x64_b32_B64", "64x64_b128_B16", "32x32_b32_B32"):
     c = json.load(open(f"{out}/compare_{tag}/compare.json"))
     # bench-compare keeps one set of stages per precision; the CPU has fp32 alone
@@ -30,7 +43,8 @@ for tag in ("64x64_b32_B64", "64x64_b128_B16", "32x32_b32_B32"):
     busy = " (busy)" if c["busy"] else ""
     print(f"| {m['size']}x{m['size']}, base {m['base']}, batch {m['batch']} | {it['covergan_ms']:.1f} | "
           f"{m['batch'] / it['covergan_ms'] * 1e3:.0f} | {rate:.0f} | {100 * rate / peak:.0f} % | {it['torch_ms']:.1f} | "
-          f"**{c['speedup']:.2f}x** | {c['load_average_before'].split()[0]} / {c['load_average_after'].split()[0]}{busy} |")
+          f"**{c['speedup']:.2f}x** | {c['load_average_before'].split()[0]} / {c['load_average_after'].split()[0]}{busy} | "
+          f"{torch_config(c['precisions'][c['fastest_precision']])} |")
 print("\n**Beside one CPU-bound competitor** (bench_iteration --contend 1: alone and contended alternately)\n")
 print("| model | alone ms | contended ms | slowdown | equal share of the CPUs | goal | helpers' chunks | "
       "caller's waits, ms / moves per iteration | load after |")

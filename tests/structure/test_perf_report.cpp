@@ -26,6 +26,10 @@ TEST_CASE("perf-report's tables read today's bench-compare, contend and profile 
   // The iteration rows: speedups from compare.json, the FMA share from peaks.json.
   CHECK(r.output.find("| 64x64, base 32, batch 64 | 188.3 | 340 | 217 | 47 % | 597.5 | **3.17x**") != std::string::npos);
   CHECK(r.output.find("| 64x64, base 128, batch 16 | 492.7 |") != std::string::npos);
+  // PyTorch's best configuration in each round, where bench-compare recorded it (n/a before)
+  CHECK(r.output.find("| 2 threads, OpenMP passive-bound; 1 thread, OpenMP default; 2 threads, OpenMP passive-bound |") !=
+        std::string::npos);
+  CHECK(r.output.find("| 0.97 / 1.61 | n/a |") != std::string::npos);
   CHECK(r.output.find("**6.20x**") != std::string::npos);
   // Contention rows and the profile's largest layer pass first.
   CHECK(r.output.find("| 64x64 base 32 batch 64 | 155.31 | 272.85 | **1.81x** | 1.50x | 1.50x | 20 % | 1.4 / 4.2 |") !=
