@@ -471,7 +471,7 @@ def bench_mode(args, device, m, mode, counts):
 # The OpenMP runtime settings the CPU peer runs under, each in a process of its own (libgomp
 # reads them when it loads, before any line here runs); "default" is libgomp's own. A fair
 # peer is timed at its best: on a 2-core EPYC (2026-12-06) PyTorch 1.13's two threads took
-# 780-925 ms an iteration (64x64, base 32, batch 64) under libgomp's defaults, 344 with
+# 608-925 ms an iteration (64x64, base 32, batch 64) under libgomp's defaults, 344 with
 # passive waits, 223-281 with passive waits and threads bound to CPUs; its one thread
 # 295-342 (docs/PERFORMANCE.md).
 OMP_SETTINGS = {"default": {}, "passive-bound": {"OMP_WAIT_POLICY": "passive", "OMP_PROC_BIND": "true"}}
@@ -534,9 +534,10 @@ def cmd_bench(args):
         if mode not in MODES:
             raise SystemExit(f"acgan_torch: unknown mode {mode!r}; modes are {', '.join(MODES)}")
     # The other OpenMP settings first, each in a process of its own (on one thread they change
-    # nothing), while this one has started no OpenMP threads: once it has, its idle team
-    # slowed the other process by a third (336 against 222-236 ms, 64x64 base 32 batch 64).
-    # This process then runs under the environment's settings ("default").
+    # nothing), while this one has started no OpenMP threads: run after this one's own
+    # two-thread rounds, the other process took 336 ms an iteration against 222-236 run alone
+    # (64x64, base 32, batch 64). This process then runs under the environment's settings
+    # ("default").
     others = device != "cuda" and "--omp" not in sys.argv and max(counts) > 1
     omp_tried, omp_errors, children = [args.omp], {}, []
     for name in (s for s in OMP_SETTINGS if s != "default") if others else ():
@@ -564,7 +565,8 @@ def cmd_bench(args):
            "omp_settings": {n: (OMP_SETTINGS[n] if n != "default" else
                                 {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "GOMP_"))})
                                 for n in omp_tried},
-           **({"omp_errors": omp_errors} if omp_errors else {}), "modes": results, "best_mode": best_mode, **best, "images_per_s": args.batch / best["ms_per_iter"] * 1e3}
+           **({"omp_errors": omp_errors} if omp_errors else {}), "modes": results, "best_mode": best_mode,
+           **best, "images_per_s": args.batch / best["ms_per_iter"] * 1e3}
     if not args.stages:
         out = {k: v for k, v in out.items() if k not in ("d_step_ms", "g_step_ms")}
     print(json.dumps(out))
