@@ -510,6 +510,17 @@ def merge_omp(results, other):
         results[mode] = {**(r if r["ms_per_iter"] < mine["ms_per_iter"] else mine), "tried": tried}
 
 
+def torch_build():
+    """What this PyTorch was built with, as far as its speed goes: ATen's widest CPU kernels,
+    its BLAS and oneDNN (Debian's 1.13: AVX2, generic BLAS, oneDNN 2.6.3; a pip wheel has
+    MKL and AVX-512 kernels), from torch.__config__.show()."""
+    import re
+    text = torch.__config__.show()
+    pick = lambda pattern: (re.search(pattern, text) or [None, None])[1]
+    return {"cpu_capability": pick(r"CPU capability usage: (\S+)"), "blas": pick(r"BLAS_INFO=([^,\s]+)"),
+            "onednn": pick(r"MKL-DNN (v[\d.]+)"), "openmp": pick(r"OpenMP (\d+)")}
+
+
 def cmd_bench(args):
     """Times iterations in one precision and each of the modes asked for (default on CUDA:
     eager, torch.compile and torch.compile with CUDA graphs; on the CPU eager); a mode that
@@ -560,7 +571,8 @@ def cmd_bench(args):
         raise SystemExit("acgan_torch: no mode ran: " + "; ".join(f"{k}: {v['error']}" for k, v in results.items()))
     best_mode = min(ran, key=lambda k: ran[k]["ms_per_iter"])
     best = ran[best_mode]
-    out = {"peer": "torch", "torch": torch.__version__, "device": device, "precision": args.precision,
+    out = {"peer": "torch", "torch": torch.__version__, "torch_build": torch_build(), "device": device,
+           "precision": args.precision,
            "size": args.size, "base_channels": args.base, "batch": args.batch, "tried_threads": counts,
            "omp_settings": {n: (OMP_SETTINGS[n] if n != "default" else
                                 {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "GOMP_"))})

@@ -72,6 +72,10 @@ TEST_CASE("the CPU PyTorch peer tries each thread count under each OpenMP settin
       for (int n = 2; n <= cpus && name != "default"; ++n) want.insert({n, name});
   }
   CHECK(!j.contains("omp_errors"));
+  // The peer names its own build (ATen's CPU kernels, BLAS, oneDNN): it sets the peer's speed.
+  REQUIRE(j["torch_build"].is_object());
+  CHECK(j["torch_build"].contains("cpu_capability"));
+  CHECK(j["torch_build"].contains("blas"));
   const auto& tried = j["modes"]["eager"]["tried"];
   std::set<std::pair<int, std::string>> got;
   double fastest = 1e300;
