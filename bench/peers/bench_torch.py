@@ -80,18 +80,23 @@ def param_counts(S=64, ch=32, K=5, z=100, codes=2):
     return g, d
 
 
-def timed(fn, device, min_time=0.5, min_iters=3):
+def timed(fn, device, min_time=0.5, min_iters=3, prep=lambda: None):
+    """The median time of fn(prep()) over calls (at least min_iters, min_time in all), the
+    untimed prep() run before each: a backward times its autograd pass alone, its forward
+    (the tape it walks) in prep, as bench_layers times our tape's backward alone."""
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    fn()  # warm-up
+    fn(prep())  # warm-up
     sync()
     times = []
     while sum(times) < min_time or len(times) < min_iters:
+        arg = prep()
+        sync()
         if device == "cuda":
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record(); fn(); e.record(); e.synchronize()
+            s.record(); fn(arg); e.record(); e.synchronize()
             times.append(s.elapsed_time(e) / 1e3)
         else:
-            t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter(); fn(arg); times.append(time.perf_counter() - t0)
     # The median call: a mean let a few slow calls (page faults of a fresh output) make an
     # op's forward alone slower than its forward and backward together.
     return sorted(times)[len(times) // 2]
@@ -136,17 +141,15 @@ def main():
                     continue
                 ins = [(torch.randn(s, generator=g) * 0.5).to(dev).requires_grad_(True) for s in shapes]
                 with torch.no_grad():
-                    fwd = timed(lambda: fn(*ins), dev, args.min_time)
+                    fwd = timed(lambda _: fn(*ins), dev, args.min_time)
                 out = fn(*ins)
                 seed = torch.randn(out.shape, generator=g).to(dev)
-
-                def bwd():
-                    o = fn(*ins)
-                    torch.autograd.grad(o, ins, seed)
-                # backward alone = (forward+backward) - forward, as our tape times the sweep alone
-                both = timed(bwd, dev, args.min_time)
+                # the backward alone, each call's forward untimed before it (bench_layers
+                # times our tape's backward alone; (fwd+bwd) - fwd came out <= 0 for ops whose
+                # no_grad forward PyTorch runs slower than its training one, e.g. batch norm)
+                bwd = timed(lambda o: torch.autograd.grad(o, ins, seed), dev, args.min_time, prep=lambda: fn(*ins))
                 results.append({"name": base + "/fwd", "seconds": fwd})
-                results.append({"name": base + "/bwd", "seconds": max(both - fwd, 1e-9)})
+                results.append({"name": base + "/bwd", "seconds": bwd})
             for tag, n in zip(("G.adam", "D.adam"), param_counts(S, args.base)):
                 base = f"{tag}/{dev}/{S}x{S}/B{B}"
                 if args.filter and not re.search(args.filter, base):
@@ -154,7 +157,7 @@ def main():
                 p = torch.zeros(n, device=dev, requires_grad=True)
                 p.grad = torch.full_like(p, 1e-3)
                 opt = torch.optim.Adam([p], lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-                results.append({"name": base + "/step", "seconds": timed(opt.step, dev, args.min_time)})
+                results.append({"name": base + "/step", "seconds": timed(lambda _: opt.step(), dev, args.min_time)})
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "omp": args.omp, "base": args.base,
                       "batch": B, "benchmarks": results}, indent=1))
 
