@@ -92,3 +92,26 @@ TEST_CASE("the CPU PyTorch peer tries each thread count under each OpenMP settin
     named = named || (t["ms_per_iter"].get<double>() == fastest && t["threads"] == j["threads"] && t["omp"] == j["omp"]);
   CHECK(named);
 }
+
+TEST_CASE("the per-layer PyTorch peer times each op's forward and its backward alone, both measured") {
+  const cgtest::Python& py = cgtest::python_with_torch();
+  if (py.path.empty() && cgtest::torch_optional()) CG_SKIP(py.reason);
+  REQUIRE_MESSAGE(!py.path.empty(), py.reason);
+  // Batch norm: the op whose backward the old (fwd+bwd) - fwd estimate could not resolve.
+  const auto r = cgtest::run_shell(cgtest::shell_quote(py.path) + " " +
+                                   cgtest::shell_quote(cgtest::source_dir() + "/bench/peers/bench_torch.py") +
+                                   " --size 32 --base 8 --batch 4 --filter 'G.bn1|D.conv2' --min-time 0.01 --threads 1"
+                                   " --omp passive-bound");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  CHECK(j["threads"] == 1);
+  CHECK(j["omp"] == "passive-bound");  // the setting's name, for the record
+  std::set<std::string> names;
+  for (const auto& b : j["benchmarks"]) {
+    names.insert(b["name"].get<std::string>());
+    CHECK(b["seconds"].get<double>() > 1e-7);  // a real time, not the old floor of 1e-9
+  }
+  CHECK(names == std::set<std::string>{"G.bn1/cpu/32x32/B4/fwd", "G.bn1/cpu/32x32/B4/bwd", "D.conv2/cpu/32x32/B4/fwd",
+                                       "D.conv2/cpu/32x32/B4/bwd"});
+}
