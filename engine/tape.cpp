@@ -71,12 +71,16 @@ void Tape::record(Record r) {
   records_.push_back(std::move(r));
 }
 
-void Tape::backward(const Tensor& root, const Tensor& seed) {
-  NVTX_SCOPE("Tape::backward");
+void Tape::check_sweepable(const Tensor& root) const {
   CG_CHECK(!consumed_, "backward over a tape that was already swept (its saved buffers are gone); "
            "run the forward again on a cleared tape");
   CG_CHECK(root.defined() && root.requires_grad(),
            "backward: the root does not depend on anything that needs a gradient");
+}
+
+void Tape::backward(const Tensor& root, const Tensor& seed) {
+  NVTX_SCOPE("Tape::backward");
+  check_sweepable(root);
   Tensor& g = const_cast<Tensor&>(root).ensure_grad();
   if (seed.defined()) {
     check_shape("backward", "seed", seed, root.shape());
@@ -86,6 +90,18 @@ void Tape::backward(const Tensor& root, const Tensor& seed) {
     Tensor one = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
     g.add_(one);
   }
+  sweep();
+}
+
+void Tape::backward_from_grad(const Tensor& root) {
+  NVTX_SCOPE("Tape::backward");
+  check_sweepable(root);
+  CG_CHECK(root.grad().defined(), "backward_from_grad: the root ", root.describe(),
+           " holds no gradient to sweep from; set one, or call backward(root, seed)");
+  sweep();
+}
+
+void Tape::sweep() {
   for (size_t i = records_.size(); i-- > 0;) {
     Record& r = records_[i];
     if (!r.output.grad().defined()) continue;  // nothing flowed into this op's output

@@ -102,6 +102,10 @@ class Tape {
   // seed, the gradient of some scalar with respect to root (same shape).
   // A tape can be swept once: a second backward is an error, not silent garbage.
   void backward(const Tensor& root, const Tensor& seed = Tensor());
+  // The sweep alone, from the gradient the root already holds (root.grad(), set by the
+  // caller): what backward runs after seeding. bench_layers times it, so an op's backward
+  // is timed without copying its seed (PyTorch's autograd.grad takes grad_outputs as given).
+  void backward_from_grad(const Tensor& root);
 
   // One line per op with tensor ids: TapeGraph::compact (engine/tape_graph.h, which also
   // gives the full view of `covergan train --dump-tape` and the Graphviz one).
@@ -112,6 +116,9 @@ class Tape {
   void clear();  // drop the records (and the buffers they saved); the tape can be used again
 
  private:
+  void check_sweepable(const Tensor& root) const;
+  void sweep();  // every record's backward, newest first; then the tape is consumed
+
   std::vector<Record> records_;
   bool consumed_ = false;
 };

@@ -269,3 +269,29 @@ TEST_CASE("to_dot writes one cluster per tape and one node per record and per te
   CHECK(count(" -> ") == 6);            // one edge per input and per output
   CHECK(dot.find("label=\"first \\\"tape\\\" (2 records, 3 tensors)\"") != std::string::npos);
 }
+
+TEST_CASE("backward_from_grad sweeps from the gradient the root holds, as backward(root, seed) does") {
+  const Tensor x = Tensor::from({1, 2}, Shape{1, 2}, DType::f64);
+  const Tensor seed = Tensor::from({0.5, -2}, Shape{1, 2}, DType::f64);
+  std::vector<double> want;
+  for (int from_grad = 0; from_grad < 2; ++from_grad) {
+    Tensor w = Tensor::from({3, 4, 5, 6}, Shape{2, 2}, DType::f64);
+    w.set_requires_grad(true);
+    Tape tape;
+    Tensor y = linear(&tape, x, w, Tensor());  // (1,2): a root that needs a seed
+    if (from_grad) {
+      CHECK_THROWS_WITH_AS(tape.backward_from_grad(y), doctest::Contains("holds no gradient to sweep from"),
+                           cg::Error);
+      CHECK(!tape.consumed());  // the refusal swept nothing
+      y.set_grad(seed.clone());
+      tape.backward_from_grad(y);
+      CHECK(w.grad().to_vector() == want);
+      CHECK(y.grad().to_vector() == seed.to_vector());  // the root's gradient is left as it was
+      CHECK_THROWS_WITH_AS(tape.backward_from_grad(y), doctest::Contains("already swept"), cg::Error);
+    } else {
+      tape.backward(y, seed);
+      want = w.grad().to_vector();
+      CHECK(want == std::vector<double>{0.5, 1, -2, -4});  // dW = seed^T x
+    }
+  }
+}
