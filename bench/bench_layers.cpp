@@ -173,25 +173,30 @@ void bench_backward(benchmark::State& st, OpSpec op, Device dev, int64_t B) {
   // bench_torch.py times autograd.grad, which takes its seed as given): seeding a
   // non-scalar root copies it (an 8 MiB zero fill and add at G.bn3), which no training
   // step does (its roots are scalar losses).
-  auto once = [&](bool timed) {
-    Tape tape;
+  // The forward on a fresh tape with the gradients cleared and the root's set; then the sweep.
+  const auto ready = [&](Tape& tape) {
     Tensor out = op.run(&tape, in);
     if (!seed.defined()) seed = random_on(out.shape(), dev, rng);
     for (Tensor& t : in) t.set_grad(Tensor());
     if (out.numel() != 1) out.set_grad(seed.clone());
+    return out;
+  };
+  const auto sweep = [](Tape& tape, const Tensor& out) {
+    out.numel() == 1 ? tape.backward(out) : tape.backward_from_grad(out);
+  };
+  auto once = [&](bool timed) {
+    Tape tape;
+    const Tensor out = ready(tape);
     if (timed) timer.start();
-    if (out.numel() == 1) tape.backward(out);
-    else tape.backward_from_grad(out);
+    sweep(tape, out);
     return timed ? timer.stop_seconds() : 0.0;
   };
   once(false);
   std::pair<double, double> work{0, 0};
   {
     Tape tape;
-    Tensor out = op.run(&tape, in);
-    for (Tensor& t : in) t.set_grad(Tensor());
-    if (out.numel() != 1) out.set_grad(seed.clone());
-    work = work_of([&] { out.numel() == 1 ? tape.backward(out) : tape.backward_from_grad(out); });
+    const Tensor out = ready(tape);
+    work = work_of([&] { sweep(tape, out); });
   }
   for (auto _ : st) st.SetIterationTime(once(true));
   set_counters(st, work, B);

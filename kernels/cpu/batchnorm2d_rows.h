@@ -70,12 +70,6 @@ double row_sum(const T* x, int64_t HW) {
   }
   return double(s);
 }
-// The sum in T of g(0) .. g(n-1) in 16 lanes: lane l adds g(l), g(16 + l), ... in order,
-// the tail past the last 16 goes into lane 0, and the lanes are added in order: the order
-// GCC's AVX-512 `omp simd` reduction gave these sums (read in its disassembly), written out
-// so that every compiler, vector width and sanitizer build gives it too. The bias
-// gradients use it (bias_grad_add, row_sum_leaky), and the k4s2 weight gradient that sums
-// D.conv1's bias in its own pass reproduces it lane by lane (conv_k4s2_wgrad_t.cpp).
 // The 16 lanes added in order, in T.
 template <class T>
 double lanes_in_order(const T* lane) {
@@ -83,6 +77,12 @@ double lanes_in_order(const T* lane) {
   for (int l = 0; l < 16; ++l) s += lane[l];
   return double(s);
 }
+// The sum in T of g(0) .. g(n-1) in 16 lanes: lane l adds g(l), g(16 + l), ... in order,
+// the tail past the last 16 goes into lane 0, and the lanes are added in order: the order
+// GCC's AVX-512 `omp simd` reduction gave these sums (read in its disassembly), written out
+// so that every compiler, vector width and sanitizer build gives it too. The bias
+// gradients use it (bias_grad_add, row_sum_leaky), and the k4s2 weight gradient that sums
+// D.conv1's bias in its own pass reproduces it lane by lane (conv_k4s2_wgrad_t.cpp).
 template <class T, class G>
 double lane_sum16(int64_t n, G&& g) {
   T lane[16] = {};

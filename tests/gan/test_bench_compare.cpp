@@ -27,6 +27,16 @@ cgtest::ShellResult bench_compare(const std::string& loadavg, const std::string&
                            cgtest::shell_quote(cgtest::source_dir() + "/scripts/bench-compare") + " " + args + " 2>&1");
 }
 
+// The JSON a PyTorch peer (bench/peers/SCRIPT) prints when run with ARGS by the python
+// that has torch; the run must succeed.
+nlohmann::json run_peer(const std::string& python, const std::string& script, const std::string& args) {
+  const auto r = cgtest::run_shell(cgtest::shell_quote(python) + " " +
+                                   cgtest::shell_quote(cgtest::source_dir() + "/bench/peers/" + script) + " " + args);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+}
+
 }  // namespace
 
 TEST_CASE("bench-compare --strict refuses a busy machine in one sentence and measures on a quiet one") {
@@ -53,12 +63,8 @@ TEST_CASE("the CPU PyTorch peer tries each thread count under each OpenMP settin
   const cgtest::Python& py = cgtest::python_with_torch();
   if (py.path.empty() && cgtest::torch_optional()) CG_SKIP(py.reason);
   REQUIRE_MESSAGE(!py.path.empty(), py.reason);
-  const auto r = cgtest::run_shell(cgtest::shell_quote(py.path) + " " +
-                                   cgtest::shell_quote(cgtest::source_dir() + "/bench/peers/acgan_torch.py") +
-                                   " bench --device cpu --size 32 --base 8 --batch 4 --iters 1 --warmup 0 --stages");
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  const auto j =
+      run_peer(py.path, "acgan_torch.py", "bench --device cpu --size 32 --base 8 --batch 4 --iters 1 --warmup 0 --stages");
   cpu_set_t mask;
   REQUIRE(sched_getaffinity(0, sizeof mask, &mask) == 0);
   const int cpus = CPU_COUNT(&mask);
@@ -98,13 +104,9 @@ TEST_CASE("the per-layer PyTorch peer times each op's forward and its backward a
   if (py.path.empty() && cgtest::torch_optional()) CG_SKIP(py.reason);
   REQUIRE_MESSAGE(!py.path.empty(), py.reason);
   // Batch norm: the op whose backward the old (fwd+bwd) - fwd estimate could not resolve.
-  const auto r = cgtest::run_shell(cgtest::shell_quote(py.path) + " " +
-                                   cgtest::shell_quote(cgtest::source_dir() + "/bench/peers/bench_torch.py") +
-                                   " --size 32 --base 8 --batch 4 --filter 'G.bn1|D.conv2' --min-time 0.01 --threads 1"
-                                   " --omp passive-bound");
-  INFO(r.output);
-  REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  const auto j = run_peer(py.path, "bench_torch.py",
+                          "--size 32 --base 8 --batch 4 --filter 'G.bn1|D.conv2' --min-time 0.01 --threads 1 "
+                          "--omp passive-bound");
   CHECK(j["threads"] == 1);
   CHECK(j["omp"] == "passive-bound");  // the setting's name, for the record
   std::set<std::string> names;
