@@ -269,9 +269,16 @@ void Scope::end() {
 void add_work(double flops, double bytes) {
   if (!recording() || g.stack.empty()) return;
   const Frame& f = g.stack.back();
-  if (f.row != npos) {
-    g.rows[f.row].flops += flops;
-    g.rows[f.row].bytes += bytes;
+  // A kernel opened under a pass of the record that shares its name (linear_backward)
+  // was counted once, as that record's frame (begin): its work goes to that row.
+  for (size_t i = g.stack.size(); i-- > 0;) {
+    const Frame& k = g.stack[i];
+    if (k.row != npos) {
+      g.rows[k.row].flops += flops;
+      g.rows[k.row].bytes += bytes;
+      break;
+    }
+    if (k.kind != Kind::pass) break;
   }
   const size_t target = effective(f);
   if (target != npos) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/threads.h"
 #include "layers/activations.h"
+#include "layers/linear.h"
 #include "support/check.h"
 #include "support/skip.h"
 
@@ -213,6 +215,31 @@ TEST_CASE("a layer's own time goes to its first pass and a pass counts once per 
   CHECK(find_group(gs, "L.x", "backward-weight")->calls == 2);
   CHECK(find_group(gs, "L.x", "backward-weight")->flops == 8);
   CHECK(prof::current_layer() == nullptr);
+}
+
+TEST_CASE("a kernel named as its record (linear_backward) reports its work in that row") {
+  // The record and the kernel it calls under a pass share one row (counted once); the
+  // kernel's FLOPs and bytes must reach it, or bench_layers reads 0 FLOP/s for the pass.
+  const int64_t B = 5, C = 24, OC = 16;  // more than linear_narrow's outputs: the GEMM path
+  std::mt19937 rng(3);
+  Tensor x = cgtest::random_tensor(Shape{B, C}, rng, 1.0, DType::f32);
+  Tensor w = cgtest::random_tensor(Shape{OC, C}, rng, 1.0, DType::f32);
+  x.set_requires_grad(true);
+  w.set_requires_grad(true);
+  Tape tape;
+  const Tensor y = linear(&tape, x, w, Tensor());
+  prof::start();
+  tape.backward(y, Tensor::full(y.shape(), 1.0, DType::f32));
+  prof::stop();
+  const auto rows = prof::rows();
+  const prof::Row* r = find_row(rows, "linear_backward");
+  REQUIRE(r != nullptr);
+  CHECK(r->calls == 1);
+  CHECK(r->flops == 2 * 2.0 * B * C * OC);  // the input's and the weight's gradients
+  CHECK(r->bytes > 0);
+  double group_flops = 0;
+  for (const prof::Group& g : prof::groups()) group_flops += g.flops;
+  CHECK(group_flops == r->flops);
 }
 
 TEST_CASE("the tape carries a record's layer into its backward scope") {
