@@ -11,13 +11,12 @@ loads covergan's safetensors checkpoints. It is the peer for parity and speed.
   bench                time training iterations (images/s) in one precision (fp32, tf32,
                        bf16 autocast), eager, compiled and compiled with CUDA graphs
 
-safetensors are read and written with json + numpy (no safetensors package).
+safetensors are read and written by safetensors_io.py (json + numpy).
 Run with Debian's /usr/bin/python3 (python3-torch) or any PyTorch >= 1.13."""
 import argparse
 import contextlib
 import json
 import math
-import struct
 import os
 import sys
 import time
@@ -27,44 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# ---- safetensors ------------------------------------------------------------
-
-_DT = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "U8": np.uint8, "I64": np.int64}
-_DT_NAME = {np.dtype(v): k for k, v in _DT.items()}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n).decode("utf-8"))
-        meta = header.pop("__metadata__", {}) or {}
-        base = 8 + n
-        out = {}
-        for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
-            a, b = e["data_offsets"]
-            dt = np.dtype(_DT[e["dtype"]])
-            f.seek(base + a)
-            out[name] = np.fromfile(f, dtype=dt, count=(b - a) // dt.itemsize).reshape(e["shape"])
-    return out, meta
-
-
-def write_safetensors(path, tensors, meta=None):
-    header, arrays, off = {}, [], 0
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
-        header[name] = {"dtype": _DT_NAME[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [off, off + arr.nbytes]}
-        arrays.append(arr)
-        off += arr.nbytes
-    if meta:
-        header["__metadata__"] = {k: str(v) for k, v in meta.items()}
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for arr in arrays:
-            f.write(memoryview(arr).cast("B"))
+from safetensors_io import read_safetensors, write_safetensors
 
 # ---- the model --------------------------------------------------------------
 
@@ -342,7 +304,14 @@ def save_grid_png(path, images, cols):
     for i in range(n):
         r, c = divmod(i, cols)
         canvas[2 + r * (h + 2):2 + r * (h + 2) + h, 2 + c * (w + 2):2 + c * (w + 2) + w] = x[i]
-    Image.fromarray(canvas).save(path)
+    tmp = f"{path}.tmp{os.getpid()}.png"  # renamed when whole, as covergan writes its files
+    try:
+        Image.fromarray(canvas).save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
 
 def cmd_generate(args):
