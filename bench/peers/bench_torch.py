@@ -18,6 +18,11 @@ def n_layers(S):
     return {16: 2, 32: 3, 64: 4, 128: 5}[S]
 
 
+# Ops whose input the model never needs a gradient for (G's projection takes the latent):
+# their backward is the parameters' alone, as bench_layers times it.
+NO_INPUT_GRAD = {"G.fc"}
+
+
 def specs(B, S=64, ch=32, K=5, z=100, codes=2, slope=0.2):
     """The ops of one AC-GAN iteration at the model's shapes, named as bench_layers names them."""
     L = n_layers(S)
@@ -139,7 +144,9 @@ def main():
                 base = f"{name}/{dev}/{S}x{S}/B{B}"
                 if args.filter and not re.search(args.filter, base):
                     continue
-                ins = [(torch.randn(s, generator=g) * 0.5).to(dev).requires_grad_(True) for s in shapes]
+                ins = [(torch.randn(s, generator=g) * 0.5).to(dev).requires_grad_(i > 0 or name not in NO_INPUT_GRAD)
+                       for i, s in enumerate(shapes)]
+                wrt = [t for t in ins if t.requires_grad]
                 with torch.no_grad():
                     fwd = timed(lambda _: fn(*ins), dev, args.min_time)
                 out = fn(*ins)
@@ -147,9 +154,9 @@ def main():
                 # the backward alone, each call's forward untimed before it (bench_layers
                 # times our tape's backward alone; (fwd+bwd) - fwd came out <= 0 for ops whose
                 # no_grad forward PyTorch runs slower than its training one, e.g. batch norm)
-                bwd = timed(lambda o: torch.autograd.grad(o, ins, seed), dev, args.min_time, prep=lambda: fn(*ins))
+                bwd = timed(lambda o: torch.autograd.grad(o, wrt, seed), dev, args.min_time, prep=lambda: fn(*ins))
                 results.append({"name": base + "/fwd", "seconds": fwd})
-                results.append({"name": base + "/bwd", "seconds": bwd})
+                results.append({"name": base + "/bwd", "seconds": bwd, "grads": len(wrt)})  # tensors differentiated
             for tag, n in zip(("G.adam", "D.adam"), param_counts(S, args.base)):
                 base = f"{tag}/{dev}/{S}x{S}/B{B}"
                 if args.filter and not re.search(args.filter, base):

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -99,13 +100,13 @@ TEST_CASE("the CPU PyTorch peer tries each thread count under each OpenMP settin
   CHECK(named);
 }
 
-TEST_CASE("the per-layer PyTorch peer times each op's forward and its backward alone, both measured") {
+TEST_CASE("the per-layer PyTorch peer times each op's forward and its backward alone, both measured, differentiating what bench_layers does") {
   const cgtest::Python& py = cgtest::python_with_torch();
   if (py.path.empty() && cgtest::torch_optional()) CG_SKIP(py.reason);
   REQUIRE_MESSAGE(!py.path.empty(), py.reason);
   // Batch norm: the op whose backward the old (fwd+bwd) - fwd estimate could not resolve.
   const auto j = run_peer(py.path, "bench_torch.py",
-                          "--size 32 --base 8 --batch 4 --filter 'G.bn1|D.conv2' --min-time 0.01 --threads 1 "
+                          "--size 32 --base 8 --batch 4 --filter 'G.fc|G.bn1|D.conv2' --min-time 0.01 --threads 1 "
                           "--omp passive-bound");
   CHECK(j["threads"] == 1);
   CHECK(j["omp"] == "passive-bound");  // the setting's name, for the record
@@ -114,6 +115,13 @@ TEST_CASE("the per-layer PyTorch peer times each op's forward and its backward a
     names.insert(b["name"].get<std::string>());
     CHECK(b["seconds"].get<double>() > 1e-7);  // a real time, not the old floor of 1e-9
   }
-  CHECK(names == std::set<std::string>{"G.bn1/cpu/32x32/B4/fwd", "G.bn1/cpu/32x32/B4/bwd", "D.conv2/cpu/32x32/B4/fwd",
-                                       "D.conv2/cpu/32x32/B4/bwd"});
+  CHECK(names == std::set<std::string>{"G.fc/cpu/32x32/B4/fwd", "G.fc/cpu/32x32/B4/bwd", "G.bn1/cpu/32x32/B4/fwd",
+                                       "G.bn1/cpu/32x32/B4/bwd", "D.conv2/cpu/32x32/B4/fwd", "D.conv2/cpu/32x32/B4/bwd"});
+  // The backward differentiates what bench_layers' does: G.fc's weight alone (the model
+  // never needs the latent's gradient), the others their input and every parameter.
+  std::map<std::string, int> grads;
+  for (const auto& b : j["benchmarks"])
+    if (b.contains("grads")) grads[b["name"].get<std::string>()] = b["grads"].get<int>();
+  CHECK(grads == std::map<std::string, int>{
+                     {"G.fc/cpu/32x32/B4/bwd", 1}, {"G.bn1/cpu/32x32/B4/bwd", 3}, {"D.conv2/cpu/32x32/B4/bwd", 2}});
 }
