@@ -11,7 +11,7 @@ loads covergan's safetensors checkpoints. It is the peer for parity and speed.
   bench                time training iterations (images/s) in one precision (fp32, tf32,
                        bf16 autocast), eager, compiled and compiled with CUDA graphs
 
-safetensors are read and written by safetensors_io.py (json + numpy).
+safetensors are read and written by peer_io.py (json + numpy).
 Run with Debian's /usr/bin/python3 (python3-torch) or any PyTorch >= 1.13."""
 import argparse
 import contextlib
@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from safetensors_io import read_safetensors, write_safetensors
+from peer_io import read_safetensors, write_replacing, write_safetensors
 
 # ---- the model --------------------------------------------------------------
 
@@ -304,14 +304,7 @@ def save_grid_png(path, images, cols):
     for i in range(n):
         r, c = divmod(i, cols)
         canvas[2 + r * (h + 2):2 + r * (h + 2) + h, 2 + c * (w + 2):2 + c * (w + 2) + w] = x[i]
-    tmp = f"{path}.tmp{os.getpid()}.png"  # renamed when whole, as covergan writes its files
-    try:
-        Image.fromarray(canvas).save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    write_replacing(path, lambda tmp: Image.fromarray(canvas).save(tmp, format="PNG"))
 
 
 def cmd_generate(args):

@@ -1,6 +1,7 @@
-"""safetensors read and written with json + numpy (no safetensors package), for the PyTorch
-peers: acgan_torch.py loads covergan's checkpoints and writes parity results with these.
-A file is written under a temporary name and renamed, so a reader never sees half of one."""
+"""Files the PyTorch peers read and write: safetensors with json + numpy (no safetensors
+package; acgan_torch.py loads covergan's checkpoints and writes parity results with them),
+and every file written under a temporary name and renamed, as covergan writes its own, so
+a reader never sees half of one."""
 import contextlib
 import json
 import os
@@ -39,13 +40,22 @@ def write_safetensors(path, tensors, meta=None):
         header["__metadata__"] = {k: str(v) for k, v in meta.items()}
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
     h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
+
+    def write(tmp):
         with open(tmp, "wb") as f:
             f.write(struct.pack("<Q", len(h)))
             f.write(h)
             for arr in arrays:
                 f.write(memoryview(arr).cast("B"))
+    write_replacing(path, write)
+
+
+def write_replacing(path, write):
+    """write(tmp) to a temporary name beside path, then renamed to path; the temporary file
+    is removed when anything fails."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
