@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "gan/run_dir.h"
 #include "serve_util.h"
 
 namespace fs = std::filesystem;
@@ -29,14 +30,6 @@ bool wait_for(F cond, double timeout_s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return cond();
-}
-
-// Whether the run holds a checkpoint now (files come and go while we look: no throwing).
-bool has_checkpoint(const std::string& run) {
-  std::error_code ec;
-  for (fs::directory_iterator it(run + "/checkpoints", ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().extension() == ".safetensors") return true;
-  return false;
 }
 
 int64_t metric_rows(int port) {
@@ -56,7 +49,7 @@ TEST_CASE("serve: 50 concurrent requests while a training writes to the run") {
                            data.dir / "train.log");
   // Any checkpoint, not the first by name: the tiny model runs thousands of iterations a
   // second, and --keep 2 had removed step 25's before a poll saw it (3 tries in 20 under load).
-  REQUIRE(wait_for([&] { return has_checkpoint(run); }, 120));
+  REQUIRE(wait_for([&] { return !cg::gan::RunDir(run).checkpoints().empty(); }, 120));
   servetest::ServeProcess srv({run}, data.dir / "serve.log");
   const int port = srv.port();
   REQUIRE(metric_rows(port) > 0);
