@@ -43,7 +43,7 @@ void Adam::step(const Tensor& halt) {
   CG_CHECK(!halt.defined() || (halt.dtype() == DType::i32 && halt.numel() == 1), "Adam::step: the guard must be i32 (1), got ",
            halt.describe());
   const int64_t n = p.numel();
-  if (prof::recording()) prof::note_shape("(" + std::to_string(n) + " parameters)");
+  if (prof::recording()) prof::note_shape(std::string("(").append(std::to_string(n)).append(" parameters)"));
   if (p.is_cuda()) {  // the count on the device too: see adam.h
     ++t_;
     on_cuda("Adam::step", p, [&]<class>() {

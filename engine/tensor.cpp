@@ -69,7 +69,7 @@ int64_t Shape::numel() const {
 
 std::string Shape::str() const {
   std::string s = "(";
-  for (int i = 0; i < ndim; ++i) s += (i ? "," : "") + std::to_string(d[static_cast<size_t>(i)]);
+  for (int i = 0; i < ndim; ++i) s.append(i ? "," : "").append(std::to_string(d[static_cast<size_t>(i)]));
   return s + ")";
 }
 

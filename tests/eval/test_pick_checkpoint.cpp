@@ -37,8 +37,8 @@ struct Out {
 };
 
 Out pick(const std::vector<std::string>& reports) {
-  std::string cmd = "python3 " + cgtest::shell_quote(cgtest::source_dir() + "/scripts/pick-checkpoint");
-  for (const auto& r : reports) cmd += " " + cgtest::shell_quote(r);
+  std::string cmd = std::string("python3 ").append(cgtest::shell_quote(cgtest::source_dir() + "/scripts/pick-checkpoint"));
+  for (const auto& r : reports) cmd.append(" ").append(cgtest::shell_quote(r));
   const auto r = cgtest::run_shell(cmd + " 2>/dev/null");
   REQUIRE(r.exit_code != -1);  // it started
   return {r.exit_code, r.output};

@@ -93,9 +93,9 @@ void poison(const std::string& from, const std::string& to, float value) {
 std::string hand_safetensors(const std::vector<std::tuple<std::string, std::string, std::string, size_t>>& ts) {
   std::string header = "{", data;
   for (const auto& [name, dtype, shape, bytes] : ts) {
-    header += (header.size() > 1 ? "," : "") + ("\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape +
-                                                ",\"data_offsets\":[" + std::to_string(data.size()) + "," +
-                                                std::to_string(data.size() + bytes) + "]}");
+    if (header.size() > 1) header += ",";
+    header += "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":[" +
+              std::to_string(data.size()) + "," + std::to_string(data.size() + bytes) + "]}";
     data.append(bytes, '\0');
   }
   header += "}";
