@@ -3,18 +3,13 @@
 // parameter names, statistics after the backward, and a Graphviz file with one node per
 // record and per tensor that dot (when installed) parses and renders.
 #include <filesystem>
-// GCC 12 warns inside libstdc++'s <regex> under the sanitizers (GCC bug 105616, a false
-// positive in std::function's move); the push/pop keeps the warning everywhere else.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 #include <set>
 #include <string>
 
 #include "gan/tape_dump.h"
 #include "gan_util.h"
 #include "support/check.h"
+#include "support/regex.h"
 
 namespace {
 size_t count_of(const std::string& text, const std::string& what) {

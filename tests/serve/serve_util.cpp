@@ -14,12 +14,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
-// GCC 12 warns inside libstdc++'s <regex> under the sanitizers (GCC bug 105616, a false
-// positive in std::function's move); the push/pop keeps the warning everywhere else.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -27,6 +21,7 @@
 #include "data/image.h"
 #include "gan/gan_util.h"
 #include "support/paths.h"
+#include "support/regex.h"
 
 namespace servetest {
 namespace {
